@@ -1,0 +1,72 @@
+/**
+ * Reverse-mode accumulation over the recorded tape: a reverse topological walk from the root that
+ * applies each node's backward rule and sums gradients (with +=) where paths meet, as in micrograd.
+ */
+import { ShapeError, formatShape } from '../errors.js';
+import { keep, noGrad, tidy } from '../tensor/engine.js';
+import { sameShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { backwardOf } from './primitives.js';
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: deep networks must not overflow the call stack.
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    for (const input of t.node?.inputs ?? [])
+      if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+  }
+  return order;
+}
+
+/** Backpropagates from `root`, accumulating into `.grad` of every leaf that requires gradients. */
+export function runBackward(root: Tensor, gradient?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw new ShapeError(
+      'backward(): this tensor does not require gradients; no parameter contributed to it.',
+    );
+  }
+  if (gradient !== undefined && !sameShape(gradient.shape, root.shape)) {
+    throw new ShapeError(
+      `backward(): gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}.`,
+    );
+  }
+  noGrad(() =>
+    tidy(() => {
+      const grads = new Map<Tensor, Tensor>();
+      grads.set(root, gradient ?? root.mul(0).add(1));
+      for (const t of topologicalOrder(root).reverse()) {
+        const g = grads.get(t);
+        if (g === undefined) continue;
+        if (t.node === null) {
+          // A leaf: accumulate into .grad, which must outlive this scope.
+          const previous = t.grad;
+          t.grad = keep(previous === null ? g.detach() : previous.add(g));
+          previous?.dispose();
+          continue;
+        }
+        const inputGrads = backwardOf(t.node, g, t);
+        t.node.inputs.forEach((input, i) => {
+          const gi = inputGrads[i];
+          if (gi === null || gi === undefined || !input.requiresGrad) return;
+          if (!sameShape(gi.shape, input.shape)) {
+            throw new ShapeError(
+              `internal: ${t.node!.prim} backward produced ${formatShape(gi.shape)} for an input of ${formatShape(input.shape)}.`,
+            );
+          }
+          const existing = grads.get(input);
+          grads.set(input, existing === undefined ? gi : existing.add(gi));
+        });
+      }
+    }),
+  );
+}

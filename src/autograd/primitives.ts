@@ -1,0 +1,380 @@
+/**
+ * The primitive table: every differentiable operation's forward (backend kernels) and backward
+ * (written with frontend ops) side by side. The table is typed as a mapped type over all primitive
+ * names, so adding a primitive without its derivative is a compile error. Everything else (relu,
+ * softmax, log-softmax, cross-entropy, dropout, mean) is composed from these.
+ *
+ * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout` and `softmaxCrossEntropy`. Each is tested against its composition (test/fused.test.ts).
+ */
+import type { BinaryOp, RandomStream, ReduceOp } from '../backend/backend.js';
+import { ArgumentError, DropoutLabError, ShapeError, formatShape } from '../errors.js';
+import { isGradEnabled, noGrad } from '../tensor/engine.js';
+import {
+  broadcastShapes,
+  broadcastStrides,
+  sameShape,
+  sizeOf,
+  stridesOf,
+  type Shape,
+} from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Attributes of each primitive (the non-tensor arguments). */
+export interface PrimitiveAttrs {
+  add: Record<string, never>;
+  sub: Record<string, never>;
+  mul: Record<string, never>;
+  div: Record<string, never>;
+  neg: Record<string, never>;
+  exp: Record<string, never>;
+  log: Record<string, never>;
+  where: Record<string, never>;
+  compare: { op: 'gt' | 'ge' | 'lt' | 'eq' };
+  sum: { axes: number[]; keepDims: boolean };
+  max: { axes: number[]; keepDims: boolean };
+  matmul: { transA: boolean; transB: boolean };
+  reshape: { shape: number[] };
+  permute: { perm: number[] };
+  expand: { shape: number[] };
+  linear: { relu: boolean };
+  dropout: { p: number; stream: RandomStream };
+  softmaxCrossEntropy: Record<string, never>;
+}
+
+/** Name of a primitive operation. */
+export type Primitive = keyof PrimitiveAttrs;
+
+/** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
+export interface Node {
+  readonly prim: Primitive;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: PrimitiveAttrs[Primitive];
+  readonly saved: readonly Tensor[];
+}
+
+/** What a backward rule sees. */
+interface Context<P extends Primitive> {
+  readonly inputs: readonly Tensor[];
+  readonly out: Tensor;
+  readonly saved: readonly Tensor[];
+  readonly attrs: PrimitiveAttrs[P];
+}
+
+/** Forward and backward of one primitive; backward returns one gradient (or null) per input. */
+interface Rule<P extends Primitive> {
+  forward(inputs: readonly Tensor[], attrs: PrimitiveAttrs[P]): { out: Tensor; saved?: Tensor[] };
+  backward(g: Tensor, ctx: Context<P>): (Tensor | null)[];
+}
+
+// ---------- helpers for forward rules ----------
+
+function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { out: Tensor } {
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const out = Tensor.empty(a.backend, shape);
+  a.backend.binary(
+    op,
+    a.id,
+    broadcastStrides(a.shape, shape),
+    b.id,
+    broadcastStrides(b.shape, shape),
+    out.id,
+    shape,
+  );
+  return { out };
+}
+
+function unaryForward(
+  op: 'neg' | 'exp' | 'log' | 'copy',
+  x: Tensor,
+  shape: Shape = x.shape,
+): { out: Tensor } {
+  const out = Tensor.empty(x.backend, shape);
+  x.backend.unary(op, x.id, broadcastStrides(x.shape, shape), out.id, shape);
+  return { out };
+}
+
+function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepDims) out.push(1);
+  });
+  return out;
+}
+
+/** Reduces over `axes` by splitting into [outer, reduce, inner] views, one contiguous run at a time. */
+function reduceForward(op: ReduceOp, x: Tensor, axes: readonly number[], keepDims: boolean): { out: Tensor } {
+  if (op === 'max' && axes.some((a) => x.shape[a] === 0)) {
+    throw new ArgumentError(
+      `max over an empty axis of shape ${formatShape(x.shape)} has no value; check the input.`,
+    );
+  }
+  const finalShape = reducedShape(x.shape, axes, keepDims);
+  if (axes.length === 0) return unaryForward('copy', x, finalShape);
+  let current = x;
+  let shape = [...x.shape];
+  // Reduce from the last axis backwards so earlier axis indices stay valid; the last step writes
+  // straight into the output tensor (same element count), so no final copy is needed.
+  const order = [...axes].reverse();
+  let out = current;
+  order.forEach((axis, step) => {
+    const outer = sizeOf(shape.slice(0, axis));
+    const inner = sizeOf(shape.slice(axis + 1));
+    const nextShape = [...shape];
+    nextShape[axis] = 1;
+    out = Tensor.empty(x.backend, step === order.length - 1 ? finalShape : nextShape);
+    x.backend.reduce(op, current.id, outer, shape[axis]!, inner, out.id);
+    if (current !== x) current.dispose();
+    current = out;
+    shape = nextShape;
+  });
+  return { out };
+}
+
+/** Sums a broadcast gradient back down to `shape` (the adjoint of broadcasting). */
+function unbroadcast(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  return g.sum(axes, true).reshape([...shape]);
+}
+
+function checkMatmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [number, number, number] {
+  if (a.ndim !== 2 || b.ndim !== 2) {
+    throw new ShapeError(
+      `matmul needs 2-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}; reshape or flatten first.`,
+    );
+  }
+  const [m, k] = transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+  const [k2, n] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+  if (k !== k2) {
+    throw new ShapeError(
+      `matmul: shapes ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} and ${formatShape(b.shape)}${transB ? 'ᵀ' : ''} ` +
+        `do not align (${k} ≠ ${k2}); the inner dimensions must match.`,
+    );
+  }
+  return [m, n, k];
+}
+
+// ---------- the table ----------
+
+const rules: { [P in Primitive]: Rule<P> } = {
+  add: {
+    forward: ([a, b]) => binaryForward('add', a!, b!),
+    backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g, b!.shape)],
+  },
+  sub: {
+    forward: ([a, b]) => binaryForward('sub', a!, b!),
+    backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g.neg(), b!.shape)],
+  },
+  mul: {
+    forward: ([a, b]) => binaryForward('mul', a!, b!),
+    backward: (g, { inputs: [a, b] }) => [unbroadcast(g.mul(b!), a!.shape), unbroadcast(g.mul(a!), b!.shape)],
+  },
+  div: {
+    forward: ([a, b]) => binaryForward('div', a!, b!),
+    backward: (g, { inputs: [a, b], out }) => [
+      unbroadcast(g.div(b!), a!.shape),
+      unbroadcast(g.mul(out).div(b!).neg(), b!.shape),
+    ],
+  },
+  neg: {
+    forward: ([x]) => unaryForward('neg', x!),
+    backward: (g) => [g.neg()],
+  },
+  exp: {
+    forward: ([x]) => unaryForward('exp', x!),
+    backward: (g, { out }) => [g.mul(out)],
+  },
+  log: {
+    forward: ([x]) => unaryForward('log', x!),
+    backward: (g, { inputs: [x] }) => [g.div(x!)],
+  },
+  where: {
+    forward: ([cond, a, b]) => {
+      const shape = broadcastShapes(broadcastShapes(cond!.shape, a!.shape, 'where'), b!.shape, 'where');
+      const out = Tensor.empty(a!.backend, shape);
+      a!.backend.where(
+        cond!.id,
+        broadcastStrides(cond!.shape, shape),
+        a!.id,
+        broadcastStrides(a!.shape, shape),
+        b!.id,
+        broadcastStrides(b!.shape, shape),
+        out.id,
+        shape,
+      );
+      return { out };
+    },
+    backward: (g, { inputs: [cond, a, b] }) => {
+      const zero = g.mul(0);
+      return [
+        null,
+        unbroadcast(Tensor.where(cond!, g, zero), a!.shape),
+        unbroadcast(Tensor.where(cond!, zero, g), b!.shape),
+      ];
+    },
+  },
+  compare: {
+    forward: ([a, b], { op }) => binaryForward(op, a!, b!),
+    // Comparisons are piecewise constant: no gradient flows through them.
+    backward: () => [null, null],
+  },
+  sum: {
+    forward: ([x], { axes, keepDims }) => reduceForward('sum', x!, axes, keepDims),
+    backward: (g, { inputs: [x], attrs: { axes } }) => [
+      g.reshape(reducedShape(x!.shape, axes, true)).expand(x!.shape),
+    ],
+  },
+  max: {
+    forward: ([x], { axes, keepDims }) => reduceForward('max', x!, axes, keepDims),
+    backward: (g, { inputs: [x], out, attrs: { axes } }) => {
+      // Split the gradient evenly among tied maxima (as torch.amax does).
+      const kept = reducedShape(x!.shape, axes, true);
+      const mask = x!.eq(out.reshape(kept));
+      const count = mask.sum(axes, true);
+      return [mask.mul(g.reshape(kept)).div(count)];
+    },
+  },
+  matmul: {
+    forward: ([a, b], { transA, transB }) => {
+      const [m, n, k] = checkMatmul(a!, b!, transA, transB);
+      const out = Tensor.empty(a!.backend, [m, n]);
+      a!.backend.matmul(a!.id, b!.id, out.id, m, n, k, transA, transB);
+      return { out };
+    },
+    backward: (g, { inputs: [a, b], attrs: { transA, transB } }) => {
+      // C = op(A)·op(B); each case keeps every product transpose-free in memory.
+      if (!transA && !transB) return [g.matmul(b!, { transB: true }), a!.matmul(g, { transA: true })];
+      if (!transA && transB) return [g.matmul(b!), g.matmul(a!, { transA: true })];
+      if (transA && !transB) return [b!.matmul(g, { transB: true }), a!.matmul(g)];
+      return [b!.matmul(g, { transA: true, transB: true }), g.matmul(a!, { transA: true, transB: true })];
+    },
+  },
+  reshape: {
+    // A copy keeps one owner per storage, so disposal stays simple; reshapes here are cheap.
+    forward: ([x], { shape }) => {
+      const out = Tensor.empty(x!.backend, shape);
+      x!.backend.unary('copy', x!.id, stridesOf(shape), out.id, shape);
+      return { out };
+    },
+    backward: (g, { inputs: [x] }) => [g.reshape([...x!.shape])],
+  },
+  permute: {
+    forward: ([x], { perm }) => {
+      const strides = stridesOf(x!.shape);
+      const shape = perm.map((p) => x!.shape[p]!);
+      const out = Tensor.empty(x!.backend, shape);
+      x!.backend.unary(
+        'copy',
+        x!.id,
+        perm.map((p) => strides[p]!),
+        out.id,
+        shape,
+      );
+      return { out };
+    },
+    backward: (g, { attrs: { perm } }) => {
+      const inverse = new Array<number>(perm.length);
+      perm.forEach((p, i) => (inverse[p] = i));
+      return [g.transpose(inverse)];
+    },
+  },
+  expand: {
+    forward: ([x], { shape }) => {
+      const target = broadcastShapes(x!.shape, shape, 'expand');
+      if (!sameShape(target, shape)) {
+        throw new ShapeError(`expand: cannot expand ${formatShape(x!.shape)} to ${formatShape(shape)}.`);
+      }
+      return unaryForward('copy', x!, shape);
+    },
+    backward: (g, { inputs: [x] }) => [unbroadcast(g, x!.shape)],
+  },
+  linear: {
+    forward: (inputs, { relu }) => {
+      const [x, w, b] = inputs;
+      const [m, n, k] = checkMatmul(x!, w!, false, true);
+      if (b !== undefined && (b.ndim !== 1 || b.shape[0] !== n)) {
+        throw new ShapeError(
+          `linear: bias has shape ${formatShape(b.shape)} but the layer has ${n} outputs; expected [${n}].`,
+        );
+      }
+      const out = Tensor.empty(x!.backend, [m, n]);
+      x!.backend.matmul(x!.id, w!.id, out.id, m, n, k, false, true, { bias: b?.id ?? -1, relu });
+      return { out };
+    },
+    backward: (g, { inputs, out, attrs: { relu } }) => {
+      const [x, w, b] = inputs;
+      const gz = relu ? Tensor.where(out.gt(0), g, g.mul(0)) : g;
+      const grads: (Tensor | null)[] = [gz.matmul(w!), gz.matmul(x!, { transA: true })];
+      if (b !== undefined) grads.push(gz.sum(0));
+      return grads;
+    },
+  },
+  dropout: {
+    forward: ([x], { p, stream }) => {
+      const out = Tensor.empty(x!.backend, x!.shape);
+      x!.backend.dropout(x!.id, stream, p, out.id, x!.size);
+      return { out };
+    },
+    // The mask is a pure function of the stream, so backward regenerates it instead of storing it.
+    backward: (g, { attrs: { p, stream } }) => {
+      const out = Tensor.empty(g.backend, g.shape);
+      g.backend.dropout(g.id, stream, p, out.id, g.size);
+      return [out];
+    },
+  },
+  softmaxCrossEntropy: {
+    forward: ([logits, labels]) => {
+      const [rows, cols] = logits!.shape as [number, number];
+      const losses = Tensor.empty(logits!.backend, [rows]);
+      const grad = Tensor.empty(logits!.backend, [rows, cols]);
+      logits!.backend.softmaxCrossEntropy(logits!.id, labels!.id, rows, cols, losses.id, grad.id);
+      const out = losses.mean();
+      losses.dispose();
+      return { out, saved: [grad] };
+    },
+    backward: (g, { inputs: [logits], saved: [grad] }) => [grad!.mul(g.div(logits!.shape[0]!)), null],
+  },
+};
+
+/**
+ * Runs primitive `prim` on `inputs`, recording a tape node when gradients are enabled and any input
+ * requires them. This is the only way the frontend computes.
+ */
+export function apply<P extends Primitive>(
+  prim: P,
+  inputs: readonly Tensor[],
+  attrs: PrimitiveAttrs[P],
+): Tensor {
+  const backend = inputs[0]!.backend;
+  for (const t of inputs) {
+    t.assertAlive();
+    if (t.backend !== backend) {
+      throw new DropoutLabError(
+        `${prim}: inputs live on different backends (${backend.name} and ${t.backend.name}); create them on one backend.`,
+      );
+    }
+  }
+  const rule = rules[prim] as Rule<P>;
+  const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
+  const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  if (record) {
+    out.node = { prim, inputs, attrs, saved };
+    out.requiresGrad = true;
+  } else {
+    for (const s of saved) s.dispose();
+  }
+  return out;
+}
+
+/** The backward rule of a recorded node (used by src/autograd/backward.ts). */
+export function backwardOf(node: Node, g: Tensor, out: Tensor): (Tensor | null)[] {
+  const rule = rules[node.prim] as Rule<Primitive>;
+  return rule.backward(g, { inputs: node.inputs, out, saved: node.saved, attrs: node.attrs });
+}
+
+/** Names of every primitive, in table order (drives the op-table tests). */
+export const primitiveNames = Object.keys(rules) as Primitive[];

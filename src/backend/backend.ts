@@ -1,0 +1,145 @@
+/**
+ * The one narrow interface between the frontend (Tensor, autograd, nn) and a compute backend.
+ *
+ * A backend owns tensor storage: the frontend only ever holds a numeric storage id and a shape, so a
+ * WebAssembly backend can keep data in its linear memory and a WebGPU backend in GPU buffers, with no
+ * per-op copies. Every kernel takes ids of already-allocated storage; broadcasting and transposition
+ * are expressed as element strides computed by the frontend, so each backend implements plain strided
+ * loops and never has to understand shapes beyond that.
+ */
+
+/** Opaque handle to storage owned by a backend (an index, a pointer, a GPU buffer key). */
+export type StorageId = number;
+
+/** Elementwise unary kernels. `copy` with strides implements expand (broadcast) and transpose. */
+export type UnaryOp = 'copy' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'tanh';
+
+/** Elementwise binary kernels; comparisons write 1 or 0. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'gt' | 'ge' | 'lt' | 'eq';
+
+/** Reductions over the middle axis of an [outer, reduce, inner] view. */
+export type ReduceOp = 'sum' | 'max';
+
+/** Distributions the counter-based generator can fill storage with. */
+export type RandomDist = 'uniform' | 'normal';
+
+/** Philox key and block offset that pin down one random draw; see src/random/philox.ts. */
+export interface RandomStream {
+  /** 64-bit key as two unsigned 32-bit words. */
+  readonly key: readonly [number, number];
+  /** First 128-bit counter block (< 2^53) used; element i reads block offset + floor(i / 4), word i % 4. */
+  readonly offset: number;
+}
+
+/** Bytes and buffers currently allocated, for leak tests and the benchmark. */
+export interface MemoryInfo {
+  readonly buffers: number;
+  readonly bytes: number;
+}
+
+/** Hyperparameters of one fused SGD update (PyTorch semantics: d = g + wd·w; v = μv + d; w -= lr·v). */
+export interface SgdParams {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+}
+
+/** What a matmul may fuse after the product: a per-column bias and a ReLU (the Linear(+ReLU) layer). */
+export interface MatmulEpilogue {
+  /** Storage of n biases added to every row, or -1 for none. */
+  readonly bias: StorageId;
+  /** Apply max(0, ·) after the bias. */
+  readonly relu: boolean;
+}
+
+/** The narrow interface every backend implements; see the file comment. */
+export interface Backend {
+  /** Short name used by `--backend` and in error messages. */
+  readonly name: string;
+  /** True when `readSync` works (CPU backends); GPU backends only offer `read`. */
+  readonly syncRead: boolean;
+
+  /** Allocates zero-filled storage for `size` elements. */
+  alloc(size: number): StorageId;
+  /** Releases storage; using the id afterwards is a bug. */
+  free(id: StorageId): void;
+  /** Copies `data` into storage starting at element `offset`. */
+  write(id: StorageId, data: ArrayLike<number>, offset?: number): void;
+  /** Copies storage out synchronously; throws on backends without synchronous reads. */
+  readSync(id: StorageId, size: number): Float32Array;
+  /** Copies storage out; the only read available on every backend. */
+  read(id: StorageId, size: number): Promise<Float32Array>;
+  /** Live storage, for leak tests. */
+  memory(): MemoryInfo;
+
+  /** out[i] = value for i < size. */
+  fill(out: StorageId, size: number, value: number): void;
+  /** out[idx] = op(x[strided idx]) over outShape; xStrides are element strides (0 = broadcast). */
+  unary(
+    op: UnaryOp,
+    x: StorageId,
+    xStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void;
+  /** out[idx] = op(a[..], b[..]) over outShape with per-input element strides (0 = broadcast). */
+  binary(
+    op: BinaryOp,
+    a: StorageId,
+    aStrides: readonly number[],
+    b: StorageId,
+    bStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void;
+  /** out = cond != 0 ? a : b, strided like `binary`. */
+  where(
+    cond: StorageId,
+    condStrides: readonly number[],
+    a: StorageId,
+    aStrides: readonly number[],
+    b: StorageId,
+    bStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void;
+  /** Reduces the middle axis of a contiguous [outer, reduce, inner] view into [outer, inner]. */
+  reduce(op: ReduceOp, x: StorageId, outer: number, reduce: number, inner: number, out: StorageId): void;
+  /** out[m×n] = op(a)·op(b) with op = transpose when the flag is set; a is [m×k] (or [k×m]), b is [k×n] (or [n×k]). */
+  matmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    epilogue?: MatmulEpilogue,
+  ): void;
+  /** out[r] = index of the largest element of row r of a contiguous [rows, cols] matrix (first on ties). */
+  argmax(x: StorageId, rows: number, cols: number, out: StorageId): void;
+  /** Fills out with `size` draws from the Philox stream (uniform [0,1) or standard normal). */
+  random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void;
+  /**
+   * Fused inverted dropout: out[i] = u_i >= p ? x[i] · s : 0, with u_i the i-th uniform of `stream`
+   * (same layout as `random`) and s = float32(1 / (1 - p)); 0 < p < 1. Must equal the composition
+   * where(uniform >= p, x · s, 0) bit for bit, so every backend draws the same mask for a seed.
+   */
+  dropout(x: StorageId, stream: RandomStream, p: number, out: StorageId, size: number): void;
+  /**
+   * Fused softmax cross-entropy over a contiguous [rows, cols] logits matrix and integer labels:
+   * losses[r] = logsumexp(logits[r]) - logits[r][labels[r]] and grad = softmax(logits) - onehot(labels)
+   * (unscaled; the caller multiplies by the upstream gradient / rows).
+   */
+  softmaxCrossEntropy(
+    logits: StorageId,
+    labels: StorageId,
+    rows: number,
+    cols: number,
+    losses: StorageId,
+    grad: StorageId,
+  ): void;
+  /** One in-place SGD step on a parameter; `velocity` is -1 when momentum is 0. */
+  sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void;
+}

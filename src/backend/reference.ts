@@ -1,0 +1,344 @@
+/**
+ * The reference backend: plain TypeScript loops over typed arrays. It is the oracle every faster
+ * backend is tested against, so it favours obviously-correct code over speed (apart from loop order
+ * in matmul, which costs nothing in clarity). Constructed with Float64Array it is the float64 path the
+ * gradient checks use.
+ */
+import type {
+  Backend,
+  BinaryOp,
+  MatmulEpilogue,
+  MemoryInfo,
+  RandomDist,
+  RandomStream,
+  ReduceOp,
+  SgdParams,
+  StorageId,
+  UnaryOp,
+} from './backend.js';
+import { fillNormal, fillUniform } from '../random/philox.js';
+
+type FloatArray = Float32Array | Float64Array;
+type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+const unaryFns: Record<UnaryOp, (x: number) => number> = {
+  copy: (x) => x,
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  tanh: Math.tanh,
+};
+
+const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  // Math.max/min propagate NaN, as torch.maximum/minimum do.
+  maximum: Math.max,
+  minimum: Math.min,
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  eq: (a, b) => (a === b ? 1 : 0),
+};
+
+/** Row-major contiguous element strides of a shape. */
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  return strides;
+}
+
+function sameStrides(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Calls visit(outIndex, offsets) for every element of outShape in row-major order, where offsets[j]
+ * is the element offset into input j given its strides. The odometer walk keeps it O(1) per element.
+ */
+function forEachStrided(
+  outShape: readonly number[],
+  inputStrides: readonly (readonly number[])[],
+  visit: (i: number, offsets: Int32Array) => void,
+): void {
+  const rank = outShape.length;
+  const size = outShape.reduce((a, b) => a * b, 1);
+  const offsets = new Int32Array(inputStrides.length);
+  const idx = new Int32Array(rank);
+  for (let i = 0; i < size; i++) {
+    visit(i, offsets);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++;
+      for (let j = 0; j < inputStrides.length; j++) offsets[j]! += inputStrides[j]![d]!;
+      if (idx[d]! < outShape[d]!) break;
+      for (let j = 0; j < inputStrides.length; j++) offsets[j]! -= inputStrides[j]![d]! * outShape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Plain TypeScript backend over Float32Array (or Float64Array for gradient checks); see file comment. */
+export class ReferenceBackend implements Backend {
+  readonly name: string;
+  readonly syncRead = true;
+  private readonly store = new Map<StorageId, FloatArray>();
+  private nextId = 1;
+  private bytes = 0;
+
+  constructor(private readonly ArrayType: FloatArrayCtor = Float32Array) {
+    this.name = ArrayType === Float64Array ? 'js64' : 'js';
+  }
+
+  /** The typed array behind a storage id (reference backend only; used by tests and data loading). */
+  view(id: StorageId): FloatArray {
+    const a = this.store.get(id);
+    if (a === undefined) throw new Error(`${this.name} backend: storage ${id} was freed or never allocated`);
+    return a;
+  }
+
+  alloc(size: number): StorageId {
+    const id = this.nextId++;
+    const a = new this.ArrayType(size);
+    this.store.set(id, a);
+    this.bytes += a.byteLength;
+    return id;
+  }
+
+  free(id: StorageId): void {
+    const a = this.store.get(id);
+    if (a === undefined) return;
+    this.bytes -= a.byteLength;
+    this.store.delete(id);
+  }
+
+  write(id: StorageId, data: ArrayLike<number>, offset = 0): void {
+    this.view(id).set(data, offset);
+  }
+
+  readSync(id: StorageId, size: number): Float32Array {
+    return Float32Array.from(this.view(id).subarray(0, size));
+  }
+
+  read(id: StorageId, size: number): Promise<Float32Array> {
+    return Promise.resolve(this.readSync(id, size));
+  }
+
+  memory(): MemoryInfo {
+    return { buffers: this.store.size, bytes: this.bytes };
+  }
+
+  fill(out: StorageId, size: number, value: number): void {
+    this.view(out).fill(value, 0, size);
+  }
+
+  unary(
+    op: UnaryOp,
+    x: StorageId,
+    xStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const f = unaryFns[op];
+    const xs = this.view(x);
+    const o = this.view(out);
+    if (sameStrides(xStrides, contiguousStrides(outShape))) {
+      for (let i = 0; i < o.length; i++) o[i] = f(xs[i]!);
+      return;
+    }
+    forEachStrided(outShape, [xStrides], (i, off) => {
+      o[i] = f(xs[off[0]!]!);
+    });
+  }
+
+  binary(
+    op: BinaryOp,
+    a: StorageId,
+    aStrides: readonly number[],
+    b: StorageId,
+    bStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const f = binaryFns[op];
+    const as = this.view(a);
+    const bs = this.view(b);
+    const o = this.view(out);
+    const contiguous = contiguousStrides(outShape);
+    const size = outShape.reduce((p, q) => p * q, 1);
+    if (sameStrides(aStrides, contiguous) && sameStrides(bStrides, contiguous)) {
+      for (let i = 0; i < size; i++) o[i] = f(as[i]!, bs[i]!);
+      return;
+    }
+    if (sameStrides(aStrides, contiguous) && bStrides.every((s) => s === 0)) {
+      const bv = bs[0]!;
+      for (let i = 0; i < size; i++) o[i] = f(as[i]!, bv);
+      return;
+    }
+    forEachStrided(outShape, [aStrides, bStrides], (i, off) => {
+      o[i] = f(as[off[0]!]!, bs[off[1]!]!);
+    });
+  }
+
+  where(
+    cond: StorageId,
+    condStrides: readonly number[],
+    a: StorageId,
+    aStrides: readonly number[],
+    b: StorageId,
+    bStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const cs = this.view(cond);
+    const as = this.view(a);
+    const bs = this.view(b);
+    const o = this.view(out);
+    forEachStrided(outShape, [condStrides, aStrides, bStrides], (i, off) => {
+      o[i] = cs[off[0]!] !== 0 ? as[off[1]!]! : bs[off[2]!]!;
+    });
+  }
+
+  reduce(op: ReduceOp, x: StorageId, outer: number, reduce: number, inner: number, out: StorageId): void {
+    const xs = this.view(x);
+    const o = this.view(out);
+    for (let i = 0; i < outer; i++) {
+      for (let k = 0; k < inner; k++) {
+        const base = i * reduce * inner + k;
+        let acc = op === 'sum' ? 0 : -Infinity;
+        for (let r = 0; r < reduce; r++) {
+          const v = xs[base + r * inner]!;
+          // max propagates NaN, like torch.max.
+          acc = op === 'sum' ? acc + v : v > acc || Number.isNaN(v) ? v : acc;
+        }
+        o[i * inner + k] = acc;
+      }
+    }
+  }
+
+  matmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    epilogue?: MatmulEpilogue,
+  ): void {
+    const A = this.view(a);
+    const B = this.view(b);
+    const C = this.view(out);
+    C.fill(0, 0, m * n);
+    // Loop orders keep the innermost loop on contiguous memory for each transpose combination.
+    if (!transB) {
+      for (let i = 0; i < m; i++) {
+        const cRow = i * n;
+        for (let p = 0; p < k; p++) {
+          const av = transA ? A[p * m + i]! : A[i * k + p]!;
+          if (av === 0) continue;
+          const bRow = p * n;
+          for (let j = 0; j < n; j++) C[cRow + j]! += av * B[bRow + j]!;
+        }
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          const bRow = j * k;
+          if (transA) for (let p = 0; p < k; p++) acc += A[p * m + i]! * B[bRow + p]!;
+          else {
+            const aRow = i * k;
+            for (let p = 0; p < k; p++) acc += A[aRow + p]! * B[bRow + p]!;
+          }
+          C[i * n + j] = acc;
+        }
+      }
+    }
+    if (epilogue !== undefined) {
+      const bias = epilogue.bias >= 0 ? this.view(epilogue.bias) : undefined;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let v = C[i * n + j]!;
+          if (bias !== undefined) v += bias[j]!;
+          // Round to storage precision before the ReLU so fused and composed paths agree exactly.
+          C[i * n + j] = v;
+          if (epilogue.relu && !(C[i * n + j]! > 0)) C[i * n + j] = 0;
+        }
+      }
+    }
+  }
+
+  argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
+    const xs = this.view(x);
+    const o = this.view(out);
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let c = 1; c < cols; c++) if (xs[r * cols + c]! > xs[r * cols + best]!) best = c;
+      o[r] = best;
+    }
+  }
+
+  random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {
+    const o = this.view(out).subarray(0, size);
+    if (dist === 'uniform') fillUniform(stream.key, stream.offset, o);
+    else fillNormal(stream.key, stream.offset, o);
+  }
+
+  dropout(x: StorageId, stream: RandomStream, p: number, out: StorageId, size: number): void {
+    const xs = this.view(x);
+    const o = this.view(out);
+    const u = new this.ArrayType(size);
+    fillUniform(stream.key, stream.offset, u);
+    // The scale is rounded to storage precision, exactly as the composed path's scalar tensor is.
+    const scale = new this.ArrayType([1 / (1 - p)])[0]!;
+    for (let i = 0; i < size; i++) o[i] = u[i]! >= p ? xs[i]! * scale : 0;
+  }
+
+  softmaxCrossEntropy(
+    logits: StorageId,
+    labels: StorageId,
+    rows: number,
+    cols: number,
+    losses: StorageId,
+    grad: StorageId,
+  ): void {
+    const z = this.view(logits);
+    const y = this.view(labels);
+    const l = this.view(losses);
+    const g = this.view(grad);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let max = -Infinity;
+      for (let c = 0; c < cols; c++) max = Math.max(max, z[base + c]!);
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += Math.exp(z[base + c]! - max);
+      const label = y[r]!;
+      l[r] = max + Math.log(sum) - z[base + label]!;
+      for (let c = 0; c < cols; c++) g[base + c] = Math.exp(z[base + c]! - max) / sum - (c === label ? 1 : 0);
+    }
+  }
+
+  sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
+    const w = this.view(param);
+    const g = this.view(grad);
+    const v = velocity >= 0 ? this.view(velocity) : undefined;
+    const { lr, momentum, weightDecay } = params;
+    for (let i = 0; i < size; i++) {
+      let d = g[i]! + weightDecay * w[i]!;
+      if (v !== undefined) {
+        d = momentum * v[i]! + d;
+        v[i] = d;
+      }
+      w[i]! -= lr * d;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * d2l.FashionMNIST as a DataModule over raw IDX arrays (browser-safe; the Node loader in
+ * fashionMnistFiles.ts finds and verifies the files). Images are scaled to [0, 1] once into one
+ * contiguous float32 buffer; each epoch shuffles indices with the seeded generator and gathers every
+ * batch into a reused buffer, so the pipeline costs milliseconds per epoch.
+ */
+import { ArgumentError } from '../errors.js';
+import { fillUniform } from '../random/philox.js';
+import { Generator } from '../random/generator.js';
+import { tensor } from '../tensor/creation.js';
+import { DataModule } from '../train/dataModule.js';
+import type { Batch } from '../train/module.js';
+
+/** The ten Fashion-MNIST classes, in label order. */
+export const FASHION_MNIST_LABELS = [
+  't-shirt',
+  'trouser',
+  'pullover',
+  'dress',
+  'coat',
+  'sandal',
+  'shirt',
+  'sneaker',
+  'bag',
+  'ankle boot',
+] as const;
+
+/** Raw uint8 arrays of the four IDX files (images row-major, 784 bytes each). */
+export interface FashionMnistArrays {
+  readonly trainImages: Uint8Array;
+  readonly trainLabels: Uint8Array;
+  readonly testImages: Uint8Array;
+  readonly testLabels: Uint8Array;
+}
+
+/** Options of the FashionMNIST data module. */
+export interface FashionMNISTOptions {
+  /** Examples per batch (the dropout section uses 256). */
+  batchSize?: number;
+  /** Use only the first N training examples. */
+  trainLimit?: number;
+  /** Use only the first N test (validation) examples. */
+  valLimit?: number;
+  /** Generator for the per-epoch shuffle; defaults to a fresh one with seed 0. */
+  generator?: Generator;
+}
+
+const PIXELS = 28 * 28;
+
+function toFloat(images: Uint8Array, count: number): Float32Array {
+  const out = new Float32Array(count * PIXELS);
+  for (let i = 0; i < out.length; i++) out[i] = images[i]! / 255;
+  return out;
+}
+
+function checkLimit(name: string, value: number | undefined, max: number): number {
+  if (value === undefined) return max;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ArgumentError(`${name} must be a positive integer, got ${value}.`);
+  }
+  return Math.min(value, max);
+}
+
+/** Fashion-MNIST as d2l serves it: X of shape [batch, 1, 28, 28] in [0, 1], y the class index. */
+export class FashionMNIST extends DataModule {
+  readonly batchSize: number;
+  readonly numTrain: number;
+  readonly numVal: number;
+  private readonly trainX: Float32Array;
+  private readonly trainY: Float32Array;
+  private readonly valX: Float32Array;
+  private readonly valY: Float32Array;
+  private readonly generator: Generator;
+
+  /** Wraps loaded arrays (see `loadFashionMNIST` in the Node entry point for files on disk). */
+  constructor(arrays: FashionMnistArrays, opts: FashionMNISTOptions = {}) {
+    super();
+    const batchSize = opts.batchSize ?? 64;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new ArgumentError(
+        `batch size must be a positive integer, got ${batchSize}; e.g. --batch-size 256.`,
+      );
+    }
+    this.batchSize = batchSize;
+    this.numTrain = checkLimit('train limit', opts.trainLimit, arrays.trainLabels.length);
+    this.numVal = checkLimit('val limit', opts.valLimit, arrays.testLabels.length);
+    this.trainX = toFloat(arrays.trainImages, this.numTrain);
+    this.trainY = Float32Array.from(arrays.trainLabels.subarray(0, this.numTrain));
+    this.valX = toFloat(arrays.testImages, this.numVal);
+    this.valY = Float32Array.from(arrays.testLabels.subarray(0, this.numVal));
+    this.generator = opts.generator ?? new Generator(0);
+  }
+
+  /** Text names of class indices (d2l's text_labels). */
+  textLabels(indices: Iterable<number>): string[] {
+    return [...indices].map((i) => FASHION_MNIST_LABELS[i] ?? `class ${i}`);
+  }
+
+  /** The shuffle generator (its state belongs in a checkpoint). */
+  get shuffleGenerator(): Generator {
+    return this.generator;
+  }
+
+  /** A Fisher–Yates permutation of 0…n−1 drawn from the seeded generator. */
+  private permutation(n: number): Uint32Array {
+    const order = Uint32Array.from({ length: n }, (_, i) => i);
+    const u = new Float32Array(n);
+    const stream = this.generator.next('uniform', n);
+    fillUniform(stream.key, stream.offset, u);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(u[i]! * (i + 1));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+    return order;
+  }
+
+  /** Yields batches; a new shuffle every training epoch, fixed order for validation. */
+  *getDataloader(train: boolean): IterableIterator<Batch> {
+    const [X, Y, n] = train ? [this.trainX, this.trainY, this.numTrain] : [this.valX, this.valY, this.numVal];
+    const order = train ? this.permutation(n) : null;
+    const xBuf = new Float32Array(this.batchSize * PIXELS);
+    const yBuf = new Float32Array(this.batchSize);
+    for (let start = 0; start < n; start += this.batchSize) {
+      const b = Math.min(this.batchSize, n - start);
+      for (let r = 0; r < b; r++) {
+        const idx = order ? order[start + r]! : start + r;
+        xBuf.set(X.subarray(idx * PIXELS, (idx + 1) * PIXELS), r * PIXELS);
+        yBuf[r] = Y[idx]!;
+      }
+      yield {
+        X: tensor(xBuf.subarray(0, b * PIXELS), { shape: [b, 1, 28, 28] }),
+        y: tensor(yBuf.subarray(0, b), { shape: [b] }),
+      };
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * dropout-lab: a tensor + autograd engine, inverted dropout done right, and the dropout MLPs of
+ * d2l's "Dropout" section. Browser-safe entry point; Node-only helpers (data files) are in
+ * `dropout-lab/node`.
+ */
+export { Tensor, type NestedArray } from './tensor/tensor.js';
+export {
+  arange,
+  bernoulli,
+  full,
+  ones,
+  rand,
+  randn,
+  tensor,
+  zeros,
+  type CreateOptions,
+  type RandomOptions,
+} from './tensor/creation.js';
+export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
+export type { Shape } from './tensor/shape.js';
+export type { Backend, MemoryInfo, RandomStream, StorageId } from './backend/backend.js';
+export { ReferenceBackend } from './backend/reference.js';
+export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './random/generator.js';
+export { philox4x32 } from './random/philox.js';
+export { checkDropoutP, dropout, dropoutLayer } from './ops/dropout.js';
+export { crossEntropy, accuracy } from './ops/loss.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
+export { gradcheck, type GradcheckResult } from './autograd/gradcheck.js';
+export { primitiveNames, type Primitive } from './autograd/primitives.js';
+export * as nn from './nn/index.js';
+export * as F from './nn/functional.js';
+export * as optim from './optim/index.js';
+export * as d2l from './train/index.js';
+export {
+  DropoutMLP,
+  DropoutMLPScratch,
+  MLP,
+  BOOK_HPARAMS,
+  type DropoutMLPConfig,
+} from './models/dropoutMlp.js';
+export { ArgumentError, DataError, DropoutLabError, NumericError, ShapeError } from './errors.js';

@@ -1,0 +1,152 @@
+/**
+ * The models of d2l's "Dropout" section: the from-scratch DropoutMLPScratch, the concise
+ * DropoutMLP, and the plain MLP baseline with the same architecture (784→256→256→10).
+ */
+import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js';
+import { checkDropoutP, dropoutLayer } from '../ops/dropout.js';
+import type { Generator } from '../random/generator.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Classifier } from '../train/module.js';
+
+/** Hyperparameters of the dropout MLPs; the defaults are the book's. */
+export interface DropoutMLPConfig {
+  numOutputs?: number;
+  numHiddens1?: number;
+  numHiddens2?: number;
+  dropout1?: number;
+  dropout2?: number;
+  lr?: number;
+  /** Generator for initialisation and masks; defaults to the global one (`manualSeed`). */
+  generator?: Generator;
+}
+
+/** The resolved hyperparameters (what `config.json` records). */
+export type ResolvedDropoutMLPConfig = Required<Omit<DropoutMLPConfig, 'generator'>>;
+
+/** The book's hparams: 10 outputs, 256/256 hidden units, dropout 0.5/0.5, lr 0.1. */
+export const BOOK_HPARAMS: ResolvedDropoutMLPConfig = {
+  numOutputs: 10,
+  numHiddens1: 256,
+  numHiddens2: 256,
+  dropout1: 0.5,
+  dropout2: 0.5,
+  lr: 0.1,
+};
+
+function resolve(config: DropoutMLPConfig): ResolvedDropoutMLPConfig {
+  const { generator: _generator, ...rest } = config;
+  const c = { ...BOOK_HPARAMS, ...rest };
+  checkDropoutP(c.dropout1, 'dropout1');
+  checkDropoutP(c.dropout2, 'dropout2');
+  return c;
+}
+
+function genOpts(config: DropoutMLPConfig): { generator?: Generator } {
+  return config.generator ? { generator: config.generator } : {};
+}
+
+/** d2l's DropoutMLPScratch: applies the from-scratch `dropoutLayer` after each hidden ReLU, only when training. */
+export class DropoutMLPScratch extends Classifier {
+  readonly hparams: ResolvedDropoutMLPConfig;
+  readonly lin1: LazyLinear;
+  readonly lin2: LazyLinear;
+  readonly lin3: LazyLinear;
+  readonly relu = new ReLU();
+  private readonly generator: Generator | undefined;
+
+  /** The book's scratch model; omitted hyperparameters take the book's values. */
+  constructor(config: DropoutMLPConfig = {}) {
+    super();
+    this.hparams = resolve(config);
+    const g = genOpts(config);
+    this.generator = config.generator;
+    this.lin1 = this.registerModule('lin1', new LazyLinear(this.hparams.numHiddens1, g));
+    this.lin2 = this.registerModule('lin2', new LazyLinear(this.hparams.numHiddens2, g));
+    this.lin3 = this.registerModule('lin3', new LazyLinear(this.hparams.numOutputs, g));
+  }
+
+  /** Learning rate (book default 0.1). */
+  get lr(): number {
+    return this.hparams.lr;
+  }
+
+  /** H1 = relu(lin1(X)), dropped if training; H2 likewise; logits = lin3(H2). */
+  forward(X: Tensor): Tensor {
+    const opts = this.generator ? { generator: this.generator } : {};
+    let H1 = this.relu.forward(this.lin1.forward(X.reshape([X.shape[0]!, -1])));
+    if (this.training) H1 = dropoutLayer(H1, this.hparams.dropout1, opts);
+    let H2 = this.relu.forward(this.lin2.forward(H1));
+    if (this.training) H2 = dropoutLayer(H2, this.hparams.dropout2, opts);
+    return this.lin3.forward(H2);
+  }
+}
+
+/** d2l's concise DropoutMLP: Sequential(Flatten, Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear). */
+export class DropoutMLP extends Classifier {
+  readonly hparams: ResolvedDropoutMLPConfig;
+  readonly net: Sequential;
+
+  /** The book's concise model; omitted hyperparameters take the book's values. */
+  constructor(config: DropoutMLPConfig = {}) {
+    super();
+    this.hparams = resolve(config);
+    const g = genOpts(config);
+    this.net = this.registerModule(
+      'net',
+      new Sequential(
+        new Flatten(),
+        new LazyLinear(this.hparams.numHiddens1, g),
+        new ReLU(),
+        new Dropout(this.hparams.dropout1, g),
+        new LazyLinear(this.hparams.numHiddens2, g),
+        new ReLU(),
+        new Dropout(this.hparams.dropout2, g),
+        new LazyLinear(this.hparams.numOutputs, g),
+      ),
+    );
+  }
+
+  /** Learning rate (book default 0.1). */
+  get lr(): number {
+    return this.hparams.lr;
+  }
+
+  /** Runs the Sequential. */
+  forward(X: Tensor): Tensor {
+    return this.net.forward(X);
+  }
+}
+
+/** The plain MLP baseline: DropoutMLP's architecture with no dropout layers (dropout1/2 are recorded as 0). */
+export class MLP extends Classifier {
+  readonly hparams: ResolvedDropoutMLPConfig;
+  readonly net: Sequential;
+
+  /** A 784→numHiddens1→numHiddens2→numOutputs ReLU MLP without dropout. */
+  constructor(config: Omit<DropoutMLPConfig, 'dropout1' | 'dropout2'> = {}) {
+    super();
+    this.hparams = { ...resolve(config), dropout1: 0, dropout2: 0 };
+    const g = genOpts(config);
+    this.net = this.registerModule(
+      'net',
+      new Sequential(
+        new Flatten(),
+        new LazyLinear(this.hparams.numHiddens1, g),
+        new ReLU(),
+        new LazyLinear(this.hparams.numHiddens2, g),
+        new ReLU(),
+        new LazyLinear(this.hparams.numOutputs, g),
+      ),
+    );
+  }
+
+  /** Learning rate (book default 0.1). */
+  get lr(): number {
+    return this.hparams.lr;
+  }
+
+  /** Runs the Sequential. */
+  forward(X: Tensor): Tensor {
+    return this.net.forward(X);
+  }
+}

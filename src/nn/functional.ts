@@ -1,0 +1,11 @@
+/** F: the functional forms (torch.nn.functional). */
+export { dropout, dropoutLayer, type DropoutOptions } from '../ops/dropout.js';
+export { linear } from '../ops/linear.js';
+export { crossEntropy, accuracy } from '../ops/loss.js';
+export { logSoftmax, softmax } from '../ops/softmax.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** max(0, x) elementwise, with ReLU'(0) = 0. */
+export function relu(x: Tensor): Tensor {
+  return x.relu();
+}

@@ -1,0 +1,157 @@
+/** The stock layers: Linear, LazyLinear, ReLU, Flatten, Dropout and Sequential (PyTorch names and defaults). */
+import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { checkDropoutP, dropout } from '../ops/dropout.js';
+import { linear } from '../ops/linear.js';
+import { defaultGenerator, type Generator } from '../random/generator.js';
+import { rand } from '../tensor/creation.js';
+import { getBackend } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from './module.js';
+
+/** Options shared by layers that draw random numbers. */
+export interface LayerRandomOptions {
+  /** Generator for initialisation / masks; defaults to the global one (`manualSeed`). */
+  generator?: Generator;
+}
+
+/** U(−b, b) initialisation with b = 1/√fanIn: PyTorch's Linear default (kaiming_uniform with a = √5). */
+function uniformInit(shape: number[], fanIn: number, generator: Generator): Tensor {
+  const bound = 1 / Math.sqrt(fanIn);
+  const u = rand(shape, { generator, backend: getBackend() });
+  const w = u.mul(2 * bound).sub(bound);
+  u.dispose();
+  return w;
+}
+
+/** y = x·Wᵀ + b with W of shape [outFeatures, inFeatures], initialised like torch.nn.Linear. */
+export class Linear extends Module {
+  /** Weight [outFeatures, inFeatures]; null until the first input for a lazy layer. */
+  weight: Tensor | null = null;
+  /** Bias [outFeatures], or null without bias. */
+  bias: Tensor | null = null;
+  private readonly generator: Generator;
+
+  /** A fully-connected layer; `inFeatures` null makes it lazy (inferred from the first input). */
+  constructor(
+    public inFeatures: number | null,
+    readonly outFeatures: number,
+    readonly opts: LayerRandomOptions & { bias?: boolean } = {},
+  ) {
+    super();
+    for (const [name, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
+      if (v !== null && !(Number.isInteger(v) && v > 0)) {
+        throw new ArgumentError(`Linear: ${name} must be a positive integer, got ${v}.`);
+      }
+    }
+    this.generator = opts.generator ?? defaultGenerator;
+    this.registerParameter('weight', null);
+    if (opts.bias !== false) this.registerParameter('bias', null);
+    if (inFeatures !== null) this.initialize(inFeatures);
+  }
+
+  private initialize(inFeatures: number): void {
+    this.inFeatures = inFeatures;
+    this.weight = this.registerParameter(
+      'weight',
+      uniformInit([this.outFeatures, inFeatures], inFeatures, this.generator),
+    );
+    if (this.opts.bias !== false) {
+      this.bias = this.registerParameter('bias', uniformInit([this.outFeatures], inFeatures, this.generator));
+    }
+  }
+
+  /** x·Wᵀ + b; with `relu` the ReLU is fused into the same kernel (used by Sequential). */
+  override forward(X: Tensor, opts: { relu?: boolean } = {}): Tensor {
+    if (X.ndim !== 2) {
+      throw new ShapeError(
+        `Linear expects a 2-D input [batch, features], got ${formatShape(X.shape)}; add nn.Flatten() first.`,
+      );
+    }
+    if (this.weight === null) this.initialize(X.shape[1]!);
+    if (X.shape[1] !== this.inFeatures) {
+      throw new ShapeError(
+        `Linear(${this.inFeatures}, ${this.outFeatures}) got input ${formatShape(X.shape)}; ` +
+          `the last dimension must be ${this.inFeatures}.`,
+      );
+    }
+    return linear(X, this.weight!, this.bias, opts);
+  }
+}
+
+/** A Linear layer whose input size is inferred from the first batch (Keras Dense, torch.nn.LazyLinear). */
+export class LazyLinear extends Linear {
+  /** `outFeatures` outputs; the input size is taken from the first forward pass. */
+  constructor(outFeatures: number, opts: LayerRandomOptions & { bias?: boolean } = {}) {
+    super(null, outFeatures, opts);
+  }
+}
+
+/** max(0, x), with ReLU'(0) = 0. */
+export class ReLU extends Module {
+  /** Applies the ReLU elementwise. */
+  override forward(X: Tensor): Tensor {
+    return X.relu();
+  }
+}
+
+/** Flattens all axes after the first: [N, …] → [N, ∏…] (torch.nn.Flatten). */
+export class Flatten extends Module {
+  /** Reshapes to [batch, -1]. */
+  override forward(X: Tensor): Tensor {
+    return X.reshape([X.shape[0] ?? 1, -1]);
+  }
+}
+
+/** Inverted dropout with probability p, active only in training mode (torch.nn.Dropout). */
+export class Dropout extends Module {
+  private readonly generator: Generator | undefined;
+
+  /** Drops each unit with probability `p` (validated here, not at the first forward). */
+  constructor(
+    readonly p = 0.5,
+    opts: LayerRandomOptions = {},
+  ) {
+    super();
+    checkDropoutP(p, 'nn.Dropout');
+    this.generator = opts.generator;
+  }
+
+  /** F.dropout following this module's mode. */
+  override forward(X: Tensor): Tensor {
+    return dropout(X, this.p, {
+      training: this.training,
+      ...(this.generator ? { generator: this.generator } : {}),
+    });
+  }
+}
+
+/** Runs layers in order; a Linear directly followed by a ReLU runs as one fused kernel. */
+export class Sequential extends Module {
+  /** The layers, in order. */
+  readonly layers: Module[];
+
+  /** Chains `layers`; their parameters are named by index (`0.weight`, …) as in PyTorch. */
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((layer, i) => this.registerModule(String(i), layer));
+  }
+
+  /** Applies every layer in turn. */
+  override forward(X: Tensor): Tensor {
+    let h = X;
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i]!;
+      if (layer instanceof Linear && this.layers[i + 1] instanceof ReLU) {
+        h = layer.forward(h, { relu: true });
+        i++;
+      } else {
+        h = layer.forward(h);
+      }
+    }
+    return h;
+  }
+}

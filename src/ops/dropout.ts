@@ -1,0 +1,65 @@
+/**
+ * Inverted dropout (Srivastava, Hinton et al., 2014, https://jmlr.org/papers/v15/srivastava14a.html):
+ * each unit is zeroed with probability p and survivors are scaled by 1/(1 − p), so E[h'] = h and the
+ * network needs no rescaling at test time.
+ */
+import { apply } from '../autograd/primitives.js';
+import { ArgumentError } from '../errors.js';
+import { defaultGenerator, type Generator } from '../random/generator.js';
+import { full, rand } from '../tensor/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Options of the functional dropout; `training` is required on purpose (see `dropout`). */
+export interface DropoutOptions {
+  /** Apply dropout (true) or return the input unchanged (false, evaluation). */
+  training: boolean;
+  /** Generator for the mask; defaults to the global one seeded by `manualSeed`. */
+  generator?: Generator;
+}
+
+/** Throws a clear ArgumentError unless 0 ≤ p ≤ 1. */
+export function checkDropoutP(p: number, where = 'dropout'): void {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+    throw new ArgumentError(
+      `${where}: dropout probability p must be a number in [0, 1], got ${String(p)}; use e.g. 0.5.`,
+    );
+  }
+}
+
+/**
+ * F.dropout: y = mask ⊙ x / (1 − p) with mask_i ~ Bernoulli(1 − p) when training, x otherwise.
+ * Unlike PyTorch, `training` has no default: a default of true silently ignores eval mode.
+ * p = 0 returns x itself; p = 1 returns zeros. Uses the fused kernel; see `dropoutComposed`.
+ */
+export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
+  checkDropoutP(p);
+  if (typeof opts?.training !== 'boolean') {
+    throw new ArgumentError(
+      'dropout: pass { training: true | false } explicitly (e.g. { training: this.training }).',
+    );
+  }
+  if (!opts.training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const stream = (opts.generator ?? defaultGenerator).next('uniform', x.size);
+  return apply('dropout', [x], { p, stream });
+}
+
+/**
+ * The book's from-scratch `dropout_layer`, composed from primitives: mask = (rand ≥ p), then
+ * where(mask, X · 1/(1 − p), 0). It always applies dropout; callers check `training` (as the book
+ * does). It draws the same mask as the fused `dropout` for the same generator state.
+ */
+export function dropoutLayer(X: Tensor, p: number, opts: { generator?: Generator } = {}): Tensor {
+  checkDropoutP(p, 'dropoutLayer');
+  if (p === 0) return X;
+  if (p === 1) return X.mul(0);
+  const mask = rand(X.shape, {
+    backend: X.backend,
+    ...(opts.generator ? { generator: opts.generator } : {}),
+  }).ge(p);
+  const zero = full([], 0, { backend: X.backend });
+  return Tensor.where(mask, X.mul(1 / (1 - p)), zero);
+}
+
+/** Alias of `dropoutLayer` named for what it is in tests: the composition the fused kernel must equal. */
+export const dropoutComposed = dropoutLayer;

@@ -1,0 +1,2 @@
+/** optim: optimisers. */
+export { SGD, type SGDOptions } from './sgd.js';

@@ -1,0 +1,274 @@
+/**
+ * Tensor: a float32 N-d array whose storage is owned by a backend. The frontend holds only the
+ * storage id and the shape; every computation goes through the primitive table (src/autograd), which
+ * records the tape for reverse-mode autograd.
+ */
+import type { Backend, StorageId } from '../backend/backend.js';
+import { ArgumentError, DropoutLabError, NumericError, formatShape } from '../errors.js';
+import { apply, type Node } from '../autograd/primitives.js';
+import { runBackward } from '../autograd/backward.js';
+import { track, untrack } from './engine.js';
+import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
+
+/** Nested JavaScript arrays of numbers, as returned by `toArray()`. */
+export type NestedArray = number | NestedArray[];
+
+function nest(data: Float32Array, shape: Shape): NestedArray {
+  if (shape.length === 0) return data[0]!;
+  const [head, ...rest] = shape;
+  const step = sizeOf(rest);
+  return Array.from({ length: head! }, (_, i) => nest(data.subarray(i * step, (i + 1) * step), rest));
+}
+
+/** A float32 N-d array with reverse-mode autograd; create with `tensor`, `zeros`, `rand`, … */
+export class Tensor {
+  /** Number of elements. */
+  readonly size: number;
+  /** Whether gradients flow to this tensor (parameters, or results of ops on such tensors). */
+  requiresGrad: boolean;
+  /** Accumulated gradient after `backward()` (leaf tensors with requiresGrad only); null until then. */
+  grad: Tensor | null = null;
+  /** The tape entry that produced this tensor, when recorded. */
+  node: Node | null;
+  private disposed = false;
+
+  /** Wraps existing backend storage; use the creation functions instead of calling this directly. */
+  constructor(
+    readonly backend: Backend,
+    readonly id: StorageId,
+    readonly shape: Shape,
+    node: Node | null = null,
+    requiresGrad = node !== null,
+  ) {
+    this.size = sizeOf(shape);
+    this.node = node;
+    this.requiresGrad = requiresGrad;
+    track(this);
+  }
+
+  /** Allocates an uninitialised (zero-filled) tensor on a backend. */
+  static empty(backend: Backend, shape: Shape): Tensor {
+    return new Tensor(backend, backend.alloc(sizeOf(shape)), [...shape]);
+  }
+
+  /** Number of axes. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** True once `dispose()` has released the storage. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Releases the storage now (deterministic; also done by `tidy` for tensors created in its scope). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    untrack(this);
+    this.backend.free(this.id);
+  }
+
+  /** Throws a clear error when a disposed tensor is used. */
+  assertAlive(): void {
+    if (this.disposed) {
+      throw new DropoutLabError(
+        `tensor of shape ${formatShape(this.shape)} was already disposed; keep() it or use it inside the same tidy().`,
+      );
+    }
+  }
+
+  // ---- elementwise arithmetic (broadcasting) ----
+  /** this + other (broadcasting). */
+  add(other: Tensor | number): Tensor {
+    return apply('add', [this, this.lift(other)], {});
+  }
+  /** this − other (broadcasting). */
+  sub(other: Tensor | number): Tensor {
+    return apply('sub', [this, this.lift(other)], {});
+  }
+  /** this · other elementwise (broadcasting). */
+  mul(other: Tensor | number): Tensor {
+    return apply('mul', [this, this.lift(other)], {});
+  }
+  /** this / other elementwise (broadcasting). */
+  div(other: Tensor | number): Tensor {
+    return apply('div', [this, this.lift(other)], {});
+  }
+  /** −this. */
+  neg(): Tensor {
+    return apply('neg', [this], {});
+  }
+  /** e^this. */
+  exp(): Tensor {
+    return apply('exp', [this], {});
+  }
+  /** Natural logarithm. */
+  log(): Tensor {
+    return apply('log', [this], {});
+  }
+  /** max(this, 0), written as where(this > 0, this, 0) so that ReLU'(0) = 0, as in PyTorch. */
+  relu(): Tensor {
+    const mask = this.gt(0);
+    return Tensor.where(mask, this, this.lift(0));
+  }
+  /** Elementwise select: cond ≠ 0 ? a : b (broadcasting); cond carries no gradient. */
+  static where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+    return apply('where', [cond, a, b], {});
+  }
+
+  // ---- comparisons (no gradient) ----
+  /** 1 where this > other, else 0. */
+  gt(other: Tensor | number): Tensor {
+    return apply('compare', [this, this.lift(other)], { op: 'gt' });
+  }
+  /** 1 where this ≥ other, else 0. */
+  ge(other: Tensor | number): Tensor {
+    return apply('compare', [this, this.lift(other)], { op: 'ge' });
+  }
+  /** 1 where this < other, else 0. */
+  lt(other: Tensor | number): Tensor {
+    return apply('compare', [this, this.lift(other)], { op: 'lt' });
+  }
+  /** 1 where this = other, else 0. */
+  eq(other: Tensor | number): Tensor {
+    return apply('compare', [this, this.lift(other)], { op: 'eq' });
+  }
+
+  // ---- linear algebra ----
+  /** Matrix product of 2-D tensors; `transA`/`transB` multiply by a transposed operand without copying. */
+  matmul(other: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
+    return apply('matmul', [this, other], { transA: opts.transA ?? false, transB: opts.transB ?? false });
+  }
+
+  // ---- shape ----
+  /** Same data viewed with another shape (one -1 allowed). */
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    const target = Array.isArray(shape[0]) ? [...shape[0]] : (shape as number[]);
+    return apply('reshape', [this], { shape: resolveReshape(this.shape, target) });
+  }
+  /** Permutes axes; with no argument reverses them (the matrix transpose for 2-D). */
+  transpose(perm?: readonly number[]): Tensor {
+    const p = perm ?? this.shape.map((_, i) => this.ndim - 1 - i);
+    if (p.length !== this.ndim || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+      throw new ArgumentError(`transpose: ${formatShape(p)} is not a permutation of ${this.ndim} axes.`);
+    }
+    return apply('permute', [this], { perm: [...p] });
+  }
+  /** Broadcasts to a larger shape (NumPy rules), like torch.Tensor.expand. */
+  expand(shape: Shape): Tensor {
+    return apply('expand', [this], { shape: [...shape] });
+  }
+  /** Flattens all axes from `startDim` on into one (like torch.flatten). */
+  flatten(startDim = 0): Tensor {
+    const keep = this.shape.slice(0, startDim);
+    return this.reshape([...keep, -1]);
+  }
+
+  // ---- reductions ----
+  /** Sum over `axis` (all axes by default). */
+  sum(axis?: number | readonly number[], keepDims = false): Tensor {
+    return apply('sum', [this], { axes: normalizeAxes(axis, this.ndim), keepDims });
+  }
+  /** Mean over `axis` (all axes by default). */
+  mean(axis?: number | readonly number[], keepDims = false): Tensor {
+    const axes = normalizeAxes(axis, this.ndim);
+    const count = axes.reduce((n, a) => n * this.shape[a]!, 1);
+    return this.sum(axes, keepDims).div(count);
+  }
+  /** Maximum over `axis` (all axes by default); the gradient is split evenly among ties. */
+  max(axis?: number | readonly number[], keepDims = false): Tensor {
+    return apply('max', [this], { axes: normalizeAxes(axis, this.ndim), keepDims });
+  }
+  /** Index of the largest element along the last axis (first on ties); no gradient. */
+  argmax(): Tensor {
+    this.assertAlive();
+    const cols = this.shape[this.ndim - 1] ?? 1;
+    const rows = this.size / cols;
+    const out = Tensor.empty(this.backend, this.shape.slice(0, -1));
+    this.backend.argmax(this.id, rows, cols, out.id);
+    return out;
+  }
+
+  // ---- autograd ----
+  /** A tensor sharing no tape with this one (a copy of the values without gradient history). */
+  detach(): Tensor {
+    this.assertAlive();
+    const out = Tensor.empty(this.backend, this.shape);
+    this.backend.unary('copy', this.id, this.strides(), out.id, this.shape);
+    return out;
+  }
+  /** Backpropagates from this tensor (a scalar, unless `gradient` is given), accumulating into leaves' `.grad`. */
+  backward(gradient?: Tensor): void {
+    if (gradient === undefined && this.size !== 1) {
+      throw new ArgumentError(
+        `backward() needs a scalar, but this tensor has shape ${formatShape(this.shape)}; reduce it (e.g. .sum()) or pass a gradient.`,
+      );
+    }
+    runBackward(this, gradient);
+  }
+
+  // ---- reading values ----
+  /** Copies the values out; works on every backend (the only read on asynchronous ones, e.g. WebGPU). */
+  async data(): Promise<Float32Array> {
+    this.assertAlive();
+    return this.backend.read(this.id, this.size);
+  }
+  /** Copies the values out synchronously (CPU backends only). */
+  dataSync(): Float32Array {
+    this.assertAlive();
+    if (!this.backend.syncRead) {
+      throw new DropoutLabError(
+        `the ${this.backend.name} backend reads asynchronously; use await t.data() or t.array().`,
+      );
+    }
+    return this.backend.readSync(this.id, this.size);
+  }
+  /** Nested arrays of the values (CPU backends; use `array()` on any backend). */
+  toArray(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+  /** Nested arrays of the values, on any backend. */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new ArgumentError(
+        `item() needs a one-element tensor, got shape ${formatShape(this.shape)}; index or reduce it first.`,
+      );
+    }
+    return this.dataSync()[0]!;
+  }
+  /** Throws a NumericError when any value is NaN or ±Infinity (naming `what`). */
+  assertFinite(what: string): this {
+    const values = this.dataSync();
+    for (const v of values) {
+      if (!Number.isFinite(v))
+        throw new NumericError(`${what} contains ${v}; check the inputs or lower the learning rate.`);
+    }
+    return this;
+  }
+  /** Row-major contiguous strides of this tensor. */
+  strides(): number[] {
+    const s = new Array<number>(this.ndim);
+    let acc = 1;
+    for (let d = this.ndim - 1; d >= 0; d--) {
+      s[d] = acc;
+      acc *= this.shape[d]!;
+    }
+    return s;
+  }
+  /** Short description for debugging. */
+  toString(): string {
+    return `Tensor(shape=${formatShape(this.shape)}, backend=${this.backend.name}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  private lift(value: Tensor | number): Tensor {
+    if (typeof value !== 'number') return value;
+    const t = Tensor.empty(this.backend, []);
+    this.backend.fill(t.id, 1, value);
+    return t;
+  }
+}

@@ -1,0 +1,35 @@
+/** d2l.DataModule: where minibatches come from, for training and for validation. */
+import type { Batch } from './module.js';
+
+/** Base class of datasets the Trainer can fit on. */
+export abstract class DataModule {
+  /** Examples per minibatch. */
+  abstract readonly batchSize: number;
+  /** Number of training examples. */
+  abstract readonly numTrain: number;
+  /** Number of validation examples. */
+  abstract readonly numVal: number;
+
+  /** Yields minibatches; the training loader reshuffles every epoch. The caller disposes each batch. */
+  abstract getDataloader(train: boolean): Iterable<Batch>;
+
+  /** Minibatches of the training set (shuffled). */
+  trainDataloader(): Iterable<Batch> {
+    return this.getDataloader(true);
+  }
+
+  /** Minibatches of the validation set (in order). */
+  valDataloader(): Iterable<Batch> {
+    return this.getDataloader(false);
+  }
+
+  /** Batches per training epoch (the last one may be smaller). */
+  get numTrainBatches(): number {
+    return Math.ceil(this.numTrain / this.batchSize);
+  }
+
+  /** Batches per validation pass. */
+  get numValBatches(): number {
+    return Math.ceil(this.numVal / this.batchSize);
+  }
+}

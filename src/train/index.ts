@@ -1,0 +1,11 @@
+/** d2l: the book's training scaffolding (Module, Classifier, DataModule, Trainer, ProgressBoard). */
+export { Classifier, Module, type Batch, type ValidationResult } from './module.js';
+export { DataModule } from './dataModule.js';
+export { Trainer, type EpochMetrics, type FitResult, type StepInfo, type TrainerOptions } from './trainer.js';
+export { ProgressBoard, type BoardMetric, type BoardPoint } from './progressBoard.js';
+export {
+  FashionMNIST,
+  FASHION_MNIST_LABELS,
+  type FashionMNISTOptions,
+  type FashionMnistArrays,
+} from '../data/fashionMnist.js';

@@ -1,0 +1,65 @@
+/**
+ * d2l's `Module` and `Classifier` (d2l/torch.py), with typed config objects instead of
+ * `save_hyperparameters()` introspection: a model knows its loss, its training and validation
+ * steps and its optimiser; the Trainer drives them.
+ */
+import { Module as NNModule } from '../nn/module.js';
+import { accuracy, crossEntropy } from '../ops/loss.js';
+import { SGD } from '../optim/sgd.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** One minibatch: inputs X and integer labels y. */
+export interface Batch {
+  readonly X: Tensor;
+  readonly y: Tensor;
+}
+
+/** Loss and accuracy of one validation batch (already read back as numbers). */
+export interface ValidationResult {
+  readonly loss: number;
+  readonly acc?: number;
+}
+
+/** d2l.Module: a network with a loss, a training step and an optimiser (default SGD with `lr`). */
+export abstract class Module extends NNModule {
+  /** Learning rate used by `configureOptimizers`. */
+  abstract readonly lr: number;
+
+  /** The training objective. */
+  abstract loss(yHat: Tensor, y: Tensor): Tensor;
+
+  /** Forward pass and loss on one batch; returns the loss tensor to differentiate. */
+  trainingStep(batch: Batch): Tensor {
+    return this.loss(this.forward(batch.X), batch.y);
+  }
+
+  /** Loss on one validation batch (run by the Trainer in eval mode without a tape). */
+  validationStep(batch: Batch): ValidationResult {
+    const l = this.loss(this.forward(batch.X), batch.y);
+    return { loss: l.item() };
+  }
+
+  /** The optimiser the Trainer steps: minibatch SGD on all parameters with `lr`, as in the book. */
+  configureOptimizers(): SGD {
+    return new SGD(this.parameters(), { lr: this.lr });
+  }
+}
+
+/** d2l.Classifier: cross-entropy loss and accuracy reported on validation batches. */
+export abstract class Classifier extends Module {
+  /** Mean softmax cross-entropy of logits `yHat` against labels `y`. */
+  loss(yHat: Tensor, y: Tensor): Tensor {
+    return crossEntropy(yHat, y);
+  }
+
+  /** Fraction of correct predictions. */
+  accuracy(yHat: Tensor, y: Tensor): number {
+    return accuracy(yHat, y);
+  }
+
+  /** Validation loss and accuracy of one batch. */
+  override validationStep(batch: Batch): ValidationResult {
+    const yHat = this.forward(batch.X);
+    return { loss: this.loss(yHat, batch.y).item(), acc: this.accuracy(yHat, batch.y) };
+  }
+}
