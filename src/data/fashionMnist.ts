@@ -31,18 +31,20 @@ export interface FashionMnistArrays {
   readonly trainLabels: Uint8Array;
   readonly testImages: Uint8Array;
   readonly testLabels: Uint8Array;
+  /** Where the arrays came from (a directory, a URL), for config.json. */
+  readonly source?: string;
 }
 
 /** Options of the FashionMNIST data module. */
 export interface FashionMNISTOptions {
   /** Examples per batch (the dropout section uses 256). */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Use only the first N training examples. */
-  trainLimit?: number;
+  trainLimit?: number | undefined;
   /** Use only the first N test (validation) examples. */
-  valLimit?: number;
+  valLimit?: number | undefined;
   /** Generator for the per-epoch shuffle; defaults to a fresh one with seed 0. */
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
 
 const PIXELS = 28 * 28;
@@ -66,6 +68,8 @@ export class FashionMNIST extends DataModule {
   readonly batchSize: number;
   readonly numTrain: number;
   readonly numVal: number;
+  /** Where the data came from. */
+  readonly source: string;
   private readonly trainX: Float32Array;
   private readonly trainY: Float32Array;
   private readonly valX: Float32Array;
@@ -82,6 +86,7 @@ export class FashionMNIST extends DataModule {
       );
     }
     this.batchSize = batchSize;
+    this.source = arrays.source ?? 'memory';
     this.numTrain = checkLimit('train limit', opts.trainLimit, arrays.trainLabels.length);
     this.numVal = checkLimit('val limit', opts.valLimit, arrays.testLabels.length);
     this.trainX = toFloat(arrays.trainImages, this.numTrain);

@@ -53,10 +53,11 @@ export function dropoutLayer(X: Tensor, p: number, opts: { generator?: Generator
   checkDropoutP(p, 'dropoutLayer');
   if (p === 0) return X;
   if (p === 1) return X.mul(0);
-  const mask = rand(X.shape, {
-    backend: X.backend,
-    ...(opts.generator ? { generator: opts.generator } : {}),
-  }).ge(p);
+  // Uniform draws are multiples of 2^-24, so u ≥ p exactly when u ≥ ceil(p·2^24)/2^24; that threshold
+  // is exact in float32, whereas float32(p) itself may round below p and keep a unit the kernels drop.
+  const threshold = Math.ceil(p * 2 ** 24) / 2 ** 24;
+  const gen = opts.generator ? { generator: opts.generator } : {};
+  const mask = rand(X.shape, { backend: X.backend, ...gen }).ge(threshold);
   const zero = full([], 0, { backend: X.backend });
   return Tensor.where(mask, X.mul(1 / (1 - p)), zero);
 }

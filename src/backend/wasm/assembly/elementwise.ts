@@ -1,0 +1,517 @@
+// @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
+/**
+ * Elementwise kernels: fill, strided unary/binary/where, reduce, argmax, sgdStep.
+ *
+ * Strided kernels take a small argument block written by the host (i32 words):
+ *   shape[rank], strides0[rank], strides1[rank], strides2[rank], scratch[rank]
+ * The host collapses contiguous dimensions first, so the innermost dimension is long and the
+ * odometer below runs once per row; the inner loop picks a SIMD path by its element strides
+ * (1 = contiguous, 0 = broadcast) and falls back to a scalar strided loop otherwise.
+ */
+
+// Op codes; must match the tables in src/backend/wasm/wasm-backend.ts.
+const U_COPY = 0;
+const U_NEG = 1;
+const U_EXP = 2;
+const U_LOG = 3;
+const U_SQRT = 4;
+const U_ABS = 5;
+const U_TANH = 6;
+
+const B_ADD = 0;
+const B_SUB = 1;
+const B_MUL = 2;
+const B_DIV = 3;
+const B_MAX = 4;
+const B_MIN = 5;
+const B_GT = 6;
+const B_GE = 7;
+const B_LT = 8;
+const B_EQ = 9;
+
+class Op {
+  /** Scalar unary op. exp/log/tanh run in float64 and round once, exactly like Math.* in the oracle. */
+  @inline static u(op: i32, x: f32): f32 {
+    switch (op) {
+      case U_COPY:
+        return x;
+      case U_NEG:
+        return -x;
+      case U_EXP:
+        return <f32>Math.exp(<f64>x);
+      case U_LOG:
+        return <f32>Math.log(<f64>x);
+      case U_SQRT:
+        return Mathf.sqrt(x);
+      case U_ABS:
+        return Mathf.abs(x);
+      default:
+        return <f32>Math.tanh(<f64>x);
+    }
+  }
+
+  /** True when the op has an exact f32x4 form (float64 rounding of +,-,*,/,sqrt is innocuous). */
+  @inline static uSimd(op: i32): bool {
+    return op == U_COPY || op == U_NEG || op == U_SQRT || op == U_ABS;
+  }
+
+  @inline static uv(op: i32, x: v128): v128 {
+    switch (op) {
+      case U_COPY:
+        return x;
+      case U_NEG:
+        return f32x4.neg(x);
+      case U_SQRT:
+        return f32x4.sqrt(x);
+      default:
+        return f32x4.abs(x);
+    }
+  }
+
+  /** Scalar binary op; f32.max/min propagate NaN and order -0 < +0, exactly like Math.max/min. */
+  @inline static b(op: i32, a: f32, b: f32): f32 {
+    switch (op) {
+      case B_ADD:
+        return a + b;
+      case B_SUB:
+        return a - b;
+      case B_MUL:
+        return a * b;
+      case B_DIV:
+        return a / b;
+      case B_MAX:
+        return Mathf.max(a, b);
+      case B_MIN:
+        return Mathf.min(a, b);
+      case B_GT:
+        return a > b ? 1 : 0;
+      case B_GE:
+        return a >= b ? 1 : 0;
+      case B_LT:
+        return a < b ? 1 : 0;
+      default:
+        return a == b ? 1 : 0;
+    }
+  }
+
+  @inline static bv(op: i32, a: v128, b: v128): v128 {
+    const one = f32x4.splat(1);
+    switch (op) {
+      case B_ADD:
+        return f32x4.add(a, b);
+      case B_SUB:
+        return f32x4.sub(a, b);
+      case B_MUL:
+        return f32x4.mul(a, b);
+      case B_DIV:
+        return f32x4.div(a, b);
+      case B_MAX:
+        return f32x4.max(a, b);
+      case B_MIN:
+        return f32x4.min(a, b);
+      case B_GT:
+        return v128.and(f32x4.gt(a, b), one);
+      case B_GE:
+        return v128.and(f32x4.ge(a, b), one);
+      case B_LT:
+        return v128.and(f32x4.lt(a, b), one);
+      default:
+        return v128.and(f32x4.eq(a, b), one);
+    }
+  }
+
+  /** One row of a unary op; inlined per op code so each op gets its own loop. */
+  @inline static unaryRow(op: i32, x: usize, sx: i32, out: usize, n: i32): void {
+    let i = 0;
+    if (Op.uSimd(op)) {
+      if (sx == 1) {
+        for (; i + 4 <= n; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(out + o, Op.uv(op, v128.load(x + o)));
+        }
+      } else if (sx == 0) {
+        const v = Op.uv(op, v128.load32_splat(x));
+        for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), v);
+      }
+    } else if (sx == 0) {
+      // Broadcast of a transcendental: compute once.
+      const v = Op.u(op, load<f32>(x));
+      for (; i < n; i++) store<f32>(out + (<usize>i << 2), v);
+      return;
+    }
+    for (; i < n; i++) store<f32>(out + (<usize>i << 2), Op.u(op, load<f32>(x + ((<usize>(i * sx)) << 2))));
+  }
+
+  /** One row of a binary op with fast paths for contiguous/contiguous and contiguous/broadcast. */
+  @inline static binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, n: i32): void {
+    let i = 0;
+    if (sa == 1 && sb == 1) {
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, Op.bv(op, v128.load(a + o), v128.load(b + o)));
+      }
+    } else if (sa == 1 && sb == 0) {
+      const bv = v128.load32_splat(b);
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, Op.bv(op, v128.load(a + o), bv));
+      }
+    } else if (sa == 0 && sb == 1) {
+      const av = v128.load32_splat(a);
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, Op.bv(op, av, v128.load(b + o)));
+      }
+    }
+    for (; i < n; i++) {
+      store<f32>(
+        out + (<usize>i << 2),
+        Op.b(op, load<f32>(a + (<usize>(i * sa) << 2)), load<f32>(b + (<usize>(i * sb) << 2))),
+      );
+    }
+  }
+}
+
+@inline function argAt(args: usize, which: i32, rank: i32, d: i32): i32 {
+  return load<i32>(args + ((<usize>(which * rank + d)) << 2));
+}
+
+/** Number of rows (product of all but the last dimension) and clears the odometer scratch. */
+@inline function rowsOf(args: usize, rank: i32): i32 {
+  let rows = 1;
+  for (let d = 0; d < rank - 1; d++) {
+    rows *= argAt(args, 0, rank, d);
+    store<i32>(args + ((<usize>(4 * rank + d)) << 2), 0);
+  }
+  return rows;
+}
+
+export function fill(out: usize, n: i32, value: f32): void {
+  const v = f32x4.splat(value);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), v);
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), value);
+}
+
+// Each exported strided kernel dispatches once on the op code to an inlined, op-specialised loop.
+function unaryRows(op: i32, x: usize, out: usize, rank: i32, args: usize): void {
+  const n = argAt(args, 0, rank, rank - 1);
+  const sx = argAt(args, 1, rank, rank - 1);
+  const rows = rowsOf(args, rank);
+  let ox = 0;
+  for (let r = 0; r < rows; r++) {
+    const xp = x + (<usize>ox << 2);
+    const op_ = out + (<usize>(r * n) << 2);
+    switch (op) {
+      case U_COPY:
+        Op.unaryRow(U_COPY, xp, sx, op_, n);
+        break;
+      case U_NEG:
+        Op.unaryRow(U_NEG, xp, sx, op_, n);
+        break;
+      case U_EXP:
+        Op.unaryRow(U_EXP, xp, sx, op_, n);
+        break;
+      case U_LOG:
+        Op.unaryRow(U_LOG, xp, sx, op_, n);
+        break;
+      case U_SQRT:
+        Op.unaryRow(U_SQRT, xp, sx, op_, n);
+        break;
+      case U_ABS:
+        Op.unaryRow(U_ABS, xp, sx, op_, n);
+        break;
+      default:
+        Op.unaryRow(U_TANH, xp, sx, op_, n);
+    }
+    // Odometer over the outer dimensions.
+    for (let d = rank - 2; d >= 0; d--) {
+      const ip = args + ((<usize>(4 * rank + d)) << 2);
+      const idx = load<i32>(ip) + 1;
+      const s = argAt(args, 1, rank, d);
+      ox += s;
+      if (idx < argAt(args, 0, rank, d)) {
+        store<i32>(ip, idx);
+        break;
+      }
+      ox -= s * idx;
+      store<i32>(ip, 0);
+    }
+  }
+}
+
+export function unary(op: i32, x: usize, out: usize, rank: i32, args: usize): void {
+  unaryRows(op, x, out, rank, args);
+}
+
+export function binary(op: i32, a: usize, b: usize, out: usize, rank: i32, args: usize): void {
+  const n = argAt(args, 0, rank, rank - 1);
+  const sa = argAt(args, 1, rank, rank - 1);
+  const sb = argAt(args, 2, rank, rank - 1);
+  const rows = rowsOf(args, rank);
+  let oa = 0;
+  let ob = 0;
+  for (let r = 0; r < rows; r++) {
+    const ap = a + (<usize>oa << 2);
+    const bp = b + (<usize>ob << 2);
+    const o = out + (<usize>(r * n) << 2);
+    switch (op) {
+      case B_ADD:
+        Op.binaryRow(B_ADD, ap, sa, bp, sb, o, n);
+        break;
+      case B_SUB:
+        Op.binaryRow(B_SUB, ap, sa, bp, sb, o, n);
+        break;
+      case B_MUL:
+        Op.binaryRow(B_MUL, ap, sa, bp, sb, o, n);
+        break;
+      case B_DIV:
+        Op.binaryRow(B_DIV, ap, sa, bp, sb, o, n);
+        break;
+      case B_MAX:
+        Op.binaryRow(B_MAX, ap, sa, bp, sb, o, n);
+        break;
+      case B_MIN:
+        Op.binaryRow(B_MIN, ap, sa, bp, sb, o, n);
+        break;
+      case B_GT:
+        Op.binaryRow(B_GT, ap, sa, bp, sb, o, n);
+        break;
+      case B_GE:
+        Op.binaryRow(B_GE, ap, sa, bp, sb, o, n);
+        break;
+      case B_LT:
+        Op.binaryRow(B_LT, ap, sa, bp, sb, o, n);
+        break;
+      default:
+        Op.binaryRow(B_EQ, ap, sa, bp, sb, o, n);
+    }
+    for (let d = rank - 2; d >= 0; d--) {
+      const ip = args + ((<usize>(4 * rank + d)) << 2);
+      const idx = load<i32>(ip) + 1;
+      const s1 = argAt(args, 1, rank, d);
+      const s2 = argAt(args, 2, rank, d);
+      oa += s1;
+      ob += s2;
+      if (idx < argAt(args, 0, rank, d)) {
+        store<i32>(ip, idx);
+        break;
+      }
+      oa -= s1 * idx;
+      ob -= s2 * idx;
+      store<i32>(ip, 0);
+    }
+  }
+}
+
+/** out = cond != 0 ? a : b (NaN counts as true, -0 as false, as `!== 0` does in the oracle). */
+export function where(c: usize, a: usize, b: usize, out: usize, rank: i32, args: usize): void {
+  const n = argAt(args, 0, rank, rank - 1);
+  const sc = argAt(args, 1, rank, rank - 1);
+  const sa = argAt(args, 2, rank, rank - 1);
+  const sb = argAt(args, 3, rank, rank - 1);
+  const rows = rowsOf(args, rank);
+  let oc = 0;
+  let oa = 0;
+  let ob = 0;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const cp = c + (<usize>oc << 2);
+    const ap = a + (<usize>oa << 2);
+    const bp = b + (<usize>ob << 2);
+    const o = out + (<usize>(r * n) << 2);
+    let i = 0;
+    if (sc == 1 && sa == 1 && sb == 1) {
+      for (; i + 4 <= n; i += 4) {
+        const off = <usize>i << 2;
+        const m = f32x4.ne(v128.load(cp + off), zero);
+        v128.store(o + off, v128.bitselect(v128.load(ap + off), v128.load(bp + off), m));
+      }
+    } else if (sc == 1 && sa == 1 && sb == 0) {
+      // where(mask, x, 0): the shape relu and dropout compositions produce.
+      const bv = v128.load32_splat(bp);
+      for (; i + 4 <= n; i += 4) {
+        const off = <usize>i << 2;
+        const m = f32x4.ne(v128.load(cp + off), zero);
+        v128.store(o + off, v128.bitselect(v128.load(ap + off), bv, m));
+      }
+    }
+    for (; i < n; i++) {
+      const cv = load<f32>(cp + (<usize>(i * sc) << 2));
+      const v = cv != 0 ? load<f32>(ap + (<usize>(i * sa) << 2)) : load<f32>(bp + (<usize>(i * sb) << 2));
+      store<f32>(o + (<usize>i << 2), v);
+    }
+    for (let d = rank - 2; d >= 0; d--) {
+      const ip = args + ((<usize>(4 * rank + d)) << 2);
+      const idx = load<i32>(ip) + 1;
+      const s1 = argAt(args, 1, rank, d);
+      const s2 = argAt(args, 2, rank, d);
+      const s3 = argAt(args, 3, rank, d);
+      oc += s1;
+      oa += s2;
+      ob += s3;
+      if (idx < argAt(args, 0, rank, d)) {
+        store<i32>(ip, idx);
+        break;
+      }
+      oc -= s1 * idx;
+      oa -= s2 * idx;
+      ob -= s3 * idx;
+      store<i32>(ip, 0);
+    }
+  }
+}
+
+/**
+ * Sum (op 0) or max (op 1) over the middle axis of [outer, reduce, inner]. Sums accumulate in
+ * float64 in the oracle's order, so results are bit-identical; max keeps the first of equal values
+ * and propagates NaN.
+ */
+export function reduce(op: i32, x: usize, out: usize, outer: i32, red: i32, inner: i32): void {
+  const rowBytes = <usize>inner << 2;
+  for (let o = 0; o < outer; o++) {
+    const base = x + <usize>(o * red) * rowBytes;
+    const ob = out + <usize>o * rowBytes;
+    let k = 0;
+    if (op == 0) {
+      for (; k + 8 <= inner; k += 8) {
+        let s0 = f64x2.splat(0);
+        let s1 = f64x2.splat(0);
+        let s2 = f64x2.splat(0);
+        let s3 = f64x2.splat(0);
+        let p = base + (<usize>k << 2);
+        for (let r = 0; r < red; r++) {
+          const v0 = v128.load(p);
+          const v1 = v128.load(p, 16);
+          s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v0));
+          s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v0, v0, 2, 3, 0, 1)));
+          s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v1));
+          s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.shuffle<f32>(v1, v1, 2, 3, 0, 1)));
+          p += rowBytes;
+        }
+        const lo = v128.shuffle<f32>(f32x4.demote_f64x2_zero(s0), f32x4.demote_f64x2_zero(s1), 0, 1, 4, 5);
+        const hi = v128.shuffle<f32>(f32x4.demote_f64x2_zero(s2), f32x4.demote_f64x2_zero(s3), 0, 1, 4, 5);
+        v128.store(ob + (<usize>k << 2), lo);
+        v128.store(ob + (<usize>k << 2), hi, 16);
+      }
+      for (; k < inner; k++) {
+        let s: f64 = 0;
+        let p = base + (<usize>k << 2);
+        for (let r = 0; r < red; r++) {
+          s += <f64>load<f32>(p);
+          p += rowBytes;
+        }
+        store<f32>(ob + (<usize>k << 2), <f32>s);
+      }
+    } else {
+      const ninf = f32x4.splat(-Infinity);
+      for (; k + 4 <= inner; k += 4) {
+        let acc = ninf;
+        let p = base + (<usize>k << 2);
+        for (let r = 0; r < red; r++) {
+          const v = v128.load(p);
+          acc = v128.bitselect(v, acc, v128.or(f32x4.gt(v, acc), f32x4.ne(v, v)));
+          p += rowBytes;
+        }
+        v128.store(ob + (<usize>k << 2), acc);
+      }
+      for (; k < inner; k++) {
+        let acc: f32 = -Infinity;
+        let p = base + (<usize>k << 2);
+        for (let r = 0; r < red; r++) {
+          const v = load<f32>(p);
+          if (v > acc || v != v) acc = v;
+          p += rowBytes;
+        }
+        store<f32>(ob + (<usize>k << 2), acc);
+      }
+    }
+  }
+}
+
+/** Index of the first largest element of each row (NaN never wins, as in the oracle). */
+export function argmax(x: usize, out: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = x + (<usize>(r * cols) << 2);
+    let best = 0;
+    let bv = load<f32>(row);
+    for (let c = 1; c < cols; c++) {
+      const v = load<f32>(row + (<usize>c << 2));
+      if (v > bv) {
+        bv = v;
+        best = c;
+      }
+    }
+    store<f32>(out + (<usize>r << 2), <f32>best);
+  }
+}
+
+/**
+ * Fused softmax cross-entropy per row in float64, like the oracle: loss = max + log(sum) - z[label],
+ * grad = exp(z - max) / sum - onehot.
+ */
+export function softmaxCrossEntropy(
+  logits: usize,
+  labels: usize,
+  losses: usize,
+  grad: usize,
+  rows: i32,
+  cols: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const z = logits + (<usize>(r * cols) << 2);
+    const g = grad + (<usize>(r * cols) << 2);
+    let max: f64 = -Infinity;
+    for (let c = 0; c < cols; c++) max = Math.max(max, <f64>load<f32>(z + (<usize>c << 2)));
+    let sum: f64 = 0;
+    for (let c = 0; c < cols; c++) sum += Math.exp(<f64>load<f32>(z + (<usize>c << 2)) - max);
+    const label = <i32>load<f32>(labels + (<usize>r << 2));
+    store<f32>(losses + (<usize>r << 2), <f32>(max + Math.log(sum) - <f64>load<f32>(z + (<usize>label << 2))));
+    for (let c = 0; c < cols; c++) {
+      const e = Math.exp(<f64>load<f32>(z + (<usize>c << 2)) - max) / sum;
+      store<f32>(g + (<usize>c << 2), <f32>(e - (c == label ? 1.0 : 0.0)));
+    }
+  }
+}
+
+/**
+ * SGD with momentum and weight decay in float64, in the oracle's operation order, so it is
+ * bit-identical: d = g + wd·w; v = μ·v + d; w -= lr·d. `vel` is 0 when there is no momentum buffer.
+ */
+export function sgdStep(w: usize, g: usize, vel: usize, n: i32, lr: f64, momentum: f64, wd: f64): void {
+  const lrv = f64x2.splat(lr);
+  const muv = f64x2.splat(momentum);
+  const wdv = f64x2.splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const wf = v128.load(w + o);
+    const gf = v128.load(g + o);
+    const w0 = f64x2.promote_low_f32x4(wf);
+    const w1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(wf, wf, 2, 3, 0, 1));
+    let d0 = f64x2.add(f64x2.promote_low_f32x4(gf), f64x2.mul(wdv, w0));
+    let d1 = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(gf, gf, 2, 3, 0, 1)), f64x2.mul(wdv, w1));
+    if (vel != 0) {
+      const vf = v128.load(vel + o);
+      d0 = f64x2.add(f64x2.mul(muv, f64x2.promote_low_f32x4(vf)), d0);
+      d1 = f64x2.add(f64x2.mul(muv, f64x2.promote_low_f32x4(v128.shuffle<f32>(vf, vf, 2, 3, 0, 1))), d1);
+      v128.store(
+        vel + o,
+        v128.shuffle<f32>(f32x4.demote_f64x2_zero(d0), f32x4.demote_f64x2_zero(d1), 0, 1, 4, 5),
+      );
+    }
+    const n0 = f32x4.demote_f64x2_zero(f64x2.sub(w0, f64x2.mul(lrv, d0)));
+    const n1 = f32x4.demote_f64x2_zero(f64x2.sub(w1, f64x2.mul(lrv, d1)));
+    v128.store(w + o, v128.shuffle<f32>(n0, n1, 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const wi = <f64>load<f32>(w + o);
+    let d = <f64>load<f32>(g + o) + wd * wi;
+    if (vel != 0) {
+      d = momentum * <f64>load<f32>(vel + o) + d;
+      store<f32>(vel + o, <f32>d);
+    }
+    store<f32>(w + o, <f32>(wi - lr * d));
+  }
+}

@@ -1,0 +1,310 @@
+// @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
+/**
+ * Single-precision GEMM, C[m×n] = op(A)·op(B), Goto/BLIS style: the k dimension is cut into blocks
+ * of at most KC_MAX; per block, op(B) is packed into 8-column panels ([kc][8], zero padded) and op(A)
+ * into 4-row panels ([kc][4]) so the 4×8 micro-kernel reads both sequentially, keeps 8 f32x4
+ * accumulators in registers and does 8 multiply-adds per 6 loads. With transA, op(A) already has the
+ * panel layout (4 consecutive rows per k step), so full tiles read A in place.
+ *
+ * gemm() computes one rectangular region [i0, i1) × [j0, j1) of C; threads split C between them.
+ * Every element is produced by the same micro-kernel with the same k blocking (a function of k alone),
+ * so results do not depend on how C is split: 1 and 2 threads are bit-identical.
+ */
+
+const MR = 4;
+const NR = 8;
+const KC_MAX = 256;
+/** Rows of A packed at once; MC·KC_MAX floats (256 KiB) stay in a Zen 3 core's 512 KiB L2. */
+const MC = 256;
+
+@inline function min(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+/** Depth of one k block: k split into ceil(k / KC_MAX) near-equal blocks. */
+export function gemmKc(k: i32): i32 {
+  if (k <= 0) return 1;
+  const nb = (k + KC_MAX - 1) / KC_MAX;
+  return (k + nb - 1) / nb;
+}
+
+/** Bytes of workspace gemm() needs for a region of rows × cols. */
+export function gemmWorkspace(rows: i32, cols: i32, k: i32): i32 {
+  const kc = gemmKc(k);
+  const mr = (min(rows, MC) + MR - 1) & ~(MR - 1);
+  const nr = (cols + NR - 1) & ~(NR - 1);
+  return (mr * kc + nr * kc + MR * NR) * 4;
+}
+
+/** Packs op(B)[pc .. pc+kb) × [j0, j1) into [panel][kb][8] with zero padding. */
+function packB(b: usize, n: i32, k: i32, transB: bool, pc: i32, kb: i32, j0: i32, j1: i32, dst: usize): void {
+  const cols = j1 - j0;
+  const panels = (cols + NR - 1) / NR;
+  for (let jp = 0; jp < panels; jp++) {
+    const j = j0 + jp * NR;
+    const nc = min(NR, j1 - j);
+    const d = dst + (<usize>(jp * kb * NR) << 2);
+    if (!transB) {
+      // Row p of op(B) is row pc + p of B: 8 contiguous floats per k step.
+      let src = b + (<usize>(pc * n + j) << 2);
+      const rowBytes = <usize>n << 2;
+      if (nc == NR) {
+        for (let p = 0; p < kb; p++) {
+          const o = d + (<usize>(p * NR) << 2);
+          v128.store(o, v128.load(src));
+          v128.store(o, v128.load(src, 16), 16);
+          src += rowBytes;
+        }
+      } else {
+        for (let p = 0; p < kb; p++) {
+          const o = d + (<usize>(p * NR) << 2);
+          for (let jj = 0; jj < NR; jj++) store<f32>(o + (<usize>jj << 2), jj < nc ? load<f32>(src + (<usize>jj << 2)) : 0);
+          src += rowBytes;
+        }
+      }
+    } else {
+      // op(B)[p][j] = B[j][p]: gather 8 rows of B; full panels transpose 4×4 blocks in registers.
+      let p = 0;
+      if (nc == NR) {
+        const rowBytes = <usize>k << 2;
+        const s0 = b + (<usize>(j * k + pc) << 2);
+        for (; p + 4 <= kb; p += 4) {
+          const s = s0 + (<usize>p << 2);
+          const o = d + (<usize>(p * NR) << 2);
+          transpose4(s, rowBytes, o);
+          transpose4(s + 4 * rowBytes, rowBytes, o + 16);
+        }
+      }
+      for (; p < kb; p++) {
+        const o = d + (<usize>(p * NR) << 2);
+        for (let jj = 0; jj < NR; jj++) {
+          store<f32>(o + (<usize>jj << 2), jj < nc ? load<f32>(b + (<usize>((j + jj) * k + pc + p) << 2)) : 0);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Reads a 4×4 block (4 rows `stride` bytes apart, 4 floats each) and writes its transpose as four
+ * 16-byte groups 32 bytes apart (one per k step of a B panel) — or 16 apart for A, see packA.
+ */
+@inline function transpose4To(s: usize, stride: usize, o: usize, ostride: usize): void {
+  const a = v128.load(s);
+  const b = v128.load(s + stride);
+  const c = v128.load(s + 2 * stride);
+  const d = v128.load(s + 3 * stride);
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(o + ostride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(o + 2 * ostride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(o + 3 * ostride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
+@inline function transpose4(s: usize, stride: usize, o: usize): void {
+  transpose4To(s, stride, o, NR * 4);
+}
+
+/** Packs op(A) rows [i, i + mb) × k range [pc, pc + kb) into [tile][kb][4], zero padded. */
+function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32, kb: i32, dst: usize): void {
+  const tiles = (mb + MR - 1) / MR;
+  for (let t = 0; t < tiles; t++) {
+    const r0 = i + t * MR;
+    const mr = min(MR, mb - t * MR);
+    const d = dst + (<usize>(t * kb * MR) << 2);
+    if (transA) {
+      // Only partial tiles are packed; full ones are read in place.
+      if (mr == MR) continue;
+      for (let p = 0; p < kb; p++) {
+        const src = a + (<usize>((pc + p) * m + r0) << 2);
+        const o = d + (<usize>(p * MR) << 2);
+        for (let r = 0; r < MR; r++) store<f32>(o + (<usize>r << 2), r < mr ? load<f32>(src + (<usize>r << 2)) : 0);
+      }
+    } else {
+      let p = 0;
+      const rowBytes = <usize>k << 2;
+      const s0 = a + (<usize>(r0 * k + pc) << 2);
+      if (mr == MR) {
+        for (; p + 4 <= kb; p += 4) transpose4To(s0 + (<usize>p << 2), rowBytes, d + (<usize>(p * MR) << 2), 16);
+      }
+      for (; p < kb; p++) {
+        const o = d + (<usize>(p * MR) << 2);
+        for (let r = 0; r < MR; r++) store<f32>(o + (<usize>r << 2), r < mr ? load<f32>(s0 + <usize>r * rowBytes + (<usize>p << 2)) : 0);
+      }
+    }
+  }
+}
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+/**
+ * The 4×8 micro-kernel: C[4×8] (+)= Apanel[kb][4] · Bpanel[kb][8]. A rows of one k step are the 4
+ * floats at `ap` (next step `as` bytes on); C rows are `ldc` bytes apart.
+ */
+function kernel4x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usize, first: bool): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  if (first) {
+    c00 = f32x4.splat(0);
+    c01 = c00;
+    c10 = c00;
+    c11 = c00;
+    c20 = c00;
+    c21 = c00;
+    c30 = c00;
+    c31 = c00;
+  } else {
+    c00 = v128.load(c);
+    c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc);
+    c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc);
+    c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc);
+    c31 = v128.load(c + 3 * ldc, 16);
+  }
+  for (let p = 0; p < kb; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    bp += 32;
+    ap += as;
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
+/**
+ * C region [i0, i1) × [j0, j1) of op(A)·op(B) for A [m×k] (or [k×m] with transA) and B [k×n]
+ * (or [n×k] with transB), then the optional epilogue C = relu?(C + bias[j]) (bias 0 = none).
+ * `work` must hold gemmWorkspace(i1 - i0, j1 - j0, k) bytes, private to the calling thread.
+ */
+export function gemm(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  transA: bool,
+  transB: bool,
+  i0: i32,
+  i1: i32,
+  j0: i32,
+  j1: i32,
+  work: usize,
+  bias: usize,
+  relu: bool,
+): void {
+  if (i0 >= i1 || j0 >= j1) return;
+  const ldc = <usize>n << 2;
+  if (k > 0) {
+    const kc = gemmKc(k);
+    const panels = (j1 - j0 + NR - 1) / NR;
+    const bpack = work;
+    const apack = bpack + (<usize>(panels * NR * kc) << 2);
+    const mcr = (min(i1 - i0, MC) + MR - 1) & ~(MR - 1);
+    const tile = apack + (<usize>(mcr * kc) << 2);
+    for (let pc = 0; pc < k; pc += kc) {
+      const kb = min(kc, k - pc);
+      const first = pc == 0;
+      packB(b, n, k, transB, pc, kb, j0, j1, bpack);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mb = min(MC, i1 - ic);
+        packA(a, m, k, transA, ic, mb, pc, kb, apack);
+        for (let jp = 0; jp < panels; jp++) {
+          const j = j0 + jp * NR;
+          const nc = min(NR, j1 - j);
+          const bp = bpack + (<usize>(jp * kb * NR) << 2);
+          for (let ir = 0; ir < mb; ir += MR) {
+            const i = ic + ir;
+            const mr = min(MR, i1 - i);
+            let ap: usize;
+            let as: usize;
+            if (transA && mr == MR) {
+              ap = a + (<usize>(pc * m + i) << 2);
+              as = <usize>m << 2;
+            } else {
+              ap = apack + (<usize>(ir * kb) << 2);
+              as = MR * 4;
+            }
+            const cp = c + (<usize>(i * n + j) << 2);
+            if (mr == MR && nc == NR) {
+              kernel4x8(ap, as, bp, kb, cp, ldc, first);
+            } else {
+              // Edge tile: run the same kernel on a zero-padded 4×8 copy, then copy back.
+              if (!first) {
+                for (let r = 0; r < MR; r++) {
+                  for (let jj = 0; jj < NR; jj++) {
+                    const v: f32 = r < mr && jj < nc ? load<f32>(cp + <usize>r * ldc + (<usize>jj << 2)) : 0;
+                    store<f32>(tile + (<usize>(r * NR + jj) << 2), v);
+                  }
+                }
+              }
+              kernel4x8(ap, as, bp, kb, tile, NR * 4, first);
+              for (let r = 0; r < mr; r++) {
+                for (let jj = 0; jj < nc; jj++) {
+                  store<f32>(cp + <usize>r * ldc + (<usize>jj << 2), load<f32>(tile + (<usize>(r * NR + jj) << 2)));
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  } else {
+    for (let i = i0; i < i1; i++) {
+      for (let j = j0; j < j1; j++) store<f32>(c + <usize>i * ldc + (<usize>j << 2), 0);
+    }
+  }
+  if (bias != 0 || relu) epilogue(c, n, i0, i1, j0, j1, bias, relu);
+}
+
+/** C = relu?(C + bias[j]) over the region; rounds the sum to f32 before the ReLU like the oracle. */
+function epilogue(c: usize, n: i32, i0: i32, i1: i32, j0: i32, j1: i32, bias: usize, relu: bool): void {
+  const zero = f32x4.splat(0);
+  for (let i = i0; i < i1; i++) {
+    const row = c + (<usize>(i * n) << 2);
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      const o = <usize>j << 2;
+      let v = v128.load(row + o);
+      if (bias != 0) v = f32x4.add(v, v128.load(bias + o));
+      // !(v > 0) -> 0: NaN and -0 become +0, exactly as in the oracle.
+      if (relu) v = v128.and(v, f32x4.gt(v, zero));
+      v128.store(row + o, v);
+    }
+    for (; j < j1; j++) {
+      const o = <usize>j << 2;
+      let v = load<f32>(row + o);
+      if (bias != 0) v += load<f32>(bias + o);
+      if (relu && !(v > 0)) v = 0;
+      store<f32>(row + o, v);
+    }
+  }
+}

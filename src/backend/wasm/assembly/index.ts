@@ -1,0 +1,10 @@
+// @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
+/** Entry point of the wasm kernels: everything the host calls. Memory is imported from the host. */
+export { fill, unary, binary, where, reduce, argmax, softmaxCrossEntropy, sgdStep } from './elementwise';
+export { randomUniform, randomNormal, dropout } from './random';
+export { gemm, gemmWorkspace, gemmKc } from './gemm';
+
+/** First byte past the module's static data; the host allocator starts above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}

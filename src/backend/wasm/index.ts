@@ -1,0 +1,3 @@
+/** The WebAssembly SIMD backend; see wasm-backend.ts. */
+export { createWasmBackend, WasmBackend, type WasmBackendOptions } from './wasm-backend.js';
+export { relaxedSimdSupported, type KernelVariant } from './binary.js';

@@ -1,0 +1,69 @@
+/**
+ * Helper threads for the wasm backend: a control block in shared linear memory and the loop a
+ * helper runs. The main thread writes a command and its arguments, bumps SEQ and notifies; the
+ * helper claims the command (CLAIM 0 -> 1), runs its share and stores SEQ into DONE. When the main
+ * thread finishes its own share first and the helper has not claimed yet (descheduled on a busy
+ * machine), the main thread claims it (0 -> 2) and runs that share itself instead of waiting; either
+ * way the same code computes each element, so results do not change. Atomics.wait/notify keep a
+ * hand-off in the tens of microseconds, where a postMessage round trip costs far more. The loop is
+ * plain JavaScript source so Node worker_threads (see node-host.ts) and, later, browser Web Workers
+ * (Blob URL, crossOriginIsolated) can both run it.
+ */
+
+/** Byte size of the control block (Int32 words, then Float64 arguments at FLOAT_OFFSET). */
+export const CONTROL_BYTES = 256;
+/** Int32 word indices in the control block. */
+export const CTL = { SEQ: 0, DONE: 1, CMD: 2, CLAIM: 3, ARGS: 4 } as const;
+/** Byte offset of the Float64 argument area within the control block. */
+export const FLOAT_OFFSET = 128;
+/** Commands a helper understands. */
+export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3 } as const;
+
+/** A helper thread that runs one command at a time from the control block. */
+export interface Helper {
+  /** Starts the command already written to the control block (bumps SEQ and wakes the helper). */
+  start(): void;
+  /**
+   * Completes the last started command: runs `helperShare` on this thread if the helper has not
+   * claimed it yet, else blocks until the helper is done.
+   */
+  finish(helperShare: () => void): void;
+  /** Stops the helper; idempotent. */
+  dispose(): void;
+}
+
+/**
+ * Source of `function helperLoop(bytes, memory, ctl, spin)`: instantiates the kernels on the shared
+ * memory and serves commands until EXIT. Kept free of host APIs so any worker flavour can eval it.
+ */
+export const HELPER_LOOP_SOURCE = `
+function helperLoop(bytes, memory, ctl, spin) {
+  const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+  const I = new Int32Array(memory.buffer, ctl, ${FLOAT_OFFSET / 4});
+  const F = new Float64Array(memory.buffer, ctl + ${FLOAT_OFFSET}, 4);
+  const A = ${CTL.ARGS};
+  let seen = Atomics.load(I, ${CTL.SEQ});
+  for (;;) {
+    let s = Atomics.load(I, ${CTL.SEQ});
+    for (let n = 0; s === seen; n++) {
+      if (n >= spin) Atomics.wait(I, ${CTL.SEQ}, seen);
+      s = Atomics.load(I, ${CTL.SEQ});
+    }
+    seen = s;
+    const cmd = I[${CTL.CMD}];
+    if (cmd === ${CMD.EXIT}) return;
+    if (Atomics.compareExchange(I, ${CTL.CLAIM}, 0, 1) !== 0) {
+      // The main thread ran this share itself.
+    } else if (cmd === ${CMD.GEMM}) {
+      k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
+        I[A + 8], I[A + 9], I[A + 10], I[A + 11], I[A + 12], I[A + 13], I[A + 14]);
+    } else if (cmd === ${CMD.DROPOUT}) {
+      k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1]);
+    } else if (cmd === ${CMD.UNIFORM}) {
+      k.randomUniform(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], F[0]);
+    }
+    Atomics.store(I, ${CTL.DONE}, s);
+    Atomics.notify(I, ${CTL.DONE});
+  }
+}
+`;

@@ -1,0 +1,486 @@
+/**
+ * The WebAssembly SIMD backend: tensor storage lives in one wasm linear memory and every kernel is
+ * AssemblyScript compiled to 128-bit SIMD (src/backend/wasm/assembly/), with a relaxed-SIMD build
+ * whose GEMM uses fused multiply-add where the engine supports it. Large GEMMs and dropout masks
+ * are split between the main thread and helper threads sharing the memory. Matches the reference
+ * backend (src/backend/reference.ts): bit for bit for copies, arithmetic, reductions, random uniform,
+ * dropout and SGD; to float32 rounding for matmul, exp/log/tanh and softmax cross-entropy.
+ */
+import type {
+  Backend,
+  BinaryOp,
+  MatmulEpilogue,
+  MemoryInfo,
+  RandomDist,
+  RandomStream,
+  ReduceOp,
+  SgdParams,
+  StorageId,
+  UnaryOp,
+} from '../backend.js';
+import { SizeClassAllocator } from './allocator.js';
+import { kernelBytes, relaxedSimdSupported, unsharedMemoryVariant, type KernelVariant } from './binary.js';
+import { MAX_MEMORY_PAGES } from './kernels.generated.js';
+import { CMD, CONTROL_BYTES, CTL, FLOAT_OFFSET, type Helper } from './threads.js';
+
+/** Options of createWasmBackend. */
+export interface WasmBackendOptions {
+  /** Threads that share large kernels, the main thread included (1 or 2; default 1). */
+  readonly threads?: number;
+  /** Kernel build: 'auto' (default) picks relaxed SIMD when the engine supports it. */
+  readonly variant?: KernelVariant | 'auto';
+}
+
+/** The kernels' exports (pointers are byte offsets into the shared memory). */
+interface Kernels {
+  heapBase(): number;
+  fill(out: number, n: number, value: number): void;
+  unary(op: number, x: number, out: number, rank: number, args: number): void;
+  binary(op: number, a: number, b: number, out: number, rank: number, args: number): void;
+  where(c: number, a: number, b: number, out: number, rank: number, args: number): void;
+  reduce(op: number, x: number, out: number, outer: number, reduce: number, inner: number): void;
+  argmax(x: number, out: number, rows: number, cols: number): void;
+  softmaxCrossEntropy(
+    logits: number,
+    labels: number,
+    losses: number,
+    grad: number,
+    rows: number,
+    cols: number,
+  ): void;
+  sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
+  randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
+  randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
+  dropout(
+    x: number,
+    out: number,
+    start: number,
+    end: number,
+    k0: number,
+    k1: number,
+    offset: number,
+    thr: number,
+    scale: number,
+  ): void;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    i0: number,
+    i1: number,
+    j0: number,
+    j1: number,
+    work: number,
+    bias: number,
+    relu: number,
+  ): void;
+  gemmWorkspace(rows: number, cols: number, k: number): number;
+}
+
+// Op codes shared with assembly/elementwise.ts.
+const UNARY_CODES: Record<UnaryOp, number> = { copy: 0, neg: 1, exp: 2, log: 3, sqrt: 4, abs: 5, tanh: 6 };
+const BINARY_CODES: Record<BinaryOp, number> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  minimum: 5,
+  gt: 6,
+  ge: 7,
+  lt: 8,
+  eq: 9,
+};
+
+/** GEMMs below this many flops run on one thread: a hand-off costs a few microseconds. */
+const PARALLEL_GEMM_FLOPS = 1 << 20;
+/** Dropout / uniform draws below this many elements run on one thread. */
+const PARALLEL_RANDOM_ELEMENTS = 1 << 15;
+/** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
+const MAX_RANK = 32;
+
+interface Block {
+  readonly ptr: number;
+  readonly size: number;
+}
+
+/**
+ * Merges adjacent dimensions that are contiguous for every input (and drops size-1 dimensions), so
+ * a contiguous or row-broadcast op becomes one or two long dimensions for the kernel's fast paths.
+ */
+export function collapseDims(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, j) => outStrides[j]![last] === s[d]! * n)) {
+      outShape[last]! *= n;
+      strides.forEach((s, j) => (outStrides[j]![last] = s[d]!));
+      continue;
+    }
+    outShape.push(n);
+    strides.forEach((s, j) => outStrides[j]!.push(s[d]!));
+  }
+  if (outShape.length === 0) {
+    outShape.push(1);
+    outStrides.forEach((s) => s.push(0));
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/** The WebAssembly SIMD backend; create it with createWasmBackend. */
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  readonly syncRead = true;
+  private f32: Float32Array;
+  private i32: Int32Array;
+  private readonly allocator: SizeClassAllocator;
+  private readonly blocks = new Map<StorageId, Block>();
+  private nextId = 1;
+  private liveBytes = 0;
+  private readonly args: number;
+  private readonly ctl: number;
+  private readonly ctlF64: Float64Array;
+  private readonly workspace: { ptr: number; bytes: number }[] = [];
+  private disposed = false;
+
+  /** Use createWasmBackend; this constructor expects an instantiated module on `memory`. */
+  constructor(
+    private readonly k: Kernels,
+    private readonly wasmMemory: WebAssembly.Memory,
+    /** Which kernel build runs. */
+    readonly variant: KernelVariant,
+  ) {
+    this.f32 = new Float32Array(wasmMemory.buffer);
+    this.i32 = new Int32Array(wasmMemory.buffer);
+    this.allocator = new SizeClassAllocator(wasmMemory, k.heapBase(), () => this.refreshViews());
+    this.args = this.allocator.alloc(5 * MAX_RANK * 4);
+    this.ctl = this.allocator.alloc(CONTROL_BYTES);
+    // The control block sits below any later growth, so a view made now stays valid.
+    this.ctlF64 = new Float64Array(wasmMemory.buffer, this.ctl + FLOAT_OFFSET, 4);
+  }
+
+  private helpers: Helper[] = [];
+
+  /** Threads in use, the main thread included. */
+  get threads(): number {
+    return 1 + this.helpers.length;
+  }
+
+  /** @internal Attaches helper threads (createWasmBackend does this). */
+  attachHelpers(helpers: Helper[]): void {
+    this.helpers = helpers;
+  }
+
+  /** @internal Byte offset of the control block helpers serve. */
+  get controlBlock(): number {
+    return this.ctl;
+  }
+
+  /** Bytes of linear memory the allocator has handed out (live plus free-listed); flat in steady state. */
+  heapBytes(): number {
+    return this.allocator.heapBytes;
+  }
+
+  /** Stops helper threads. The backend keeps working single-threaded afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const h of this.helpers) h.dispose();
+    this.helpers = [];
+  }
+
+  private refreshViews(): void {
+    this.f32 = new Float32Array(this.wasmMemory.buffer);
+    this.i32 = new Int32Array(this.wasmMemory.buffer);
+  }
+
+  private ptr(id: StorageId): number {
+    const b = this.blocks.get(id);
+    if (b === undefined) throw new Error(`wasm backend: storage ${id} was freed or never allocated`);
+    return b.ptr;
+  }
+
+  private work(thread: number, bytes: number): number {
+    const w = this.workspace[thread];
+    if (w !== undefined && w.bytes >= bytes) return w.ptr;
+    if (w !== undefined) this.allocator.free(w.ptr, w.bytes);
+    const ptr = this.allocator.alloc(bytes);
+    this.workspace[thread] = { ptr, bytes };
+    return ptr;
+  }
+
+  alloc(size: number): StorageId {
+    const bytes = Math.max(1, size) * 4;
+    const ptr = this.allocator.alloc(bytes);
+    // Reused blocks hold old data; the contract is zero-filled storage.
+    this.f32.fill(0, ptr >>> 2, (ptr >>> 2) + Math.max(1, size));
+    const id = this.nextId++;
+    this.blocks.set(id, { ptr, size });
+    this.liveBytes += size * 4;
+    return id;
+  }
+
+  free(id: StorageId): void {
+    const b = this.blocks.get(id);
+    if (b === undefined) return;
+    this.blocks.delete(id);
+    this.allocator.free(b.ptr, Math.max(1, b.size) * 4);
+    this.liveBytes -= b.size * 4;
+  }
+
+  write(id: StorageId, data: ArrayLike<number>, offset = 0): void {
+    const b = this.blocks.get(id);
+    if (b === undefined) throw new Error(`wasm backend: storage ${id} was freed or never allocated`);
+    if (offset + data.length > b.size) {
+      throw new RangeError(
+        `wasm backend: write of ${data.length} at ${offset} overflows storage of ${b.size}`,
+      );
+    }
+    this.f32.set(data, (b.ptr >>> 2) + offset);
+  }
+
+  readSync(id: StorageId, size: number): Float32Array {
+    const b = this.blocks.get(id);
+    if (b === undefined) throw new Error(`wasm backend: storage ${id} was freed or never allocated`);
+    // Clipped to the storage, like the reference's subarray; slice also unshares the result.
+    const p = b.ptr >>> 2;
+    return this.f32.slice(p, p + Math.min(size, b.size));
+  }
+
+  read(id: StorageId, size: number): Promise<Float32Array> {
+    return Promise.resolve(this.readSync(id, size));
+  }
+
+  memory(): MemoryInfo {
+    return { buffers: this.blocks.size, bytes: this.liveBytes };
+  }
+
+  fill(out: StorageId, size: number, value: number): void {
+    this.k.fill(this.ptr(out), size, value);
+  }
+
+  /** Writes shape and strides into the argument block; returns the collapsed rank (0 = empty). */
+  private writeArgs(outShape: readonly number[], strides: readonly (readonly number[])[]): number {
+    if (outShape.some((n) => n === 0)) return 0;
+    const c = collapseDims(outShape, strides);
+    const rank = c.shape.length;
+    if (rank > MAX_RANK) throw new RangeError(`wasm backend: rank ${rank} exceeds ${MAX_RANK}`);
+    const base = this.args >>> 2;
+    this.i32.set(c.shape, base);
+    c.strides.forEach((s, j) => this.i32.set(s, base + (j + 1) * rank));
+    return rank;
+  }
+
+  unary(
+    op: UnaryOp,
+    x: StorageId,
+    xStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const rank = this.writeArgs(outShape, [xStrides]);
+    if (rank > 0) this.k.unary(UNARY_CODES[op], this.ptr(x), this.ptr(out), rank, this.args);
+  }
+
+  binary(
+    op: BinaryOp,
+    a: StorageId,
+    aStrides: readonly number[],
+    b: StorageId,
+    bStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const rank = this.writeArgs(outShape, [aStrides, bStrides]);
+    if (rank > 0) this.k.binary(BINARY_CODES[op], this.ptr(a), this.ptr(b), this.ptr(out), rank, this.args);
+  }
+
+  where(
+    cond: StorageId,
+    condStrides: readonly number[],
+    a: StorageId,
+    aStrides: readonly number[],
+    b: StorageId,
+    bStrides: readonly number[],
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const rank = this.writeArgs(outShape, [condStrides, aStrides, bStrides]);
+    if (rank > 0) this.k.where(this.ptr(cond), this.ptr(a), this.ptr(b), this.ptr(out), rank, this.args);
+  }
+
+  reduce(op: ReduceOp, x: StorageId, outer: number, reduce: number, inner: number, out: StorageId): void {
+    this.k.reduce(op === 'sum' ? 0 : 1, this.ptr(x), this.ptr(out), outer, reduce, inner);
+  }
+
+  matmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    epilogue?: MatmulEpilogue,
+  ): void {
+    const pa = this.ptr(a);
+    const pb = this.ptr(b);
+    const pc = this.ptr(out);
+    const bias = epilogue !== undefined && epilogue.bias >= 0 ? this.ptr(epilogue.bias) : 0;
+    const relu = epilogue?.relu === true ? 1 : 0;
+    const ta = transA ? 1 : 0;
+    const tb = transB ? 1 : 0;
+    const helper = this.helpers[0];
+    if (helper === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
+      const w = this.work(0, this.k.gemmWorkspace(m, n, k));
+      this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
+      return;
+    }
+    // Split C in two: by 8-column panels when there are enough, else by 4-row tiles. Each element is
+    // computed by the same micro-kernel either way, so the split never changes a result.
+    const i0 = 0;
+    const j0 = 0;
+    let i1 = m;
+    let j1 = n;
+    let hi0 = 0;
+    let hj0 = 0;
+    const hi1 = m;
+    const hj1 = n;
+    if (n >= 16) {
+      j1 = hj0 = Math.ceil(n / 16) * 8;
+    } else {
+      i1 = hi0 = Math.ceil(m / 8) * 4;
+    }
+    const wMain = this.work(0, this.k.gemmWorkspace(i1 - i0, j1 - j0, k));
+    const wHelp = this.work(1, this.k.gemmWorkspace(hi1 - hi0, hj1 - hj0, k));
+    const A = (this.ctl >>> 2) + CTL.ARGS;
+    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.GEMM;
+    this.i32.set([pa, pb, pc, m, n, k, ta, tb, hi0, hi1, hj0, hj1, wHelp, bias, relu], A);
+    helper.start();
+    this.k.gemm(pa, pb, pc, m, n, k, ta, tb, i0, i1, j0, j1, wMain, bias, relu);
+    helper.finish(() => this.k.gemm(pa, pb, pc, m, n, k, ta, tb, hi0, hi1, hj0, hj1, wHelp, bias, relu));
+  }
+
+  argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
+    if (cols > 0) this.k.argmax(this.ptr(x), this.ptr(out), rows, cols);
+  }
+
+  random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {
+    const [k0, k1] = stream.key;
+    const po = this.ptr(out);
+    if (dist === 'normal') {
+      this.k.randomNormal(po, size, k0 >>> 0, k1 >>> 0, stream.offset);
+      return;
+    }
+    const helper = this.helpers[0];
+    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
+      this.k.randomUniform(po, 0, size, k0, k1, stream.offset);
+      return;
+    }
+    // Split on a 16-element boundary (four Philox blocks) so both halves take the SIMD path.
+    const mid = Math.ceil(size / 32) * 16;
+    const A = (this.ctl >>> 2) + CTL.ARGS;
+    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.UNIFORM;
+    this.i32.set([po, mid, size, k0, k1], A);
+    this.ctlF64[0] = stream.offset;
+    helper.start();
+    this.k.randomUniform(po, 0, mid, k0, k1, stream.offset);
+    helper.finish(() => this.k.randomUniform(po, mid, size, k0, k1, stream.offset));
+  }
+
+  dropout(x: StorageId, stream: RandomStream, p: number, out: StorageId, size: number): void {
+    const [k0, k1] = stream.key;
+    const px = this.ptr(x);
+    const po = this.ptr(out);
+    // u = k·2^-24 >= p exactly when k >= ceil(p·2^24) (p·2^24 is exact in float64).
+    const thr = Math.min(Math.max(Math.ceil(p * 16777216), 0), 16777216);
+    const scale = Math.fround(1 / (1 - p));
+    const helper = this.helpers[0];
+    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
+      this.k.dropout(px, po, 0, size, k0, k1, stream.offset, thr, scale);
+      return;
+    }
+    const mid = Math.ceil(size / 32) * 16;
+    const A = (this.ctl >>> 2) + CTL.ARGS;
+    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.DROPOUT;
+    this.i32.set([px, po, mid, size, k0, k1, thr], A);
+    this.ctlF64[0] = stream.offset;
+    this.ctlF64[1] = scale;
+    helper.start();
+    this.k.dropout(px, po, 0, mid, k0, k1, stream.offset, thr, scale);
+    helper.finish(() => this.k.dropout(px, po, mid, size, k0, k1, stream.offset, thr, scale));
+  }
+
+  softmaxCrossEntropy(
+    logits: StorageId,
+    labels: StorageId,
+    rows: number,
+    cols: number,
+    losses: StorageId,
+    grad: StorageId,
+  ): void {
+    this.k.softmaxCrossEntropy(
+      this.ptr(logits),
+      this.ptr(labels),
+      this.ptr(losses),
+      this.ptr(grad),
+      rows,
+      cols,
+    );
+  }
+
+  sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
+    const v = velocity >= 0 ? this.ptr(velocity) : 0;
+    this.k.sgdStep(this.ptr(param), this.ptr(grad), v, size, params.lr, params.momentum, params.weightDecay);
+  }
+}
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** Node 20 ships relaxed SIMD behind a V8 flag; node-host.ts turns it on (before compiling). */
+async function enableRelaxedSimdInNode(): Promise<void> {
+  if (!isNode || relaxedSimdSupported()) return;
+  const { enableRelaxedSimd } = await import('./node-host.js');
+  enableRelaxedSimd();
+}
+
+/**
+ * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread (Node
+ * worker_threads; needs shared memory) that takes half of every large GEMM and dropout; call
+ * `dispose()` to stop it (it never keeps the process alive either way).
+ */
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
+  let variant = opts.variant ?? 'auto';
+  if (variant !== 'simd') await enableRelaxedSimdInNode();
+  if (variant === 'auto') variant = relaxedSimdSupported() ? 'relaxed' : 'simd';
+  else if (variant === 'relaxed' && !relaxedSimdSupported()) {
+    throw new Error('wasm backend: relaxed SIMD is not supported by this engine');
+  }
+  const shared = threads > 1;
+  const bytes = kernelBytes(variant);
+  // Single-threaded use takes an unshared memory, which every host can create.
+  const module = await WebAssembly.compile(shared ? bytes : unsharedMemoryVariant(bytes));
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_MEMORY_PAGES, shared });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const backend = new WasmBackend(instance.exports as unknown as Kernels, memory, variant);
+  if (shared) {
+    if (!isNode) throw new Error('wasm backend: threads > 1 is implemented for Node worker_threads only');
+    const { startNodeHelper } = await import('./node-host.js');
+    backend.attachHelpers([await startNodeHelper(bytes, memory, backend.controlBlock)]);
+  }
+  return backend;
+}

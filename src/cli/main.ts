@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/**
+ * The `dropout-lab` command line: `demo`, `train` and `compare`. Every failure prints one line naming
+ * the problem and the fix and exits non-zero; `--verbose` adds the stack.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DropoutLabError } from '../errors.js';
+import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
+import { runDemo } from './demo.js';
+import { integerAtLeast, numberIn, positiveNumber } from './options.js';
+import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
+
+interface TrainFlags {
+  model: ModelName;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  numHiddens1: number;
+  numHiddens2: number;
+  dropout1: number;
+  dropout2: number;
+  seed: number;
+  dataDir?: string;
+  trainLimit?: number;
+  valLimit?: number;
+  out?: string;
+  json: boolean;
+  verbose: boolean;
+}
+
+const print = (line: string): void => {
+  process.stdout.write(line + '\n');
+};
+
+function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option('--epochs <n>', 'passes over the training set', integerAtLeast('--epochs', 1, 'e.g. --epochs 10'), 10)
+    .option('--batch-size <n>', 'examples per minibatch', integerAtLeast('--batch-size', 1, 'e.g. --batch-size 256'), 256)
+    .option('--lr <x>', 'learning rate', positiveNumber('--lr', 'e.g. --lr 0.1'), BOOK_HPARAMS.lr)
+    .option('--num-hiddens1 <n>', 'units in hidden layer 1', integerAtLeast('--num-hiddens1', 1, 'e.g. 256'), 256)
+    .option('--num-hiddens2 <n>', 'units in hidden layer 2', integerAtLeast('--num-hiddens2', 1, 'e.g. 256'), 256)
+    .option('--dropout1 <p>', 'dropout probability after hidden layer 1', numberIn('--dropout1', 0, 1, 'e.g. 0.5'), 0.5)
+    .option('--dropout2 <p>', 'dropout probability after hidden layer 2', numberIn('--dropout2', 0, 1, 'e.g. 0.5'), 0.5)
+    .option('--seed <n>', 'random seed (same seed ⇒ identical run)', integerAtLeast('--seed', 0, 'e.g. --seed 0'), 0)
+    .option('--data-dir <dir>', 'folder with the four Fashion-MNIST IDX files (else $DROPOUT_LAB_DATA, cache, system, download)')
+    .option('--train-limit <n>', 'use only the first N training examples', integerAtLeast('--train-limit', 1, 'e.g. 6000'))
+    .option('--val-limit <n>', 'use only the first N validation examples', integerAtLeast('--val-limit', 1, 'e.g. 2000'))
+    .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here')
+    .option('--json', 'print JSON lines instead of text (no progress bar)', false)
+    .option('--verbose', 'print stack traces on errors', false);
+}
+
+function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: TrainFlags): RunSpec {
+  return {
+    command,
+    models,
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    lr: f.lr,
+    numHiddens1: f.numHiddens1,
+    numHiddens2: f.numHiddens2,
+    dropout1: f.dropout1,
+    dropout2: f.dropout2,
+    seed: f.seed,
+    dataDir: f.dataDir,
+    trainLimit: f.trainLimit,
+    valLimit: f.valLimit,
+    out: f.out,
+    json: f.json,
+  };
+}
+
+/** Builds the command-line program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command('dropout-lab')
+    .description('Inverted dropout done right: the d2l dropout MLPs on Fashion-MNIST, in TypeScript.')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    // Set before adding subcommands: they copy these settings when created.
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`dropout-lab: ${s.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+    });
+
+  program
+    .command('demo')
+    .description("the deck's quick check: X = arange(16).reshape(2, 8) through dropout p = 0, 0.5, 1")
+    .option('--seed <n>', 'random seed', integerAtLeast('--seed', 0, 'e.g. --seed 0'), 0)
+    .option('--json', 'print one JSON object', false)
+    .option('--verbose', 'print stack traces on errors', false)
+    .action((f: { seed: number; json: boolean }) => print(runDemo(f.seed, f.json)));
+
+  addTrainingOptions(
+    program
+      .command('train')
+      .description('train one model on Fashion-MNIST (the book: 10 epochs, batch 256, lr 0.1)')
+      .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES).default('dropout-mlp')),
+  ).action(async (f: TrainFlags) => {
+    await runModels(toSpec('train', [f.model], f), print);
+  });
+
+  addTrainingOptions(
+    program
+      .command('compare')
+      .description('the dropout MLP and the plain MLP with the same seed and hyperparameters, side by side'),
+  ).action(async (f: TrainFlags) => {
+    await runModels(toSpec('compare', ['dropout-mlp', 'mlp'], f), print);
+  });
+  return program;
+}
+
+/** Runs the CLI on `argv`; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are "errors" with exit code 0 in commander's model.
+      return e.exitCode;
+    }
+    if (e instanceof DropoutLabError) {
+      process.stderr.write(`dropout-lab: ${e.message}\n`);
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`dropout-lab: unexpected error: ${message}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    }
+    if (verbose && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    return e instanceof DropoutLabError ? 2 : 1;
+  }
+}
+
+const exitCode = await main(process.argv.slice(2));
+process.exitCode = exitCode;

@@ -1,0 +1,591 @@
+/**
+ * The wasm backend against the reference backend (the oracle), kernel by kernel, for both kernel
+ * builds (plain SIMD, relaxed SIMD where the engine has it) and for 1 and 2 threads: exact where the
+ * arithmetic is the same (copies, + - * /, comparisons, reductions, uniform draws, dropout, SGD),
+ * within float32 rounding (1e-5 relative) for matmul, exp/log/tanh and softmax cross-entropy.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Backend, BinaryOp, RandomStream, UnaryOp } from '../src/backend/backend.js';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../src/backend/wasm/index.js';
+import { collapseDims } from '../src/backend/wasm/wasm-backend.js';
+import { sizeClass } from '../src/backend/wasm/allocator.js';
+import { unsharedMemoryVariant, kernelBytes } from '../src/backend/wasm/binary.js';
+
+/** mulberry32: a tiny seeded generator for test inputs (the lint rule bans Math.random). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+}
+
+/** Values from a small set, so comparisons, ties and equalities actually occur. */
+function coarseArray(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => Math.floor(r() * 7) - 3);
+}
+
+function upload(be: Backend, data: Float32Array): number {
+  const id = be.alloc(data.length);
+  be.write(id, data);
+  return id;
+}
+
+/** Bitwise equality that treats every NaN as equal. */
+function assertExact(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (Number.isNaN(a) && Number.isNaN(e)) continue;
+    if (!Object.is(a, e)) assert.fail(`${what}: element ${i} is ${a}, expected ${e}`);
+  }
+}
+
+/** |a - e| <= rtol·(|e| + scale) per element (scale bounds the rounding of sums with cancellation). */
+function assertClose(
+  actual: Float32Array,
+  expected: Float32Array,
+  what: string,
+  rtol = 1e-5,
+  scale?: Float32Array,
+): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (Number.isNaN(a) && Number.isNaN(e)) continue;
+    if (a === e) continue;
+    const tol = rtol * (Math.abs(e) + (scale !== undefined ? scale[i]! : 0)) + 1e-30;
+    if (!(Math.abs(a - e) <= tol)) assert.fail(`${what}: element ${i} is ${a}, expected ${e} (tol ${tol})`);
+  }
+}
+
+function contiguous(shape: readonly number[]): number[] {
+  const s: number[] = [];
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d]!;
+  }
+  return s;
+}
+
+/** One strided input: storage size and element strides over an output shape. */
+interface StridedCase {
+  readonly name: string;
+  readonly shape: number[];
+  readonly strides: number[][];
+  readonly sizes: number[];
+}
+
+/** Output shapes with per-input strides: contiguous, transposed, row/column/scalar broadcasts. */
+function stridedCases(inputs: number): StridedCase[] {
+  const same = (s: number[], size: number): { strides: number[][]; sizes: number[] } => ({
+    strides: Array.from({ length: inputs }, () => s),
+    sizes: Array.from({ length: inputs }, () => size),
+  });
+  const cases: StridedCase[] = [
+    { name: 'contiguous 3×5×7', shape: [3, 5, 7], ...same(contiguous([3, 5, 7]), 105) },
+    { name: 'contiguous 1', shape: [1], ...same([1], 1) },
+    { name: 'rank 0', shape: [], ...same([], 1) },
+    { name: 'contiguous 1031', shape: [1031], ...same([1], 1031) },
+    { name: 'transposed 6×9', shape: [6, 9], ...same([1, 6], 54) },
+    { name: 'permuted 2×3×5', shape: [2, 3, 5], ...same([1, 10, 2], 30) },
+  ];
+  if (inputs >= 2) {
+    const last = inputs - 1;
+    const mixed = (name: string, shape: number[], other: number[], otherSize: number): StridedCase => {
+      const strides = Array.from({ length: inputs }, () => contiguous(shape));
+      const sizes = Array.from({ length: inputs }, () => shape.reduce((a, b) => a * b, 1));
+      strides[last] = other;
+      sizes[last] = otherSize;
+      return { name, shape, strides, sizes };
+    };
+    cases.push(
+      mixed('row broadcast (bias) 13×19', [13, 19], [0, 1], 19),
+      mixed('column broadcast 13×19', [13, 19], [1, 0], 13),
+      mixed('scalar broadcast 4×33', [4, 33], [0, 0], 1),
+      mixed('broadcast middle 3×4×5', [3, 4, 5], [5, 0, 1], 15),
+    );
+    // First input broadcast, last contiguous (e.g. 1 - x).
+    const first: StridedCase = {
+      name: 'scalar first 5×6',
+      shape: [5, 6],
+      strides: Array.from({ length: inputs }, (_, j) => (j === 0 ? [0, 0] : [6, 1])),
+      sizes: Array.from({ length: inputs }, (_, j) => (j === 0 ? 1 : 30)),
+    };
+    // Outer product shape: [m,1] against [1,n].
+    const outer: StridedCase = {
+      name: 'outer 7×11',
+      shape: [7, 11],
+      strides: Array.from({ length: inputs }, (_, j) => (j % 2 === 0 ? [1, 0] : [0, 1])),
+      sizes: Array.from({ length: inputs }, (_, j) => (j % 2 === 0 ? 7 : 11)),
+    };
+    cases.push(first, outer);
+  } else {
+    cases.push(
+      { name: 'expand row 13×19', shape: [13, 19], strides: [[0, 1]], sizes: [19] },
+      { name: 'expand column 13×19', shape: [13, 19], strides: [[1, 0]], sizes: [13] },
+      { name: 'expand scalar 4×33', shape: [4, 33], strides: [[0, 0]], sizes: [1] },
+    );
+  }
+  return cases;
+}
+
+const UNARY: readonly UnaryOp[] = ['copy', 'neg', 'exp', 'log', 'sqrt', 'abs', 'tanh'];
+const BINARY: readonly BinaryOp[] = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'maximum',
+  'minimum',
+  'gt',
+  'ge',
+  'lt',
+  'eq',
+];
+const APPROX_UNARY = new Set<UnaryOp>(['exp', 'log', 'tanh']);
+
+interface Config {
+  readonly variant: 'simd' | 'relaxed';
+  readonly threads: number;
+}
+
+const configs: Config[] = [
+  { variant: 'simd', threads: 1 },
+  { variant: 'simd', threads: 2 },
+];
+// Node 20 needs a V8 flag for relaxed SIMD, which createWasmBackend sets; probe after creating one.
+const probe = await createWasmBackend({ variant: 'auto' });
+probe.dispose();
+if (probe.variant === 'relaxed' || relaxedSimdSupported()) {
+  configs.push({ variant: 'relaxed', threads: 1 }, { variant: 'relaxed', threads: 2 });
+}
+
+for (const cfg of configs) {
+  describe(`wasm backend (${cfg.variant}, ${cfg.threads} thread${cfg.threads > 1 ? 's' : ''})`, () => {
+    let w: WasmBackend;
+    const ref = new ReferenceBackend();
+    before(async () => {
+      w = await createWasmBackend(cfg);
+      assert.equal(w.variant, cfg.variant);
+      assert.equal(w.threads, cfg.threads);
+    });
+    after(() => w.dispose());
+
+    /** Runs `f` on both backends with the same inputs and returns both outputs. */
+    function both(
+      inputs: readonly Float32Array[],
+      outSize: number,
+      f: (be: Backend, ids: number[], out: number) => void,
+    ): [Float32Array, Float32Array] {
+      const results = [w as Backend, ref].map((be) => {
+        const ids = inputs.map((d) => upload(be, d));
+        const out = be.alloc(outSize);
+        f(be, ids, out);
+        const r = be.readSync(out, outSize);
+        ids.forEach((id) => be.free(id));
+        be.free(out);
+        return r;
+      });
+      return [results[0]!, results[1]!];
+    }
+
+    it('reports its name and synchronous reads', () => {
+      assert.equal(w.name, 'wasm');
+      assert.equal(w.syncRead, true);
+    });
+
+    it('fill', () => {
+      for (const size of [1, 3, 4, 37]) {
+        const [a, e] = both([], size, (be, _, out) => be.fill(out, size, -1.5));
+        assertExact(a, e, `fill ${size}`);
+      }
+    });
+
+    it('write at an offset, read and read()', async () => {
+      const id = w.alloc(10);
+      w.write(id, [1, 2, 3], 4);
+      assert.deepEqual(Array.from(w.readSync(id, 10)), [0, 0, 0, 0, 1, 2, 3, 0, 0, 0]);
+      assert.deepEqual(Array.from(await w.read(id, 3)), [0, 0, 0]);
+      w.free(id);
+    });
+
+    for (const op of UNARY) {
+      it(`unary ${op}`, () => {
+        for (const c of stridedCases(1)) {
+          const size = c.shape.reduce((a, b) => a * b, 1);
+          const positive = op === 'log' || op === 'sqrt';
+          const x = randomArray(c.sizes[0]!, 11, positive ? 0.01 : -3, 3);
+          const [a, e] = both([x], size, (be, [id], out) => be.unary(op, id!, c.strides[0]!, out, c.shape));
+          if (APPROX_UNARY.has(op)) assertClose(a, e, `${op} ${c.name}`, 1e-6);
+          else assertExact(a, e, `${op} ${c.name}`);
+        }
+      });
+    }
+
+    it('unary special values (NaN, ±Infinity, -0)', () => {
+      const x = Float32Array.from([NaN, Infinity, -Infinity, -0, 0, 1e-40, -1]);
+      for (const op of UNARY) {
+        const [a, e] = both([x], x.length, (be, [id], out) => be.unary(op, id!, [1], out, [x.length]));
+        assertClose(a, e, `${op} specials`, 1e-6);
+      }
+    });
+
+    for (const op of BINARY) {
+      it(`binary ${op}`, () => {
+        for (const c of stridedCases(2)) {
+          const size = c.shape.reduce((p, q) => p * q, 1);
+          const ia = coarseArray(c.sizes[0]!, 21);
+          const ib = op === 'div' ? randomArray(c.sizes[1]!, 22, 0.5, 2) : coarseArray(c.sizes[1]!, 23);
+          const [a, e] = both([ia, ib], size, (be, [x, y], out) =>
+            be.binary(op, x!, c.strides[0]!, y!, c.strides[1]!, out, c.shape),
+          );
+          assertExact(a, e, `${op} ${c.name}`);
+        }
+      });
+    }
+
+    it('binary special values (NaN, -0, Infinity, division by zero)', () => {
+      const xa = Float32Array.from([NaN, 1, -0, 0, Infinity, -1, 3, NaN]);
+      const xb = Float32Array.from([1, NaN, 0, -0, Infinity, 0, 3, NaN]);
+      for (const op of BINARY) {
+        const [a, e] = both([xa, xb], 8, (be, [x, y], out) => be.binary(op, x!, [1], y!, [1], out, [8]));
+        assertExact(a, e, `${op} specials`);
+      }
+    });
+
+    it('where', () => {
+      for (const c of stridedCases(3)) {
+        const size = c.shape.reduce((p, q) => p * q, 1);
+        const cond = coarseArray(c.sizes[0]!, 31).map((v) => (v > 0 ? 1 : v === 0 ? -0 : v < -2 ? NaN : 0));
+        const [a, e] = both(
+          [cond, randomArray(c.sizes[1]!, 32), randomArray(c.sizes[2]!, 33)],
+          size,
+          (be, [x, y, z], out) =>
+            be.where(x!, c.strides[0]!, y!, c.strides[1]!, z!, c.strides[2]!, out, c.shape),
+        );
+        assertExact(a, e, `where ${c.name}`);
+      }
+    });
+
+    it('reduce sum and max over [outer, reduce, inner]', () => {
+      const shapes = [
+        [1, 1, 1],
+        [1, 256, 256],
+        [3, 5, 7],
+        [4, 9, 1],
+        [2, 3, 13],
+        [5, 1, 8],
+        [1, 100, 3],
+      ] as const;
+      for (const [outer, red, inner] of shapes) {
+        const x = randomArray(outer * red * inner, outer * 100 + red + inner);
+        for (const op of ['sum', 'max'] as const) {
+          const [a, e] = both([x], outer * inner, (be, [id], out) =>
+            be.reduce(op, id!, outer, red, inner, out),
+          );
+          assertExact(a, e, `${op} ${outer}×${red}×${inner}`);
+        }
+      }
+      // max propagates NaN and keeps the first of -0/+0; ties and -Infinity too.
+      const special = Float32Array.from([-0, 0, NaN, 1, 1, -Infinity, 0, -0, -Infinity, -Infinity, 2, NaN]);
+      for (const [outer, red, inner] of [
+        [3, 4, 1],
+        [1, 3, 4],
+        [2, 2, 3],
+      ] as const) {
+        const [a, e] = both([special], outer * inner, (be, [id], out) =>
+          be.reduce('max', id!, outer, red, inner, out),
+        );
+        assertExact(a, e, `max specials ${outer}×${red}×${inner}`);
+      }
+    });
+
+    it('matmul: all transposes, odd sizes, k blocking, both split directions, epilogues', () => {
+      const shapes = [
+        [1, 1, 1],
+        [3, 5, 7],
+        [4, 8, 4],
+        [37, 29, 53],
+        [9, 17, 300],
+        [130, 70, 520],
+        [200, 10, 300],
+        [256, 10, 256],
+        [5, 3, 0],
+      ] as const;
+      for (const [m, n, k] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const epi of ['none', 'bias', 'relu', 'bias+relu'] as const) {
+              if (epi !== 'none' && m * n * k > 1e6 && (transA || transB)) continue; // keep the test fast
+              const A = randomArray(m * k, m + 3 * n + 7 * k + (transA ? 1 : 0));
+              const B = randomArray(k * n, m + 5 * n + 11 * k + (transB ? 1 : 0));
+              const bias = randomArray(n, 99);
+              const useBias = epi.startsWith('bias');
+              const relu = epi.endsWith('relu');
+              const run = (absolute: boolean): [Float32Array, Float32Array] =>
+                both(
+                  [absolute ? A.map(Math.abs) : A, absolute ? B.map(Math.abs) : B, bias],
+                  m * n,
+                  (be, [a, b, bi], out) =>
+                    be.matmul(
+                      a!,
+                      b!,
+                      out,
+                      m,
+                      n,
+                      k,
+                      transA,
+                      transB,
+                      epi === 'none' ? undefined : { bias: useBias ? bi! : -1, relu },
+                    ),
+                );
+              const [actual, expected] = run(false);
+              // Rounding of a dot product is bounded relative to Σ|a||b| (+|bias|), not to the result.
+              const [, scale] = run(true);
+              assertClose(
+                actual,
+                expected,
+                `matmul ${m}×${n}×${k} tA=${transA} tB=${transB} ${epi}`,
+                1e-5,
+                scale.map((s, i) => s + (useBias ? Math.abs(bias[i % n]!) : 0) + 1e-6),
+              );
+            }
+          }
+        }
+      }
+    });
+
+    it('argmax (first on ties)', () => {
+      for (const [rows, cols] of [
+        [1, 1],
+        [5, 10],
+        [7, 3],
+        [2, 33],
+      ] as const) {
+        const x = coarseArray(rows * cols, rows * 7 + cols);
+        const [a, e] = both([x], rows, (be, [id], out) => be.argmax(id!, rows, cols, out));
+        assertExact(a, e, `argmax ${rows}×${cols}`);
+      }
+    });
+
+    const streams: RandomStream[] = [
+      { key: [0, 0], offset: 0 },
+      { key: [0xdeadbeef, 0xcafef00d], offset: 12345 },
+      { key: [7, 0xffffffff], offset: 2 ** 32 - 3 }, // counter crosses into the high word
+      { key: [123456789, 42], offset: 2 ** 45 + 17 },
+    ];
+
+    it('random uniform is bit-identical to the reference', () => {
+      for (const stream of streams) {
+        for (const size of [1, 3, 4, 17, 1000, 70001]) {
+          const [a, e] = both([], size, (be, _, out) => be.random('uniform', stream, out, size));
+          assertExact(a, e, `uniform ${size} offset ${stream.offset}`);
+        }
+      }
+    });
+
+    it('random normal matches the reference within 1e-6', () => {
+      for (const stream of streams) {
+        for (const size of [1, 2, 5, 1001]) {
+          const [a, e] = both([], size, (be, _, out) => be.random('normal', stream, out, size));
+          const ones = new Float32Array(size).fill(1);
+          assertClose(a, e, `normal ${size}`, 1e-6, ones);
+        }
+      }
+    });
+
+    it('dropout is bit-identical to the reference', () => {
+      for (const stream of streams) {
+        for (const p of [0.1, 0.2, 0.5, 1 / 3, 0.9, 1e-9, 1 - 1e-9]) {
+          for (const size of [1, 7, 100, 70001]) {
+            const x = randomArray(size, size + 5);
+            const [a, e] = both([x], size, (be, [id], out) => be.dropout(id!, stream, p, out, size));
+            assertExact(a, e, `dropout p=${p} size=${size}`);
+          }
+        }
+      }
+    });
+
+    it('softmaxCrossEntropy', () => {
+      for (const [rows, cols] of [
+        [1, 1],
+        [5, 10],
+        [256, 10],
+        [3, 13],
+      ] as const) {
+        const logits = randomArray(rows * cols, rows + cols, -8, 8);
+        const r = rng(rows * cols);
+        const labels = Float32Array.from({ length: rows }, () => Math.floor(r() * cols));
+        const results = [w as Backend, ref].map((be) => {
+          const z = upload(be, logits);
+          const y = upload(be, labels);
+          const l = be.alloc(rows);
+          const g = be.alloc(rows * cols);
+          be.softmaxCrossEntropy(z, y, rows, cols, l, g);
+          const out = [be.readSync(l, rows), be.readSync(g, rows * cols)] as const;
+          [z, y, l, g].forEach((id) => be.free(id));
+          return out;
+        });
+        const [[la, ga], [le, ge]] = [results[0]!, results[1]!];
+        assertClose(la, le, `losses ${rows}×${cols}`, 1e-5, new Float32Array(rows).fill(1e-3));
+        assertClose(ga, ge, `grad ${rows}×${cols}`, 1e-5, new Float32Array(rows * cols).fill(1e-3));
+      }
+    });
+
+    it('sgdStep is bit-identical (with and without momentum and weight decay)', () => {
+      const settings = [
+        { lr: 0.1, momentum: 0, weightDecay: 0 },
+        { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 },
+        { lr: 0.3, momentum: 0.5, weightDecay: 0 },
+      ];
+      for (const params of settings) {
+        for (const size of [1, 5, 1027]) {
+          const withV = params.momentum > 0;
+          const results = [w as Backend, ref].map((be) => {
+            const p = upload(be, randomArray(size, 1));
+            const g = upload(be, randomArray(size, 2));
+            const v = withV ? upload(be, randomArray(size, 3)) : -1;
+            be.sgdStep(p, g, v, size, params);
+            be.sgdStep(p, g, v, size, params);
+            const out = [be.readSync(p, size), withV ? be.readSync(v, size) : new Float32Array(0)] as const;
+            [p, g].forEach((id) => be.free(id));
+            if (withV) be.free(v);
+            return out;
+          });
+          assertExact(results[0]![0], results[1]![0], `sgd params ${JSON.stringify(params)}`);
+          assertExact(results[0]![1], results[1]![1], `sgd velocity ${JSON.stringify(params)}`);
+        }
+      }
+    });
+
+    it('alloc/free cycles keep memory flat; views survive memory growth', () => {
+      const keep = upload(w, Float32Array.from([1, 2, 3]));
+      const base = w.memory();
+      const cycle = (): void => {
+        const ids = [10, 1000, 784 * 256, 65536, 3, 10].map((n) => w.alloc(n));
+        for (const id of ids) w.fill(id, 1, 5);
+        ids.forEach((id) => w.free(id));
+      };
+      cycle();
+      const heap = w.heapBytes();
+      for (let i = 0; i < 20; i++) cycle();
+      assert.deepEqual(w.memory(), base);
+      assert.equal(w.heapBytes(), heap);
+      // Growth: a 64 MiB buffer forces memory.grow; older storage must still read back.
+      const big = w.alloc(16 << 20);
+      w.fill(big, 16 << 20, 2);
+      assert.deepEqual(Array.from(w.readSync(keep, 3)), [1, 2, 3]);
+      assert.equal(w.readSync(big, 16 << 20)[(16 << 20) - 1], 2);
+      // Reused blocks come back zero-filled.
+      w.free(big);
+      const again = w.alloc(16 << 20);
+      assert.equal(w.readSync(again, 16 << 20)[12345], 0);
+      w.free(again);
+      w.free(keep);
+      assert.equal(w.memory().buffers, base.buffers - 1);
+    });
+  });
+}
+
+describe('wasm backend: thread count and helpers', () => {
+  it('1 and 2 threads give bit-identical matmul, uniform and dropout results', async () => {
+    for (const variant of configs.filter((c) => c.threads === 1).map((c) => c.variant)) {
+      const one = await createWasmBackend({ threads: 1, variant });
+      const two = await createWasmBackend({ threads: 2, variant });
+      const outs = [one, two].map((be) => {
+        const r: Float32Array[] = [];
+        for (const [m, n, k, ta, tb] of [
+          [256, 256, 784, false, true],
+          [256, 784, 256, true, false],
+          [256, 10, 256, false, true],
+          [99, 45, 301, true, true],
+        ] as const) {
+          const a = upload(be, randomArray(m * k, 1));
+          const b = upload(be, randomArray(n * k, 2));
+          const bias = upload(be, randomArray(n, 3));
+          const c = be.alloc(m * n);
+          be.matmul(a, b, c, m, n, k, ta, tb, { bias, relu: true });
+          r.push(be.readSync(c, m * n));
+        }
+        const x = upload(be, randomArray(100003, 4));
+        const o = be.alloc(100003);
+        be.dropout(x, { key: [1, 2], offset: 99 }, 0.5, o, 100003);
+        r.push(be.readSync(o, 100003));
+        be.random('uniform', { key: [3, 4], offset: 5 }, o, 100003);
+        r.push(be.readSync(o, 100003));
+        return r;
+      });
+      outs[0]!.forEach((o, i) => assertExact(outs[1]![i]!, o, `${variant} output ${i}`));
+      one.dispose();
+      two.dispose();
+    }
+  });
+
+  it('dispose is idempotent and leaves a working single-threaded backend', async () => {
+    const be = await createWasmBackend({ threads: 2 });
+    be.dispose();
+    be.dispose();
+    const a = upload(be, randomArray(300 * 300, 1));
+    const c = be.alloc(300 * 300);
+    be.matmul(a, a, c, 300, 300, 300, false, false);
+    assert.ok(Number.isFinite(be.readSync(c, 1)[0]!));
+  });
+
+  it('rejects unsupported thread counts', async () => {
+    await assert.rejects(createWasmBackend({ threads: 3 }), RangeError);
+  });
+});
+
+describe('wasm backend internals', () => {
+  it('collapseDims merges contiguous dimensions and drops size-1 ones', () => {
+    assert.deepEqual(collapseDims([2, 3, 4], [[12, 4, 1]]), { shape: [24], strides: [[1]] });
+    assert.deepEqual(
+      collapseDims(
+        [2, 3],
+        [
+          [3, 1],
+          [0, 1],
+        ],
+      ),
+      {
+        shape: [2, 3],
+        strides: [
+          [3, 1],
+          [0, 1],
+        ],
+      },
+    );
+    assert.deepEqual(collapseDims([1, 5, 1], [[5, 1, 1]]), { shape: [5], strides: [[1]] });
+    assert.deepEqual(collapseDims([], [[]]), { shape: [1], strides: [[0]] });
+  });
+
+  it('size classes waste at most 25% and are 64-byte aligned', () => {
+    for (const bytes of [1, 64, 65, 100, 1000, 4096, 4097, 1 << 20, 784 * 256 * 4]) {
+      const c = sizeClass(bytes);
+      assert.ok(c >= bytes && c % 64 === 0 && (c <= 64 || c <= bytes * 1.25 + 64), `${bytes} -> ${c}`);
+    }
+  });
+
+  it('unsharedMemoryVariant rewrites only the memory limits flag', () => {
+    const shared = kernelBytes('simd');
+    const plain = unsharedMemoryVariant(shared);
+    const diff = shared.reduce((n, b, i) => n + (b !== plain[i] ? 1 : 0), 0);
+    assert.equal(diff, 1);
+    assert.ok(WebAssembly.validate(plain));
+  });
+});
