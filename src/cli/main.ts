@@ -8,6 +8,8 @@ import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { integerAtLeast, numberIn, positiveNumber } from './options.js';
+import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
+import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
 
 interface TrainFlags {
@@ -26,26 +28,86 @@ interface TrainFlags {
   out?: string;
   json: boolean;
   verbose: boolean;
+  backend: BackendName;
+  threads: number;
 }
 
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
 };
 
+/** Two threads where the machine has two cores to spare, else one. */
+function defaultThreads(): number {
+  return Math.min(2, availableParallelism());
+}
+
 function addTrainingOptions(cmd: Command): Command {
   return cmd
-    .option('--epochs <n>', 'passes over the training set', integerAtLeast('--epochs', 1, 'e.g. --epochs 10'), 10)
-    .option('--batch-size <n>', 'examples per minibatch', integerAtLeast('--batch-size', 1, 'e.g. --batch-size 256'), 256)
+    .option(
+      '--epochs <n>',
+      'passes over the training set',
+      integerAtLeast('--epochs', 1, 'e.g. --epochs 10'),
+      10,
+    )
+    .option(
+      '--batch-size <n>',
+      'examples per minibatch',
+      integerAtLeast('--batch-size', 1, 'e.g. --batch-size 256'),
+      256,
+    )
     .option('--lr <x>', 'learning rate', positiveNumber('--lr', 'e.g. --lr 0.1'), BOOK_HPARAMS.lr)
-    .option('--num-hiddens1 <n>', 'units in hidden layer 1', integerAtLeast('--num-hiddens1', 1, 'e.g. 256'), 256)
-    .option('--num-hiddens2 <n>', 'units in hidden layer 2', integerAtLeast('--num-hiddens2', 1, 'e.g. 256'), 256)
-    .option('--dropout1 <p>', 'dropout probability after hidden layer 1', numberIn('--dropout1', 0, 1, 'e.g. 0.5'), 0.5)
-    .option('--dropout2 <p>', 'dropout probability after hidden layer 2', numberIn('--dropout2', 0, 1, 'e.g. 0.5'), 0.5)
-    .option('--seed <n>', 'random seed (same seed ⇒ identical run)', integerAtLeast('--seed', 0, 'e.g. --seed 0'), 0)
-    .option('--data-dir <dir>', 'folder with the four Fashion-MNIST IDX files (else $DROPOUT_LAB_DATA, cache, system, download)')
-    .option('--train-limit <n>', 'use only the first N training examples', integerAtLeast('--train-limit', 1, 'e.g. 6000'))
-    .option('--val-limit <n>', 'use only the first N validation examples', integerAtLeast('--val-limit', 1, 'e.g. 2000'))
+    .option(
+      '--num-hiddens1 <n>',
+      'units in hidden layer 1',
+      integerAtLeast('--num-hiddens1', 1, 'e.g. 256'),
+      256,
+    )
+    .option(
+      '--num-hiddens2 <n>',
+      'units in hidden layer 2',
+      integerAtLeast('--num-hiddens2', 1, 'e.g. 256'),
+      256,
+    )
+    .option(
+      '--dropout1 <p>',
+      'dropout probability after hidden layer 1',
+      numberIn('--dropout1', 0, 1, 'e.g. 0.5'),
+      0.5,
+    )
+    .option(
+      '--dropout2 <p>',
+      'dropout probability after hidden layer 2',
+      numberIn('--dropout2', 0, 1, 'e.g. 0.5'),
+      0.5,
+    )
+    .option(
+      '--seed <n>',
+      'random seed (same seed ⇒ identical run)',
+      integerAtLeast('--seed', 0, 'e.g. --seed 0'),
+      0,
+    )
+    .option(
+      '--data-dir <dir>',
+      'folder with the four Fashion-MNIST IDX files (else $DROPOUT_LAB_DATA, cache, system, download)',
+    )
+    .option(
+      '--train-limit <n>',
+      'use only the first N training examples',
+      integerAtLeast('--train-limit', 1, 'e.g. 6000'),
+    )
+    .option(
+      '--val-limit <n>',
+      'use only the first N validation examples',
+      integerAtLeast('--val-limit', 1, 'e.g. 2000'),
+    )
     .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
+    .option(
+      '--threads <n>',
+      'threads for the wasm backend (1 or 2)',
+      integerAtLeast('--threads', 1, 'use 1 or 2'),
+      defaultThreads(),
+    )
     .option('--json', 'print JSON lines instead of text (no progress bar)', false)
     .option('--verbose', 'print stack traces on errors', false);
 }
@@ -67,6 +129,8 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
     valLimit: f.valLimit,
     out: f.out,
     json: f.json,
+    backend: f.backend,
+    threads: f.threads,
   };
 }
 
@@ -79,7 +143,13 @@ export function buildProgram(): Command {
     // Set before adding subcommands: they copy these settings when created.
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(`dropout-lab: ${s.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+      outputError: (s, write) =>
+        write(
+          `dropout-lab: ${s
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')
+            .trim()}\n`,
+        ),
     });
 
   program
@@ -125,7 +195,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`dropout-lab: ${e.message}\n`);
     } else {
       const message = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`dropout-lab: unexpected error: ${message}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+      process.stderr.write(
+        `dropout-lab: unexpected error: ${message}${verbose ? '' : ' (run with --verbose for details)'}\n`,
+      );
     }
     if (verbose && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
     return e instanceof DropoutLabError ? 2 : 1;

@@ -6,7 +6,9 @@ export function numberIn(flag: string, min: number, max: number, hint: string): 
   return (value) => {
     const v = value.trim() === '' ? Number.NaN : Number(value);
     if (!Number.isFinite(v) || v < min || v > max) {
-      throw new InvalidArgumentError(`${flag} must be a number in [${min}, ${max}], got '${value}'; ${hint}.`);
+      throw new InvalidArgumentError(
+        `${flag} must be a number in [${min}, ${max}], got '${value}'; ${hint}.`,
+      );
     }
     return v;
   };

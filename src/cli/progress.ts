@@ -14,7 +14,8 @@ export function createProgress(enabled: boolean, maxEpochs: number): Progress {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: '{model} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps  loss {loss}  {eta_formatted} left',
+      format:
+        '{model} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps  loss {loss}  {eta_formatted} left',
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 50,

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { DropoutMLP, DropoutMLPScratch, MLP, type DropoutMLPConfig } from '../models/dropoutMlp.js';
 import { loadFashionMNIST } from '../node.js';
 import { manualSeed } from '../random/generator.js';
-import { getBackend } from '../tensor/engine.js';
+import { getBackend, setBackend } from '../tensor/engine.js';
+import { createBackend, disposeBackend, type BackendName } from '../backend/select.js';
 import { Trainer, type EpochMetrics } from '../train/trainer.js';
 import type { Classifier } from '../train/module.js';
 import { writeFileAtomic } from './atomicWrite.js';
@@ -39,6 +40,8 @@ export interface RunSpec {
   readonly valLimit?: number | undefined;
   readonly out?: string | undefined;
   readonly json: boolean;
+  readonly backend: BackendName;
+  readonly threads: number;
 }
 
 /** Final figures of one model (the JSON-lines `summary` event). */
@@ -97,6 +100,9 @@ function summaryEvent(s: RunSummary): Record<string, unknown> {
 /** Runs the spec end to end; resolves with one summary per model. */
 export async function runModels(spec: RunSpec, log: (line: string) => void): Promise<RunSummary[]> {
   const out = spec.out === undefined ? undefined : await prepareOutDir(spec.out);
+  const backend = await createBackend(spec.backend, { threads: spec.threads });
+  const previousBackend = getBackend();
+  setBackend(backend);
   try {
     const data = await loadFashionMNIST({
       batchSize: spec.batchSize,
@@ -139,7 +145,8 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       } finally {
         progress.stop();
       }
-      for (const p of result.board.points) points.push({ model: name, metric: p.metric, epoch: p.epoch, value: p.value });
+      for (const p of result.board.points)
+        points.push({ model: name, metric: p.metric, epoch: p.epoch, value: p.value });
       const last = result.epochs[result.epochs.length - 1]!;
       const summary: RunSummary = {
         model: name,
@@ -169,19 +176,27 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
         seed: spec.seed,
         train_limit: spec.trainLimit ?? null,
         val_limit: spec.valLimit ?? null,
-        backend: getBackend().name,
+        backend: backend.name,
+        threads: spec.backend === 'wasm' ? spec.threads : 1,
         data_source: data.source,
       };
       await writeFileAtomic(join(out.path, 'config.json'), JSON.stringify(config, null, 2) + '\n');
       await writeFileAtomic(join(out.path, 'metrics.jsonl'), lines.join('\n') + '\n');
-      const title = spec.models.length > 1 ? `${spec.models.join(' vs ')} on Fashion-MNIST` : `${spec.models[0]} on Fashion-MNIST`;
+      const title =
+        spec.models.length > 1
+          ? `${spec.models.join(' vs ')} on Fashion-MNIST`
+          : `${spec.models[0]} on Fashion-MNIST`;
       const plots = await writePlots(out.path, 'curves', points, { title });
-      if (!spec.json) log(`wrote ${join(out.path, 'config.json')}, metrics.jsonl, ${plots.svgPath}, ${plots.pngPath}`);
+      if (!spec.json)
+        log(`wrote ${join(out.path, 'config.json')}, metrics.jsonl, ${plots.svgPath}, ${plots.pngPath}`);
     }
     return summaries;
   } catch (e) {
     await out?.cleanup();
     throw e;
+  } finally {
+    setBackend(previousBackend);
+    disposeBackend(backend);
   }
 }
 
@@ -200,7 +215,9 @@ export function summaryTable(summaries: readonly RunSummary[]): string {
   );
 }
 
-function downloadReporter(log: (line: string) => void): (e: { file: string; received: number; total: number | undefined }) => void {
+function downloadReporter(
+  log: (line: string) => void,
+): (e: { file: string; received: number; total: number | undefined }) => void {
   let lastFile = '';
   return (e) => {
     if (e.file !== lastFile) {

@@ -1,0 +1,39 @@
+/**
+ * Choosing a backend by name: `wasm` (WebAssembly SIMD, the default where it runs) or `js` (the
+ * reference backend, the oracle). Shared by the CLI, the benchmark and the browser lab.
+ */
+import { ArgumentError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { ReferenceBackend } from './reference.js';
+
+/** Backend names accepted by `--backend`. */
+export const BACKEND_NAMES = ['wasm', 'js'] as const;
+
+/** A backend name. */
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Options of createBackend. */
+export interface CreateBackendOptions {
+  /** Threads for the wasm backend (1 or 2). */
+  readonly threads?: number;
+}
+
+/** Creates the named backend; `wasm` compiles its kernels (relaxed SIMD when the engine has it). */
+export async function createBackend(name: BackendName, opts: CreateBackendOptions = {}): Promise<Backend> {
+  if (name === 'js') return new ReferenceBackend();
+  if (name === 'wasm') {
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 2) {
+      throw new ArgumentError(`--threads must be 1 or 2 for the wasm backend, got ${threads}.`);
+    }
+    const { createWasmBackend } = await import('./wasm/index.js');
+    return createWasmBackend({ threads });
+  }
+  throw new ArgumentError(`unknown backend '${String(name)}'; use one of ${BACKEND_NAMES.join(', ')}.`);
+}
+
+/** Releases a backend's threads, if it has any (the wasm backend's worker). */
+export function disposeBackend(backend: Backend): void {
+  const maybe = backend as Partial<{ dispose: () => void }>;
+  if (typeof maybe.dispose === 'function') maybe.dispose();
+}
