@@ -56,6 +56,8 @@ export interface Node {
 /** What a backward rule sees. */
 interface Context<P extends Primitive> {
   readonly inputs: readonly Tensor[];
+  /** Which inputs need a gradient; rules may skip the others (e.g. dX of the first layer). */
+  readonly needs: readonly boolean[];
   readonly out: Tensor;
   readonly saved: readonly Tensor[];
   readonly attrs: PrimitiveAttrs[P];
@@ -245,12 +247,23 @@ const rules: { [P in Primitive]: Rule<P> } = {
       a!.backend.matmul(a!.id, b!.id, out.id, m, n, k, transA, transB);
       return { out };
     },
-    backward: (g, { inputs: [a, b], attrs: { transA, transB } }) => {
-      // C = op(A)·op(B); each case keeps every product transpose-free in memory.
-      if (!transA && !transB) return [g.matmul(b!, { transB: true }), a!.matmul(g, { transA: true })];
-      if (!transA && transB) return [g.matmul(b!), g.matmul(a!, { transA: true })];
-      if (transA && !transB) return [b!.matmul(g, { transB: true }), a!.matmul(g)];
-      return [b!.matmul(g, { transA: true, transB: true }), g.matmul(a!, { transA: true, transB: true })];
+    backward: (g, { inputs: [a, b], needs: [needA, needB], attrs: { transA, transB } }) => {
+      // C = op(A)·op(B); each case keeps every product transpose-free in memory. A product whose
+      // input needs no gradient is skipped: for the first layer that is a third of backward's flops.
+      const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (need ? f() : null);
+      if (!transA && !transB)
+        return [
+          when(needA, () => g.matmul(b!, { transB: true })),
+          when(needB, () => a!.matmul(g, { transA: true })),
+        ];
+      if (!transA && transB)
+        return [when(needA, () => g.matmul(b!)), when(needB, () => g.matmul(a!, { transA: true }))];
+      if (transA && !transB)
+        return [when(needA, () => b!.matmul(g, { transB: true })), when(needB, () => a!.matmul(g))];
+      return [
+        when(needA, () => b!.matmul(g, { transA: true, transB: true })),
+        when(needB, () => g.matmul(a!, { transA: true, transB: true })),
+      ];
     },
   },
   reshape: {
@@ -305,11 +318,15 @@ const rules: { [P in Primitive]: Rule<P> } = {
       x!.backend.matmul(x!.id, w!.id, out.id, m, n, k, false, true, { bias: b?.id ?? -1, relu });
       return { out };
     },
-    backward: (g, { inputs, out, attrs: { relu } }) => {
+    backward: (g, { inputs, needs, out, attrs: { relu } }) => {
       const [x, w, b] = inputs;
-      const gz = relu ? Tensor.where(out.gt(0), g, g.mul(0)) : g;
-      const grads: (Tensor | null)[] = [gz.matmul(w!), gz.matmul(x!, { transA: true })];
-      if (b !== undefined) grads.push(gz.sum(0));
+      const gz = relu ? g.mul(out.gt(0)) : g;
+      // dX is skipped when X needs no gradient (the network's input): a third of backward's flops.
+      const grads: (Tensor | null)[] = [
+        needs[0] ? gz.matmul(w!) : null,
+        needs[1] ? gz.matmul(x!, { transA: true }) : null,
+      ];
+      if (b !== undefined) grads.push(needs[2] ? gz.sum(0) : null);
       return grads;
     },
   },
@@ -373,7 +390,8 @@ export function apply<P extends Primitive>(
 /** The backward rule of a recorded node (used by src/autograd/backward.ts). */
 export function backwardOf(node: Node, g: Tensor, out: Tensor): (Tensor | null)[] {
   const rule = rules[node.prim] as Rule<Primitive>;
-  return rule.backward(g, { inputs: node.inputs, out, saved: node.saved, attrs: node.attrs });
+  const needs = node.inputs.map((t) => t.requiresGrad);
+  return rule.backward(g, { inputs: node.inputs, needs, out, saved: node.saved, attrs: node.attrs });
 }
 
 /** Names of every primitive, in table order (drives the op-table tests). */

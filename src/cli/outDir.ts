@@ -4,7 +4,7 @@
  * created it and then failed, so no partial output is left behind.
  */
 import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ArgumentError } from '../errors.js';
 
 /** A prepared output directory. */
@@ -12,6 +12,16 @@ export interface OutDir {
   readonly path: string;
   /** Removes the directory if this run created it and it is still empty (after a failure). */
   cleanup(): Promise<void>;
+}
+
+/**
+ * mkdir -p one level at a time: Node's `mkdir(…, { recursive: true })` never returns for some
+ * paths (e.g. under /proc), and a CLI must fail, not hang.
+ */
+async function mkdirs(path: string): Promise<void> {
+  const parent = dirname(path);
+  if (parent !== path && (await stat(parent).catch(() => null)) === null) await mkdirs(parent);
+  await mkdir(path);
 }
 
 /** Creates (if needed) and probes `dir` for writability; throws a one-line ArgumentError otherwise. */
@@ -22,7 +32,7 @@ export async function prepareOutDir(dir: string): Promise<OutDir> {
     const s = await stat(path).catch(() => null);
     if (s !== null && !s.isDirectory()) throw new Error('it exists and is not a directory');
     if (s === null) {
-      await mkdir(path, { recursive: true });
+      await mkdirs(path);
       created = true;
     }
     const probe = join(path, `.dropout-lab-probe-${process.pid}`);

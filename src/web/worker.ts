@@ -1,0 +1,221 @@
+/**
+ * The lab's training worker (a module Web Worker): loads Fashion-MNIST from the lab server, trains
+ * with the library on the WebAssembly SIMD backend (one thread) through d2l's Trainer, and streams
+ * steps, curve points, dropout masks and epoch metrics to the page. The same seed and configuration
+ * give the same numbers as `dropout-lab train` in Node.
+ */
+import { createBackend } from '../backend/select.js';
+import { FashionMNIST, type FashionMnistArrays } from '../data/fashionMnist.js';
+import { parseIdx } from '../data/idx.js';
+import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
+import { softmax } from '../ops/softmax.js';
+import { defaultGenerator, manualSeed } from '../random/generator.js';
+import { tensor } from '../tensor/creation.js';
+import { noGrad, setBackend, tidy } from '../tensor/engine.js';
+import type { Classifier } from '../train/module.js';
+import { Trainer } from '../train/trainer.js';
+import { DrawRecorder, stepMasks } from './masks.js';
+import {
+  CONTROL,
+  DATA_URLS,
+  VIEW_UNITS,
+  type FromWorker,
+  type GalleryItem,
+  type RunConfig,
+  type ToWorker,
+} from './protocol.js';
+
+interface WorkerScope {
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent<ToWorker>) => void): void;
+}
+const scope = self as unknown as WorkerScope;
+const post = (message: FromWorker, transfer: Transferable[] = []): void =>
+  scope.postMessage(message, transfer);
+
+class DataMissing extends Error {}
+
+let arrays: Promise<FashionMnistArrays> | undefined;
+let backendName: Promise<string> | undefined;
+let lastModel: { model: Classifier; config: RunConfig } | undefined;
+
+async function fetchIdx(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (response.status === 404) {
+    throw new DataMissing(
+      `the lab server has no Fashion-MNIST data (${url} answered 404). Restart it with ` +
+        '`dropout-lab lab --data-dir DIR` (a folder with the four files), set $DROPOUT_LAB_DATA, ' +
+        "or install Debian's dataset-fashion-mnist.",
+    );
+  }
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return parseIdx(new Uint8Array(await response.arrayBuffer()), url).data;
+}
+
+function loadArrays(): Promise<FashionMnistArrays> {
+  arrays ??= (async () => {
+    post({ type: 'status', text: 'Loading Fashion-MNIST from the lab server…' });
+    const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
+      fetchIdx(DATA_URLS.trainImages),
+      fetchIdx(DATA_URLS.trainLabels),
+      fetchIdx(DATA_URLS.testImages),
+      fetchIdx(DATA_URLS.testLabels),
+    ]);
+    return { trainImages, trainLabels, testImages, testLabels, source: 'lab server' };
+  })();
+  arrays.catch(() => (arrays = undefined));
+  return arrays;
+}
+
+function initBackend(): Promise<string> {
+  backendName ??= (async () => {
+    const backend = await createBackend('wasm', { threads: 1 });
+    setBackend(backend);
+    const variant = (backend as unknown as { variant?: string }).variant;
+    return variant === undefined ? backend.name : `${backend.name} (${variant})`;
+  })();
+  return backendName;
+}
+
+function createModel(c: RunConfig): Classifier {
+  const hidden = { numHiddens1: c.numHiddens1, numHiddens2: c.numHiddens2, lr: c.lr };
+  if (c.model === 'mlp') return new MLP(hidden);
+  const config = { ...hidden, dropout1: c.dropout1, dropout2: c.dropout2 };
+  return c.model === 'dropout-mlp' ? new DropoutMLP(config) : new DropoutMLPScratch(config);
+}
+
+function sleepOn(control: Int32Array, ms: number): void {
+  Atomics.wait(control, CONTROL.WAKE, Atomics.load(control, CONTROL.WAKE), ms);
+}
+
+/** Blocks this worker (never the page) while paused, and for the slow-motion delay. */
+function obeyControl(control: Int32Array | null, runId: number): void {
+  if (control === null) return;
+  const delay = Atomics.load(control, CONTROL.DELAY_MS);
+  if (delay > 0) sleepOn(control, delay);
+  if (Atomics.load(control, CONTROL.PAUSED) === 1) {
+    post({ type: 'paused', runId, paused: true });
+    while (Atomics.load(control, CONTROL.PAUSED) === 1) sleepOn(control, 1000);
+    post({ type: 'paused', runId, paused: false });
+  }
+}
+
+async function train(
+  runId: number,
+  config: RunConfig,
+  controlBuffer: SharedArrayBuffer | null,
+): Promise<void> {
+  const [name, raw] = await Promise.all([initBackend(), loadArrays()]);
+  const data = new FashionMNIST(raw, {
+    batchSize: config.batchSize,
+    trainLimit: config.trainLimit,
+    valLimit: config.valLimit,
+  });
+  post({ type: 'ready', runId, backend: name, numTrain: data.numTrain, numVal: data.numVal });
+  // Exactly as src/cli/run.ts: every model starts from the same seed and the same data order.
+  manualSeed(config.seed);
+  data.shuffleGenerator.manualSeed(config.seed + 2 ** 32);
+  const model = createModel(config);
+  const ps = config.model === 'mlp' ? [0, 0] : [config.dropout1, config.dropout2];
+  const widths = [config.numHiddens1, config.numHiddens2];
+  const control = controlBuffer === null ? null : new Int32Array(controlBuffer);
+  const recorder = new DrawRecorder(defaultGenerator);
+  let sent = 0;
+  let globalStep = 0;
+  const trainer = new Trainer({
+    maxEpochs: config.epochs,
+    onStep: (info) => {
+      globalStep++;
+      const m = stepMasks(recorder.take(), ps, widths);
+      const points = trainer.board.points.slice(sent);
+      sent += points.length;
+      post({
+        type: 'step',
+        runId,
+        epoch: info.epoch,
+        step: info.step,
+        stepsPerEpoch: info.stepsPerEpoch,
+        globalStep,
+        loss: info.loss,
+        masks: {
+          h1: (m?.keep[0] ?? []).slice(0, VIEW_UNITS),
+          h2: (m?.keep[1] ?? []).slice(0, VIEW_UNITS),
+          dropped1: m?.droppedFraction[0] ?? 0,
+          dropped2: m?.droppedFraction[1] ?? 0,
+        },
+        points,
+      });
+      obeyControl(control, runId);
+    },
+    onEpochEnd: (metrics) => {
+      // The validation points of this epoch go out with the metrics.
+      const points = trainer.board.points.slice(sent);
+      sent += points.length;
+      post({ type: 'points', runId, points });
+      post({ type: 'epoch', runId, metrics });
+    },
+  });
+  try {
+    await trainer.fit(model, data);
+  } finally {
+    recorder.dispose();
+  }
+  lastModel = { model, config };
+  post({ type: 'done', runId });
+  await gallery(config.galleryCount, config.mcPasses);
+}
+
+/** MC dropout: T stochastic forward passes (dropout on) per test image; mean ± std of the probabilities. */
+async function gallery(count: number, passes: number): Promise<void> {
+  if (lastModel === undefined) return;
+  const raw = await loadArrays();
+  const { model } = lastModel;
+  const n = Math.min(count, raw.testLabels.length);
+  const images = raw.testImages.slice(0, n * 784);
+  const X = new Float32Array(n * 784);
+  for (let i = 0; i < X.length; i++) X[i] = images[i]! / 255;
+  const sum = new Float64Array(n * 10);
+  const sumSq = new Float64Array(n * 10);
+  model.train();
+  try {
+    for (let t = 0; t < passes; t++) {
+      const probs = noGrad(() =>
+        tidy(() =>
+          softmax(model.forward(tensor(X, { shape: [n, 1, 28, 28] })))
+            .dataSync()
+            .slice(),
+        ),
+      );
+      for (let i = 0; i < probs.length; i++) {
+        sum[i]! += probs[i]!;
+        sumSq[i]! += probs[i]! * probs[i]!;
+      }
+    }
+  } finally {
+    model.eval();
+  }
+  const items: GalleryItem[] = [];
+  for (let i = 0; i < n; i++) {
+    const mean: number[] = [];
+    const std: number[] = [];
+    for (let c = 0; c < 10; c++) {
+      const m = sum[i * 10 + c]! / passes;
+      mean.push(m);
+      std.push(Math.sqrt(Math.max(0, sumSq[i * 10 + c]! / passes - m * m)));
+    }
+    const pred = mean.indexOf(Math.max(...mean));
+    items.push({ index: i, label: raw.testLabels[i]!, pred, mean, std });
+  }
+  const hasDropout = lastModel.config.model !== 'mlp';
+  post({ type: 'gallery', items, images, passes, hasDropout }, [images.buffer]);
+}
+
+scope.addEventListener('message', (event) => {
+  const msg = event.data;
+  const job =
+    msg.type === 'start' ? train(msg.runId, msg.config, msg.control) : gallery(msg.count, msg.passes);
+  job.catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    post(err instanceof DataMissing ? { type: 'data-missing', message } : { type: 'error', message });
+  });
+});
