@@ -20,9 +20,19 @@ export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './ten
 export type { Shape } from './tensor/shape.js';
 export type { Backend, MemoryInfo, RandomStream, StorageId } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
+export { BACKEND_NAMES, createBackend, disposeBackend, type BackendName } from './backend/select.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './random/generator.js';
 export { philox4x32 } from './random/philox.js';
 export { checkDropoutP, dropout, dropoutLayer } from './ops/dropout.js';
+export {
+  alphaDropout,
+  alphaDropoutCoefficients,
+  broadcastDropout,
+  gaussianDropout,
+  SELU_ALPHA,
+  SELU_SCALE,
+} from './ops/dropoutVariants.js';
+export { applyMaxNorm } from './ops/maxNorm.js';
 export { crossEntropy, accuracy } from './ops/loss.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { gradcheck, type GradcheckResult } from './autograd/gradcheck.js';

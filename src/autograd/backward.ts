@@ -3,6 +3,7 @@
  * applies each node's backward rule and sums gradients (with +=) where paths meet, as in micrograd.
  */
 import { ShapeError, formatShape } from '../errors.js';
+import { full } from '../tensor/creation.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -43,15 +44,24 @@ export function runBackward(root: Tensor, gradient?: Tensor): void {
   noGrad(() =>
     tidy(() => {
       const grads = new Map<Tensor, Tensor>();
-      grads.set(root, gradient ?? root.mul(0).add(1));
+      grads.set(root, gradient ?? full(root.shape, 1, { backend: root.backend }));
+      // Gradients handed to a leaf's .grad without a copy; one tensor may back only one leaf.
+      const owned = new Set<Tensor>();
       for (const t of topologicalOrder(root).reverse()) {
         const g = grads.get(t);
         if (g === undefined) continue;
         if (t.node === null) {
           // A leaf: accumulate into .grad, which must outlive this scope.
           const previous = t.grad;
-          t.grad = keep(previous === null ? g.detach() : previous.add(g));
-          previous?.dispose();
+          if (previous === null) {
+            // Adopt g when this backward pass made it and no other leaf holds it; copy otherwise.
+            const adopt = g !== gradient && !owned.has(g);
+            t.grad = keep(adopt ? g : g.detach());
+            owned.add(g);
+          } else {
+            t.grad = keep(previous.add(g));
+            previous.dispose();
+          }
           continue;
         }
         const inputGrads = backwardOf(t.node, g, t);
