@@ -73,7 +73,7 @@ interface Rule<P extends Primitive> {
 
 function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { out: Tensor } {
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = Tensor.empty(a.backend, shape);
+  const out = Tensor.uninitialized(a.backend, shape);
   a.backend.binary(
     op,
     a.id,
@@ -91,7 +91,7 @@ function unaryForward(
   x: Tensor,
   shape: Shape = x.shape,
 ): { out: Tensor } {
-  const out = Tensor.empty(x.backend, shape);
+  const out = Tensor.uninitialized(x.backend, shape);
   x.backend.unary(op, x.id, broadcastStrides(x.shape, shape), out.id, shape);
   return { out };
 }
@@ -125,7 +125,7 @@ function reduceForward(op: ReduceOp, x: Tensor, axes: readonly number[], keepDim
     const inner = sizeOf(shape.slice(axis + 1));
     const nextShape = [...shape];
     nextShape[axis] = 1;
-    out = Tensor.empty(x.backend, step === order.length - 1 ? finalShape : nextShape);
+    out = Tensor.uninitialized(x.backend, step === order.length - 1 ? finalShape : nextShape);
     x.backend.reduce(op, current.id, outer, shape[axis]!, inner, out.id);
     if (current !== x) current.dispose();
     current = out;
@@ -197,7 +197,7 @@ const rules: { [P in Primitive]: Rule<P> } = {
   where: {
     forward: ([cond, a, b]) => {
       const shape = broadcastShapes(broadcastShapes(cond!.shape, a!.shape, 'where'), b!.shape, 'where');
-      const out = Tensor.empty(a!.backend, shape);
+      const out = Tensor.uninitialized(a!.backend, shape);
       a!.backend.where(
         cond!.id,
         broadcastStrides(cond!.shape, shape),
@@ -243,7 +243,8 @@ const rules: { [P in Primitive]: Rule<P> } = {
   matmul: {
     forward: ([a, b], { transA, transB }) => {
       const [m, n, k] = checkMatmul(a!, b!, transA, transB);
-      const out = Tensor.empty(a!.backend, [m, n]);
+      // With k = 0 the product is all zeros and a kernel may write nothing: start from zeros.
+      const out = k === 0 ? Tensor.empty(a!.backend, [m, n]) : Tensor.uninitialized(a!.backend, [m, n]);
       a!.backend.matmul(a!.id, b!.id, out.id, m, n, k, transA, transB);
       return { out };
     },
@@ -269,7 +270,7 @@ const rules: { [P in Primitive]: Rule<P> } = {
   reshape: {
     // A copy keeps one owner per storage, so disposal stays simple; reshapes here are cheap.
     forward: ([x], { shape }) => {
-      const out = Tensor.empty(x!.backend, shape);
+      const out = Tensor.uninitialized(x!.backend, shape);
       x!.backend.unary('copy', x!.id, stridesOf(shape), out.id, shape);
       return { out };
     },
@@ -279,7 +280,7 @@ const rules: { [P in Primitive]: Rule<P> } = {
     forward: ([x], { perm }) => {
       const strides = stridesOf(x!.shape);
       const shape = perm.map((p) => x!.shape[p]!);
-      const out = Tensor.empty(x!.backend, shape);
+      const out = Tensor.uninitialized(x!.backend, shape);
       x!.backend.unary(
         'copy',
         x!.id,
@@ -314,7 +315,7 @@ const rules: { [P in Primitive]: Rule<P> } = {
           `linear: bias has shape ${formatShape(b.shape)} but the layer has ${n} outputs; expected [${n}].`,
         );
       }
-      const out = Tensor.empty(x!.backend, [m, n]);
+      const out = k === 0 ? Tensor.empty(x!.backend, [m, n]) : Tensor.uninitialized(x!.backend, [m, n]);
       x!.backend.matmul(x!.id, w!.id, out.id, m, n, k, false, true, { bias: b?.id ?? -1, relu });
       return { out };
     },
@@ -332,13 +333,13 @@ const rules: { [P in Primitive]: Rule<P> } = {
   },
   dropout: {
     forward: ([x], { p, stream }) => {
-      const out = Tensor.empty(x!.backend, x!.shape);
+      const out = Tensor.uninitialized(x!.backend, x!.shape);
       x!.backend.dropout(x!.id, stream, p, out.id, x!.size);
       return { out };
     },
     // The mask is a pure function of the stream, so backward regenerates it instead of storing it.
     backward: (g, { attrs: { p, stream } }) => {
-      const out = Tensor.empty(g.backend, g.shape);
+      const out = Tensor.uninitialized(g.backend, g.shape);
       g.backend.dropout(g.id, stream, p, out.id, g.size);
       return [out];
     },
@@ -346,8 +347,8 @@ const rules: { [P in Primitive]: Rule<P> } = {
   softmaxCrossEntropy: {
     forward: ([logits, labels]) => {
       const [rows, cols] = logits!.shape as [number, number];
-      const losses = Tensor.empty(logits!.backend, [rows]);
-      const grad = Tensor.empty(logits!.backend, [rows, cols]);
+      const losses = Tensor.uninitialized(logits!.backend, [rows]);
+      const grad = Tensor.uninitialized(logits!.backend, [rows, cols]);
       logits!.backend.softmaxCrossEntropy(logits!.id, labels!.id, rows, cols, losses.id, grad.id);
       const out = losses.mean();
       losses.dispose();

@@ -59,8 +59,11 @@ export interface Backend {
   /** True when `readSync` works (CPU backends); GPU backends only offer `read`. */
   readonly syncRead: boolean;
 
-  /** Allocates zero-filled storage for `size` elements. */
-  alloc(size: number): StorageId;
+  /**
+   * Allocates storage for `size` elements, zero-filled unless `zeroed` is false (for kernel outputs
+   * that are overwritten whole: zeroing them would cost a pass over memory per op).
+   */
+  alloc(size: number, zeroed?: boolean): StorageId;
   /** Releases storage; using the id afterwards is a bug. */
   free(id: StorageId): void;
   /** Copies `data` into storage starting at element `offset`. */

@@ -104,7 +104,7 @@ export class ReferenceBackend implements Backend {
     return a;
   }
 
-  alloc(size: number): StorageId {
+  alloc(size: number, _zeroed = true): StorageId {
     const id = this.nextId++;
     const a = new this.ArrayType(size);
     this.store.set(id, a);

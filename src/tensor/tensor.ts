@@ -46,9 +46,14 @@ export class Tensor {
     track(this);
   }
 
-  /** Allocates an uninitialised (zero-filled) tensor on a backend. */
+  /** Allocates a zero-filled tensor on a backend. */
   static empty(backend: Backend, shape: Shape): Tensor {
     return new Tensor(backend, backend.alloc(sizeOf(shape)), [...shape]);
+  }
+
+  /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. */
+  static uninitialized(backend: Backend, shape: Shape): Tensor {
+    return new Tensor(backend, backend.alloc(sizeOf(shape), false), [...shape]);
   }
 
   /** Number of axes. */
@@ -185,7 +190,7 @@ export class Tensor {
     this.assertAlive();
     const cols = this.shape[this.ndim - 1] ?? 1;
     const rows = this.size / cols;
-    const out = Tensor.empty(this.backend, this.shape.slice(0, -1));
+    const out = Tensor.uninitialized(this.backend, this.shape.slice(0, -1));
     this.backend.argmax(this.id, rows, cols, out.id);
     return out;
   }
@@ -194,7 +199,7 @@ export class Tensor {
   /** A tensor sharing no tape with this one (a copy of the values without gradient history). */
   detach(): Tensor {
     this.assertAlive();
-    const out = Tensor.empty(this.backend, this.shape);
+    const out = Tensor.uninitialized(this.backend, this.shape);
     this.backend.unary('copy', this.id, this.strides(), out.id, this.shape);
     return out;
   }

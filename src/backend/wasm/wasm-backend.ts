@@ -220,11 +220,11 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
-  alloc(size: number): StorageId {
+  alloc(size: number, zeroed = true): StorageId {
     const bytes = Math.max(1, size) * 4;
     const ptr = this.allocator.alloc(bytes);
-    // Reused blocks hold old data; the contract is zero-filled storage.
-    this.f32.fill(0, ptr >>> 2, (ptr >>> 2) + Math.max(1, size));
+    // Reused blocks hold old data: zero them unless the caller overwrites every element anyway.
+    if (zeroed) this.f32.fill(0, ptr >>> 2, (ptr >>> 2) + Math.max(1, size));
     const id = this.nextId++;
     this.blocks.set(id, { ptr, size });
     this.liveBytes += size * 4;
