@@ -1,0 +1,49 @@
+/**
+ * A Node benchmark peer: one system (dropout-lab wasm/js, TensorFlow.js wasm/cpu) and one model in
+ * its own process, so its peak RSS is its own. Spawned by scripts/bench.ts with the spec as JSON in
+ * argv[2]; speaks the JSON-lines protocol of protocol.ts on stdin/stdout.
+ */
+import { loadFashionMNIST, loadFashionMnistRaw } from '../../src/node.js';
+import { BatchSource } from './batches.js';
+import { buildLabRun, trainSteps, useBackend, type LabRun } from './lab.js';
+import { rssNow, serve, type EpochReply, type NodePeerSpec, type ReadyReply } from './protocol.js';
+import type { Backend } from '../../src/backend/backend.js';
+
+// Library banners (tfjs greets Node users on stdout) must not mix with the protocol's lines.
+console.log = console.error;
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as NodePeerSpec;
+const hp = spec.hparams;
+
+let epoch: (steps: number | null) => Promise<EpochReply>;
+
+async function ready(): Promise<ReadyReply> {
+  if (spec.system === 'lab-wasm' || spec.system === 'lab-js') {
+    const be: Backend = await useBackend(spec.system === 'lab-wasm' ? 'wasm' : 'js', spec.threads);
+    const data = await loadFashionMNIST({ batchSize: hp.batchSize, dataDir: spec.dataDir });
+    const run: LabRun = buildLabRun(spec.model, hp, data);
+    epoch = async (steps) => {
+      const r = await trainSteps(run, steps);
+      return { event: 'epoch', ...r, ...rssNow(), engine_bytes: be.memory().bytes };
+    };
+    const info: Record<string, string | number | boolean> = { backend: be.name, threads: spec.threads };
+    const variant = (be as Partial<{ variant: string }>).variant;
+    if (variant !== undefined) info['variant'] = variant;
+    return { event: 'ready', system: spec.system, info, num_train: data.numTrain, ...rssNow() };
+  }
+  const { initTfjs, buildTfjsRun, trainTfjsSteps, tfjsBytes } = await import('./tfjs.js');
+  const info = await initTfjs(spec.system === 'tfjs-wasm' ? 'wasm' : 'cpu');
+  const raw = await loadFashionMnistRaw({ dataDir: spec.dataDir });
+  const data = new BatchSource(raw.trainImages, raw.trainLabels, hp.batchSize, hp.seed + 2 ** 32);
+  const run = buildTfjsRun(spec.model, hp);
+  epoch = (steps) =>
+    Promise.resolve({
+      event: 'epoch',
+      ...trainTfjsSteps(run, data, steps),
+      ...rssNow(),
+      engine_bytes: tfjsBytes(),
+    });
+  return { event: 'ready', system: spec.system, info, num_train: data.numTrain, ...rssNow() };
+}
+
+await serve(ready, (steps) => epoch(steps));

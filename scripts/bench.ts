@@ -1,0 +1,596 @@
+/**
+ * `npm run bench`: dropout-lab against PyTorch and TensorFlow.js on the book's dropout MLP and plain
+ * MLP (784→256→256→10, dropout 0.5/0.5, batch 256, SGD lr 0.1) on real Fashion-MNIST, plus the
+ * wasm engine's GEMM throughput against the measured SIMD peak, dropout's share of a step, a
+ * 1-vs-2-thread determinism check and (with --soak) RSS over a 20-epoch run.
+ *
+ * Every system runs in its own process (peer), loads the data and builds the model before it is
+ * timed, and trains only when told, one peer at a time, round-robin epoch by epoch, so all see the
+ * same machine state. Usage:
+ *   node --import tsx scripts/bench.ts [--epochs N] [--quick] [--skip torch,tfjs-cpu,...] [--soak] [--json]
+ * Run with --help for the system and section names.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { formatTable } from '../src/cli/format.js';
+import { loadFashionMNIST } from '../src/node.js';
+import { setBackend } from '../src/tensor/engine.js';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import {
+  checkThreadDeterminism,
+  measureDropoutShare,
+  median,
+  slope,
+  type Determinism,
+  type DropoutShare,
+} from './bench-lib/analysis.js';
+import { benchGemms, gemmVariants, STEP_GEMMS, type GemmResult } from './bench-lib/gemm.js';
+import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
+import { Peer } from './bench-lib/peers.js';
+import { BOOK, type EpochReply, type ModelKind, type NodePeerSpec } from './bench-lib/protocol.js';
+
+const SYSTEMS = ['wasm-2t', 'wasm-1t', 'js', 'torch', 'tfjs-wasm', 'tfjs-cpu'] as const;
+type SystemId = (typeof SYSTEMS)[number];
+const SECTIONS = ['gemm', 'dropout-share', 'determinism'] as const;
+const MODELS: readonly ModelKind[] = ['dropout', 'mlp'];
+const MODEL_LABEL: Record<ModelKind, string> = { dropout: 'dropout MLP', mlp: 'plain MLP' };
+const PYTHON = '/usr/bin/python3';
+
+const USAGE = `usage: node --import tsx scripts/bench.ts [options]
+  --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
+  --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
+  --skip a,b      skip systems (${SYSTEMS.join(', ')}) or sections (${SECTIONS.join(', ')})
+  --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch
+  --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
+  --json          print one JSON document instead of the text report (progress goes to stderr)`;
+
+interface Options {
+  readonly epochs: number;
+  readonly quick: boolean;
+  readonly skip: ReadonlySet<string>;
+  readonly soak: boolean;
+  readonly json: boolean;
+  readonly dataDir: string | undefined;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  let epochs: number | undefined;
+  let quick = false;
+  let soak = false;
+  let json = false;
+  let dataDir: string | undefined;
+  const skip = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') quick = true;
+    else if (a === '--soak') soak = true;
+    else if (a === '--json') json = true;
+    else if (a === '--epochs') {
+      epochs = Number(value());
+      if (!Number.isInteger(epochs) || epochs < 1) throw new Error('--epochs must be a positive integer');
+    } else if (a === '--skip') {
+      for (const s of value()
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        if (!(SYSTEMS as readonly string[]).includes(s) && !(SECTIONS as readonly string[]).includes(s))
+          throw new Error(`--skip: unknown name '${s}'; use ${[...SYSTEMS, ...SECTIONS].join(', ')}`);
+        skip.add(s);
+      }
+    } else if (a === '--data-dir') dataDir = value();
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, json, dataDir };
+}
+
+let opts: Options;
+try {
+  opts = parseOptions(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(2);
+}
+const log = (line: string): void => {
+  process.stderr.write(line + '\n');
+};
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+interface SystemDef {
+  readonly id: SystemId;
+  readonly label: string;
+  /** 'full': whole epochs (capped only in --quick); 'capped': a fixed number of steps, extrapolated. */
+  readonly mode: 'full' | 'capped';
+  start(model: ModelKind): Promise<Peer>;
+}
+
+const PEER_SCRIPT = fileURLToPath(new URL('./bench-lib/peer.ts', import.meta.url));
+const TORCH_SCRIPT = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
+
+function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number) {
+  return (model: ModelKind): Promise<Peer> => {
+    const spec: NodePeerSpec = { system, threads, model, hparams: BOOK, dataDir: opts.dataDir };
+    return Peer.start(id, process.execPath, [...process.execArgv, PEER_SCRIPT, JSON.stringify(spec)]);
+  };
+}
+
+/** Variables that OpenBLAS reads when it loads and that make current OpenBLAS slower here. */
+const OPENBLAS_SLOWDOWN_VARS = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
+
+/** The PyTorch peer's environment: ours without the OpenBLAS overrides, OpenMP threads passive. */
+function torchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'passive' };
+  for (const k of OPENBLAS_SLOWDOWN_VARS) delete env[k];
+  return env;
+}
+
+const DEFS: readonly SystemDef[] = [
+  { id: 'wasm-2t', label: 'dropout-lab wasm ×2', mode: 'full', start: nodePeer('wasm-2t', 'lab-wasm', 2) },
+  { id: 'wasm-1t', label: 'dropout-lab wasm ×1', mode: 'full', start: nodePeer('wasm-1t', 'lab-wasm', 1) },
+  { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
+  {
+    id: 'torch',
+    label: 'PyTorch CPU ×2',
+    mode: 'full',
+    start: (model) => {
+      if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
+      const spec = { model, threads: 2, hparams: BOOK, dataDir: opts.dataDir };
+      return Peer.start('torch', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
+    },
+  },
+  { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'capped', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
+  { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'capped', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
+];
+
+/** Steps and time budgets; --quick shrinks all of them. */
+const CAPS = opts.quick
+  ? { fullWarm: 3, fullQuickCap: 20, cappedWarm: 1, cappedTargetS: 0.4, cappedMin: 2 }
+  : { fullWarm: 10, fullQuickCap: null, cappedWarm: 2, cappedTargetS: 2, cappedMin: 3 };
+
+interface PeerResult {
+  readonly system: SystemId;
+  readonly label: string;
+  readonly model: ModelKind;
+  /** Steps per measured round, or null for full epochs. */
+  readonly stepsPerRound: number | null;
+  readonly stepsPerEpoch: number;
+  readonly rounds: EpochReply[];
+  readonly secondsPerEpoch: number;
+  readonly samplesPerSecond: number;
+  readonly peakRssMb: number;
+  readonly readyRssMb: number;
+  readonly finalLoss: number;
+  readonly info: Record<string, string | number | boolean>;
+  ratioToTorch: number | null;
+}
+
+interface Skipped {
+  readonly system: SystemId;
+  readonly model: ModelKind;
+  readonly reason: string;
+}
+
+const live = new Set<Peer>();
+process.on('exit', () => {
+  for (const p of live) p.kill();
+});
+
+async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skipped[]): Promise<void> {
+  const defs = DEFS.filter((d) => !opts.skip.has(d.id));
+  log(
+    `[${MODEL_LABEL[model]}] starting ${defs.map((d) => d.id).join(', ')} (data load and set-up, not timed)`,
+  );
+  const started = await Promise.allSettled(defs.map((d) => d.start(model)));
+  const peers: { def: SystemDef; peer: Peer; cap: number | null; rounds: EpochReply[] }[] = [];
+  started.forEach((s, i) => {
+    const def = defs[i]!;
+    if (s.status === 'fulfilled') {
+      live.add(s.value);
+      peers.push({ def, peer: s.value, cap: null, rounds: [] });
+    } else {
+      const reason = s.reason instanceof Error ? s.reason.message : String(s.reason);
+      skipped.push({ system: def.id, model, reason });
+      log(`[${MODEL_LABEL[model]}] skipping ${def.id}: ${reason}`);
+    }
+  });
+  try {
+    // Warm-up round (JIT tier-up, first allocations); it also sizes the capped peers' rounds.
+    for (const p of peers) {
+      const numBatches = Math.ceil(p.peer.ready.num_train / BOOK.batchSize);
+      if (p.def.mode === 'full') {
+        await p.peer.epoch(CAPS.fullWarm);
+        p.cap = CAPS.fullQuickCap;
+      } else {
+        const w = await p.peer.epoch(CAPS.cappedWarm);
+        const perStep = w.seconds / w.steps;
+        p.cap = Math.min(numBatches, Math.max(CAPS.cappedMin, Math.round(CAPS.cappedTargetS / perStep)));
+      }
+      log(
+        `[${MODEL_LABEL[model]}] ${p.def.id} warmed up; rounds of ${p.cap ?? `${numBatches} (full epoch)`} steps`,
+      );
+    }
+    for (let r = 0; r < opts.epochs; r++) {
+      // Round-robin, rotating who goes first so no peer always follows the same neighbour.
+      for (let j = 0; j < peers.length; j++) {
+        const p = peers[(j + r) % peers.length]!;
+        const reply = await p.peer.epoch(p.cap);
+        p.rounds.push(reply);
+        log(
+          `[${MODEL_LABEL[model]}] round ${r + 1}/${opts.epochs} ${p.def.id}: ${reply.steps} steps in ` +
+            `${reply.seconds.toFixed(2)} s, loss ${reply.loss.toFixed(4)}`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all(peers.map((p) => p.peer.quit().finally(() => live.delete(p.peer))));
+  }
+  for (const p of peers) {
+    const numTrain = p.peer.ready.num_train;
+    const perEpoch = p.rounds.map((x) => (x.seconds / x.samples) * numTrain);
+    const spe = median(perEpoch);
+    results.push({
+      system: p.def.id,
+      label: p.def.label,
+      model,
+      stepsPerRound: p.cap,
+      stepsPerEpoch: Math.ceil(numTrain / BOOK.batchSize),
+      rounds: p.rounds,
+      secondsPerEpoch: spe,
+      samplesPerSecond: numTrain / spe,
+      peakRssMb: Math.max(p.peer.ready.maxrss_kb, ...p.rounds.map((x) => x.maxrss_kb)) / 1024,
+      readyRssMb: p.peer.ready.rss_kb / 1024,
+      finalLoss: p.rounds[p.rounds.length - 1]!.loss,
+      info: p.peer.ready.info,
+      ratioToTorch: null,
+    });
+  }
+  const torch = results.find((x) => x.model === model && x.system === 'torch');
+  for (const x of results)
+    if (x.model === model && torch) x.ratioToTorch = torch.secondsPerEpoch / x.secondsPerEpoch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Soak: RSS over 20 epochs of the dropout MLP on wasm ×2, in its own process.
+
+interface Soak {
+  readonly epochs: number;
+  readonly stepsPerEpoch: number | null;
+  readonly rssMb: number[];
+  readonly engineBytes: number[];
+  readonly rssEpoch2Mb: number;
+  readonly rssLastMb: number;
+  readonly slopeMbPerEpoch: number;
+}
+
+async function soak(): Promise<Soak> {
+  const epochs = 20;
+  const cap = opts.quick ? 10 : null;
+  const peer = await nodePeer('wasm-2t', 'lab-wasm', 2)('dropout');
+  live.add(peer);
+  const rssMb: number[] = [];
+  const engineBytes: number[] = [];
+  try {
+    for (let e = 1; e <= epochs; e++) {
+      const r = await peer.epoch(cap);
+      rssMb.push(r.rss_kb / 1024);
+      engineBytes.push(r.engine_bytes ?? 0);
+      log(`[soak] epoch ${e}/${epochs}: rss ${(r.rss_kb / 1024).toFixed(1)} MB, ${r.seconds.toFixed(2)} s`);
+    }
+  } finally {
+    await peer.quit();
+    live.delete(peer);
+  }
+  const xs = rssMb.map((_, i) => i + 1).slice(1);
+  return {
+    epochs,
+    stepsPerEpoch: cap,
+    rssMb,
+    engineBytes,
+    rssEpoch2Mb: rssMb[1]!,
+    rssLastMb: rssMb[epochs - 1]!,
+    slopeMbPerEpoch: slope(xs, rssMb.slice(1)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine description
+
+interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly node: string;
+  readonly v8: string;
+  readonly torch: string | null;
+  readonly torchBlas: string | null;
+  /** True when torch's libblas.so.3 is the reference BLAS (~10× slower than OpenBLAS). */
+  readonly torchReferenceBlas: boolean;
+  readonly tfjs: string | null;
+  /** How the tfjs wasm backend ran: SIMD or not, threads. */
+  readonly tfjsWasm: string | null;
+  readonly wasmKernels: string | null;
+  /** 1-minute load average when the run started and when it ended (other work skews every number). */
+  readonly loadStart: number;
+  readonly loadEnd: number;
+}
+
+function cpuModel(): string {
+  try {
+    const text = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (name: string): string | undefined =>
+      new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+    const name = field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU';
+    const family = field('cpu family');
+    const model = field('model');
+    return family !== undefined && model !== undefined ? `${name} (family ${family}, model ${model})` : name;
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown CPU';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const loadStart = os.loadavg()[0]!;
+if (loadStart > 0.5)
+  log(
+    `warning: 1-minute load average is ${loadStart.toFixed(2)}; other work on this machine will skew the timings`,
+  );
+const results: PeerResult[] = [];
+const skipped: Skipped[] = [];
+for (const model of MODELS) await benchModel(model, results, skipped);
+
+let peak: SimdPeak | null = null;
+const gemms: GemmResult[] = [];
+if (!opts.skip.has('gemm')) {
+  log('[gemm] measuring the SIMD peak and the step GEMMs on 1 thread');
+  const before = await measurePeak(opts.quick);
+  for (const v of gemmVariants()) gemms.push(await benchGemms(v, opts.quick ? 60 : 300));
+  // Measured again after the GEMMs and the better figure kept: a peak depressed by a noisy neighbour
+  // would flatter every GEMM.
+  const after = await measurePeak(opts.quick);
+  peak = {
+    plain: Math.max(before.plain, after.plain),
+    relaxed:
+      before.relaxed === null || after.relaxed === null ? null : Math.max(before.relaxed, after.relaxed),
+  };
+}
+
+const shares: DropoutShare[] = [];
+let determinism: Determinism | null = null;
+if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
+  const data = await loadFashionMNIST({
+    batchSize: BOOK.batchSize,
+    dataDir: opts.dataDir,
+    valLimit: BOOK.batchSize,
+  });
+  if (!opts.skip.has('dropout-share')) {
+    for (const threads of [1, 2]) {
+      log(`[dropout share] wasm ×${threads}`);
+      shares.push(await measureDropoutShare(data, BOOK, threads, opts.quick ? 3 : 10, opts.quick ? 10 : 40));
+    }
+  }
+  if (!opts.skip.has('determinism')) {
+    log('[determinism] same seed on 1 and 2 threads');
+    determinism = await checkThreadDeterminism(data, BOOK, opts.quick ? 5 : 30);
+  }
+  setBackend(new ReferenceBackend());
+}
+
+const soakResult = opts.soak ? await soak() : null;
+
+const firstInfo = (id: SystemId, key: string): string | null => {
+  const v = results.find((r) => r.system === id)?.info[key];
+  return v === undefined ? null : String(v);
+};
+const machine: Machine = {
+  cpu: cpuModel(),
+  cores: os.availableParallelism(),
+  node: process.version,
+  v8: process.versions.v8,
+  torch: firstInfo('torch', 'torch'),
+  torchBlas: firstInfo('torch', 'blas'),
+  torchReferenceBlas: firstInfo('torch', 'blas_reference') === 'true',
+  tfjs: firstInfo('tfjs-wasm', 'tfjs') ?? firstInfo('tfjs-cpu', 'tfjs'),
+  tfjsWasm: results.some((r) => r.system === 'tfjs-wasm')
+    ? `wasm backend ${firstInfo('tfjs-wasm', 'simd') === 'true' ? 'SIMD' : 'scalar'} ×${firstInfo('tfjs-wasm', 'threads') ?? '?'}` +
+      (firstInfo('tfjs-wasm', 'multithread') === 'true' ? '' : ', its threaded build does not run in Node')
+    : null,
+  wasmKernels: firstInfo('wasm-1t', 'variant') ?? firstInfo('wasm-2t', 'variant'),
+  loadStart,
+  loadEnd: os.loadavg()[0]!,
+};
+const warnings: string[] = [];
+if (machine.torchReferenceBlas)
+  warnings.push(
+    `PyTorch ran on the reference BLAS (${machine.torchBlas}), about 10× slower than OpenBLAS: ` +
+      'install libopenblas0-pthread to compare against PyTorch at its best.',
+  );
+for (const w of warnings) log(`warning: ${w}`);
+// From process start (performance's time origin), imports included.
+const totalSeconds = performance.now() / 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const f1 = (x: number): string => x.toFixed(1);
+const f2 = (x: number): string => x.toFixed(2);
+const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+
+function measuredNote(r: PeerResult): string {
+  const n = r.rounds.length;
+  if (r.stepsPerRound === null || r.stepsPerRound >= r.stepsPerEpoch) return `${n} full epochs`;
+  return `${n}×${r.stepsPerRound} of ${r.stepsPerEpoch} steps, extrapolated`;
+}
+
+const trainingHeader = ['system', 'model', 's/epoch', 'samples/s', 'vs PyTorch', 'peak RSS MB', 'measured'];
+const trainingRows = results.map((r) => [
+  r.label,
+  MODEL_LABEL[r.model],
+  f2(r.secondsPerEpoch),
+  r.samplesPerSecond.toFixed(0),
+  r.ratioToTorch === null ? '—' : `${f2(r.ratioToTorch)}×`,
+  r.peakRssMb.toFixed(0),
+  measuredNote(r),
+]);
+
+function markdown(): string {
+  const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const lines = [
+    `Machine: ${machine.cpu}, ${machine.cores} cores; Node ${machine.node} (V8 ${machine.v8})` +
+      `${machine.torch ? `; PyTorch ${machine.torch}${machine.torchBlas ? ` (BLAS: ${machine.torchBlas})` : ''}` : ''}` +
+      `${machine.tfjs ? `; TensorFlow.js ${machine.tfjs} (tf.layers${machine.tfjsWasm ? `; ${machine.tfjsWasm}` : ''})` : ''}` +
+      `${machine.wasmKernels ? `; dropout-lab wasm kernels: ${machine.wasmKernels} SIMD` : ''}` +
+      `; load average ${f2(machine.loadStart)} at start, ${f2(machine.loadEnd)} at end.`,
+    ...warnings.map((w) => `\n**Warning:** ${w}`),
+    '',
+    `Book hyperparameters (784→256→256→10, dropout 0.5/0.5, batch ${BOOK.batchSize}, SGD lr ${BOOK.lr}), ` +
+      `real Fashion-MNIST in memory, peers alternating round by round; s/epoch is the median training-phase ` +
+      `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster).`,
+    '',
+    row(trainingHeader),
+    row(trainingHeader.map((_, i) => (i < 2 ? '---' : '---:'))),
+    ...trainingRows.map(row),
+  ];
+  if (peak !== null) {
+    lines.push(
+      '',
+      `128-bit SIMD peak, 1 thread: ${f1(peak.plain)} GFLOP/s mul+add` +
+        `${peak.relaxed === null ? '' : `, ${f1(peak.relaxed)} GFLOP/s relaxed madd`}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function gemmTable(): string {
+  if (peak === null) return '';
+  const header = ['GEMM (m×n×k)', 'MFLOP'];
+  for (const g of gemms) header.push(`${g.variant} GFLOP/s`, `% of peak`);
+  const rows = STEP_GEMMS.map((s, i) => {
+    const cells = [
+      `${s.label} ${s.m}×${s.n}×${s.k}${s.transA ? ' Aᵀ' : ''}${s.transB ? ' Bᵀ' : ''}`,
+      f1((2 * s.m * s.n * s.k) / 1e6),
+    ];
+    for (const g of gemms) {
+      const p = g.variant === 'relaxed' ? (peak!.relaxed ?? peak!.plain) : peak!.plain;
+      cells.push(f1(g.gflops[i]!), pct(g.gflops[i]! / p));
+    }
+    return cells;
+  });
+  const total = STEP_GEMMS.reduce((s, g) => s + 2 * g.m * g.n * g.k, 0);
+  const all = ['all 8 in a row', f1(total / 1e6)];
+  for (const g of gemms) {
+    const p = g.variant === 'relaxed' ? (peak.relaxed ?? peak.plain) : peak.plain;
+    const gf = total / (g.stepMs * 1e6);
+    all.push(`${f1(gf)} (${f2(g.stepMs)} ms)`, pct(gf / p));
+  }
+  rows.push(all);
+  return (
+    `GEMMs of one training step, wasm backend, 1 thread (peak: ${f1(peak.plain)} GFLOP/s plain mul+add` +
+    `${peak.relaxed === null ? ', relaxed SIMD unavailable' : `, ${f1(peak.relaxed)} GFLOP/s relaxed madd`}; ` +
+    `simd builds are compared with the mul+add peak, relaxed builds with the madd peak)\n` +
+    formatTable(header, rows)
+  );
+}
+
+function shareText(): string {
+  if (shares.length === 0) return '';
+  return (
+    'Dropout share of a training step (dropout MLP, wasm; backend.dropout timed: forward masks and the backward pass that re-draws them)\n' +
+    formatTable(
+      ['threads', 'step ms', 'dropout ms', 'calls/step', 'share', 'plain MLP step ms', 'step − plain'],
+      shares.map((s) => [
+        s.threads,
+        f2(s.stepMs),
+        f2(s.dropoutMs),
+        s.callsPerStep.toFixed(0),
+        pct(s.share),
+        f2(s.mlpStepMs),
+        f2(s.stepMs - s.mlpStepMs),
+      ]),
+    )
+  );
+}
+
+const report = {
+  machine,
+  options: { epochs: opts.epochs, quick: opts.quick, skip: [...opts.skip], soak: opts.soak },
+  hparams: BOOK,
+  training: results.map((r) => ({
+    system: r.system,
+    label: r.label,
+    model: r.model,
+    seconds_per_epoch: r.secondsPerEpoch,
+    samples_per_second: r.samplesPerSecond,
+    ratio_to_torch: r.ratioToTorch,
+    peak_rss_mb: r.peakRssMb,
+    ready_rss_mb: r.readyRssMb,
+    steps_per_round: r.stepsPerRound,
+    steps_per_epoch: r.stepsPerEpoch,
+    extrapolated: r.stepsPerRound !== null && r.stepsPerRound < r.stepsPerEpoch,
+    rounds: r.rounds.map((x) => ({ seconds: x.seconds, samples: x.samples, steps: x.steps, loss: x.loss })),
+    final_loss: r.finalLoss,
+    info: r.info,
+  })),
+  skipped,
+  warnings,
+  simd_peak_gflops: peak,
+  gemm: gemms.map((g) => ({
+    variant: g.variant,
+    step_ms: g.stepMs,
+    shapes: STEP_GEMMS.map((s, i) => ({ ...s, gflops: g.gflops[i] })),
+  })),
+  dropout_share: shares,
+  determinism,
+  soak: soakResult,
+  total_seconds: totalSeconds,
+  markdown: markdown(),
+};
+
+if (opts.json) {
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  const out: string[] = [];
+  out.push(`dropout-lab benchmark (${opts.quick ? 'quick smoke run, ' : ''}${f1(totalSeconds)} s)`);
+  out.push(
+    `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}` +
+      `${machine.torch ? `; PyTorch ${machine.torch}${machine.torchBlas ? ` (BLAS: ${machine.torchBlas})` : ''}` : ''}` +
+      `${machine.tfjs ? `; TensorFlow.js ${machine.tfjs} (tf.layers${machine.tfjsWasm ? `; ${machine.tfjsWasm}` : ''})` : ''}` +
+      `; load average ${f2(machine.loadStart)} → ${f2(machine.loadEnd)}`,
+    '',
+  );
+  out.push(formatTable(trainingHeader, trainingRows));
+  for (const s of skipped) out.push(`skipped ${s.system} (${MODEL_LABEL[s.model]}): ${s.reason}`);
+  for (const w of warnings) out.push(`warning: ${w}`);
+  out.push('');
+  if (peak !== null) out.push(gemmTable(), '');
+  if (shares.length > 0) out.push(shareText(), '');
+  if (determinism !== null) {
+    out.push(
+      `Same seed, ${determinism.steps} steps of the dropout MLP on wasm ×1 vs ×2: identical: ${determinism.identical ? 'yes' : 'no'}` +
+        (determinism.identical
+          ? ''
+          : ` (${determinism.differing} parameters differ, max |Δ| ${determinism.maxAbsDiff.toExponential(2)})`),
+      '',
+    );
+  }
+  if (soakResult !== null) {
+    out.push(
+      `Soak, dropout MLP on wasm ×2, ${soakResult.epochs} ${soakResult.stepsPerEpoch === null ? 'full' : `${soakResult.stepsPerEpoch}-step`} epochs: ` +
+        `RSS epoch 2 ${f1(soakResult.rssEpoch2Mb)} MB, epoch ${soakResult.epochs} ${f1(soakResult.rssLastMb)} MB, ` +
+        `slope ${soakResult.slopeMbPerEpoch.toFixed(3)} MB/epoch; engine bytes ${soakResult.engineBytes[1]} → ${soakResult.engineBytes[soakResult.epochs - 1]}`,
+      '',
+    );
+  }
+  out.push('Markdown for the README:', '', markdown());
+  console.log(out.join('\n'));
+}
