@@ -87,7 +87,7 @@ const badFlags: [string[], RegExp][] = [
   [['train', '--lr', '-1'], /--lr must be a positive number/],
   [['train', '--seed', '-3'], /--seed/],
   [['train', '--model', 'resnet'], /Allowed choices are dropout-mlp, dropout-mlp-scratch, mlp/],
-  [['train', '--backend', 'cuda'], /Allowed choices are wasm, js/],
+  [['train', '--backend', 'cuda'], /Allowed choices are wasm, js, webgpu/],
   [['train', '--threads', '3'], /--threads must be 1 or 2/],
   [['train', '--bogus'], /unknown option '--bogus'/],
   [['trian'], /unknown command 'trian'.*Did you mean train/],

@@ -1,13 +1,14 @@
 /**
- * Choosing a backend by name: `wasm` (WebAssembly SIMD, the default where it runs) or `js` (the
- * reference backend, the oracle). Shared by the CLI, the benchmark and the browser lab.
+ * Choosing a backend by name: `wasm` (WebAssembly SIMD, the default where it runs), `js` (the
+ * reference backend, the oracle) or `webgpu` (GPUs through WebGPU: the browser's `navigator.gpu`,
+ * or Dawn from the optional `webgpu` package in Node). Shared by the CLI, the benchmark and the lab.
  */
 import { ArgumentError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
 
 /** Backend names accepted by `--backend`. */
-export const BACKEND_NAMES = ['wasm', 'js'] as const;
+export const BACKEND_NAMES = ['wasm', 'js', 'webgpu'] as const;
 
 /** A backend name. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -28,6 +29,10 @@ export async function createBackend(name: BackendName, opts: CreateBackendOption
     }
     const { createWasmBackend } = await import('./wasm/index.js');
     return createWasmBackend({ threads });
+  }
+  if (name === 'webgpu') {
+    const { createWebGPUBackend } = await import('./webgpu/index.js');
+    return createWebGPUBackend();
   }
   throw new ArgumentError(`unknown backend '${String(name)}'; use one of ${BACKEND_NAMES.join(', ')}.`);
 }

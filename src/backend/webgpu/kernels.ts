@@ -1,0 +1,421 @@
+/**
+ * WGSL sources of the WebGPU backend's kernels. Every kernel reads its scalar parameters from one
+ * 256-byte uniform block (64 u32 words, floats bit-cast) bound with a dynamic offset into a per-batch
+ * parameter arena, and its tensors from storage buffers bound at 1…n (inputs read-only, then outputs).
+ */
+import type { BinaryOp, UnaryOp } from '../backend.js';
+
+/** Workgroup size of the one-thread-per-element kernels. */
+export const WG = 256;
+/** Largest rank the strided kernels take (after collapsing contiguous axes). */
+export const MAX_RANK = 8;
+/** Words of the uniform parameter block. */
+export const PARAM_WORDS = 64;
+
+const header = /* wgsl */ `
+struct Params { p: array<vec4<u32>, 16> }
+@group(0) @binding(0) var<uniform> params: Params;
+fn P(i: u32) -> u32 { return params.p[i >> 2u][i & 3u]; }
+fn PF(i: u32) -> f32 { return bitcast<f32>(P(i)); }
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// WGSL rejects non-finite constants, so -inf and NaN come from the parameter block (words 62, 63).
+fn nanValue() -> f32 { return bitcast<f32>(P(62u)); }
+fn negInf() -> f32 { return bitcast<f32>(P(63u)); }
+`;
+
+/** Linear element index of a 2-D dispatch of WG-wide workgroups. */
+const linearIndex = /* wgsl */ `
+fn linearIndex(wg: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+  return (wg.y * nwg.x + wg.x) * ${WG}u + lid.x;
+}
+`;
+
+const entry = /* wgsl */ `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = linearIndex(wg, nwg, lid);`;
+
+/** Strided offset of input `s` (strides at word 4 + 8·(s + 1)) for output index i; shape at words 4…11, rank at 1. */
+const stridedOffsets = (inputs: number): string => {
+  const decls = Array.from({ length: inputs }, (_, s) => `var o${s} = 0u;`).join(' ');
+  const adds = Array.from({ length: inputs }, (_, s) => `o${s} += c * P(${12 + 8 * s}u + d);`).join(' ');
+  return `
+  ${decls}
+  var rem = i;
+  let rank = P(1u);
+  for (var dd = 0u; dd < rank; dd++) {
+    let d = rank - 1u - dd;
+    let n = P(4u + d);
+    let c = rem % n;
+    rem = rem / n;
+    ${adds}
+  }`;
+};
+
+const unaryExpr: Record<UnaryOp, string> = {
+  copy: 'x',
+  neg: '-x',
+  exp: 'exp(x)',
+  log: 'logAcc(x)',
+  sqrt: 'sqrt(x)',
+  abs: 'abs(x)',
+  tanh: 'tanhAcc(x)',
+};
+
+const binaryExpr: Record<BinaryOp, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  maximum: 'select(max(a, b), a + b, isNan(a) || isNan(b))',
+  minimum: 'select(min(a, b), a + b, isNan(a) || isNan(b))',
+  gt: 'select(0.0, 1.0, a > b)',
+  ge: 'select(0.0, 1.0, a >= b)',
+  lt: 'select(0.0, 1.0, a < b)',
+  eq: 'select(0.0, 1.0, a == b)',
+};
+
+/** fill: P0 size, P2 value. */
+export const fillSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(0u)) { return; }
+  out[i] = PF(2u);
+}`;
+
+/** unary: P0 size, P1 rank, P4… shape, P12… x strides; P3 = 1 when contiguous. */
+/** tanh with full float32 accuracy near 0 (GPU builtins may use (e^2x − 1)/(e^2x + 1) there). */
+const tanhAcc = /* wgsl */ `
+fn tanhAcc(x: f32) -> f32 {
+  let a = abs(x);
+  if (isNan(x)) { return x; }
+  if (a < 0.3) {
+    let x2 = x * x;
+    return x * (1.0 - x2 * (0.33333334 - x2 * (0.13333334 - x2 * (0.053968254 - x2 * (0.021869488 - x2 * 0.008863236)))));
+  }
+  let t = 1.0 - 2.0 / (exp(2.0 * min(a, 20.0)) + 1.0);
+  return select(t, -t, x < 0.0);
+}
+`;
+
+export function unarySource(op: UnaryOp): string {
+  return `${header}${linearIndex}${op === 'log' ? accurateMath : ''}${op === 'tanh' ? tanhAcc : ''}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(0u)) { return; }
+  var o0 = i;
+  if (P(3u) == 0u) {
+    ${stridedOffsets(1).replace('var o0 = 0u;', 'o0 = 0u;')}
+  }
+  let x = xs[o0];
+  out[i] = ${unaryExpr[op]};
+}`;
+}
+
+/** binary: like unary with a's strides at P12… and b's at P20…. */
+export function binarySource(op: BinaryOp): string {
+  return `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> as_: array<f32>;
+@group(0) @binding(2) var<storage, read> bs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(0u)) { return; }
+  var o0 = i;
+  var o1 = i;
+  if (P(3u) == 0u) {
+    ${stridedOffsets(2).replace('var o0 = 0u; var o1 = 0u;', 'o0 = 0u; o1 = 0u;')}
+  }
+  let a = as_[o0];
+  let b = bs[o1];
+  out[i] = ${binaryExpr[op]};
+}`;
+}
+
+/** where: cond strides P12…, a P20…, b P28…. */
+export const whereSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> cs: array<f32>;
+@group(0) @binding(2) var<storage, read> as_: array<f32>;
+@group(0) @binding(3) var<storage, read> bs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(0u)) { return; }
+  ${stridedOffsets(3)}
+  out[i] = select(bs[o2], as_[o1], cs[o0] != 0.0);
+}`;
+
+/** reduce, one thread per output: P0 outer, P1 reduce, P2 inner, P3 = 1 for max. */
+export const reduceSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  let outer = P(0u); let red = P(1u); let inner = P(2u);
+  if (i >= outer * inner) { return; }
+  let o = i / inner; let k = i % inner;
+  let base = o * red * inner + k;
+  if (P(3u) == 1u) {
+    var acc = negInf();
+    for (var r = 0u; r < red; r++) {
+      let v = xs[base + r * inner];
+      if (v > acc || isNan(v)) { acc = v; }
+      if (isNan(acc)) { break; }
+    }
+    out[i] = acc;
+  } else {
+    var acc = 0.0;
+    for (var r = 0u; r < red; r++) { acc += xs[base + r * inner]; }
+    out[i] = acc;
+  }
+}`;
+
+/** reduce, one workgroup per output (few outputs, long reductions): a tree in shared memory. */
+export const reduceTreeSource = `${header}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+var<workgroup> sh: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let outer = P(0u); let red = P(1u); let inner = P(2u); let isMax = P(3u) == 1u;
+  let oi = wg.y * nwg.x + wg.x;
+  let valid = oi < outer * inner;
+  let o = oi / max(inner, 1u); let k = oi % max(inner, 1u);
+  let base = o * red * inner + k;
+  var acc = select(0.0, negInf(), isMax);
+  if (valid) {
+    for (var r = lid.x; r < red; r += ${WG}u) {
+      let v = xs[base + r * inner];
+      if (isMax) { if (v > acc || isNan(v)) { acc = v; } }
+      else { acc += v; }
+    }
+  }
+  sh[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid.x < s) {
+      let a = sh[lid.x]; let b = sh[lid.x + s];
+      if (isMax) { sh[lid.x] = select(select(a, b, b > a), a + b, isNan(a) || isNan(b)); }
+      else { sh[lid.x] = a + b; }
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && valid) { out[oi] = sh[0]; }
+}`;
+
+/**
+ * GEMM: 64×64 output tile per 16×16 workgroup, 4×4 outputs per thread, K in steps of 16 through
+ * shared memory. P0 m, P1 n, P2 k, P3 flags (1 bias, 2 relu). Transposes are compile-time variants.
+ */
+export function matmulSource(transA: boolean, transB: boolean): string {
+  const loadA = transA
+    ? `let p = idx / 64u; let r = idx % 64u; let gr = row0 + r; let gp = t + p;
+       var v = 0.0; if (gr < M && gp < K) { v = A[gp * M + gr]; }`
+    : `let r = idx / 16u; let p = idx % 16u; let gr = row0 + r; let gp = t + p;
+       var v = 0.0; if (gr < M && gp < K) { v = A[gr * K + gp]; }`;
+  const loadB = transB
+    ? `let c = idx / 16u; let p = idx % 16u; let gc = col0 + c; let gp = t + p;
+       var v = 0.0; if (gc < N && gp < K) { v = B[gc * K + gp]; }`
+    : `let p = idx / 64u; let c = idx % 64u; let gc = col0 + c; let gp = t + p;
+       var v = 0.0; if (gc < N && gp < K) { v = B[gp * N + gc]; }`;
+  return `${header}
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<f32, 1024>;
+var<workgroup> Bs: array<f32, 1024>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let M = P(0u); let N = P(1u); let K = P(2u); let flags = P(3u);
+  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
+  let tx = lid.x; let ty = lid.y;
+  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  for (var t = 0u; t < K; t += 16u) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = li + e * 256u;
+      { ${loadA} As[p * 64u + r] = v; }
+      { ${loadB} Bs[p * 64u + c] = v; }
+    }
+    workgroupBarrier();
+    for (var p = 0u; p < 16u; p++) {
+      let b = vec4<f32>(Bs[p * 64u + tx], Bs[p * 64u + tx + 16u], Bs[p * 64u + tx + 32u], Bs[p * 64u + tx + 48u]);
+      acc0 += As[p * 64u + ty] * b;
+      acc1 += As[p * 64u + ty + 16u] * b;
+      acc2 += As[p * 64u + ty + 32u] * b;
+      acc3 += As[p * 64u + ty + 48u] * b;
+    }
+    workgroupBarrier();
+  }
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r++) {
+    let gr = row0 + ty + 16u * r;
+    if (gr >= M) { continue; }
+    for (var c = 0u; c < 4u; c++) {
+      let gc = col0 + tx + 16u * c;
+      if (gc >= N) { continue; }
+      var v = accs[r][c];
+      if ((flags & 1u) != 0u) { v += bias[gc]; }
+      if ((flags & 2u) != 0u && !(v > 0.0)) { v = 0.0; }
+      C[gr * N + gc] = v;
+    }
+  }
+}`;
+}
+
+/** argmax: one thread per row; P0 rows, P1 cols. */
+export const argmaxSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  let rows = P(0u); let cols = P(1u);
+  if (i >= rows) { return; }
+  let base = i * cols;
+  var best = 0u;
+  var bv = xs[base];
+  for (var c = 1u; c < cols; c++) {
+    let v = xs[base + c];
+    if (v > bv) { best = c; bv = v; }
+  }
+  out[i] = f32(best);
+}`;
+
+/** Philox4x32-10 with 16-bit-half multiplies (WGSL has no 32×32→64 product). */
+const philox = /* wgsl */ `
+fn mulhi(a: u32, b: u32) -> u32 {
+  let aLo = a & 0xffffu; let aHi = a >> 16u; let bLo = b & 0xffffu; let bHi = b >> 16u;
+  let lolo = aLo * bLo; let hilo = aHi * bLo; let lohi = aLo * bHi; let hihi = aHi * bHi;
+  let mid = (lolo >> 16u) + (hilo & 0xffffu) + (lohi & 0xffffu);
+  return hihi + (hilo >> 16u) + (lohi >> 16u) + (mid >> 16u);
+}
+fn philox(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+  var c = ctr; var k = key;
+  for (var round = 0u; round < 10u; round++) {
+    let hi0 = mulhi(0xd2511f53u, c.x); let lo0 = 0xd2511f53u * c.x;
+    let hi1 = mulhi(0xcd9e8d57u, c.z); let lo1 = 0xcd9e8d57u * c.z;
+    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
+  }
+  return c;
+}
+/** Block offset + j as a 64-bit counter (offset lo at P1, hi at P2), key at P3, P4. */
+fn block(j: u32) -> vec4<u32> {
+  let lo = P(1u) + j;
+  let hi = P(2u) + select(0u, 1u, lo < P(1u));
+  return philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P(3u), P(4u)));
+}
+`;
+
+/**
+ * Accurate natural log for v in (0, 1] (GPU log builtins may carry 2^-21 absolute error near 1):
+ * v = m·2^e with m in [√½, √2), ln m = 2·atanh(s), s = (m − 1)/(m + 1).
+ */
+const accurateMath = /* wgsl */ `
+fn logAcc(v: f32) -> f32 {
+  if (!(v > 0.0)) { return select(nanValue(), negInf(), v == 0.0); }
+  if (v == -negInf()) { return v; }
+  var bits = bitcast<u32>(v);
+  var bias = 127;
+  if (bits < 0x00800000u) { bits = bitcast<u32>(v * 16777216.0); bias = 151; }
+  var e = i32((bits >> 23u) & 0xffu) - bias;
+  var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
+  if (m > 1.41421356) { m = m * 0.5; e = e + 1; }
+  let s = (m - 1.0) / (m + 1.0);
+  let s2 = s * s;
+  let series = 1.0 + s2 * (0.33333334 + s2 * (0.2 + s2 * (0.14285715 + s2 * (0.11111111 + s2 * 0.09090909))));
+  return f32(e) * 0.6931472 + 2.0 * s * series;
+}
+/** cos(2π t) for t = k·2^-24 in [0, 1): exact quadrant reduction in turns, then Taylor on |x| ≤ π/4. */
+fn cos2pi(t: f32) -> f32 {
+  let q = round(t * 4.0);
+  let x = (t - q * 0.25) * 6.28318531;
+  let x2 = x * x;
+  let c = 1.0 - x2 * (0.5 - x2 * (0.041666668 - x2 * (0.0013888889 - x2 * 0.000024801587)));
+  let s = x * (1.0 - x2 * (0.16666667 - x2 * (0.008333334 - x2 * (0.0001984127 - x2 * 0.0000027557319))));
+  let qi = u32(q) & 3u;
+  if (qi == 0u) { return c; }
+  if (qi == 1u) { return -s; }
+  if (qi == 2u) { return -c; }
+  return s;
+}
+`;
+
+/** uniform: one thread per 4 elements; P0 size. */
+export const uniformSource = `${header}${linearIndex}${philox}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${entry}
+  let size = P(0u);
+  if (i * 4u >= size) { return; }
+  let w = block(i);
+  for (var j = 0u; j < 4u; j++) {
+    if (i * 4u + j < size) { out[i * 4u + j] = f32(w[j] >> 8u) * 5.9604645e-8; }
+  }
+}`;
+
+/** normal: one thread per block, 2 elements (Box–Muller); P0 size. */
+export const normalSource = `${header}${linearIndex}${philox}${accurateMath}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${entry}
+  let size = P(0u);
+  if (i * 2u >= size) { return; }
+  let w = block(i);
+  for (var j = 0u; j < 2u; j++) {
+    if (i * 2u + j < size) {
+      let u1 = f32(w[2u * j] >> 8u) * 5.9604645e-8;
+      let u2 = f32(w[2u * j + 1u] >> 8u) * 5.9604645e-8;
+      out[i * 2u + j] = sqrt(-2.0 * logAcc(1.0 - u1)) * cos2pi(u2);
+    }
+  }
+}`;
+
+/** dropout: keep iff (w >> 8) ≥ P5 = ceil(p·2^24); scale at P6; P0 size. */
+export const dropoutSource = `${header}${linearIndex}${philox}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  let size = P(0u);
+  if (i * 4u >= size) { return; }
+  let w = block(i);
+  let threshold = P(5u);
+  let scale = PF(6u);
+  for (var j = 0u; j < 4u; j++) {
+    let e = i * 4u + j;
+    if (e < size) { out[e] = select(0.0, xs[e] * scale, (w[j] >> 8u) >= threshold); }
+  }
+}`;
+
+/** softmax cross-entropy: one thread per row; P0 rows, P1 cols. */
+export const softmaxCESource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> z: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<f32>;
+@group(0) @binding(3) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
+${entry}
+  let rows = P(0u); let cols = P(1u);
+  if (i >= rows) { return; }
+  let base = i * cols;
+  var mx = negInf();
+  for (var c = 0u; c < cols; c++) { mx = max(mx, z[base + c]); }
+  var sum = 0.0;
+  for (var c = 0u; c < cols; c++) { sum += exp(z[base + c] - mx); }
+  let label = u32(labels[i]);
+  losses[i] = mx + log(sum) - z[base + label];
+  for (var c = 0u; c < cols; c++) {
+    grad[base + c] = exp(z[base + c] - mx) / sum - select(0.0, 1.0, c == label);
+  }
+}`;
+
+/** SGD: P0 size, P1 lr, P2 momentum, P3 weight decay (floats); velocity variant updates v. */
+export function sgdSource(withVelocity: boolean): string {
+  return `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> w: array<f32>;
+${withVelocity ? '@group(0) @binding(3) var<storage, read_write> v: array<f32>;' : ''}
+${entry}
+  if (i >= P(0u)) { return; }
+  var d = g[i] + PF(3u) * w[i];
+  ${withVelocity ? 'd = PF(2u) * v[i] + d; v[i] = d;' : ''}
+  w[i] = w[i] - PF(1u) * d;
+}`;
+}
