@@ -7,10 +7,14 @@ import { Command, CommanderError, Option } from 'commander';
 import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
+import { labCommand } from './lab.js';
 import { integerAtLeast, numberIn, positiveNumber } from './options.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
+import { runCompareSeeds } from './experiments.js';
+import { registerMc } from './mc.js';
+import { registerSweep } from './sweep.js';
 
 interface TrainFlags {
   model: ModelName;
@@ -30,6 +34,9 @@ interface TrainFlags {
   verbose: boolean;
   backend: BackendName;
   threads: number;
+  seeds?: number;
+  runsDir?: string;
+  workers: number;
 }
 
 const print = (line: string): void => {
@@ -172,10 +179,37 @@ export function buildProgram(): Command {
   addTrainingOptions(
     program
       .command('compare')
-      .description('the dropout MLP and the plain MLP with the same seed and hyperparameters, side by side'),
+      .description('the dropout MLP and the plain MLP with the same seed and hyperparameters, side by side')
+      .option(
+        '--seeds <n>',
+        'run N seeds (seed, seed+1, …) in worker processes and report mean ± std; finished runs are reused',
+        integerAtLeast('--seeds', 1, 'e.g. --seeds 3'),
+      )
+      .option('--runs-dir <dir>', 'with --seeds: per-run JSONL files (default <out>/runs)')
+      .option(
+        '--workers <n>',
+        'with --seeds: parallel worker processes, one core each',
+        integerAtLeast('--workers', 1, 'e.g. 2'),
+        2,
+      ),
   ).action(async (f: TrainFlags) => {
-    await runModels(toSpec('compare', ['dropout-mlp', 'mlp'], f), print);
+    if (f.seeds === undefined) {
+      await runModels(toSpec('compare', ['dropout-mlp', 'mlp'], f), print);
+      return;
+    }
+    await runCompareSeeds(
+      {
+        ...f,
+        seeds: f.seeds,
+        ...(f.out === undefined ? {} : { out: f.out }),
+        ...(f.runsDir === undefined ? {} : { runsDir: f.runsDir }),
+      },
+      print,
+    );
   });
+  registerSweep(program, print);
+  registerMc(program, print);
+  labCommand(program);
   return program;
 }
 
@@ -203,6 +237,12 @@ export async function main(argv: string[]): Promise<number> {
     return e instanceof DropoutLabError ? 2 : 1;
   }
 }
+
+// `dropout-lab train --json | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const exitCode = await main(process.argv.slice(2));
 process.exitCode = exitCode;

@@ -1,5 +1,11 @@
 /** F: the functional forms (torch.nn.functional). */
 export { dropout, dropoutLayer, type DropoutOptions } from '../ops/dropout.js';
+export {
+  alphaDropout,
+  broadcastDropout,
+  gaussianDropout,
+  type NoiseShapeOptions,
+} from '../ops/dropoutVariants.js';
 export { linear } from '../ops/linear.js';
 export { crossEntropy, accuracy } from '../ops/loss.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';

@@ -1,3 +1,20 @@
 /** nn: modules and layers (PyTorch names). */
 export { Module, type StateDict } from './module.js';
-export { Dropout, Flatten, LazyLinear, Linear, ReLU, Sequential, type LayerRandomOptions } from './layers.js';
+export {
+  Dropout,
+  Flatten,
+  LazyLinear,
+  Linear,
+  ReLU,
+  Sequential,
+  type LayerRandomOptions,
+  type LinearOptions,
+} from './layers.js';
+export { AlphaDropout, GaussianDropout, SpatialDropout } from './dropoutVariants.js';
+export { isDropoutModule, predict, type PredictOptions, type Prediction } from './mcDropout.js';
+export {
+  activationStats,
+  activationStatsRecorder,
+  hiddenActivations,
+  type ActivationStats,
+} from './activationStats.js';

@@ -23,6 +23,18 @@ function uniformInit(shape: number[], fanIn: number, generator: Generator): Tens
   return w;
 }
 
+/** Options of Linear: bias on/off and DropConnect. */
+export interface LinearOptions extends LayerRandomOptions {
+  /** Add a bias (default true). */
+  bias?: boolean;
+  /**
+   * DropConnect rate (Wan et al. 2013, https://proceedings.mlr.press/v28/wan13.html; d2l dropout
+   * exercise 6): while training, each weight is dropped with probability p and survivors scaled by
+   * 1/(1 − p), a fresh mask every forward; the bias is not dropped. Default 0 (off).
+   */
+  dropConnect?: number;
+}
+
 /** y = x·Wᵀ + b with W of shape [outFeatures, inFeatures], initialised like torch.nn.Linear. */
 export class Linear extends Module {
   /** Weight [outFeatures, inFeatures]; null until the first input for a lazy layer. */
@@ -35,9 +47,10 @@ export class Linear extends Module {
   constructor(
     public inFeatures: number | null,
     readonly outFeatures: number,
-    readonly opts: LayerRandomOptions & { bias?: boolean } = {},
+    readonly opts: LinearOptions = {},
   ) {
     super();
+    checkDropoutP(opts.dropConnect ?? 0, 'Linear dropConnect');
     for (const [name, v] of [
       ['inFeatures', inFeatures],
       ['outFeatures', outFeatures],
@@ -77,14 +90,20 @@ export class Linear extends Module {
           `the last dimension must be ${this.inFeatures}.`,
       );
     }
-    return linear(X, this.weight!, this.bias, opts);
+    const p = this.opts.dropConnect ?? 0;
+    // DropConnect: inverted dropout on W itself, so the gradient reaches only the kept weights.
+    const weight =
+      p > 0 && this.training
+        ? dropout(this.weight!, p, { training: true, generator: this.generator })
+        : this.weight!;
+    return linear(X, weight, this.bias, opts);
   }
 }
 
 /** A Linear layer whose input size is inferred from the first batch (Keras Dense, torch.nn.LazyLinear). */
 export class LazyLinear extends Linear {
   /** `outFeatures` outputs; the input size is taken from the first forward pass. */
-  constructor(outFeatures: number, opts: LayerRandomOptions & { bias?: boolean } = {}) {
+  constructor(outFeatures: number, opts: LinearOptions = {}) {
     super(null, outFeatures, opts);
   }
 }

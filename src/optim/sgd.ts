@@ -1,5 +1,6 @@
 /** Minibatch stochastic gradient descent with optional momentum and weight decay (torch.optim.SGD). */
 import { ArgumentError } from '../errors.js';
+import { applyMaxNorm } from '../ops/maxNorm.js';
 import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -12,13 +13,19 @@ export interface SGDOptions {
   momentum?: number;
   /** L2 penalty λ added to the gradient: g + λw. */
   weightDecay?: number;
+  /** Max-norm c: after each step every row of each 2-D weight is rescaled to ‖w‖₂ ≤ c (paper §5.1); off by default. */
+  maxNorm?: number;
 }
 
-/** w ← w − η·v, v ← μ·v + (g + λ·w) (PyTorch's formulation), one fused kernel per parameter. */
+/**
+ * w ← w − η·v, v ← μ·v + (g + λ·w) (PyTorch's formulation), one fused kernel per parameter; then,
+ * with `maxNorm`, each weight row is projected onto ‖w‖₂ ≤ c (the paper's recipe).
+ */
 export class SGD {
   readonly lr: number;
   readonly momentum: number;
   readonly weightDecay: number;
+  readonly maxNorm: number | undefined;
   private readonly velocity = new Map<Tensor, Tensor>();
 
   /** Optimises `params` (e.g. `model.parameters()`). */
@@ -26,7 +33,7 @@ export class SGD {
     readonly params: Tensor[],
     opts: SGDOptions,
   ) {
-    const { lr, momentum = 0, weightDecay = 0 } = opts;
+    const { lr, momentum = 0, weightDecay = 0, maxNorm } = opts;
     if (!(Number.isFinite(lr) && lr > 0))
       throw new ArgumentError(`SGD: lr must be a positive number, got ${lr}; e.g. 0.1.`);
     if (!(momentum >= 0 && momentum < 1))
@@ -35,6 +42,12 @@ export class SGD {
     this.lr = lr;
     this.momentum = momentum;
     this.weightDecay = weightDecay;
+    if (maxNorm !== undefined && !(Number.isFinite(maxNorm) && maxNorm > 0)) {
+      throw new ArgumentError(
+        `SGD: maxNorm must be a positive number, got ${maxNorm}; the paper uses 3 to 4.`,
+      );
+    }
+    this.maxNorm = maxNorm;
   }
 
   /** Applies one update to every parameter that has a gradient. */
@@ -56,6 +69,41 @@ export class SGD {
         weightDecay: this.weightDecay,
       });
     }
+    if (this.maxNorm !== undefined) applyMaxNorm(this.params, this.maxNorm);
+  }
+
+  /**
+   * Copies of the momentum buffers, one per parameter in `params` order (null where none exists yet,
+   * e.g. before the first step or with momentum 0), for checkpoints; synchronous (CPU backends).
+   */
+  velocityState(): (Float32Array | null)[] {
+    return this.params.map((p) => this.velocity.get(p)?.dataSync() ?? null);
+  }
+
+  /** Restores buffers saved by `velocityState` (same parameter order and sizes); null drops a buffer. */
+  loadVelocityState(state: readonly (Float32Array | null)[]): void {
+    if (state.length !== this.params.length) {
+      throw new ArgumentError(
+        `SGD: ${state.length} momentum buffers for ${this.params.length} parameters; load the state of the same model.`,
+      );
+    }
+    this.params.forEach((p, i) => {
+      const values = state[i]!;
+      const old = this.velocity.get(p);
+      if (values === null) {
+        old?.dispose();
+        this.velocity.delete(p);
+        return;
+      }
+      if (values.length !== p.size) {
+        throw new ArgumentError(
+          `SGD: momentum buffer ${i} has ${values.length} values but its parameter has ${p.size}.`,
+        );
+      }
+      const buf = old ?? keep(zeros(p.shape, { backend: p.backend }));
+      p.backend.write(buf.id, values);
+      this.velocity.set(p, buf);
+    });
   }
 
   /** Resets gradients to null (set_to_none semantics). */

@@ -1,0 +1,264 @@
+/**
+ * Shared machinery of the multi-seed experiment commands (`sweep`, `mc`, `compare --seeds`): common
+ * flags, the pool call, per-epoch metric lookup, mean ± std tables, and `compare --seeds` itself.
+ */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
+import { bandChart, writeChart, type BandPoint } from '../experiments/charts.js';
+import { runPool, type RunRecord } from '../experiments/pool.js';
+import { formatMeanStd, meanStd } from '../experiments/stats.js';
+import { writeFileAtomic } from './atomicWrite.js';
+import { formatTable } from './format.js';
+import { integerAtLeast } from './options.js';
+import { prepareOutDir } from './outDir.js';
+
+/** Flags every experiment command has. */
+export interface ExperimentFlags {
+  seeds: number;
+  seed: number;
+  out: string;
+  runsDir?: string;
+  workers: number;
+  dataDir?: string;
+  backend: string;
+  json: boolean;
+  verbose: boolean;
+}
+
+/** Adds --seeds, --seed, --out, --runs-dir, --workers, --data-dir, --json, --verbose. */
+export function addExperimentOptions(cmd: Command, defaultOut: string): Command {
+  return cmd
+    .option(
+      '--seeds <n>',
+      'independent seeds per configuration',
+      integerAtLeast('--seeds', 1, 'e.g. --seeds 3'),
+      3,
+    )
+    .option('--seed <n>', 'first seed (seeds are seed, seed+1, …)', integerAtLeast('--seed', 0, 'e.g. 0'), 0)
+    .option('--out <dir>', 'output directory (JSONL, plots, summary.md)', defaultOut)
+    .option('--runs-dir <dir>', 'per-run JSONL files, reused on restart (default <out>/runs)')
+    .option(
+      '--workers <n>',
+      'parallel worker processes, one core each',
+      integerAtLeast('--workers', 1, 'e.g. 2'),
+      2,
+    )
+    .option('--data-dir <dir>', 'folder with the four Fashion-MNIST IDX files')
+    .option('--backend <name>', 'compute backend of the workers (wasm or js)', 'wasm')
+    .option('--json', 'print the results as JSON lines (no progress bar)', false)
+    .option('--verbose', 'print stack traces on errors', false);
+}
+
+/** Runs `configs` through the worker pool with the command's flags; returns their records. */
+export async function runExperiments(
+  configs: readonly RunConfig[],
+  f: ExperimentFlags,
+  log: (line: string) => void,
+): Promise<{ records: RunRecord[]; outDir: string }> {
+  const out = await prepareOutDir(f.out);
+  const records = await runPool(configs, {
+    runsDir: resolve(f.runsDir ?? join(out.path, 'runs')),
+    workers: f.workers,
+    dataDir: f.dataDir,
+    backend: f.backend,
+    progress: !f.json,
+    log: f.json ? () => {} : log,
+  });
+  return { records, outDir: out.path };
+}
+
+/** The `epoch` event of a run at `epoch` (a run of E epochs is the prefix of a longer one: constant lr, same streams). */
+export function epochEvent(r: RunRecord, epoch: number): Record<string, unknown> {
+  const e = r.events.find((v) => v['event'] === 'epoch' && v['epoch'] === epoch);
+  if (e === undefined) throw new Error(`run ${r.id} has no epoch ${epoch}`);
+  return e;
+}
+
+/** Hidden-layer zero fractions [layer1, layer2] of an epoch event. */
+export function zeroFractions(e: Record<string, unknown>): number[] {
+  return ((e['activations'] as { zeroFraction: number }[] | undefined) ?? []).map((a) => a.zeroFraction);
+}
+
+/** The metrics every summary reports, as [column, accessor]. */
+export const SUMMARY_METRICS: [string, (e: Record<string, unknown>) => number][] = [
+  ['val_acc', (e) => e['val_acc'] as number],
+  ['val_loss', (e) => e['val_loss'] as number],
+  ['train_loss_eval', (e) => e['train_loss_eval'] as number],
+  ['gap_eval', (e) => e['gap_eval'] as number],
+  ['gap_trainmode', (e) => e['gap'] as number],
+  ['acc_gap', (e) => e['acc_gap'] as number],
+  ['zeros_h1', (e) => zeroFractions(e)[0] ?? Number.NaN],
+  ['zeros_h2', (e) => zeroFractions(e)[1] ?? Number.NaN],
+];
+
+/** One aggregated row: a label, the runs' epoch events, and mean ± std of each summary metric. */
+export function aggregateRow(label: string, events: Record<string, unknown>[]): Record<string, unknown> {
+  const row: Record<string, unknown> = { label, seeds: events.length };
+  for (const [name, get] of SUMMARY_METRICS) {
+    const { mean, std } = meanStd(events.map(get));
+    row[`${name}_mean`] = mean;
+    row[`${name}_std`] = std;
+  }
+  return row;
+}
+
+/** A text table (and the same as markdown) of labels × summary metrics as mean ± std. */
+export function summaryTables(
+  groups: readonly { label: string; events: Record<string, unknown>[] }[],
+  header = 'configuration',
+): { text: string; markdown: string } {
+  const cols = [header, 'seeds', ...SUMMARY_METRICS.map(([n]) => n)];
+  const rows = groups.map((g) => [
+    g.label,
+    String(g.events.length),
+    ...SUMMARY_METRICS.map(([, get]) => formatMeanStd(g.events.map(get))),
+  ]);
+  const markdown = [
+    `| ${cols.join(' | ')} |`,
+    `| ${cols.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+  return { text: formatTable(cols, rows), markdown };
+}
+
+/** What the metric columns mean, for summary.md. */
+export const METRIC_NOTES = [
+  '- `val_acc`, `val_loss`: on the Fashion-MNIST test set (eval mode, i.e. the weight-scaling rule).',
+  '- `train_loss_eval`: loss on the first 10,000 training examples in eval mode (no dropout noise).',
+  '- `gap_eval` = val_loss − train_loss_eval: the generalisation gap free of the dropout noise.',
+  '- `gap_trainmode` = val_loss − (mean training loss of the epoch, dropout on): the gap `train`/`compare` print.',
+  '- `acc_gap` = train accuracy (eval mode, 10,000 examples) − val_acc.',
+  '- `zeros_h1`, `zeros_h2`: fraction of exactly-zero hidden activations (ReLU sparsity) on a fixed probe batch of 1000 training images.',
+  '- Values are mean ± sample standard deviation over seeds.',
+].join('\n');
+
+/** Mean ± std band of `get` over epochs 1…E, one series per group. */
+export function curveBands(
+  groups: readonly { label: string; runs: RunRecord[] }[],
+  epochs: number,
+  get: (e: Record<string, unknown>) => number,
+): BandPoint[] {
+  const points: BandPoint[] = [];
+  for (const g of groups) {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const { mean, std } = meanStd(g.runs.map((r) => get(epochEvent(r, epoch))));
+      points.push({ series: g.label, x: epoch, mean, lo: mean - std, hi: mean + std });
+    }
+  }
+  return points;
+}
+
+/** Flags of `compare --seeds`. */
+export interface CompareSeedsFlags {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  numHiddens1: number;
+  numHiddens2: number;
+  dropout1: number;
+  dropout2: number;
+  seed: number;
+  seeds: number;
+  dataDir?: string;
+  trainLimit?: number;
+  valLimit?: number;
+  out?: string;
+  runsDir?: string;
+  workers: number;
+  json: boolean;
+  backend: string;
+}
+
+/**
+ * `compare --seeds N`: the dropout MLP and the plain MLP for N seeds each, in worker processes,
+ * reported as mean ± std at epoch 10 (when trained that long) and at the last epoch.
+ */
+export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
+  const base: RunConfig = {
+    ...DEFAULT_RUN,
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    lr: f.lr,
+    numHiddens1: f.numHiddens1,
+    numHiddens2: f.numHiddens2,
+    dropout1: f.dropout1,
+    dropout2: f.dropout2,
+    trainLimit: f.trainLimit ?? 0,
+    valLimit: f.valLimit ?? 0,
+  };
+  const models = [
+    { label: `dropout-mlp (p=${f.dropout1}/${f.dropout2})`, model: 'dropout-mlp' as const },
+    { label: 'mlp', model: 'mlp' as const },
+  ];
+  const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
+  const configs = models.flatMap((m) => seeds.map((seed) => ({ ...base, model: m.model, seed })));
+  const flags: ExperimentFlags = {
+    seeds: f.seeds,
+    seed: f.seed,
+    out: f.out ?? `out/compare-${f.epochs}ep-${f.seeds}seeds`,
+    workers: f.workers,
+    backend: f.backend,
+    json: f.json,
+    verbose: false,
+    ...(f.runsDir ? { runsDir: f.runsDir } : {}),
+    ...(f.dataDir ? { dataDir: f.dataDir } : {}),
+  };
+  const { records, outDir } = await runExperiments(configs, flags, log);
+  const groups = models.map((m, i) => ({
+    label: m.label,
+    runs: records.slice(i * f.seeds, (i + 1) * f.seeds),
+  }));
+  const checkpoints = [...new Set([Math.min(10, f.epochs), f.epochs])];
+  const md: string[] = [
+    `# compare: dropout vs no dropout, ${f.seeds} seeds`,
+    '',
+    `Command: \`dropout-lab compare --epochs ${f.epochs} --seeds ${f.seeds}${f.trainLimit ? ` --train-limit ${f.trainLimit}` : ''}\` (seeds ${seeds.join(', ')}; lr ${f.lr}, batch ${f.batchSize}, ${f.numHiddens1}/${f.numHiddens2} hidden units).`,
+    '',
+  ];
+  const jsonl: string[] = [];
+  for (const epoch of checkpoints) {
+    const rows = groups.map((g) => ({ label: g.label, events: g.runs.map((r) => epochEvent(r, epoch)) }));
+    const t = summaryTables(rows, 'model');
+    if (!f.json) log(`\nepoch ${epoch}\n${t.text}`);
+    md.push(`## After ${epoch} epochs`, '', t.markdown, '');
+    for (const r of rows)
+      jsonl.push(JSON.stringify({ event: 'summary', epoch, ...aggregateRow(r.label, r.events) }));
+  }
+  md.push(METRIC_NOTES, '');
+  for (const r of records) {
+    for (const e of r.events.filter((v) => v['event'] === 'epoch')) {
+      jsonl.push(
+        JSON.stringify({ event: 'epoch', run: r.id, model: r.config.model, seed: r.config.seed, ...e }),
+      );
+    }
+  }
+  if (f.json) for (const l of jsonl.filter((l) => l.includes('"summary"'))) log(l);
+  await writeFileAtomic(join(outDir, 'results.jsonl'), jsonl.join('\n') + '\n');
+  await writeFileAtomic(join(outDir, 'summary.md'), md.join('\n'));
+  const acc = await writeChart(
+    outDir,
+    'val_acc',
+    bandChart(
+      curveBands(groups, f.epochs, (e) => e['val_acc'] as number),
+      {
+        title: `val_acc, mean ± std over ${f.seeds} seeds`,
+        xTitle: 'epoch',
+        yTitle: 'validation accuracy',
+      },
+    ),
+  );
+  const gap = await writeChart(
+    outDir,
+    'gap',
+    bandChart(
+      curveBands(groups, f.epochs, (e) => e['gap_eval'] as number),
+      {
+        title: `gap: val_loss − train_loss (eval mode), mean ± std over ${f.seeds} seeds`,
+        xTitle: 'epoch',
+        yTitle: 'gap',
+      },
+    ),
+  );
+  if (!f.json) log(`wrote ${join(outDir, 'summary.md')}, results.jsonl, ${acc}, ${gap} (+ .png)`);
+}

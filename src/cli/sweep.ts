@@ -1,0 +1,274 @@
+/**
+ * `dropout-lab sweep`: trains every combination of the listed flag values for several seeds (d2l
+ * dropout exercises 1, 2 and 5; the paper's Fig. 9 and 10) and reports mean ± std per combination.
+ * A list of epochs costs only the longest: a run of E epochs is the first E epochs of a longer run
+ * (constant learning rate, the same random streams), so metrics are read at each listed epoch.
+ */
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { ArgumentError } from '../errors.js';
+import { DEFAULT_RUN, DROPOUT_VARIANTS, EXPERIMENT_MODELS, type RunConfig } from '../experiments/config.js';
+import { bandChart, heatmap, writeChart, type BandPoint } from '../experiments/charts.js';
+import type { RunRecord } from '../experiments/pool.js';
+import { meanStd } from '../experiments/stats.js';
+import { writeFileAtomic } from './atomicWrite.js';
+import {
+  addExperimentOptions,
+  aggregateRow,
+  curveBands,
+  epochEvent,
+  METRIC_NOTES,
+  runExperiments,
+  summaryTables,
+  type ExperimentFlags,
+} from './experiments.js';
+import { positiveNumber } from './options.js';
+
+/** A sweepable flag: its RunConfig field and how one value parses. */
+interface Axis {
+  readonly flag: string;
+  readonly key: keyof RunConfig;
+  readonly parse: (v: string) => number | string;
+}
+
+const num =
+  (flag: string, min: number, max: number, integer = false) =>
+  (v: string): number => {
+    const x = v.trim() === '' ? Number.NaN : Number(v);
+    if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
+      throw new ArgumentError(
+        `${flag} values must be ${integer ? 'integers' : 'numbers'} in [${min}, ${max}], got '${v}'; e.g. ${flag} 0,0.2,0.5.`,
+      );
+    }
+    return x;
+  };
+const choice =
+  (flag: string, options: readonly string[]) =>
+  (v: string): string => {
+    if (!options.includes(v))
+      throw new ArgumentError(`${flag} values must be among ${options.join(', ')}, got '${v}'.`);
+    return v;
+  };
+
+/** The flags `sweep` accepts as comma-separated lists. */
+export const AXES: readonly Axis[] = [
+  { flag: '--model', key: 'model', parse: choice('--model', EXPERIMENT_MODELS) },
+  { flag: '--variant', key: 'variant', parse: choice('--variant', DROPOUT_VARIANTS) },
+  { flag: '--dropout1', key: 'dropout1', parse: num('--dropout1', 0, 1) },
+  { flag: '--dropout2', key: 'dropout2', parse: num('--dropout2', 0, 1) },
+  { flag: '--drop-connect', key: 'dropConnect', parse: num('--drop-connect', 0, 1) },
+  { flag: '--epochs', key: 'epochs', parse: num('--epochs', 1, 10_000, true) },
+  { flag: '--weight-decay', key: 'weightDecay', parse: num('--weight-decay', 0, 1) },
+  { flag: '--momentum', key: 'momentum', parse: num('--momentum', 0, 0.999) },
+  { flag: '--max-norm', key: 'maxNorm', parse: num('--max-norm', 0, 1e6) },
+  { flag: '--lr', key: 'lr', parse: num('--lr', 1e-9, 100) },
+  { flag: '--batch-size', key: 'batchSize', parse: num('--batch-size', 1, 60_000, true) },
+  { flag: '--num-hiddens1', key: 'numHiddens1', parse: num('--num-hiddens1', 1, 100_000, true) },
+  { flag: '--num-hiddens2', key: 'numHiddens2', parse: num('--num-hiddens2', 1, 100_000, true) },
+  { flag: '--train-limit', key: 'trainLimit', parse: num('--train-limit', 1, 60_000, true) },
+  { flag: '--val-limit', key: 'valLimit', parse: num('--val-limit', 1, 10_000, true) },
+];
+
+type SweepFlags = ExperimentFlags & { fixedPn?: number } & Record<string, unknown>;
+
+function optionName(flag: string): string {
+  return flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Cartesian product of the axes' value lists. */
+function grid(axes: readonly { key: keyof RunConfig; values: (number | string)[] }[]): Partial<RunConfig>[] {
+  let out: Partial<RunConfig>[] = [{}];
+  for (const a of axes) out = out.flatMap((o) => a.values.map((v) => ({ ...o, [a.key]: v })));
+  return out;
+}
+
+function label(point: Partial<RunConfig>, keys: readonly (keyof RunConfig)[]): string {
+  return keys.length === 0 ? 'book setup' : keys.map((k) => `${k}=${String(point[k])}`).join(' ');
+}
+
+/** Registers `sweep` on the program. */
+export function registerSweep(program: Command, print: (line: string) => void): void {
+  const cmd = new Command('sweep').description(
+    'train every combination of comma-separated flag values for several seeds, e.g. --dropout1 0,0.2,0.5 --dropout2 0,0.2,0.5',
+  );
+  for (const a of AXES)
+    cmd.option(`${a.flag} <list>`, `comma-separated values of ${a.flag} (default: the book's)`);
+  cmd.option(
+    '--fixed-pn <k>',
+    'keep k = (1 − p)·n expected units per hidden layer: n_i = round(k / (1 − p_i)) (paper Fig. 9)',
+    positiveNumber('--fixed-pn', 'e.g. --fixed-pn 256'),
+  );
+  addExperimentOptions(cmd, 'out/sweep').action(async (f: SweepFlags) => {
+    await runSweep(f, print);
+  });
+  program.addCommand(cmd);
+}
+
+/** Runs the sweep described by the flags. */
+export async function runSweep(f: SweepFlags, log: (line: string) => void): Promise<void> {
+  const axes = AXES.flatMap((a) => {
+    const raw = f[optionName(a.flag)];
+    if (typeof raw !== 'string') return [];
+    const values = [...new Set(raw.split(',').map((v) => a.parse(v.trim())))];
+    return [{ key: a.key, values }];
+  });
+  const swept = axes.filter((a) => a.values.length > 1).map((a) => a.key);
+  const epochList = (axes.find((a) => a.key === 'epochs')?.values as number[] | undefined) ?? [
+    DEFAULT_RUN.epochs,
+  ];
+  const maxEpochs = Math.max(...epochList);
+  const points = grid(axes);
+  const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
+  const toConfig = (p: Partial<RunConfig>, seed: number): RunConfig => {
+    const c: RunConfig = { ...DEFAULT_RUN, ...p, epochs: maxEpochs, seed };
+    if (f.fixedPn === undefined) return c;
+    const size = (q: number): number => {
+      if (q >= 1) throw new ArgumentError('--fixed-pn needs dropout p < 1 in every layer.');
+      return Math.max(1, Math.round(f.fixedPn! / (1 - q)));
+    };
+    const plain = c.model === 'mlp';
+    return { ...c, numHiddens1: size(plain ? 0 : c.dropout1), numHiddens2: size(plain ? 0 : c.dropout2) };
+  };
+  const configs = points.flatMap((p) => seeds.map((s) => toConfig(p, s)));
+  const { records, outDir } = await runExperiments(configs, f, log);
+  const byConfig = new Map<string, RunRecord>(configs.map((c, i) => [JSON.stringify(c), records[i]!]));
+  const groups = points.map((p) => {
+    const runs = seeds.map((s) => byConfig.get(JSON.stringify(toConfig(p, s)))!);
+    const epoch = (p.epochs as number | undefined) ?? maxEpochs;
+    return { point: p, label: label(p, swept), runs, events: runs.map((r) => epochEvent(r, epoch)) };
+  });
+
+  const table = summaryTables(groups);
+  if (!f.json) log('\n' + table.text);
+  const jsonl = groups.map((g) =>
+    JSON.stringify({ event: 'summary', ...g.point, ...aggregateRow(g.label, g.events) }),
+  );
+  for (const g of groups) {
+    g.runs.forEach((r, i) =>
+      jsonl.push(JSON.stringify({ event: 'run', run: r.id, ...g.point, seed: seeds[i], ...g.events[i] })),
+    );
+  }
+  if (f.json) for (const l of jsonl.filter((l) => l.includes('"summary"'))) log(l);
+  await writeFileAtomic(join(outDir, 'results.jsonl'), jsonl.join('\n') + '\n');
+  const argv = process.argv.slice(2).join(' ');
+  const md = [
+    `# sweep over ${swept.length > 0 ? swept.join(' × ') : 'seeds'}, ${f.seeds} seeds`,
+    '',
+    `Command: \`dropout-lab ${argv}\``,
+    '',
+    `Best val_acc: **${best(groups).label}**.`,
+    '',
+    table.markdown,
+    '',
+    METRIC_NOTES,
+    '',
+  ];
+  await writeFileAtomic(join(outDir, 'summary.md'), md.join('\n'));
+
+  const written: string[] = [];
+  const x = swept.find((k) => k !== 'model' && k !== 'variant') ?? swept[0];
+  if (x !== undefined && typeof groups[0]!.point[x] === 'number') {
+    const others = swept.filter((k) => k !== x);
+    for (const [metric, yTitle] of [
+      ['val_acc', 'validation accuracy'],
+      ['gap_eval', 'val_loss − train_loss (eval mode)'],
+    ] as const) {
+      const pts: BandPoint[] = groups.map((g) => {
+        const { mean, std } = meanStd(g.events.map((e) => e[metric] as number));
+        return {
+          series: label(g.point, others),
+          x: g.point[x] as number,
+          mean,
+          lo: mean - std,
+          hi: mean + std,
+        };
+      });
+      written.push(
+        await writeChart(
+          outDir,
+          `sweep_${metric}`,
+          bandChart(pts, {
+            title: `${metric} vs ${x}, mean ± std over ${f.seeds} seeds`,
+            xTitle: x,
+            yTitle,
+            style: 'errorbar',
+            xLog: x === 'trainLimit',
+          }),
+        ),
+      );
+    }
+  }
+  if (swept.length === 2 && swept.every((k) => typeof groups[0]!.point[k] === 'number')) {
+    const [a, b] = swept as [keyof RunConfig, keyof RunConfig];
+    const cells = groups.map((g) => {
+      const { mean, std } = meanStd(g.events.map((e) => e['val_acc'] as number));
+      return {
+        x: String(g.point[a]),
+        y: String(g.point[b]),
+        value: mean,
+        label: f.seeds > 1 ? `${mean.toFixed(4)}±${std.toFixed(4)}` : mean.toFixed(4),
+      };
+    });
+    written.push(
+      await writeChart(
+        outDir,
+        'heatmap_val_acc',
+        heatmap(cells, {
+          title: f.seeds > 1 ? `val_acc, mean ± std over ${f.seeds} seeds` : 'val_acc, 1 seed',
+          xTitle: a,
+          yTitle: b,
+          valueTitle: 'val_acc',
+        }),
+      ),
+    );
+  }
+  if (groups.length <= 12) {
+    written.push(
+      await writeChart(
+        outDir,
+        'curves_val_acc',
+        bandChart(
+          curveBands(groups, maxEpochs, (e) => e['val_acc'] as number),
+          {
+            title: `val_acc per epoch, mean ± std over ${f.seeds} seeds`,
+            xTitle: 'epoch',
+            yTitle: 'validation accuracy',
+          },
+        ),
+      ),
+    );
+    const zero = groups.flatMap((g) =>
+      [0, 1].map((layer) => ({
+        label: `${g.label} h${layer + 1}`,
+        runs: g.runs,
+        layer,
+      })),
+    );
+    const pts = zero.flatMap((z) =>
+      curveBands([{ label: z.label, runs: z.runs }], maxEpochs, (e) => {
+        const acts = e['activations'] as { zeroFraction: number }[];
+        return acts[z.layer]?.zeroFraction ?? Number.NaN;
+      }),
+    );
+    written.push(
+      await writeChart(
+        outDir,
+        'activations_zero_fraction',
+        bandChart(pts, {
+          title: 'fraction of exactly-zero hidden activations (probe batch, eval mode)',
+          xTitle: 'epoch',
+          yTitle: 'zero fraction',
+        }),
+      ),
+    );
+  }
+  if (!f.json)
+    log(
+      `wrote ${join(outDir, 'summary.md')}, results.jsonl${written.map((w) => ', ' + w).join('')} (+ .png)`,
+    );
+}
+
+function best<G extends { label: string; events: Record<string, unknown>[] }>(groups: readonly G[]): G {
+  const score = (g: G): number => meanStd(g.events.map((e) => e['val_acc'] as number)).mean;
+  return groups.reduce((a, b) => (score(b) > score(a) ? b : a));
+}

@@ -1,0 +1,164 @@
+/**
+ * Runs many experiment configs over a pool of child processes (one single-threaded run each, so two
+ * workers use both cores), with a progress bar on a TTY. Resumable: each finished run lives in
+ * `<runsDir>/<id>.jsonl`, written atomically by the worker; runs whose file exists are skipped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { DropoutLabError } from '../errors.js';
+import { canonicalRun, checkRun, runId, type RunConfig } from './config.js';
+
+/** Parent → worker messages. */
+export type ToWorker = { type: 'run'; id: string; config: RunConfig; file: string } | { type: 'exit' };
+/** Worker → parent messages. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'epoch'; id: string; epoch: number }
+  | { type: 'done'; id: string }
+  | { type: 'error'; id: string; message: string };
+
+/** A finished run: its canonical config and its events. */
+export interface RunRecord {
+  readonly id: string;
+  readonly config: RunConfig;
+  readonly events: Record<string, unknown>[];
+}
+
+/** Options of runPool. */
+export interface PoolOptions {
+  /** Where per-run JSONL files live (shared between experiments to reuse runs). */
+  readonly runsDir: string;
+  /** Child processes (default 2: the machine's two cores). */
+  readonly workers?: number;
+  readonly dataDir?: string | undefined;
+  readonly backend?: string;
+  /** Show a progress bar (only on a TTY). */
+  readonly progress?: boolean;
+  /** One-line messages (skips, starts). */
+  readonly log?: (line: string) => void;
+}
+
+async function readRun(file: string): Promise<Record<string, unknown>[] | null> {
+  if (!existsSync(file)) return null;
+  const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Written atomically, so a file is complete; still, only a run that reached 'done' counts.
+  return events.some((e) => e['event'] === 'done') ? events : null;
+}
+
+/** The worker script next to this module (.ts under tsx, .js when built). */
+function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  return join(dirname(here), `worker${extname(here)}`);
+}
+
+/** Runs every config not yet finished in `runsDir` and resolves with all records, in input order. */
+export async function runPool(configs: readonly RunConfig[], opts: PoolOptions): Promise<RunRecord[]> {
+  await mkdir(opts.runsDir, { recursive: true });
+  const unique = new Map<string, RunConfig>();
+  for (const c of configs) {
+    checkRun(c);
+    unique.set(runId(c), canonicalRun(c));
+  }
+  const pending: [string, RunConfig][] = [];
+  for (const [id, c] of unique) {
+    if ((await readRun(join(opts.runsDir, `${id}.jsonl`))) === null) pending.push([id, c]);
+  }
+  const skipped = unique.size - pending.length;
+  opts.log?.(
+    `${unique.size} runs: ${skipped} already finished in ${opts.runsDir}, ${pending.length} to run` +
+      (pending.length > 0 ? ` on ${Math.min(opts.workers ?? 2, pending.length)} worker processes` : ''),
+  );
+  if (pending.length > 0) await runPending(pending, opts);
+  const records: RunRecord[] = [];
+  for (const c of configs) {
+    const id = runId(c);
+    const events = await readRun(join(opts.runsDir, `${id}.jsonl`));
+    if (events === null) throw new DropoutLabError(`run ${id} did not finish; rerun to resume.`);
+    records.push({ id, config: canonicalRun(c), events });
+  }
+  return records;
+}
+
+async function runPending(pending: [string, RunConfig][], opts: PoolOptions): Promise<void> {
+  const totalEpochs = pending.reduce((s, [, c]) => s + c.epochs, 0);
+  const bar =
+    opts.progress && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'runs {runs} |{bar}| {value}/{total} epochs  {eta_formatted} left',
+            hideCursor: true,
+            clearOnComplete: true,
+            etaBuffer: 20,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  let finished = 0;
+  let epochsDone = 0;
+  bar?.start(totalEpochs, 0, { runs: `0/${pending.length}` });
+  const queue = [...pending];
+  const env = {
+    ...process.env,
+    ...(opts.dataDir ? { DROPOUT_LAB_DATA_DIR: opts.dataDir } : {}),
+    DROPOUT_LAB_BACKEND: opts.backend ?? 'wasm',
+  };
+  const failures: string[] = [];
+  const workerCount = Math.max(1, Math.min(opts.workers ?? 2, pending.length));
+  const children: ChildProcess[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: workerCount }, () => {
+        // execArgv carries `--import tsx` when running from source.
+        const child = fork(workerPath(), [], { env, execArgv: process.execArgv, stdio: 'inherit' });
+        children.push(child);
+        return new Promise<void>((resolve, reject) => {
+          const next = (): void => {
+            const job = queue.shift();
+            if (job === undefined) {
+              child.send({ type: 'exit' } satisfies ToWorker);
+              resolve();
+              return;
+            }
+            const [id, config] = job;
+            child.send({
+              type: 'run',
+              id,
+              config,
+              file: join(opts.runsDir, `${id}.jsonl`),
+            } satisfies ToWorker);
+          };
+          child.on('message', (m: FromWorker) => {
+            if (m.type === 'ready') next();
+            else if (m.type === 'epoch') bar?.update(++epochsDone, { runs: `${finished}/${pending.length}` });
+            else {
+              finished++;
+              if (m.type === 'error') failures.push(`${m.id}: ${m.message}`);
+              bar?.update(epochsDone, { runs: `${finished}/${pending.length}` });
+              next();
+            }
+          });
+          child.on('exit', (code) => {
+            if (code !== 0 && code !== null)
+              reject(new DropoutLabError(`a worker exited with code ${code}.`));
+            else resolve();
+          });
+          child.on('error', reject);
+        });
+      }),
+    );
+  } finally {
+    bar?.stop();
+    for (const c of children) if (c.exitCode === null) c.kill();
+  }
+  if (failures.length > 0) {
+    throw new DropoutLabError(
+      `${failures.length} run(s) failed (finished runs are kept): ${failures.join('; ')}`,
+    );
+  }
+}

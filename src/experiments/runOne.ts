@@ -1,0 +1,172 @@
+/**
+ * Runs one experiment (a RunConfig) in this process and returns its JSON-lines events: the config,
+ * one `epoch` event per epoch (training curves, eval-mode train metrics on a fixed subset, hidden
+ * activation statistics on a fixed probe batch), and for kind 'mc' one `mc` event.
+ */
+import { FashionMNIST } from '../data/fashionMnist.js';
+import type { FashionMnistRaw } from '../data/fashionMnistFiles.js';
+import { activationStats } from '../nn/activationStats.js';
+import { predict } from '../nn/mcDropout.js';
+import { manualSeed } from '../random/generator.js';
+import { tensor } from '../tensor/creation.js';
+import { noGrad, tidy } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Trainer } from '../train/trainer.js';
+import { canonicalRun, ExperimentMLP, runId, type RunConfig } from './config.js';
+import { calibration, errorRate } from './stats.js';
+import { crossEntropy } from '../ops/loss.js';
+
+const PIXELS = 784;
+/** Training examples re-scored in eval mode each epoch, for a gap free of the dropout noise. */
+const TRAIN_EVAL_SIZE = 10_000;
+/** Examples of the fixed probe batch for activation statistics. */
+const PROBE_SIZE = 1000;
+/** Most and least certain test images kept per run. */
+const EXTREMES = 8;
+
+/** Images [n, 1, 28, 28] in [0, 1] and labels from raw IDX bytes. */
+function imagesTensor(images: Uint8Array, labels: Uint8Array, n: number): { X: Tensor; y: Float32Array } {
+  const x = new Float32Array(n * PIXELS);
+  for (let i = 0; i < x.length; i++) x[i] = images[i]! / 255;
+  return { X: tensor(x, { shape: [n, 1, 28, 28] }), y: Float32Array.from(labels.subarray(0, n)) };
+}
+
+/** Eval-mode (weight-scaling) loss and accuracy of `model` on X, y. */
+function evaluate(model: ExperimentMLP, X: Tensor, y: Float32Array): { loss: number; acc: number } {
+  const probs = predict(model, X);
+  const p = probs.probs.dataSync();
+  probs.probs.dispose();
+  probs.entropy.dispose();
+  probs.variance.dispose();
+  let loss = 0;
+  for (let i = 0; i < y.length; i++) loss -= Math.log(Math.max(p[i * 10 + y[i]!]!, 1e-30));
+  return { loss: loss / y.length, acc: 1 - errorRate(p, y, 10) };
+}
+
+/** Options of runOne: where progress goes. */
+export interface RunOneOptions {
+  onEpoch?: (epoch: number) => void;
+}
+
+/** Trains and evaluates `config` on `raw`; returns the run's events (first the config). */
+export async function runOne(
+  config: RunConfig,
+  raw: FashionMnistRaw,
+  opts: RunOneOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const c = canonicalRun(config);
+  const started = performance.now();
+  const events: Record<string, unknown>[] = [{ event: 'config', id: runId(c), ...c }];
+  const data = new FashionMNIST(raw, {
+    batchSize: c.batchSize,
+    ...(c.trainLimit > 0 ? { trainLimit: c.trainLimit } : {}),
+    ...(c.valLimit > 0 ? { valLimit: c.valLimit } : {}),
+  });
+  // As `train`: the seed fixes the initial weights and masks; the shuffle has its own stream.
+  manualSeed(c.seed);
+  data.shuffleGenerator.manualSeed(c.seed + 2 ** 32);
+  const model = new ExperimentMLP(c);
+  const nTrainEval = Math.min(TRAIN_EVAL_SIZE, data.numTrain);
+  const trainEval = imagesTensor(raw.trainImages, raw.trainLabels, nTrainEval);
+  const probe = imagesTensor(raw.trainImages, raw.trainLabels, Math.min(PROBE_SIZE, data.numTrain)).X;
+  try {
+    const trainer = new Trainer({
+      maxEpochs: c.epochs,
+      onEpochEnd: (m) => {
+        const te = evaluate(model, trainEval.X, trainEval.y);
+        events.push({
+          event: 'epoch',
+          epoch: m.epoch,
+          train_loss: m.trainLoss,
+          val_loss: m.valLoss,
+          val_acc: m.valAcc,
+          // The CLI's gap (val_loss − train_loss in training mode) and the noise-free one.
+          gap: m.valLoss - m.trainLoss,
+          train_loss_eval: te.loss,
+          train_acc_eval: te.acc,
+          gap_eval: m.valLoss - te.loss,
+          acc_gap: te.acc - m.valAcc,
+          activations: activationStats(model, probe),
+          epoch_seconds: m.epochSeconds,
+        });
+        opts.onEpoch?.(m.epoch);
+      },
+    });
+    await trainer.fit(model, data);
+    if (c.kind === 'mc') events.push(mcEvent(model, raw, data.numVal, c.mcSamples, c.seed));
+  } finally {
+    for (const p of model.parameters()) p.dispose();
+    trainEval.X.dispose();
+    probe.dispose();
+  }
+  events.push({ event: 'done', seconds: (performance.now() - started) / 1000 });
+  return events;
+}
+
+/**
+ * Weight scaling vs MC dropout on the test set: the MC error after k = 1…T passes (running mean of
+ * the probabilities), calibration of both, and the most/least certain images by MC predictive entropy.
+ */
+function mcEvent(
+  model: ExperimentMLP,
+  raw: FashionMnistRaw,
+  n: number,
+  T: number,
+  seed: number,
+): Record<string, unknown> {
+  const { X, y } = imagesTensor(raw.testImages, raw.testLabels, n);
+  try {
+    const ws = predict(model, X);
+    const wsProbs = ws.probs.dataSync();
+    const running = new Float64Array(n * 10);
+    const mcError: number[] = [];
+    const mc = predict(model, X, {
+      mcSamples: Math.max(1, T),
+      onSample: (p, t) => {
+        for (let i = 0; i < p.length; i++) running[i]! += p[i]!;
+        mcError.push(errorRate(running, y, 10));
+        void t;
+      },
+    });
+    const mcProbs = mc.probs.dataSync();
+    const entropy = mc.entropy.dataSync();
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => entropy[a]! - entropy[b]!);
+    const describe = (i: number): Record<string, unknown> => ({
+      index: i,
+      label: y[i],
+      pred: mcProbs.subarray(i * 10, i * 10 + 10).reduce((b, v, k, a) => (v > a[b]! ? k : b), 0),
+      entropy: entropy[i],
+      pixels: Array.from(raw.testImages.subarray(i * PIXELS, (i + 1) * PIXELS)),
+    });
+    const wsCal = calibration(wsProbs, y, 10);
+    const mcCal = calibration(mcProbs, y, 10);
+    const nll = (p: Float32Array): number =>
+      noGrad(() =>
+        tidy(() => {
+          const logits = tensor(
+            p.map((v) => Math.log(Math.max(v, 1e-30))),
+            { shape: [n, 10] },
+          );
+          return crossEntropy(logits, tensor(y)).item();
+        }),
+      );
+    for (const t of [ws.probs, ws.entropy, ws.variance, mc.probs, mc.entropy, mc.variance]) t.dispose();
+    return {
+      event: 'mc',
+      seed,
+      samples: mc.samples,
+      ws_error: errorRate(wsProbs, y, 10),
+      mc_error: mcError,
+      ws_nll: nll(wsProbs),
+      mc_nll: nll(mcProbs),
+      ws_ece: wsCal.ece,
+      mc_ece: mcCal.ece,
+      ws_reliability: wsCal.bins,
+      mc_reliability: mcCal.bins,
+      most_certain: order.slice(0, EXTREMES).map(describe),
+      least_certain: order.slice(-EXTREMES).reverse().map(describe),
+    };
+  } finally {
+    X.dispose();
+  }
+}

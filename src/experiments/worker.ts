@@ -1,0 +1,38 @@
+/**
+ * Child-process entry of the experiment pool: loads Fashion-MNIST once, creates a single-threaded
+ * wasm backend, then runs the configs the parent sends over IPC one at a time, writing each run's
+ * JSONL file atomically when it finishes (so a killed sweep keeps every finished run).
+ */
+import { loadFashionMnistRaw } from '../data/fashionMnistFiles.js';
+import { createBackend, type BackendName } from '../backend/select.js';
+import { setBackend } from '../tensor/engine.js';
+import { writeFileAtomic } from '../cli/atomicWrite.js';
+import { runOne } from './runOne.js';
+import type { ToWorker, FromWorker } from './pool.js';
+
+const send = (m: FromWorker): void => {
+  process.send?.(m);
+};
+
+const backendName = (process.env['DROPOUT_LAB_BACKEND'] ?? 'wasm') as BackendName;
+const dataDir = process.env['DROPOUT_LAB_DATA_DIR'];
+const backend = await createBackend(backendName, { threads: 1 });
+setBackend(backend);
+const raw = await loadFashionMnistRaw(dataDir ? { dataDir } : {});
+send({ type: 'ready' });
+// The parent is gone (Ctrl-C, crash): stop rather than train for nobody; finished runs are on disk.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'exit') {
+    process.disconnect?.();
+    process.exit(0);
+  }
+  const { id, config, file } = message;
+  runOne(config, raw, { onEpoch: (epoch) => send({ type: 'epoch', id, epoch }) })
+    .then(async (events) => {
+      await writeFileAtomic(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      send({ type: 'done', id });
+    })
+    .catch((e: unknown) => send({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));
+});

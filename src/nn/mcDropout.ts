@@ -1,0 +1,125 @@
+/**
+ * Monte-Carlo dropout as a first-class prediction API (Srivastava et al. 2014, §7.5 and Fig. 11;
+ * Gal & Ghahramani 2016, https://arxiv.org/abs/1506.02142): average the class probabilities of T
+ * forward passes with fresh dropout masks instead of one pass with the weight-scaling rule.
+ * Only dropout is switched on: every other module stays in eval mode, and all modes are restored.
+ */
+import { ArgumentError } from '../errors.js';
+import { DropoutMLPScratch } from '../models/dropoutMlp.js';
+import { softmax } from '../ops/softmax.js';
+import { defaultGenerator, type Generator } from '../random/generator.js';
+import { tensor } from '../tensor/creation.js';
+import { noGrad, tidy } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { AlphaDropout, GaussianDropout, SpatialDropout } from './dropoutVariants.js';
+import { Dropout, Linear } from './layers.js';
+import type { Module } from './module.js';
+
+/** Options of `predict`. */
+export interface PredictOptions {
+  /** T forward passes with dropout on; omitted or 0: one pass in eval mode (weight scaling). */
+  mcSamples?: number;
+  /**
+   * Generator for the MC masks of dropout modules that use the global generator: the global one is
+   * set to a fork of it for the call and restored afterwards (modules built with their own generator
+   * keep drawing from it).
+   */
+  generator?: Generator;
+  /** Receives each pass's class probabilities [N·C] (row-major), e.g. to plot error against T. */
+  onSample?: (probs: Float32Array, index: number) => void;
+  /** Which modules count as dropout (switched to training mode); defaults to `isDropoutModule`. */
+  isDropout?: (m: Module) => boolean;
+}
+
+/** What `predict` returns; the caller owns (and disposes) the tensors. */
+export interface Prediction {
+  /** Mean class probabilities over the passes, [N, C]. */
+  readonly probs: Tensor;
+  /** Predictive entropy −Σ_c p̄_c log p̄_c of the mean probabilities, [N] (nats). */
+  readonly entropy: Tensor;
+  /** Per-class variance of the probabilities across passes, [N, C] (zeros for one pass). */
+  readonly variance: Tensor;
+  /** Number of forward passes averaged. */
+  readonly samples: number;
+}
+
+/**
+ * True for modules whose training flag only switches dropout on: Dropout and its variants, a Linear
+ * with DropConnect, and DropoutMLPScratch, which applies dropout itself when `this.training` is set
+ * (its children are deterministic, so setting its own flag alone is exactly "dropout on").
+ */
+export function isDropoutModule(m: Module): boolean {
+  if (m instanceof Dropout || m instanceof SpatialDropout) return true;
+  if (m instanceof GaussianDropout || m instanceof AlphaDropout) return true;
+  if (m instanceof Linear) return (m.opts.dropConnect ?? 0) > 0;
+  return m instanceof DropoutMLPScratch;
+}
+
+function allModules(root: Module): Module[] {
+  const out = [root];
+  for (const [, child] of root.namedChildren()) out.push(...allModules(child));
+  return out;
+}
+
+/**
+ * Class probabilities of `model` on X: with `mcSamples: T`, the mean over T passes with only the
+ * dropout modules in training mode, plus predictive entropy and per-class variance; otherwise one
+ * deterministic eval pass (the weight-scaling rule of inverted dropout). Restores every module's mode
+ * and the global generator's state. Synchronous: CPU backends.
+ */
+export function predict(model: Module, X: Tensor, opts: PredictOptions = {}): Prediction {
+  const T = opts.mcSamples ?? 0;
+  if (!(Number.isInteger(T) && T >= 0)) {
+    throw new ArgumentError(`predict: mcSamples must be a non-negative integer, got ${T}; e.g. 50.`);
+  }
+  const modules = allModules(model);
+  const modes = modules.map((m) => m.training);
+  const savedGenerator = defaultGenerator.getState();
+  const isDropout = opts.isDropout ?? isDropoutModule;
+  try {
+    model.eval();
+    if (T > 0) {
+      for (const m of modules) if (isDropout(m)) m.training = true;
+      if (opts.generator) defaultGenerator.setState(opts.generator.fork().getState());
+    }
+    const passes = Math.max(T, 1);
+    let sum: Float64Array | null = null;
+    let sumSq: Float64Array | null = null;
+    let classes = 0;
+    for (let t = 0; t < passes; t++) {
+      const p = noGrad(() =>
+        tidy(() => {
+          const logits = model.forward(X);
+          classes = logits.shape[logits.ndim - 1]!;
+          return softmax(logits).dataSync();
+        }),
+      );
+      sum ??= new Float64Array(p.length);
+      sumSq ??= new Float64Array(p.length);
+      for (let i = 0; i < p.length; i++) {
+        sum[i]! += p[i]!;
+        sumSq[i]! += p[i]! * p[i]!;
+      }
+      opts.onSample?.(p, t);
+    }
+    const n = sum!.length / classes;
+    const mean = new Float32Array(sum!.length);
+    const variance = new Float32Array(sum!.length);
+    const entropy = new Float32Array(n);
+    for (let i = 0; i < mean.length; i++) {
+      const m = sum![i]! / passes;
+      mean[i] = m;
+      variance[i] = Math.max(0, sumSq![i]! / passes - m * m);
+      if (m > 0) entropy[Math.floor(i / classes)]! -= m * Math.log(m);
+    }
+    return {
+      probs: tensor(mean, { shape: [n, classes], backend: X.backend }),
+      entropy: tensor(entropy, { shape: [n], backend: X.backend }),
+      variance: tensor(variance, { shape: [n, classes], backend: X.backend }),
+      samples: passes,
+    };
+  } finally {
+    modules.forEach((m, i) => (m.training = modes[i]!));
+    defaultGenerator.setState(savedGenerator);
+  }
+}
