@@ -6,6 +6,7 @@
  * backend (src/backend/reference.ts): bit for bit for copies, arithmetic, reductions, random uniform,
  * dropout and SGD; to float32 rounding for matmul, exp/log/tanh and softmax cross-entropy.
  */
+import { collapseDims as collapseStrided } from '../strides.js';
 import type {
   Backend,
   BinaryOp,
@@ -109,33 +110,17 @@ interface Block {
   readonly size: number;
 }
 
-/**
- * Merges adjacent dimensions that are contiguous for every input (and drops size-1 dimensions), so
- * a contiguous or row-broadcast op becomes one or two long dimensions for the kernel's fast paths.
- */
+/** collapseDims, padded to rank 1: the wasm kernels index at least one dimension. */
 export function collapseDims(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
 ): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, j) => outStrides[j]![last] === s[d]! * n)) {
-      outShape[last]! *= n;
-      strides.forEach((s, j) => (outStrides[j]![last] = s[d]!));
-      continue;
-    }
-    outShape.push(n);
-    strides.forEach((s, j) => outStrides[j]!.push(s[d]!));
+  const c = collapseStrided(shape, strides);
+  if (c.shape.length === 0) {
+    c.shape.push(1);
+    c.strides.forEach((s) => s.push(0));
   }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    outStrides.forEach((s) => s.push(0));
-  }
-  return { shape: outShape, strides: outStrides };
+  return c;
 }
 
 /** The WebAssembly SIMD backend; create it with createWasmBackend. */

@@ -2,8 +2,8 @@
 export {
   createWebGPUBackend,
   WebGPUBackend,
-  collapseDims,
   sizeClass,
   type WebGPUBackendOptions,
   type WebGPUStats,
 } from './webgpu-backend.js';
+export { collapseDims } from '../strides.js';
