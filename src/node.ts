@@ -11,6 +11,8 @@ export {
   type FashionMnistRaw,
 } from './data/fashionMnistFiles.js';
 
+export { checkpointDir, loadCheckpoint, saveCheckpoint } from './cli/checkpointing.js';
+
 /** Finds (or downloads), verifies and loads Fashion-MNIST into a FashionMNIST data module. */
 export async function loadFashionMNIST(opts: FashionMNISTOptions & LoadOptions = {}): Promise<FashionMNIST> {
   const raw = await loadFashionMnistRaw(opts);

@@ -217,3 +217,38 @@ test('compare runs the dropout MLP and the plain MLP with the same settings', ne
   );
   for (const s of summaries) assert.ok(Number.isFinite(s.gap));
 });
+
+test('--checkpoint-every then --resume gives the uninterrupted run bit for bit', needsData, async () => {
+  const args = ['train', '--train-limit', '2000', '--val-limit', '500', '--batch-size', '64', '--json'];
+  const [straightDir, firstDir] = await Promise.all([
+    mkdtemp(join(tmpdir(), 'dropout-lab-straight-')),
+    mkdtemp(join(tmpdir(), 'dropout-lab-resume-')),
+  ]);
+  const strip = (s: string): unknown[] =>
+    s
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const {
+          epoch_seconds: _a,
+          samples_per_second: _b,
+          seconds_per_epoch: _c,
+          ...rest
+        } = JSON.parse(l) as Record<string, unknown>;
+        return rest;
+      });
+  const [straight, first] = await Promise.all([
+    cli([...args, '--epochs', '3', '--out', straightDir]),
+    cli([...args, '--epochs', '2', '--out', firstDir, '--checkpoint-every', '1']),
+  ]);
+  assert.equal(straight.code, 0, straight.stderr);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(existsSync(join(firstDir, 'checkpoints', 'dropout-mlp.dlck')));
+  const resumed = await cli([...args, '--epochs', '3', '--resume', firstDir]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  // The resumed run prints epoch 3 and the summary; both equal the straight run's.
+  assert.deepEqual(strip(resumed.stdout), strip(straight.stdout).slice(2));
+  const wrong = await cli([...args, '--epochs', '3', '--resume', firstDir, '--dropout1', '0.2']);
+  assertOneLineError(wrong, /dropout1/);
+  await Promise.all([straightDir, firstDir].map((d) => rm(d, { recursive: true, force: true })));
+});

@@ -1,6 +1,6 @@
 /**
  * GEMM throughput of the wasm backend on one thread for each GEMM of a training step of the book's
- * MLP (batch 256, 784→256→256→10), timed as scripts/bench-gemm.ts does: warm up, then repeat each
+ * MLP (batch 256, 784→256→256→10), timed by warming up, then repeat each
  * call on resident storage for a fixed time.
  */
 import { createWasmBackend, relaxedSimdSupported, type KernelVariant } from '../../src/backend/wasm/index.js';

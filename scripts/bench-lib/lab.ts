@@ -12,6 +12,7 @@ import { manualSeed } from '../../src/random/generator.js';
 import { noGrad, setBackend, tidy } from '../../src/tensor/engine.js';
 import type { Classifier } from '../../src/train/module.js';
 import type { SGD } from '../../src/optim/sgd.js';
+import { trainStep } from '../../src/train/trainer.js';
 import type { HParams, ModelKind } from './protocol.js';
 
 /** A model with its optimiser, ready to train on `data`. */
@@ -80,15 +81,7 @@ export async function trainSteps(
   let lossSum = 0;
   const t0 = performance.now();
   for (const batch of data.trainDataloader()) {
-    const loss = tidy(() => {
-      const l = model.trainingStep(batch);
-      optim.zeroGrad();
-      l.backward();
-      optim.step();
-      return l;
-    });
-    const value = (await loss.data())[0]!;
-    loss.dispose();
+    const value = await trainStep(model, optim, batch);
     const n = batch.y.size;
     batch.X.dispose();
     batch.y.dispose();

@@ -37,6 +37,8 @@ interface TrainFlags {
   seeds?: number;
   runsDir?: string;
   workers: number;
+  checkpointEvery?: number;
+  resume?: string;
 }
 
 const print = (line: string): void => {
@@ -115,6 +117,15 @@ function addTrainingOptions(cmd: Command): Command {
       integerAtLeast('--threads', 1, 'use 1 or 2'),
       defaultThreads(),
     )
+    .option(
+      '--checkpoint-every <n>',
+      'save a checkpoint every N epochs to <out>/checkpoints (or back into the --resume dir)',
+      integerAtLeast('--checkpoint-every', 1, 'e.g. --checkpoint-every 1'),
+    )
+    .option(
+      '--resume <dir>',
+      'continue the run checkpointed in DIR (an --out dir or its checkpoints/ folder)',
+    )
     .option('--json', 'print JSON lines instead of text (no progress bar)', false)
     .option('--verbose', 'print stack traces on errors', false);
 }
@@ -138,6 +149,8 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
     json: f.json,
     backend: f.backend,
     threads: f.threads,
+    checkpointEvery: f.checkpointEvery,
+    resume: f.resume,
   };
 }
 

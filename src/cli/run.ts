@@ -12,6 +12,7 @@ import { createBackend, disposeBackend, type BackendName } from '../backend/sele
 import { Trainer, type EpochMetrics } from '../train/trainer.js';
 import type { Classifier } from '../train/module.js';
 import { writeFileAtomic } from './atomicWrite.js';
+import { cliCheckpointOptions } from './checkpointing.js';
 import { formatTable } from './format.js';
 import { prepareOutDir } from './outDir.js';
 import { writePlots, type MetricPoint } from './plot.js';
@@ -42,6 +43,8 @@ export interface RunSpec {
   readonly json: boolean;
   readonly backend: BackendName;
   readonly threads: number;
+  readonly checkpointEvery?: number | undefined;
+  readonly resume?: string | undefined;
 }
 
 /** Final figures of one model (the JSON-lines `summary` event). */
@@ -124,9 +127,11 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       manualSeed(spec.seed);
       data.shuffleGenerator.manualSeed(spec.seed + 2 ** 32);
       const model = createModel(name, spec);
+      const checkpointing = await cliCheckpointOptions(spec, name, out?.path);
       const progress = createProgress(!spec.json, spec.epochs);
       const trainer = new Trainer({
         maxEpochs: spec.epochs,
+        ...checkpointing,
         onStep: (info) => progress.step(name, info),
         onEpochEnd: (m) => {
           progress.stop();

@@ -96,6 +96,11 @@ export class FashionMNIST extends DataModule {
     this.generator = opts.generator ?? new Generator(0);
   }
 
+  /** Pixels are bytes / 255: always finite, so the Trainer need not scan each batch. */
+  override get inputsAreFinite(): boolean {
+    return true;
+  }
+
   /** Text names of class indices (d2l's text_labels). */
   textLabels(indices: Iterable<number>): string[] {
     return [...indices].map((i) => FASHION_MNIST_LABELS[i] ?? `class ${i}`);

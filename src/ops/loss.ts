@@ -13,6 +13,11 @@ function checkClassification(logits: Tensor, labels: Tensor, what: string): void
         `expected logits [N, C] and labels [N].`,
     );
   }
+  if (logits.shape[0] === 0) {
+    throw new ArgumentError(
+      `${what}: the batch is empty (shape ${formatShape(logits.shape)}); pass at least one example.`,
+    );
+  }
   if (!labels.backend.syncRead) return;
   const classes = logits.shape[1]!;
   for (const v of labels.dataSync()) {
@@ -43,14 +48,20 @@ export function crossEntropyComposed(logits: Tensor, labels: Tensor): Tensor {
   return logSoftmax(logits).mul(oneHot).sum(1).mean().neg();
 }
 
-/** Fraction of rows whose largest logit is the label (d2l's Classifier.accuracy). */
-export function accuracy(yHat: Tensor, y: Tensor): number {
+/** Fraction of rows whose largest logit is the label, as a scalar tensor (no gradient). */
+export function accuracyTensor(yHat: Tensor, y: Tensor): Tensor {
   return noGrad(() => {
     const predicted = yHat.argmax();
     const correct = predicted.eq(y).mean();
-    const value = correct.item();
     predicted.dispose();
-    correct.dispose();
-    return value;
+    return correct;
   });
+}
+
+/** Fraction of rows whose largest logit is the label (d2l's Classifier.accuracy); CPU backends. */
+export function accuracy(yHat: Tensor, y: Tensor): number {
+  const correct = accuracyTensor(yHat, y);
+  const value = correct.item();
+  correct.dispose();
+  return value;
 }

@@ -13,6 +13,14 @@ export abstract class DataModule {
   /** Yields minibatches; the training loader reshuffles every epoch. The caller disposes each batch. */
   abstract getDataloader(train: boolean): Iterable<Batch>;
 
+  /**
+   * True when every input value is known to be finite (e.g. pixels decoded from bytes), so the
+   * Trainer can skip its per-batch NaN/Inf scan of the inputs.
+   */
+  get inputsAreFinite(): boolean {
+    return false;
+  }
+
   /** Minibatches of the training set (shuffled). */
   trainDataloader(): Iterable<Batch> {
     return this.getDataloader(true);

@@ -9,3 +9,5 @@ export {
   type FashionMNISTOptions,
   type FashionMnistArrays,
 } from '../data/fashionMnist.js';
+export { trainStep, type Checkpointer } from './trainer.js';
+export { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from './checkpoint.js';

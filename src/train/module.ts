@@ -4,7 +4,7 @@
  * steps and its optimiser; the Trainer drives them.
  */
 import { Module as NNModule } from '../nn/module.js';
-import { accuracy, crossEntropy } from '../ops/loss.js';
+import { accuracy, accuracyTensor, crossEntropy } from '../ops/loss.js';
 import { SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -14,10 +14,13 @@ export interface Batch {
   readonly y: Tensor;
 }
 
-/** Loss and accuracy of one validation batch (already read back as numbers). */
+/**
+ * Loss and accuracy of one validation batch as scalar tensors; the Trainer reads them with
+ * `await t.data()`, which works on every backend (WebGPU reads are asynchronous).
+ */
 export interface ValidationResult {
-  readonly loss: number;
-  readonly acc?: number;
+  readonly loss: Tensor;
+  readonly acc?: Tensor;
 }
 
 /** d2l.Module: a network with a loss, a training step and an optimiser (default SGD with `lr`). */
@@ -35,8 +38,7 @@ export abstract class Module extends NNModule {
 
   /** Loss on one validation batch (run by the Trainer in eval mode without a tape). */
   validationStep(batch: Batch): ValidationResult {
-    const l = this.loss(this.forward(batch.X), batch.y);
-    return { loss: l.item() };
+    return { loss: this.loss(this.forward(batch.X), batch.y) };
   }
 
   /** The optimiser the Trainer steps: minibatch SGD on all parameters with `lr`, as in the book. */
@@ -60,6 +62,6 @@ export abstract class Classifier extends Module {
   /** Validation loss and accuracy of one batch. */
   override validationStep(batch: Batch): ValidationResult {
     const yHat = this.forward(batch.X);
-    return { loss: this.loss(yHat, batch.y).item(), acc: this.accuracy(yHat, batch.y) };
+    return { loss: this.loss(yHat, batch.y), acc: accuracyTensor(yHat, batch.y) };
   }
 }

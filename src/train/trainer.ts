@@ -3,8 +3,18 @@
  * before validation (the only place modes flip), one tidy scope per step so memory stays flat, and
  * records the book's curves on a ProgressBoard.
  */
-import { NumericError } from '../errors.js';
+import { ArgumentError, NumericError } from '../errors.js';
+import type { StateDict } from '../nn/module.js';
+import type { SGD } from '../optim/sgd.js';
+import { Generator, defaultGenerator } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import {
+  checkCompatible,
+  type ConfigValue,
+  type RunIdentity,
+  type TrainingCheckpoint,
+} from './checkpoint.js';
 import type { DataModule } from './dataModule.js';
 import type { Batch, Module } from './module.js';
 import { ProgressBoard } from './progressBoard.js';
@@ -38,6 +48,21 @@ export interface TrainerOptions {
   onStep?: (info: StepInfo) => void;
   /** Called after every epoch's validation. */
   onEpochEnd?: (metrics: EpochMetrics) => void;
+  /** Save a checkpoint after every N epochs (and after the last epoch); needs `checkpointer`. */
+  checkpointEvery?: number | undefined;
+  /** Receives each checkpoint; `checkpointDir(dir)` from `dropout-lab/node` writes them atomically. */
+  checkpointer?: Checkpointer | undefined;
+  /** Continue this run: weights, momentum, generator states, epoch and metrics are restored first. */
+  resumeFrom?: TrainingCheckpoint | undefined;
+  /** The generator the model draws its masks from (default: the global one that `manualSeed` seeds). */
+  generator?: Generator | undefined;
+  /** The model's identity in checkpoints (default: its scalar `hparams`, if it has them). */
+  modelConfig?: Readonly<Record<string, ConfigValue>> | undefined;
+}
+
+/** Where the Trainer sends checkpoints (saved at epoch boundaries). */
+export interface Checkpointer {
+  save(checkpoint: TrainingCheckpoint): Promise<void> | void;
 }
 
 /** What `fit` returns: per-epoch metrics and the board of plotted points. */
@@ -51,6 +76,54 @@ function disposeBatch(batch: Batch): void {
   batch.y.dispose();
 }
 
+/** The data module's shuffle generator, when it has one (FashionMNIST does). */
+function shuffleGeneratorOf(data: DataModule): Generator | null {
+  const g = (data as { shuffleGenerator?: unknown }).shuffleGenerator;
+  return g instanceof Generator ? g : null;
+}
+
+/** A model's scalar `hparams` (d2l's saved hyperparameters), its identity in checkpoints. */
+function scalarHparams(model: Module): Record<string, ConfigValue> {
+  const h = (model as { hparams?: unknown }).hparams;
+  const out: Record<string, ConfigValue> = {};
+  if (typeof h !== 'object' || h === null) return out;
+  for (const [k, v] of Object.entries(h)) {
+    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+  }
+  return out;
+}
+
+/** The model's name of each parameter the optimiser updates, in the optimiser's order. */
+function optimizerNames(model: Module, optim: SGD): string[] {
+  const byTensor = new Map<Tensor, string>(model.namedParameters().map(([n, p]) => [p, n]));
+  return optim.params.map((p, i) => {
+    const name = byTensor.get(p);
+    if (name === undefined) {
+      throw new ArgumentError(
+        `optimizer parameter ${i} is not a parameter of the model; it cannot be checkpointed.`,
+      );
+    }
+    return name;
+  });
+}
+
+/**
+ * One minibatch SGD step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
+ * loss value (read asynchronously, so it works on every backend).
+ */
+export async function trainStep(model: Module, optim: SGD, batch: Batch): Promise<number> {
+  const loss = tidy(() => {
+    const l = model.trainingStep(batch);
+    optim.zeroGrad();
+    l.backward();
+    optim.step();
+    return l;
+  });
+  const value = (await loss.data())[0]!;
+  loss.dispose();
+  return value;
+}
+
 /** Fits a d2l-style model to a DataModule for `maxEpochs` epochs. */
 export class Trainer {
   readonly maxEpochs: number;
@@ -59,6 +132,15 @@ export class Trainer {
   /** A trainer for `maxEpochs` epochs. */
   constructor(readonly opts: TrainerOptions) {
     this.maxEpochs = opts.maxEpochs;
+    const every = opts.checkpointEvery;
+    if (every !== undefined) {
+      if (!Number.isInteger(every) || every < 1) {
+        throw new ArgumentError(`checkpointEvery must be a positive integer of epochs, got ${every}.`);
+      }
+      if (opts.checkpointer === undefined) {
+        throw new ArgumentError('checkpointEvery needs a checkpointer (e.g. checkpointDir(dir)).');
+      }
+    }
   }
 
   /** Materialises lazy layers with one forward pass in eval mode without a tape (no randomness used). */
@@ -79,7 +161,9 @@ export class Trainer {
     const epochs: EpochMetrics[] = [];
     const stepsPerEpoch = data.numTrainBatches;
     const half = Math.max(1, Math.ceil(stepsPerEpoch / 2));
-    for (let epoch = 0; epoch < this.maxEpochs; epoch++) {
+    const resume = this.opts.resumeFrom;
+    const first = resume === undefined ? 0 : this.restore(resume, model, optim, data, epochs);
+    for (let epoch = first; epoch < this.maxEpochs; epoch++) {
       const started = performance.now();
       model.train();
       let step = 0;
@@ -88,15 +172,17 @@ export class Trainer {
       let epochSum = 0;
       let epochCount = 0;
       for (const batch of data.trainDataloader()) {
-        const loss = tidy(() => {
-          const l = model.trainingStep(batch);
-          optim.zeroGrad();
-          l.backward();
-          optim.step();
-          return l;
-        });
-        const value = (await loss.data())[0]!;
-        loss.dispose();
+        // ReLU maps NaN to 0, so a NaN input would not show in the loss: it would silently turn the
+        // first layer's weights into NaN. Checking the batch costs one pass over it (CPU backends).
+        if (batch.X.backend.syncRead && !data.inputsAreFinite) {
+          try {
+            batch.X.assertFinite(`the training batch at epoch ${epoch + 1}, step ${step + 1}`);
+          } catch (e) {
+            disposeBatch(batch);
+            throw e;
+          }
+        }
+        const value = await trainStep(model, optim, batch);
         const n = batch.y.size;
         disposeBatch(batch);
         if (!Number.isFinite(value)) {
@@ -116,8 +202,13 @@ export class Trainer {
           count = 0;
         }
       }
+      if (step === 0) {
+        throw new ArgumentError(
+          `the training loader yielded no batches in epoch ${epoch + 1}; the training set must not be empty.`,
+        );
+      }
       const trainSeconds = (performance.now() - started) / 1000;
-      const { valLoss, valAcc } = this.validate(model, data);
+      const { valLoss, valAcc } = await this.validate(model, data);
       this.board.draw('val_loss', epoch + 1, valLoss);
       this.board.draw('val_acc', epoch + 1, valAcc);
       const metrics: EpochMetrics = {
@@ -130,12 +221,107 @@ export class Trainer {
       };
       epochs.push(metrics);
       this.opts.onEpochEnd?.(metrics);
+      const every = this.opts.checkpointEvery;
+      if (every !== undefined && ((epoch + 1) % every === 0 || epoch + 1 === this.maxEpochs)) {
+        await this.opts.checkpointer!.save(await this.checkpoint(model, optim, data, epochs));
+      }
     }
     return { epochs, board: this.board };
   }
 
+  /** What the run is, for refusing a checkpoint of another model, config or data size. */
+  private identity(model: Module, data: DataModule, optim: SGD): RunIdentity {
+    return {
+      modelClass: model.constructor.name,
+      config: this.opts.modelConfig ?? scalarHparams(model),
+      optimizer: {
+        name: 'SGD',
+        lr: optim.lr,
+        momentum: optim.momentum,
+        weightDecay: optim.weightDecay,
+        maxNorm: optim.maxNorm ?? null,
+      },
+      data: { batchSize: data.batchSize, numTrain: data.numTrain, numVal: data.numVal },
+      shapes: model.namedParameters().map(([n, p]) => [n, [...p.shape]] as const),
+    };
+  }
+
+  /**
+   * The state at the end of a finished epoch. Checkpoints sit at epoch boundaries because the data
+   * order of an epoch is drawn when it starts: the shuffle generator's state is then all the data
+   * order there is, and a resumed run repeats the uninterrupted one bit for bit.
+   */
+  private async checkpoint(
+    model: Module,
+    optim: SGD,
+    data: DataModule,
+    epochs: readonly EpochMetrics[],
+  ): Promise<TrainingCheckpoint> {
+    const id = this.identity(model, data, optim);
+    const params: StateDict = {};
+    for (const [name, p] of model.namedParameters()) {
+      const values = await p.data();
+      // A checkpoint is a last good state: never write one holding NaN or Infinity.
+      if (!values.every(Number.isFinite)) {
+        throw new NumericError(
+          `training diverged: parameter ${name} holds non-finite values after epoch ${epochs.length}; ` +
+            'the last good checkpoint is kept. Lower the learning rate (--lr).',
+        );
+      }
+      params[name] = { shape: [...p.shape], data: values };
+    }
+    const momentum: StateDict = {};
+    if (optim.momentum > 0) {
+      const names = optimizerNames(model, optim);
+      optim.velocityState().forEach((v, i) => {
+        if (v !== null) momentum[names[i]!] = { shape: [...optim.params[i]!.shape], data: v };
+      });
+    }
+    const dataGenerator = shuffleGeneratorOf(data);
+    return {
+      modelClass: id.modelClass,
+      config: id.config,
+      epoch: epochs[epochs.length - 1]!.epoch,
+      stepInEpoch: 0,
+      optimizer: id.optimizer,
+      generators: {
+        model: (this.opts.generator ?? defaultGenerator).getState(),
+        data: dataGenerator?.getState() ?? null,
+      },
+      data: { ...id.data, position: 0 },
+      metrics: { epochs: [...epochs], board: [...this.board.points] },
+      params,
+      momentum,
+    };
+  }
+
+  /** Loads a checkpoint into the model, optimiser, generators and board; returns the epoch to start at. */
+  private restore(
+    ckpt: TrainingCheckpoint,
+    model: Module,
+    optim: SGD,
+    data: DataModule,
+    epochs: EpochMetrics[],
+  ): number {
+    checkCompatible(ckpt, this.identity(model, data, optim));
+    const dataGenerator = shuffleGeneratorOf(data);
+    if ((dataGenerator === null) !== (ckpt.generators.data === null)) {
+      throw new ArgumentError(
+        'checkpoint does not match this run: one has a data shuffle generator and the other does not; resume with the same data module.',
+      );
+    }
+    model.loadStateDict(ckpt.params);
+    const names = optimizerNames(model, optim);
+    optim.loadVelocityState(names.map((n) => ckpt.momentum[n]?.data ?? null));
+    (this.opts.generator ?? defaultGenerator).setState(ckpt.generators.model);
+    if (dataGenerator !== null) dataGenerator.setState(ckpt.generators.data!);
+    epochs.push(...ckpt.metrics.epochs);
+    this.board.points.push(...ckpt.metrics.board);
+    return ckpt.epoch;
+  }
+
   /** Sample-weighted validation loss and accuracy, in eval mode without a tape. */
-  private validate(model: Module, data: DataModule): { valLoss: number; valAcc: number } {
+  private async validate(model: Module, data: DataModule): Promise<{ valLoss: number; valAcc: number }> {
     model.eval();
     let loss = 0;
     let acc = 0;
@@ -144,8 +330,11 @@ export class Trainer {
       const r = noGrad(() => tidy(() => model.validationStep(batch)));
       const b = batch.y.size;
       disposeBatch(batch);
-      loss += r.loss * b;
-      acc += (r.acc ?? Number.NaN) * b;
+      // Read after the scope: on WebGPU reading is asynchronous.
+      loss += (await r.loss.data())[0]! * b;
+      acc += (r.acc === undefined ? Number.NaN : (await r.acc.data())[0]!) * b;
+      r.loss.dispose();
+      r.acc?.dispose();
       n += b;
     }
     return { valLoss: loss / n, valAcc: acc / n };
