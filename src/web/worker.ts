@@ -69,7 +69,12 @@ function loadArrays(): Promise<FashionMnistArrays> {
 
 function initBackend(): Promise<string> {
   backendName ??= (async () => {
-    const backend = await createBackend('wasm', { threads: 1 });
+    // The GPU when the browser offers a WebGPU adapter, else WebAssembly SIMD.
+    const gpu = (globalThis.navigator as { gpu?: unknown } | undefined)?.gpu;
+    const backend =
+      gpu === undefined
+        ? await createBackend('wasm', { threads: 1 })
+        : await createBackend('webgpu').catch(() => createBackend('wasm', { threads: 1 }));
     setBackend(backend);
     const variant = (backend as unknown as { variant?: string }).variant;
     return variant === undefined ? backend.name : `${backend.name} (${variant})`;
@@ -179,13 +184,12 @@ async function gallery(count: number, passes: number): Promise<void> {
   model.train();
   try {
     for (let t = 0; t < passes; t++) {
-      const probs = noGrad(() =>
-        tidy(() =>
-          softmax(model.forward(tensor(X, { shape: [n, 1, 28, 28] })))
-            .dataSync()
-            .slice(),
-        ),
+      // Read after the scope with await: the only read a WebGPU backend offers.
+      const probsTensor = noGrad(() =>
+        tidy(() => softmax(model.forward(tensor(X, { shape: [n, 1, 28, 28] })))),
       );
+      const probs = await probsTensor.data();
+      probsTensor.dispose();
       for (let i = 0; i < probs.length; i++) {
         sum[i]! += probs[i]!;
         sumSq[i]! += probs[i]! * probs[i]!;
