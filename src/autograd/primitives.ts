@@ -268,12 +268,9 @@ const rules: { [P in Primitive]: Rule<P> } = {
     },
   },
   reshape: {
-    // A copy keeps one owner per storage, so disposal stays simple; reshapes here are cheap.
-    forward: ([x], { shape }) => {
-      const out = Tensor.uninitialized(x!.backend, shape);
-      x!.backend.unary('copy', x!.id, stridesOf(shape), out.id, shape);
-      return { out };
-    },
+    // Row-major storage reads the same under any shape with the same element count, so a reshape
+    // is a view sharing its input's storage (released when the last owner is disposed).
+    forward: ([x], { shape }) => ({ out: x!.view(shape) }),
     backward: (g, { inputs: [x] }) => [g.reshape([...x!.shape])],
   },
   permute: {

@@ -52,7 +52,8 @@ function flattenInto(data: NestedArray, shape: Shape, depth: number, out: number
 
 function make(shape: Shape, opts: CreateOptions, init: (t: Tensor) => void): Tensor {
   checkShape(shape);
-  const t = Tensor.empty(opts.backend ?? getBackend(), shape);
+  // Every creation function writes all elements, so zero-filling first would be wasted work.
+  const t = Tensor.uninitialized(opts.backend ?? getBackend(), shape);
   init(t);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;

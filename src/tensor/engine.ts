@@ -21,8 +21,33 @@ let activeBackend: Backend = new ReferenceBackend();
 const scopes: Set<Disposable>[] = [];
 let gradEnabled = true;
 
+/**
+ * Extra owners of shared storage (a reshape shares its input's storage instead of copying it).
+ * Storage absent from the map has exactly one owner.
+ */
+const sharedOwners = new WeakMap<Backend, Map<StorageId, number>>();
+
+/** Records one more tensor owning `id` (a zero-copy view such as a reshape). */
+export function retainStorage(backend: Backend, id: StorageId): void {
+  let owners = sharedOwners.get(backend);
+  if (owners === undefined) sharedOwners.set(backend, (owners = new Map()));
+  owners.set(id, (owners.get(id) ?? 1) + 1);
+}
+
+/** Drops one owner of `id`; the storage is freed when the last owner lets go. */
+export function releaseStorage(backend: Backend, id: StorageId): void {
+  const owners = sharedOwners.get(backend);
+  const count = owners?.get(id);
+  if (count === undefined) {
+    backend.free(id);
+    return;
+  }
+  if (count > 2) owners!.set(id, count - 1);
+  else owners!.delete(id);
+}
+
 const finalizer = new FinalizationRegistry<{ backend: Backend; id: StorageId }>(({ backend, id }) => {
-  backend.free(id);
+  releaseStorage(backend, id);
 });
 
 /** The backend new tensors are created on. */

@@ -7,7 +7,7 @@ import type { Backend, StorageId } from '../backend/backend.js';
 import { ArgumentError, DropoutLabError, NumericError, formatShape } from '../errors.js';
 import { apply, type Node } from '../autograd/primitives.js';
 import { runBackward } from '../autograd/backward.js';
-import { track, untrack } from './engine.js';
+import { releaseStorage, retainStorage, track, untrack } from './engine.js';
 import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
 
 /** Nested JavaScript arrays of numbers, as returned by `toArray()`. */
@@ -51,6 +51,13 @@ export class Tensor {
     return new Tensor(backend, backend.alloc(sizeOf(shape)), [...shape]);
   }
 
+  /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. */
+  view(shape: Shape): Tensor {
+    this.assertAlive();
+    retainStorage(this.backend, this.id);
+    return new Tensor(this.backend, this.id, [...shape]);
+  }
+
   /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. */
   static uninitialized(backend: Backend, shape: Shape): Tensor {
     return new Tensor(backend, backend.alloc(sizeOf(shape), false), [...shape]);
@@ -71,7 +78,7 @@ export class Tensor {
     if (this.disposed) return;
     this.disposed = true;
     untrack(this);
-    this.backend.free(this.id);
+    releaseStorage(this.backend, this.id);
   }
 
   /** Throws a clear error when a disposed tensor is used. */
