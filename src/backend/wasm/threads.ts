@@ -11,11 +11,21 @@
  */
 
 /** Byte size of the control block (Int32 words, then Float64 arguments at FLOAT_OFFSET). */
-export const CONTROL_BYTES = 256;
-/** Int32 word indices in the control block. */
-export const CTL = { SEQ: 0, DONE: 1, CMD: 2, CLAIM: 3, ARGS: 4 } as const;
+export const CONTROL_BYTES = 512;
+/**
+ * Int32 word indices in the control block. NEXT is the next unclaimed chunk of a chunked GEMM: both
+ * threads take chunks with Atomics.add until none is left, so a helper that wakes late simply
+ * takes fewer chunks instead of leaving a whole half to the main thread.
+ */
+export const CTL = { SEQ: 0, DONE: 1, CMD: 2, CLAIM: 3, NEXT: 4, ARGS: 5 } as const;
 /** Byte offset of the Float64 argument area within the control block. */
-export const FLOAT_OFFSET = 128;
+export const FLOAT_OFFSET = 384;
+/**
+ * GEMM argument layout after CTL.ARGS: a, b, c, m, n, k, transA, transB, helper workspace, bias,
+ * relu, chunk count, then (i0, i1, j0, j1) per chunk.
+ */
+export const GEMM_ARGS = { WORK: 8, BIAS: 9, RELU: 10, CHUNKS: 11, BOUNDS: 12 } as const;
+
 /** Commands a helper understands. */
 export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3 } as const;
 
@@ -55,8 +65,14 @@ function helperLoop(bytes, memory, ctl, spin) {
     if (Atomics.compareExchange(I, ${CTL.CLAIM}, 0, 1) !== 0) {
       // The main thread ran this share itself.
     } else if (cmd === ${CMD.GEMM}) {
-      k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
-        I[A + 8], I[A + 9], I[A + 10], I[A + 11], I[A + 12], I[A + 13], I[A + 14]);
+      const chunks = I[A + ${GEMM_ARGS.CHUNKS}];
+      for (;;) {
+        const c = Atomics.add(I, ${CTL.NEXT}, 1);
+        if (c >= chunks) break;
+        const b = A + ${GEMM_ARGS.BOUNDS} + 4 * c;
+        k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
+          I[b], I[b + 1], I[b + 2], I[b + 3], I[A + ${GEMM_ARGS.WORK}], I[A + ${GEMM_ARGS.BIAS}], I[A + ${GEMM_ARGS.RELU}]);
+      }
     } else if (cmd === ${CMD.DROPOUT}) {
       k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1]);
     } else if (cmd === ${CMD.UNIFORM}) {

@@ -333,29 +333,62 @@ export class WasmBackend implements Backend {
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
       return;
     }
-    // Split C in two: by 8-column panels when there are enough, else by 4-row tiles. Each element is
-    // computed by the same micro-kernel either way, so the split never changes a result.
-    const i0 = 0;
-    const j0 = 0;
-    let i1 = m;
-    let j1 = n;
-    let hi0 = 0;
-    let hj0 = 0;
-    const hi1 = m;
-    const hj1 = n;
-    if (n >= 16) {
-      j1 = hj0 = Math.ceil(n / 16) * 8;
-    } else {
-      i1 = hi0 = Math.ceil(m / 8) * 4;
+    // Cut C into up to four chunks (4-row tiles and 8-column panels stay whole, so every element is
+    // computed by the same micro-kernel wherever the cuts fall); both threads take chunks until none
+    // is left. Results are identical on 1 and 2 threads.
+    const rowCuts = m >= 8 ? (n >= 16 ? 2 : Math.min(4, Math.floor(m / 4))) : 1;
+    const colCuts = n >= 16 ? (m >= 8 ? 2 : Math.min(4, Math.floor(n / 8))) : 1;
+    const cut = (size: number, parts: number, unit: number, p: number): number =>
+      p === parts ? size : Math.ceil((size * p) / parts / unit) * unit;
+    const bounds: number[] = [];
+    let maxRows = 0;
+    let maxCols = 0;
+    for (let r = 0; r < rowCuts; r++) {
+      const i0 = cut(m, rowCuts, 4, r);
+      const i1 = cut(m, rowCuts, 4, r + 1);
+      for (let c = 0; c < colCuts; c++) {
+        const j0 = cut(n, colCuts, 8, c);
+        const j1 = cut(n, colCuts, 8, c + 1);
+        if (i1 <= i0 || j1 <= j0) continue;
+        bounds.push(i0, i1, j0, j1);
+        maxRows = Math.max(maxRows, i1 - i0);
+        maxCols = Math.max(maxCols, j1 - j0);
+      }
     }
-    const wMain = this.work(0, this.k.gemmWorkspace(i1 - i0, j1 - j0, k));
-    const wHelp = this.work(1, this.k.gemmWorkspace(hi1 - hi0, hj1 - hj0, k));
-    const A = (this.ctl >>> 2) + CTL.ARGS;
-    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.GEMM;
-    this.i32.set([pa, pb, pc, m, n, k, ta, tb, hi0, hi1, hj0, hj1, wHelp, bias, relu], A);
+    const chunks = bounds.length / 4;
+    const bytes = this.k.gemmWorkspace(maxRows, maxCols, k);
+    const wMain = this.work(0, bytes);
+    const wHelp = this.work(1, bytes);
+    const base = this.ctl >>> 2;
+    const A = base + CTL.ARGS;
+    this.i32[base + CTL.CMD] = CMD.GEMM;
+    this.i32.set([pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu, chunks, ...bounds], A);
+    Atomics.store(this.i32, base + CTL.NEXT, 0);
     helper.start();
-    this.k.gemm(pa, pb, pc, m, n, k, ta, tb, i0, i1, j0, j1, wMain, bias, relu);
-    helper.finish(() => this.k.gemm(pa, pb, pc, m, n, k, ta, tb, hi0, hi1, hj0, hj1, wHelp, bias, relu));
+    for (;;) {
+      const c = Atomics.add(this.i32, base + CTL.NEXT, 1);
+      if (c >= chunks) break;
+      const b = 4 * c;
+      this.k.gemm(
+        pa,
+        pb,
+        pc,
+        m,
+        n,
+        k,
+        ta,
+        tb,
+        bounds[b]!,
+        bounds[b + 1]!,
+        bounds[b + 2]!,
+        bounds[b + 3]!,
+        wMain,
+        bias,
+        relu,
+      );
+    }
+    // Every chunk is taken; wait for the helper's chunk in flight (if it claimed the command at all).
+    helper.finish(() => {});
   }
 
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
