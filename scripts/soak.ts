@@ -12,6 +12,7 @@ import { loadFashionMNIST } from '../src/node.js';
 import { manualSeed } from '../src/random/generator.js';
 import { setBackend } from '../src/tensor/engine.js';
 import { Trainer } from '../src/train/trainer.js';
+import { slope } from './bench-lib/analysis.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,20 +25,6 @@ const { values } = parseArgs({
 });
 const epochs = Number(values.epochs);
 const trainLimit = values['train-limit'] === undefined ? undefined : Number(values['train-limit']);
-
-/** Least-squares slope of y over x. */
-function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
 
 const handleCount = (): number => process.getActiveResourcesInfo().length;
 const MB = 2 ** 20;

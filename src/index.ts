@@ -23,6 +23,7 @@ export { ReferenceBackend } from './backend/reference.js';
 export { BACKEND_NAMES, createBackend, disposeBackend, type BackendName } from './backend/select.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './random/generator.js';
 export { philox4x32 } from './random/philox.js';
+export { randperm } from './random/randperm.js';
 export { checkDropoutP, dropout, dropoutLayer } from './ops/dropout.js';
 export {
   alphaDropout,

@@ -138,6 +138,22 @@ interface EpochEvent {
   samples_per_second: number;
 }
 
+/** JSON lines without their timing fields, which differ between runs. */
+function strip(stdout: string): unknown[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const {
+        epoch_seconds: _a,
+        samples_per_second: _b,
+        seconds_per_epoch: _c,
+        ...rest
+      } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+}
+
 const SHORT = [
   '--epochs',
   '2',
@@ -178,19 +194,6 @@ test('train on real data: JSON lines, sane accuracy, and the --out files', needs
 });
 
 test('same seed ⇒ identical numbers, on 1 and 2 threads', needsData, async () => {
-  const strip = (s: string): unknown[] =>
-    s
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const {
-          epoch_seconds: _a,
-          samples_per_second: _b,
-          seconds_per_epoch: _c,
-          ...rest
-        } = JSON.parse(l) as Record<string, unknown>;
-        return rest;
-      });
   const [a, b, c] = await Promise.all([
     cli(['train', ...SHORT, '--threads', '2']),
     cli(['train', ...SHORT, '--threads', '2']),
@@ -224,19 +227,6 @@ test('--checkpoint-every then --resume gives the uninterrupted run bit for bit',
     mkdtemp(join(tmpdir(), 'dropout-lab-straight-')),
     mkdtemp(join(tmpdir(), 'dropout-lab-resume-')),
   ]);
-  const strip = (s: string): unknown[] =>
-    s
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const {
-          epoch_seconds: _a,
-          samples_per_second: _b,
-          seconds_per_epoch: _c,
-          ...rest
-        } = JSON.parse(l) as Record<string, unknown>;
-        return rest;
-      });
   const [straight, first] = await Promise.all([
     cli([...args, '--epochs', '3', '--out', straightDir]),
     cli([...args, '--epochs', '2', '--out', firstDir, '--checkpoint-every', '1']),

@@ -4,7 +4,7 @@
  * once, shuffle indices per epoch with the seeded Philox generator, gather into a reused buffer).
  */
 import { Generator } from '../../src/random/generator.js';
-import { fillUniform } from '../../src/random/philox.js';
+import { randperm } from '../../src/random/randperm.js';
 
 const PIXELS = 784;
 
@@ -34,18 +34,7 @@ export class BatchSource {
   }
 
   private permutation(): Uint32Array {
-    const n = this.numTrain;
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
-    const u = new Float32Array(n);
-    const s = this.generator.next('uniform', n);
-    fillUniform(s.key, s.offset, u);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(u[i]! * (i + 1));
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
-    return order;
+    return randperm(this.numTrain, this.generator);
   }
 
   /** One shuffled epoch; each yielded view is overwritten by the next batch. */

@@ -5,7 +5,7 @@
  * batch into a reused buffer, so the pipeline costs milliseconds per epoch.
  */
 import { ArgumentError } from '../errors.js';
-import { fillUniform } from '../random/philox.js';
+import { randperm } from '../random/randperm.js';
 import { Generator } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { DataModule } from '../train/dataModule.js';
@@ -111,25 +111,10 @@ export class FashionMNIST extends DataModule {
     return this.generator;
   }
 
-  /** A Fisher–Yates permutation of 0…n−1 drawn from the seeded generator. */
-  private permutation(n: number): Uint32Array {
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
-    const u = new Float32Array(n);
-    const stream = this.generator.next('uniform', n);
-    fillUniform(stream.key, stream.offset, u);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(u[i]! * (i + 1));
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
-    return order;
-  }
-
   /** Yields batches; a new shuffle every training epoch, fixed order for validation. */
   *getDataloader(train: boolean): IterableIterator<Batch> {
     const [X, Y, n] = train ? [this.trainX, this.trainY, this.numTrain] : [this.valX, this.valY, this.numVal];
-    const order = train ? this.permutation(n) : null;
+    const order = train ? randperm(n, this.generator) : null;
     const xBuf = new Float32Array(this.batchSize * PIXELS);
     const yBuf = new Float32Array(this.batchSize);
     for (let start = 0; start < n; start += this.batchSize) {
