@@ -93,6 +93,9 @@ const badFlags: [string[], RegExp][] = [
   [['trian'], /unknown command 'trian'.*Did you mean train/],
   [['train', '--out', '/etc/passwd'], /--out \/etc\/passwd is not writable/],
   [['train', '--data-dir', '/nonexistent-dropout-lab'], /--data-dir/],
+  [['sweep', '--dropout1', '0,2'], /--dropout1 values must be numbers in \[0, 1\]/],
+  [['mc', '--samples', '0'], /--samples must be an integer ≥ 1/],
+  [['lab', '--port', 'abc'], /--port must be an integer/],
 ];
 
 test('bad input: one line naming the problem, exit ≠ 0, no stack trace', { concurrency: 4 }, async (t) => {

@@ -46,7 +46,9 @@ interface McEvent {
 
 /** Registers `mc` on the program. */
 export function registerMc(program: Command, print: (line: string) => void): void {
-  const cmd = new Command('mc')
+  // program.command() (not new Command) so it inherits the one-line error output and exitOverride.
+  const cmd = program
+    .command('mc')
     .description(
       'weight scaling vs Monte-Carlo dropout averaging (k = 1…T passes), calibration, certain/uncertain images',
     )
@@ -64,7 +66,6 @@ export function registerMc(program: Command, print: (line: string) => void): voi
   addExperimentOptions(cmd, 'out/mc').action(async (f: McFlags) => {
     await runMc(f, print);
   });
-  program.addCommand(cmd);
 }
 
 const KS = [1, 2, 5, 10, 20, 50, 100];

@@ -88,9 +88,12 @@ function label(point: Partial<RunConfig>, keys: readonly (keyof RunConfig)[]): s
 
 /** Registers `sweep` on the program. */
 export function registerSweep(program: Command, print: (line: string) => void): void {
-  const cmd = new Command('sweep').description(
-    'train every combination of comma-separated flag values for several seeds, e.g. --dropout1 0,0.2,0.5 --dropout2 0,0.2,0.5',
-  );
+  // program.command() (not new Command) so it inherits the one-line error output and exitOverride.
+  const cmd = program
+    .command('sweep')
+    .description(
+      'train every combination of comma-separated flag values for several seeds, e.g. --dropout1 0,0.2,0.5 --dropout2 0,0.2,0.5',
+    );
   for (const a of AXES)
     cmd.option(`${a.flag} <list>`, `comma-separated values of ${a.flag} (default: the book's)`);
   cmd.option(
@@ -101,7 +104,6 @@ export function registerSweep(program: Command, print: (line: string) => void): 
   addExperimentOptions(cmd, 'out/sweep').action(async (f: SweepFlags) => {
     await runSweep(f, print);
   });
-  program.addCommand(cmd);
 }
 
 /** Runs the sweep described by the flags. */
