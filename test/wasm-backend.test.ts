@@ -454,7 +454,8 @@ for (const cfg of configs) {
         { lr: 0.3, momentum: 0.5, weightDecay: 0 },
       ];
       for (const params of settings) {
-        for (const size of [1, 5, 1027]) {
+        // 70001 elements: large enough to be split between threads, odd so the split has a tail.
+        for (const size of [1, 5, 1027, 70001]) {
           const withV = params.momentum > 0;
           const results = [w as Backend, ref].map((be) => {
             const p = upload(be, randomArray(size, 1));

@@ -8,11 +8,13 @@ import { relaxedSimdSupported } from './binary.js';
 import { CMD, CTL, HELPER_LOOP_SOURCE, type Helper } from './threads.js';
 
 /**
- * How long the helper polls before sleeping in Atomics.wait (iterations of Atomics.load). Kept tiny:
- * measured here with other processes on both cores, a helper that spins for long loses the
- * scheduler's wake-up preference and then answers in ~0.6 ms instead of ~0.05 ms.
+ * How long (ms) the helper polls after its last command before sleeping in Atomics.wait. A training
+ * step issues a parallel kernel every few hundred microseconds; a sleeping helper takes tens of
+ * microseconds (more on a busy machine) to wake, so polling through the gaps keeps both cores on the
+ * GEMMs. GEMMs are cut into chunks taken dynamically, so a helper that is late (descheduled on a busy
+ * machine) only takes fewer chunks.
  */
-const HELPER_SPIN = 100;
+const HELPER_SPIN = 0.3;
 /** How long the main thread polls for DONE (~50 µs) before sleeping; the halves usually end together. */
 const MAIN_SPIN = 10000;
 /** A helper that does not answer within this time is presumed dead (it would otherwise hang us). */

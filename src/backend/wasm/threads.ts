@@ -27,7 +27,7 @@ export const FLOAT_OFFSET = 384;
 export const GEMM_ARGS = { WORK: 8, BIAS: 9, RELU: 10, CHUNKS: 11, BOUNDS: 12 } as const;
 
 /** Commands a helper understands. */
-export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3 } as const;
+export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4 } as const;
 
 /** A helper thread that runs one command at a time from the control block. */
 export interface Helper {
@@ -54,9 +54,15 @@ function helperLoop(bytes, memory, ctl, spin) {
   const A = ${CTL.ARGS};
   let seen = Atomics.load(I, ${CTL.SEQ});
   for (;;) {
+    // Poll for up to \`spin\` ms after the last command (a training step's kernels come tens of
+    // microseconds apart), then sleep in Atomics.wait until the next one.
     let s = Atomics.load(I, ${CTL.SEQ});
+    let idleSince = performance.now();
     for (let n = 0; s === seen; n++) {
-      if (n >= spin) Atomics.wait(I, ${CTL.SEQ}, seen);
+      if ((n & 1023) === 1023 && performance.now() - idleSince > spin) {
+        Atomics.wait(I, ${CTL.SEQ}, seen);
+        idleSince = performance.now();
+      }
       s = Atomics.load(I, ${CTL.SEQ});
     }
     seen = s;
@@ -75,6 +81,8 @@ function helperLoop(bytes, memory, ctl, spin) {
       }
     } else if (cmd === ${CMD.DROPOUT}) {
       k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1]);
+    } else if (cmd === ${CMD.SGD}) {
+      k.sgdStep(I[A], I[A + 1], I[A + 2], I[A + 3], F[0], F[1], F[2]);
     } else if (cmd === ${CMD.UNIFORM}) {
       k.randomUniform(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], F[0]);
     }

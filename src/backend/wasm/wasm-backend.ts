@@ -460,8 +460,29 @@ export class WasmBackend implements Backend {
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
-    const v = velocity >= 0 ? this.ptr(velocity) : 0;
-    this.k.sgdStep(this.ptr(param), this.ptr(grad), v, size, params.lr, params.momentum, params.weightDecay);
+    const pw = this.ptr(param);
+    const pg = this.ptr(grad);
+    const pv = velocity >= 0 ? this.ptr(velocity) : 0;
+    const { lr, momentum, weightDecay } = params;
+    const helper = this.helpers[0];
+    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
+      this.k.sgdStep(pw, pg, pv, size, lr, momentum, weightDecay);
+      return;
+    }
+    // Elementwise and independent, so the halves may run on either thread; split at a multiple of 4.
+    const mid = Math.ceil(size / 8) * 4;
+    const off = mid * 4;
+    const A = (this.ctl >>> 2) + CTL.ARGS;
+    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.SGD;
+    this.i32.set([pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid], A);
+    this.ctlF64[0] = lr;
+    this.ctlF64[1] = momentum;
+    this.ctlF64[2] = weightDecay;
+    helper.start();
+    this.k.sgdStep(pw, pg, pv, mid, lr, momentum, weightDecay);
+    helper.finish(() =>
+      this.k.sgdStep(pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid, lr, momentum, weightDecay),
+    );
   }
 }
 
