@@ -30,7 +30,16 @@ import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
 import { Peer } from './bench-lib/peers.js';
 import { BOOK, type EpochReply, type ModelKind, type NodePeerSpec } from './bench-lib/protocol.js';
 
-const SYSTEMS = ['wasm-2t', 'wasm-1t', 'js', 'torch', 'tfjs-wasm', 'tfjs-cpu'] as const;
+const SYSTEMS = [
+  'wasm-2t',
+  'wasm-1t',
+  'js',
+  'webgpu',
+  'torch',
+  'torch-cuda',
+  'tfjs-wasm',
+  'tfjs-cpu',
+] as const;
 type SystemId = (typeof SYSTEMS)[number];
 const SECTIONS = ['gemm', 'dropout-share', 'determinism'] as const;
 const MODELS: readonly ModelKind[] = ['dropout', 'mlp'];
@@ -146,6 +155,23 @@ const DEFS: readonly SystemDef[] = [
       if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
       const spec = { model, threads: 2, hparams: BOOK, dataDir: opts.dataDir };
       return Peer.start('torch', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
+    },
+  },
+  {
+    // A software adapter (lavapipe) is ~1 GFLOP/s, so this peer is capped; on a real GPU it runs fast.
+    id: 'webgpu',
+    label: 'dropout-lab WebGPU',
+    mode: 'capped',
+    start: nodePeer('webgpu', 'lab-webgpu', 1),
+  },
+  {
+    id: 'torch-cuda',
+    label: 'PyTorch CUDA',
+    mode: 'full',
+    start: (model) => {
+      if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
+      const spec = { model, threads: 2, device: 'cuda', hparams: BOOK, dataDir: opts.dataDir };
+      return Peer.start('torch-cuda', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
     },
   },
   { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'capped', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },

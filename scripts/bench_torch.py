@@ -106,6 +106,10 @@ def main():
         send({"event": "error", "message": f"torch unavailable: {e}"})
         return 1
     hp = spec["hparams"]
+    device = spec.get("device", "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        send({"event": "error", "message": "no CUDA device (torch.cuda.is_available() is false)"})
+        return 1
     torch.set_num_threads(int(spec.get("threads", 2)))
     blas = blas_info(torch)  # before seeding: its random operands must not shift the model's draws
     torch.manual_seed(hp["seed"])
@@ -116,6 +120,8 @@ def main():
     X = torch.from_numpy(np.frombuffer(images, dtype=np.uint8).reshape(n, 784).astype(np.float32) / 255.0)
     Y = torch.from_numpy(np.frombuffer(labels, dtype=np.uint8).astype(np.int64))
     del images, labels
+    # On a GPU the whole data set lives on the device, as a CUDA user would keep it for this size.
+    X, Y = X.to(device), Y.to(device)
     h1, h2 = hp["hidden1"], hp["hidden2"]
     layers = [nn.Flatten(), nn.Linear(784, h1), nn.ReLU()]
     if spec["model"] == "dropout":
@@ -124,7 +130,7 @@ def main():
     if spec["model"] == "dropout":
         layers.append(nn.Dropout(hp["dropout2"]))
     layers.append(nn.Linear(h2, 10))
-    net = nn.Sequential(*layers)
+    net = nn.Sequential(*layers).to(device)
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(net.parameters(), lr=hp["lr"])
     bs = hp["batchSize"]
@@ -134,6 +140,7 @@ def main():
             "system": "torch",
             "info": {
                 "torch": torch.__version__,
+                "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
                 "threads": torch.get_num_threads(),
                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
                 "python": sys.version.split()[0],
@@ -159,7 +166,7 @@ def main():
         steps = samples = 0
         loss_sum = 0.0
         t0 = time.perf_counter()
-        perm = torch.randperm(n)
+        perm = torch.randperm(n, device=device)
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
             xb, yb = X[idx], Y[idx]
@@ -173,6 +180,8 @@ def main():
             steps += 1
             if cap is not None and steps >= cap:
                 break
+        if device == "cuda":
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
         send(
             {

@@ -18,8 +18,9 @@ const hp = spec.hparams;
 let epoch: (steps: number | null) => Promise<EpochReply>;
 
 async function ready(): Promise<ReadyReply> {
-  if (spec.system === 'lab-wasm' || spec.system === 'lab-js') {
-    const be: Backend = await useBackend(spec.system === 'lab-wasm' ? 'wasm' : 'js', spec.threads);
+  if (spec.system === 'lab-wasm' || spec.system === 'lab-js' || spec.system === 'lab-webgpu') {
+    const name = spec.system === 'lab-wasm' ? 'wasm' : spec.system === 'lab-js' ? 'js' : 'webgpu';
+    const be: Backend = await useBackend(name, spec.threads);
     const data = await loadFashionMNIST({ batchSize: hp.batchSize, dataDir: spec.dataDir });
     const run: LabRun = buildLabRun(spec.model, hp, data);
     epoch = async (steps) => {

@@ -38,7 +38,7 @@ export const BOOK: HParams = {
 
 /** What a Node peer is told on its command line (JSON in argv[2]). */
 export interface NodePeerSpec {
-  readonly system: 'lab-wasm' | 'lab-js' | 'tfjs-wasm' | 'tfjs-cpu';
+  readonly system: 'lab-wasm' | 'lab-js' | 'lab-webgpu' | 'tfjs-wasm' | 'tfjs-cpu';
   readonly threads: number;
   readonly model: ModelKind;
   readonly hparams: HParams;
