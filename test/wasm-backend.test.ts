@@ -12,29 +12,9 @@ import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../sr
 import { collapseDims } from '../src/backend/wasm/wasm-backend.js';
 import { sizeClass } from '../src/backend/wasm/allocator.js';
 import { unsharedMemoryVariant, kernelBytes } from '../src/backend/wasm/binary.js';
+import { coarseArray, randomArray, rng } from './helpers/testData.js';
 
 /** mulberry32: a tiny seeded generator for test inputs (the lint rule bans Math.random). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
-/** Values from a small set, so comparisons, ties and equalities actually occur. */
-function coarseArray(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => Math.floor(r() * 7) - 3);
-}
 
 function upload(be: Backend, data: Float32Array): number {
   const id = be.alloc(data.length);

@@ -18,6 +18,7 @@ import {
   sizeClass,
   type WebGPUBackend,
 } from '../src/backend/webgpu/index.js';
+import { coarseArray, randomArray, rng } from './helpers/testData.js';
 
 let gpu: WebGPUBackend | null = null;
 let skipReason: string | false = false;
@@ -31,26 +32,6 @@ try {
 after(() => gpu?.dispose());
 
 /** mulberry32: a tiny seeded generator for test inputs (the lint rule bans Math.random). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
-function coarseArray(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => Math.floor(r() * 7) - 3);
-}
 
 function assertExact(actual: Float32Array, expected: Float32Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
