@@ -33,6 +33,7 @@ import { BOOK, type EpochReply, type ModelKind, type NodePeerSpec } from './benc
 const SYSTEMS = [
   'wasm-2t',
   'wasm-1t',
+  'wasm-2t-dense',
   'js',
   'webgpu',
   'torch',
@@ -126,9 +127,9 @@ interface SystemDef {
 const PEER_SCRIPT = fileURLToPath(new URL('./bench-lib/peer.ts', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
 
-function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number) {
+function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, sparse = true) {
   return (model: ModelKind): Promise<Peer> => {
-    const spec: NodePeerSpec = { system, threads, model, hparams: BOOK, dataDir: opts.dataDir };
+    const spec: NodePeerSpec = { system, threads, sparse, model, hparams: BOOK, dataDir: opts.dataDir };
     return Peer.start(id, process.execPath, [...process.execArgv, PEER_SCRIPT, JSON.stringify(spec)]);
   };
 }
@@ -146,6 +147,13 @@ function torchEnv(): NodeJS.ProcessEnv {
 const DEFS: readonly SystemDef[] = [
   { id: 'wasm-2t', label: 'dropout-lab wasm ×2', mode: 'full', start: nodePeer('wasm-2t', 'lab-wasm', 2) },
   { id: 'wasm-1t', label: 'dropout-lab wasm ×1', mode: 'full', start: nodePeer('wasm-1t', 'lab-wasm', 1) },
+  {
+    // The same engine with the sparse × dense path off: what skipping dropout's zeros is worth.
+    id: 'wasm-2t-dense',
+    label: 'dropout-lab wasm ×2 dense',
+    mode: 'full',
+    start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, false),
+  },
   { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
   {
     id: 'torch',

@@ -517,6 +517,34 @@ describe('wasm backend: thread count and helpers', () => {
     }
   });
 
+  it('hand-offs stay correct over a thousand back-to-back commands', async () => {
+    // A helper descheduled between reading a command and claiming it once ran the stale command
+    // with the next one's arguments (seen once in a full test run; the claim is now tied to the
+    // command's sequence number). This is a regression smoke test: the window is too narrow to hit
+    // on demand.
+    const one = await createWasmBackend({ threads: 1 });
+    const two = await createWasmBackend({ threads: 2 });
+    const size = 40000;
+    const [o1, o2] = [one.alloc(size), two.alloc(size)];
+    const [x1, x2] = [upload(one, randomArray(size, 5)), upload(two, randomArray(size, 5))];
+    try {
+      for (let i = 0; i < 1000; i++) {
+        const stream = { key: [7, i] as [number, number], offset: i };
+        if (i % 2 === 0) {
+          one.random('uniform', stream, o1, size);
+          two.random('uniform', stream, o2, size);
+        } else {
+          one.dropout(x1, stream, 0.3, o1, size);
+          two.dropout(x2, stream, 0.3, o2, size);
+        }
+        assertExact(two.readSync(o2, size), one.readSync(o1, size), `command ${i}`);
+      }
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
+  });
+
   it('dispose is idempotent and leaves a working single-threaded backend', async () => {
     const be = await createWasmBackend({ threads: 2 });
     be.dispose();
@@ -529,6 +557,112 @@ describe('wasm backend: thread count and helpers', () => {
 
   it('rejects unsupported thread counts', async () => {
     await assert.rejects(createWasmBackend({ threads: 3 }), RangeError);
+  });
+});
+
+/** `data` with each element zeroed with probability 1 − density (a dropout/ReLU-like pattern). */
+function sparsify(data: Float32Array, density: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return data.map((v) => (r() < density ? v : 0));
+}
+
+/** Counts how often `be` takes the sparse × dense path (a spy on its private method). */
+function countSparseCalls(be: WasmBackend): { readonly calls: number } {
+  const spy = be as unknown as { sparseMatmul: (...args: unknown[]) => void };
+  const orig = spy.sparseMatmul.bind(be);
+  const counter = { calls: 0 };
+  spy.sparseMatmul = (...args: unknown[]) => {
+    counter.calls++;
+    orig(...args);
+  };
+  return counter;
+}
+
+describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () => {
+  // [m, n, k, transA, transB]: the dropout MLP's shapes, tails of the 32-column blocks and of
+  // 4-column groups, odd depths, and k above the dense GEMM's 256 k-block.
+  const shapes = [
+    [256, 256, 256, false, true],
+    [256, 784, 256, true, false],
+    [256, 256, 256, false, false],
+    [256, 256, 256, true, false],
+    [99, 45, 301, true, true],
+    [64, 37, 33, false, false],
+    [33, 70, 40, true, true],
+    [40, 64, 600, false, false],
+  ] as const;
+
+  for (const cfg of configs) {
+    it(`is bit-identical to the dense GEMM and takes the sparse path (${cfg.variant}, ${cfg.threads} thread${cfg.threads > 1 ? 's' : ''})`, async () => {
+      const sparse = await createWasmBackend(cfg);
+      const dense = await createWasmBackend({ ...cfg, sparse: false });
+      const spy = countSparseCalls(sparse);
+      let expectedCalls = 0;
+      for (const [m, n, k, ta, tb] of shapes) {
+        for (const epilogue of [false, true]) {
+          const A = sparsify(randomArray(m * k, m + n), 0.15, k);
+          const B = randomArray(n * k, 7);
+          const bias = randomArray(n, 9);
+          const [got, want] = [sparse, dense].map((be) => {
+            const a = upload(be, A);
+            const b = upload(be, B);
+            const bi = upload(be, bias);
+            const c = be.alloc(m * n, false);
+            be.matmul(a, b, c, m, n, k, ta, tb, epilogue ? { bias: bi, relu: true } : undefined);
+            const r = be.readSync(c, m * n);
+            [a, b, bi, c].forEach((id) => be.free(id));
+            return r;
+          });
+          assertExact(
+            got!,
+            want!,
+            `${m}×${n}×${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}${epilogue ? ' +bias+relu' : ''}`,
+          );
+          expectedCalls++;
+        }
+      }
+      assert.equal(spy.calls, expectedCalls, 'every product above took the sparse path');
+      sparse.dispose();
+      dense.dispose();
+    });
+  }
+
+  it('keeps dense operands, narrow outputs and shallow products on the dense GEMM', async () => {
+    const be = await createWasmBackend({ threads: 2 });
+    const spy = countSparseCalls(be);
+    for (const [m, n, k, density] of [
+      [128, 128, 128, 0.5],
+      [256, 10, 256, 0.1],
+      [256, 256, 10, 0.1],
+    ] as const) {
+      const a = upload(be, sparsify(randomArray(m * k, 1), density, 2));
+      const b = upload(be, randomArray(n * k, 3));
+      const c = be.alloc(m * n);
+      be.matmul(a, b, c, m, n, k, false, false);
+    }
+    assert.equal(spy.calls, 0);
+    be.dispose();
+  });
+
+  it('skips 0 · ∞ like sparse BLAS but propagates NaN and ∞ from A', async () => {
+    const be = await createWasmBackend({ threads: 1 });
+    const [m, n, k] = [64, 32, 64];
+    const A = new Float32Array(m * k);
+    A[0] = 1; // row 0: one nonzero at k = 0
+    A[k + 1] = NaN; // row 1: NaN at k = 1
+    A[2 * k + 2] = Infinity; // row 2: ∞ at k = 2
+    const B = new Float32Array(k * n).fill(1);
+    B[5 * n] = Infinity; // row k = 5 of B, which no row of A reaches
+    const a = upload(be, A);
+    const b = upload(be, B);
+    const c = be.alloc(m * n);
+    be.matmul(a, b, c, m, n, k, false, false);
+    const C = be.readSync(c, m * n);
+    assert.equal(C[0], 1);
+    assert.ok(Number.isNaN(C[n]!));
+    assert.equal(C[2 * n], Infinity);
+    assert.equal(C[3 * n], 0, '0 · ∞ contributes 0 on the sparse path');
+    be.dispose();
   });
 });
 

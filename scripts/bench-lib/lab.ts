@@ -23,8 +23,8 @@ export interface LabRun {
 }
 
 /** Creates a backend and makes it the active one. */
-export async function useBackend(name: BackendName, threads: number): Promise<Backend> {
-  const be = await createBackend(name, { threads });
+export async function useBackend(name: BackendName, threads: number, sparse?: boolean): Promise<Backend> {
+  const be = await createBackend(name, { threads, sparse });
   setBackend(be);
   return be;
 }

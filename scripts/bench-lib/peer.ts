@@ -20,7 +20,7 @@ let epoch: (steps: number | null) => Promise<EpochReply>;
 async function ready(): Promise<ReadyReply> {
   if (spec.system === 'lab-wasm' || spec.system === 'lab-js' || spec.system === 'lab-webgpu') {
     const name = spec.system === 'lab-wasm' ? 'wasm' : spec.system === 'lab-js' ? 'js' : 'webgpu';
-    const be: Backend = await useBackend(name, spec.threads);
+    const be: Backend = await useBackend(name, spec.threads, spec.sparse);
     const data = await loadFashionMNIST({ batchSize: hp.batchSize, dataDir: spec.dataDir });
     const run: LabRun = buildLabRun(spec.model, hp, data);
     epoch = async (steps) => {
@@ -28,6 +28,7 @@ async function ready(): Promise<ReadyReply> {
       return { event: 'epoch', ...r, ...rssNow(), engine_bytes: be.memory().bytes };
     };
     const info: Record<string, string | number | boolean> = { backend: be.name, threads: spec.threads };
+    if (spec.sparse === false) info['sparse'] = false;
     const variant = (be as Partial<{ variant: string }>).variant;
     if (variant !== undefined) info['variant'] = variant;
     return { event: 'ready', system: spec.system, info, num_train: data.numTrain, ...rssNow() };

@@ -40,6 +40,8 @@ export const BOOK: HParams = {
 export interface NodePeerSpec {
   readonly system: 'lab-wasm' | 'lab-js' | 'lab-webgpu' | 'tfjs-wasm' | 'tfjs-cpu';
   readonly threads: number;
+  /** wasm only: false turns the sparse × dense matmul path off (default on). */
+  readonly sparse?: boolean;
   readonly model: ModelKind;
   readonly hparams: HParams;
   readonly dataDir?: string | undefined;

@@ -17,6 +17,8 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export interface CreateBackendOptions {
   /** Threads for the wasm backend (1 or 2). */
   readonly threads?: number;
+  /** wasm: skip the zeros of mostly-zero left operands in matmul (default true; see WasmBackendOptions). */
+  readonly sparse?: boolean | undefined;
 }
 
 /** Creates the named backend; `wasm` compiles its kernels (relaxed SIMD when the engine has it). */
@@ -28,7 +30,7 @@ export async function createBackend(name: BackendName, opts: CreateBackendOption
       throw new ArgumentError(`--threads must be 1 or 2 for the wasm backend, got ${threads}.`);
     }
     const { createWasmBackend } = await import('./wasm/index.js');
-    return createWasmBackend({ threads });
+    return createWasmBackend({ threads, ...(opts.sparse === undefined ? {} : { sparse: opts.sparse }) });
   }
   if (name === 'webgpu') {
     const { createWebGPUBackend } = await import('./webgpu/index.js');

@@ -59,13 +59,16 @@ export async function startNodeHelper(
   let disposed = false;
   const helper: Helper = {
     start() {
+      // CLAIM = previous seq whether or not anyone claimed it (a share abandoned by an exception
+      // would otherwise block every later claim); values only grow, so a stale helper still fails.
+      Atomics.store(words, CTL.CLAIM, seq);
       seq = (seq + 1) | 0;
-      Atomics.store(words, CTL.CLAIM, 0);
       Atomics.store(words, CTL.SEQ, seq);
       Atomics.notify(words, CTL.SEQ);
     },
     finish(helperShare) {
-      if (Atomics.compareExchange(words, CTL.CLAIM, 0, 2) === 0) {
+      const prev = (seq - 1) | 0;
+      if (Atomics.compareExchange(words, CTL.CLAIM, prev, seq) === prev) {
         helperShare();
         return;
       }

@@ -1,10 +1,12 @@
 /**
  * Helper threads for the wasm backend: a control block in shared linear memory and the loop a
- * helper runs. The main thread writes a command and its arguments, bumps SEQ and notifies; the
- * helper claims the command (CLAIM 0 -> 1), runs its share and stores SEQ into DONE. When the main
- * thread finishes its own share first and the helper has not claimed yet (descheduled on a busy
- * machine), the main thread claims it (0 -> 2) and runs that share itself instead of waiting; either
- * way the same code computes each element, so results do not change. Atomics.wait/notify keep a
+ * helper runs. The main thread writes a command and its arguments, bumps SEQ to s and notifies;
+ * the helper claims the command (CLAIM s - 1 -> s), runs its share and stores s into DONE. When the
+ * main thread finishes its own share first and the helper has not claimed yet (descheduled on a busy
+ * machine), the main thread claims it (same exchange) and runs that share itself instead of
+ * waiting; either way the same code computes each element, so results do not change. Tying the claim
+ * to s means a helper that wakes after the main thread has moved on to a later command can never
+ * claim it with a stale view (it reads the command only after winning the claim). Atomics.wait/notify keep a
  * hand-off in the tens of microseconds, where a postMessage round trip costs far more. The loop is
  * plain JavaScript source so Node worker_threads (see node-host.ts) and, later, browser Web Workers
  * (Blob URL, crossOriginIsolated) can both run it.
@@ -22,12 +24,13 @@ export const CTL = { SEQ: 0, DONE: 1, CMD: 2, CLAIM: 3, NEXT: 4, ARGS: 5 } as co
 export const FLOAT_OFFSET = 384;
 /**
  * GEMM argument layout after CTL.ARGS: a, b, c, m, n, k, transA, transB, helper workspace, bias,
- * relu, chunk count, then (i0, i1, j0, j1) per chunk.
+ * relu, chunk count, then (i0, i1, j0, j1) per chunk. The sparse product (SPMM) uses the same
+ * layout and ignores j0, j1 (its chunks are whole rows).
  */
 export const GEMM_ARGS = { WORK: 8, BIAS: 9, RELU: 10, CHUNKS: 11, BOUNDS: 12 } as const;
 
 /** Commands a helper understands. */
-export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4 } as const;
+export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4, SPMM: 5 } as const;
 
 /** A helper thread that runs one command at a time from the control block. */
 export interface Helper {
@@ -66,10 +69,11 @@ function helperLoop(bytes, memory, ctl, spin) {
       s = Atomics.load(I, ${CTL.SEQ});
     }
     seen = s;
-    const cmd = I[${CTL.CMD}];
+    const prev = (s - 1) | 0;
+    const cmd = Atomics.compareExchange(I, ${CTL.CLAIM}, prev, s) === prev ? I[${CTL.CMD}] : -1;
     if (cmd === ${CMD.EXIT}) return;
-    if (Atomics.compareExchange(I, ${CTL.CLAIM}, 0, 1) !== 0) {
-      // The main thread ran this share itself.
+    if (cmd === -1) {
+      // The main thread ran this share itself, or a later command is already out.
     } else if (cmd === ${CMD.GEMM}) {
       const chunks = I[A + ${GEMM_ARGS.CHUNKS}];
       for (;;) {
@@ -78,6 +82,15 @@ function helperLoop(bytes, memory, ctl, spin) {
         const b = A + ${GEMM_ARGS.BOUNDS} + 4 * c;
         k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
           I[b], I[b + 1], I[b + 2], I[b + 3], I[A + ${GEMM_ARGS.WORK}], I[A + ${GEMM_ARGS.BIAS}], I[A + ${GEMM_ARGS.RELU}]);
+      }
+    } else if (cmd === ${CMD.SPMM}) {
+      const chunks = I[A + ${GEMM_ARGS.CHUNKS}];
+      for (;;) {
+        const c = Atomics.add(I, ${CTL.NEXT}, 1);
+        if (c >= chunks) break;
+        const b = A + ${GEMM_ARGS.BOUNDS} + 4 * c;
+        k.spmm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
+          I[b], I[b + 1], I[A + ${GEMM_ARGS.WORK}], I[A + ${GEMM_ARGS.BIAS}], I[A + ${GEMM_ARGS.RELU}]);
       }
     } else if (cmd === ${CMD.DROPOUT}) {
       k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1]);

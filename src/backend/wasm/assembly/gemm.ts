@@ -89,7 +89,7 @@ function packB(b: usize, n: i32, k: i32, transB: bool, pc: i32, kb: i32, j0: i32
  * Reads a 4×4 block (4 rows `stride` bytes apart, 4 floats each) and writes its transpose as four
  * 16-byte groups 32 bytes apart (one per k step of a B panel) — or 16 apart for A, see packA.
  */
-@inline function transpose4To(s: usize, stride: usize, o: usize, ostride: usize): void {
+@inline export function transpose4To(s: usize, stride: usize, o: usize, ostride: usize): void {
   const a = v128.load(s);
   const b = v128.load(s + stride);
   const c = v128.load(s + 2 * stride);
@@ -138,7 +138,7 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32,
   }
 }
 
-@inline function madd(a: v128, b: v128, c: v128): v128 {
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
     return f32x4.relaxed_madd(a, b, c);
   } else {
@@ -286,7 +286,7 @@ export function gemm(
 }
 
 /** C = relu?(C + bias[j]) over the region; rounds the sum to f32 before the ReLU like the oracle. */
-function epilogue(c: usize, n: i32, i0: i32, i1: i32, j0: i32, j1: i32, bias: usize, relu: bool): void {
+export function epilogue(c: usize, n: i32, i0: i32, i1: i32, j0: i32, j1: i32, bias: usize, relu: bool): void {
   const zero = f32x4.splat(0);
   for (let i = i0; i < i1; i++) {
     const row = c + (<usize>(i * n) << 2);

@@ -1,0 +1,330 @@
+// @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
+/**
+ * Sparse × dense GEMM for the operands dropout and ReLU leave mostly zero. In the book's dropout MLP
+ * (p = 0.5 after ReLU) about 80% of the hidden activations and of their gradients are exact zeros,
+ * so the second layer's forward product, both layers' weight gradients and the first hidden
+ * gradient do a fifth of the multiply-adds when the zeros are skipped. op(A) is compressed to rows of
+ * (B-row offset, value) pairs (CSR); each row of C is then a sum of scaled rows of op(B), packed in
+ * 32-column blocks and accumulated in eight f32x4 registers per block.
+ *
+ * Every element of C is one chain of multiply-adds over its row's nonzeros in increasing k, starting
+ * from 0 — the same chain the dense micro-kernel runs, minus steps that add 0 · b — so for finite
+ * inputs the result is bit-identical to gemm() and does not depend on how threads split C. Skipping
+ * zeros means 0 · ∞ contributes 0 instead of NaN, as in sparse BLAS; NaN in A is kept.
+ */
+import { epilogue, madd, transpose4To } from './gemm';
+
+/** Fraction of nonzero (or NaN) entries in every `step`-th row of a row-major [rows × cols] matrix. */
+export function sampleDensity(a: usize, rows: i32, cols: i32, step: i32): f64 {
+  const zero = f32x4.splat(0);
+  let nz: i64 = 0;
+  let total: i64 = 0;
+  for (let r = 0; r < rows; r += step) {
+    const row = a + (<usize>r * <usize>cols << 2);
+    let acc = i32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) acc = i32x4.sub(acc, f32x4.ne(v128.load(row + (<usize>c << 2)), zero));
+    nz += i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+    for (; c < cols; c++) if (load<f32>(row + (<usize>c << 2)) != 0) nz++;
+    total += cols;
+  }
+  return total == 0 ? 1.0 : <f64>nz / <f64>total;
+}
+
+/**
+ * CSR of rows [i0, i1) of a row-major A [· × k]: ptr[r] .. ptr[r + 1] index row i0 + r's nonzeros;
+ * idx holds the byte offset p · ldb of the B row each one multiplies, val its value.
+ */
+function csrFromRows(a: usize, k: i32, i0: i32, i1: i32, ldb: i32, ptr: usize, idx: usize, val: usize): void {
+  const zero = f32x4.splat(0);
+  const m = i1 - i0;
+  let e = 0;
+  for (let i = 0; i < m; i++) {
+    store<i32>(ptr + (<usize>i << 2), e);
+    const row = a + (<usize>(i0 + i) * <usize>k << 2);
+    let p = 0;
+    for (; p + 4 <= k; p += 4) {
+      let bits = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>p << 2)), zero));
+      while (bits != 0) {
+        const q = p + ctz<i32>(bits);
+        store<u32>(idx + (<usize>e << 2), <u32>q * <u32>ldb);
+        store<f32>(val + (<usize>e << 2), load<f32>(row + (<usize>q << 2)));
+        e++;
+        bits &= bits - 1;
+      }
+    }
+    for (; p < k; p++) {
+      const x = load<f32>(row + (<usize>p << 2));
+      if (x != 0) {
+        store<u32>(idx + (<usize>e << 2), <u32>p * <u32>ldb);
+        store<f32>(val + (<usize>e << 2), x);
+        e++;
+      }
+    }
+  }
+  store<i32>(ptr + (<usize>m << 2), e);
+}
+
+/**
+ * CSR of rows [i0, i1) of op(A) = Aᵀ for a row-major A [k × lda] (row i of op(A) is column i of A),
+ * entries of a row in increasing k. Two passes: count per column, then place each nonzero at its
+ * column's cursor.
+ */
+function csrFromCols(a: usize, k: i32, lda: i32, i0: i32, i1: i32, ldb: i32, ptr: usize, idx: usize, val: usize): void {
+  const zero = f32x4.splat(0);
+  const counts = ptr + 4;
+  const m = i1 - i0;
+  memory.fill(ptr, 0, (<usize>m + 1) << 2);
+  for (let p = 0; p < k; p++) {
+    const row = a + (<usize>(p * lda + i0) << 2);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(counts + o, i32x4.sub(v128.load(counts + o), f32x4.ne(v128.load(row + o), zero)));
+    }
+    for (; i < m; i++) if (load<f32>(row + (<usize>i << 2)) != 0) store<i32>(counts + (<usize>i << 2), load<i32>(counts + (<usize>i << 2)) + 1);
+  }
+  // ptr[i + 1] = end of row i; the fill below uses ptr[i] as row i's cursor, then shifts back.
+  for (let i = 0; i < m; i++) store<i32>(counts + (<usize>i << 2), load<i32>(counts + (<usize>i << 2)) + load<i32>(ptr + (<usize>i << 2)));
+  for (let i = m; i > 0; i--) store<i32>(ptr + (<usize>i << 2), load<i32>(ptr + (<usize>(i - 1) << 2)));
+  store<i32>(ptr, 0);
+  // Now ptr[i + 1] is the start of row i: use it as the cursor; afterwards it is row i's end.
+  for (let p = 0; p < k; p++) {
+    const row = a + (<usize>(p * lda + i0) << 2);
+    const off = <u32>p * <u32>ldb;
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      let bits = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>i << 2)), zero));
+      while (bits != 0) {
+        const q = i + ctz<i32>(bits);
+        place(ptr, idx, val, q, off, load<f32>(row + (<usize>q << 2)));
+        bits &= bits - 1;
+      }
+    }
+    for (; i < m; i++) {
+      const x = load<f32>(row + (<usize>i << 2));
+      if (x != 0) place(ptr, idx, val, i, off, x);
+    }
+  }
+}
+
+@inline function place(ptr: usize, idx: usize, val: usize, i: i32, off: u32, x: f32): void {
+  const cur = ptr + (<usize>(i + 1) << 2);
+  const e = load<i32>(cur);
+  store<u32>(idx + (<usize>e << 2), off);
+  store<f32>(val + (<usize>e << 2), x);
+  store<i32>(cur, e + 1);
+}
+
+/** Width in floats of the packed tail block: n's last n % 32 columns, rounded up to a multiple of 4. */
+@inline function tailWidth(n: i32): i32 {
+  return ((n & 31) + 3) & ~3;
+}
+
+/**
+ * Packs op(B) [k × n] into column blocks: 32-wide blocks [k][32] one after another, then the tail
+ * block [k][tailWidth(n)] zero padded. Each block is contiguous, so a block's rows stay in L1 while
+ * every row of C is accumulated, and the copy is private to the thread that made it (B's lines may
+ * sit modified in the other core's cache; reading them once, sequentially, is far cheaper than in
+ * the kernel's random row order).
+ */
+function packB(b: usize, n: i32, k: i32, transB: bool, dst: usize): void {
+  const nFull = n & ~31;
+  const wt = tailWidth(n);
+  const tail = dst + (<usize>nFull * <usize>k << 2);
+  if (!transB) {
+    for (let p = 0; p < k; p++) {
+      const src = b + (<usize>p * <usize>n << 2);
+      for (let j = 0; j < nFull; j += 32) {
+        const d = dst + (<usize>(j * k + p * 32) << 2);
+        const s = src + (<usize>j << 2);
+        for (let q: usize = 0; q < 128; q += 16) v128.store(d + q, v128.load(s + q));
+      }
+      const d = tail + (<usize>(p * wt) << 2);
+      for (let j = 0; j < wt; j++) store<f32>(d + (<usize>j << 2), nFull + j < n ? load<f32>(src + (<usize>(nFull + j) << 2)) : 0);
+    }
+    return;
+  }
+  // op(B)[p][j] = B[j][p] for B [n × k]: 4 × 4 register transposes, scalar edges.
+  const sRow = <usize>k << 2;
+  const k4 = k & ~3;
+  for (let jb = 0; jb < nFull; jb += 32) {
+    const blk = dst + (<usize>(jb * k) << 2);
+    for (let j = jb; j < jb + 32; j += 4) {
+      const s = b + <usize>j * sRow;
+      const o = blk + (<usize>(j - jb) << 2);
+      for (let p = 0; p < k4; p += 4) transpose4To(s + (<usize>p << 2), sRow, o + (<usize>(p * 32) << 2), 128);
+      for (let p = k4; p < k; p++) {
+        for (let r = 0; r < 4; r++) store<f32>(o + (<usize>(p * 32 + r) << 2), load<f32>(s + <usize>r * sRow + (<usize>p << 2)));
+      }
+    }
+  }
+  for (let p = 0; p < k; p++) {
+    const d = tail + (<usize>(p * wt) << 2);
+    for (let j = 0; j < wt; j++) store<f32>(d + (<usize>j << 2), nFull + j < n ? load<f32>(b + <usize>(nFull + j) * sRow + (<usize>p << 2)) : 0);
+  }
+}
+
+@inline function min(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+/** Bytes of workspace spmm() needs for `rows` rows of C. */
+export function spmmWorkspace(rows: i32, n: i32, k: i32): i32 {
+  return ((n & ~31) + tailWidth(n)) * k * 4 + (((rows + 4) >> 2) << 4) + 8 * rows * k;
+}
+
+/**
+ * Rows [i0, i1) of C = op(A)·op(B) skipping op(A)'s zeros, for A [m × k] (or [k × m] with transA)
+ * and B [k × n] (or [n × k] with transB), then the optional epilogue C = relu?(C + bias[j]).
+ * `work` (spmmWorkspace bytes) is private to the calling thread: each thread compresses its own rows
+ * and packs its own copy of B, so nothing it writes is read by the other core.
+ */
+export function spmm(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  transA: bool,
+  transB: bool,
+  i0: i32,
+  i1: i32,
+  work: usize,
+  bias: usize,
+  relu: bool,
+): void {
+  if (i0 >= i1) return;
+  const nFull = n & ~31;
+  const wt = tailWidth(n);
+  const bp = work;
+  packB(b, n, k, transB, bp);
+  const rows = i1 - i0;
+  const ptr = bp + (<usize>((nFull + wt) * k) << 2);
+  const idx = ptr + (<usize>((rows + 4) >> 2) << 4);
+  const val = idx + (<usize>(rows * k) << 2);
+  // idx holds p · 128: the byte offset of row p in a 32-wide block (the tail rescales it).
+  if (transA) csrFromCols(a, k, m, i0, i1, 128, ptr, idx, val);
+  else csrFromRows(a, k, i0, i1, 128, ptr, idx, val);
+  const ldc = <usize>n << 2;
+  const cr = c + <usize>i0 * ldc;
+  // Claim C's lines with one sequential pass first: the kernel writes them 128 bytes per row per
+  // block, and when the other core last wrote this storage each such write waited on a snoop
+  // (measured: a 256 × 256 half went from ~450 to ~300 µs in training).
+  memory.fill(cr, 0, <usize>rows * ldc);
+  for (let j = 0; j < nFull; j += 32) {
+    block32(ptr, idx, val, bp + (<usize>(j * k) << 2), cr + (<usize>j << 2), rows, ldc);
+  }
+  const tail = bp + (<usize>(nFull * k) << 2);
+  for (let j = 0; j < wt; j += 4) {
+    tail4(ptr, idx, val, tail + (<usize>j << 2), <u32>wt << 2, cr + (<usize>(nFull + j) << 2), rows, ldc, min(4, n - nFull - j));
+  }
+  if (bias != 0 || relu) epilogue(c, n, i0, i1, 0, n, bias, relu);
+}
+
+/** 32 columns of C: eight f32x4 accumulators per row, one splat of A's value per nonzero. */
+function block32(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32, ldc: usize): void {
+  let e = load<i32>(ptr);
+  for (let i = 0; i < m; i++) {
+    const end = load<i32>(ptr + (<usize>(i + 1) << 2));
+    let c0 = f32x4.splat(0);
+    let c1 = c0;
+    let c2 = c0;
+    let c3 = c0;
+    let c4 = c0;
+    let c5 = c0;
+    let c6 = c0;
+    let c7 = c0;
+    // Four nonzeros per iteration (same chains, same order as one at a time), then the rest.
+    for (; e + 4 <= end; e += 4) {
+      const ve = val + (<usize>e << 2);
+      const ie = idx + (<usize>e << 2);
+      const a0 = v128.load32_splat(ve);
+      const b0 = b + <usize>load<u32>(ie);
+      c0 = madd(a0, v128.load(b0), c0);
+      c1 = madd(a0, v128.load(b0, 16), c1);
+      c2 = madd(a0, v128.load(b0, 32), c2);
+      c3 = madd(a0, v128.load(b0, 48), c3);
+      c4 = madd(a0, v128.load(b0, 64), c4);
+      c5 = madd(a0, v128.load(b0, 80), c5);
+      c6 = madd(a0, v128.load(b0, 96), c6);
+      c7 = madd(a0, v128.load(b0, 112), c7);
+      const a1 = v128.load32_splat(ve, 4);
+      const b1 = b + <usize>load<u32>(ie, 4);
+      c0 = madd(a1, v128.load(b1), c0);
+      c1 = madd(a1, v128.load(b1, 16), c1);
+      c2 = madd(a1, v128.load(b1, 32), c2);
+      c3 = madd(a1, v128.load(b1, 48), c3);
+      c4 = madd(a1, v128.load(b1, 64), c4);
+      c5 = madd(a1, v128.load(b1, 80), c5);
+      c6 = madd(a1, v128.load(b1, 96), c6);
+      c7 = madd(a1, v128.load(b1, 112), c7);
+      const a2 = v128.load32_splat(ve, 8);
+      const b2 = b + <usize>load<u32>(ie, 8);
+      c0 = madd(a2, v128.load(b2), c0);
+      c1 = madd(a2, v128.load(b2, 16), c1);
+      c2 = madd(a2, v128.load(b2, 32), c2);
+      c3 = madd(a2, v128.load(b2, 48), c3);
+      c4 = madd(a2, v128.load(b2, 64), c4);
+      c5 = madd(a2, v128.load(b2, 80), c5);
+      c6 = madd(a2, v128.load(b2, 96), c6);
+      c7 = madd(a2, v128.load(b2, 112), c7);
+      const a3 = v128.load32_splat(ve, 12);
+      const b3 = b + <usize>load<u32>(ie, 12);
+      c0 = madd(a3, v128.load(b3), c0);
+      c1 = madd(a3, v128.load(b3, 16), c1);
+      c2 = madd(a3, v128.load(b3, 32), c2);
+      c3 = madd(a3, v128.load(b3, 48), c3);
+      c4 = madd(a3, v128.load(b3, 64), c4);
+      c5 = madd(a3, v128.load(b3, 80), c5);
+      c6 = madd(a3, v128.load(b3, 96), c6);
+      c7 = madd(a3, v128.load(b3, 112), c7);
+    }
+    for (; e < end; e++) {
+      const a = v128.load32_splat(val + (<usize>e << 2));
+      const bp = b + <usize>load<u32>(idx + (<usize>e << 2));
+      c0 = madd(a, v128.load(bp), c0);
+      c1 = madd(a, v128.load(bp, 16), c1);
+      c2 = madd(a, v128.load(bp, 32), c2);
+      c3 = madd(a, v128.load(bp, 48), c3);
+      c4 = madd(a, v128.load(bp, 64), c4);
+      c5 = madd(a, v128.load(bp, 80), c5);
+      c6 = madd(a, v128.load(bp, 96), c6);
+      c7 = madd(a, v128.load(bp, 112), c7);
+    }
+    const cp = c + <usize>i * ldc;
+    v128.store(cp, c0);
+    v128.store(cp, c1, 16);
+    v128.store(cp, c2, 32);
+    v128.store(cp, c3, 48);
+    v128.store(cp, c4, 64);
+    v128.store(cp, c5, 80);
+    v128.store(cp, c6, 96);
+    v128.store(cp, c7, 112);
+  }
+}
+
+/**
+ * 4 columns of the tail block (rows `rowBytes` apart) with one accumulator: the same chain per
+ * element as block32. Stores the first `cols` lanes (the last group may be partial).
+ */
+function tail4(ptr: usize, idx: usize, val: usize, b: usize, rowBytes: u32, c: usize, m: i32, ldc: usize, cols: i32): void {
+  let e = load<i32>(ptr);
+  for (let i = 0; i < m; i++) {
+    const end = load<i32>(ptr + (<usize>(i + 1) << 2));
+    let c0 = f32x4.splat(0);
+    for (; e < end; e++) {
+      const bp = b + <usize>((load<u32>(idx + (<usize>e << 2)) >> 7) * rowBytes);
+      c0 = madd(v128.load32_splat(val + (<usize>e << 2)), v128.load(bp), c0);
+    }
+    const cp = c + <usize>i * ldc;
+    if (cols == 4) {
+      v128.store(cp, c0);
+    } else {
+      store<f32>(cp, f32x4.extract_lane(c0, 0));
+      if (cols > 1) store<f32>(cp, f32x4.extract_lane(c0, 1), 4);
+      if (cols > 2) store<f32>(cp, f32x4.extract_lane(c0, 2), 8);
+    }
+  }
+}
