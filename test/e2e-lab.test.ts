@@ -120,6 +120,9 @@ test(
       await page.waitForFunction(() => Number(document.getElementById('chart')!.dataset['points'] ?? 0) > 0);
       await page.waitForSelector('body[data-state="done"]', { timeout: 60_000 });
       await page.waitForSelector('#gallery li', { timeout: 30_000 });
+      // Isolated page, two cores, no GPU: wasm on two threads (this worker + a helper Web Worker).
+      const engine = (await page.locator('#engine').textContent()) ?? '';
+      assert.match(engine, /wasm \((relaxed|simd)\), 2 threads/, engine);
 
       const rows = await page.$$eval('#metrics tbody tr', (trs) =>
         trs.map((tr) => ({

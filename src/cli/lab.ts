@@ -37,7 +37,8 @@ const MAX_APP_FILES = 512;
 export const LAB_CSP = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
+  // blob: for the wasm backend's helper thread (src/backend/wasm/web-host.ts).
+  "worker-src 'self' blob:",
   "style-src 'self'",
   "img-src 'self' data: blob:",
   "connect-src 'self'",

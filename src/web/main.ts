@@ -192,7 +192,7 @@ function onMessage(msg: FromWorker): void {
       setStatus(msg.text);
       break;
     case 'ready':
-      engineEl.textContent = `Engine: ${msg.backend}, 1 thread, in a Web Worker. ${msg.numTrain} train / ${msg.numVal} validation examples.`;
+      engineEl.textContent = `Engine: ${msg.backend}, in a Web Worker. ${msg.numTrain} train / ${msg.numVal} validation examples.`;
       setStatus(`Run #${msg.runId}: training…`);
       break;
     case 'step': {

@@ -8,8 +8,8 @@
  * to s means a helper that wakes after the main thread has moved on to a later command can never
  * claim it with a stale view (it reads the command only after winning the claim). Atomics.wait/notify keep a
  * hand-off in the tens of microseconds, where a postMessage round trip costs far more. The loop is
- * plain JavaScript source so Node worker_threads (see node-host.ts) and, later, browser Web Workers
- * (Blob URL, crossOriginIsolated) can both run it.
+ * plain JavaScript source so Node worker_threads (node-host.ts) and browser Web Workers (web-host.ts,
+ * from a Blob URL, when crossOriginIsolated) both run it; controlHelper is the main side of both.
  */
 
 /** Byte size of the control block (Int32 words, then Float64 arguments at FLOAT_OFFSET). */
@@ -43,6 +43,67 @@ export interface Helper {
   finish(helperShare: () => void): void;
   /** Stops the helper; idempotent. */
   dispose(): void;
+}
+
+/**
+ * How long (ms) the helper polls after its last command before sleeping in Atomics.wait. A training
+ * step issues a parallel kernel every few hundred microseconds; a sleeping helper takes tens of
+ * microseconds (more on a busy machine) to wake, so polling through the gaps keeps both cores on the
+ * GEMMs. GEMMs are cut into chunks taken dynamically, so a helper that is late (descheduled on a busy
+ * machine) only takes fewer chunks.
+ */
+export const HELPER_SPIN = 0.3;
+
+/** How long the main thread polls for DONE (~50 µs) before sleeping; the halves usually end together. */
+const MAIN_SPIN = 10000;
+/** A helper that does not answer within this time is presumed dead (it would otherwise hang us). */
+const FINISH_TIMEOUT_MS = 30000;
+
+/**
+ * The main thread's side of the protocol for a helper already serving the control block at byte
+ * `ctl` of `memory`. `canBlock` is false where Atomics.wait is not allowed (a page's main thread):
+ * the wait for the helper then polls. `terminate` stops the helper's worker.
+ */
+export function controlHelper(
+  memory: WebAssembly.Memory,
+  ctl: number,
+  canBlock: boolean,
+  terminate: () => void,
+): Helper {
+  const words = new Int32Array(memory.buffer, ctl, 4);
+  let seq = Atomics.load(words, CTL.SEQ);
+  let disposed = false;
+  const helper: Helper = {
+    start() {
+      // CLAIM = previous seq whether or not anyone claimed it (a share abandoned by an exception
+      // would otherwise block every later claim); values only grow, so a stale helper still fails.
+      Atomics.store(words, CTL.CLAIM, seq);
+      seq = (seq + 1) | 0;
+      Atomics.store(words, CTL.SEQ, seq);
+      Atomics.notify(words, CTL.SEQ);
+    },
+    finish(helperShare) {
+      const prev = (seq - 1) | 0;
+      if (Atomics.compareExchange(words, CTL.CLAIM, prev, seq) === prev) {
+        helperShare();
+        return;
+      }
+      for (let n = 0; n < MAIN_SPIN; n++) if (Atomics.load(words, CTL.DONE) === seq) return;
+      const deadline = Date.now() + FINISH_TIMEOUT_MS;
+      while (Atomics.load(words, CTL.DONE) !== seq) {
+        if (canBlock) Atomics.wait(words, CTL.DONE, Atomics.load(words, CTL.DONE), 100);
+        if (Date.now() > deadline) throw new Error('wasm backend: helper thread stopped responding');
+      }
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      Atomics.store(words, CTL.CMD, CMD.EXIT);
+      helper.start();
+      terminate();
+    },
+  };
+  return helper;
 }
 
 /**

@@ -585,14 +585,26 @@ async function enableRelaxedSimdInNode(): Promise<void> {
   enableRelaxedSimd();
 }
 
+/** Browsers share wasm memory with workers only when cross-origin isolated (COOP + COEP). */
+function browserThreadsAvailable(): boolean {
+  return (
+    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true &&
+    typeof Worker !== 'undefined' &&
+    typeof SharedArrayBuffer !== 'undefined'
+  );
+}
+
 /**
- * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread (Node
- * worker_threads; needs shared memory) that takes half of every large GEMM and dropout; call
- * `dispose()` to stop it (it never keeps the process alive either way).
+ * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread that
+ * takes half of every large GEMM and dropout: Node worker_threads, or in browsers a Web Worker when
+ * the context is cross-origin isolated (else the backend falls back to one thread; `threads` tells).
+ * Call `dispose()` to stop it (it never keeps a Node process alive either way).
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
   if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
+  // A browser context that is not cross-origin isolated has no shared memory: one thread.
+  if (threads > 1 && !isNode && !browserThreadsAvailable()) threads = 1;
   let variant = opts.variant ?? 'auto';
   if (variant !== 'simd') await enableRelaxedSimdInNode();
   if (variant === 'auto') variant = relaxedSimdSupported() ? 'relaxed' : 'simd';
@@ -612,9 +624,9 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     opts.sparse ?? true,
   );
   if (shared) {
-    if (!isNode) throw new Error('wasm backend: threads > 1 is implemented for Node worker_threads only');
-    const { startNodeHelper } = await import('./node-host.js');
-    backend.attachHelpers([await startNodeHelper(bytes, memory, backend.controlBlock)]);
+    const { startNodeHelper } = isNode ? await import('./node-host.js') : { startNodeHelper: undefined };
+    const start = startNodeHelper ?? (await import('./web-host.js')).startWebHelper;
+    backend.attachHelpers([await start(bytes, memory, backend.controlBlock)]);
   }
   return backend;
 }
