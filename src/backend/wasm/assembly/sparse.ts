@@ -32,26 +32,52 @@ export function sampleDensity(a: usize, rows: i32, cols: i32, step: i32): f64 {
 }
 
 /**
- * CSR of rows [i0, i1) of a row-major A [· × k]: ptr[r] .. ptr[r + 1] index row i0 + r's nonzeros;
- * idx holds the byte offset p · ldb of the B row each one multiplies, val its value.
+ * Shuffles for i8x16.swizzle that move the lanes set in a 4-bit mask to the front, in order (mask m
+ * at byte 16 · m; 255 zeroes the lanes left over).
  */
-function csrFromRows(a: usize, k: i32, i0: i32, i1: i32, ldb: i32, ptr: usize, idx: usize, val: usize): void {
+const COMPRESS = memory.data<u8>([
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255,
+  8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255,
+  12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255,
+  8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+]);
+
+/**
+ * CSR of rows [i0, i1) of a row-major A [· × lda], columns [0, k): ptr[r] .. ptr[r + 1] index row
+ * i0 + r's nonzeros; idx holds the byte offset p · ldb of the B row each one multiplies, val its
+ * value. Branch-free: each group of 4 is compressed with one swizzle and stored whole, and the
+ * cursor moves by its popcount (a loop over the mask's bits mispredicts on every group of a fresh
+ * dropout pattern: measured 3× slower in training than on a repeated one). val and idx need 3
+ * floats of slack past the last nonzero.
+ */
+function csrFromRows(a: usize, lda: i32, k: i32, i0: i32, i1: i32, ldb: i32, ptr: usize, idx: usize, val: usize): void {
   const zero = f32x4.splat(0);
+  const lanes = i32x4(0, ldb, 2 * ldb, 3 * ldb);
   const m = i1 - i0;
   let e = 0;
   for (let i = 0; i < m; i++) {
     store<i32>(ptr + (<usize>i << 2), e);
-    const row = a + (<usize>(i0 + i) * <usize>k << 2);
+    const row = a + (<usize>(i0 + i) * <usize>lda << 2);
     let p = 0;
     for (; p + 4 <= k; p += 4) {
-      let bits = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>p << 2)), zero));
-      while (bits != 0) {
-        const q = p + ctz<i32>(bits);
-        store<u32>(idx + (<usize>e << 2), <u32>q * <u32>ldb);
-        store<f32>(val + (<usize>e << 2), load<f32>(row + (<usize>q << 2)));
-        e++;
-        bits &= bits - 1;
-      }
+      const v = v128.load(row + (<usize>p << 2));
+      const bits = i32x4.bitmask(f32x4.ne(v, zero));
+      const sh = v128.load(COMPRESS + (<usize>bits << 4));
+      v128.store(val + (<usize>e << 2), i8x16.swizzle(v, sh));
+      v128.store(idx + (<usize>e << 2), i8x16.swizzle(i32x4.add(lanes, i32x4.splat(p * ldb)), sh));
+      e += popcnt<i32>(bits);
     }
     for (; p < k; p++) {
       const x = load<f32>(row + (<usize>p << 2));
@@ -66,54 +92,25 @@ function csrFromRows(a: usize, k: i32, i0: i32, i1: i32, ldb: i32, ptr: usize, i
 }
 
 /**
- * CSR of rows [i0, i1) of op(A) = Aᵀ for a row-major A [k × lda] (row i of op(A) is column i of A),
- * entries of a row in increasing k. Two passes: count per column, then place each nonzero at its
- * column's cursor.
+ * dst [(i1 − i0) × k] = columns [i0, i1) of a row-major A [k × lda], transposed, so that the rows of
+ * op(A) = Aᵀ can be compressed like any row-major rows (4 × 4 register transposes, scalar edges).
  */
-function csrFromCols(a: usize, k: i32, lda: i32, i0: i32, i1: i32, ldb: i32, ptr: usize, idx: usize, val: usize): void {
-  const zero = f32x4.splat(0);
-  const counts = ptr + 4;
-  const m = i1 - i0;
-  memory.fill(ptr, 0, (<usize>m + 1) << 2);
-  for (let p = 0; p < k; p++) {
-    const row = a + (<usize>(p * lda + i0) << 2);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(counts + o, i32x4.sub(v128.load(counts + o), f32x4.ne(v128.load(row + o), zero)));
-    }
-    for (; i < m; i++) if (load<f32>(row + (<usize>i << 2)) != 0) store<i32>(counts + (<usize>i << 2), load<i32>(counts + (<usize>i << 2)) + 1);
-  }
-  // ptr[i + 1] = end of row i; the fill below uses ptr[i] as row i's cursor, then shifts back.
-  for (let i = 0; i < m; i++) store<i32>(counts + (<usize>i << 2), load<i32>(counts + (<usize>i << 2)) + load<i32>(ptr + (<usize>i << 2)));
-  for (let i = m; i > 0; i--) store<i32>(ptr + (<usize>i << 2), load<i32>(ptr + (<usize>(i - 1) << 2)));
-  store<i32>(ptr, 0);
-  // Now ptr[i + 1] is the start of row i: use it as the cursor; afterwards it is row i's end.
-  for (let p = 0; p < k; p++) {
-    const row = a + (<usize>(p * lda + i0) << 2);
-    const off = <u32>p * <u32>ldb;
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      let bits = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>i << 2)), zero));
-      while (bits != 0) {
-        const q = i + ctz<i32>(bits);
-        place(ptr, idx, val, q, off, load<f32>(row + (<usize>q << 2)));
-        bits &= bits - 1;
-      }
-    }
-    for (; i < m; i++) {
-      const x = load<f32>(row + (<usize>i << 2));
-      if (x != 0) place(ptr, idx, val, i, off, x);
+function transposeCols(a: usize, k: i32, lda: i32, i0: i32, i1: i32, dst: usize): void {
+  const sRow = <usize>lda << 2;
+  const dRow = <usize>k << 2;
+  const rows = i1 - i0;
+  const r4 = rows & ~3;
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    for (let r = 0; r < r4; r += 4) {
+      transpose4To(a + <usize>p * sRow + (<usize>(i0 + r) << 2), sRow, dst + <usize>r * dRow + (<usize>p << 2), dRow);
     }
   }
-}
-
-@inline function place(ptr: usize, idx: usize, val: usize, i: i32, off: u32, x: f32): void {
-  const cur = ptr + (<usize>(i + 1) << 2);
-  const e = load<i32>(cur);
-  store<u32>(idx + (<usize>e << 2), off);
-  store<f32>(val + (<usize>e << 2), x);
-  store<i32>(cur, e + 1);
+  // Edges: rows r4.. of every column, and every row of the columns k4.. (which the blocks skip).
+  for (let p = 0; p < k; p++) {
+    const from = p < k4 ? r4 : 0;
+    for (let r = from; r < rows; r++) store<f32>(dst + <usize>r * dRow + (<usize>p << 2), load<f32>(a + <usize>p * sRow + (<usize>(i0 + r) << 2)));
+  }
 }
 
 /** Width in floats of the packed tail block: n's last n % 32 columns, rounded up to a multiple of 4. */
@@ -171,7 +168,8 @@ function packB(b: usize, n: i32, k: i32, transB: bool, dst: usize): void {
 
 /** Bytes of workspace spmm() needs for `rows` rows of C. */
 export function spmmWorkspace(rows: i32, n: i32, k: i32): i32 {
-  return ((n & ~31) + tailWidth(n)) * k * 4 + (((rows + 4) >> 2) << 4) + 8 * rows * k;
+  // packed B, ptr, idx and val (with 4 floats of slack each), then op(A)'s rows when A is transposed.
+  return ((n & ~31) + tailWidth(n)) * k * 4 + (((rows + 4) >> 2) << 4) + 8 * (rows * k + 4) + 4 * rows * k;
 }
 
 /**
@@ -203,10 +201,15 @@ export function spmm(
   const rows = i1 - i0;
   const ptr = bp + (<usize>((nFull + wt) * k) << 2);
   const idx = ptr + (<usize>((rows + 4) >> 2) << 4);
-  const val = idx + (<usize>(rows * k) << 2);
+  const val = idx + (<usize>(rows * k + 4) << 2);
   // idx holds p · 128: the byte offset of row p in a 32-wide block (the tail rescales it).
-  if (transA) csrFromCols(a, k, m, i0, i1, 128, ptr, idx, val);
-  else csrFromRows(a, k, i0, i1, 128, ptr, idx, val);
+  if (transA) {
+    const at = val + (<usize>(rows * k + 4) << 2);
+    transposeCols(a, k, m, i0, i1, at);
+    csrFromRows(at, k, k, 0, rows, 128, ptr, idx, val);
+  } else {
+    csrFromRows(a, k, k, i0, i1, 128, ptr, idx, val);
+  }
   const ldc = <usize>n << 2;
   const cr = c + <usize>i0 * ldc;
   // Claim C's lines with one sequential pass first: the kernel writes them 128 bytes per row per
