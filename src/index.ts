@@ -15,6 +15,7 @@ export {
   zeros,
   type CreateOptions,
   type RandomOptions,
+  gatherRows,
 } from './tensor/creation.js';
 export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
 export type { Shape } from './tensor/shape.js';

@@ -9,6 +9,7 @@ import {
   ReferenceBackend,
   ShapeError,
   Tensor,
+  gatherRows,
   getBackend,
   gradcheck,
   primitiveNames,
@@ -174,6 +175,34 @@ test('gradcheck treats an input that gets no gradient as zero instead of crashin
     ],
   );
   assert.ok(r.ok);
+});
+
+describe('gatherRows (minibatches straight into tensor storage)', () => {
+  const source = Float32Array.from({ length: 5 * 3 }, (_, i) => i * 0.5 - 2);
+  const rows = [4, 0, 4, 2];
+  const expected = rows.flatMap((r) => Array.from(source.subarray(r * 3, r * 3 + 3)));
+  const asyncRef = (): Backend => {
+    // A backend without synchronous reads (like WebGPU) takes the one-upload path.
+    const be = new ReferenceBackend();
+    Object.defineProperty(be, 'syncRead', { value: false });
+    return be;
+  };
+  for (const entry of [...backends, { name: 'async js', create: async () => asyncRef() }]) {
+    test(`gathers the indexed rows in order (${entry.name})`, async () => {
+      const be = await entry.create();
+      const t = gatherRows(source, Int32Array.from(rows), 3, [4, 1, 3], { backend: be });
+      assert.deepEqual(t.shape, [4, 1, 3]);
+      assert.deepEqual(Array.from(await t.data()), expected);
+      t.dispose();
+      (be as Partial<{ dispose: () => void }>).dispose?.();
+    });
+  }
+
+  test('a shape that the rows do not fill, or a row outside the source, is a clear error', () => {
+    assert.throws(() => gatherRows(source, [0, 1], 3, [3, 3]), ShapeError);
+    assert.throws(() => gatherRows(source, [0, 5], 3, [2, 3]), /row index 5 is outside the source's 5 rows/);
+    assert.throws(() => gatherRows(source, [-1], 3, [1, 3]), RangeError);
+  });
 });
 
 describe('shape errors', () => {

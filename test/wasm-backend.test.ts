@@ -579,8 +579,8 @@ function countSparseCalls(be: WasmBackend): { readonly calls: number } {
 }
 
 describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () => {
-  // [m, n, k, transA, transB]: the dropout MLP's shapes, tails of the 32-column blocks and of
-  // 4-column groups, odd depths, and k above the dense GEMM's 256 k-block.
+  // [m, n, k, transA, transB]: the dropout MLP's shapes, tails of the 32-column blocks (16 + 0, 13,
+  // 5, 6 and 16 + 2 columns), odd depths, and k above the dense GEMM's 256 k-block.
   const shapes = [
     [256, 256, 256, false, true],
     [256, 784, 256, true, false],
@@ -590,6 +590,7 @@ describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () =
     [64, 37, 33, false, false],
     [33, 70, 40, true, true],
     [40, 64, 600, false, false],
+    [48, 50, 64, false, true],
   ] as const;
 
   for (const cfg of configs) {

@@ -7,7 +7,7 @@
 import { ArgumentError } from '../errors.js';
 import { randperm } from '../random/randperm.js';
 import { Generator } from '../random/generator.js';
-import { tensor } from '../tensor/creation.js';
+import { gatherRows, tensor } from '../tensor/creation.js';
 import { DataModule } from '../train/dataModule.js';
 import type { Batch } from '../train/module.js';
 
@@ -115,17 +115,18 @@ export class FashionMNIST extends DataModule {
   *getDataloader(train: boolean): IterableIterator<Batch> {
     const [X, Y, n] = train ? [this.trainX, this.trainY, this.numTrain] : [this.valX, this.valY, this.numVal];
     const order = train ? randperm(n, this.generator) : null;
-    const xBuf = new Float32Array(this.batchSize * PIXELS);
     const yBuf = new Float32Array(this.batchSize);
+    const rows = new Int32Array(this.batchSize);
     for (let start = 0; start < n; start += this.batchSize) {
       const b = Math.min(this.batchSize, n - start);
       for (let r = 0; r < b; r++) {
         const idx = order ? order[start + r]! : start + r;
-        xBuf.set(X.subarray(idx * PIXELS, (idx + 1) * PIXELS), r * PIXELS);
+        rows[r] = idx;
         yBuf[r] = Y[idx]!;
       }
       yield {
-        X: tensor(xBuf.subarray(0, b * PIXELS), { shape: [b, 1, 28, 28] }),
+        // Rows go straight from the dataset into tensor storage (no intermediate batch buffer).
+        X: gatherRows(X, rows.subarray(0, b), PIXELS, [b, 1, 28, 28]),
         y: tensor(yBuf.subarray(0, b), { shape: [b] }),
       };
     }

@@ -82,6 +82,43 @@ export function tensor(
   return make(shape, opts, (t) => t.backend.write(t.id, flat));
 }
 
+/**
+ * A tensor of `shape` whose row r is row `indices[r]` of `source` (rows of `rowLength` values): a
+ * minibatch gathered from a dataset. CPU backends receive each row straight into tensor storage
+ * (one copy); others get one upload of the gathered rows.
+ */
+export function gatherRows(
+  source: Float32Array,
+  indices: ArrayLike<number>,
+  rowLength: number,
+  shape: Shape,
+  opts: CreateOptions = {},
+): Tensor {
+  if (sizeOf(shape) !== indices.length * rowLength) {
+    throw new ShapeError(
+      `gatherRows(): ${indices.length} rows of ${rowLength} do not fill shape ${formatShape(shape)}.`,
+    );
+  }
+  return make(shape, opts, (t) => {
+    const rowOf = (r: number): Float32Array => {
+      const i = indices[r]!;
+      if (!Number.isInteger(i) || i < 0 || (i + 1) * rowLength > source.length) {
+        throw new RangeError(
+          `gatherRows(): row index ${i} is outside the source's ${source.length / rowLength} rows.`,
+        );
+      }
+      return source.subarray(i * rowLength, (i + 1) * rowLength);
+    };
+    if (t.backend.syncRead) {
+      for (let r = 0; r < indices.length; r++) t.backend.write(t.id, rowOf(r), r * rowLength);
+      return;
+    }
+    const flat = new Float32Array(indices.length * rowLength);
+    for (let r = 0; r < indices.length; r++) flat.set(rowOf(r), r * rowLength);
+    t.backend.write(t.id, flat);
+  });
+}
+
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   return make(shape, opts, (t) => t.backend.fill(t.id, t.size, value));

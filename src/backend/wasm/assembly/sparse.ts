@@ -220,7 +220,14 @@ export function spmm(
     block32(ptr, idx, val, bp + (<usize>(j * k) << 2), cr + (<usize>j << 2), rows, ldc);
   }
   const tail = bp + (<usize>(nFull * k) << 2);
-  for (let j = 0; j < wt; j += 4) {
+  let j = 0;
+  // A 16-column tail (784 = 24 · 32 + 16) in one pass with four chains; one chain per pass would
+  // wait on the multiply-add latency.
+  if (wt >= 16 && n - nFull >= 16) {
+    tail16(ptr, idx, val, tail, <u32>wt << 2, cr + (<usize>nFull << 2), rows, ldc);
+    j = 16;
+  }
+  for (; j < wt; j += 4) {
     tail4(ptr, idx, val, tail + (<usize>j << 2), <u32>wt << 2, cr + (<usize>(nFull + j) << 2), rows, ldc, min(4, n - nFull - j));
   }
   if (bias != 0 || relu) epilogue(c, n, i0, i1, 0, n, bias, relu);
@@ -305,6 +312,31 @@ function block32(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32,
     v128.store(cp, c5, 80);
     v128.store(cp, c6, 96);
     v128.store(cp, c7, 112);
+  }
+}
+
+/** 16 full columns of the tail block (rows `rowBytes` apart): four accumulators, as in block32. */
+function tail16(ptr: usize, idx: usize, val: usize, b: usize, rowBytes: u32, c: usize, m: i32, ldc: usize): void {
+  let e = load<i32>(ptr);
+  for (let i = 0; i < m; i++) {
+    const end = load<i32>(ptr + (<usize>(i + 1) << 2));
+    let c0 = f32x4.splat(0);
+    let c1 = c0;
+    let c2 = c0;
+    let c3 = c0;
+    for (; e < end; e++) {
+      const a = v128.load32_splat(val + (<usize>e << 2));
+      const bp = b + <usize>((load<u32>(idx + (<usize>e << 2)) >> 7) * rowBytes);
+      c0 = madd(a, v128.load(bp), c0);
+      c1 = madd(a, v128.load(bp, 16), c1);
+      c2 = madd(a, v128.load(bp, 32), c2);
+      c3 = madd(a, v128.load(bp, 48), c3);
+    }
+    const cp = c + <usize>i * ldc;
+    v128.store(cp, c0);
+    v128.store(cp, c1, 16);
+    v128.store(cp, c2, 32);
+    v128.store(cp, c3, 48);
   }
 }
 
