@@ -401,6 +401,33 @@ for (const cfg of configs) {
       }
     });
 
+    it('dropout on a stream seen before re-applies the cached mask, bit-identical to the reference', () => {
+      // The backward pass calls dropout again with the forward's stream on the gradient; the wasm
+      // backend then reads the mask it kept instead of running Philox. Sizes cover the SIMD groups,
+      // the scalar tail and the 2-thread split; eleven streams overflow the 8-entry cache, so the
+      // first ones are drawn afresh when they come back.
+      const many = Array.from({ length: 11 }, (_, i) => ({
+        key: [i, 99] as [number, number],
+        offset: 3 * i,
+      }));
+      for (const p of [0.5, 0.2]) {
+        for (const size of [1, 5, 16, 37, 70001]) {
+          for (const round of [0, 1]) {
+            for (const [si, stream] of many.entries()) {
+              for (const [which, seed] of [
+                ['forward', 1],
+                ['backward', 2],
+              ] as const) {
+                const x = randomArray(size, size + si + seed * 7 + round);
+                const [a, e] = both([x], size, (be, [id], out) => be.dropout(id!, stream, p, out, size));
+                assertExact(a, e, `${which} round ${round} stream ${si} p=${p} size=${size}`);
+              }
+            }
+          }
+        }
+      }
+    });
+
     it('softmaxCrossEntropy', () => {
       for (const [rows, cols] of [
         [1, 1],

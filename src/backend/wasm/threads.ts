@@ -30,7 +30,7 @@ export const FLOAT_OFFSET = 384;
 export const GEMM_ARGS = { WORK: 8, BIAS: 9, RELU: 10, CHUNKS: 11, BOUNDS: 12 } as const;
 
 /** Commands a helper understands. */
-export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4, SPMM: 5 } as const;
+export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4, SPMM: 5, DROPMASK: 6 } as const;
 
 /** A helper thread that runs one command at a time from the control block. */
 export interface Helper {
@@ -154,7 +154,9 @@ function helperLoop(bytes, memory, ctl, spin) {
           I[b], I[b + 1], I[A + ${GEMM_ARGS.WORK}], I[A + ${GEMM_ARGS.BIAS}], I[A + ${GEMM_ARGS.RELU}]);
       }
     } else if (cmd === ${CMD.DROPOUT}) {
-      k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1]);
+      k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1], I[A + 7]);
+    } else if (cmd === ${CMD.DROPMASK}) {
+      k.dropoutMasked(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], F[1]);
     } else if (cmd === ${CMD.SGD}) {
       k.sgdStep(I[A], I[A + 1], I[A + 2], I[A + 3], F[0], F[1], F[2]);
     } else if (cmd === ${CMD.UNIFORM}) {

@@ -67,7 +67,9 @@ interface Kernels {
     offset: number,
     thr: number,
     scale: number,
+    bits: number,
   ): void;
+  dropoutMasked(g: number, out: number, start: number, end: number, bits: number, scale: number): void;
   gemm(
     a: number,
     b: number,
@@ -136,6 +138,8 @@ const SPARSE_MIN_N = 32;
 const SPARSE_MIN_K = 32;
 /** Dropout / uniform draws below this many elements run on one thread. */
 const PARALLEL_RANDOM_ELEMENTS = 1 << 15;
+/** Dropout masks kept for re-use (a forward mask waits for its backward pass; two per layer). */
+const MASK_CACHE_ENTRIES = 8;
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
 
@@ -509,6 +513,14 @@ export class WasmBackend implements Backend {
     helper.finish(() => this.k.randomUniform(po, mid, size, k0, k1, stream.offset));
   }
 
+  /**
+   * Keep masks of recent dropout calls, one bit per element, by stream and size. A stream names its
+   * mask exactly (Philox is a function of key and counter), so when the same stream comes again —
+   * the dropout primitive's backward pass re-applies its forward mask to the gradient — the mask is
+   * read back instead of re-drawn: a memory-bound pass instead of ten Philox rounds per 4 elements.
+   */
+  private readonly maskCache = new Map<string, { ptr: number; bytes: number }>();
+
   dropout(x: StorageId, stream: RandomStream, p: number, out: StorageId, size: number): void {
     const [k0, k1] = stream.key;
     const px = this.ptr(x);
@@ -516,20 +528,57 @@ export class WasmBackend implements Backend {
     // u = k·2^-24 >= p exactly when k >= ceil(p·2^24) (p·2^24 is exact in float64).
     const thr = Math.min(Math.max(Math.ceil(p * 16777216), 0), 16777216);
     const scale = Math.fround(1 / (1 - p));
+    const key = `${k0}:${k1}:${stream.offset}:${thr}:${size}`;
+    const cached = this.maskCache.get(key);
     const helper = this.helpers[0];
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
-      this.k.dropout(px, po, 0, size, k0, k1, stream.offset, thr, scale);
+    // Split on a 16-element boundary (four Philox blocks, two mask bytes) so both halves take the
+    // SIMD path.
+    const mid = Math.ceil(size / 32) * 16;
+    const parallel = helper !== undefined && size >= PARALLEL_RANDOM_ELEMENTS;
+    const A = (this.ctl >>> 2) + CTL.ARGS;
+    if (cached !== undefined) {
+      if (!parallel) {
+        this.k.dropoutMasked(px, po, 0, size, cached.ptr, scale);
+        return;
+      }
+      this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.DROPMASK;
+      this.i32.set([px, po, mid, size, cached.ptr], A);
+      this.ctlF64[1] = scale;
+      helper.start();
+      this.k.dropoutMasked(px, po, 0, mid, cached.ptr, scale);
+      helper.finish(() => this.k.dropoutMasked(px, po, mid, size, cached.ptr, scale));
       return;
     }
-    const mid = Math.ceil(size / 32) * 16;
-    const A = (this.ctl >>> 2) + CTL.ARGS;
+    const bits = this.maskSlot(key, size);
+    if (!parallel) {
+      this.k.dropout(px, po, 0, size, k0, k1, stream.offset, thr, scale, bits);
+      return;
+    }
     this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.DROPOUT;
-    this.i32.set([px, po, mid, size, k0, k1, thr], A);
+    this.i32.set([px, po, mid, size, k0, k1, thr, bits], A);
     this.ctlF64[0] = stream.offset;
     this.ctlF64[1] = scale;
     helper.start();
-    this.k.dropout(px, po, 0, mid, k0, k1, stream.offset, thr, scale);
-    helper.finish(() => this.k.dropout(px, po, mid, size, k0, k1, stream.offset, thr, scale));
+    this.k.dropout(px, po, 0, mid, k0, k1, stream.offset, thr, scale, bits);
+    helper.finish(() => this.k.dropout(px, po, mid, size, k0, k1, stream.offset, thr, scale, bits));
+  }
+
+  /** A mask buffer for `key` (evicting the oldest of MASK_CACHE_ENTRIES, whose buffer is reused). */
+  private maskSlot(key: string, size: number): number {
+    const bytes = Math.ceil(size / 16) * 2;
+    let slot: { ptr: number; bytes: number } | undefined;
+    if (this.maskCache.size >= MASK_CACHE_ENTRIES) {
+      const oldest = this.maskCache.keys().next().value as string;
+      slot = this.maskCache.get(oldest);
+      this.maskCache.delete(oldest);
+      if (slot !== undefined && slot.bytes < bytes) {
+        this.allocator.free(slot.ptr, slot.bytes);
+        slot = undefined;
+      }
+    }
+    slot ??= { ptr: this.allocator.alloc(bytes), bytes };
+    this.maskCache.set(key, slot);
+    return slot.ptr;
   }
 
   softmaxCrossEntropy(

@@ -1,7 +1,7 @@
 // @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
 /** Entry point of the wasm kernels: everything the host calls. Memory is imported from the host. */
 export { fill, unary, binary, where, reduce, argmax, softmaxCrossEntropy, sgdStep } from './elementwise';
-export { randomUniform, randomNormal, dropout } from './random';
+export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmWorkspace, gemmKc } from './gemm';
 export { sampleDensity, spmm, spmmWorkspace } from './sparse';
 

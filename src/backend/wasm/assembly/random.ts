@@ -110,17 +110,15 @@ export function randomUniform(out: usize, start: i32, end: i32, k0: u32, k1: u32
   }
 }
 
-@inline function dropVec(w: v128, x: v128, thr: v128, scale: v128): v128 {
-  return v128.and(f32x4.mul(x, scale), i32x4.ge_u(i32x4.shr_u(w, 8), thr));
-}
-
 @inline function dropOne(w: u32, x: f32, thr: u32, scale: f32): f32 {
   return w >>> 8 >= thr ? x * scale : 0;
 }
 
 /**
  * Fused inverted dropout on elements [start, end): out = u >= p ? x · scale : 0. With u = k · 2^-24,
- * u >= p is exactly k >= thr = ceil(p · 2^24) (the host computes thr), an integer compare.
+ * u >= p is exactly k >= thr = ceil(p · 2^24) (the host computes thr), an integer compare. When
+ * `bits` is not 0 the keep mask is also written there, bit i of byte i / 8 for element i (start must
+ * be a multiple of 16), so that dropoutMasked can apply it again without Philox.
  */
 export function dropout(
   x: usize,
@@ -132,6 +130,7 @@ export function dropout(
   offset: f64,
   thr: u32,
   scale: f32,
+  bits: usize,
 ): void {
   let b = <u64>offset + <u64>(start >> 2);
   let i = start;
@@ -140,11 +139,21 @@ export function dropout(
   for (; i + 16 <= end; i += 16, b += 4) {
     philox4Blocks(b, k0, k1);
     const o = <usize>i << 2;
-    v128.store(out + o, dropVec(v0, v128.load(x + o), tv, sv));
-    v128.store(out + o, dropVec(v1, v128.load(x + o, 16), tv, sv), 16);
-    v128.store(out + o, dropVec(v2, v128.load(x + o, 32), tv, sv), 32);
-    v128.store(out + o, dropVec(v3, v128.load(x + o, 48), tv, sv), 48);
+    const m0 = keepMask(v0, tv);
+    const m1 = keepMask(v1, tv);
+    const m2 = keepMask(v2, tv);
+    const m3 = keepMask(v3, tv);
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(x + o), sv), m0));
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(x + o, 16), sv), m1), 16);
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(x + o, 32), sv), m2), 32);
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(x + o, 48), sv), m3), 48);
+    if (bits != 0) {
+      const word =
+        i32x4.bitmask(m0) | (i32x4.bitmask(m1) << 4) | (i32x4.bitmask(m2) << 8) | (i32x4.bitmask(m3) << 12);
+      store<u16>(bits + (<usize>i >> 3), <u16>word);
+    }
   }
+  if (bits != 0 && i < end) store<u16>(bits + (<usize>i >> 3), 0);
   for (; i < end; i += 4, b++) {
     philoxBlock(b, k0, k1);
     const o = <usize>i << 2;
@@ -152,6 +161,45 @@ export function dropout(
     if (i + 1 < end) store<f32>(out + o, dropOne(r1, load<f32>(x + o, 4), thr, scale), 4);
     if (i + 2 < end) store<f32>(out + o, dropOne(r2, load<f32>(x + o, 8), thr, scale), 8);
     if (i + 3 < end) store<f32>(out + o, dropOne(r3, load<f32>(x + o, 12), thr, scale), 12);
+    if (bits != 0) {
+      const keep = <u32>(r0 >>> 8 >= thr) | (<u32>(r1 >>> 8 >= thr) << 1) | (<u32>(r2 >>> 8 >= thr) << 2) | (<u32>(r3 >>> 8 >= thr) << 3);
+      const at = bits + (<usize>i >> 3);
+      store<u8>(at, load<u8>(at) | <u8>(keep << (i & 4)));
+    }
+  }
+}
+
+@inline function keepMask(w: v128, thr: v128): v128 {
+  return i32x4.ge_u(i32x4.shr_u(w, 8), thr);
+}
+
+/** Lane masks for a 4-bit keep pattern (pattern p at byte 16 · p). */
+const EXPAND = memory.data<u32>([
+  0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, -1, -1, 0, 0,
+  0, 0, -1, 0, -1, 0, -1, 0, 0, -1, -1, 0, -1, -1, -1, 0,
+  0, 0, 0, -1, -1, 0, 0, -1, 0, -1, 0, -1, -1, -1, 0, -1,
+  0, 0, -1, -1, -1, 0, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1,
+]);
+
+/**
+ * out = keep ? g · scale : 0 on elements [start, end) with the keep mask a dropout call wrote to
+ * `bits` (start a multiple of 16): the same result as dropout() on the same stream, without Philox.
+ */
+export function dropoutMasked(g: usize, out: usize, start: i32, end: i32, bits: usize, scale: f32): void {
+  const sv = f32x4.splat(scale);
+  let i = start;
+  for (; i + 16 <= end; i += 16) {
+    const word = <u32>load<u16>(bits + (<usize>i >> 3));
+    const o = <usize>i << 2;
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(g + o), sv), v128.load(EXPAND + ((word & 15) << 4))));
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(g + o, 16), sv), v128.load(EXPAND + (((word >> 4) & 15) << 4))), 16);
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(g + o, 32), sv), v128.load(EXPAND + (((word >> 8) & 15) << 4))), 32);
+    v128.store(out + o, v128.and(f32x4.mul(v128.load(g + o, 48), sv), v128.load(EXPAND + ((word >> 12) << 4))), 48);
+  }
+  for (; i < end; i++) {
+    const keep = (load<u8>(bits + (<usize>i >> 3)) >> <u8>(i & 7)) & 1;
+    const o = <usize>i << 2;
+    store<f32>(out + o, keep != 0 ? load<f32>(g + o) * scale : 0);
   }
 }
 
