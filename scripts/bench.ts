@@ -539,7 +539,7 @@ function gemmTable(): string {
 function shareText(): string {
   if (shares.length === 0) return '';
   return (
-    'Dropout share of a training step (dropout MLP, wasm; backend.dropout timed: forward masks and the backward pass that re-draws them)\n' +
+    'Dropout share of a training step (dropout MLP, wasm; backend.dropout timed: forward masks and the backward pass that re-applies them)\n' +
     formatTable(
       ['threads', 'step ms', 'dropout ms', 'calls/step', 'share', 'plain MLP step ms', 'step − plain'],
       shares.map((s) => [

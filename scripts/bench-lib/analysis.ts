@@ -24,7 +24,7 @@ export interface DropoutShare {
 
 /**
  * Wraps backend.dropout with a timer (the fused kernel serves both the forward mask and the backward
- * pass, which re-draws the same mask), trains `steps` steps after `warm` untimed ones, and compares
+ * pass, which re-applies the same mask), trains `steps` steps after `warm` untimed ones, and compares
  * with the plain MLP's step.
  */
 export async function measureDropoutShare(

@@ -334,7 +334,8 @@ const rules: { [P in Primitive]: Rule<P> } = {
       x!.backend.dropout(x!.id, stream, p, out.id, x!.size);
       return { out };
     },
-    // The mask is a pure function of the stream, so backward regenerates it instead of storing it.
+    // The mask is a pure function of the stream, so backward asks for it again instead of holding
+    // it (the reference backend re-draws it; the wasm backend keeps recent masks as bits).
     backward: (g, { attrs: { p, stream } }) => {
       const out = Tensor.uninitialized(g.backend, g.shape);
       g.backend.dropout(g.id, stream, p, out.id, g.size);
