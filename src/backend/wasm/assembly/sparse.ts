@@ -5,7 +5,7 @@
  * so the second layer's forward product, both layers' weight gradients and the first hidden
  * gradient do a fifth of the multiply-adds when the zeros are skipped. op(A) is compressed to rows of
  * (B-row offset, value) pairs (CSR); each row of C is then a sum of scaled rows of op(B), packed in
- * 32-column blocks and accumulated in eight f32x4 registers per block.
+ * 24-column blocks and accumulated in six f32x4 registers per block.
  *
  * Every element of C is one chain of multiply-adds over its row's nonzeros in increasing k, starting
  * from 0 — the same chain the dense micro-kernel runs, minus steps that add 0 · b — so for finite
@@ -113,29 +113,43 @@ function transposeCols(a: usize, k: i32, lda: i32, i0: i32, i1: i32, dst: usize)
   }
 }
 
-/** Width in floats of the packed tail block: n's last n % 32 columns, rounded up to a multiple of 4. */
+/**
+ * Columns per register block: six f32x4 accumulators. V8 issues a block's loads before its
+ * multiply-adds, so eight accumulators (32 columns) needed 17 vector registers and spilled two per
+ * nonzero; six plus six loads plus the splat fit in the 15 it allocates.
+ */
+const BW = 24;
+/** Bytes per packed row of a block (idx holds p · ROW_BYTES). */
+const ROW_BYTES = BW * 4;
+
+/** Columns covered by full blocks. */
+@inline function fullWidth(n: i32): i32 {
+  return n - (n % BW);
+}
+
+/** Width in floats of the packed tail block: n's last n % BW columns, rounded up to a multiple of 4. */
 @inline function tailWidth(n: i32): i32 {
-  return ((n & 31) + 3) & ~3;
+  return ((n % BW) + 3) & ~3;
 }
 
 /**
- * Packs op(B) [k × n] into column blocks: 32-wide blocks [k][32] one after another, then the tail
+ * Packs op(B) [k × n] into column blocks: BW-wide blocks [k][BW] one after another, then the tail
  * block [k][tailWidth(n)] zero padded. Each block is contiguous, so a block's rows stay in L1 while
  * every row of C is accumulated, and the copy is private to the thread that made it (B's lines may
  * sit modified in the other core's cache; reading them once, sequentially, is far cheaper than in
  * the kernel's random row order).
  */
 function packB(b: usize, n: i32, k: i32, transB: bool, dst: usize): void {
-  const nFull = n & ~31;
+  const nFull = fullWidth(n);
   const wt = tailWidth(n);
   const tail = dst + (<usize>nFull * <usize>k << 2);
   if (!transB) {
     for (let p = 0; p < k; p++) {
       const src = b + (<usize>p * <usize>n << 2);
-      for (let j = 0; j < nFull; j += 32) {
-        const d = dst + (<usize>(j * k + p * 32) << 2);
+      for (let j = 0; j < nFull; j += BW) {
+        const d = dst + (<usize>(j * k + p * BW) << 2);
         const s = src + (<usize>j << 2);
-        for (let q: usize = 0; q < 128; q += 16) v128.store(d + q, v128.load(s + q));
+        for (let q: usize = 0; q < <usize>ROW_BYTES; q += 16) v128.store(d + q, v128.load(s + q));
       }
       const d = tail + (<usize>(p * wt) << 2);
       for (let j = 0; j < wt; j++) store<f32>(d + (<usize>j << 2), nFull + j < n ? load<f32>(src + (<usize>(nFull + j) << 2)) : 0);
@@ -145,14 +159,14 @@ function packB(b: usize, n: i32, k: i32, transB: bool, dst: usize): void {
   // op(B)[p][j] = B[j][p] for B [n × k]: 4 × 4 register transposes, scalar edges.
   const sRow = <usize>k << 2;
   const k4 = k & ~3;
-  for (let jb = 0; jb < nFull; jb += 32) {
+  for (let jb = 0; jb < nFull; jb += BW) {
     const blk = dst + (<usize>(jb * k) << 2);
-    for (let j = jb; j < jb + 32; j += 4) {
+    for (let j = jb; j < jb + BW; j += 4) {
       const s = b + <usize>j * sRow;
       const o = blk + (<usize>(j - jb) << 2);
-      for (let p = 0; p < k4; p += 4) transpose4To(s + (<usize>p << 2), sRow, o + (<usize>(p * 32) << 2), 128);
+      for (let p = 0; p < k4; p += 4) transpose4To(s + (<usize>p << 2), sRow, o + (<usize>(p * BW) << 2), ROW_BYTES);
       for (let p = k4; p < k; p++) {
-        for (let r = 0; r < 4; r++) store<f32>(o + (<usize>(p * 32 + r) << 2), load<f32>(s + <usize>r * sRow + (<usize>p << 2)));
+        for (let r = 0; r < 4; r++) store<f32>(o + (<usize>(p * BW + r) << 2), load<f32>(s + <usize>r * sRow + (<usize>p << 2)));
       }
     }
   }
@@ -169,7 +183,7 @@ function packB(b: usize, n: i32, k: i32, transB: bool, dst: usize): void {
 /** Bytes of workspace spmm() needs for `rows` rows of C. */
 export function spmmWorkspace(rows: i32, n: i32, k: i32): i32 {
   // packed B, ptr, idx and val (with 4 floats of slack each), then op(A)'s rows when A is transposed.
-  return ((n & ~31) + tailWidth(n)) * k * 4 + (((rows + 4) >> 2) << 4) + 8 * (rows * k + 4) + 4 * rows * k;
+  return (fullWidth(n) + tailWidth(n)) * k * 4 + (((rows + 4) >> 2) << 4) + 8 * (rows * k + 4) + 4 * rows * k;
 }
 
 /**
@@ -194,7 +208,7 @@ export function spmm(
   relu: bool,
 ): void {
   if (i0 >= i1) return;
-  const nFull = n & ~31;
+  const nFull = fullWidth(n);
   const wt = tailWidth(n);
   const bp = work;
   packB(b, n, k, transB, bp);
@@ -202,13 +216,13 @@ export function spmm(
   const ptr = bp + (<usize>((nFull + wt) * k) << 2);
   const idx = ptr + (<usize>((rows + 4) >> 2) << 4);
   const val = idx + (<usize>(rows * k + 4) << 2);
-  // idx holds p · 128: the byte offset of row p in a 32-wide block (the tail rescales it).
+  // idx holds p · ROW_BYTES: the byte offset of row p in a block (the tail rescales it).
   if (transA) {
     const at = val + (<usize>(rows * k + 4) << 2);
     transposeCols(a, k, m, i0, i1, at);
-    csrFromRows(at, k, k, 0, rows, 128, ptr, idx, val);
+    csrFromRows(at, k, k, 0, rows, ROW_BYTES, ptr, idx, val);
   } else {
-    csrFromRows(a, k, k, i0, i1, 128, ptr, idx, val);
+    csrFromRows(a, k, k, i0, i1, ROW_BYTES, ptr, idx, val);
   }
   const ldc = <usize>n << 2;
   const cr = c + <usize>i0 * ldc;
@@ -216,8 +230,8 @@ export function spmm(
   // block, and when the other core last wrote this storage each such write waited on a snoop
   // (measured: a 256 × 256 half went from ~450 to ~300 µs in training).
   memory.fill(cr, 0, <usize>rows * ldc);
-  for (let j = 0; j < nFull; j += 32) {
-    block32(ptr, idx, val, bp + (<usize>(j * k) << 2), cr + (<usize>j << 2), rows, ldc);
+  for (let j = 0; j < nFull; j += BW) {
+    block(ptr, idx, val, bp + (<usize>(j * k) << 2), cr + (<usize>j << 2), rows, ldc);
   }
   const tail = bp + (<usize>(nFull * k) << 2);
   let j = 0;
@@ -233,8 +247,8 @@ export function spmm(
   if (bias != 0 || relu) epilogue(c, n, i0, i1, 0, n, bias, relu);
 }
 
-/** 32 columns of C: eight f32x4 accumulators per row, one splat of A's value per nonzero. */
-function block32(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32, ldc: usize): void {
+/** BW (24) columns of C: six f32x4 accumulators per row, one splat of A's value per nonzero. */
+function block(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32, ldc: usize): void {
   let e = load<i32>(ptr);
   for (let i = 0; i < m; i++) {
     const end = load<i32>(ptr + (<usize>(i + 1) << 2));
@@ -244,53 +258,6 @@ function block32(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32,
     let c3 = c0;
     let c4 = c0;
     let c5 = c0;
-    let c6 = c0;
-    let c7 = c0;
-    // Four nonzeros per iteration (same chains, same order as one at a time), then the rest.
-    for (; e + 4 <= end; e += 4) {
-      const ve = val + (<usize>e << 2);
-      const ie = idx + (<usize>e << 2);
-      const a0 = v128.load32_splat(ve);
-      const b0 = b + <usize>load<u32>(ie);
-      c0 = madd(a0, v128.load(b0), c0);
-      c1 = madd(a0, v128.load(b0, 16), c1);
-      c2 = madd(a0, v128.load(b0, 32), c2);
-      c3 = madd(a0, v128.load(b0, 48), c3);
-      c4 = madd(a0, v128.load(b0, 64), c4);
-      c5 = madd(a0, v128.load(b0, 80), c5);
-      c6 = madd(a0, v128.load(b0, 96), c6);
-      c7 = madd(a0, v128.load(b0, 112), c7);
-      const a1 = v128.load32_splat(ve, 4);
-      const b1 = b + <usize>load<u32>(ie, 4);
-      c0 = madd(a1, v128.load(b1), c0);
-      c1 = madd(a1, v128.load(b1, 16), c1);
-      c2 = madd(a1, v128.load(b1, 32), c2);
-      c3 = madd(a1, v128.load(b1, 48), c3);
-      c4 = madd(a1, v128.load(b1, 64), c4);
-      c5 = madd(a1, v128.load(b1, 80), c5);
-      c6 = madd(a1, v128.load(b1, 96), c6);
-      c7 = madd(a1, v128.load(b1, 112), c7);
-      const a2 = v128.load32_splat(ve, 8);
-      const b2 = b + <usize>load<u32>(ie, 8);
-      c0 = madd(a2, v128.load(b2), c0);
-      c1 = madd(a2, v128.load(b2, 16), c1);
-      c2 = madd(a2, v128.load(b2, 32), c2);
-      c3 = madd(a2, v128.load(b2, 48), c3);
-      c4 = madd(a2, v128.load(b2, 64), c4);
-      c5 = madd(a2, v128.load(b2, 80), c5);
-      c6 = madd(a2, v128.load(b2, 96), c6);
-      c7 = madd(a2, v128.load(b2, 112), c7);
-      const a3 = v128.load32_splat(ve, 12);
-      const b3 = b + <usize>load<u32>(ie, 12);
-      c0 = madd(a3, v128.load(b3), c0);
-      c1 = madd(a3, v128.load(b3, 16), c1);
-      c2 = madd(a3, v128.load(b3, 32), c2);
-      c3 = madd(a3, v128.load(b3, 48), c3);
-      c4 = madd(a3, v128.load(b3, 64), c4);
-      c5 = madd(a3, v128.load(b3, 80), c5);
-      c6 = madd(a3, v128.load(b3, 96), c6);
-      c7 = madd(a3, v128.load(b3, 112), c7);
-    }
     for (; e < end; e++) {
       const a = v128.load32_splat(val + (<usize>e << 2));
       const bp = b + <usize>load<u32>(idx + (<usize>e << 2));
@@ -300,8 +267,6 @@ function block32(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32,
       c3 = madd(a, v128.load(bp, 48), c3);
       c4 = madd(a, v128.load(bp, 64), c4);
       c5 = madd(a, v128.load(bp, 80), c5);
-      c6 = madd(a, v128.load(bp, 96), c6);
-      c7 = madd(a, v128.load(bp, 112), c7);
     }
     const cp = c + <usize>i * ldc;
     v128.store(cp, c0);
@@ -310,8 +275,6 @@ function block32(ptr: usize, idx: usize, val: usize, b: usize, c: usize, m: i32,
     v128.store(cp, c3, 48);
     v128.store(cp, c4, 64);
     v128.store(cp, c5, 80);
-    v128.store(cp, c6, 96);
-    v128.store(cp, c7, 112);
   }
 }
 
@@ -326,7 +289,7 @@ function tail16(ptr: usize, idx: usize, val: usize, b: usize, rowBytes: u32, c: 
     let c3 = c0;
     for (; e < end; e++) {
       const a = v128.load32_splat(val + (<usize>e << 2));
-      const bp = b + <usize>((load<u32>(idx + (<usize>e << 2)) >> 7) * rowBytes);
+      const bp = b + <usize>((load<u32>(idx + (<usize>e << 2)) / ROW_BYTES) * rowBytes);
       c0 = madd(a, v128.load(bp), c0);
       c1 = madd(a, v128.load(bp, 16), c1);
       c2 = madd(a, v128.load(bp, 32), c2);
@@ -350,7 +313,7 @@ function tail4(ptr: usize, idx: usize, val: usize, b: usize, rowBytes: u32, c: u
     const end = load<i32>(ptr + (<usize>(i + 1) << 2));
     let c0 = f32x4.splat(0);
     for (; e < end; e++) {
-      const bp = b + <usize>((load<u32>(idx + (<usize>e << 2)) >> 7) * rowBytes);
+      const bp = b + <usize>((load<u32>(idx + (<usize>e << 2)) / ROW_BYTES) * rowBytes);
       c0 = madd(v128.load32_splat(val + (<usize>e << 2)), v128.load(bp), c0);
     }
     const cp = c + <usize>i * ldc;
