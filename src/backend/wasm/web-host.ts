@@ -26,19 +26,27 @@ export async function startWebHelper(
   ctl: number,
 ): Promise<Helper> {
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-  const worker = new Worker(url, { name: 'dropout-lab wasm helper' });
+  const failed = (why: string): Error =>
+    new Error(
+      `wasm backend: the helper Web Worker did not start (${why}); allow \`worker-src blob:\` in the ` +
+        "page's Content-Security-Policy, or create the backend with threads: 1.",
+    );
+  let worker: Worker | undefined;
   try {
+    worker = new Worker(url, { name: 'dropout-lab wasm helper' });
+    const w = worker;
     await new Promise<void>((resolve, reject) => {
-      worker.onmessage = () => resolve();
-      worker.onerror = (e) => reject(new Error(`wasm backend: helper worker failed to start: ${e.message}`));
-      worker.postMessage({ bytes, memory, ctl, spin: HELPER_SPIN });
+      w.onmessage = () => resolve();
+      w.onerror = (e) => reject(failed(e.message));
+      w.postMessage({ bytes, memory, ctl, spin: HELPER_SPIN });
     });
   } catch (err) {
-    worker.terminate();
-    throw err;
+    worker?.terminate();
+    throw err instanceof Error && err.message.startsWith('wasm backend:') ? err : failed(String(err));
   } finally {
     URL.revokeObjectURL(url);
   }
   const onPage = typeof (globalThis as { document?: unknown }).document !== 'undefined';
-  return controlHelper(memory, ctl, !onPage, () => worker.terminate());
+  const started = worker;
+  return controlHelper(memory, ctl, !onPage, () => started.terminate());
 }
