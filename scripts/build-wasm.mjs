@@ -4,7 +4,7 @@
 // Usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes text disassembly to build/wasm/)
 /* global process, Buffer, console -- Node globals; the lint config declares none for .mjs */
 import asc from 'assemblyscript/asc';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -84,6 +84,18 @@ export const RELAXED_PROBE_WASM =
 /** Maximum pages the kernels' imported memory declares. */
 export const MAX_MEMORY_PAGES = ${MAX_PAGES};
 `;
+// The generated file is committed (so the package works without a build step); in CI a stale copy
+// fails here, since every later step would silently use the freshly built one instead.
+if (process.env.CI === 'true') {
+  const committed = await readFile(outFile, 'utf8').catch(() => '');
+  if (committed !== text) {
+    process.stderr.write(
+      `${path.relative(root, outFile)} is stale: it does not match src/backend/wasm/assembly/. ` +
+        'Run `npm run build:wasm` and commit the result.\n',
+    );
+    process.exit(1);
+  }
+}
 await writeFile(outFile, text);
 for (const [name, v] of Object.entries(variants)) console.log(`${name}: ${v.wasm.length} bytes`);
 console.log(`wrote ${path.relative(root, outFile)}`);
