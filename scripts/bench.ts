@@ -51,7 +51,8 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
   --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
   --skip a,b      skip systems (${SYSTEMS.join(', ')}) or sections (${SECTIONS.join(', ')})
-  --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch
+  --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch (a full GC
+                  ends each epoch, so V8's lazy heap growth does not hide or mimic a leak)
   --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
   --json          print one JSON document instead of the text report (progress goes to stderr)`;
 
@@ -127,10 +128,24 @@ interface SystemDef {
 const PEER_SCRIPT = fileURLToPath(new URL('./bench-lib/peer.ts', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
 
-function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, sparse = true) {
+function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, sparse = true, gc = false) {
   return (model: ModelKind): Promise<Peer> => {
-    const spec: NodePeerSpec = { system, threads, sparse, model, hparams: BOOK, dataDir: opts.dataDir };
-    return Peer.start(id, process.execPath, [...process.execArgv, PEER_SCRIPT, JSON.stringify(spec)]);
+    const spec: NodePeerSpec = {
+      system,
+      threads,
+      sparse,
+      model,
+      hparams: BOOK,
+      dataDir: opts.dataDir,
+      ...(gc ? { gcAfterEpoch: true } : {}),
+    };
+    const flags = gc ? ['--expose-gc'] : [];
+    return Peer.start(id, process.execPath, [
+      ...process.execArgv,
+      ...flags,
+      PEER_SCRIPT,
+      JSON.stringify(spec),
+    ]);
   };
 }
 
@@ -304,19 +319,23 @@ interface Soak {
   readonly rssEpoch2Mb: number;
   readonly rssLastMb: number;
   readonly slopeMbPerEpoch: number;
+  /** V8 heap in use after the full GC the soak peer runs at each epoch's end (what JS retains). */
+  readonly heapAfterGcMb: number[];
 }
 
 async function soak(): Promise<Soak> {
   const epochs = 20;
   const cap = opts.quick ? 10 : null;
-  const peer = await nodePeer('wasm-2t', 'lab-wasm', 2)('dropout');
+  const peer = await nodePeer('wasm-2t', 'lab-wasm', 2, true, true)('dropout');
   live.add(peer);
   const rssMb: number[] = [];
+  const heapAfterGcMb: number[] = [];
   const engineBytes: number[] = [];
   try {
     for (let e = 1; e <= epochs; e++) {
       const r = await peer.epoch(cap);
       rssMb.push(r.rss_kb / 1024);
+      heapAfterGcMb.push((r.heap_gc_kb ?? 0) / 1024);
       engineBytes.push(r.engine_bytes ?? 0);
       log(`[soak] epoch ${e}/${epochs}: rss ${(r.rss_kb / 1024).toFixed(1)} MB, ${r.seconds.toFixed(2)} s`);
     }
@@ -333,6 +352,7 @@ async function soak(): Promise<Soak> {
     rssEpoch2Mb: rssMb[1]!,
     rssLastMb: rssMb[epochs - 1]!,
     slopeMbPerEpoch: slope(xs, rssMb.slice(1)),
+    heapAfterGcMb,
   };
 }
 
@@ -621,7 +641,8 @@ if (opts.json) {
     out.push(
       `Soak, dropout MLP on wasm ×2, ${soakResult.epochs} ${soakResult.stepsPerEpoch === null ? 'full' : `${soakResult.stepsPerEpoch}-step`} epochs: ` +
         `RSS epoch 2 ${f1(soakResult.rssEpoch2Mb)} MB, epoch ${soakResult.epochs} ${f1(soakResult.rssLastMb)} MB, ` +
-        `slope ${soakResult.slopeMbPerEpoch.toFixed(3)} MB/epoch; engine bytes ${soakResult.engineBytes[1]} → ${soakResult.engineBytes[soakResult.epochs - 1]}`,
+        `slope ${soakResult.slopeMbPerEpoch.toFixed(3)} MB/epoch (a full GC ends each epoch); V8 heap in use ` +
+        `${f1(soakResult.heapAfterGcMb[1]!)} → ${f1(soakResult.heapAfterGcMb[soakResult.epochs - 1]!)} MB; engine bytes ${soakResult.engineBytes[1]} → ${soakResult.engineBytes[soakResult.epochs - 1]}`,
       '',
     );
   }

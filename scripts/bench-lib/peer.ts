@@ -25,7 +25,11 @@ async function ready(): Promise<ReadyReply> {
     const run: LabRun = buildLabRun(spec.model, hp, data);
     epoch = async (steps) => {
       const r = await trainSteps(run, steps);
-      return { event: 'epoch', ...r, ...rssNow(), engine_bytes: be.memory().bytes };
+      const reply = { event: 'epoch' as const, ...r, ...rssNow(), engine_bytes: be.memory().bytes };
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (spec.gcAfterEpoch !== true || gc === undefined) return reply;
+      gc();
+      return { ...reply, heap_gc_kb: Math.round(process.memoryUsage().heapUsed / 1024) };
     };
     const info: Record<string, string | number | boolean> = { backend: be.name, threads: spec.threads };
     if (spec.sparse === false) info['sparse'] = false;

@@ -42,6 +42,8 @@ export interface NodePeerSpec {
   readonly threads: number;
   /** wasm only: false turns the sparse × dense matmul path off (default on). */
   readonly sparse?: boolean;
+  /** Run a full GC after each epoch's RSS sample and report the heap left (the soak; --expose-gc). */
+  readonly gcAfterEpoch?: boolean;
   readonly model: ModelKind;
   readonly hparams: HParams;
   readonly dataDir?: string | undefined;
@@ -73,6 +75,8 @@ export interface EpochReply {
   readonly maxrss_kb: number;
   /** Bytes the engine holds (wasm heap), where the peer can tell. */
   readonly engine_bytes?: number;
+  /** V8 heap in use after a full garbage collection (peers told gcAfterEpoch, run with --expose-gc). */
+  readonly heap_gc_kb?: number;
 }
 
 /** A failure reported by a peer before it exits. */
