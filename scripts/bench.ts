@@ -128,18 +128,16 @@ interface SystemDef {
 const PEER_SCRIPT = fileURLToPath(new URL('./bench-lib/peer.ts', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
 
-function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, sparse = true, gc = false) {
+/** How a Node peer runs beyond its system: the wasm sparse path, and the soak's end-of-epoch GC. */
+interface NodePeerOptions {
+  readonly sparse?: boolean;
+  readonly gcAfterEpoch?: boolean;
+}
+
+function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, o: NodePeerOptions = {}) {
   return (model: ModelKind): Promise<Peer> => {
-    const spec: NodePeerSpec = {
-      system,
-      threads,
-      sparse,
-      model,
-      hparams: BOOK,
-      dataDir: opts.dataDir,
-      ...(gc ? { gcAfterEpoch: true } : {}),
-    };
-    const flags = gc ? ['--expose-gc'] : [];
+    const spec: NodePeerSpec = { system, threads, model, hparams: BOOK, dataDir: opts.dataDir, ...o };
+    const flags = o.gcAfterEpoch === true ? ['--expose-gc'] : [];
     return Peer.start(id, process.execPath, [
       ...process.execArgv,
       ...flags,
@@ -167,7 +165,7 @@ const DEFS: readonly SystemDef[] = [
     id: 'wasm-2t-dense',
     label: 'dropout-lab wasm ×2 dense',
     mode: 'full',
-    start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, false),
+    start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, { sparse: false }),
   },
   { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
   {
@@ -326,7 +324,7 @@ interface Soak {
 async function soak(): Promise<Soak> {
   const epochs = 20;
   const cap = opts.quick ? 10 : null;
-  const peer = await nodePeer('wasm-2t', 'lab-wasm', 2, true, true)('dropout');
+  const peer = await nodePeer('wasm-2t', 'lab-wasm', 2, { gcAfterEpoch: true })('dropout');
   live.add(peer);
   const rssMb: number[] = [];
   const heapAfterGcMb: number[] = [];

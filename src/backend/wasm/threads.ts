@@ -135,23 +135,21 @@ function helperLoop(bytes, memory, ctl, spin) {
     if (cmd === ${CMD.EXIT}) return;
     if (cmd === -1) {
       // The main thread ran this share itself, or a later command is already out.
-    } else if (cmd === ${CMD.GEMM}) {
+    } else if (cmd === ${CMD.GEMM} || cmd === ${CMD.SPMM}) {
+      // Both take chunks of C (GEMM_ARGS); the sparse product's chunks are whole rows.
       const chunks = I[A + ${GEMM_ARGS.CHUNKS}];
       for (;;) {
         const c = Atomics.add(I, ${CTL.NEXT}, 1);
         if (c >= chunks) break;
         const b = A + ${GEMM_ARGS.BOUNDS} + 4 * c;
-        k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
-          I[b], I[b + 1], I[b + 2], I[b + 3], I[A + ${GEMM_ARGS.WORK}], I[A + ${GEMM_ARGS.BIAS}], I[A + ${GEMM_ARGS.RELU}]);
-      }
-    } else if (cmd === ${CMD.SPMM}) {
-      const chunks = I[A + ${GEMM_ARGS.CHUNKS}];
-      for (;;) {
-        const c = Atomics.add(I, ${CTL.NEXT}, 1);
-        if (c >= chunks) break;
-        const b = A + ${GEMM_ARGS.BOUNDS} + 4 * c;
-        k.spmm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
-          I[b], I[b + 1], I[A + ${GEMM_ARGS.WORK}], I[A + ${GEMM_ARGS.BIAS}], I[A + ${GEMM_ARGS.RELU}]);
+        const w = I[A + ${GEMM_ARGS.WORK}], bias = I[A + ${GEMM_ARGS.BIAS}], relu = I[A + ${GEMM_ARGS.RELU}];
+        if (cmd === ${CMD.GEMM}) {
+          k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
+            I[b], I[b + 1], I[b + 2], I[b + 3], w, bias, relu);
+        } else {
+          k.spmm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
+            I[b], I[b + 1], w, bias, relu);
+        }
       }
     } else if (cmd === ${CMD.DROPOUT}) {
       k.dropout(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], F[0], I[A + 6], F[1], I[A + 7]);

@@ -404,20 +404,10 @@ export class WasmBackend implements Backend {
         maxCols = Math.max(maxCols, j1 - j0);
       }
     }
-    const chunks = bounds.length / 4;
     const bytes = this.k.gemmWorkspace(maxRows, maxCols, k);
     const wMain = this.work(0, bytes);
     const wHelp = this.work(1, bytes);
-    const base = this.ctl >>> 2;
-    const A = base + CTL.ARGS;
-    this.i32[base + CTL.CMD] = CMD.GEMM;
-    this.i32.set([pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu, chunks, ...bounds], A);
-    Atomics.store(this.i32, base + CTL.NEXT, 0);
-    helper.start();
-    for (;;) {
-      const c = Atomics.add(this.i32, base + CTL.NEXT, 1);
-      if (c >= chunks) break;
-      const b = 4 * c;
+    this.runChunks(helper, CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu], bounds, (b) =>
       this.k.gemm(
         pa,
         pb,
@@ -434,10 +424,56 @@ export class WasmBackend implements Backend {
         wMain,
         bias,
         relu,
-      );
+      ),
+    );
+  }
+
+  /**
+   * Runs a command in the GEMM argument layout (threads.ts GEMM_ARGS): `args` up to RELU, then the
+   * chunk count and `bounds` (i0, i1, j0, j1 per chunk). Both threads take chunks until none is
+   * left; `chunk` runs one here, given its offset in `bounds`.
+   */
+  private runChunks(
+    helper: Helper,
+    cmd: number,
+    args: readonly number[],
+    bounds: readonly number[],
+    chunk: (b: number) => void,
+  ): void {
+    const base = this.ctl >>> 2;
+    const chunks = bounds.length / 4;
+    this.i32[base + CTL.CMD] = cmd;
+    this.i32.set([...args, chunks, ...bounds], base + CTL.ARGS);
+    Atomics.store(this.i32, base + CTL.NEXT, 0);
+    helper.start();
+    for (;;) {
+      const c = Atomics.add(this.i32, base + CTL.NEXT, 1);
+      if (c >= chunks) break;
+      chunk(4 * c);
     }
     // Every chunk is taken; wait for the helper's chunk in flight (if it claimed the command at all).
     helper.finish(() => {});
+  }
+
+  /**
+   * Runs a command split in two: `mine` here while the helper runs its half from `ints` (after
+   * CTL.ARGS) and `floats` (the Float64 area); `theirs` runs here instead if the helper has not
+   * claimed the command by the time `mine` is done.
+   */
+  private runHalves(
+    helper: Helper,
+    cmd: number,
+    ints: readonly number[],
+    floats: readonly number[],
+    mine: () => void,
+    theirs: () => void,
+  ): void {
+    this.i32[(this.ctl >>> 2) + CTL.CMD] = cmd;
+    this.i32.set(ints, (this.ctl >>> 2) + CTL.ARGS);
+    this.ctlF64.set(floats);
+    helper.start();
+    mine();
+    helper.finish(theirs);
   }
 
   /**
@@ -473,17 +509,9 @@ export class WasmBackend implements Backend {
     const bytes = this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k);
     const wMain = this.work(2, bytes);
     const wHelp = this.work(3, bytes);
-    const base = this.ctl >>> 2;
-    this.i32[base + CTL.CMD] = CMD.SPMM;
-    this.i32.set([pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu, chunks, ...bounds], base + CTL.ARGS);
-    Atomics.store(this.i32, base + CTL.NEXT, 0);
-    helper.start();
-    for (;;) {
-      const c = Atomics.add(this.i32, base + CTL.NEXT, 1);
-      if (c >= chunks) break;
-      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[4 * c]!, bounds[4 * c + 1]!, wMain, bias, relu);
-    }
-    helper.finish(() => {});
+    this.runChunks(helper, CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu], bounds, (b) =>
+      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, wMain, bias, relu),
+    );
   }
 
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
@@ -504,13 +532,14 @@ export class WasmBackend implements Backend {
     }
     // Split on a 16-element boundary (four Philox blocks) so both halves take the SIMD path.
     const mid = Math.ceil(size / 32) * 16;
-    const A = (this.ctl >>> 2) + CTL.ARGS;
-    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.UNIFORM;
-    this.i32.set([po, mid, size, k0, k1], A);
-    this.ctlF64[0] = stream.offset;
-    helper.start();
-    this.k.randomUniform(po, 0, mid, k0, k1, stream.offset);
-    helper.finish(() => this.k.randomUniform(po, mid, size, k0, k1, stream.offset));
+    this.runHalves(
+      helper,
+      CMD.UNIFORM,
+      [po, mid, size, k0, k1],
+      [stream.offset],
+      () => this.k.randomUniform(po, 0, mid, k0, k1, stream.offset),
+      () => this.k.randomUniform(po, mid, size, k0, k1, stream.offset),
+    );
   }
 
   /**
@@ -534,33 +563,39 @@ export class WasmBackend implements Backend {
     // Split on a 16-element boundary (four Philox blocks, two mask bytes) so both halves take the
     // SIMD path.
     const mid = Math.ceil(size / 32) * 16;
-    const parallel = helper !== undefined && size >= PARALLEL_RANDOM_ELEMENTS;
-    const A = (this.ctl >>> 2) + CTL.ARGS;
+    const floats = [stream.offset, scale];
     if (cached !== undefined) {
-      if (!parallel) {
-        this.k.dropoutMasked(px, po, 0, size, cached.ptr, scale);
-        return;
+      const masked = (from: number, to: number): void =>
+        this.k.dropoutMasked(px, po, from, to, cached.ptr, scale);
+      if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) masked(0, size);
+      else {
+        const ints = [px, po, mid, size, cached.ptr];
+        this.runHalves(
+          helper,
+          CMD.DROPMASK,
+          ints,
+          floats,
+          () => masked(0, mid),
+          () => masked(mid, size),
+        );
       }
-      this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.DROPMASK;
-      this.i32.set([px, po, mid, size, cached.ptr], A);
-      this.ctlF64[1] = scale;
-      helper.start();
-      this.k.dropoutMasked(px, po, 0, mid, cached.ptr, scale);
-      helper.finish(() => this.k.dropoutMasked(px, po, mid, size, cached.ptr, scale));
       return;
     }
     const bits = this.maskSlot(key, size);
-    if (!parallel) {
-      this.k.dropout(px, po, 0, size, k0, k1, stream.offset, thr, scale, bits);
-      return;
+    const draw = (from: number, to: number): void =>
+      this.k.dropout(px, po, from, to, k0, k1, stream.offset, thr, scale, bits);
+    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) draw(0, size);
+    else {
+      const ints = [px, po, mid, size, k0, k1, thr, bits];
+      this.runHalves(
+        helper,
+        CMD.DROPOUT,
+        ints,
+        floats,
+        () => draw(0, mid),
+        () => draw(mid, size),
+      );
     }
-    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.DROPOUT;
-    this.i32.set([px, po, mid, size, k0, k1, thr, bits], A);
-    this.ctlF64[0] = stream.offset;
-    this.ctlF64[1] = scale;
-    helper.start();
-    this.k.dropout(px, po, 0, mid, k0, k1, stream.offset, thr, scale, bits);
-    helper.finish(() => this.k.dropout(px, po, mid, size, k0, k1, stream.offset, thr, scale, bits));
   }
 
   /** A mask buffer for `key` (evicting the oldest of MASK_CACHE_ENTRIES, whose buffer is reused). */
@@ -612,16 +647,14 @@ export class WasmBackend implements Backend {
     // Elementwise and independent, so the halves may run on either thread; split at a multiple of 4.
     const mid = Math.ceil(size / 8) * 4;
     const off = mid * 4;
-    const A = (this.ctl >>> 2) + CTL.ARGS;
-    this.i32[(this.ctl >>> 2) + CTL.CMD] = CMD.SGD;
-    this.i32.set([pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid], A);
-    this.ctlF64[0] = lr;
-    this.ctlF64[1] = momentum;
-    this.ctlF64[2] = weightDecay;
-    helper.start();
-    this.k.sgdStep(pw, pg, pv, mid, lr, momentum, weightDecay);
-    helper.finish(() =>
-      this.k.sgdStep(pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid, lr, momentum, weightDecay),
+    const rest = [pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid] as const;
+    this.runHalves(
+      helper,
+      CMD.SGD,
+      rest,
+      [lr, momentum, weightDecay],
+      () => this.k.sgdStep(pw, pg, pv, mid, lr, momentum, weightDecay),
+      () => this.k.sgdStep(...rest, lr, momentum, weightDecay),
     );
   }
 }

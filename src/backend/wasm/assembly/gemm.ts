@@ -17,7 +17,7 @@ const KC_MAX = 256;
 /** Rows of A packed at once; MC·KC_MAX floats (256 KiB) stay in a Zen 3 core's 512 KiB L2. */
 const MC = 256;
 
-@inline function min(a: i32, b: i32): i32 {
+@inline export function min(a: i32, b: i32): i32 {
   return a < b ? a : b;
 }
 

@@ -13,7 +13,7 @@
  * inputs the result is bit-identical to gemm() and does not depend on how threads split C. Skipping
  * zeros means 0 · ∞ contributes 0 instead of NaN, as in sparse BLAS; NaN in A is kept.
  */
-import { epilogue, madd, transpose4To } from './gemm';
+import { epilogue, madd, min, transpose4To } from './gemm';
 
 /** Fraction of nonzero (or NaN) entries in every `step`-th row of a row-major [rows × cols] matrix. */
 export function sampleDensity(a: usize, rows: i32, cols: i32, step: i32): f64 {
@@ -175,10 +175,6 @@ function packB(b: usize, n: i32, k: i32, transB: bool, dst: usize): void {
     const d = tail + (<usize>(p * wt) << 2);
     for (let j = 0; j < wt; j++) store<f32>(d + (<usize>j << 2), nFull + j < n ? load<f32>(b + <usize>(nFull + j) * sRow + (<usize>p << 2)) : 0);
   }
-}
-
-@inline function min(a: i32, b: i32): i32 {
-  return a < b ? a : b;
 }
 
 /** Bytes of workspace spmm() needs for `rows` rows of C. */
