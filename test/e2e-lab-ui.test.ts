@@ -186,7 +186,19 @@ test(
 
       // --- A diverging run: marked, and the axis keeps the other run readable. ---
       const before = await polylineYs(page, '#chart polyline[data-run="1"][data-metric="val_acc"]');
-      await runOnce(page, { ...small, lr: '50' });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.fill('#lr', '50');
+      await page.check('#slow'); // 400 ms per step: time to look at the running page
+      await page.click('#start');
+      // While it trains the settings are locked and say so (edits would not apply to this run).
+      assert.equal(await page.isDisabled('#lr'), true, 'settings locked during a run');
+      assert.match((await page.textContent('#locked')) ?? '', /settings of run #2/);
+      await page.uncheck('#slow');
+      await page.waitForFunction(() => document.body.dataset['state'] === 'done', undefined, {
+        timeout: 90_000,
+      });
+      assert.equal(await page.evaluate(() => window.scrollY), 0, 'the page does not scroll by itself');
+      assert.notEqual(await page.evaluate(() => document.activeElement?.tagName), 'BODY', 'focus kept');
       assert.equal(await page.locator('#runs tr[data-diverged]').count(), 1, 'run 2 is marked diverged');
       assert.match((await page.textContent('#runs tr[data-run="2"] .state')) ?? '', /diverged/);
       assert.match((await page.textContent('#banner')) ?? '', /Run #2 diverged/);

@@ -253,7 +253,7 @@ function showBanner(text: string | undefined): void {
 
 function shortLabel(c: RunConfig): string {
   const ps = c.model === 'mlp' ? 'no dropout' : `p=${c.dropout1}/${c.dropout2}`;
-  return `${c.model} ${ps}, lr ${c.lr}, batch ${c.batchSize}, seed ${c.seed}, ${c.trainLimit}/${c.valLimit} examples`;
+  return `${c.model} ${ps}, lr ${c.lr}, batch ${c.batchSize}, ${c.epochs} epochs, seed ${c.seed}, ${c.trainLimit}/${c.valLimit} examples`;
 }
 
 function runState(r: Run): string {
