@@ -93,6 +93,76 @@ golden["sgd_momentum"] = {
     **entry(param=p0, grad1=grads[0], grad2=grads[1], after1=after[0], after2=after[1]),
 }
 
+# Appended sections draw after the ones above, so their inputs (and the fixture's older values) stay unchanged.
+
+# BatchNorm1d (eps 1e-5, momentum 0.1, affine): two training steps (forward, backward of a weighted
+# sum with respect to x, weight and bias; the running statistics after each), then an eval forward.
+bn = torch.nn.BatchNorm1d(5).double()
+with torch.no_grad():
+    bn.weight.copy_(draw(5).detach() * 0.5 + 1)
+    bn.bias.copy_(draw(5).detach() * 0.5)
+bn_w0, bn_b0 = bn.weight.detach().clone(), bn.bias.detach().clone()
+bn_steps = {}
+for step in (1, 2):
+    x = draw(6, 5, scale=2.0)
+    with torch.no_grad():
+        x += 0.5 * step
+    g = draw(6, 5).detach()
+    bn.zero_grad()
+    y = bn(x)
+    (y * g).sum().backward()
+    bn_steps.update(entry(**{
+        f"x{step}": x, f"weights{step}": g, f"out{step}": y, f"grad_x{step}": x.grad,
+        f"grad_weight{step}": bn.weight.grad, f"grad_bias{step}": bn.bias.grad,
+        f"running_mean{step}": bn.running_mean, f"running_var{step}": bn.running_var,
+    }))
+    bn_steps[f"num_batches_tracked{step}"] = int(bn.num_batches_tracked)
+bn.eval()
+x_eval = draw(4, 5)
+golden["batch_norm1d"] = {**entry(weight=bn_w0, bias=bn_b0, x_eval=x_eval, out_eval=bn(x_eval)), **bn_steps}
+
+# BatchNorm1d on [N, C, L] (statistics over N and L) with momentum None (cumulative average), one step.
+bn3 = torch.nn.BatchNorm1d(3, momentum=None).double()
+x = draw(4, 3, 2)
+g = draw(4, 3, 2).detach()
+y = bn3(x)
+(y * g).sum().backward()
+golden["batch_norm1d_3d"] = entry(
+    x=x, weights=g, out=y, grad_x=x.grad, running_mean=bn3.running_mean, running_var=bn3.running_var
+)
+
+# LayerNorm over the last axis with elementwise affine parameters.
+x = draw(4, 6, scale=2.0)
+ln = torch.nn.LayerNorm(6).double()
+with torch.no_grad():
+    ln.weight.copy_(draw(6).detach() * 0.5 + 1)
+    ln.bias.copy_(draw(6).detach() * 0.5)
+ln_w0, ln_b0 = ln.weight.detach().clone(), ln.bias.detach().clone()
+g = draw(4, 6).detach()
+y = ln(x)
+(y * g).sum().backward()
+golden["layer_norm"] = entry(
+    x=x, weight=ln_w0, bias=ln_b0, weights=g, out=y, grad_x=x.grad, grad_weight=ln.weight.grad, grad_bias=ln.bias.grad
+)
+
+# R-Drop (Liang et al. 2021): mean CE of two passes + alpha * symmetric KL, the KL averaged over the
+# batch (the reference code's compute_kl_loss sums it over the batch; here / N).
+z1 = draw(4, 5, scale=2.0)
+z2 = draw(4, 5, scale=2.0)
+labels = torch.tensor([1, 4, 0, 2])
+alpha = 0.7
+ce = 0.5 * (F.cross_entropy(z1, labels) + F.cross_entropy(z2, labels))
+p_loss = F.kl_div(F.log_softmax(z1, dim=-1), F.softmax(z2, dim=-1), reduction="sum")
+q_loss = F.kl_div(F.log_softmax(z2, dim=-1), F.softmax(z1, dim=-1), reduction="sum")
+kl = (p_loss + q_loss) / 2 / z1.shape[0]
+loss = ce + alpha * kl
+loss.backward()
+golden["rdrop"] = {
+    **entry(logits1=z1, logits2=z2, kl=kl.reshape(1), loss=loss.reshape(1), grad_logits1=z1.grad, grad_logits2=z2.grad),
+    "labels": labels.tolist(),
+    "alpha": alpha,
+}
+
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps(golden, indent=1) + "\n")
 print(f"wrote {OUT}")

@@ -18,3 +18,4 @@ export {
   hiddenActivations,
   type ActivationStats,
 } from './activationStats.js';
+export { BatchNorm1d, LayerNorm, type BatchNormOptions } from './normalization.js';

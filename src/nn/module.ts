@@ -8,7 +8,7 @@ import { keep } from '../tensor/engine.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** A serialisable snapshot of a module's parameters: name → shape and float32 values. */
+/** A serialisable snapshot of a module's parameters and buffers: name → shape and float32 values. */
 export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
 
 /** Base class of every layer and model. */
@@ -16,6 +16,7 @@ export abstract class Module {
   /** True in training mode (dropout active), false in evaluation mode. */
   training = true;
   private readonly params = new Map<string, Tensor | null>();
+  private readonly buffers = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
 
   /** The computation of this module. */
@@ -30,6 +31,19 @@ export abstract class Module {
       value.requiresGrad = true;
     }
     this.params.set(name, value);
+    return value;
+  }
+
+  /**
+   * Registers (or replaces) a buffer: state that is saved and loaded with the parameters but not
+   * trained (BatchNorm's running statistics, as PyTorch's register_buffer); kept out of every tidy scope.
+   */
+  protected registerBuffer(name: string, value: Tensor): Tensor {
+    const previous = this.buffers.get(name);
+    if (previous && previous !== value) previous.dispose();
+    keep(value);
+    value.requiresGrad = false;
+    this.buffers.set(name, value);
     return value;
   }
 
@@ -64,6 +78,26 @@ export abstract class Module {
     return out;
   }
 
+  /** All buffers with dotted names, e.g. `net.2.running_mean`, in registration order. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, b] of this.buffers) out.push([prefix + name, b]);
+    for (const [name, child] of this.children) out.push(...child.namedBuffers(`${prefix}${name}.`));
+    return out;
+  }
+
+  /**
+   * Everything a state dict holds: each module's parameters, then its buffers, then its children's,
+   * in PyTorch's state_dict order (a model without buffers lists exactly its parameters).
+   */
+  namedState(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, p] of this.params) if (p !== null) out.push([prefix + name, p]);
+    for (const [name, b] of this.buffers) out.push([prefix + name, b]);
+    for (const [name, child] of this.children) out.push(...child.namedState(`${prefix}${name}.`));
+    return out;
+  }
+
   /** All parameters (for optimisers). */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
@@ -83,16 +117,16 @@ export abstract class Module {
     }
   }
 
-  /** A copy of all parameter values by name (synchronous; CPU backends). */
+  /** A copy of all parameter and buffer values by name (synchronous; CPU backends). */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) out[name] = { shape: [...p.shape], data: p.dataSync() };
+    for (const [name, p] of this.namedState()) out[name] = { shape: [...p.shape], data: p.dataSync() };
     return out;
   }
 
-  /** Loads values saved by `stateDict`; names and shapes must match exactly. */
+  /** Loads values saved by `stateDict` (parameters and buffers); names and shapes must match exactly. */
   loadStateDict(state: StateDict): void {
-    const own = new Map(this.namedParameters());
+    const own = new Map(this.namedState());
     const missing = [...own.keys()].filter((k) => !(k in state));
     const unexpected = Object.keys(state).filter((k) => !own.has(k));
     if (missing.length > 0 || unexpected.length > 0) {

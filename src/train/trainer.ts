@@ -46,6 +46,8 @@ export interface TrainerOptions {
   maxEpochs: number;
   /** Called after every training step. */
   onStep?: (info: StepInfo) => void;
+  /** Called with the 0-based epoch index before each epoch's training (e.g. `dropoutScheduler`). */
+  onEpochStart?: ((epoch: number) => void) | undefined;
   /** Called after every epoch's validation. */
   onEpochEnd?: (metrics: EpochMetrics) => void;
   /** Save a checkpoint after every N epochs (and after the last epoch); needs `checkpointer`. */
@@ -165,6 +167,7 @@ export class Trainer {
     const first = resume === undefined ? 0 : this.restore(resume, model, optim, data, epochs);
     for (let epoch = first; epoch < this.maxEpochs; epoch++) {
       const started = performance.now();
+      this.opts.onEpochStart?.(epoch);
       model.train();
       let step = 0;
       let sum = 0;
@@ -242,7 +245,8 @@ export class Trainer {
         maxNorm: optim.maxNorm ?? null,
       },
       data: { batchSize: data.batchSize, numTrain: data.numTrain, numVal: data.numVal },
-      shapes: model.namedParameters().map(([n, p]) => [n, [...p.shape]] as const),
+      // Buffers (BatchNorm's running statistics) are state too: saved, checked and restored.
+      shapes: model.namedState().map(([n, p]) => [n, [...p.shape]] as const),
     };
   }
 
@@ -259,7 +263,7 @@ export class Trainer {
   ): Promise<TrainingCheckpoint> {
     const id = this.identity(model, data, optim);
     const params: StateDict = {};
-    for (const [name, p] of model.namedParameters()) {
+    for (const [name, p] of model.namedState()) {
       const values = await p.data();
       // A checkpoint is a last good state: never write one holding NaN or Infinity.
       if (!values.every(Number.isFinite)) {
