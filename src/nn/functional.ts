@@ -9,6 +9,8 @@ export {
 export { linear } from '../ops/linear.js';
 export { crossEntropy, accuracy } from '../ops/loss.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
+export { layerNorm } from '../ops/normalization.js';
+export { rdropLoss, symmetricKl } from '../ops/rdrop.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** max(0, x) elementwise, with ReLU'(0) = 0. */

@@ -128,9 +128,12 @@ export class Flatten extends Module {
 export class Dropout extends Module {
   private readonly generator: Generator | undefined;
 
-  /** Drops each unit with probability `p` (validated here, not at the first forward). */
+  /**
+   * Drops each unit with probability `p` (validated here, not at the first forward). `p` is
+   * writable so that a dropout schedule (train/dropoutSchedule.ts) can set it each epoch.
+   */
   constructor(
-    readonly p = 0.5,
+    public p = 0.5,
     opts: LayerRandomOptions = {},
   ) {
     super();

@@ -11,3 +11,11 @@ export {
 } from '../data/fashionMnist.js';
 export { trainStep, type Checkpointer } from './trainer.js';
 export { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
+export {
+  checkDropoutSchedule,
+  dropRateAt,
+  dropoutScheduler,
+  type DropMode,
+  type DropSchedule,
+  type DropoutScheduleConfig,
+} from './dropoutSchedule.js';
