@@ -150,7 +150,8 @@ function mcEvent(
           return crossEntropy(logits, tensor(y)).item();
         }),
       );
-    for (const t of [ws.probs, ws.entropy, ws.variance, mc.probs, mc.entropy, mc.variance]) t.dispose();
+    for (const r of [ws, mc])
+      for (const t of [r.probs, r.entropy, r.variance, r.expectedEntropy, r.mutualInformation]) t.dispose();
     return {
       event: 'mc',
       seed,

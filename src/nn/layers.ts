@@ -126,7 +126,8 @@ export class Flatten extends Module {
 
 /** Inverted dropout with probability p, active only in training mode (torch.nn.Dropout). */
 export class Dropout extends Module {
-  private readonly generator: Generator | undefined;
+  /** The generator of this layer's masks, or undefined for the global one. */
+  readonly generator: Generator | undefined;
 
   /**
    * Drops each unit with probability `p` (validated here, not at the first forward). `p` is

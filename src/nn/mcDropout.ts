@@ -13,6 +13,7 @@ import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { AlphaDropout, GaussianDropout, SpatialDropout } from './dropoutVariants.js';
 import { Dropout, Linear } from './layers.js';
+import { addRowEntropies, decomposeEntropy, withConsistentMasks } from './mcUncertainty.js';
 import type { Module } from './module.js';
 
 /** Options of `predict`. */
@@ -29,6 +30,8 @@ export interface PredictOptions {
   onSample?: (probs: Float32Array, index: number) => void;
   /** Which modules count as dropout (switched to training mode); defaults to `isDropoutModule`. */
   isDropout?: (m: Module) => boolean;
+  /** One mask per pass shared by every input (BaaL's ConsistentDropout); see `withConsistentMasks`. */
+  consistent?: boolean;
 }
 
 /** What `predict` returns; the caller owns (and disposes) the tensors. */
@@ -39,6 +42,10 @@ export interface Prediction {
   readonly entropy: Tensor;
   /** Per-class variance of the probabilities across passes, [N, C] (zeros for one pass). */
   readonly variance: Tensor;
+  /** Expected entropy (1/T) Σ_t H[p_t], the aleatoric part, [N] (nats). */
+  readonly expectedEntropy: Tensor;
+  /** Mutual information entropy − expectedEntropy (BALD), the epistemic part, [N] (0 for one pass). */
+  readonly mutualInformation: Tensor;
   /** Number of forward passes averaged. */
   readonly samples: number;
 }
@@ -85,15 +92,20 @@ export function predict(model: Module, X: Tensor, opts: PredictOptions = {}): Pr
     const passes = Math.max(T, 1);
     let sum: Float64Array | null = null;
     let sumSq: Float64Array | null = null;
+    let passEntropy: Float64Array | null = null;
     let classes = 0;
+    const forward = (): Tensor => model.forward(X);
     for (let t = 0; t < passes; t++) {
       const p = noGrad(() =>
         tidy(() => {
-          const logits = model.forward(X);
+          const logits =
+            T > 0 && opts.consistent ? withConsistentMasks(modules, isDropout, forward) : forward();
           classes = logits.shape[logits.ndim - 1]!;
           return softmax(logits).dataSync();
         }),
       );
+      passEntropy ??= new Float64Array(p.length / classes);
+      addRowEntropies(p, classes, passEntropy);
       sum ??= new Float64Array(p.length);
       sumSq ??= new Float64Array(p.length);
       for (let i = 0; i < p.length; i++) {
@@ -112,7 +124,10 @@ export function predict(model: Module, X: Tensor, opts: PredictOptions = {}): Pr
       variance[i] = Math.max(0, sumSq![i]! / passes - m * m);
       if (m > 0) entropy[Math.floor(i / classes)]! -= m * Math.log(m);
     }
+    const { expectedEntropy, mutualInformation } = decomposeEntropy(entropy, passEntropy!, passes);
     return {
+      expectedEntropy: tensor(expectedEntropy, { shape: [n], backend: X.backend }),
+      mutualInformation: tensor(mutualInformation, { shape: [n], backend: X.backend }),
       probs: tensor(mean, { shape: [n, classes], backend: X.backend }),
       entropy: tensor(entropy, { shape: [n], backend: X.backend }),
       variance: tensor(variance, { shape: [n, classes], backend: X.backend }),
