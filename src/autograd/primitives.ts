@@ -9,7 +9,7 @@
  */
 import type { BinaryOp, RandomStream, ReduceOp } from '../backend/backend.js';
 import { ArgumentError, DropoutLabError, ShapeError, formatShape } from '../errors.js';
-import { isGradEnabled, noGrad } from '../tensor/engine.js';
+import { addDependentView, adoptGraphTensor, isGraphOwned, isGradEnabled, noGrad } from '../tensor/engine.js';
 import {
   broadcastShapes,
   broadcastStrides,
@@ -50,7 +50,10 @@ export interface Node {
   readonly prim: Primitive;
   readonly inputs: readonly Tensor[];
   readonly attrs: PrimitiveAttrs[Primitive];
-  readonly saved: readonly Tensor[];
+  /** What backward needs beyond the inputs; freed (emptied) when the graph is released. */
+  saved: readonly Tensor[];
+  /** True once backward() without retainGraph (or a step sweep) released this node. */
+  released: boolean;
 }
 
 /** What a backward rule sees. */
@@ -378,10 +381,14 @@ export function apply<P extends Primitive>(
   const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   if (record) {
-    out.node = { prim, inputs, attrs, saved };
+    out.node = { prim, inputs, attrs, saved, released: false };
     out.requiresGrad = true;
+    adoptGraphTensor(out);
   } else {
     for (const s of saved) s.dispose();
+    // Constants the library lifted for this op alone are not needed once no tape holds them.
+    for (const t of inputs) if (isGraphOwned(t)) t.dispose();
+    if (prim === 'reshape') addDependentView(inputs[0]!, out);
   }
   return out;
 }
