@@ -50,7 +50,13 @@ try {
       step++;
       if (step % 100 === 0 || step === 1) {
         const mem = backend.memory();
-        const row = { step, buffers: mem.buffers, mb: mem.bytes / MB, rssMb: process.memoryUsage().rss / MB, loss: value };
+        const row = {
+          step,
+          buffers: mem.buffers,
+          mb: mem.bytes / MB,
+          rssMb: process.memoryUsage().rss / MB,
+          loss: value,
+        };
         rows.push(row);
         console.log(JSON.stringify(row));
       }
@@ -62,7 +68,12 @@ try {
 }
 const half = rows.filter((r) => r.step >= step / 2);
 const fit = (key: 'mb' | 'rssMb' | 'buffers'): number =>
-  half.length >= 2 ? slope(half.map((r) => r.step), half.map((r) => r[key])) : NaN;
+  half.length >= 2
+    ? slope(
+        half.map((r) => r.step),
+        half.map((r) => r[key]),
+      )
+    : NaN;
 console.log(
   JSON.stringify({
     steps: step,

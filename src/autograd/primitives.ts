@@ -9,7 +9,13 @@
  */
 import type { BinaryOp, RandomStream, ReduceOp } from '../backend/backend.js';
 import { ArgumentError, DropoutLabError, ShapeError, formatShape } from '../errors.js';
-import { addDependentView, adoptGraphTensor, isGraphOwned, isGradEnabled, noGrad } from '../tensor/engine.js';
+import {
+  addDependentView,
+  adoptGraphTensor,
+  consumeLifted,
+  isGradEnabled,
+  noGrad,
+} from '../tensor/engine.js';
 import {
   broadcastShapes,
   broadcastStrides,
@@ -380,14 +386,14 @@ export function apply<P extends Primitive>(
   const rule = rules[prim] as Rule<P>;
   const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
+  for (const t of inputs) consumeLifted(t, record);
   if (record) {
     out.node = { prim, inputs, attrs, saved, released: false };
     out.requiresGrad = true;
     adoptGraphTensor(out);
   } else {
     for (const s of saved) s.dispose();
-    // Constants the library lifted for this op alone are not needed once no tape holds them.
-    for (const t of inputs) if (isGraphOwned(t)) t.dispose();
     if (prim === 'reshape') addDependentView(inputs[0]!, out);
   }
   return out;

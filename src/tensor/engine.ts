@@ -161,9 +161,19 @@ export function markGraphOwned(t: Disposable): void {
   graphOwned.add(t);
 }
 
-/** True for leaves the library made for a graph (see markGraphOwned). */
-export function isGraphOwned(t: Disposable): boolean {
-  return graphOwned.has(t);
+/** Constants lifted from numbers for the one op about to consume them (`x.mul(2)`). */
+const lifted = new WeakSet<Disposable>();
+
+/** Marks a constant the library made from a number for the next op that takes it. */
+export function markLifted(t: Disposable): void {
+  lifted.add(t);
+}
+
+/** Called by an op on its inputs: a lifted constant is freed with the op's graph, or now when none is recorded. */
+export function consumeLifted(t: Disposable, recorded: boolean): void {
+  if (!lifted.delete(t)) return;
+  if (recorded) graphOwned.add(t);
+  else t.dispose();
 }
 
 /** Frees a node's saved intermediates and library-made inputs, and marks it released. */

@@ -10,13 +10,30 @@ import { runBackward, type BackwardOptions } from '../autograd/backward.js';
 import {
   composite,
   disposeSymbol,
-  markGraphOwned,
+  markLifted,
   releaseStorage,
   retainStorage,
   track,
   untrack,
 } from './engine.js';
 import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
+
+/** Allocates storage, turning the engine's RangeError (wasm memory or an ArrayBuffer exhausted) into advice. */
+function allocate(backend: Backend, size: number, zeroed: boolean): StorageId {
+  try {
+    return backend.alloc(size, zeroed);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+    const live = backend.memory();
+    throw new DropoutLabError(
+      `out of memory on the ${backend.name} backend: ${mb(size * 4)} MB more did not fit beside ` +
+        `${live.buffers} live tensors (${mb(live.bytes)} MB). Free what you no longer need (dispose(), ` +
+        '`using`, tidy(fn)), read losses with .item() instead of keeping the tensors, or use a smaller batch.',
+      { code: 'ERR_OUT_OF_MEMORY', cause: e },
+    );
+  }
+}
 
 /** Nested JavaScript arrays of numbers, as returned by `toArray()`. */
 export type NestedArray = number | NestedArray[];
@@ -56,7 +73,7 @@ export class Tensor {
 
   /** Allocates a zero-filled tensor on a backend. */
   static empty(backend: Backend, shape: Shape): Tensor {
-    return new Tensor(backend, backend.alloc(sizeOf(shape)), [...shape]);
+    return new Tensor(backend, allocate(backend, sizeOf(shape), true), [...shape]);
   }
 
   /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. */
@@ -68,7 +85,7 @@ export class Tensor {
 
   /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. */
   static uninitialized(backend: Backend, shape: Shape): Tensor {
-    return new Tensor(backend, backend.alloc(sizeOf(shape), false), [...shape]);
+    return new Tensor(backend, allocate(backend, sizeOf(shape), false), [...shape]);
   }
 
   /** Number of axes. */
@@ -309,7 +326,7 @@ export class Tensor {
     const t = Tensor.empty(this.backend, []);
     this.backend.fill(t.id, 1, value);
     // Made for one op: freed with its graph, or at once when no tape records it.
-    markGraphOwned(t);
+    markLifted(t);
     return t;
   }
 }
