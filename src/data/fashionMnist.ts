@@ -34,7 +34,7 @@ export interface FashionMnistArrays {
   readonly testImages: Uint8Array;
   readonly testLabels: Uint8Array;
   /** Where the arrays came from (a directory, a URL), for config.json. */
-  readonly source?: string;
+  readonly source?: string | undefined;
 }
 
 /** Options of the FashionMNIST data module. */
@@ -83,9 +83,7 @@ export class FashionMNIST extends DataModule {
     super();
     const batchSize = opts.batchSize ?? 64;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new ArgumentError(
-        `batch size must be a positive integer, got ${batchSize}; e.g. --batch-size 256.`,
-      );
+      throw new ArgumentError(`batch size must be a positive integer, got ${batchSize}; e.g. 256.`);
     }
     this.batchSize = batchSize;
     this.source = arrays.source ?? 'memory';

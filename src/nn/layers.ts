@@ -11,7 +11,7 @@ import { Module } from './module.js';
 /** Options shared by layers that draw random numbers. */
 export interface LayerRandomOptions {
   /** Generator for initialisation / masks; defaults to the global one (`manualSeed`). */
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
 
 /** U(−b, b) initialisation with b = 1/√fanIn: PyTorch's Linear default (kaiming_uniform with a = √5). */
@@ -27,13 +27,13 @@ function uniformInit(shape: number[], fanIn: number, generator: Generator): Tens
 /** Options of Linear: bias on/off and DropConnect. */
 export interface LinearOptions extends LayerRandomOptions {
   /** Add a bias (default true). */
-  bias?: boolean;
+  bias?: boolean | undefined;
   /**
    * DropConnect rate (Wan et al. 2013, https://proceedings.mlr.press/v28/wan13.html; d2l dropout
    * exercise 6): while training, each weight is dropped with probability p and survivors scaled by
    * 1/(1 − p), a fresh mask every forward; the bias is not dropped. Default 0 (off).
    */
-  dropConnect?: number;
+  dropConnect?: number | undefined;
 }
 
 /** y = x·Wᵀ + b with W of shape [outFeatures, inFeatures], initialised like torch.nn.Linear. */

@@ -10,11 +10,11 @@ export interface SGDOptions {
   /** Learning rate η. */
   lr: number;
   /** Momentum μ (0 = plain SGD). */
-  momentum?: number;
+  momentum?: number | undefined;
   /** L2 penalty λ added to the gradient: g + λw. */
-  weightDecay?: number;
+  weightDecay?: number | undefined;
   /** Max-norm c: after each step every row of each 2-D weight is rescaled to ‖w‖₂ ≤ c (paper §5.1); off by default. */
-  maxNorm?: number;
+  maxNorm?: number | undefined;
 }
 
 /**

@@ -57,8 +57,8 @@ export class Tensor {
   node: Node | null;
   private disposed = false;
 
-  /** Wraps existing backend storage; use the creation functions instead of calling this directly. */
-  constructor(
+  /** Wraps existing backend storage; private: tensors come from the creation functions and ops. */
+  private constructor(
     readonly backend: Backend,
     readonly id: StorageId,
     readonly shape: Shape,
@@ -71,7 +71,7 @@ export class Tensor {
     track(this);
   }
 
-  /** Allocates a zero-filled tensor on a backend. */
+  /** Allocates a zero-filled tensor on a backend (kernel-level; use `zeros` instead). @internal */
   static empty(backend: Backend, shape: Shape): Tensor {
     return new Tensor(backend, allocate(backend, sizeOf(shape), true), [...shape]);
   }
@@ -83,7 +83,7 @@ export class Tensor {
     return new Tensor(this.backend, this.id, [...shape]);
   }
 
-  /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. */
+  /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. @internal */
   static uninitialized(backend: Backend, shape: Shape): Tensor {
     return new Tensor(backend, allocate(backend, sizeOf(shape), false), [...shape]);
   }
