@@ -76,7 +76,7 @@ export class Tensor {
     return new Tensor(backend, allocate(backend, sizeOf(shape), true), [...shape]);
   }
 
-  /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. */
+  /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. @internal */
   view(shape: Shape): Tensor {
     this.assertAlive();
     retainStorage(this.backend, this.id);
