@@ -4,6 +4,7 @@
  * for a private TLS certificate. Every problem is one ArgumentError line naming the flag to fix.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ArgumentError, DataError } from '../errors.js';
 
@@ -52,8 +53,9 @@ export function redisOptions(conn: QueueConnection): { options: RedisOptions; la
     password = readSmallFile(conn.passwordFile, '--queue-password-file').split(/\r?\n/)[0]!;
   }
   password ??= process.env[PASSWORD_ENV] || undefined;
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const options: RedisOptions = {
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    host,
     port: u.port === '' ? 6379 : Number(u.port),
     ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
     ...(password === undefined ? {} : { password }),
@@ -61,7 +63,8 @@ export function redisOptions(conn: QueueConnection): { options: RedisOptions; la
     ...(tls
       ? {
           tls: {
-            servername: u.hostname,
+            // SNI takes host names only; an IP address is checked against the certificate without it.
+            ...(isIP(host) === 0 ? { servername: host } : {}),
             ...(conn.caFile === undefined ? {} : { ca: readSmallFile(conn.caFile, '--queue-ca') }),
           },
         }

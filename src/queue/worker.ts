@@ -67,6 +67,31 @@ function checkJob(data: unknown): RunJobData {
 
 /** Runs the worker until SIGINT/SIGTERM; resolves once it has stopped cleanly. */
 export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
+  let stopping = false;
+  let stoppingAt = 0;
+  const me = `${hostname()}:${process.pid}`;
+  // Signals are ours from the start: one during startup means "do not start".
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      // A terminal's Ctrl-C reaches a `--concurrency N` parent and its children alike, and the parent
+      // forwards it too: a repeat within a second is the same request.
+      if (stopping && Date.now() - stoppingAt < 1000) return;
+      if (stopping) {
+        opts.log(
+          `${me}: ${signal} again: exiting now; the current run resumes elsewhere from its checkpoint`,
+        );
+        process.exit(130);
+      }
+      stopping = true;
+      stoppingAt = Date.now();
+      opts.log(`${me}: ${signal}: finishing the current epoch, then stopping (again to exit now)`);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    // Forked by a `worker --concurrency N` parent that is gone: stop the same way.
+    process.on('disconnect', () => onSignal('SIGTERM'));
+  });
   const redis: Redis = await connectRedis(opts.connection);
   // Load the data before taking a job: a machine without it must fail here, not fail every job.
   const raw = await loadFashionMnistRaw(opts.dataDir ? { dataDir: opts.dataDir } : {}).catch(async (e) => {
@@ -77,9 +102,6 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
     ? dirStore(opts.storeDir)
     : redisStore(redis, `bull:${opts.queueName}`);
   const backends = new Map<string, Backend>();
-  let stopping = false;
-  let stoppingAt = 0;
-  const me = `${hostname()}:${process.pid}`;
 
   const processor = async (job: Job<RunJobData>, token?: string): Promise<Record<string, unknown>[]> => {
     const { config, backend: backendName } = checkJob(job.data);
@@ -141,28 +163,11 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
     if (job && !(e instanceof WaitingError)) opts.log(`${me}: ${job.id} failed: ${e.message}`);
   });
 
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      // A terminal's Ctrl-C reaches a `--concurrency N` parent and its children alike, and the parent
-      // forwards it too: a repeat within a second is the same request.
-      if (stopping && Date.now() - stoppingAt < 1000) return;
-      if (stopping) {
-        opts.log(
-          `${me}: ${signal} again: exiting now; the current run resumes elsewhere from its checkpoint`,
-        );
-        process.exit(130);
-      }
-      stopping = true;
-      stoppingAt = Date.now();
-      opts.log(`${me}: ${signal}: finishing the current epoch, then stopping (again to exit now)`);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    // Forked by a `worker --concurrency N` parent that is gone: stop the same way.
-    process.on('disconnect', () => onSignal('SIGTERM'));
-  });
   opts.log(`${me}: waiting for runs on queue '${opts.queueName}' (checkpoints in ${store.where})`);
+  if (stopping) {
+    await redis.quit().catch(() => redis.disconnect());
+    return;
+  }
   const running = worker.run();
   await stopped;
   // close() waits for the current job, which ends at its next epoch checkpoint.
