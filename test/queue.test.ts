@@ -20,6 +20,7 @@ import { loadFashionMnistRaw, SYSTEM_DATA_DIR } from '../src/data/fashionMnistFi
 import { DEFAULT_RUN, type RunConfig } from '../src/experiments/config.js';
 import { runOne } from '../src/experiments/runOne.js';
 import { JOB_OPTIONS, jobData, jobIdOf } from '../src/queue/jobs.js';
+import { dirStore } from '../src/queue/store.js';
 import { setBackend } from '../src/tensor/engine.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
@@ -337,3 +338,40 @@ describe('queued sweeps on Redis (BullMQ)', { skip, concurrency: false }, () => 
     assert.doesNotMatch(wrong.out, /nope/);
   });
 });
+
+it(
+  'a run stopped after an epoch resumes from a --store DIR checkpoint and ends like an uninterrupted one',
+  { skip: CI || hasData ? false : `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)` },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dropout-lab-store-'));
+    try {
+      setBackend(await createBackend('wasm', { threads: 1 }));
+      const raw = await loadFashionMnistRaw();
+      const config: RunConfig = { ...DEFAULT_RUN, epochs: 3, trainLimit: 512, valLimit: 256, seed: 3 };
+      const whole = await runOne(config, raw);
+      const store = dirStore(dir);
+      class Stop extends Error {}
+      await assert.rejects(
+        runOne(config, raw, {
+          checkpoint: async (events, checkpoint) => {
+            await store.save('job', { events, checkpoint });
+            if (checkpoint.epoch === 1) throw new Stop();
+          },
+        }),
+        Stop,
+      );
+      const state = await store.load('job');
+      assert.equal(state?.checkpoint.epoch, 1);
+      const resumed = await runOne(config, raw, { resumeFrom: state! });
+      const text = (events: Record<string, unknown>[]): string =>
+        withoutTimings(events.map((e) => JSON.stringify(e)).join('\n'));
+      assert.equal(text(resumed), text(whole));
+      // A damaged file is one clear DataError, not a crash.
+      await writeFile(join(dir, 'job.dlqrun'), 'DLQRUN01garbage');
+      await assert.rejects(store.load('job'), /queue checkpoint .*job\.dlqrun is damaged/);
+      assert.equal(await store.load('absent'), null);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
