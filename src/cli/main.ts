@@ -15,8 +15,10 @@ import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
+import { addQueueOptions, type QueueFlags } from './queueOptions.js';
 
-interface TrainFlags {
+interface TrainFlags extends QueueFlags {
   model: ModelName;
   epochs: number;
   batchSize: number;
@@ -190,8 +192,7 @@ export function buildProgram(): Command {
   });
 
   addTrainingOptions(
-    program
-      .command('compare')
+    addQueueOptions(program.command('compare'), 'with --seeds: run the seeds')
       .description('the dropout MLP and the plain MLP with the same seed and hyperparameters, side by side')
       .option(
         '--seeds <n>',
@@ -222,6 +223,7 @@ export function buildProgram(): Command {
   });
   registerSweep(program, print);
   registerMc(program, print);
+  registerWorker(program);
   labCommand(program);
   return program;
 }
