@@ -17,6 +17,7 @@ import { formatTable } from './format.js';
 import { prepareOutDir } from './outDir.js';
 import { writePlots, type MetricPoint } from './plot.js';
 import { createProgress } from './progress.js';
+import { downloadReporter } from './downloadProgress.js';
 
 /** The models the CLI knows, by `--model` name. */
 export const MODEL_NAMES = ['dropout-mlp', 'dropout-mlp-scratch', 'mlp'] as const;
@@ -218,16 +219,4 @@ export function summaryTable(summaries: readonly RunSummary[]): string {
       s.secondsPerEpoch.toFixed(2),
     ]),
   );
-}
-
-function downloadReporter(
-  log: (line: string) => void,
-): (e: { file: string; received: number; total: number | undefined }) => void {
-  let lastFile = '';
-  return (e) => {
-    if (e.file !== lastFile) {
-      lastFile = e.file;
-      log(`downloading ${e.file}${e.total ? ` (${(e.total / 1e6).toFixed(1)} MB)` : ''}…`);
-    }
-  };
 }
