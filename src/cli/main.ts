@@ -3,7 +3,7 @@
  * The `dropout-lab` command line: `demo`, `train` and `compare`. Every failure prints one line naming
  * the problem and the fix and exits non-zero; `--verbose` adds the stack.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
@@ -15,6 +15,7 @@ import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
+import { packageVersion } from './version.js';
 
 interface TrainFlags {
   model: ModelName;
@@ -111,12 +112,7 @@ function addTrainingOptions(cmd: Command): Command {
     )
     .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here')
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
-    .option(
-      '--threads <n>',
-      'threads for the wasm backend (1 or 2)',
-      integerAtLeast('--threads', 1, 'use 1 or 2'),
-      defaultThreads(),
-    )
+    .option('--threads <n>', 'threads for the wasm backend (1 or 2)', threadsFlag, defaultThreads())
     .option(
       '--checkpoint-every <n>',
       'save a checkpoint every N epochs to <out>/checkpoints (or back into the --resume dir)',
@@ -154,10 +150,18 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
   };
 }
 
+// The backend accepts 1 or 2; checked here too so the message names the flag.
+const threadsFlag = (value: string): number => {
+  const v = integerAtLeast('--threads', 1, 'use 1 or 2')(value);
+  if (v > 2) throw new InvalidArgumentError(`--threads must be 1 or 2, got '${value}'.`);
+  return v;
+};
+
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('dropout-lab')
     .description('Inverted dropout done right: the d2l dropout MLPs on Fashion-MNIST, in TypeScript.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showSuggestionAfterError(true)
     .exitOverride()
     // Set before adding subcommands: they copy these settings when created.

@@ -4,7 +4,7 @@
  * contiguous float32 buffer; each epoch shuffles indices with the seeded generator and gathers every
  * batch into a reused buffer, so the pipeline costs milliseconds per epoch.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { randperm } from '../random/randperm.js';
 import { Generator } from '../random/generator.js';
 import { gatherRows, tensor } from '../tensor/creation.js';
@@ -58,7 +58,7 @@ function toFloat(images: Uint8Array, count: number): Float32Array {
 function checkLimit(name: string, value: number | undefined, max: number): number {
   if (value === undefined) return max;
   if (!Number.isInteger(value) || value < 1) {
-    throw new ArgumentError(`${name} must be a positive integer, got ${value}.`);
+    throw new ArgumentError(`${name} must be a positive integer, got ${formatValue(value)}.`);
   }
   return Math.min(value, max);
 }
@@ -82,7 +82,7 @@ export class FashionMNIST extends DataModule {
     const batchSize = opts.batchSize ?? 64;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new ArgumentError(
-        `batch size must be a positive integer, got ${batchSize}; e.g. --batch-size 256.`,
+        `batch size must be a positive integer, got ${formatValue(batchSize)}; e.g. 256.`,
       );
     }
     this.batchSize = batchSize;

@@ -3,7 +3,7 @@
  * before validation (the only place modes flip), one tidy scope per step so memory stays flat, and
  * records the book's curves on a ProgressBoard.
  */
-import { ArgumentError, NumericError } from '../errors.js';
+import { ArgumentError, NumericError, formatValue } from '../errors.js';
 import type { StateDict } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
@@ -135,7 +135,9 @@ export class Trainer {
     const every = opts.checkpointEvery;
     if (every !== undefined) {
       if (!Number.isInteger(every) || every < 1) {
-        throw new ArgumentError(`checkpointEvery must be a positive integer of epochs, got ${every}.`);
+        throw new ArgumentError(
+          `checkpointEvery must be a positive integer of epochs, got ${formatValue(every)}.`,
+        );
       }
       if (opts.checkpointer === undefined) {
         throw new ArgumentError('checkpointEvery needs a checkpointer (e.g. checkpointDir(dir)).');
@@ -187,7 +189,7 @@ export class Trainer {
         disposeBatch(batch);
         if (!Number.isFinite(value)) {
           throw new NumericError(
-            `training diverged: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate (--lr).`,
+            `training diverged: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate.`,
           );
         }
         sum += value * n;
@@ -265,7 +267,7 @@ export class Trainer {
       if (!values.every(Number.isFinite)) {
         throw new NumericError(
           `training diverged: parameter ${name} holds non-finite values after epoch ${epochs.length}; ` +
-            'the last good checkpoint is kept. Lower the learning rate (--lr).',
+            'the last good checkpoint is kept. Lower the learning rate.',
         );
       }
       params[name] = { shape: [...p.shape], data: values };
