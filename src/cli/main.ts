@@ -40,6 +40,8 @@ interface TrainFlags {
   workers: number;
   checkpointEvery?: number;
   resume?: string;
+  saveWeights?: string;
+  initWeights?: string;
 }
 
 const print = (line: string): void => {
@@ -147,6 +149,8 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
     threads: f.threads,
     checkpointEvery: f.checkpointEvery,
     resume: f.resume,
+    saveWeights: f.saveWeights,
+    initWeights: f.initWeights,
   };
 }
 
@@ -156,6 +160,18 @@ const threadsFlag = (value: string): number => {
   if (v > 2) throw new InvalidArgumentError(`--threads must be 1 or 2, got '${value}'.`);
   return v;
 };
+
+/** A commander parser for a FILE.safetensors path. */
+const safetensorsPath =
+  (flag: string) =>
+  (value: string): string => {
+    if (!value.endsWith('.safetensors')) {
+      throw new InvalidArgumentError(
+        `${flag} needs a .safetensors file, got '${value}'; e.g. ${flag} weights.safetensors.`,
+      );
+    }
+    return value;
+  };
 
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
@@ -188,7 +204,17 @@ export function buildProgram(): Command {
     program
       .command('train')
       .description('train one model on Fashion-MNIST (the book: 10 epochs, batch 256, lr 0.1)')
-      .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES).default('dropout-mlp')),
+      .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES).default('dropout-mlp'))
+      .option(
+        '--save-weights <file>',
+        "after training, write the weights as safetensors (PyTorch's state_dict names)",
+        safetensorsPath('--save-weights'),
+      )
+      .option(
+        '--init-weights <file>',
+        'start from these safetensors weights (e.g. saved from PyTorch)',
+        safetensorsPath('--init-weights'),
+      ),
   ).action(async (f: TrainFlags) => {
     await runModels(toSpec('train', [f.model], f), print);
   });
