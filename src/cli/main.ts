@@ -8,7 +8,7 @@ import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
-import { integerAtLeast, numberIn, positiveNumber } from './options.js';
+import { integerAtLeast, integerIn, numberIn, positiveNumber } from './options.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
@@ -114,7 +114,12 @@ function addTrainingOptions(cmd: Command): Command {
     )
     .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here')
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'threads for the wasm backend (1 or 2)', threadsFlag, defaultThreads())
+    .option(
+      '--threads <n>',
+      'threads for the wasm backend (1 or 2)',
+      integerIn('--threads', 1, 2),
+      defaultThreads(),
+    )
     .option(
       '--checkpoint-every <n>',
       'save a checkpoint every N epochs to <out>/checkpoints (or back into the --resume dir)',
@@ -153,13 +158,6 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
     initWeights: f.initWeights,
   };
 }
-
-// The backend accepts 1 or 2; checked here too so the message names the flag.
-const threadsFlag = (value: string): number => {
-  const v = integerAtLeast('--threads', 1, 'use 1 or 2')(value);
-  if (v > 2) throw new InvalidArgumentError(`--threads must be 1 or 2, got '${value}'.`);
-  return v;
-};
 
 /** A commander parser for a FILE.safetensors path. */
 const safetensorsPath =

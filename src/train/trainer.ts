@@ -45,9 +45,9 @@ export interface TrainerOptions {
   /** Number of passes over the training data. */
   maxEpochs: number;
   /** Called after every training step. */
-  onStep?: (info: StepInfo) => void;
+  onStep?: ((info: StepInfo) => void) | undefined;
   /** Called after every epoch's validation. */
-  onEpochEnd?: (metrics: EpochMetrics) => void;
+  onEpochEnd?: ((metrics: EpochMetrics) => void) | undefined;
   /** Save a checkpoint after every N epochs (and after the last epoch); needs `checkpointer`. */
   checkpointEvery?: number | undefined;
   /** Receives each checkpoint; `checkpointDir(dir)` from `dropout-lab/node` writes them atomically. */

@@ -64,9 +64,9 @@ const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
 /** Options of createWebGPUBackend. */
 export interface WebGPUBackendOptions {
   /** Adapter to use; by default one is requested from navigator.gpu (or the `webgpu` package in Node). */
-  readonly adapter?: GPUAdapter;
+  readonly adapter?: GPUAdapter | undefined;
   /** Adapter preference when requesting one. */
-  readonly powerPreference?: GPUPowerPreference;
+  readonly powerPreference?: GPUPowerPreference | undefined;
 }
 
 /** Counters for tests and the benchmark. */
