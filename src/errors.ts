@@ -73,3 +73,29 @@ export class NumericError extends DropoutLabError {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * Quotes a value the way error messages show what they got: numbers plain (`0.5`, `NaN`), anything
+ * else with its kind (`"0.5" (a string)`, `[2, 3] (an array)`), so a wrong type is never mistaken for
+ * a wrong number.
+ */
+export function formatValue(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string')
+    return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (a string)`;
+  if (value === undefined || value === null) return String(value);
+  if (typeof value === 'boolean') return `${value} (a boolean)`;
+  if (typeof value === 'bigint') return `${value}n (a bigint)`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return `${String(value)} (a symbol)`;
+  if (Array.isArray(value)) {
+    const items = value
+      .slice(0, 8)
+      .map((v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : typeof v));
+    return `[${items.join(', ')}${value.length > 8 ? ', …' : ''}] (an array)`;
+  }
+  const name = (value as object).constructor?.name;
+  if (name !== undefined && name !== 'Object') return `a ${name}`;
+  const keys = Object.keys(value as object);
+  return `{${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}} (an object)`;
+}

@@ -48,6 +48,7 @@ export { softmax, logSoftmax } from './ops/softmax.js';
 export { gradcheck, type GradcheckResult } from './autograd/gradcheck.js';
 export { primitiveNames, type Primitive } from './autograd/primitives.js';
 export * as nn from './nn/index.js';
+export { loadSafetensors, saveSafetensors, type SafetensorsContents } from './nn/safetensors.js';
 export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export * as d2l from './train/index.js';

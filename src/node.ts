@@ -13,6 +13,7 @@ export {
 } from './data/fashionMnistFiles.js';
 
 export { checkpointDir, loadCheckpoint, saveCheckpoint } from './cli/checkpointing.js';
+export { loadSafetensors, saveSafetensors } from './cli/safetensorsFile.js';
 
 /** Finds (or downloads), verifies and loads Fashion-MNIST into a FashionMNIST data module. */
 export async function loadFashionMNIST(opts: FashionMNISTOptions & LoadOptions = {}): Promise<FashionMNIST> {

@@ -3,7 +3,7 @@
  * reference backend, the oracle) or `webgpu` (GPUs through WebGPU: the browser's `navigator.gpu`,
  * or Dawn from the optional `webgpu` package in Node). Shared by the CLI, the benchmark and the lab.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
 
@@ -27,7 +27,9 @@ export async function createBackend(name: BackendName, opts: CreateBackendOption
   if (name === 'wasm') {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 2) {
-      throw new ArgumentError(`createBackend: threads must be 1 or 2 for the wasm backend, got ${threads}.`);
+      throw new ArgumentError(
+        `createBackend: threads must be 1 or 2 for the wasm backend, got ${formatValue(threads)}.`,
+      );
     }
     const { createWasmBackend } = await import('./wasm/index.js');
     return createWasmBackend({ threads, ...(opts.sparse === undefined ? {} : { sparse: opts.sparse }) });

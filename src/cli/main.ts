@@ -3,7 +3,7 @@
  * The `dropout-lab` command line: `demo`, `train` and `compare`. Every failure prints one line naming
  * the problem and the fix and exits non-zero; `--verbose` adds the stack.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
@@ -17,6 +17,7 @@ import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
 import { registerWorker } from './worker.js';
 import { addQueueOptions, type QueueFlags } from './queueOptions.js';
+import { packageVersion } from './version.js';
 
 interface TrainFlags extends QueueFlags {
   model: ModelName;
@@ -41,6 +42,8 @@ interface TrainFlags extends QueueFlags {
   workers: number;
   checkpointEvery?: number;
   resume?: string;
+  saveWeights?: string;
+  initWeights?: string;
 }
 
 const print = (line: string): void => {
@@ -153,13 +156,28 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
     threads: f.threads,
     checkpointEvery: f.checkpointEvery,
     resume: f.resume,
+    saveWeights: f.saveWeights,
+    initWeights: f.initWeights,
   };
 }
+
+/** A commander parser for a FILE.safetensors path. */
+const safetensorsPath =
+  (flag: string) =>
+  (value: string): string => {
+    if (!value.endsWith('.safetensors')) {
+      throw new InvalidArgumentError(
+        `${flag} needs a .safetensors file, got '${value}'; e.g. ${flag} weights.safetensors.`,
+      );
+    }
+    return value;
+  };
 
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('dropout-lab')
     .description('Inverted dropout done right: the d2l dropout MLPs on Fashion-MNIST, in TypeScript.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showSuggestionAfterError(true)
     .exitOverride()
     // Set before adding subcommands: they copy these settings when created.
@@ -186,7 +204,17 @@ export function buildProgram(): Command {
     program
       .command('train')
       .description('train one model on Fashion-MNIST (the book: 10 epochs, batch 256, lr 0.1)')
-      .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES).default('dropout-mlp')),
+      .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES).default('dropout-mlp'))
+      .option(
+        '--save-weights <file>',
+        "after training, write the weights as safetensors (PyTorch's state_dict names)",
+        safetensorsPath('--save-weights'),
+      )
+      .option(
+        '--init-weights <file>',
+        'start from these safetensors weights (e.g. saved from PyTorch)',
+        safetensorsPath('--init-weights'),
+      ),
   ).action(async (f: TrainFlags) => {
     await runModels(toSpec('train', [f.model], f), print);
   });

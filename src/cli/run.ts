@@ -17,6 +17,9 @@ import { formatTable } from './format.js';
 import { prepareOutDir } from './outDir.js';
 import { writePlots, type MetricPoint } from './plot.js';
 import { createProgress } from './progress.js';
+import { downloadReporter } from './downloadProgress.js';
+import { checkWritableDir, loadInitWeights } from './initWeights.js';
+import { loadSafetensors, saveSafetensors } from './safetensorsFile.js';
 
 /** The models the CLI knows, by `--model` name. */
 export const MODEL_NAMES = ['dropout-mlp', 'dropout-mlp-scratch', 'mlp'] as const;
@@ -45,6 +48,10 @@ export interface RunSpec {
   readonly threads: number;
   readonly checkpointEvery?: number | undefined;
   readonly resume?: string | undefined;
+  /** train: write the trained weights here as safetensors. */
+  readonly saveWeights?: string | undefined;
+  /** train: start from these safetensors weights. */
+  readonly initWeights?: string | undefined;
 }
 
 /** Final figures of one model (the JSON-lines `summary` event). */
@@ -102,6 +109,9 @@ function summaryEvent(s: RunSummary): Record<string, unknown> {
 
 /** Runs the spec end to end; resolves with one summary per model. */
 export async function runModels(spec: RunSpec, log: (line: string) => void): Promise<RunSummary[]> {
+  // Weight files are checked before anything is trained, so a typo costs seconds, not a run.
+  const init = spec.initWeights === undefined ? undefined : await loadSafetensors(spec.initWeights);
+  if (spec.saveWeights !== undefined) await checkWritableDir(spec.saveWeights, '--save-weights');
   const out = spec.out === undefined ? undefined : await prepareOutDir(spec.out);
   const backend = await createBackend(spec.backend, { threads: spec.threads });
   const previousBackend = getBackend();
@@ -127,6 +137,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       manualSeed(spec.seed);
       data.shuffleGenerator.manualSeed(spec.seed + 2 ** 32);
       const model = createModel(name, spec);
+      if (init !== undefined) loadInitWeights(model, init.tensors, spec.initWeights!);
       const checkpointing = await cliCheckpointOptions(spec, name, out?.path);
       const progress = createProgress(!spec.json, spec.epochs);
       const trainer = new Trainer({
@@ -164,6 +175,10 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       };
       summaries.push(summary);
       emit(summaryEvent(summary));
+      if (spec.saveWeights !== undefined) {
+        await saveSafetensors(spec.saveWeights, model, { format: 'pt', model: name });
+        if (!spec.json) log(`wrote ${spec.saveWeights}`);
+      }
       for (const p of model.parameters()) p.dispose();
     }
     if (!spec.json) log('\n' + summaryTable(summaries));
@@ -218,16 +233,4 @@ export function summaryTable(summaries: readonly RunSummary[]): string {
       s.secondsPerEpoch.toFixed(2),
     ]),
   );
-}
-
-function downloadReporter(
-  log: (line: string) => void,
-): (e: { file: string; received: number; total: number | undefined }) => void {
-  let lastFile = '';
-  return (e) => {
-    if (e.file !== lastFile) {
-      lastFile = e.file;
-      log(`downloading ${e.file}${e.total ? ` (${(e.total / 1e6).toFixed(1)} MB)` : ''}…`);
-    }
-  };
 }

@@ -5,7 +5,7 @@
  * each epoch a DataLoader shuffles indices with the seeded generator and gathers every batch straight
  * into tensor storage, so the pipeline costs milliseconds per epoch.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { disposeSymbol } from '../tensor/engine.js';
 import { DataModule } from '../train/dataModule.js';
@@ -60,7 +60,7 @@ function toFloat(images: Uint8Array, count: number): Float32Array {
 function checkLimit(name: string, value: number | undefined, max: number): number {
   if (value === undefined) return max;
   if (!Number.isInteger(value) || value < 1) {
-    throw new ArgumentError(`${name} must be a positive integer, got ${value}.`);
+    throw new ArgumentError(`${name} must be a positive integer, got ${formatValue(value)}.`);
   }
   return Math.min(value, max);
 }
@@ -83,7 +83,9 @@ export class FashionMNIST extends DataModule {
     super();
     const batchSize = opts.batchSize ?? 64;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new ArgumentError(`batch size must be a positive integer, got ${batchSize}; e.g. 256.`);
+      throw new ArgumentError(
+        `batch size must be a positive integer, got ${formatValue(batchSize)}; e.g. 256.`,
+      );
     }
     this.batchSize = batchSize;
     this.source = arrays.source ?? 'memory';

@@ -2,8 +2,9 @@
  * Finds, downloads and checks the four Fashion-MNIST files (Xiao, Rasul & Vollgraf 2017,
  * https://github.com/zalandoresearch/fashion-mnist). Node-only. Where the files come from, in order:
  * 1. `dataDir`, else $DROPOUT_LAB_DATA: must hold the files; no silent fall-through when it does not;
- * 2. the user cache dir; 3. /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist);
- * 4. a download from the official mirrors into the cache dir.
+ * 2. the user cache dir; 3. /usr/share/datasets/fashion-mnist or $DROPOUT_LAB_SYSTEM_DATA (Debian's
+ * dataset-fashion-mnist); 4. a download from the official mirrors into the cache dir; 5. Debian's
+ * dataset-fashion-mnist .deb from the mirror apt uses, unpacked into the cache dir (debianSource.ts).
  * Each file may be stored gzip-compressed (NAME.gz) or raw (NAME); checksums cover the decompressed bytes.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -11,6 +12,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DataError, formatShape } from '../errors.js';
+import { type DebianSourceOptions, fetchFromDebian } from './debianSource.js';
 import { gunzipIfNeeded } from './gunzip.js';
 import { type IdxArray, isGzip, parseIdx } from './idx.js';
 
@@ -48,6 +50,9 @@ export const DEFAULT_MIRRORS: readonly string[] = [
 /** Where Debian's `dataset-fashion-mnist` package installs the .gz files. */
 export const SYSTEM_DATA_DIR = '/usr/share/datasets/fashion-mnist';
 
+/** Environment variable that replaces SYSTEM_DATA_DIR (e.g. a nonexistent path, to test a bare machine). */
+export const SYSTEM_DATA_ENV = 'DROPOUT_LAB_SYSTEM_DATA';
+
 /** Environment variable naming a directory that holds the files (same as `dataDir`). */
 export const DATA_DIR_ENV = 'DROPOUT_LAB_DATA';
 
@@ -79,7 +84,7 @@ export interface LoadOptions {
   dataDir?: string | undefined;
   /** Cache directory; default: $XDG_CACHE_HOME/dropout-lab/fashion-mnist or ~/.cache/dropout-lab/fashion-mnist. */
   cacheDir?: string | undefined;
-  /** System-wide data directory; default: /usr/share/datasets/fashion-mnist. */
+  /** System-wide data directory; default: $DROPOUT_LAB_SYSTEM_DATA, else /usr/share/datasets/fashion-mnist. */
   systemDir?: string | undefined;
   /** Mirror base URLs, tried in order; default: DEFAULT_MIRRORS. */
   mirrors?: readonly string[] | undefined;
@@ -89,6 +94,11 @@ export interface LoadOptions {
   verify?: boolean | undefined;
   /** SHA-256 per file name (without .gz); default: FASHION_MNIST_SHA256. Tests pass their own. */
   checksums?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The Debian-archive source tried after the mirrors; false turns it off. Default: on (apt's mirror, the
+   * pinned package) when `mirrors` is left at its default, off when the caller names its own mirrors.
+   */
+  debian?: DebianSourceOptions | false | undefined;
   /** Called as download bytes arrive. */
   onProgress?: ((event: DownloadProgress) => void) | undefined;
 }
@@ -386,14 +396,22 @@ export async function loadFashionMnistRaw(opts: LoadOptions = {}): Promise<Fashi
   const cached = await scanDir(cacheDir);
   if (cached.missing.length === 0) return loadDir(cacheDir, cached.paths, checksums, CACHE_FIX);
 
-  const systemDir = resolve(opts.systemDir ?? SYSTEM_DATA_DIR);
+  const systemEnv = process.env[SYSTEM_DATA_ENV];
+  const systemDir = resolve(
+    opts.systemDir ?? (systemEnv === undefined || systemEnv === '' ? SYSTEM_DATA_DIR : systemEnv),
+  );
   const system = await scanDir(systemDir);
   if (system.missing.length === 0) return loadDir(systemDir, system.paths, checksums, SYSTEM_FIX);
 
   let why = 'downloading is turned off';
   if (opts.download ?? true) {
     const mirrors = opts.mirrors ?? DEFAULT_MIRRORS;
-    const failure = await downloadMissing(cacheDir, cached.missing, mirrors, checksums, opts.onProgress);
+    let failure = await downloadMissing(cacheDir, cached.missing, mirrors, checksums, opts.onProgress);
+    const debianOpts = opts.debian ?? (opts.mirrors === undefined ? {} : false);
+    if (failure !== undefined && debianOpts !== false) {
+      const debian = await fetchFromDebian(cacheDir, cached.missing, checksums, opts.onProgress, debianOpts);
+      failure = debian === undefined ? undefined : `${failure}; and from the Debian archive: ${debian}`;
+    }
     if (failure === undefined) {
       const fresh = await scanDir(cacheDir);
       if (fresh.missing.length === 0) return loadDir(cacheDir, fresh.paths, checksums, CACHE_FIX);

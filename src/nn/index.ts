@@ -1,5 +1,5 @@
 /** nn: modules and layers (PyTorch names). */
-export { Module, type StateDict } from './module.js';
+export { Module, type StateDict, type StateDictEntry } from './module.js';
 export {
   Dropout,
   Flatten,

@@ -1,5 +1,5 @@
 /** The stock layers: Linear, LazyLinear, ReLU, Flatten, Dropout and Sequential (PyTorch names and defaults). */
-import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { checkDropoutP, dropout } from '../ops/dropout.js';
 import { linear } from '../ops/linear.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
@@ -57,7 +57,7 @@ export class Linear extends Module {
       ['outFeatures', outFeatures],
     ] as const) {
       if (v !== null && !(Number.isInteger(v) && v > 0)) {
-        throw new ArgumentError(`Linear: ${name} must be a positive integer, got ${v}.`);
+        throw new ArgumentError(`Linear: ${name} must be a positive integer, got ${formatValue(v)}.`);
       }
     }
     this.generator = opts.generator ?? defaultGenerator;

@@ -4,7 +4,7 @@
  * forward passes with fresh dropout masks instead of one pass with the weight-scaling rule.
  * Only dropout is switched on: every other module stays in eval mode, and all modes are restored.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { DropoutMLPScratch } from '../models/dropoutMlp.js';
 import { softmax } from '../ops/softmax.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
@@ -75,7 +75,9 @@ export function isDropoutModule(m: Module): boolean {
 export function predict(model: Module, X: Tensor, opts: PredictOptions = {}): Prediction {
   const T = opts.mcSamples ?? 0;
   if (!(Number.isInteger(T) && T >= 0)) {
-    throw new ArgumentError(`predict: mcSamples must be a non-negative integer, got ${T}; e.g. 50.`);
+    throw new ArgumentError(
+      `predict: mcSamples must be a non-negative integer, got ${formatValue(T)}; e.g. 50.`,
+    );
   }
   if (opts.generator !== undefined && opts.seed !== undefined) {
     throw new ArgumentError('predict: pass either generator or seed, not both.');

@@ -10,10 +10,10 @@
  * the tree is walked. `registerModule`/`registerParameter` remain for dynamic names and lazy slots; what
  * they registered comes first, and one module or tensor is counted once.
  */
-import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/engine.js';
-import { sameShape } from '../tensor/shape.js';
+import { sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 function isParameter(value: unknown): value is Tensor {
@@ -22,6 +22,27 @@ function isParameter(value: unknown): value is Tensor {
 
 /** A serialisable snapshot of a module's parameters and buffers: name → shape and float32 values. */
 export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** What loadStateDict accepts per name: `{ shape, data }` as stateDict() returns it, or a Tensor (PyTorch's form). */
+export type StateDictEntry = { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | Tensor;
+
+/** Reads one entry as shape + values, or says what is wrong with it (one line, quoting what it got). */
+function readEntry(name: string, entry: unknown): { shape: readonly number[]; data: ArrayLike<number> } {
+  if (entry instanceof Tensor) return { shape: entry.shape, data: entry.dataSync() };
+  const e = entry as { shape?: unknown; data?: unknown } | null;
+  const shapeOk =
+    typeof e === 'object' &&
+    e !== null &&
+    Array.isArray(e.shape) &&
+    e.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+  const dataOk = shapeOk && (ArrayBuffer.isView(e.data) || Array.isArray(e.data));
+  if (!dataOk) {
+    throw new ArgumentError(
+      `loadStateDict: ${name} must be a Tensor or { shape, data } with data a Float32Array, got ${formatValue(entry)}.`,
+    );
+  }
+  return e as { shape: readonly number[]; data: ArrayLike<number> };
+}
 
 /** Base class of every layer and model. */
 export abstract class Module {
@@ -211,12 +232,13 @@ export abstract class Module {
     return out;
   }
 
-  /** Loads values saved by `stateDict` (parameters and buffers); names and shapes must match exactly. */
-  loadStateDict(state: StateDict): void {
+  /** Loads parameters and buffers saved by `stateDict` (or tensors by name, as in PyTorch); names and shapes must match exactly. */
+  loadStateDict(state: Readonly<Record<string, StateDictEntry>>): void {
     for (const [prefix, m] of this.namedModules()) {
       for (const [name, p] of m.params) {
-        const entry = state[prefix === '' ? name : `${prefix}.${name}`];
-        if (p === null && entry !== undefined) m.materializeParameter(name, entry.shape);
+        const key = prefix === '' ? name : `${prefix}.${name}`;
+        const entry = state[key];
+        if (p === null && entry !== undefined) m.materializeParameter(name, readEntry(key, entry).shape);
       }
     }
     const own = new Map(this.namedState());
@@ -228,14 +250,21 @@ export abstract class Module {
           `load a state dict saved from the same model.`,
       );
     }
-    for (const [name, p] of own) {
-      const entry = state[name]!;
-      if (!sameShape(entry.shape, p.shape) || entry.data.length !== p.size) {
+    // Check every entry before writing any, so a bad state dict leaves the model as it was.
+    const entries = [...own].map(([name, p]) => {
+      const entry = readEntry(name, state[name]);
+      if (!sameShape(entry.shape, p.shape)) {
         throw new ShapeError(
           `loadStateDict: ${name} has shape ${formatShape(entry.shape)} in the state dict but ${formatShape(p.shape)} in the model.`,
         );
       }
-      p.backend.write(p.id, entry.data);
-    }
+      if (entry.data.length !== sizeOf(entry.shape)) {
+        throw new ShapeError(
+          `loadStateDict: ${name} has shape ${formatShape(entry.shape)} (${sizeOf(entry.shape)} values) but holds ${entry.data.length} values.`,
+        );
+      }
+      return [p, entry.data] as const;
+    });
+    for (const [p, data] of entries) p.backend.write(p.id, data);
   }
 }

@@ -4,7 +4,7 @@
  * network needs no rescaling at test time.
  */
 import { apply } from '../autograd/primitives.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { full, rand } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -21,7 +21,7 @@ export interface DropoutOptions {
 export function checkDropoutP(p: number, where = 'dropout'): void {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
     throw new ArgumentError(
-      `${where}: dropout probability p must be a number in [0, 1], got ${String(p)}; use e.g. 0.5.`,
+      `${where}: dropout probability p must be a number in [0, 1], got ${formatValue(p)}; use e.g. 0.5.`,
     );
   }
 }
@@ -35,7 +35,7 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   checkDropoutP(p);
   if (typeof opts?.training !== 'boolean') {
     throw new ArgumentError(
-      'dropout: pass { training: true | false } explicitly (e.g. { training: this.training }).',
+      `dropout: pass { training: true | false } explicitly (e.g. { training: this.training }), got ${formatValue(opts)}.`,
     );
   }
   if (!opts.training || p === 0) return x;

@@ -3,7 +3,7 @@
  * after each update, every hidden unit's incoming weight vector w (a row of W in PyTorch's [out, in]
  * layout) is projected onto the ball ‖w‖₂ ≤ c, i.e. w ← w · min(1, c/‖w‖₂).
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { full } from '../tensor/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -19,7 +19,9 @@ export function maxNormScale(weight: Tensor, c: number): Tensor {
 /** Projects each row of every 2-D tensor in `params` in place onto ‖row‖₂ ≤ c; 1-D tensors (biases) are left alone. */
 export function applyMaxNorm(params: readonly Tensor[], c: number): void {
   if (!(Number.isFinite(c) && c > 0)) {
-    throw new ArgumentError(`maxNorm: c must be a positive number, got ${c}; the paper uses 3 to 4.`);
+    throw new ArgumentError(
+      `maxNorm: c must be a positive number, got ${formatValue(c)}; the paper uses 3 to 4.`,
+    );
   }
   noGrad(() =>
     tidy(() => {

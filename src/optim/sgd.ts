@@ -1,5 +1,5 @@
 /** Minibatch stochastic gradient descent with optional momentum and weight decay (torch.optim.SGD). */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { applyMaxNorm } from '../ops/maxNorm.js';
 import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/engine.js';
@@ -42,10 +42,11 @@ export class SGD {
     }
     const { lr, momentum = 0, weightDecay = 0, maxNorm } = opts;
     if (!(Number.isFinite(lr) && lr > 0))
-      throw new ArgumentError(`SGD: lr must be a positive number, got ${lr}; e.g. 0.1.`);
-    if (!(momentum >= 0 && momentum < 1))
-      throw new ArgumentError(`SGD: momentum must be in [0, 1), got ${momentum}.`);
-    if (!(weightDecay >= 0)) throw new ArgumentError(`SGD: weightDecay must be ≥ 0, got ${weightDecay}.`);
+      throw new ArgumentError(`SGD: lr must be a positive number, got ${formatValue(lr)}; e.g. 0.1.`);
+    if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1))
+      throw new ArgumentError(`SGD: momentum must be in [0, 1), got ${formatValue(momentum)}.`);
+    if (!(typeof weightDecay === 'number' && weightDecay >= 0))
+      throw new ArgumentError(`SGD: weightDecay must be ≥ 0, got ${formatValue(weightDecay)}.`);
     this.lr = lr;
     this.momentum = momentum;
     this.weightDecay = weightDecay;

@@ -4,7 +4,7 @@
  * yet a run is reproduced exactly from the seed, whatever the thread count or backend.
  */
 import type { RandomStream } from '../backend/backend.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { blocksFor, philox4x32 } from './philox.js';
 
 const TWO32 = 4294967296;
@@ -17,7 +17,9 @@ export interface GeneratorState {
 
 function checkSeed(seed: number): number {
   if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new ArgumentError(`seed must be a non-negative integer below 2^53, got ${seed}; e.g. 42.`);
+    throw new ArgumentError(
+      `seed must be a non-negative integer below 2^53, got ${formatValue(seed)}; e.g. 42.`,
+    );
   }
   return seed;
 }
@@ -63,7 +65,9 @@ export class Generator {
   setState(state: GeneratorState): this {
     this.seedValue = checkSeed(state.seed);
     if (!Number.isSafeInteger(state.offset) || state.offset < 0) {
-      throw new ArgumentError(`generator offset must be a non-negative integer, got ${state.offset}.`);
+      throw new ArgumentError(
+        `generator offset must be a non-negative integer, got ${formatValue(state.offset)}.`,
+      );
     }
     this.offset = state.offset;
     return this;

@@ -1,6 +1,6 @@
 /** Functions that create tensors: from data, constants, ranges and seeded random draws. */
 import type { Backend } from '../backend/backend.js';
-import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { getBackend } from './engine.js';
 import { sizeOf, type Shape } from './shape.js';
@@ -59,11 +59,73 @@ function make(shape: Shape, opts: CreateOptions, init: (t: Tensor) => void): Ten
   return t;
 }
 
-/** A tensor from nested arrays or a flat typed array (then `shape` is required), like torch.tensor. */
+const TENSOR_OPTION_KEYS = new Set(['shape', 'requiresGrad', 'backend']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Checks that `shape` is an array of non-negative integers; quotes what it got otherwise. */
+function checkTensorShape(shape: unknown): Shape {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new ArgumentError(
+      `tensor(): a shape is an array of non-negative integers such as [2, 3], got ${formatValue(shape)}.`,
+    );
+  }
+  return shape as Shape;
+}
+
+/** Reads tensor()'s optional arguments: a shape (TF.js's form) or an options object (ours), never anything else. */
+function tensorOptions(second: unknown, third: unknown): CreateOptions & { shape?: Shape } {
+  const USAGE = 'pass a shape such as [2, 3] or options such as { shape: [2, 3], requiresGrad: true }';
+  if (second === undefined) {
+    if (third !== undefined)
+      throw new ArgumentError(`tensor(): a third argument needs a shape before it; ${USAGE}.`);
+    return {};
+  }
+  if (Array.isArray(second)) {
+    const shape = checkTensorShape(second);
+    // TF.js's third argument is a dtype; float32 is the only one there is here.
+    if (third === undefined || third === 'float32') return { shape };
+    if (!isPlainObject(third) || 'shape' in third) {
+      throw new ArgumentError(
+        `tensor(): after a shape only 'float32' or { requiresGrad, backend } may follow, got ${formatValue(third)}.`,
+      );
+    }
+    return { ...tensorOptions(third, undefined), shape };
+  }
+  if (!isPlainObject(second)) throw new ArgumentError(`tensor(): ${USAGE}; got ${formatValue(second)}.`);
+  if (third !== undefined) {
+    throw new ArgumentError(`tensor(): nothing may follow the options object, got ${formatValue(third)}.`);
+  }
+  const unknown = Object.keys(second).filter((k) => !TENSOR_OPTION_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new ArgumentError(
+      `tensor(): unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; the options are shape, requiresGrad and backend.`,
+    );
+  }
+  if (second['shape'] !== undefined) checkTensorShape(second['shape']);
+  return second as CreateOptions & { shape?: Shape };
+}
+
+/**
+ * A tensor from nested arrays or a flat typed array, like torch.tensor; the shape comes second as in
+ * TF.js (`tensor(values, [2, 3])`) or inside the options (`tensor(values, { shape: [2, 3] })`).
+ */
 export function tensor(
   data: NestedArray | ArrayLike<number>,
-  opts: CreateOptions & { shape?: Shape } = {},
-): Tensor {
+  shape: Shape,
+  dtypeOrOpts?: 'float32' | CreateOptions,
+): Tensor;
+/** A tensor from nested arrays or a flat typed array; `shape` in the options reshapes the values. */
+export function tensor(
+  data: NestedArray | ArrayLike<number>,
+  opts?: CreateOptions & { shape?: Shape },
+): Tensor;
+export function tensor(data: NestedArray | ArrayLike<number>, second?: unknown, third?: unknown): Tensor {
+  const opts = tensorOptions(second, third);
   let flat: ArrayLike<number>;
   let shape: Shape;
   if (typeof data === 'number' || Array.isArray(data)) {
@@ -72,9 +134,13 @@ export function tensor(
     flattenInto(data as NestedArray, inferred, 0, values);
     flat = values;
     shape = opts.shape ?? inferred;
-  } else {
+  } else if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
     flat = data;
     shape = opts.shape ?? [data.length];
+  } else {
+    throw new ArgumentError(
+      `tensor(): values must be a number, nested arrays of numbers or a typed array, got ${formatValue(data)}.`,
+    );
   }
   if (sizeOf(shape) !== flat.length) {
     throw new ShapeError(`tensor(): ${flat.length} values do not fill shape ${formatShape(shape)}.`);
@@ -162,7 +228,7 @@ export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
 /** 1 with probability `prob`, else 0, elementwise (like torch.bernoulli on a constant). */
 export function bernoulli(shape: Shape, prob: number, opts: RandomOptions = {}): Tensor {
   if (!(prob >= 0 && prob <= 1)) {
-    throw new ArgumentError(`bernoulli: probability must be in [0, 1], got ${prob}.`);
+    throw new ArgumentError(`bernoulli: probability must be in [0, 1], got ${formatValue(prob)}.`);
   }
   const u = rand(shape, opts);
   const out = u.lt(prob);

@@ -3,7 +3,7 @@
  * before validation (the only place modes flip), one tidy scope per step so memory stays flat, and
  * records the book's curves on a ProgressBoard.
  */
-import { ArgumentError, NumericError } from '../errors.js';
+import { ArgumentError, NumericError, formatValue } from '../errors.js';
 import type { StateDict } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
@@ -137,7 +137,9 @@ export class Trainer {
     const every = opts.checkpointEvery;
     if (every !== undefined) {
       if (!Number.isInteger(every) || every < 1) {
-        throw new ArgumentError(`checkpointEvery must be a positive integer of epochs, got ${every}.`);
+        throw new ArgumentError(
+          `checkpointEvery must be a positive integer of epochs, got ${formatValue(every)}.`,
+        );
       }
       if (opts.checkpointer === undefined) {
         throw new ArgumentError('checkpointEvery needs a checkpointer (e.g. checkpointDir(dir)).');
