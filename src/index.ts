@@ -22,6 +22,7 @@ export type { Shape } from './tensor/shape.js';
 export type { Backend, MemoryInfo, RandomStream, StorageId } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
 export { BACKEND_NAMES, createBackend, disposeBackend, type BackendName } from './backend/select.js';
+export { createBestBackend, type ChosenBackend, type CreateBestBackendOptions } from './backend/auto.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './random/generator.js';
 export { philox4x32 } from './random/philox.js';
 export { randperm } from './random/randperm.js';

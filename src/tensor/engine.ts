@@ -7,7 +7,7 @@
  * A FinalizationRegistry frees storage of unreachable tensors created outside any scope, as a safety net.
  */
 import type { Backend, StorageId } from '../backend/backend.js';
-import { ReferenceBackend } from '../backend/reference.js';
+import { defaultBackend } from '../backend/auto.js';
 
 /** Anything a tensor can be disposed through: the minimal view of a Tensor the engine needs. */
 export interface Disposable {
@@ -17,7 +17,8 @@ export interface Disposable {
   readonly id: StorageId;
 }
 
-let activeBackend: Backend = new ReferenceBackend();
+// Chosen on first use (backend/auto.ts), so importing the library starts nothing.
+let activeBackend: Backend | undefined;
 const scopes: Set<Disposable>[] = [];
 let gradEnabled = true;
 
@@ -52,10 +53,13 @@ const finalizer = new FinalizationRegistry<{ backend: Backend; id: StorageId }>(
 
 /** The backend new tensors are created on. */
 export function getBackend(): Backend {
-  return activeBackend;
+  return (activeBackend ??= defaultBackend());
 }
 
-/** Makes `backend` the one new tensors are created on (the reference backend is the default). */
+/**
+ * Makes `backend` the one new tensors are created on. Without a call, the first use picks one by
+ * the rule in backend/auto.ts (wasm in Node); `setBackend(new ReferenceBackend())` picks the oracle.
+ */
 export function setBackend(backend: Backend): void {
   activeBackend = backend;
 }

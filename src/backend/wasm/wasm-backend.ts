@@ -20,7 +20,13 @@ import type {
   UnaryOp,
 } from '../backend.js';
 import { SizeClassAllocator } from './allocator.js';
-import { kernelBytes, relaxedSimdSupported, unsharedMemoryVariant, type KernelVariant } from './binary.js';
+import {
+  kernelBytes,
+  kernelBytesSync,
+  relaxedSimdSupported,
+  unsharedMemoryVariant,
+  type KernelVariant,
+} from './binary.js';
 import { MAX_MEMORY_PAGES } from './kernels.generated.js';
 import { CMD, CONTROL_BYTES, CTL, FLOAT_OFFSET, type Helper } from './threads.js';
 
@@ -677,6 +683,31 @@ function browserThreadsAvailable(): boolean {
   );
 }
 
+let saidOneThread = false;
+
+/** The threads and kernel variant a backend gets from its options on this host. */
+function plan(opts: WasmBackendOptions): { threads: number; variant: KernelVariant } {
+  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
+  // A browser context that is not cross-origin isolated has no shared memory: one thread.
+  if (threads > 1 && !isNode && !browserThreadsAvailable()) {
+    threads = 1;
+    if (!saidOneThread) {
+      saidOneThread = true;
+      console.info(
+        'dropout-lab: the wasm backend runs on one thread: this page is not cross-origin isolated ' +
+          '(serve it with COOP same-origin and COEP require-corp for two).',
+      );
+    }
+  }
+  let variant = opts.variant ?? 'auto';
+  if (variant === 'auto') variant = relaxedSimdSupported() ? 'relaxed' : 'simd';
+  else if (variant === 'relaxed' && !relaxedSimdSupported()) {
+    throw new Error('wasm backend: relaxed SIMD is not supported by this engine');
+  }
+  return { threads, variant };
+}
+
 /**
  * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread that
  * takes half of every large GEMM and dropout: Node worker_threads, or in browsers a Web Worker when
@@ -684,18 +715,10 @@ function browserThreadsAvailable(): boolean {
  * Call `dispose()` to stop it (it never keeps a Node process alive either way).
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
-  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
-  // A browser context that is not cross-origin isolated has no shared memory: one thread.
-  if (threads > 1 && !isNode && !browserThreadsAvailable()) threads = 1;
-  let variant = opts.variant ?? 'auto';
-  if (variant !== 'simd') await enableRelaxedSimdInNode();
-  if (variant === 'auto') variant = relaxedSimdSupported() ? 'relaxed' : 'simd';
-  else if (variant === 'relaxed' && !relaxedSimdSupported()) {
-    throw new Error('wasm backend: relaxed SIMD is not supported by this engine');
-  }
+  if (opts.variant !== 'simd') await enableRelaxedSimdInNode();
+  const { threads, variant } = plan(opts);
   const shared = threads > 1;
-  const bytes = kernelBytes(variant);
+  const bytes = await kernelBytes(variant);
   // Single-threaded use takes an unshared memory, which every host can create.
   const module = await WebAssembly.compile(shared ? bytes : unsharedMemoryVariant(bytes));
   const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_MEMORY_PAGES, shared });
@@ -711,5 +734,31 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     const start = startNodeHelper ?? (await import('./web-host.js')).startWebHelper;
     backend.attachHelpers([await start(bytes, memory, backend.controlBlock)]);
   }
+  return backend;
+}
+
+/**
+ * Creates the wasm backend synchronously; Node only (>= 20.19: it loads the kernels and the thread
+ * host with `require`). Used for the backend chosen on first use, when nothing can be awaited. The
+ * helper thread starts without being waited for (see startNodeHelperSync).
+ */
+export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBackend {
+  if (!isNode) throw new Error('wasm backend: synchronous creation needs Node; await createBackend(...)');
+  const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  const host = load('./node-host.js') as typeof import('./node-host.js');
+  if (opts.variant !== 'simd') host.enableRelaxedSimd();
+  const { threads, variant } = plan(opts);
+  const shared = threads > 1;
+  const bytes = kernelBytesSync(variant);
+  const module = new WebAssembly.Module(shared ? bytes : unsharedMemoryVariant(bytes));
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_MEMORY_PAGES, shared });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const backend = new WasmBackend(
+    instance.exports as unknown as Kernels,
+    memory,
+    variant,
+    opts.sparse ?? true,
+  );
+  if (shared) backend.attachHelpers([host.startNodeHelperSync(bytes, memory, backend.controlBlock)]);
   return backend;
 }
