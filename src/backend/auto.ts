@@ -84,7 +84,7 @@ export function cpuBackendName(): 'wasm' | 'js' {
 export interface ChosenBackend {
   /** The backend, ready to pass to setBackend. */
   readonly backend: Backend;
-  /** The adapter's own words, for `webgpu`; undefined for CPU backends. */
+  /** The adapter's own words (and whether it is a software one), for `webgpu`; undefined for CPU backends. */
   readonly adapter?: string | undefined;
 }
 
@@ -108,7 +108,11 @@ export async function createBestBackend(opts: CreateBestBackendOptions = {}): Pr
     if (prefer === 'webgpu' || (adapter !== null && !isSoftwareAdapter(adapter))) {
       const { createWebGPUBackend } = await import('./webgpu/index.js');
       const backend = await createWebGPUBackend(adapter === null ? {} : { adapter });
-      return { backend, adapter: adapter === null ? undefined : describeAdapter(adapter) };
+      const label =
+        adapter === null
+          ? undefined
+          : `${describeAdapter(adapter)}${isSoftwareAdapter(adapter) ? ' (software adapter)' : ''}`;
+      return { backend, adapter: label };
     }
   }
   const name = prefer === 'auto' ? cpuBackendName() : prefer;

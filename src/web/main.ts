@@ -192,6 +192,7 @@ function onMessage(msg: FromWorker): void {
       setStatus(msg.text);
       break;
     case 'ready':
+      document.getElementById('engine-head')!.textContent = `${msg.backend}, in a Web Worker`;
       engineEl.textContent = `Engine: ${msg.backend}, in a Web Worker. ${msg.numTrain} train / ${msg.numVal} validation examples.`;
       setStatus(`Run #${msg.runId}: training…`);
       break;
@@ -265,6 +266,8 @@ function ensureWorker(): Worker {
       name: 'dropout-lab-trainer',
     });
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
+    const prefer = new URLSearchParams(location.search).get('backend');
+    worker.postMessage({ type: 'backend', prefer } satisfies ToWorker);
     worker.addEventListener('error', (e) => {
       setStatus(`Worker error: ${e.message}`);
       current = undefined;

@@ -51,7 +51,9 @@ export type ToWorker =
       readonly config: RunConfig;
       readonly control: SharedArrayBuffer | null;
     }
-  | { readonly type: 'gallery'; readonly count: number; readonly passes: number };
+  | { readonly type: 'gallery'; readonly count: number; readonly passes: number }
+  /** The page's `?backend=` (wasm, webgpu or js; null: the rule in backend/auto.ts picks), sent first. */
+  | { readonly type: 'backend'; readonly prefer: string | null };
 
 /** Dropout masks of one step, for example 0 of the minibatch: 1 = kept, 0 = dropped. */
 export interface StepMasks {

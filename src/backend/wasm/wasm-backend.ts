@@ -667,11 +667,18 @@ export class WasmBackend implements Backend {
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
+/**
+ * The Node-only thread host, loaded with `require` (Node >= 20.19 requires ES modules) rather than
+ * `import()`, so bundlers never see it and no browser bundle contains it.
+ */
+function nodeHost(): typeof import('./node-host.js') {
+  const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  return load('./node-host.js') as typeof import('./node-host.js');
+}
+
 /** Node 20 ships relaxed SIMD behind a V8 flag; node-host.ts turns it on (before compiling). */
-async function enableRelaxedSimdInNode(): Promise<void> {
-  if (!isNode || relaxedSimdSupported()) return;
-  const { enableRelaxedSimd } = await import('./node-host.js');
-  enableRelaxedSimd();
+function enableRelaxedSimdInNode(): void {
+  if (isNode && !relaxedSimdSupported()) nodeHost().enableRelaxedSimd();
 }
 
 /** Browsers share wasm memory with workers only when cross-origin isolated (COOP + COEP). */
@@ -715,7 +722,7 @@ function plan(opts: WasmBackendOptions): { threads: number; variant: KernelVaria
  * Call `dispose()` to stop it (it never keeps a Node process alive either way).
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  if (opts.variant !== 'simd') await enableRelaxedSimdInNode();
+  if (opts.variant !== 'simd') enableRelaxedSimdInNode();
   const { threads, variant } = plan(opts);
   const shared = threads > 1;
   const bytes = await kernelBytes(variant);
@@ -730,8 +737,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     opts.sparse ?? true,
   );
   if (shared) {
-    const { startNodeHelper } = isNode ? await import('./node-host.js') : { startNodeHelper: undefined };
-    const start = startNodeHelper ?? (await import('./web-host.js')).startWebHelper;
+    const start = isNode ? nodeHost().startNodeHelper : (await import('./web-host.js')).startWebHelper;
     backend.attachHelpers([await start(bytes, memory, backend.controlBlock)]);
   }
   return backend;
@@ -744,8 +750,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
  */
 export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBackend {
   if (!isNode) throw new Error('wasm backend: synchronous creation needs Node; await createBackend(...)');
-  const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
-  const host = load('./node-host.js') as typeof import('./node-host.js');
+  const host = nodeHost();
   if (opts.variant !== 'simd') host.enableRelaxedSimd();
   const { threads, variant } = plan(opts);
   const shared = threads > 1;
