@@ -58,6 +58,12 @@ describe('packages/cli (dropout-lab-cli)', () => {
     }
   });
 
+  it('renders PNGs with WebAssembly, not a per-platform native binary', () => {
+    const deps = cli['dependencies'] as Record<string, string>;
+    assert.ok('@resvg/resvg-wasm' in deps);
+    assert.ok(!Object.keys(deps).some((d) => d === '@resvg/resvg-js' || d.startsWith('@resvg/resvg-js-')));
+  });
+
   it('provides the dropout-lab command from dropout-lab/cli', () => {
     const bin = (cli['bin'] as Record<string, string>)['dropout-lab']!;
     assert.match(readFileSync(join(ROOT, 'packages/cli', bin), 'utf8'), /import 'dropout-lab\/cli';/);
