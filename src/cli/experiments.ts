@@ -12,9 +12,10 @@ import { writeFileAtomic } from './atomicWrite.js';
 import { formatTable } from './format.js';
 import { integerAtLeast } from './options.js';
 import { prepareOutDir } from './outDir.js';
+import { addQueueOptions, runQueueWithFlags, type QueueFlags } from './queueOptions.js';
 
 /** Flags every experiment command has. */
-export interface ExperimentFlags {
+export interface ExperimentFlags extends QueueFlags {
   seeds: number;
   seed: number;
   out: string;
@@ -28,7 +29,7 @@ export interface ExperimentFlags {
 
 /** Adds --seeds, --seed, --out, --runs-dir, --workers, --data-dir, --json, --verbose. */
 export function addExperimentOptions(cmd: Command, defaultOut: string): Command {
-  return cmd
+  return addQueueOptions(cmd, 'run on worker machines')
     .option(
       '--seeds <n>',
       'independent seeds per configuration',
@@ -57,6 +58,7 @@ export async function runExperiments(
   log: (line: string) => void,
 ): Promise<{ records: RunRecord[]; outDir: string }> {
   const out = await prepareOutDir(f.out);
+  if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
   const records = await runPool(configs, {
     runsDir: resolve(f.runsDir ?? join(out.path, 'runs')),
     workers: f.workers,
@@ -150,7 +152,7 @@ export function curveBands(
 }
 
 /** Flags of `compare --seeds`. */
-export interface CompareSeedsFlags {
+export interface CompareSeedsFlags extends QueueFlags {
   epochs: number;
   batchSize: number;
   lr: number;
@@ -203,6 +205,9 @@ export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) 
     verbose: false,
     ...(f.runsDir ? { runsDir: f.runsDir } : {}),
     ...(f.dataDir ? { dataDir: f.dataDir } : {}),
+    ...(f.queue ? { queue: f.queue, queueName: f.queueName } : {}),
+    ...(f.queuePasswordFile ? { queuePasswordFile: f.queuePasswordFile } : {}),
+    ...(f.queueCa ? { queueCa: f.queueCa } : {}),
   };
   const { records, outDir } = await runExperiments(configs, flags, log);
   const groups = models.map((m, i) => ({

@@ -8,15 +8,17 @@ import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
-import { integerAtLeast, numberIn, positiveNumber } from './options.js';
+import { integerAtLeast, integerIn, numberIn, positiveNumber } from './options.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
+import { addQueueOptions, type QueueFlags } from './queueOptions.js';
 
-interface TrainFlags {
+interface TrainFlags extends QueueFlags {
   model: ModelName;
   epochs: number;
   batchSize: number;
@@ -114,7 +116,7 @@ function addTrainingOptions(cmd: Command): Command {
     .option(
       '--threads <n>',
       'threads for the wasm backend (1 or 2)',
-      integerAtLeast('--threads', 1, 'use 1 or 2'),
+      integerIn('--threads', 1, 2),
       defaultThreads(),
     )
     .option(
@@ -190,8 +192,7 @@ export function buildProgram(): Command {
   });
 
   addTrainingOptions(
-    program
-      .command('compare')
+    addQueueOptions(program.command('compare'), 'with --seeds: run the seeds')
       .description('the dropout MLP and the plain MLP with the same seed and hyperparameters, side by side')
       .option(
         '--seeds <n>',
@@ -222,6 +223,7 @@ export function buildProgram(): Command {
   });
   registerSweep(program, print);
   registerMc(program, print);
+  registerWorker(program);
   labCommand(program);
   return program;
 }

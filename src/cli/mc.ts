@@ -21,6 +21,7 @@ import { writeFileAtomic } from './atomicWrite.js';
 import { addExperimentOptions, runExperiments, type ExperimentFlags } from './experiments.js';
 import { formatTable } from './format.js';
 import { integerAtLeast, numberIn } from './options.js';
+import { shownArgv } from './queueOptions.js';
 
 type McFlags = ExperimentFlags & {
   epochs: number;
@@ -133,7 +134,7 @@ export async function runMc(f: McFlags, log: (line: string) => void): Promise<vo
   const md = [
     `# Weight scaling vs MC dropout, ${f.seeds} seeds`,
     '',
-    `Command: \`dropout-lab ${process.argv.slice(2).join(' ')}\` (dropout ${f.dropout1}/${f.dropout2}, ${f.epochs} epochs, T = ${T}).`,
+    `Command: \`dropout-lab ${shownArgv()}\` (dropout ${f.dropout1}/${f.dropout2}, ${f.epochs} epochs, T = ${T}).`,
     '',
     '```',
     table,

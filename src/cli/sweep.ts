@@ -23,6 +23,7 @@ import {
   type ExperimentFlags,
 } from './experiments.js';
 import { positiveNumber } from './options.js';
+import { shownArgv } from './queueOptions.js';
 
 /** A sweepable flag: its RunConfig field and how one value parses. */
 interface Axis {
@@ -152,7 +153,7 @@ export async function runSweep(f: SweepFlags, log: (line: string) => void): Prom
   }
   if (f.json) for (const l of jsonl.filter((l) => l.includes('"summary"'))) log(l);
   await writeFileAtomic(join(outDir, 'results.jsonl'), jsonl.join('\n') + '\n');
-  const argv = process.argv.slice(2).join(' ');
+  const argv = shownArgv();
   const md = [
     `# sweep over ${swept.length > 0 ? swept.join(' × ') : 'seeds'}, ${f.seeds} seeds`,
     '',

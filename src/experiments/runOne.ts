@@ -11,6 +11,7 @@ import { manualSeed } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { TrainingCheckpoint } from '../train/checkpoint.js';
 import { Trainer } from '../train/trainer.js';
 import { canonicalRun, ExperimentMLP, runId, type RunConfig } from './config.js';
 import { calibration, errorRate } from './stats.js';
@@ -43,9 +44,15 @@ function evaluate(model: ExperimentMLP, X: Tensor, y: Float32Array): { loss: num
   return { loss: loss / y.length, acc: 1 - errorRate(p, y, 10) };
 }
 
-/** Options of runOne: where progress goes. */
+/** Options of runOne: where progress goes, and (for queue workers) per-epoch checkpoints. */
 export interface RunOneOptions {
   onEpoch?: (epoch: number) => void;
+  /**
+   * Receives, after every epoch, the events so far and the Trainer's checkpoint; handing both back
+   * as `resumeFrom` continues the run so that it ends bit for bit like an uninterrupted one.
+   */
+  checkpoint?: (events: readonly Record<string, unknown>[], ckpt: TrainingCheckpoint) => Promise<void>;
+  resumeFrom?: { events: readonly Record<string, unknown>[]; checkpoint: TrainingCheckpoint } | undefined;
 }
 
 /** Trains and evaluates `config` on `raw`; returns the run's events (first the config). */
@@ -56,7 +63,9 @@ export async function runOne(
 ): Promise<Record<string, unknown>[]> {
   const c = canonicalRun(config);
   const started = performance.now();
-  const events: Record<string, unknown>[] = [{ event: 'config', id: runId(c), ...c }];
+  const events: Record<string, unknown>[] = opts.resumeFrom
+    ? [...opts.resumeFrom.events]
+    : [{ event: 'config', id: runId(c), ...c }];
   const data = new FashionMNIST(raw, {
     batchSize: c.batchSize,
     ...(c.trainLimit > 0 ? { trainLimit: c.trainLimit } : {}),
@@ -70,8 +79,13 @@ export async function runOne(
   const trainEval = imagesTensor(raw.trainImages, raw.trainLabels, nTrainEval);
   const probe = imagesTensor(raw.trainImages, raw.trainLabels, Math.min(PROBE_SIZE, data.numTrain)).X;
   try {
+    const save = opts.checkpoint;
     const trainer = new Trainer({
       maxEpochs: c.epochs,
+      // The run's config is the checkpoint's identity, so a checkpoint of another run is refused.
+      modelConfig: { ...c },
+      ...(save ? { checkpointEvery: 1, checkpointer: { save: (ck) => save(events, ck) } } : {}),
+      ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom.checkpoint } : {}),
       onEpochEnd: (m) => {
         const te = evaluate(model, trainEval.X, trainEval.y);
         events.push({

@@ -1,0 +1,181 @@
+/**
+ * The coordinator of a queued sweep: the same contract as runPool (configs in, records out, finished
+ * runs kept as `<runsDir>/<id>.jsonl`), but the runs go to BullMQ jobs on Redis that `dropout-lab
+ * worker` processes on any machine take. Jobs have stable ids (jobs.ts), so a coordinator that is
+ * restarted with the same command re-attaches to the jobs already queued, running or done.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import cliProgress from 'cli-progress';
+import { writeFileAtomic } from '../cli/atomicWrite.js';
+import { DropoutLabError } from '../errors.js';
+import { canonicalRun, checkRun, runId, type RunConfig } from '../experiments/config.js';
+import type { RunRecord } from '../experiments/pool.js';
+import { connectRedis, type QueueConnection } from './connection.js';
+import { JOB_OPTIONS, jobData, jobIdOf, type RunJobData, type RunJobProgress } from './jobs.js';
+
+/** Options of runQueue. */
+export interface QueueRunOptions {
+  readonly connection: QueueConnection;
+  readonly queueName: string;
+  /** Where per-run JSONL files live, as with the local pool. */
+  readonly runsDir: string;
+  readonly backend?: string;
+  /** Show a progress bar (only on a TTY). */
+  readonly progress?: boolean;
+  /** One-line messages (submitted, finished runs). */
+  readonly log?: (line: string) => void;
+  /** How often job states are re-read in case an event was missed (default 5 s). */
+  readonly pollMs?: number;
+}
+
+async function readRun(file: string): Promise<Record<string, unknown>[] | null> {
+  if (!existsSync(file)) return null;
+  const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return events.some((e) => e['event'] === 'done') ? events : null;
+}
+
+/** Submits the configs not finished in `runsDir`, waits for their jobs, and returns all records in input order. */
+export async function runQueue(configs: readonly RunConfig[], opts: QueueRunOptions): Promise<RunRecord[]> {
+  await mkdir(opts.runsDir, { recursive: true });
+  const backend = opts.backend ?? 'wasm';
+  const unique = new Map<string, RunConfig>();
+  for (const c of configs) {
+    checkRun(c);
+    unique.set(runId(c), canonicalRun(c));
+  }
+  const pending = new Map<string, { id: string; config: RunConfig }>();
+  for (const [id, c] of unique) {
+    if ((await readRun(join(opts.runsDir, `${id}.jsonl`))) === null) {
+      pending.set(jobIdOf(c, backend), { id, config: c });
+    }
+  }
+  if (pending.size > 0) await waitForJobs(pending, backend, opts, unique.size);
+  else opts.log?.(`${unique.size} runs: all already finished in ${opts.runsDir}`);
+  const records: RunRecord[] = [];
+  for (const c of configs) {
+    const id = runId(c);
+    const events = await readRun(join(opts.runsDir, `${id}.jsonl`));
+    if (events === null) throw new DropoutLabError(`run ${id} did not finish; rerun to resume.`);
+    records.push({ id, config: canonicalRun(c), events });
+  }
+  return records;
+}
+
+async function waitForJobs(
+  pending: Map<string, { id: string; config: RunConfig }>,
+  backend: string,
+  opts: QueueRunOptions,
+  total: number,
+): Promise<void> {
+  const redis = await connectRedis(opts.connection);
+  const queue = new Queue<RunJobData, Record<string, unknown>[]>(opts.queueName, { connection: redis });
+  const eventsRedis = redis.duplicate();
+  eventsRedis.on('error', () => {}); // reconnects are retried; a lost server shows as no progress
+  const queueEvents = new QueueEvents(opts.queueName, { connection: eventsRedis });
+  const totalEpochs = [...pending.values()].reduce((s, p) => s + p.config.epochs, 0);
+  const epochsDone = new Map<string, number>();
+  const bar =
+    opts.progress && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'runs {runs} |{bar}| {value}/{total} epochs  {eta_formatted} left',
+            hideCursor: true,
+            clearOnComplete: true,
+            etaBuffer: 20,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  const failures: string[] = [];
+  const left = new Set(pending.keys());
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    // Subscribe before reading states, so nothing that finishes in between is missed.
+    await queueEvents.waitUntilReady();
+    await queue.waitUntilReady();
+    // Jobs already in Redis (queued, running, done, or failed before) are re-attached, not added.
+    const states = new Map<string, string>();
+    for (const jobId of pending.keys()) states.set(jobId, await queue.getJobState(jobId));
+    const retried: string[] = [];
+    for (const [jobId, state] of states) {
+      if (state !== 'failed') continue;
+      // A rerun of the sweep retries a failed run once (its worker's data or code may have been fixed).
+      const job = await Job.fromId(queue, jobId);
+      await job?.retry('failed');
+      retried.push(jobId);
+    }
+    const missing = [...states].filter(([, s]) => s === 'unknown').map(([jobId]) => jobId);
+    await queue.addBulk(
+      missing.map((jobId) => ({
+        name: 'run',
+        data: jobData(pending.get(jobId)!.config, backend),
+        opts: { ...JOB_OPTIONS, jobId },
+      })),
+    );
+    const attached = pending.size - missing.length - retried.length;
+    opts.log?.(
+      `${total} runs: ${total - pending.size} already finished in ${opts.runsDir}, ` +
+        `${missing.length} submitted to queue '${opts.queueName}', ${attached} already there, ` +
+        `${retried.length} failed before and retried; waiting for workers (dropout-lab worker --queue …)`,
+    );
+    bar?.start(totalEpochs, 0, { runs: `0/${pending.size}` });
+    const update = (): void => {
+      const done = [...epochsDone.values()].reduce((a, b) => a + b, 0);
+      bar?.update(done, { runs: `${pending.size - left.size}/${pending.size}` });
+    };
+    let wake: (() => void) | undefined;
+    // Reads a job's state; a finished job's result is written to runsDir like a local run's.
+    const check = async (jobId: string): Promise<void> => {
+      if (!left.has(jobId)) return;
+      const job = await Job.fromId<RunJobData, Record<string, unknown>[]>(queue, jobId);
+      if (job === undefined) return;
+      const state = await job.getState();
+      if (state === 'completed' && Array.isArray(job.returnvalue)) {
+        if (!left.delete(jobId)) return;
+        const { id, config } = pending.get(jobId)!;
+        const file = join(opts.runsDir, `${id}.jsonl`);
+        await writeFileAtomic(file, job.returnvalue.map((e) => JSON.stringify(e)).join('\n') + '\n');
+        epochsDone.set(jobId, config.epochs);
+        if (!bar) opts.log?.(`run ${pending.size - left.size}/${pending.size} finished: ${id}`);
+      } else if (state === 'failed') {
+        if (!left.delete(jobId)) return;
+        failures.push(`${pending.get(jobId)!.id}: ${job.failedReason}`);
+      } else return;
+      update();
+      if (left.size === 0) wake?.();
+    };
+    queueEvents.on('completed', ({ jobId }) => void check(jobId).catch(() => {}));
+    queueEvents.on('failed', ({ jobId }) => void check(jobId).catch(() => {}));
+    queueEvents.on('progress', ({ jobId, data }) => {
+      const p = data as Partial<RunJobProgress>;
+      if (left.has(jobId) && typeof p.epoch === 'number') {
+        epochsDone.set(jobId, p.epoch);
+        update();
+      }
+    });
+    const finished = new Promise<void>((resolve) => (wake = resolve));
+    const sweep = async (): Promise<void> => {
+      for (const jobId of [...left]) await check(jobId);
+    };
+    await sweep();
+    poll = setInterval(() => void sweep().catch(() => {}), opts.pollMs ?? 5000);
+    if (left.size > 0) await finished;
+  } finally {
+    if (poll) clearInterval(poll);
+    bar?.stop();
+    await queueEvents.close().catch(() => {});
+    await queue.close().catch(() => {});
+    await eventsRedis.quit().catch(() => eventsRedis.disconnect());
+    await redis.quit().catch(() => redis.disconnect());
+  }
+  if (failures.length > 0) {
+    throw new DropoutLabError(
+      `${failures.length} run(s) failed (finished runs are kept; rerun to retry them): ${failures.join('; ')}`,
+    );
+  }
+}
