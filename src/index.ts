@@ -29,6 +29,7 @@ export {
   type BackendName,
   type CreateBackendOptions,
 } from './backend/select.js';
+export { createBestBackend, type ChosenBackend, type CreateBestBackendOptions } from './backend/auto.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './random/generator.js';
 export { randperm } from './random/randperm.js';
 export { checkDropoutP, dropout, dropoutLayer, type DropoutOptions } from './ops/dropout.js';

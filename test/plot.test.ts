@@ -76,10 +76,10 @@ describe('renderCurvesSvg', () => {
 describe('svgToPng', () => {
   it('produces a PNG of the SVG size, or of the requested width', async () => {
     const svg = await renderCurvesSvg(run('mlp'), { width: 500, height: 300 });
-    const png = svgToPng(svg);
+    const png = await svgToPng(svg);
     assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
     assert.deepEqual(pngSize(png), { width: 500, height: 300 });
-    const big = svgToPng(svg, { width: 1000 });
+    const big = await svgToPng(svg, { width: 1000 });
     assert.deepEqual(pngSize(big), { width: 1000, height: 600 });
     // A blank white image compresses to well under 10 kB; text and curves do not.
     assert.ok(big.length > 20_000, `PNG of ${big.length} bytes looks blank`);

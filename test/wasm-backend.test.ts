@@ -724,8 +724,8 @@ describe('wasm backend internals', () => {
     }
   });
 
-  it('unsharedMemoryVariant rewrites only the memory limits flag', () => {
-    const shared = kernelBytes('simd');
+  it('unsharedMemoryVariant rewrites only the memory limits flag', async () => {
+    const shared = await kernelBytes('simd');
     const plain = unsharedMemoryVariant(shared);
     const diff = shared.reduce((n, b, i) => n + (b !== plain[i] ? 1 : 0), 0);
     assert.equal(diff, 1);

@@ -1,15 +1,16 @@
 /**
  * The training-curve plots d2l's ProgressBoard draws (train_loss, val_loss, val_acc against epoch),
  * rendered headless: vega-lite compiles the chart, vega renders it to SVG with no DOM or canvas, and
- * resvg rasterises the SVG to PNG.
+ * resvg (compiled to WebAssembly, so no native binary) rasterises the SVG to PNG.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import type { ResvgRenderOptions } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
+import { initWasm, Resvg } from '@resvg/resvg-wasm';
+import type { ResvgRenderOptions } from '@resvg/resvg-wasm';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
@@ -130,15 +131,27 @@ export async function renderCurvesSvg(points: MetricPoint[], opts: PlotOptions =
   }
 }
 
+let resvgReady: Promise<void> | undefined;
+
+/** Compiles resvg's WebAssembly module once per process. */
+function loadResvg(): Promise<void> {
+  const wasmPath = createRequire(import.meta.url).resolve('@resvg/resvg-wasm/index_bg.wasm');
+  return (resvgReady ??= initWasm(readFileSync(wasmPath)));
+}
+
 /** Rasterises an SVG to PNG bytes with resvg, `width` pixels wide (default: the SVG's own width); text uses a system sans-serif font. */
-export function svgToPng(svg: string, opts: { width?: number } = {}): Buffer {
+export async function svgToPng(svg: string, opts: { width?: number } = {}): Promise<Buffer> {
   const fitTo: ResvgRenderOptions['fitTo'] =
     opts.width === undefined
       ? { mode: 'original' }
       : { mode: 'width', value: Math.round(positiveSize(opts.width, 'width')) };
-  return new Resvg(svg, { fitTo, background: 'white', font: fontOptions(), logLevel: 'off' })
-    .render()
-    .asPng();
+  await loadResvg();
+  const resvg = new Resvg(svg, { fitTo, background: 'white', font: fontOptions() });
+  try {
+    return Buffer.from(resvg.render().asPng());
+  } finally {
+    resvg.free(); // wasm memory is not garbage-collected
+  }
 }
 
 /** Writes DIR/BASE.svg and DIR/BASE.png (creating DIR), each atomically; rendering happens first, so a rendering error writes nothing. */
@@ -155,7 +168,7 @@ export async function writePlots(
   }
   const { pngWidth, ...chart } = opts;
   const svg = await renderCurvesSvg(points, chart);
-  const png = svgToPng(svg, { width: pngWidth ?? 2 * (chart.width ?? DEFAULT_WIDTH) });
+  const png = await svgToPng(svg, { width: pngWidth ?? 2 * (chart.width ?? DEFAULT_WIDTH) });
   await mkdir(dir, { recursive: true });
   const svgPath = join(dir, `${baseName}.svg`);
   const pngPath = join(dir, `${baseName}.png`);
@@ -200,7 +213,7 @@ const KNOWN_FONTS: readonly { family: string; files: readonly string[] }[] = [
 type FontOptions = NonNullable<ResvgRenderOptions['font']>;
 let cachedFonts: FontOptions | undefined;
 
-/** resvg font options: system fonts plus an explicitly found sans-serif as the default; warns once if none is found. */
+/** resvg font options: an installed sans-serif font, loaded from its file, as the default; warns once if none is found. */
 function fontOptions(): FontOptions {
   if (cachedFonts !== undefined) return cachedFonts;
   const found = findKnownFont();
@@ -210,12 +223,11 @@ function fontOptions(): FontOptions {
       'No known sans-serif font (DejaVu Sans, Liberation Sans, Noto Sans, ...) was found; text in PNG plots may be missing. Install one, e.g. `apt-get install fonts-dejavu-core`.',
       { code: 'DROPOUT_LAB_NO_FONT' },
     );
-    cachedFonts = { loadSystemFonts: true };
+    cachedFonts = { fontBuffers: [] };
   } else {
     cachedFonts = {
-      loadSystemFonts: true,
-      // Listing the file too covers fonts outside the directories resvg scans (e.g. a custom prefix).
-      fontFiles: [found.path],
+      // resvg in WebAssembly cannot read font directories: it gets the font file's bytes.
+      fontBuffers: [readFileSync(found.path)],
       defaultFontFamily: found.family,
       sansSerifFamily: found.family,
     };

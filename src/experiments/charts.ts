@@ -179,7 +179,7 @@ export async function writeSvgPng(dir: string, base: string, svg: string): Promi
   await mkdir(dir, { recursive: true });
   const width = Number(/width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1] ?? 600);
   await writeFileAtomic(join(dir, `${base}.svg`), svg);
-  await writeFileAtomic(join(dir, `${base}.png`), svgToPng(svg, { width: 2 * width }));
+  await writeFileAtomic(join(dir, `${base}.png`), await svgToPng(svg, { width: 2 * width }));
   return join(dir, `${base}.svg`);
 }
 

@@ -19,7 +19,7 @@
  *    without a tape (`X.reshape(…)` of a batch) is freed with the tensor it views (keep(view) to hold it).
  */
 import type { Backend, StorageId } from '../backend/backend.js';
-import { ReferenceBackend } from '../backend/reference.js';
+import { defaultBackend } from '../backend/auto.js';
 import { ArgumentError } from '../errors.js';
 
 /** The engine's view of a tape entry: what it must free when the graph is released. */
@@ -45,7 +45,8 @@ export const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
   (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
 
-let activeBackend: Backend = new ReferenceBackend();
+// Chosen on first use (backend/auto.ts), so importing the library starts nothing.
+let activeBackend: Backend | undefined;
 const scopes: Set<Disposable>[] = [];
 let gradEnabled = true;
 
@@ -92,10 +93,13 @@ const finalizer = new FinalizationRegistry<{ backend: Backend; id: StorageId }>(
 
 /** The backend new tensors are created on. */
 export function getBackend(): Backend {
-  return activeBackend;
+  return (activeBackend ??= defaultBackend());
 }
 
-/** Makes `backend` the one new tensors are created on (the reference backend is the default). */
+/**
+ * Makes `backend` the one new tensors are created on. Without a call, the first use picks one by
+ * the rule in backend/auto.ts (wasm in Node); `setBackend(new ReferenceBackend())` picks the oracle.
+ */
 export function setBackend(backend: Backend): void {
   activeBackend = backend;
 }

@@ -154,9 +154,13 @@ function fieldValues(): Record<string, string> {
   return out;
 }
 
+/** The engine the address bar asks for (`?backend=wasm|webgpu|js`), read once; the worker checks it. */
+const backendParam = new URLSearchParams(location.search).get('backend');
+
 /** Writes the settings into the address bar (replaceState: no history entry per keystroke). */
 function syncUrl(): void {
-  const url = `${location.pathname}?${toQuery(fieldValues())}${location.hash}`;
+  const engine = backendParam === null ? '' : `&backend=${encodeURIComponent(backendParam)}`;
+  const url = `${location.pathname}?${toQuery(fieldValues())}${engine}${location.hash}`;
   history.replaceState(null, '', url);
 }
 
@@ -466,6 +470,7 @@ function onMessage(msg: FromWorker): void {
       setStatus(msg.text);
       break;
     case 'ready':
+      document.getElementById('engine-head')!.textContent = `${msg.backend}, in a Web Worker`;
       engineEl.textContent = `Engine: ${msg.backend}, in a Web Worker. ${msg.numTrain} train / ${msg.numVal} validation examples.`;
       setStatus(`Run #${msg.runId}: training…`);
       break;
@@ -599,6 +604,7 @@ function ensureWorker(): Worker {
       name: 'dropout-lab-trainer',
     });
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
+    worker.postMessage({ type: 'backend', prefer: backendParam } satisfies ToWorker);
     worker.addEventListener('error', (e) => {
       setStatus(`Worker error: ${e.message}`);
       galleryBusy = false;

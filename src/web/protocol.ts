@@ -48,7 +48,9 @@ export type ToWorker =
       readonly config: RunConfig;
       readonly control: SharedArrayBuffer | null;
     }
-  | { readonly type: 'gallery'; readonly count: number; readonly passes: number };
+  | { readonly type: 'gallery'; readonly count: number; readonly passes: number }
+  /** The page's `?backend=` (wasm, webgpu or js; null: the rule in backend/auto.ts picks), sent first. */
+  | { readonly type: 'backend'; readonly prefer: string | null };
 // The gallery is asked for by the page after `done` (not part of the run's config), so an invalid
 // gallery field never blocks a run.
 

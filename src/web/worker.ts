@@ -1,13 +1,14 @@
 /**
  * The lab's training worker (a module Web Worker): loads Fashion-MNIST from the lab server, trains
- * with the library on the WebAssembly SIMD backend (two threads when the page is cross-origin
- * isolated, or WebGPU where the browser has an adapter) through d2l's Trainer, and streams
+ * with the library on the backend the library's own rule picks (backend/auto.ts: WebGPU on a
+ * hardware adapter, else WebAssembly SIMD, two threads when the page is cross-origin isolated) or
+ * the one the page's `?backend=` names, through d2l's Trainer, and streams
  * steps, curve points, dropout masks and epoch metrics to the page. The same seed and configuration
  * give the same numbers as `dropout-lab train` in Node.
  */
-import type { Backend } from '../backend/backend.js';
+import { createBestBackend, type ChosenBackend } from '../backend/auto.js';
 import { NumericError } from '../errors.js';
-import { createBackend } from '../backend/select.js';
+import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
 import { FashionMNIST, type FashionMnistArrays } from '../data/fashionMnist.js';
 import { parseIdx } from '../data/idx.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
@@ -72,19 +73,32 @@ function loadArrays(): Promise<FashionMnistArrays> {
   return arrays;
 }
 
+let prefer: BackendName | 'auto' = 'auto';
+
+/** Takes the page's `?backend=`; an unknown name is an error the page shows. */
+function setPreference(name: string | null): void {
+  if (name === null || name === '' || name === 'auto') return;
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`unknown ?backend=${name}; use one of ${BACKEND_NAMES.join(', ')} (or leave it out).`);
+  }
+  prefer = name as BackendName;
+}
+
+/** What the page shows: the engine, its build and threads, or the GPU adapter. */
+function engineLabel({ backend, adapter }: ChosenBackend): string {
+  const { variant, threads } = backend as unknown as { variant?: string; threads?: number };
+  if (backend.name === 'webgpu') return `WebGPU: webgpu on ${adapter ?? 'the default adapter'}`;
+  if (variant === undefined) return `reference: ${backend.name} (plain JavaScript)`;
+  return `WebAssembly SIMD: ${backend.name} (${variant}), ${threads ?? 1} thread${threads === 2 ? 's' : ''}`;
+}
+
 function initBackend(): Promise<string> {
   backendName ??= (async () => {
-    // The GPU when the browser offers a WebGPU adapter, else WebAssembly SIMD: two threads (this
-    // worker and a helper worker sharing the kernels' memory) when the page is cross-origin
-    // isolated and the machine has two cores, else one.
-    const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-    const wasm = (): Promise<Backend> => createBackend('wasm', { threads: cores >= 2 ? 2 : 1 });
-    const gpu = (globalThis.navigator as { gpu?: unknown } | undefined)?.gpu;
-    const backend = gpu === undefined ? await wasm() : await createBackend('webgpu').catch(wasm);
-    setBackend(backend);
-    const { variant, threads } = backend as unknown as { variant?: string; threads?: number };
-    if (variant === undefined) return backend.name;
-    return `${backend.name} (${variant}), ${threads ?? 1} thread${threads === 2 ? 's' : ''}`;
+    // The library's rule (WebGPU only on a hardware adapter, else wasm on two threads when the
+    // page is cross-origin isolated and the machine has two cores) unless ?backend= names one.
+    const chosen = await createBestBackend({ prefer });
+    setBackend(chosen.backend);
+    return engineLabel(chosen);
   })();
   return backendName;
 }
@@ -241,6 +255,14 @@ async function gallery(count: number, passes: number): Promise<void> {
 
 scope.addEventListener('message', (event) => {
   const msg = event.data;
+  if (msg.type === 'backend') {
+    try {
+      setPreference(msg.prefer);
+    } catch (err) {
+      post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    }
+    return;
+  }
   const job =
     msg.type === 'start' ? train(msg.runId, msg.config, msg.control) : gallery(msg.count, msg.passes);
   job.catch((err: unknown) => {

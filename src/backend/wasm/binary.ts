@@ -1,8 +1,10 @@
 /**
  * Loading the embedded kernel binaries: base64 decoding, relaxed-SIMD feature detection, and
  * rewriting the shared-memory import for hosts that cannot share memory. Browser-safe (no Node APIs).
+ * Each variant is its own module, imported only when needed, so bundlers split them into separate
+ * chunks and a browser fetches only the one it runs.
  */
-import { RELAXED_PROBE_WASM, RELAXED_WASM, SIMD_WASM } from './kernels.generated.js';
+import { RELAXED_PROBE_WASM } from './kernels.generated.js';
 
 /** Which build of the kernels runs: plain 128-bit SIMD, or relaxed SIMD (fused multiply-add). */
 export type KernelVariant = 'simd' | 'relaxed';
@@ -15,9 +17,26 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The kernel binary of a variant. */
-export function kernelBytes(variant: KernelVariant): Uint8Array<ArrayBuffer> {
-  return decodeBase64(variant === 'relaxed' ? RELAXED_WASM : SIMD_WASM);
+/** The kernel binary of a variant, loaded on demand (a separate chunk in a browser bundle). */
+export async function kernelBytes(variant: KernelVariant): Promise<Uint8Array<ArrayBuffer>> {
+  const { WASM } =
+    variant === 'relaxed'
+      ? await import('./kernels-relaxed.generated.js')
+      : await import('./kernels-simd.generated.js');
+  return decodeBase64(WASM);
+}
+
+/**
+ * The kernel binary of a variant, synchronously; Node only (it loads the variant's module with
+ * `require`, which Node >= 20.19 offers for ES modules), for the backend chosen on first use.
+ */
+export function kernelBytesSync(variant: KernelVariant): Uint8Array<ArrayBuffer> {
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const load = createRequire(import.meta.url);
+  const { WASM } = load(
+    variant === 'relaxed' ? './kernels-relaxed.generated.js' : './kernels-simd.generated.js',
+  ) as { WASM: string };
+  return decodeBase64(WASM);
 }
 
 /** True when this engine validates a module that uses f32x4.relaxed_madd. */

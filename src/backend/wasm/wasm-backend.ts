@@ -20,7 +20,13 @@ import type {
   UnaryOp,
 } from '../backend.js';
 import { SizeClassAllocator } from './allocator.js';
-import { kernelBytes, relaxedSimdSupported, unsharedMemoryVariant, type KernelVariant } from './binary.js';
+import {
+  kernelBytes,
+  kernelBytesSync,
+  relaxedSimdSupported,
+  unsharedMemoryVariant,
+  type KernelVariant,
+} from './binary.js';
 import { MAX_MEMORY_PAGES } from './kernels.generated.js';
 import { CMD, CONTROL_BYTES, CTL, FLOAT_OFFSET, type Helper } from './threads.js';
 
@@ -661,11 +667,18 @@ export class WasmBackend implements Backend {
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
+/**
+ * The Node-only thread host, loaded with `require` (Node >= 20.19 requires ES modules) rather than
+ * `import()`, so bundlers never see it and no browser bundle contains it.
+ */
+function nodeHost(): typeof import('./node-host.js') {
+  const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  return load('./node-host.js') as typeof import('./node-host.js');
+}
+
 /** Node 20 ships relaxed SIMD behind a V8 flag; node-host.ts turns it on (before compiling). */
-async function enableRelaxedSimdInNode(): Promise<void> {
-  if (!isNode || relaxedSimdSupported()) return;
-  const { enableRelaxedSimd } = await import('./node-host.js');
-  enableRelaxedSimd();
+function enableRelaxedSimdInNode(): void {
+  if (isNode && !relaxedSimdSupported()) nodeHost().enableRelaxedSimd();
 }
 
 /** Browsers share wasm memory with workers only when cross-origin isolated (COOP + COEP). */
@@ -677,6 +690,31 @@ function browserThreadsAvailable(): boolean {
   );
 }
 
+let saidOneThread = false;
+
+/** The threads and kernel variant a backend gets from its options on this host. */
+function plan(opts: WasmBackendOptions): { threads: number; variant: KernelVariant } {
+  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
+  // A browser context that is not cross-origin isolated has no shared memory: one thread.
+  if (threads > 1 && !isNode && !browserThreadsAvailable()) {
+    threads = 1;
+    if (!saidOneThread) {
+      saidOneThread = true;
+      console.info(
+        'dropout-lab: the wasm backend runs on one thread: this page is not cross-origin isolated ' +
+          '(serve it with COOP same-origin and COEP require-corp for two).',
+      );
+    }
+  }
+  let variant = opts.variant ?? 'auto';
+  if (variant === 'auto') variant = relaxedSimdSupported() ? 'relaxed' : 'simd';
+  else if (variant === 'relaxed' && !relaxedSimdSupported()) {
+    throw new Error('wasm backend: relaxed SIMD is not supported by this engine');
+  }
+  return { threads, variant };
+}
+
 /**
  * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread that
  * takes half of every large GEMM and dropout: Node worker_threads, or in browsers a Web Worker when
@@ -684,18 +722,10 @@ function browserThreadsAvailable(): boolean {
  * Call `dispose()` to stop it (it never keeps a Node process alive either way).
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
-  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
-  // A browser context that is not cross-origin isolated has no shared memory: one thread.
-  if (threads > 1 && !isNode && !browserThreadsAvailable()) threads = 1;
-  let variant = opts.variant ?? 'auto';
-  if (variant !== 'simd') await enableRelaxedSimdInNode();
-  if (variant === 'auto') variant = relaxedSimdSupported() ? 'relaxed' : 'simd';
-  else if (variant === 'relaxed' && !relaxedSimdSupported()) {
-    throw new Error('wasm backend: relaxed SIMD is not supported by this engine');
-  }
+  if (opts.variant !== 'simd') enableRelaxedSimdInNode();
+  const { threads, variant } = plan(opts);
   const shared = threads > 1;
-  const bytes = kernelBytes(variant);
+  const bytes = await kernelBytes(variant);
   // Single-threaded use takes an unshared memory, which every host can create.
   const module = await WebAssembly.compile(shared ? bytes : unsharedMemoryVariant(bytes));
   const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_MEMORY_PAGES, shared });
@@ -707,9 +737,33 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     opts.sparse ?? true,
   );
   if (shared) {
-    const { startNodeHelper } = isNode ? await import('./node-host.js') : { startNodeHelper: undefined };
-    const start = startNodeHelper ?? (await import('./web-host.js')).startWebHelper;
+    const start = isNode ? nodeHost().startNodeHelper : (await import('./web-host.js')).startWebHelper;
     backend.attachHelpers([await start(bytes, memory, backend.controlBlock)]);
   }
+  return backend;
+}
+
+/**
+ * Creates the wasm backend synchronously; Node only (>= 20.19: it loads the kernels and the thread
+ * host with `require`). Used for the backend chosen on first use, when nothing can be awaited. The
+ * helper thread starts without being waited for (see startNodeHelperSync).
+ */
+export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBackend {
+  if (!isNode) throw new Error('wasm backend: synchronous creation needs Node; await createBackend(...)');
+  const host = nodeHost();
+  if (opts.variant !== 'simd') host.enableRelaxedSimd();
+  const { threads, variant } = plan(opts);
+  const shared = threads > 1;
+  const bytes = kernelBytesSync(variant);
+  const module = new WebAssembly.Module(shared ? bytes : unsharedMemoryVariant(bytes));
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_MEMORY_PAGES, shared });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const backend = new WasmBackend(
+    instance.exports as unknown as Kernels,
+    memory,
+    variant,
+    opts.sparse ?? true,
+  );
+  if (shared) backend.attachHelpers([host.startNodeHelperSync(bytes, memory, backend.controlBlock)]);
   return backend;
 }
