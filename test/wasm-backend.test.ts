@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Backend, BinaryOp, RandomStream, UnaryOp } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../src/backend/wasm/index.js';
-import { collapseDims } from '../src/backend/wasm/wasm-backend.js';
+import { collapseDims, MAX_THREADS } from '../src/backend/wasm/wasm-backend.js';
 import { sizeClass } from '../src/backend/wasm/allocator.js';
 import { unsharedMemoryVariant, kernelBytes } from '../src/backend/wasm/binary.js';
 import { coarseArray, randomArray, rng } from './helpers/testData.js';
@@ -154,6 +154,9 @@ probe.dispose();
 if (probe.variant === 'relaxed' || relaxedSimdSupported()) {
   configs.push({ variant: 'relaxed', threads: 1 }, { variant: 'relaxed', threads: 2 });
 }
+// More threads than this machine may have cores: chunks are taken by whichever thread is free, so
+// the results must not change (and nothing may hang) when helpers are descheduled.
+configs.push({ variant: configs[configs.length - 1]!.variant, threads: 3 });
 
 for (const cfg of configs) {
   describe(`wasm backend (${cfg.variant}, ${cfg.threads} thread${cfg.threads > 1 ? 's' : ''})`, () => {
@@ -511,17 +514,24 @@ for (const cfg of configs) {
 }
 
 describe('wasm backend: thread count and helpers', () => {
-  it('1 and 2 threads give bit-identical matmul, uniform and dropout results', async () => {
+  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout and SGD results', async () => {
     for (const variant of configs.filter((c) => c.threads === 1).map((c) => c.variant)) {
-      const one = await createWasmBackend({ threads: 1, variant });
-      const two = await createWasmBackend({ threads: 2, variant });
-      const outs = [one, two].map((be) => {
+      const backends = await Promise.all(
+        [1, 2, 3, 4].map((threads) => createWasmBackend({ threads, variant })),
+      );
+      assert.deepEqual(
+        backends.map((be) => be.threads),
+        [1, 2, 3, 4],
+      );
+      const outs = backends.map((be) => {
         const r: Float32Array[] = [];
         for (const [m, n, k, ta, tb] of [
           [256, 256, 784, false, true],
           [256, 784, 256, true, false],
           [256, 10, 256, false, true],
           [99, 45, 301, true, true],
+          [12, 300, 700, false, false],
+          [500, 12, 300, false, true],
         ] as const) {
           const a = upload(be, randomArray(m * k, 1));
           const b = upload(be, randomArray(n * k, 2));
@@ -534,13 +544,27 @@ describe('wasm backend: thread count and helpers', () => {
         const o = be.alloc(100003);
         be.dropout(x, { key: [1, 2], offset: 99 }, 0.5, o, 100003);
         r.push(be.readSync(o, 100003));
+        // The backward pass re-applies a cached mask.
+        be.dropout(x, { key: [1, 2], offset: 99 }, 0.5, o, 100003);
+        r.push(be.readSync(o, 100003));
         be.random('uniform', { key: [3, 4], offset: 5 }, o, 100003);
         r.push(be.readSync(o, 100003));
+        const g = upload(be, randomArray(100003, 6));
+        const v = upload(be, randomArray(100003, 8));
+        be.sgdStep(x, g, v, 100003, { lr: 0.1, momentum: 0.9, weightDecay: 1e-3 });
+        r.push(be.readSync(x, 100003), be.readSync(v, 100003));
+        // Sparse left operands take the sparse × dense path.
+        const a = upload(be, sparsify(randomArray(256 * 784, 9), 0.3, 10));
+        const b = upload(be, randomArray(784 * 256, 11));
+        const c = be.alloc(256 * 256);
+        be.matmul(a, b, c, 256, 256, 784, false, false);
+        r.push(be.readSync(c, 256 * 256));
         return r;
       });
-      outs[0]!.forEach((o, i) => assertExact(outs[1]![i]!, o, `${variant} output ${i}`));
-      one.dispose();
-      two.dispose();
+      for (let t = 1; t < backends.length; t++) {
+        outs[0]!.forEach((o, i) => assertExact(outs[t]![i]!, o, `${variant}, ${t + 1} threads, output ${i}`));
+      }
+      backends.forEach((be) => be.dispose());
     }
   });
 
@@ -550,7 +574,7 @@ describe('wasm backend: thread count and helpers', () => {
     // command's sequence number). This is a regression smoke test: the window is too narrow to hit
     // on demand.
     const one = await createWasmBackend({ threads: 1 });
-    const two = await createWasmBackend({ threads: 2 });
+    const two = await createWasmBackend({ threads: 3 });
     const size = 40000;
     const [o1, o2] = [one.alloc(size), two.alloc(size)];
     const [x1, x2] = [upload(one, randomArray(size, 5)), upload(two, randomArray(size, 5))];
@@ -583,7 +607,9 @@ describe('wasm backend: thread count and helpers', () => {
   });
 
   it('rejects unsupported thread counts', async () => {
-    await assert.rejects(createWasmBackend({ threads: 3 }), RangeError);
+    for (const threads of [0, 1.5, -1, MAX_THREADS + 1]) {
+      await assert.rejects(createWasmBackend({ threads }), RangeError, String(threads));
+    }
   });
 });
 

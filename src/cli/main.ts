@@ -8,8 +8,8 @@ import { DropoutLabError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
-import { integerAtLeast, numberIn, positiveNumber } from './options.js';
-import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
+import { integerAtLeast, integerIn, numberIn, positiveNumber } from './options.js';
+import { BACKEND_NAMES, defaultThreads, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
 import { runCompareSeeds } from './experiments.js';
@@ -44,11 +44,6 @@ interface TrainFlags {
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
 };
-
-/** Two threads where the machine has two cores to spare, else one. */
-function defaultThreads(): number {
-  return Math.min(2, availableParallelism());
-}
 
 function addTrainingOptions(cmd: Command): Command {
   return cmd
@@ -113,9 +108,9 @@ function addTrainingOptions(cmd: Command): Command {
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
     .option(
       '--threads <n>',
-      'threads for the wasm backend (1 or 2)',
-      integerAtLeast('--threads', 1, 'use 1 or 2'),
-      defaultThreads(),
+      `threads for the wasm backend (1 to ${availableParallelism()}, the available cores)`,
+      integerIn('--threads', 1, availableParallelism(), "use at most this machine's available cores"),
+      defaultThreads(availableParallelism()),
     )
     .option(
       '--checkpoint-every <n>',
@@ -201,9 +196,9 @@ export function buildProgram(): Command {
       .option('--runs-dir <dir>', 'with --seeds: per-run JSONL files (default <out>/runs)')
       .option(
         '--workers <n>',
-        'with --seeds: parallel worker processes, one core each',
+        'with --seeds: parallel worker processes, one core each (default: the available cores)',
         integerAtLeast('--workers', 1, 'e.g. 2'),
-        2,
+        availableParallelism(),
       ),
   ).action(async (f: TrainFlags) => {
     if (f.seeds === undefined) {

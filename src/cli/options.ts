@@ -25,6 +25,19 @@ export function integerAtLeast(flag: string, min: number, hint: string): (value:
   };
 }
 
+/** A commander parser for an integer in [min, max]. */
+export function integerIn(flag: string, min: number, max: number, hint: string): (value: string) => number {
+  return (value) => {
+    const v = /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(
+        `${flag} must be an integer from ${min} to ${max}, got '${value}'; ${hint}.`,
+      );
+    }
+    return v;
+  };
+}
+
 /** A commander parser for a positive finite number. */
 export function positiveNumber(flag: string, hint: string): (value: string) => number {
   return (value) => {

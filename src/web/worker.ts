@@ -1,12 +1,12 @@
 /**
  * The lab's training worker (a module Web Worker): loads Fashion-MNIST from the lab server, trains
- * with the library on the WebAssembly SIMD backend (two threads when the page is cross-origin
+ * with the library on the WebAssembly SIMD backend (all cores when the page is cross-origin
  * isolated, or WebGPU where the browser has an adapter) through d2l's Trainer, and streams
  * steps, curve points, dropout masks and epoch metrics to the page. The same seed and configuration
  * give the same numbers as `dropout-lab train` in Node.
  */
 import type { Backend } from '../backend/backend.js';
-import { createBackend } from '../backend/select.js';
+import { createBackend, defaultThreads } from '../backend/select.js';
 import { FashionMNIST, type FashionMnistArrays } from '../data/fashionMnist.js';
 import { parseIdx } from '../data/idx.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
@@ -71,17 +71,17 @@ function loadArrays(): Promise<FashionMnistArrays> {
 
 function initBackend(): Promise<string> {
   backendName ??= (async () => {
-    // The GPU when the browser offers a WebGPU adapter, else WebAssembly SIMD: two threads (this
-    // worker and a helper worker sharing the kernels' memory) when the page is cross-origin
-    // isolated and the machine has two cores, else one.
+    // The GPU when the browser offers a WebGPU adapter, else WebAssembly SIMD on every core up to
+    // the count that pays (this worker and helper workers sharing the kernels' memory) when the
+    // page is cross-origin isolated, else one thread.
     const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-    const wasm = (): Promise<Backend> => createBackend('wasm', { threads: cores >= 2 ? 2 : 1 });
+    const wasm = (): Promise<Backend> => createBackend('wasm', { threads: defaultThreads(cores) });
     const gpu = (globalThis.navigator as { gpu?: unknown } | undefined)?.gpu;
     const backend = gpu === undefined ? await wasm() : await createBackend('webgpu').catch(wasm);
     setBackend(backend);
     const { variant, threads } = backend as unknown as { variant?: string; threads?: number };
     if (variant === undefined) return backend.name;
-    return `${backend.name} (${variant}), ${threads ?? 1} thread${threads === 2 ? 's' : ''}`;
+    return `${backend.name} (${variant}), ${threads ?? 1} thread${(threads ?? 1) === 1 ? '' : 's'}`;
   })();
   return backendName;
 }

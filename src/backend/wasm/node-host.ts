@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { relaxedSimdSupported } from './binary.js';
-import { controlHelper, HELPER_LOOP_SOURCE, HELPER_SPIN, type Helper } from './threads.js';
+import { controlPool, HELPER_LOOP_SOURCE, HELPER_SPIN, type ThreadPool } from './threads.js';
 
 /**
  * Node 20 ships relaxed SIMD behind a V8 flag. Setting it at runtime works as long as it happens
@@ -19,27 +19,44 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 ${HELPER_LOOP_SOURCE}
 parentPort.postMessage('ready');
-const { bytes, memory, ctl, spin } = workerData;
-helperLoop(bytes, memory, ctl, spin);
+const { bytes, memory, ctl, threads, index, spin } = workerData;
+helperLoop(bytes, memory, ctl, threads, index, spin);
 `;
 
 /**
- * Starts one worker that serves the control block at byte `ctl` of `memory` with the kernels in
- * `bytes`; resolves once it runs. The worker is unref'd so it never keeps the process alive.
+ * Starts `threads` − 1 workers that serve the control block at byte `ctl` of `memory` with the
+ * kernels in `bytes`; resolves once all run. The workers are unref'd so they never keep the process
+ * alive.
  */
-export async function startNodeHelper(
+export async function startNodeHelpers(
   bytes: Uint8Array,
   memory: WebAssembly.Memory,
   ctl: number,
-): Promise<Helper> {
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { bytes, memory, ctl, spin: HELPER_SPIN },
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
-  worker.unref();
-  return controlHelper(memory, ctl, true, () => void worker.terminate());
+  threads: number,
+): Promise<ThreadPool> {
+  const workers: Worker[] = [];
+  const stop = (): void => workers.forEach((w) => void w.terminate());
+  try {
+    for (let index = 1; index < threads; index++) {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { bytes, memory, ctl, threads, index, spin: HELPER_SPIN },
+      });
+      workers.push(worker);
+    }
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('message', () => resolve());
+            worker.once('error', reject);
+          }),
+      ),
+    );
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  workers.forEach((w) => w.unref());
+  return controlPool(memory, ctl, threads - 1, true, stop);
 }

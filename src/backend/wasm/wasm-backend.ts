@@ -22,11 +22,20 @@ import type {
 import { SizeClassAllocator } from './allocator.js';
 import { kernelBytes, relaxedSimdSupported, unsharedMemoryVariant, type KernelVariant } from './binary.js';
 import { MAX_MEMORY_PAGES } from './kernels.generated.js';
-import { CMD, CONTROL_BYTES, CTL, FLOAT_OFFSET, type Helper } from './threads.js';
+import {
+  boundsWord,
+  CMD,
+  controlBytes,
+  CTL,
+  FLOAT_OFFSET,
+  MAX_CHUNKS,
+  WORK_TABLE,
+  type ThreadPool,
+} from './threads.js';
 
 /** Options of createWasmBackend. */
 export interface WasmBackendOptions {
-  /** Threads that share large kernels, the main thread included (1 or 2; default 1). */
+  /** Threads that share large kernels, the main thread included (1 or more; default 1). */
   readonly threads?: number;
   /** Kernel build: 'auto' (default) picks relaxed SIMD when the engine supports it. */
   readonly variant?: KernelVariant | 'auto';
@@ -140,6 +149,8 @@ const SPARSE_MIN_K = 32;
 const PARALLEL_RANDOM_ELEMENTS = 1 << 15;
 /** Dropout masks kept for re-use (a forward mask waits for its backward pass; two per layer). */
 const MASK_CACHE_ENTRIES = 8;
+/** Most threads one backend runs (the control block's chunk tag has room for far more). */
+export const MAX_THREADS = 256;
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
 
@@ -185,26 +196,29 @@ export class WasmBackend implements Backend {
     readonly variant: KernelVariant,
     /** Whether matmul may take the sparse × dense path (WasmBackendOptions.sparse). */
     readonly sparse = true,
+    /** Threads the control block is laid out for (helpers attached later must fit). */
+    private readonly maxThreads = 1,
   ) {
     this.f32 = new Float32Array(wasmMemory.buffer);
     this.i32 = new Int32Array(wasmMemory.buffer);
     this.allocator = new SizeClassAllocator(wasmMemory, k.heapBase(), () => this.refreshViews());
     this.args = this.allocator.alloc(5 * MAX_RANK * 4);
-    this.ctl = this.allocator.alloc(CONTROL_BYTES);
+    this.ctl = this.allocator.alloc(controlBytes(maxThreads, Math.min(MAX_CHUNKS, 2 * maxThreads + 8)));
     // The control block sits below any later growth, so a view made now stays valid.
     this.ctlF64 = new Float64Array(wasmMemory.buffer, this.ctl + FLOAT_OFFSET, 4);
   }
 
-  private helpers: Helper[] = [];
+  private pool: ThreadPool | undefined;
 
   /** Threads in use, the main thread included. */
   get threads(): number {
-    return 1 + this.helpers.length;
+    return 1 + (this.pool?.helpers ?? 0);
   }
 
-  /** @internal Attaches helper threads (createWasmBackend does this). */
-  attachHelpers(helpers: Helper[]): void {
-    this.helpers = helpers;
+  /** @internal Attaches helper threads serving the control block (createWasmBackend does this). */
+  attachHelpers(pool: ThreadPool): void {
+    if (pool.helpers + 1 > this.maxThreads) throw new RangeError('wasm backend: more helpers than laid out');
+    this.pool = pool.helpers > 0 ? pool : undefined;
   }
 
   /** @internal Byte offset of the control block helpers serve. */
@@ -221,8 +235,8 @@ export class WasmBackend implements Backend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const h of this.helpers) h.dispose();
-    this.helpers = [];
+    this.pool?.dispose();
+    this.pool = undefined;
   }
 
   private refreshViews(): void {
@@ -376,17 +390,24 @@ export class WasmBackend implements Backend {
         return;
       }
     }
-    const helper = this.helpers[0];
-    if (helper === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
+    if (this.pool === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
       const w = this.work(0, this.k.gemmWorkspace(m, n, k));
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
       return;
     }
-    // Cut C into up to four chunks (4-row tiles and 8-column panels stay whole, so every element is
-    // computed by the same micro-kernel wherever the cuts fall); both threads take chunks until none
-    // is left. Results are identical on 1 and 2 threads.
-    const rowCuts = m >= 8 ? (n >= 16 ? 2 : Math.min(4, Math.floor(m / 4))) : 1;
-    const colCuts = n >= 16 ? (m >= 8 ? 2 : Math.min(4, Math.floor(n / 8))) : 1;
+    // Cut C into about two chunks per thread (4-row tiles and 8-column panels stay whole, so every
+    // element is computed by the same micro-kernel wherever the cuts fall); all threads take chunks
+    // until none is left. Results are identical for every thread count.
+    const target = Math.min(2 * this.threads, MAX_CHUNKS);
+    const fit = (size: number, unit: number, want: number): number =>
+      Math.max(1, Math.min(Math.floor(size / unit), want));
+    let rowCuts = 1;
+    let colCuts = 1;
+    if (m >= 8 && n >= 16) {
+      rowCuts = fit(m, 4, Math.round(Math.sqrt(target)));
+      colCuts = fit(n, 8, Math.ceil(target / rowCuts));
+    } else if (m >= 8) rowCuts = fit(m, 4, target);
+    else colCuts = fit(n, 8, target);
     const cut = (size: number, parts: number, unit: number, p: number): number =>
       p === parts ? size : Math.ceil((size * p) / parts / unit) * unit;
     const bounds: number[] = [];
@@ -404,10 +425,8 @@ export class WasmBackend implements Backend {
         maxCols = Math.max(maxCols, j1 - j0);
       }
     }
-    const bytes = this.k.gemmWorkspace(maxRows, maxCols, k);
-    const wMain = this.work(0, bytes);
-    const wHelp = this.work(1, bytes);
-    this.runChunks(helper, CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu], bounds, (b) =>
+    const w = this.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
+    this.runChunks(CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
       this.k.gemm(
         pa,
         pb,
@@ -421,7 +440,7 @@ export class WasmBackend implements Backend {
         bounds[b + 1]!,
         bounds[b + 2]!,
         bounds[b + 3]!,
-        wMain,
+        w,
         bias,
         relu,
       ),
@@ -429,57 +448,62 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Runs a command in the GEMM argument layout (threads.ts GEMM_ARGS): `args` up to RELU, then the
-   * chunk count and `bounds` (i0, i1, j0, j1 per chunk). Both threads take chunks until none is
-   * left; `chunk` runs one here, given its offset in `bounds`.
+   * Workspaces of `bytes` for every thread in slot family `family` (0: GEMM, 1: sparse product),
+   * written into the control block's table; returns the main thread's.
    */
-  private runChunks(
-    helper: Helper,
-    cmd: number,
-    args: readonly number[],
-    bounds: readonly number[],
-    chunk: (b: number) => void,
-  ): void {
-    const base = this.ctl >>> 2;
-    const chunks = bounds.length / 4;
-    this.i32[base + CTL.CMD] = cmd;
-    this.i32.set([...args, chunks, ...bounds], base + CTL.ARGS);
-    Atomics.store(this.i32, base + CTL.NEXT, 0);
-    helper.start();
-    for (;;) {
-      const c = Atomics.add(this.i32, base + CTL.NEXT, 1);
-      if (c >= chunks) break;
-      chunk(4 * c);
-    }
-    // Every chunk is taken; wait for the helper's chunk in flight (if it claimed the command at all).
-    helper.finish(() => {});
+  private workspaces(family: number, bytes: number): number {
+    const table = (this.ctl >>> 2) + WORK_TABLE;
+    for (let t = 0; t < this.threads; t++) this.i32[table + t] = this.work(2 * t + family, bytes);
+    return this.i32[table]!;
   }
 
   /**
-   * Runs a command split in two: `mine` here while the helper runs its half from `ints` (after
-   * CTL.ARGS) and `floats` (the Float64 area); `theirs` runs here instead if the helper has not
-   * claimed the command by the time `mine` is done.
+   * Runs a parallel command (threads.ts): `ints` after CTL.ARGS, `floats` in the Float64 area and
+   * `bounds` (i0, i1, j0, j1 per chunk); all threads take chunks until none is left and `chunk`
+   * runs one here, given its offset in `bounds`.
    */
-  private runHalves(
-    helper: Helper,
+  private runChunks(
     cmd: number,
     ints: readonly number[],
     floats: readonly number[],
-    mine: () => void,
-    theirs: () => void,
+    bounds: readonly number[],
+    chunk: (b: number) => void,
   ): void {
-    this.i32[(this.ctl >>> 2) + CTL.CMD] = cmd;
-    this.i32.set(ints, (this.ctl >>> 2) + CTL.ARGS);
+    const pool = this.pool!;
+    const base = this.ctl >>> 2;
+    this.i32[base + CTL.CMD] = cmd;
+    this.i32.set(ints, base + CTL.ARGS);
     this.ctlF64.set(floats);
-    helper.start();
-    mine();
-    helper.finish(theirs);
+    this.i32.set(bounds, base + boundsWord(this.threads));
+    pool.run(bounds.length / 4, (c) => chunk(4 * c));
   }
 
   /**
-   * C = op(A)·op(B) skipping op(A)'s zeros (assembly/sparse.ts). Rows of C are cut in two halves
-   * both threads take; each compresses the rows of op(A) it takes and packs its own copy of B in its
-   * own workspace, so no cache line it writes is then read from the other core.
+   * Runs elementwise command `cmd` over [0, size) cut into one range per thread at multiples of
+   * `unit` (so every range takes the SIMD path); `range(from, to)` runs one range here.
+   */
+  private runRanges(
+    cmd: number,
+    ints: readonly number[],
+    floats: readonly number[],
+    size: number,
+    unit: number,
+    range: (from: number, to: number) => void,
+  ): void {
+    const parts = this.threads;
+    const bounds: number[] = [];
+    for (let p = 0; p < parts; p++) {
+      const from = p === 0 ? 0 : Math.ceil((size * p) / parts / unit) * unit;
+      const to = p === parts - 1 ? size : Math.ceil((size * (p + 1)) / parts / unit) * unit;
+      if (to > from) bounds.push(from, to, 0, 0);
+    }
+    this.runChunks(cmd, ints, floats, bounds, (b) => range(bounds[b]!, bounds[b + 1]!));
+  }
+
+  /**
+   * C = op(A)·op(B) skipping op(A)'s zeros (assembly/sparse.ts). Rows of C are cut in one chunk per
+   * thread; each thread compresses the rows of op(A) it takes and packs its own copy of B in its own
+   * workspace, so no cache line it writes is then read from another core.
    */
   private sparseMatmul(
     pa: number,
@@ -493,24 +517,21 @@ export class WasmBackend implements Backend {
     bias: number,
     relu: number,
   ): void {
-    const helper = this.helpers[0];
-    if (helper === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS) {
-      const w = this.work(2, this.k.spmmWorkspace(m, n, k));
+    if (this.pool === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS) {
+      const w = this.work(1, this.k.spmmWorkspace(m, n, k));
       this.k.spmm(pa, pb, pc, m, n, k, ta, tb, 0, m, w, bias, relu);
       return;
     }
-    // Two halves: each more chunk packs B once more, and four measured slower than two; a helper
-    // that is late loses its half to the main thread (finish), as with dropout.
-    const chunks = Math.min(2, Math.floor(m / 4));
+    // One chunk per thread: each more chunk packs B once more (on two threads four measured slower
+    // than two); a helper that is late leaves its chunk to the others.
+    const chunks = Math.max(1, Math.min(this.threads, Math.floor(m / 4)));
     const bounds: number[] = [];
     for (let c = 0; c < chunks; c++) {
       bounds.push(Math.round((m * c) / chunks), Math.round((m * (c + 1)) / chunks), 0, n);
     }
-    const bytes = this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k);
-    const wMain = this.work(2, bytes);
-    const wHelp = this.work(3, bytes);
-    this.runChunks(helper, CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu], bounds, (b) =>
-      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, wMain, bias, relu),
+    const w = this.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
+    this.runChunks(CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
+      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, w, bias, relu),
     );
   }
 
@@ -525,21 +546,11 @@ export class WasmBackend implements Backend {
       this.k.randomNormal(po, size, k0 >>> 0, k1 >>> 0, stream.offset);
       return;
     }
-    const helper = this.helpers[0];
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
-      this.k.randomUniform(po, 0, size, k0, k1, stream.offset);
-      return;
-    }
-    // Split on a 16-element boundary (four Philox blocks) so both halves take the SIMD path.
-    const mid = Math.ceil(size / 32) * 16;
-    this.runHalves(
-      helper,
-      CMD.UNIFORM,
-      [po, mid, size, k0, k1],
-      [stream.offset],
-      () => this.k.randomUniform(po, 0, mid, k0, k1, stream.offset),
-      () => this.k.randomUniform(po, mid, size, k0, k1, stream.offset),
-    );
+    const draw = (from: number, to: number): void =>
+      this.k.randomUniform(po, from, to, k0, k1, stream.offset);
+    if (this.pool === undefined || size < PARALLEL_RANDOM_ELEMENTS) draw(0, size);
+    // Ranges start on 16-element boundaries (four Philox blocks) so every range takes the SIMD path.
+    else this.runRanges(CMD.UNIFORM, [po, k0, k1], [stream.offset], size, 16, draw);
   }
 
   /**
@@ -559,43 +570,22 @@ export class WasmBackend implements Backend {
     const scale = Math.fround(1 / (1 - p));
     const key = `${k0}:${k1}:${stream.offset}:${thr}:${size}`;
     const cached = this.maskCache.get(key);
-    const helper = this.helpers[0];
-    // Split on a 16-element boundary (four Philox blocks, two mask bytes) so both halves take the
-    // SIMD path.
-    const mid = Math.ceil(size / 32) * 16;
     const floats = [stream.offset, scale];
+    const parallel = this.pool !== undefined && size >= PARALLEL_RANDOM_ELEMENTS;
+    // Ranges start on 16-element boundaries (four Philox blocks, two mask bytes) so every range
+    // takes the SIMD path.
     if (cached !== undefined) {
       const masked = (from: number, to: number): void =>
         this.k.dropoutMasked(px, po, from, to, cached.ptr, scale);
-      if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) masked(0, size);
-      else {
-        const ints = [px, po, mid, size, cached.ptr];
-        this.runHalves(
-          helper,
-          CMD.DROPMASK,
-          ints,
-          floats,
-          () => masked(0, mid),
-          () => masked(mid, size),
-        );
-      }
+      if (parallel) this.runRanges(CMD.DROPMASK, [px, po, cached.ptr], floats, size, 16, masked);
+      else masked(0, size);
       return;
     }
     const bits = this.maskSlot(key, size);
     const draw = (from: number, to: number): void =>
       this.k.dropout(px, po, from, to, k0, k1, stream.offset, thr, scale, bits);
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) draw(0, size);
-    else {
-      const ints = [px, po, mid, size, k0, k1, thr, bits];
-      this.runHalves(
-        helper,
-        CMD.DROPOUT,
-        ints,
-        floats,
-        () => draw(0, mid),
-        () => draw(mid, size),
-      );
-    }
+    if (parallel) this.runRanges(CMD.DROPOUT, [px, po, k0, k1, thr, bits], floats, size, 16, draw);
+    else draw(0, size);
   }
 
   /** A mask buffer for `key` (evicting the oldest of MASK_CACHE_ENTRIES, whose buffer is reused). */
@@ -639,22 +629,14 @@ export class WasmBackend implements Backend {
     const pg = this.ptr(grad);
     const pv = velocity >= 0 ? this.ptr(velocity) : 0;
     const { lr, momentum, weightDecay } = params;
-    const helper = this.helpers[0];
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
+    if (this.pool === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
       this.k.sgdStep(pw, pg, pv, size, lr, momentum, weightDecay);
       return;
     }
-    // Elementwise and independent, so the halves may run on either thread; split at a multiple of 4.
-    const mid = Math.ceil(size / 8) * 4;
-    const off = mid * 4;
-    const rest = [pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid] as const;
-    this.runHalves(
-      helper,
-      CMD.SGD,
-      rest,
-      [lr, momentum, weightDecay],
-      () => this.k.sgdStep(pw, pg, pv, mid, lr, momentum, weightDecay),
-      () => this.k.sgdStep(...rest, lr, momentum, weightDecay),
+    // Elementwise and independent, so the ranges may run on any thread; cut at multiples of 4.
+    const at = (p: number, i: number): number => (p === 0 ? 0 : p + 4 * i);
+    this.runRanges(CMD.SGD, [pw, pg, pv], [lr, momentum, weightDecay], size, 4, (from, to) =>
+      this.k.sgdStep(at(pw, from), at(pg, from), at(pv, from), to - from, lr, momentum, weightDecay),
     );
   }
 }
@@ -678,14 +660,17 @@ function browserThreadsAvailable(): boolean {
 }
 
 /**
- * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread that
- * takes half of every large GEMM and dropout: Node worker_threads, or in browsers a Web Worker when
- * the context is cross-origin isolated (else the backend falls back to one thread; `threads` tells).
- * Call `dispose()` to stop it (it never keeps a Node process alive either way).
+ * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: N` starts N − 1 helper threads that
+ * take chunks of every large GEMM, dropout mask and SGD step: Node worker_threads, or in browsers
+ * Web Workers when the context is cross-origin isolated (else the backend falls back to one thread;
+ * `threads` tells). Results are bit-identical for every N. Call `dispose()` to stop the helpers
+ * (they never keep a Node process alive either way).
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
-  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
+  let threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`wasm backend: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
+  }
   // A browser context that is not cross-origin isolated has no shared memory: one thread.
   if (threads > 1 && !isNode && !browserThreadsAvailable()) threads = 1;
   let variant = opts.variant ?? 'auto';
@@ -705,11 +690,12 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     memory,
     variant,
     opts.sparse ?? true,
+    threads,
   );
   if (shared) {
-    const { startNodeHelper } = isNode ? await import('./node-host.js') : { startNodeHelper: undefined };
-    const start = startNodeHelper ?? (await import('./web-host.js')).startWebHelper;
-    backend.attachHelpers([await start(bytes, memory, backend.controlBlock)]);
+    const { startNodeHelpers } = isNode ? await import('./node-host.js') : { startNodeHelpers: undefined };
+    const start = startNodeHelpers ?? (await import('./web-host.js')).startWebHelpers;
+    backend.attachHelpers(await start(bytes, memory, backend.controlBlock, threads));
   }
   return backend;
 }
