@@ -11,6 +11,7 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../src/backend/wasm/index.js';
 import { collapseDims, MAX_THREADS } from '../src/backend/wasm/wasm-backend.js';
 import { sizeClass } from '../src/backend/wasm/allocator.js';
+import { PathChooser, PROBE_RUNS } from '../src/backend/wasm/path-chooser.js';
 import { unsharedMemoryVariant, kernelBytes } from '../src/backend/wasm/binary.js';
 import { coarseArray, randomArray, rng } from './helpers/testData.js';
 
@@ -648,7 +649,7 @@ describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () =
 
   for (const cfg of configs) {
     it(`is bit-identical to the dense GEMM and takes the sparse path (${cfg.variant}, ${cfg.threads} thread${cfg.threads > 1 ? 's' : ''})`, async () => {
-      const sparse = await createWasmBackend(cfg);
+      const sparse = await createWasmBackend({ ...cfg, sparse: true });
       const dense = await createWasmBackend({ ...cfg, sparse: false });
       const spy = countSparseCalls(sparse);
       let expectedCalls = 0;
@@ -696,6 +697,53 @@ describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () =
     }
     assert.equal(spy.calls, 0);
     be.dispose();
+  });
+
+  it("sparse: 'auto' times both paths per shape and density band, then keeps the faster", async () => {
+    const be = await createWasmBackend({ threads: 2 });
+    const dense = await createWasmBackend({ threads: 2, sparse: false });
+    const spy = countSparseCalls(be);
+    const [m, n, k] = [256, 256, 256];
+    const A = sparsify(randomArray(m * k, 1), 0.2, 2);
+    const B = randomArray(k * n, 3);
+    const [a, b, c] = [upload(be, A), upload(be, B), be.alloc(m * n)];
+    const [da, db, dc] = [upload(dense, A), upload(dense, B), dense.alloc(m * n)];
+    dense.matmul(da, db, dc, m, n, k, false, false);
+    const want = dense.readSync(dc, m * n);
+    // Probing: pairs of calls on each path in turn until both have PROBE_RUNS timed runs.
+    for (let i = 0; i < 4 * PROBE_RUNS; i++) {
+      be.matmul(a, b, c, m, n, k, false, false);
+      assertExact(be.readSync(c, m * n), want, `probe call ${i}`);
+    }
+    assert.equal(spy.calls, 2 * PROBE_RUNS, 'half of the probing calls took the sparse path');
+    const decisions = [...be.chooser.decisions()];
+    assert.equal(decisions.length, 1);
+    const [key, sparse] = decisions[0]!;
+    assert.match(key, /^256x256x25600@0\.(15|20)$/);
+    for (let i = 0; i < 4; i++) be.matmul(a, b, c, m, n, k, false, false);
+    assert.equal(spy.calls, 2 * PROBE_RUNS + (sparse ? 4 : 0), 'the decision sticks');
+    assertExact(be.readSync(c, m * n), want, 'after the decision');
+    be.dispose();
+    dense.dispose();
+  });
+
+  it('PathChooser keeps the path that measured faster', () => {
+    const spin = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    for (const fastSparse of [true, false]) {
+      const chooser = new PathChooser();
+      const ran: boolean[] = [];
+      const run = (sparse: boolean): void => {
+        ran.push(sparse);
+        spin(sparse === fastSparse ? 0.2 : 3);
+      };
+      for (let i = 0; i < 4 * PROBE_RUNS + 3; i++) chooser.run('shape', 0.42, run);
+      assert.deepEqual(ran.slice(0, 4), [true, true, false, false]);
+      assert.deepEqual(ran.slice(4 * PROBE_RUNS), [fastSparse, fastSparse, fastSparse]);
+      assert.deepEqual([...chooser.decisions()], [['shape@0.40', fastSparse]]);
+    }
   });
 
   it('skips 0 · ∞ like sparse BLAS but propagates NaN and ∞ from A', async () => {

@@ -17,8 +17,8 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export interface CreateBackendOptions {
   /** Threads for the wasm backend (1 to MAX_THREADS; see defaultThreads). */
   readonly threads?: number;
-  /** wasm: skip the zeros of mostly-zero left operands in matmul (default true; see WasmBackendOptions). */
-  readonly sparse?: boolean | undefined;
+  /** wasm: skip the zeros of mostly-zero left operands in matmul (default 'auto'; see WasmBackendOptions). */
+  readonly sparse?: boolean | 'auto' | undefined;
 }
 
 /** Most threads the wasm backend accepts (its control block's limit, far above any core count). */

@@ -22,6 +22,7 @@ import type {
 import { SizeClassAllocator } from './allocator.js';
 import { kernelBytes, relaxedSimdSupported, unsharedMemoryVariant, type KernelVariant } from './binary.js';
 import { MAX_MEMORY_PAGES } from './kernels.generated.js';
+import { PathChooser } from './path-chooser.js';
 import {
   boundsWord,
   CMD,
@@ -41,9 +42,11 @@ export interface WasmBackendOptions {
   readonly variant?: KernelVariant | 'auto';
   /**
    * Skip the zeros of a mostly-zero left operand (dropout and ReLU outputs and their gradients) with
-   * a sparse × dense product (default true); false always runs the dense GEMM.
+   * a sparse × dense product: 'auto' (default) times it against the dense GEMM per shape and
+   * density band on this machine and keeps the faster; true always takes it below density 0.65;
+   * false always runs the dense GEMM. Results are bit-identical either way.
    */
-  readonly sparse?: boolean;
+  readonly sparse?: boolean | 'auto';
 }
 
 /** The kernels' exports (pointers are byte offsets into the shared memory). */
@@ -134,13 +137,14 @@ const BINARY_CODES: Record<BinaryOp, number> = {
 /** GEMMs below this many flops run on one thread: a hand-off costs a few microseconds. */
 const PARALLEL_GEMM_FLOPS = 1 << 20;
 /**
- * op(A) density (share of nonzeros, estimated from every SPARSE_SAMPLE_STEP-th row) below which a
- * matmul skips A's zeros. Measured on the 2-core Zen 3 dev machine (the dropout MLP's products, 2
- * threads): 1.5–2.3× faster than the dense GEMM at density 0.3, 1.1–1.5× at 0.5, about even at 0.6.
- * The book's dropout MLP starts near 0.25 in its hidden layers (half of the ReLUs fire, dropout keeps
- * half of those) and gets sparser as it trains; Fashion-MNIST images are ~0.5 nonzero.
+ * op(A) density (share of nonzeros, estimated from every SPARSE_SAMPLE_STEP-th row) from which a
+ * matmul never tries to skip A's zeros. Below it the backend times both paths per shape and density
+ * band and keeps the faster (path-chooser.ts). On the 2-core Zen 3 dev machine the sparse path was
+ * 1.5–2.3× faster than the dense GEMM at density 0.3, 1.1–1.5× at 0.5 and about even at 0.6; on an
+ * Intel Xeon the dense GEMM won at 0.5. The book's dropout MLP starts near 0.25 in its hidden layers
+ * and gets sparser as it trains; Fashion-MNIST images are ~0.5 nonzero.
  */
-const SPARSE_DENSITY = 0.55;
+const SPARSE_MAX_DENSITY = 0.65;
 const SPARSE_SAMPLE_STEP = 8;
 /** Sparse products need this many columns (more than one 24-column register block) and depth. */
 const SPARSE_MIN_N = 32;
@@ -195,7 +199,7 @@ export class WasmBackend implements Backend {
     /** Which kernel build runs. */
     readonly variant: KernelVariant,
     /** Whether matmul may take the sparse × dense path (WasmBackendOptions.sparse). */
-    readonly sparse = true,
+    readonly sparse: boolean | 'auto' = 'auto',
     /** Threads the control block is laid out for (helpers attached later must fit). */
     private readonly maxThreads = 1,
   ) {
@@ -209,6 +213,8 @@ export class WasmBackend implements Backend {
   }
 
   private pool: ThreadPool | undefined;
+  /** Measured choice between the sparse and the dense path (sparse: 'auto'). */
+  readonly chooser = new PathChooser();
 
   /** Threads in use, the main thread included. */
   get threads(): number {
@@ -381,15 +387,36 @@ export class WasmBackend implements Backend {
     const relu = epilogue?.relu === true ? 1 : 0;
     const ta = transA ? 1 : 0;
     const tb = transB ? 1 : 0;
-    if (this.sparse && n >= SPARSE_MIN_N && k >= SPARSE_MIN_K && m >= SPARSE_SAMPLE_STEP) {
+    if (this.sparse !== false && n >= SPARSE_MIN_N && k >= SPARSE_MIN_K && m >= SPARSE_SAMPLE_STEP) {
       const density = transA
         ? this.k.sampleDensity(pa, k, m, SPARSE_SAMPLE_STEP)
         : this.k.sampleDensity(pa, m, k, SPARSE_SAMPLE_STEP);
-      if (density < SPARSE_DENSITY) {
-        this.sparseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu);
+      if (density < SPARSE_MAX_DENSITY) {
+        const run = (sparse: boolean): void =>
+          sparse
+            ? this.sparseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu)
+            : this.denseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu);
+        if (this.sparse === true) run(true);
+        else this.chooser.run(`${m}x${n}x${k}${ta}${tb}`, density, run);
         return;
       }
     }
+    this.denseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu);
+  }
+
+  /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
+  private denseMatmul(
+    pa: number,
+    pb: number,
+    pc: number,
+    m: number,
+    n: number,
+    k: number,
+    ta: number,
+    tb: number,
+    bias: number,
+    relu: number,
+  ): void {
     if (this.pool === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
       const w = this.work(0, this.k.gemmWorkspace(m, n, k));
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
@@ -689,7 +716,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     instance.exports as unknown as Kernels,
     memory,
     variant,
-    opts.sparse ?? true,
+    opts.sparse ?? 'auto',
     threads,
   );
   if (shared) {
