@@ -40,6 +40,7 @@ const SYSTEMS = [
   'torch-cuda',
   'tfjs-wasm',
   'tfjs-cpu',
+  'jaxjs',
 ] as const;
 type SystemId = (typeof SYSTEMS)[number];
 const SECTIONS = ['gemm', 'dropout-share', 'determinism'] as const;
@@ -197,6 +198,8 @@ const DEFS: readonly SystemDef[] = [
   },
   { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'capped', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
   { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'capped', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
+  // jax-js as its users run it in Node: wasm device, one thread, the whole step jitted (jaxjs.ts).
+  { id: 'jaxjs', label: 'jax-js wasm ×1 (jit)', mode: 'capped', start: nodePeer('jaxjs', 'jaxjs', 1) },
 ];
 
 /** Steps and time budgets; --quick shrinks all of them. */

@@ -38,7 +38,7 @@ export const BOOK: HParams = {
 
 /** What a Node peer is told on its command line (JSON in argv[2]). */
 export interface NodePeerSpec {
-  readonly system: 'lab-wasm' | 'lab-js' | 'lab-webgpu' | 'tfjs-wasm' | 'tfjs-cpu';
+  readonly system: 'lab-wasm' | 'lab-js' | 'lab-webgpu' | 'tfjs-wasm' | 'tfjs-cpu' | 'jaxjs';
   readonly threads: number;
   /** wasm only: false turns the sparse × dense matmul path off (default 'auto': measured per shape). */
   readonly sparse?: boolean;
