@@ -28,7 +28,13 @@ import {
 import { benchGemms, gemmVariants, STEP_GEMMS, type GemmResult } from './bench-lib/gemm.js';
 import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
 import { Peer } from './bench-lib/peers.js';
-import { BOOK, type EpochReply, type ModelKind, type NodePeerSpec } from './bench-lib/protocol.js';
+import {
+  BOOK,
+  type EpochReply,
+  type HParams,
+  type ModelKind,
+  type NodePeerSpec,
+} from './bench-lib/protocol.js';
 
 const SYSTEMS = [
   'wasm-2t',
@@ -52,6 +58,8 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
   --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
   --skip a,b      skip systems (${SYSTEMS.join(', ')}) or sections (${SECTIONS.join(', ')})
+  --scale         only the cost-as-the-work-grows table: the dropout MLP with hidden sizes 256, 1024
+                  and 2048 and batches 64, 256 and 1024, dropout-lab wasm ×2 vs PyTorch CPU ×2
   --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch (a full GC
                   ends each epoch, so V8's lazy heap growth does not hide or mimic a leak)
   --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
@@ -62,6 +70,7 @@ interface Options {
   readonly quick: boolean;
   readonly skip: ReadonlySet<string>;
   readonly soak: boolean;
+  readonly scale: boolean;
   readonly json: boolean;
   readonly dataDir: string | undefined;
 }
@@ -70,6 +79,7 @@ function parseOptions(argv: readonly string[]): Options {
   let epochs: number | undefined;
   let quick = false;
   let soak = false;
+  let scale = false;
   let json = false;
   let dataDir: string | undefined;
   const skip = new Set<string>();
@@ -82,6 +92,7 @@ function parseOptions(argv: readonly string[]): Options {
     };
     if (a === '--quick') quick = true;
     else if (a === '--soak') soak = true;
+    else if (a === '--scale') scale = true;
     else if (a === '--json') json = true;
     else if (a === '--epochs') {
       epochs = Number(value());
@@ -101,7 +112,7 @@ function parseOptions(argv: readonly string[]): Options {
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, json, dataDir };
+  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, scale, json, dataDir };
 }
 
 let opts: Options;
@@ -135,9 +146,15 @@ interface NodePeerOptions {
   readonly gcAfterEpoch?: boolean;
 }
 
-function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, o: NodePeerOptions = {}) {
+function nodePeer(
+  id: SystemId,
+  system: NodePeerSpec['system'],
+  threads: number,
+  o: NodePeerOptions = {},
+  hparams: HParams = BOOK,
+) {
   return (model: ModelKind): Promise<Peer> => {
-    const spec: NodePeerSpec = { system, threads, model, hparams: BOOK, dataDir: opts.dataDir, ...o };
+    const spec: NodePeerSpec = { system, threads, model, hparams, dataDir: opts.dataDir, ...o };
     const flags = o.gcAfterEpoch === true ? ['--expose-gc'] : [];
     return Peer.start(id, process.execPath, [
       ...process.execArgv,
@@ -158,6 +175,15 @@ function torchEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The PyTorch CPU peer (2 threads) for `hparams`. */
+function torchPeer(hparams: HParams) {
+  return (model: ModelKind): Promise<Peer> => {
+    if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
+    const spec = { model, threads: 2, hparams, dataDir: opts.dataDir };
+    return Peer.start('torch', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
+  };
+}
+
 const DEFS: readonly SystemDef[] = [
   { id: 'wasm-2t', label: 'dropout-lab wasm ×2', mode: 'full', start: nodePeer('wasm-2t', 'lab-wasm', 2) },
   { id: 'wasm-1t', label: 'dropout-lab wasm ×1', mode: 'full', start: nodePeer('wasm-1t', 'lab-wasm', 1) },
@@ -169,16 +195,7 @@ const DEFS: readonly SystemDef[] = [
     start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, { sparse: false }),
   },
   { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
-  {
-    id: 'torch',
-    label: 'PyTorch CPU ×2',
-    mode: 'full',
-    start: (model) => {
-      if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
-      const spec = { model, threads: 2, hparams: BOOK, dataDir: opts.dataDir };
-      return Peer.start('torch', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
-    },
-  },
+  { id: 'torch', label: 'PyTorch CPU ×2', mode: 'full', start: torchPeer(BOOK) },
   {
     // A software adapter (lavapipe) is ~1 GFLOP/s, so this peer is capped; on a real GPU it runs fast.
     id: 'webgpu',
@@ -310,6 +327,71 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scale: the dropout MLP as hidden size and batch grow, dropout-lab vs PyTorch.
+
+const SCALE_HIDDEN = [256, 1024, 2048] as const;
+const SCALE_BATCH = [64, 256, 1024] as const;
+
+interface ScaleRow {
+  readonly hidden: number;
+  readonly batch: number;
+  readonly labSecondsPerEpoch: number;
+  readonly torchSecondsPerEpoch: number;
+  /** PyTorch's s/epoch ÷ dropout-lab's (higher: dropout-lab faster). */
+  readonly ratio: number;
+  readonly steps: number;
+}
+
+/**
+ * For each (hidden, batch): a dropout-lab wasm ×2 and a PyTorch ×2 peer, one warm-up round, then
+ * opts.epochs rounds of the same number of steps (about 2 s of the slower peer), alternating;
+ * s/epoch is extrapolated from the median round to the 60000-sample epoch.
+ */
+async function scaleTable(): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  const targetS = opts.quick ? 0.3 : 2;
+  for (const hidden of SCALE_HIDDEN) {
+    for (const batch of SCALE_BATCH) {
+      const hp: HParams = { ...BOOK, hidden1: hidden, hidden2: hidden, batchSize: batch };
+      const peers = await Promise.all([
+        nodePeer('wasm-2t', 'lab-wasm', 2, {}, hp)('dropout'),
+        torchPeer(hp)('dropout'),
+      ]);
+      peers.forEach((p) => live.add(p));
+      try {
+        const warm = await Promise.all(peers.map(async (p) => p.epoch(opts.quick ? 1 : 2)));
+        const perStep = Math.max(...warm.map((w) => w.seconds / w.steps));
+        const numBatches = Math.ceil(peers[0]!.ready.num_train / batch);
+        const steps = Math.min(numBatches, Math.max(3, Math.round(targetS / perStep)));
+        const perEpoch: number[][] = [[], []];
+        for (let r = 0; r < opts.epochs; r++) {
+          for (let j = 0; j < peers.length; j++) {
+            const i = (j + r) % peers.length;
+            const reply = await peers[i]!.epoch(steps);
+            perEpoch[i]!.push((reply.seconds / reply.samples) * peers[i]!.ready.num_train);
+          }
+        }
+        const [lab, torch] = perEpoch.map(median) as [number, number];
+        rows.push({
+          hidden,
+          batch,
+          labSecondsPerEpoch: lab,
+          torchSecondsPerEpoch: torch,
+          ratio: torch / lab,
+          steps,
+        });
+        log(
+          `[scale] hidden ${hidden}, batch ${batch}: dropout-lab ${lab.toFixed(2)} s/epoch, PyTorch ${torch.toFixed(2)} (${(torch / lab).toFixed(2)}×)`,
+        );
+      } finally {
+        await Promise.all(peers.map((p) => p.quit().finally(() => live.delete(p))));
+      }
+    }
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Soak: RSS over 20 epochs of the dropout MLP on wasm ×2, in its own process.
 
 interface Soak {
@@ -400,6 +482,30 @@ if (loadStart > 0.5)
   log(
     `warning: 1-minute load average is ${loadStart.toFixed(2)}; other work on this machine will skew the timings`,
   );
+if (opts.scale) {
+  const rows = await scaleTable();
+  const header = ['hidden', 'batch', 'dropout-lab wasm ×2 s/epoch', 'PyTorch CPU ×2 s/epoch', 'vs PyTorch'];
+  const cells = rows.map((r) => [
+    `${r.hidden}×${r.hidden}`,
+    String(r.batch),
+    r.labSecondsPerEpoch.toFixed(2),
+    r.torchSecondsPerEpoch.toFixed(2),
+    `${r.ratio.toFixed(2)}×`,
+  ]);
+  const load = os.loadavg()[0]!;
+  if (opts.json)
+    console.log(JSON.stringify({ cpu: cpuModel(), cores: os.availableParallelism(), scale: rows }, null, 2));
+  else {
+    console.log(
+      `Dropout MLP (784→h→h→10, dropout 0.5/0.5, SGD lr 0.1) as the work grows, ${cpuModel()}, ` +
+        `${os.availableParallelism()} cores; load average ${loadStart.toFixed(2)} → ${load.toFixed(2)}; ` +
+        `s/epoch extrapolated from ${opts.epochs} alternating rounds of ~2 s each (median); ` +
+        `"vs PyTorch" is throughput ÷ PyTorch's (higher is faster)\n`,
+    );
+    console.log(formatTable(header, cells));
+  }
+  process.exit(0);
+}
 const results: PeerResult[] = [];
 const skipped: Skipped[] = [];
 for (const model of MODELS) await benchModel(model, results, skipped);
