@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatTable } from '../src/cli/format.js';
-import { loadFashionMNIST } from '../src/node.js';
+import { loadFashionMNIST, loadFashionMnistRaw } from '../src/node.js';
 import { setBackend } from '../src/tensor/engine.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import {
@@ -25,6 +25,7 @@ import {
   type Determinism,
   type DropoutShare,
 } from './bench-lib/analysis.js';
+import { browserVsNode, type BrowserVsNode } from './bench-lib/browser.js';
 import { benchGemms, gemmVariants, STEP_GEMMS, type GemmResult } from './bench-lib/gemm.js';
 import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
 import { Peer } from './bench-lib/peers.js';
@@ -49,7 +50,7 @@ const SYSTEMS = [
   'jaxjs',
 ] as const;
 type SystemId = (typeof SYSTEMS)[number];
-const SECTIONS = ['gemm', 'dropout-share', 'determinism'] as const;
+const SECTIONS = ['gemm', 'dropout-share', 'determinism', 'browser'] as const;
 const MODELS: readonly ModelKind[] = ['dropout', 'mlp'];
 const MODEL_LABEL: Record<ModelKind, string> = { dropout: 'dropout MLP', mlp: 'plain MLP' };
 const PYTHON = '/usr/bin/python3';
@@ -547,6 +548,30 @@ if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
   setBackend(new ReferenceBackend());
 }
 
+let browser: BrowserVsNode | null = null;
+let browserError: string | null = null;
+if (!opts.skip.has('browser')) {
+  log('[browser] a dropout-MLP step in Chromium (cross-origin isolated, all threads) and in Node');
+  const raw = await loadFashionMnistRaw({ dataDir: opts.dataDir });
+  const batches = 8;
+  const n = batches * BOOK.batchSize;
+  const images = Float32Array.from(raw.trainImages.subarray(0, n * 784), (v) => v / 255);
+  const labels = Float32Array.from(raw.trainLabels.subarray(0, n));
+  try {
+    browser = await browserVsNode(
+      images,
+      labels,
+      BOOK.batchSize,
+      20,
+      opts.quick ? 20 : 200,
+      opts.quick ? 1 : 3,
+    );
+  } catch (e) {
+    browserError = e instanceof Error ? e.message : String(e);
+    log(`[browser] skipped: ${browserError}`);
+  }
+}
+
 const soakResult = opts.soak ? await soak() : null;
 
 const firstInfo = (id: SystemId, key: string): string | null => {
@@ -622,6 +647,15 @@ function markdown(): string {
     row(trainingHeader.map((_, i) => (i < 2 ? '---' : '---:'))),
     ...trainingRows.map(row),
   ];
+  if (browser !== null) {
+    const node = median(browser.node.map((x) => x.msPerStep));
+    const chrome = median(browser.chromium.map((x) => x.msPerStep));
+    lines.push(
+      '',
+      `A dropout-MLP training step (batch ${browser.rows}, ${browser.chromium[0]!.threads} threads): ` +
+        `Node ${f2(node)} ms, Chromium ${browser.chromiumVersion} ${f2(chrome)} ms (cross-origin isolated module worker).`,
+    );
+  }
   if (peak !== null) {
     lines.push(
       '',
@@ -712,6 +746,7 @@ const report = {
   })),
   dropout_share: shares,
   determinism,
+  browser,
   soak: soakResult,
   total_seconds: totalSeconds,
   markdown: markdown(),
@@ -744,6 +779,17 @@ if (opts.json) {
       '',
     );
   }
+  if (browser !== null) {
+    const node = median(browser.node.map((x) => x.msPerStep));
+    const chrome = median(browser.chromium.map((x) => x.msPerStep));
+    out.push(
+      `Dropout-MLP training step (batch ${browser.rows}, wasm ${browser.chromium[0]!.variant}, ${browser.chromium[0]!.threads} threads; ` +
+        `median of ${browser.node.length} alternating rounds of ${browser.steps} steps): ` +
+        `Node ${f2(node)} ms, Chromium ${browser.chromiumVersion} (cross-origin isolated, module worker) ${f2(chrome)} ms ` +
+        `(Chromium ÷ Node ${f2(chrome / node)})`,
+      '',
+    );
+  } else if (browserError !== null) out.push(`Browser step skipped: ${browserError}`, '');
   if (soakResult !== null) {
     out.push(
       `Soak, dropout MLP on wasm ×2, ${soakResult.epochs} ${soakResult.stepsPerEpoch === null ? 'full' : `${soakResult.stepsPerEpoch}-step`} epochs: ` +
