@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: dropout-lab against PyTorch and TensorFlow.js on the book's dropout MLP and plain
- * MLP (784→256→256→10, dropout 0.5/0.5, batch 256, SGD lr 0.1) on real Fashion-MNIST, plus the
- * wasm engine's GEMM throughput against the measured SIMD peak, dropout's share of a step, a
- * 1-vs-2-thread determinism check and (with --soak) RSS over a 20-epoch run.
+ * `npm run bench`: dropout-lab against PyTorch, TensorFlow.js and jax-js on the book's dropout MLP
+ * and plain MLP (784→256→256→10, dropout 0.5/0.5, batch 256, SGD lr 0.1) on real Fashion-MNIST,
+ * plus the wasm engine's GEMM throughput against the measured SIMD peak, dropout's share of a step,
+ * a determinism check (1 thread against 2, 3 and 4), a training step in Chromium next to Node's,
+ * (with --soak) RSS over a 20-epoch run, and (with --scale, alone) the cost as the model and batch
+ * grow.
  *
  * Every system runs in its own process (peer), loads the data and builds the model before it is
  * timed, and trains only when told, one peer at a time, round-robin epoch by epoch, so all see the
@@ -453,6 +455,7 @@ interface Machine {
   /** True when torch's libblas.so.3 is the reference BLAS (~10× slower than OpenBLAS). */
   readonly torchReferenceBlas: boolean;
   readonly tfjs: string | null;
+  readonly jaxjs: string | null;
   /** How the tfjs wasm backend ran: SIMD or not, threads. */
   readonly tfjsWasm: string | null;
   readonly wasmKernels: string | null;
@@ -528,7 +531,7 @@ if (!opts.skip.has('gemm')) {
 }
 
 const shares: DropoutShare[] = [];
-let determinism: Determinism | null = null;
+const determinism: Determinism[] = [];
 if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
   const data = await loadFashionMNIST({
     batchSize: BOOK.batchSize,
@@ -542,8 +545,11 @@ if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
     }
   }
   if (!opts.skip.has('determinism')) {
-    log('[determinism] same seed on 1 and 2 threads');
-    determinism = await checkThreadDeterminism(data, BOOK, opts.quick ? 5 : 30);
+    // 3 and 4 threads too, even on fewer cores: the split must not change a bit wherever it falls.
+    for (const threads of [2, 3, 4]) {
+      log(`[determinism] same seed on 1 and ${threads} threads`);
+      determinism.push(await checkThreadDeterminism(data, BOOK, opts.quick ? 5 : 30, threads));
+    }
   }
   setBackend(new ReferenceBackend());
 }
@@ -587,6 +593,7 @@ const machine: Machine = {
   torchBlas: firstInfo('torch', 'blas'),
   torchReferenceBlas: firstInfo('torch', 'blas_reference') === 'true',
   tfjs: firstInfo('tfjs-wasm', 'tfjs') ?? firstInfo('tfjs-cpu', 'tfjs'),
+  jaxjs: firstInfo('jaxjs', 'jaxjs'),
   tfjsWasm: results.some((r) => r.system === 'tfjs-wasm')
     ? `wasm backend ${firstInfo('tfjs-wasm', 'simd') === 'true' ? 'SIMD' : 'scalar'} ×${firstInfo('tfjs-wasm', 'threads') ?? '?'}` +
       (firstInfo('tfjs-wasm', 'multithread') === 'true' ? '' : ', its threaded build does not run in Node')
@@ -635,6 +642,7 @@ function markdown(): string {
     `Machine: ${machine.cpu}, ${machine.cores} cores; Node ${machine.node} (V8 ${machine.v8})` +
       `${machine.torch ? `; PyTorch ${machine.torch}${machine.torchBlas ? ` (BLAS: ${machine.torchBlas})` : ''}` : ''}` +
       `${machine.tfjs ? `; TensorFlow.js ${machine.tfjs} (tf.layers${machine.tfjsWasm ? `; ${machine.tfjsWasm}` : ''})` : ''}` +
+      `${machine.jaxjs ? `; jax-js ${machine.jaxjs} (wasm, 1 thread, whole step jitted)` : ''}` +
       `${machine.wasmKernels ? `; dropout-lab wasm kernels: ${machine.wasmKernels} SIMD` : ''}` +
       `; load average ${f2(machine.loadStart)} at start, ${f2(machine.loadEnd)} at end.`,
     ...warnings.map((w) => `\n**Warning:** ${w}`),
@@ -770,15 +778,13 @@ if (opts.json) {
   out.push('');
   if (peak !== null) out.push(gemmTable(), '');
   if (shares.length > 0) out.push(shareText(), '');
-  if (determinism !== null) {
+  for (const d of determinism) {
     out.push(
-      `Same seed, ${determinism.steps} steps of the dropout MLP on wasm ×1 vs ×2: identical: ${determinism.identical ? 'yes' : 'no'}` +
-        (determinism.identical
-          ? ''
-          : ` (${determinism.differing} parameters differ, max |Δ| ${determinism.maxAbsDiff.toExponential(2)})`),
-      '',
+      `Same seed, ${d.steps} steps of the dropout MLP on wasm ×1 vs ×${d.threads}: identical: ${d.identical ? 'yes' : 'no'}` +
+        (d.identical ? '' : ` (${d.differing} parameters differ, max |Δ| ${d.maxAbsDiff.toExponential(2)})`),
     );
   }
+  if (determinism.length > 0) out.push('');
   if (browser !== null) {
     const node = median(browser.node.map((x) => x.msPerStep));
     const chrome = median(browser.chromium.map((x) => x.msPerStep));
