@@ -569,6 +569,33 @@ describe('wasm backend: thread count and helpers', () => {
     }
   });
 
+  it('16 threads (far more than cores) give the same results as one', async () => {
+    const many = await createWasmBackend({ threads: 16 });
+    const one = await createWasmBackend({ threads: 1 });
+    try {
+      assert.equal(many.threads, 16);
+      const outs = [one, many].map((be) => {
+        const r: Float32Array[] = [];
+        for (const density of [1, 0.3]) {
+          const a = upload(be, sparsify(randomArray(300 * 500, 1), density, 2));
+          const b = upload(be, randomArray(500 * 260, 3));
+          const c = be.alloc(300 * 260);
+          be.matmul(a, b, c, 300, 260, 500, false, false);
+          r.push(be.readSync(c, 300 * 260));
+        }
+        const x = upload(be, randomArray(150001, 4));
+        const o = be.alloc(150001);
+        be.dropout(x, { key: [5, 6], offset: 7 }, 0.4, o, 150001);
+        r.push(be.readSync(o, 150001));
+        return r;
+      });
+      outs[0]!.forEach((o, i) => assertExact(outs[1]![i]!, o, `output ${i}`));
+    } finally {
+      many.dispose();
+      one.dispose();
+    }
+  });
+
   it('hand-offs stay correct over a thousand back-to-back commands', async () => {
     // A helper descheduled between reading a command and claiming it once ran the stale command
     // with the next one's arguments (seen once in a full test run; the claim is now tied to the

@@ -189,6 +189,7 @@ export class WasmBackend implements Backend {
   private readonly args: number;
   private readonly ctl: number;
   private readonly ctlF64: Float64Array;
+  private readonly chunkCapacity: number;
   private readonly workspace: { ptr: number; bytes: number }[] = [];
   private disposed = false;
 
@@ -207,7 +208,9 @@ export class WasmBackend implements Backend {
     this.i32 = new Int32Array(wasmMemory.buffer);
     this.allocator = new SizeClassAllocator(wasmMemory, k.heapBase(), () => this.refreshViews());
     this.args = this.allocator.alloc(5 * MAX_RANK * 4);
-    this.ctl = this.allocator.alloc(controlBytes(maxThreads, Math.min(MAX_CHUNKS, 2 * maxThreads + 8)));
+    // A GEMM cuts about 2 chunks per thread (at most 2T + √(2T) + 1), the other commands at most T.
+    this.chunkCapacity = Math.min(MAX_CHUNKS, 3 * maxThreads + 8);
+    this.ctl = this.allocator.alloc(controlBytes(maxThreads, this.chunkCapacity));
     // The control block sits below any later growth, so a view made now stays valid.
     this.ctlF64 = new Float64Array(wasmMemory.buffer, this.ctl + FLOAT_OFFSET, 4);
   }
@@ -480,8 +483,11 @@ export class WasmBackend implements Backend {
    */
   private workspaces(family: number, bytes: number): number {
     const table = (this.ctl >>> 2) + WORK_TABLE;
-    for (let t = 0; t < this.threads; t++) this.i32[table + t] = this.work(2 * t + family, bytes);
-    return this.i32[table]!;
+    const ptrs: number[] = [];
+    // work() may grow the memory (and refresh this.i32), so allocate first, then write the table.
+    for (let t = 0; t < this.threads; t++) ptrs.push(this.work(2 * t + family, bytes));
+    this.i32.set(ptrs, table);
+    return ptrs[0]!;
   }
 
   /**
@@ -497,6 +503,9 @@ export class WasmBackend implements Backend {
     chunk: (b: number) => void,
   ): void {
     const pool = this.pool!;
+    if (bounds.length / 4 > this.chunkCapacity) {
+      throw new RangeError(`wasm backend: ${bounds.length / 4} chunks exceed ${this.chunkCapacity}`);
+    }
     const base = this.ctl >>> 2;
     this.i32[base + CTL.CMD] = cmd;
     this.i32.set(ints, base + CTL.ARGS);
