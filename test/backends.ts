@@ -3,7 +3,8 @@
  * backend when src/backend/wasm/index.ts exists and exports `createWasmBackend` (it is imported
  * dynamically so the suite still runs before it lands, and a skip is logged with its reason).
  */
-import { ReferenceBackend, type Backend } from '../src/index.js';
+import { ReferenceBackend } from '../src/index.js';
+import type { Backend } from '../src/internals.js';
 
 /** A backend under test: a name for titles and a factory. */
 export interface BackendEntry {

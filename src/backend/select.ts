@@ -7,7 +7,7 @@ import { ArgumentError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
 
-/** Backend names accepted by `--backend`. */
+/** Backend names accepted by `createBackend` (and the CLI's backend option). */
 export const BACKEND_NAMES = ['wasm', 'js', 'webgpu'] as const;
 
 /** A backend name. */
@@ -16,7 +16,7 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 /** Options of createBackend. */
 export interface CreateBackendOptions {
   /** Threads for the wasm backend (1 to MAX_THREADS; see defaultThreads). */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** wasm: skip the zeros of mostly-zero left operands in matmul (default 'auto'; see WasmBackendOptions). */
   readonly sparse?: boolean | 'auto' | undefined;
 }
@@ -43,7 +43,7 @@ export async function createBackend(name: BackendName, opts: CreateBackendOption
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new ArgumentError(
-        `--threads must be an integer from 1 to ${MAX_THREADS} for the wasm backend, got ${threads}; ` +
+        `createBackend: threads must be an integer from 1 to ${MAX_THREADS} for the wasm backend, got ${threads}; ` +
           "use at most the machine's available cores.",
       );
     }

@@ -108,8 +108,8 @@ function addTrainingOptions(cmd: Command): Command {
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
     .option(
       '--threads <n>',
-      `threads for the wasm backend (1 to ${availableParallelism()}, the available cores)`,
-      integerIn('--threads', 1, availableParallelism(), "use at most this machine's available cores"),
+      `threads for the wasm backend (1 to ${availableParallelism()}, the available cores; default up to 8)`,
+      integerIn('--threads', 1, availableParallelism()),
       defaultThreads(availableParallelism()),
     )
     .option(

@@ -25,15 +25,13 @@ export function integerAtLeast(flag: string, min: number, hint: string): (value:
   };
 }
 
-/** A commander parser for an integer in [min, max]. */
-export function integerIn(flag: string, min: number, max: number, hint: string): (value: string) => number {
+/** A commander parser for an integer in [min, max] (the library states its own limits without flag names). */
+export function integerIn(flag: string, min: number, max: number): (value: string) => number {
+  const range = max === min + 1 ? `${min} or ${max}` : `in ${min}…${max}`;
+  const atLeast = integerAtLeast(flag, min, `use ${range}`);
   return (value) => {
-    const v = /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(
-        `${flag} must be an integer from ${min} to ${max}, got '${value}'; ${hint}.`,
-      );
-    }
+    const v = atLeast(value);
+    if (v > max) throw new InvalidArgumentError(`${flag} must be ${range}, got ${v}.`);
     return v;
   };
 }

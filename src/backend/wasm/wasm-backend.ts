@@ -37,16 +37,16 @@ import {
 /** Options of createWasmBackend. */
 export interface WasmBackendOptions {
   /** Threads that share large kernels, the main thread included (1 or more; default 1). */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** Kernel build: 'auto' (default) picks relaxed SIMD when the engine supports it. */
-  readonly variant?: KernelVariant | 'auto';
+  readonly variant?: KernelVariant | 'auto' | undefined;
   /**
    * Skip the zeros of a mostly-zero left operand (dropout and ReLU outputs and their gradients) with
    * a sparse × dense product: 'auto' (default) times it against the dense GEMM per shape and
    * density band on this machine and keeps the faster; true always takes it below density 0.65;
    * false always runs the dense GEMM. Results are bit-identical either way.
    */
-  readonly sparse?: boolean | 'auto';
+  readonly sparse?: boolean | 'auto' | undefined;
 }
 
 /** The kernels' exports (pointers are byte offsets into the shared memory). */
