@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: dropout-lab against PyTorch and TensorFlow.js on the book's dropout MLP and plain
- * MLP (784→256→256→10, dropout 0.5/0.5, batch 256, SGD lr 0.1) on real Fashion-MNIST, plus the
- * wasm engine's GEMM throughput against the measured SIMD peak, dropout's share of a step, a
- * 1-vs-2-thread determinism check and (with --soak) RSS over a 20-epoch run.
+ * `npm run bench`: dropout-lab against PyTorch, TensorFlow.js and jax-js on the book's dropout MLP
+ * and plain MLP (784→256→256→10, dropout 0.5/0.5, batch 256, SGD lr 0.1) on real Fashion-MNIST,
+ * plus the wasm engine's GEMM throughput against the measured SIMD peak, dropout's share of a step,
+ * a determinism check (1 thread against 2, 3 and 4), a training step in Chromium next to Node's,
+ * (with --soak) RSS over a 20-epoch run, and (with --scale, alone) the cost as the model and batch
+ * grow.
  *
  * Every system runs in its own process (peer), loads the data and builds the model before it is
  * timed, and trains only when told, one peer at a time, round-robin epoch by epoch, so all see the
@@ -14,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatTable } from '../src/cli/format.js';
-import { loadFashionMNIST } from '../src/node.js';
+import { loadFashionMNIST, loadFashionMnistRaw } from '../src/node.js';
 import { setBackend } from '../src/tensor/engine.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import {
@@ -25,10 +27,17 @@ import {
   type Determinism,
   type DropoutShare,
 } from './bench-lib/analysis.js';
+import { browserVsNode, type BrowserVsNode } from './bench-lib/browser.js';
 import { benchGemms, gemmVariants, STEP_GEMMS, type GemmResult } from './bench-lib/gemm.js';
 import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
 import { Peer } from './bench-lib/peers.js';
-import { BOOK, type EpochReply, type ModelKind, type NodePeerSpec } from './bench-lib/protocol.js';
+import {
+  BOOK,
+  type EpochReply,
+  type HParams,
+  type ModelKind,
+  type NodePeerSpec,
+} from './bench-lib/protocol.js';
 
 const SYSTEMS = [
   'wasm-2t',
@@ -40,9 +49,10 @@ const SYSTEMS = [
   'torch-cuda',
   'tfjs-wasm',
   'tfjs-cpu',
+  'jaxjs',
 ] as const;
 type SystemId = (typeof SYSTEMS)[number];
-const SECTIONS = ['gemm', 'dropout-share', 'determinism'] as const;
+const SECTIONS = ['gemm', 'dropout-share', 'determinism', 'browser'] as const;
 const MODELS: readonly ModelKind[] = ['dropout', 'mlp'];
 const MODEL_LABEL: Record<ModelKind, string> = { dropout: 'dropout MLP', mlp: 'plain MLP' };
 const PYTHON = '/usr/bin/python3';
@@ -51,6 +61,8 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
   --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
   --skip a,b      skip systems (${SYSTEMS.join(', ')}) or sections (${SECTIONS.join(', ')})
+  --scale         only the cost-as-the-work-grows table: the dropout MLP with hidden sizes 256, 1024
+                  and 2048 and batches 64, 256 and 1024, dropout-lab wasm ×2 vs PyTorch CPU ×2
   --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch (a full GC
                   ends each epoch, so V8's lazy heap growth does not hide or mimic a leak)
   --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
@@ -61,6 +73,7 @@ interface Options {
   readonly quick: boolean;
   readonly skip: ReadonlySet<string>;
   readonly soak: boolean;
+  readonly scale: boolean;
   readonly json: boolean;
   readonly dataDir: string | undefined;
 }
@@ -69,6 +82,7 @@ function parseOptions(argv: readonly string[]): Options {
   let epochs: number | undefined;
   let quick = false;
   let soak = false;
+  let scale = false;
   let json = false;
   let dataDir: string | undefined;
   const skip = new Set<string>();
@@ -81,6 +95,7 @@ function parseOptions(argv: readonly string[]): Options {
     };
     if (a === '--quick') quick = true;
     else if (a === '--soak') soak = true;
+    else if (a === '--scale') scale = true;
     else if (a === '--json') json = true;
     else if (a === '--epochs') {
       epochs = Number(value());
@@ -100,7 +115,7 @@ function parseOptions(argv: readonly string[]): Options {
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, json, dataDir };
+  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, scale, json, dataDir };
 }
 
 let opts: Options;
@@ -134,9 +149,15 @@ interface NodePeerOptions {
   readonly gcAfterEpoch?: boolean;
 }
 
-function nodePeer(id: SystemId, system: NodePeerSpec['system'], threads: number, o: NodePeerOptions = {}) {
+function nodePeer(
+  id: SystemId,
+  system: NodePeerSpec['system'],
+  threads: number,
+  o: NodePeerOptions = {},
+  hparams: HParams = BOOK,
+) {
   return (model: ModelKind): Promise<Peer> => {
-    const spec: NodePeerSpec = { system, threads, model, hparams: BOOK, dataDir: opts.dataDir, ...o };
+    const spec: NodePeerSpec = { system, threads, model, hparams, dataDir: opts.dataDir, ...o };
     const flags = o.gcAfterEpoch === true ? ['--expose-gc'] : [];
     return Peer.start(id, process.execPath, [
       ...process.execArgv,
@@ -157,6 +178,15 @@ function torchEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The PyTorch CPU peer (2 threads) for `hparams`. */
+function torchPeer(hparams: HParams) {
+  return (model: ModelKind): Promise<Peer> => {
+    if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
+    const spec = { model, threads: 2, hparams, dataDir: opts.dataDir };
+    return Peer.start('torch', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
+  };
+}
+
 const DEFS: readonly SystemDef[] = [
   { id: 'wasm-2t', label: 'dropout-lab wasm ×2', mode: 'full', start: nodePeer('wasm-2t', 'lab-wasm', 2) },
   { id: 'wasm-1t', label: 'dropout-lab wasm ×1', mode: 'full', start: nodePeer('wasm-1t', 'lab-wasm', 1) },
@@ -168,16 +198,7 @@ const DEFS: readonly SystemDef[] = [
     start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, { sparse: false }),
   },
   { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
-  {
-    id: 'torch',
-    label: 'PyTorch CPU ×2',
-    mode: 'full',
-    start: (model) => {
-      if (!existsSync(PYTHON)) return Promise.reject(new Error(`${PYTHON} not found`));
-      const spec = { model, threads: 2, hparams: BOOK, dataDir: opts.dataDir };
-      return Peer.start('torch', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
-    },
-  },
+  { id: 'torch', label: 'PyTorch CPU ×2', mode: 'full', start: torchPeer(BOOK) },
   {
     // A software adapter (lavapipe) is ~1 GFLOP/s, so this peer is capped; on a real GPU it runs fast.
     id: 'webgpu',
@@ -197,6 +218,8 @@ const DEFS: readonly SystemDef[] = [
   },
   { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'capped', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
   { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'capped', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
+  // jax-js as its users run it in Node: wasm device, one thread, the whole step jitted (jaxjs.ts).
+  { id: 'jaxjs', label: 'jax-js wasm ×1 (jit)', mode: 'capped', start: nodePeer('jaxjs', 'jaxjs', 1) },
 ];
 
 /** Steps and time budgets; --quick shrinks all of them. */
@@ -307,6 +330,71 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scale: the dropout MLP as hidden size and batch grow, dropout-lab vs PyTorch.
+
+const SCALE_HIDDEN = [256, 1024, 2048] as const;
+const SCALE_BATCH = [64, 256, 1024] as const;
+
+interface ScaleRow {
+  readonly hidden: number;
+  readonly batch: number;
+  readonly labSecondsPerEpoch: number;
+  readonly torchSecondsPerEpoch: number;
+  /** PyTorch's s/epoch ÷ dropout-lab's (higher: dropout-lab faster). */
+  readonly ratio: number;
+  readonly steps: number;
+}
+
+/**
+ * For each (hidden, batch): a dropout-lab wasm ×2 and a PyTorch ×2 peer, one warm-up round, then
+ * opts.epochs rounds of the same number of steps (about 2 s of the slower peer), alternating;
+ * s/epoch is extrapolated from the median round to the 60000-sample epoch.
+ */
+async function scaleTable(): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  const targetS = opts.quick ? 0.3 : 2;
+  for (const hidden of SCALE_HIDDEN) {
+    for (const batch of SCALE_BATCH) {
+      const hp: HParams = { ...BOOK, hidden1: hidden, hidden2: hidden, batchSize: batch };
+      const peers = await Promise.all([
+        nodePeer('wasm-2t', 'lab-wasm', 2, {}, hp)('dropout'),
+        torchPeer(hp)('dropout'),
+      ]);
+      peers.forEach((p) => live.add(p));
+      try {
+        const warm = await Promise.all(peers.map(async (p) => p.epoch(opts.quick ? 1 : 2)));
+        const perStep = Math.max(...warm.map((w) => w.seconds / w.steps));
+        const numBatches = Math.ceil(peers[0]!.ready.num_train / batch);
+        const steps = Math.min(numBatches, Math.max(3, Math.round(targetS / perStep)));
+        const perEpoch: number[][] = [[], []];
+        for (let r = 0; r < opts.epochs; r++) {
+          for (let j = 0; j < peers.length; j++) {
+            const i = (j + r) % peers.length;
+            const reply = await peers[i]!.epoch(steps);
+            perEpoch[i]!.push((reply.seconds / reply.samples) * peers[i]!.ready.num_train);
+          }
+        }
+        const [lab, torch] = perEpoch.map(median) as [number, number];
+        rows.push({
+          hidden,
+          batch,
+          labSecondsPerEpoch: lab,
+          torchSecondsPerEpoch: torch,
+          ratio: torch / lab,
+          steps,
+        });
+        log(
+          `[scale] hidden ${hidden}, batch ${batch}: dropout-lab ${lab.toFixed(2)} s/epoch, PyTorch ${torch.toFixed(2)} (${(torch / lab).toFixed(2)}×)`,
+        );
+      } finally {
+        await Promise.all(peers.map((p) => p.quit().finally(() => live.delete(p))));
+      }
+    }
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Soak: RSS over 20 epochs of the dropout MLP on wasm ×2, in its own process.
 
 interface Soak {
@@ -367,6 +455,7 @@ interface Machine {
   /** True when torch's libblas.so.3 is the reference BLAS (~10× slower than OpenBLAS). */
   readonly torchReferenceBlas: boolean;
   readonly tfjs: string | null;
+  readonly jaxjs: string | null;
   /** How the tfjs wasm backend ran: SIMD or not, threads. */
   readonly tfjsWasm: string | null;
   readonly wasmKernels: string | null;
@@ -397,6 +486,30 @@ if (loadStart > 0.5)
   log(
     `warning: 1-minute load average is ${loadStart.toFixed(2)}; other work on this machine will skew the timings`,
   );
+if (opts.scale) {
+  const rows = await scaleTable();
+  const header = ['hidden', 'batch', 'dropout-lab wasm ×2 s/epoch', 'PyTorch CPU ×2 s/epoch', 'vs PyTorch'];
+  const cells = rows.map((r) => [
+    `${r.hidden}×${r.hidden}`,
+    String(r.batch),
+    r.labSecondsPerEpoch.toFixed(2),
+    r.torchSecondsPerEpoch.toFixed(2),
+    `${r.ratio.toFixed(2)}×`,
+  ]);
+  const load = os.loadavg()[0]!;
+  if (opts.json)
+    console.log(JSON.stringify({ cpu: cpuModel(), cores: os.availableParallelism(), scale: rows }, null, 2));
+  else {
+    console.log(
+      `Dropout MLP (784→h→h→10, dropout 0.5/0.5, SGD lr 0.1) as the work grows, ${cpuModel()}, ` +
+        `${os.availableParallelism()} cores; load average ${loadStart.toFixed(2)} → ${load.toFixed(2)}; ` +
+        `s/epoch extrapolated from ${opts.epochs} alternating rounds of ~2 s each (median); ` +
+        `"vs PyTorch" is throughput ÷ PyTorch's (higher is faster)\n`,
+    );
+    console.log(formatTable(header, cells));
+  }
+  process.exit(0);
+}
 const results: PeerResult[] = [];
 const skipped: Skipped[] = [];
 for (const model of MODELS) await benchModel(model, results, skipped);
@@ -418,7 +531,7 @@ if (!opts.skip.has('gemm')) {
 }
 
 const shares: DropoutShare[] = [];
-let determinism: Determinism | null = null;
+const determinism: Determinism[] = [];
 if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
   const data = await loadFashionMNIST({
     batchSize: BOOK.batchSize,
@@ -432,10 +545,37 @@ if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
     }
   }
   if (!opts.skip.has('determinism')) {
-    log('[determinism] same seed on 1 and 2 threads');
-    determinism = await checkThreadDeterminism(data, BOOK, opts.quick ? 5 : 30);
+    // 3 and 4 threads too, even on fewer cores: the split must not change a bit wherever it falls.
+    for (const threads of [2, 3, 4]) {
+      log(`[determinism] same seed on 1 and ${threads} threads`);
+      determinism.push(await checkThreadDeterminism(data, BOOK, opts.quick ? 5 : 30, threads));
+    }
   }
   setBackend(new ReferenceBackend());
+}
+
+let browser: BrowserVsNode | null = null;
+let browserError: string | null = null;
+if (!opts.skip.has('browser')) {
+  log('[browser] a dropout-MLP step in Chromium (cross-origin isolated, all threads) and in Node');
+  const raw = await loadFashionMnistRaw({ dataDir: opts.dataDir });
+  const batches = 8;
+  const n = batches * BOOK.batchSize;
+  const images = Float32Array.from(raw.trainImages.subarray(0, n * 784), (v) => v / 255);
+  const labels = Float32Array.from(raw.trainLabels.subarray(0, n));
+  try {
+    browser = await browserVsNode(
+      images,
+      labels,
+      BOOK.batchSize,
+      20,
+      opts.quick ? 20 : 200,
+      opts.quick ? 1 : 3,
+    );
+  } catch (e) {
+    browserError = e instanceof Error ? e.message : String(e);
+    log(`[browser] skipped: ${browserError}`);
+  }
 }
 
 const soakResult = opts.soak ? await soak() : null;
@@ -453,6 +593,7 @@ const machine: Machine = {
   torchBlas: firstInfo('torch', 'blas'),
   torchReferenceBlas: firstInfo('torch', 'blas_reference') === 'true',
   tfjs: firstInfo('tfjs-wasm', 'tfjs') ?? firstInfo('tfjs-cpu', 'tfjs'),
+  jaxjs: firstInfo('jaxjs', 'jaxjs'),
   tfjsWasm: results.some((r) => r.system === 'tfjs-wasm')
     ? `wasm backend ${firstInfo('tfjs-wasm', 'simd') === 'true' ? 'SIMD' : 'scalar'} ×${firstInfo('tfjs-wasm', 'threads') ?? '?'}` +
       (firstInfo('tfjs-wasm', 'multithread') === 'true' ? '' : ', its threaded build does not run in Node')
@@ -501,6 +642,7 @@ function markdown(): string {
     `Machine: ${machine.cpu}, ${machine.cores} cores; Node ${machine.node} (V8 ${machine.v8})` +
       `${machine.torch ? `; PyTorch ${machine.torch}${machine.torchBlas ? ` (BLAS: ${machine.torchBlas})` : ''}` : ''}` +
       `${machine.tfjs ? `; TensorFlow.js ${machine.tfjs} (tf.layers${machine.tfjsWasm ? `; ${machine.tfjsWasm}` : ''})` : ''}` +
+      `${machine.jaxjs ? `; jax-js ${machine.jaxjs} (wasm, 1 thread, whole step jitted)` : ''}` +
       `${machine.wasmKernels ? `; dropout-lab wasm kernels: ${machine.wasmKernels} SIMD` : ''}` +
       `; load average ${f2(machine.loadStart)} at start, ${f2(machine.loadEnd)} at end.`,
     ...warnings.map((w) => `\n**Warning:** ${w}`),
@@ -513,6 +655,15 @@ function markdown(): string {
     row(trainingHeader.map((_, i) => (i < 2 ? '---' : '---:'))),
     ...trainingRows.map(row),
   ];
+  if (browser !== null) {
+    const node = median(browser.node.map((x) => x.msPerStep));
+    const chrome = median(browser.chromium.map((x) => x.msPerStep));
+    lines.push(
+      '',
+      `A dropout-MLP training step (batch ${browser.rows}, ${browser.chromium[0]!.threads} threads): ` +
+        `Node ${f2(node)} ms, Chromium ${browser.chromiumVersion} ${f2(chrome)} ms (cross-origin isolated module worker).`,
+    );
+  }
   if (peak !== null) {
     lines.push(
       '',
@@ -603,6 +754,7 @@ const report = {
   })),
   dropout_share: shares,
   determinism,
+  browser,
   soak: soakResult,
   total_seconds: totalSeconds,
   markdown: markdown(),
@@ -626,15 +778,24 @@ if (opts.json) {
   out.push('');
   if (peak !== null) out.push(gemmTable(), '');
   if (shares.length > 0) out.push(shareText(), '');
-  if (determinism !== null) {
+  for (const d of determinism) {
     out.push(
-      `Same seed, ${determinism.steps} steps of the dropout MLP on wasm ×1 vs ×2: identical: ${determinism.identical ? 'yes' : 'no'}` +
-        (determinism.identical
-          ? ''
-          : ` (${determinism.differing} parameters differ, max |Δ| ${determinism.maxAbsDiff.toExponential(2)})`),
-      '',
+      `Same seed, ${d.steps} steps of the dropout MLP on wasm ×1 vs ×${d.threads}: identical: ${d.identical ? 'yes' : 'no'}` +
+        (d.identical ? '' : ` (${d.differing} parameters differ, max |Δ| ${d.maxAbsDiff.toExponential(2)})`),
     );
   }
+  if (determinism.length > 0) out.push('');
+  if (browser !== null) {
+    const node = median(browser.node.map((x) => x.msPerStep));
+    const chrome = median(browser.chromium.map((x) => x.msPerStep));
+    out.push(
+      `Dropout-MLP training step (batch ${browser.rows}, wasm ${browser.chromium[0]!.variant}, ${browser.chromium[0]!.threads} threads; ` +
+        `median of ${browser.node.length} alternating rounds of ${browser.steps} steps): ` +
+        `Node ${f2(node)} ms, Chromium ${browser.chromiumVersion} (cross-origin isolated, module worker) ${f2(chrome)} ms ` +
+        `(Chromium ÷ Node ${f2(chrome / node)})`,
+      '',
+    );
+  } else if (browserError !== null) out.push(`Browser step skipped: ${browserError}`, '');
   if (soakResult !== null) {
     out.push(
       `Soak, dropout MLP on wasm ×2, ${soakResult.epochs} ${soakResult.stepsPerEpoch === null ? 'full' : `${soakResult.stepsPerEpoch}-step`} epochs: ` +

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
 
@@ -88,7 +88,8 @@ const badFlags: [string[], RegExp][] = [
   [['train', '--seed', '-3'], /--seed/],
   [['train', '--model', 'resnet'], /Allowed choices are dropout-mlp, dropout-mlp-scratch, mlp/],
   [['train', '--backend', 'cuda'], /Allowed choices are wasm, js, webgpu/],
-  [['train', '--threads', '3'], /--threads must be 1 or 2/],
+  [['train', '--threads', String(availableParallelism() + 1)], /--threads must be (1 or \d+|in 1…\d+), got/],
+  [['train', '--threads', '0'], /--threads must be an integer ≥ 1/],
   [['train', '--bogus'], /unknown option '--bogus'/],
   [['trian'], /unknown command 'trian'.*Did you mean train/],
   [['train', '--out', '/etc/passwd'], /--out \/etc\/passwd is not writable/],

@@ -9,8 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Backend, BinaryOp, RandomStream, UnaryOp } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../src/backend/wasm/index.js';
-import { collapseDims } from '../src/backend/wasm/wasm-backend.js';
+import { collapseDims, MAX_THREADS } from '../src/backend/wasm/wasm-backend.js';
 import { sizeClass } from '../src/backend/wasm/allocator.js';
+import { PathChooser, PROBE_RUNS } from '../src/backend/wasm/path-chooser.js';
 import { unsharedMemoryVariant, kernelBytes } from '../src/backend/wasm/binary.js';
 import { coarseArray, randomArray, rng } from './helpers/testData.js';
 
@@ -154,6 +155,9 @@ probe.dispose();
 if (probe.variant === 'relaxed' || relaxedSimdSupported()) {
   configs.push({ variant: 'relaxed', threads: 1 }, { variant: 'relaxed', threads: 2 });
 }
+// More threads than this machine may have cores: chunks are taken by whichever thread is free, so
+// the results must not change (and nothing may hang) when helpers are descheduled.
+configs.push({ variant: configs[configs.length - 1]!.variant, threads: 3 });
 
 for (const cfg of configs) {
   describe(`wasm backend (${cfg.variant}, ${cfg.threads} thread${cfg.threads > 1 ? 's' : ''})`, () => {
@@ -511,17 +515,24 @@ for (const cfg of configs) {
 }
 
 describe('wasm backend: thread count and helpers', () => {
-  it('1 and 2 threads give bit-identical matmul, uniform and dropout results', async () => {
+  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout and SGD results', async () => {
     for (const variant of configs.filter((c) => c.threads === 1).map((c) => c.variant)) {
-      const one = await createWasmBackend({ threads: 1, variant });
-      const two = await createWasmBackend({ threads: 2, variant });
-      const outs = [one, two].map((be) => {
+      const backends = await Promise.all(
+        [1, 2, 3, 4].map((threads) => createWasmBackend({ threads, variant })),
+      );
+      assert.deepEqual(
+        backends.map((be) => be.threads),
+        [1, 2, 3, 4],
+      );
+      const outs = backends.map((be) => {
         const r: Float32Array[] = [];
         for (const [m, n, k, ta, tb] of [
           [256, 256, 784, false, true],
           [256, 784, 256, true, false],
           [256, 10, 256, false, true],
           [99, 45, 301, true, true],
+          [12, 300, 700, false, false],
+          [500, 12, 300, false, true],
         ] as const) {
           const a = upload(be, randomArray(m * k, 1));
           const b = upload(be, randomArray(n * k, 2));
@@ -534,13 +545,54 @@ describe('wasm backend: thread count and helpers', () => {
         const o = be.alloc(100003);
         be.dropout(x, { key: [1, 2], offset: 99 }, 0.5, o, 100003);
         r.push(be.readSync(o, 100003));
+        // The backward pass re-applies a cached mask.
+        be.dropout(x, { key: [1, 2], offset: 99 }, 0.5, o, 100003);
+        r.push(be.readSync(o, 100003));
         be.random('uniform', { key: [3, 4], offset: 5 }, o, 100003);
         r.push(be.readSync(o, 100003));
+        const g = upload(be, randomArray(100003, 6));
+        const v = upload(be, randomArray(100003, 8));
+        be.sgdStep(x, g, v, 100003, { lr: 0.1, momentum: 0.9, weightDecay: 1e-3 });
+        r.push(be.readSync(x, 100003), be.readSync(v, 100003));
+        // Sparse left operands take the sparse × dense path.
+        const a = upload(be, sparsify(randomArray(256 * 784, 9), 0.3, 10));
+        const b = upload(be, randomArray(784 * 256, 11));
+        const c = be.alloc(256 * 256);
+        be.matmul(a, b, c, 256, 256, 784, false, false);
+        r.push(be.readSync(c, 256 * 256));
         return r;
       });
-      outs[0]!.forEach((o, i) => assertExact(outs[1]![i]!, o, `${variant} output ${i}`));
+      for (let t = 1; t < backends.length; t++) {
+        outs[0]!.forEach((o, i) => assertExact(outs[t]![i]!, o, `${variant}, ${t + 1} threads, output ${i}`));
+      }
+      backends.forEach((be) => be.dispose());
+    }
+  });
+
+  it('16 threads (far more than cores) give the same results as one', async () => {
+    const many = await createWasmBackend({ threads: 16 });
+    const one = await createWasmBackend({ threads: 1 });
+    try {
+      assert.equal(many.threads, 16);
+      const outs = [one, many].map((be) => {
+        const r: Float32Array[] = [];
+        for (const density of [1, 0.3]) {
+          const a = upload(be, sparsify(randomArray(300 * 500, 1), density, 2));
+          const b = upload(be, randomArray(500 * 260, 3));
+          const c = be.alloc(300 * 260);
+          be.matmul(a, b, c, 300, 260, 500, false, false);
+          r.push(be.readSync(c, 300 * 260));
+        }
+        const x = upload(be, randomArray(150001, 4));
+        const o = be.alloc(150001);
+        be.dropout(x, { key: [5, 6], offset: 7 }, 0.4, o, 150001);
+        r.push(be.readSync(o, 150001));
+        return r;
+      });
+      outs[0]!.forEach((o, i) => assertExact(outs[1]![i]!, o, `output ${i}`));
+    } finally {
+      many.dispose();
       one.dispose();
-      two.dispose();
     }
   });
 
@@ -550,7 +602,7 @@ describe('wasm backend: thread count and helpers', () => {
     // command's sequence number). This is a regression smoke test: the window is too narrow to hit
     // on demand.
     const one = await createWasmBackend({ threads: 1 });
-    const two = await createWasmBackend({ threads: 2 });
+    const two = await createWasmBackend({ threads: 3 });
     const size = 40000;
     const [o1, o2] = [one.alloc(size), two.alloc(size)];
     const [x1, x2] = [upload(one, randomArray(size, 5)), upload(two, randomArray(size, 5))];
@@ -583,7 +635,9 @@ describe('wasm backend: thread count and helpers', () => {
   });
 
   it('rejects unsupported thread counts', async () => {
-    await assert.rejects(createWasmBackend({ threads: 3 }), RangeError);
+    for (const threads of [0, 1.5, -1, MAX_THREADS + 1]) {
+      await assert.rejects(createWasmBackend({ threads }), RangeError, String(threads));
+    }
   });
 });
 
@@ -622,7 +676,7 @@ describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () =
 
   for (const cfg of configs) {
     it(`is bit-identical to the dense GEMM and takes the sparse path (${cfg.variant}, ${cfg.threads} thread${cfg.threads > 1 ? 's' : ''})`, async () => {
-      const sparse = await createWasmBackend(cfg);
+      const sparse = await createWasmBackend({ ...cfg, sparse: true });
       const dense = await createWasmBackend({ ...cfg, sparse: false });
       const spy = countSparseCalls(sparse);
       let expectedCalls = 0;
@@ -670,6 +724,53 @@ describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () =
     }
     assert.equal(spy.calls, 0);
     be.dispose();
+  });
+
+  it("sparse: 'auto' times both paths per shape and density band, then keeps the faster", async () => {
+    const be = await createWasmBackend({ threads: 2 });
+    const dense = await createWasmBackend({ threads: 2, sparse: false });
+    const spy = countSparseCalls(be);
+    const [m, n, k] = [256, 256, 256];
+    const A = sparsify(randomArray(m * k, 1), 0.2, 2);
+    const B = randomArray(k * n, 3);
+    const [a, b, c] = [upload(be, A), upload(be, B), be.alloc(m * n)];
+    const [da, db, dc] = [upload(dense, A), upload(dense, B), dense.alloc(m * n)];
+    dense.matmul(da, db, dc, m, n, k, false, false);
+    const want = dense.readSync(dc, m * n);
+    // Probing: pairs of calls on each path in turn until both have PROBE_RUNS timed runs.
+    for (let i = 0; i < 4 * PROBE_RUNS; i++) {
+      be.matmul(a, b, c, m, n, k, false, false);
+      assertExact(be.readSync(c, m * n), want, `probe call ${i}`);
+    }
+    assert.equal(spy.calls, 2 * PROBE_RUNS, 'half of the probing calls took the sparse path');
+    const decisions = [...be.chooser.decisions()];
+    assert.equal(decisions.length, 1);
+    const [key, sparse] = decisions[0]!;
+    assert.match(key, /^256x256x25600@0\.(15|20)$/);
+    for (let i = 0; i < 4; i++) be.matmul(a, b, c, m, n, k, false, false);
+    assert.equal(spy.calls, 2 * PROBE_RUNS + (sparse ? 4 : 0), 'the decision sticks');
+    assertExact(be.readSync(c, m * n), want, 'after the decision');
+    be.dispose();
+    dense.dispose();
+  });
+
+  it('PathChooser keeps the path that measured faster', () => {
+    const spin = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    for (const fastSparse of [true, false]) {
+      const chooser = new PathChooser();
+      const ran: boolean[] = [];
+      const run = (sparse: boolean): void => {
+        ran.push(sparse);
+        spin(sparse === fastSparse ? 0.2 : 3);
+      };
+      for (let i = 0; i < 4 * PROBE_RUNS + 3; i++) chooser.run('shape', 0.42, run);
+      assert.deepEqual(ran.slice(0, 4), [true, true, false, false]);
+      assert.deepEqual(ran.slice(4 * PROBE_RUNS), [fastSparse, fastSparse, fastSparse]);
+      assert.deepEqual([...chooser.decisions()], [['shape@0.40', fastSparse]]);
+    }
   });
 
   it('skips 0 · ∞ like sparse BLAS but propagates NaN and ∞ from A', async () => {

@@ -74,6 +74,8 @@ export async function measureDropoutShare(
 
 /** Result of the thread-determinism check. */
 export interface Determinism {
+  /** The thread count compared with one thread. */
+  readonly threads: number;
   readonly steps: number;
   readonly identical: boolean;
   /** Parameters whose bits differ, and the largest absolute difference. */
@@ -83,15 +85,19 @@ export interface Determinism {
   readonly loss2: number;
 }
 
-/** Trains the dropout MLP `steps` steps from one seed on 1 and on 2 threads and compares all parameters bit for bit. */
+/**
+ * Trains the dropout MLP `steps` steps from one seed on 1 and on `threads` threads and compares all
+ * parameters bit for bit.
+ */
 export async function checkThreadDeterminism(
   data: FashionMNIST,
   hp: HParams,
   steps: number,
+  threads: number,
 ): Promise<Determinism> {
   const results: { params: Float32Array; loss: number }[] = [];
-  for (const threads of [1, 2]) {
-    const be = await useBackend('wasm', threads);
+  for (const t of [1, threads]) {
+    const be = await useBackend('wasm', t);
     try {
       const run = buildLabRun('dropout', hp, data);
       const r = await trainSteps(run, steps);
@@ -112,7 +118,7 @@ export async function checkThreadDeterminism(
       maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a.params[i]! - b.params[i]!));
     }
   }
-  return { steps, identical: differing === 0, differing, maxAbsDiff, loss1: a.loss, loss2: b.loss };
+  return { threads, steps, identical: differing === 0, differing, maxAbsDiff, loss1: a.loss, loss2: b.loss };
 }
 
 /** Least-squares slope of ys over xs. */

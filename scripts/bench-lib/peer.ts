@@ -1,5 +1,5 @@
 /**
- * A Node benchmark peer: one system (dropout-lab wasm/js, TensorFlow.js wasm/cpu) and one model in
+ * A Node benchmark peer: one system (dropout-lab wasm/js, TensorFlow.js wasm/cpu, jax-js) and one model in
  * its own process, so its peak RSS is its own. Spawned by scripts/bench.ts with the spec as JSON in
  * argv[2]; speaks the JSON-lines protocol of protocol.ts on stdin/stdout.
  */
@@ -35,6 +35,15 @@ async function ready(): Promise<ReadyReply> {
     if (spec.sparse === false) info['sparse'] = false;
     const variant = (be as Partial<{ variant: string }>).variant;
     if (variant !== undefined) info['variant'] = variant;
+    return { event: 'ready', system: spec.system, info, num_train: data.numTrain, ...rssNow() };
+  }
+  if (spec.system === 'jaxjs') {
+    const { initJaxjs, buildJaxjsRun, trainJaxjsSteps } = await import('./jaxjs.js');
+    const info = await initJaxjs();
+    const raw = await loadFashionMnistRaw({ dataDir: spec.dataDir });
+    const data = new BatchSource(raw.trainImages, raw.trainLabels, hp.batchSize, hp.seed + 2 ** 32);
+    const run = buildJaxjsRun(spec.model, hp);
+    epoch = (steps) => Promise.resolve({ event: 'epoch', ...trainJaxjsSteps(run, data, steps), ...rssNow() });
     return { event: 'ready', system: spec.system, info, num_train: data.numTrain, ...rssNow() };
   }
   const { initTfjs, buildTfjsRun, trainTfjsSteps, tfjsBytes } = await import('./tfjs.js');

@@ -38,9 +38,9 @@ export const BOOK: HParams = {
 
 /** What a Node peer is told on its command line (JSON in argv[2]). */
 export interface NodePeerSpec {
-  readonly system: 'lab-wasm' | 'lab-js' | 'lab-webgpu' | 'tfjs-wasm' | 'tfjs-cpu';
+  readonly system: 'lab-wasm' | 'lab-js' | 'lab-webgpu' | 'tfjs-wasm' | 'tfjs-cpu' | 'jaxjs';
   readonly threads: number;
-  /** wasm only: false turns the sparse × dense matmul path off (default on). */
+  /** wasm only: false turns the sparse × dense matmul path off (default 'auto': measured per shape). */
   readonly sparse?: boolean;
   /** Run a full GC after each epoch's RSS sample and report the heap left (the soak; --expose-gc). */
   readonly gcAfterEpoch?: boolean;

@@ -4,22 +4,20 @@
  * 1. WebGPU, only on a hardware adapter: a software adapter (`isFallbackAdapter`, or adapter info
  *    naming SwiftShader, lavapipe/llvmpipe or Microsoft's Basic Render Driver) trains 60–100× slower
  *    than WebAssembly. Only where something can be awaited, since reading a WebGPU tensor is async.
- * 2. Else WebAssembly SIMD (`wasm`) where the engine validates SIMD, with two threads when the
- *    machine has two cores (a page that is not cross-origin isolated falls back to one and says so).
+ * 2. Else WebAssembly SIMD (`wasm`) where the engine validates SIMD, on every core up to the count
+ *    that pays (select.ts's defaultThreads; a page that is not cross-origin isolated falls back to one
+ *    thread and says so).
  * 3. Else the reference backend (`js`), which is also one call away: `setBackend(new ReferenceBackend())`.
  */
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
-import { createBackend, type BackendName } from './select.js';
+import { createBackend, defaultThreads, type BackendName } from './select.js';
 
 /** The smallest module using a SIMD instruction (i8x16.popcnt, final SIMD); it validates only where SIMD runs. */
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98,
   11,
 ]);
-
-/** Helper threads are worth it from two cores up; the wasm backend uses at most two. */
-const MAX_THREADS = 2;
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -32,12 +30,12 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-/** Threads for the wasm backend here: two when the machine has two cores or more, else one. */
-export function defaultThreads(): number {
+/** Threads for the wasm backend on this host: its available cores, up to the count that pays. */
+export function hostThreads(): number {
   const cores = isNode
     ? process.getBuiltinModule('node:os').availableParallelism()
     : (globalThis.navigator?.hardwareConcurrency ?? 1);
-  return Math.max(1, Math.min(MAX_THREADS, cores));
+  return defaultThreads(cores);
 }
 
 /** What an adapter says about itself, across the spec's versions (info moved into `adapter.info`). */
@@ -116,7 +114,7 @@ export async function createBestBackend(opts: CreateBestBackendOptions = {}): Pr
     }
   }
   const name = prefer === 'auto' ? cpuBackendName() : prefer;
-  return { backend: await createBackend(name, name === 'wasm' ? { threads: defaultThreads() } : {}) };
+  return { backend: await createBackend(name, name === 'wasm' ? { threads: hostThreads() } : {}) };
 }
 
 let hinted = false;
@@ -124,7 +122,7 @@ let hinted = false;
 /**
  * The backend tensors use when none was set: created on first use, synchronously, by the rule's
  * CPU part (a first use cannot await WebGPU, and a WebGPU tensor cannot be read synchronously).
- * In Node that is the wasm backend (on two threads with two cores); a browser cannot load the
+ * In Node that is the wasm backend (on every core up to the count that pays); a browser cannot load the
  * kernels synchronously, so there the first use gets the reference backend and says once in the
  * console how to get the fast one (`setBackend((await createBestBackend()).backend)`).
  */
@@ -133,7 +131,7 @@ export function defaultBackend(): Backend {
     if (isNode) {
       const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
       const wasm = load('./wasm/index.js') as typeof import('./wasm/index.js');
-      return wasm.createWasmBackendSync({ threads: defaultThreads() });
+      return wasm.createWasmBackendSync({ threads: hostThreads() });
     }
     if (!hinted) {
       hinted = true;

@@ -15,10 +15,25 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** Options of createBackend. */
 export interface CreateBackendOptions {
-  /** Threads for the wasm backend (1 or 2). */
+  /** Threads for the wasm backend (1 to MAX_THREADS; see defaultThreads). */
   readonly threads?: number | undefined;
-  /** wasm: skip the zeros of mostly-zero left operands in matmul (default true; see WasmBackendOptions). */
-  readonly sparse?: boolean | undefined;
+  /** wasm: skip the zeros of mostly-zero left operands in matmul (default 'auto'; see WasmBackendOptions). */
+  readonly sparse?: boolean | 'auto' | undefined;
+}
+
+/** Most threads the wasm backend accepts (its control block's limit, far above any core count). */
+export const MAX_THREADS = 256;
+
+/**
+ * Threads beyond which the book's models (batch 256, 256 hidden units) stop getting faster: a
+ * step's GEMMs cut into 2 chunks per thread, and below ~64×64 outputs per chunk the hand-offs and
+ * the serial parts (softmax, reductions, the JavaScript between kernels) dominate. See README.
+ */
+export const THREADS_THAT_PAY = 8;
+
+/** The default thread count on a machine with `cores` available cores: all of them, up to THREADS_THAT_PAY. */
+export function defaultThreads(cores: number): number {
+  return Math.max(1, Math.min(Math.floor(cores), THREADS_THAT_PAY));
 }
 
 /** Creates the named backend; `wasm` compiles its kernels (relaxed SIMD when the engine has it). */
@@ -26,9 +41,10 @@ export async function createBackend(name: BackendName, opts: CreateBackendOption
   if (name === 'js') return new ReferenceBackend();
   if (name === 'wasm') {
     const threads = opts.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1 || threads > 2) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new ArgumentError(
-        `createBackend: threads must be 1 or 2 for the wasm backend, got ${formatValue(threads)}.`,
+        `createBackend: threads must be an integer from 1 to ${MAX_THREADS} for the wasm backend, got ${formatValue(threads)}; ` +
+          "use at most the machine's available cores.",
       );
     }
     const { createWasmBackend } = await import('./wasm/index.js');

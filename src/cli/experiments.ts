@@ -2,6 +2,7 @@
  * Shared machinery of the multi-seed experiment commands (`sweep`, `mc`, `compare --seeds`): common
  * flags, the pool call, per-epoch metric lookup, mean ± std tables, and `compare --seeds` itself.
  */
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
@@ -41,9 +42,9 @@ export function addExperimentOptions(cmd: Command, defaultOut: string): Command 
     .option('--runs-dir <dir>', 'per-run JSONL files, reused on restart (default <out>/runs)')
     .option(
       '--workers <n>',
-      'parallel worker processes, one core each',
+      'parallel worker processes, one core each (default: the available cores)',
       integerAtLeast('--workers', 1, 'e.g. 2'),
-      2,
+      availableParallelism(),
     )
     .option('--data-dir <dir>', 'folder with the four Fashion-MNIST IDX files')
     .option('--backend <name>', 'compute backend of the workers (wasm or js)', 'wasm')

@@ -9,7 +9,7 @@ import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
 import { integerAtLeast, integerIn, numberIn, positiveNumber } from './options.js';
-import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
+import { BACKEND_NAMES, defaultThreads, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
 import { runCompareSeeds } from './experiments.js';
@@ -49,11 +49,6 @@ interface TrainFlags extends QueueFlags {
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
 };
-
-/** Two threads where the machine has two cores to spare, else one. */
-function defaultThreads(): number {
-  return Math.min(2, availableParallelism());
-}
 
 function addTrainingOptions(cmd: Command): Command {
   return cmd
@@ -118,9 +113,9 @@ function addTrainingOptions(cmd: Command): Command {
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
     .option(
       '--threads <n>',
-      'threads for the wasm backend (1 or 2)',
-      integerIn('--threads', 1, 2),
-      defaultThreads(),
+      `threads for the wasm backend (1 to ${availableParallelism()}, the available cores; default up to 8)`,
+      integerIn('--threads', 1, availableParallelism()),
+      defaultThreads(availableParallelism()),
     )
     .option(
       '--checkpoint-every <n>',
@@ -230,9 +225,9 @@ export function buildProgram(): Command {
       .option('--runs-dir <dir>', 'with --seeds: per-run JSONL files (default <out>/runs)')
       .option(
         '--workers <n>',
-        'with --seeds: parallel worker processes, one core each',
+        'with --seeds: parallel worker processes, one core each (default: the available cores)',
         integerAtLeast('--workers', 1, 'e.g. 2'),
-        2,
+        availableParallelism(),
       ),
   ).action(async (f: TrainFlags) => {
     if (f.seeds === undefined) {

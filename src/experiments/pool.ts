@@ -1,11 +1,12 @@
 /**
- * Runs many experiment configs over a pool of child processes (one single-threaded run each, so two
- * workers use both cores), with a progress bar on a TTY. Resumable: each finished run lives in
+ * Runs many experiment configs over a pool of child processes (one single-threaded run each; by default
+ * one worker per available core), with a progress bar on a TTY. Resumable: each finished run lives in
  * `<runsDir>/<id>.jsonl`, written atomically by the worker; runs whose file exists are skipped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -32,7 +33,7 @@ export interface RunRecord {
 export interface PoolOptions {
   /** Where per-run JSONL files live (shared between experiments to reuse runs). */
   readonly runsDir: string;
-  /** Child processes (default 2: the machine's two cores). */
+  /** Child processes (default: the available cores, one single-threaded run each). */
   readonly workers?: number;
   readonly dataDir?: string | undefined;
   readonly backend?: string;
@@ -71,7 +72,9 @@ export async function runPool(configs: readonly RunConfig[], opts: PoolOptions):
   const skipped = unique.size - pending.length;
   opts.log?.(
     `${unique.size} runs: ${skipped} already finished in ${opts.runsDir}, ${pending.length} to run` +
-      (pending.length > 0 ? ` on ${Math.min(opts.workers ?? 2, pending.length)} worker processes` : ''),
+      (pending.length > 0
+        ? ` on ${Math.min(opts.workers ?? availableParallelism(), pending.length)} worker processes`
+        : ''),
   );
   if (pending.length > 0) await runPending(pending, opts);
   const records: RunRecord[] = [];
@@ -109,7 +112,7 @@ async function runPending(pending: [string, RunConfig][], opts: PoolOptions): Pr
     DROPOUT_LAB_BACKEND: opts.backend ?? 'wasm',
   };
   const failures: string[] = [];
-  const workerCount = Math.max(1, Math.min(opts.workers ?? 2, pending.length));
+  const workerCount = Math.max(1, Math.min(opts.workers ?? availableParallelism(), pending.length));
   const children: ChildProcess[] = [];
   try {
     await Promise.all(

@@ -1,7 +1,8 @@
 /**
  * The lab's training worker (a module Web Worker): loads Fashion-MNIST from the lab server, trains
  * with the library on the backend the library's own rule picks (backend/auto.ts: WebGPU on a
- * hardware adapter, else WebAssembly SIMD, two threads when the page is cross-origin isolated) or
+ * hardware adapter, else WebAssembly SIMD on every core up to the count that pays when the page is
+ * cross-origin isolated) or
  * the one the page's `?backend=` names, through d2l's Trainer, and streams
  * steps, curve points, dropout masks and epoch metrics to the page. The same seed and configuration
  * give the same numbers as `dropout-lab train` in Node.
@@ -89,13 +90,13 @@ function engineLabel({ backend, adapter }: ChosenBackend): string {
   const { variant, threads } = backend as unknown as { variant?: string; threads?: number };
   if (backend.name === 'webgpu') return `WebGPU: webgpu on ${adapter ?? 'the default adapter'}`;
   if (variant === undefined) return `reference: ${backend.name} (plain JavaScript)`;
-  return `WebAssembly SIMD: ${backend.name} (${variant}), ${threads ?? 1} thread${threads === 2 ? 's' : ''}`;
+  return `WebAssembly SIMD: ${backend.name} (${variant}), ${threads ?? 1} thread${(threads ?? 1) === 1 ? '' : 's'}`;
 }
 
 function initBackend(): Promise<string> {
   backendName ??= (async () => {
-    // The library's rule (WebGPU only on a hardware adapter, else wasm on two threads when the
-    // page is cross-origin isolated and the machine has two cores) unless ?backend= names one.
+    // The library's rule (WebGPU only on a hardware adapter, else wasm on every core up to the count
+    // that pays when the page is cross-origin isolated) unless ?backend= names one.
     const chosen = await createBestBackend({ prefer });
     setBackend(chosen.backend);
     return engineLabel(chosen);

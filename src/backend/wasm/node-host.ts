@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { relaxedSimdSupported } from './binary.js';
-import { controlHelper, HELPER_LOOP_SOURCE, HELPER_SPIN, type Helper } from './threads.js';
+import { controlPool, HELPER_LOOP_SOURCE, HELPER_SPIN, type ThreadPool } from './threads.js';
 
 /**
  * Node 20 ships relaxed SIMD behind a V8 flag. Setting it at runtime works as long as it happens
@@ -22,41 +22,71 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 ${HELPER_LOOP_SOURCE}
 parentPort.postMessage('ready');
-const { bytes, memory, ctl, spin } = workerData;
-helperLoop(bytes, memory, ctl, spin);
+const { bytes, memory, ctl, threads, index, spin } = workerData;
+helperLoop(bytes, memory, ctl, threads, index, spin);
 `;
 
 /**
- * Starts one worker that serves the control block at byte `ctl` of `memory` with the kernels in
- * `bytes`; resolves once it runs. The worker is unref'd so it never keeps the process alive.
+ * Starts `threads` − 1 workers that serve the control block at byte `ctl` of `memory` with the
+ * kernels in `bytes`; resolves once all run. The workers are unref'd so they never keep the process
+ * alive.
  */
-export async function startNodeHelper(
+export async function startNodeHelpers(
   bytes: Uint8Array,
   memory: WebAssembly.Memory,
   ctl: number,
-): Promise<Helper> {
-  const worker = spawn(bytes, memory, ctl);
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
-  worker.unref();
-  return controlHelper(memory, ctl, true, () => void worker.terminate());
+  threads: number,
+): Promise<ThreadPool> {
+  const workers = spawnAll(bytes, memory, ctl, threads);
+  const stop = (): void => workers.forEach((w) => void w.terminate());
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('message', () => resolve());
+            worker.once('error', reject);
+          }),
+      ),
+    );
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  workers.forEach((w) => w.unref());
+  return controlPool(memory, ctl, threads - 1, true, stop);
 }
 
 /**
- * Starts the helper without waiting for it (for the backend created synchronously on first use).
- * Safe because of the claim protocol (threads.ts): until the helper runs, the main thread claims
- * and computes every share itself, so a slow or failed start costs speed, never results.
+ * Starts the helpers without waiting for them (for the backend created synchronously on first use).
+ * Safe because of the chunk protocol (threads.ts): the main thread takes every chunk no helper has
+ * taken, so a helper that is slow to start, or never starts, costs speed, never results.
  */
-export function startNodeHelperSync(bytes: Uint8Array, memory: WebAssembly.Memory, ctl: number): Helper {
-  const worker = spawn(bytes, memory, ctl);
-  worker.once('error', () => undefined); // a helper that cannot start leaves the work to this thread
-  worker.unref();
-  return controlHelper(memory, ctl, true, () => void worker.terminate());
+export function startNodeHelpersSync(
+  bytes: Uint8Array,
+  memory: WebAssembly.Memory,
+  ctl: number,
+  threads: number,
+): ThreadPool {
+  const workers = spawnAll(bytes, memory, ctl, threads);
+  for (const worker of workers) {
+    worker.once('error', () => undefined); // a helper that cannot start leaves its chunks to the others
+    worker.unref();
+  }
+  return controlPool(memory, ctl, threads - 1, true, () => workers.forEach((w) => void w.terminate()));
 }
 
-function spawn(bytes: Uint8Array, memory: WebAssembly.Memory, ctl: number): Worker {
+/** Spawns helpers 1 … threads − 1 (Worker from process.getBuiltinModule: no `node:` import to bundle). */
+function spawnAll(bytes: Uint8Array, memory: WebAssembly.Memory, ctl: number, threads: number): Worker[] {
   const { Worker } = process.getBuiltinModule('node:worker_threads');
-  return new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes, memory, ctl, spin: HELPER_SPIN } });
+  const workers: Worker[] = [];
+  for (let index = 1; index < threads; index++) {
+    workers.push(
+      new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { bytes, memory, ctl, threads, index, spin: HELPER_SPIN },
+      }),
+    );
+  }
+  return workers;
 }

@@ -28,19 +28,31 @@ import {
   type KernelVariant,
 } from './binary.js';
 import { MAX_MEMORY_PAGES } from './kernels.generated.js';
-import { CMD, CONTROL_BYTES, CTL, FLOAT_OFFSET, type Helper } from './threads.js';
+import { PathChooser } from './path-chooser.js';
+import {
+  boundsWord,
+  CMD,
+  controlBytes,
+  CTL,
+  FLOAT_OFFSET,
+  MAX_CHUNKS,
+  WORK_TABLE,
+  type ThreadPool,
+} from './threads.js';
 
 /** Options of createWasmBackend. */
 export interface WasmBackendOptions {
-  /** Threads that share large kernels, the main thread included (1 or 2; default 1). */
+  /** Threads that share large kernels, the main thread included (1 or more; default 1). */
   readonly threads?: number | undefined;
   /** Kernel build: 'auto' (default) picks relaxed SIMD when the engine supports it. */
   readonly variant?: KernelVariant | 'auto' | undefined;
   /**
    * Skip the zeros of a mostly-zero left operand (dropout and ReLU outputs and their gradients) with
-   * a sparse × dense product (default true); false always runs the dense GEMM.
+   * a sparse × dense product: 'auto' (default) times it against the dense GEMM per shape and
+   * density band on this machine and keeps the faster; true always takes it below density 0.65;
+   * false always runs the dense GEMM. Results are bit-identical either way.
    */
-  readonly sparse?: boolean | undefined;
+  readonly sparse?: boolean | 'auto' | undefined;
 }
 
 /** The kernels' exports (pointers are byte offsets into the shared memory). */
@@ -131,13 +143,14 @@ const BINARY_CODES: Record<BinaryOp, number> = {
 /** GEMMs below this many flops run on one thread: a hand-off costs a few microseconds. */
 const PARALLEL_GEMM_FLOPS = 1 << 20;
 /**
- * op(A) density (share of nonzeros, estimated from every SPARSE_SAMPLE_STEP-th row) below which a
- * matmul skips A's zeros. Measured on the 2-core Zen 3 dev machine (the dropout MLP's products, 2
- * threads): 1.5–2.3× faster than the dense GEMM at density 0.3, 1.1–1.5× at 0.5, about even at 0.6.
- * The book's dropout MLP starts near 0.25 in its hidden layers (half of the ReLUs fire, dropout keeps
- * half of those) and gets sparser as it trains; Fashion-MNIST images are ~0.5 nonzero.
+ * op(A) density (share of nonzeros, estimated from every SPARSE_SAMPLE_STEP-th row) from which a
+ * matmul never tries to skip A's zeros. Below it the backend times both paths per shape and density
+ * band and keeps the faster (path-chooser.ts). On the 2-core Zen 3 dev machine the sparse path was
+ * 1.5–2.3× faster than the dense GEMM at density 0.3, 1.1–1.5× at 0.5 and about even at 0.6; on an
+ * Intel Xeon the dense GEMM won at 0.5. The book's dropout MLP starts near 0.25 in its hidden layers
+ * and gets sparser as it trains; Fashion-MNIST images are ~0.5 nonzero.
  */
-const SPARSE_DENSITY = 0.55;
+const SPARSE_MAX_DENSITY = 0.65;
 const SPARSE_SAMPLE_STEP = 8;
 /** Sparse products need this many columns (more than one 24-column register block) and depth. */
 const SPARSE_MIN_N = 32;
@@ -146,6 +159,8 @@ const SPARSE_MIN_K = 32;
 const PARALLEL_RANDOM_ELEMENTS = 1 << 15;
 /** Dropout masks kept for re-use (a forward mask waits for its backward pass; two per layer). */
 const MASK_CACHE_ENTRIES = 8;
+/** Most threads one backend runs (the control block's chunk tag has room for far more). */
+export const MAX_THREADS = 256;
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
 
@@ -180,6 +195,7 @@ export class WasmBackend implements Backend {
   private readonly args: number;
   private readonly ctl: number;
   private readonly ctlF64: Float64Array;
+  private readonly chunkCapacity: number;
   private readonly workspace: { ptr: number; bytes: number }[] = [];
   private disposed = false;
 
@@ -190,27 +206,34 @@ export class WasmBackend implements Backend {
     /** Which kernel build runs. */
     readonly variant: KernelVariant,
     /** Whether matmul may take the sparse × dense path (WasmBackendOptions.sparse). */
-    readonly sparse = true,
+    readonly sparse: boolean | 'auto' = 'auto',
+    /** Threads the control block is laid out for (helpers attached later must fit). */
+    private readonly maxThreads = 1,
   ) {
     this.f32 = new Float32Array(wasmMemory.buffer);
     this.i32 = new Int32Array(wasmMemory.buffer);
     this.allocator = new SizeClassAllocator(wasmMemory, k.heapBase(), () => this.refreshViews());
     this.args = this.allocator.alloc(5 * MAX_RANK * 4);
-    this.ctl = this.allocator.alloc(CONTROL_BYTES);
+    // A GEMM cuts about 2 chunks per thread (at most 2T + √(2T) + 1), the other commands at most T.
+    this.chunkCapacity = Math.min(MAX_CHUNKS, 3 * maxThreads + 8);
+    this.ctl = this.allocator.alloc(controlBytes(maxThreads, this.chunkCapacity));
     // The control block sits below any later growth, so a view made now stays valid.
     this.ctlF64 = new Float64Array(wasmMemory.buffer, this.ctl + FLOAT_OFFSET, 4);
   }
 
-  private helpers: Helper[] = [];
+  private pool: ThreadPool | undefined;
+  /** Measured choice between the sparse and the dense path (sparse: 'auto'). */
+  readonly chooser = new PathChooser();
 
   /** Threads in use, the main thread included. */
   get threads(): number {
-    return 1 + this.helpers.length;
+    return 1 + (this.pool?.helpers ?? 0);
   }
 
-  /** @internal Attaches helper threads (createWasmBackend does this). */
-  attachHelpers(helpers: Helper[]): void {
-    this.helpers = helpers;
+  /** @internal Attaches helper threads serving the control block (createWasmBackend does this). */
+  attachHelpers(pool: ThreadPool): void {
+    if (pool.helpers + 1 > this.maxThreads) throw new RangeError('wasm backend: more helpers than laid out');
+    this.pool = pool.helpers > 0 ? pool : undefined;
   }
 
   /** @internal Byte offset of the control block helpers serve. */
@@ -227,8 +250,8 @@ export class WasmBackend implements Backend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const h of this.helpers) h.dispose();
-    this.helpers = [];
+    this.pool?.dispose();
+    this.pool = undefined;
   }
 
   private refreshViews(): void {
@@ -373,26 +396,54 @@ export class WasmBackend implements Backend {
     const relu = epilogue?.relu === true ? 1 : 0;
     const ta = transA ? 1 : 0;
     const tb = transB ? 1 : 0;
-    if (this.sparse && n >= SPARSE_MIN_N && k >= SPARSE_MIN_K && m >= SPARSE_SAMPLE_STEP) {
+    if (this.sparse !== false && n >= SPARSE_MIN_N && k >= SPARSE_MIN_K && m >= SPARSE_SAMPLE_STEP) {
       const density = transA
         ? this.k.sampleDensity(pa, k, m, SPARSE_SAMPLE_STEP)
         : this.k.sampleDensity(pa, m, k, SPARSE_SAMPLE_STEP);
-      if (density < SPARSE_DENSITY) {
-        this.sparseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu);
+      if (density < SPARSE_MAX_DENSITY) {
+        const run = (sparse: boolean): void =>
+          sparse
+            ? this.sparseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu)
+            : this.denseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu);
+        if (this.sparse === true) run(true);
+        else this.chooser.run(`${m}x${n}x${k}${ta}${tb}`, density, run);
         return;
       }
     }
-    const helper = this.helpers[0];
-    if (helper === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
+    this.denseMatmul(pa, pb, pc, m, n, k, ta, tb, bias, relu);
+  }
+
+  /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
+  private denseMatmul(
+    pa: number,
+    pb: number,
+    pc: number,
+    m: number,
+    n: number,
+    k: number,
+    ta: number,
+    tb: number,
+    bias: number,
+    relu: number,
+  ): void {
+    if (this.pool === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
       const w = this.work(0, this.k.gemmWorkspace(m, n, k));
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
       return;
     }
-    // Cut C into up to four chunks (4-row tiles and 8-column panels stay whole, so every element is
-    // computed by the same micro-kernel wherever the cuts fall); both threads take chunks until none
-    // is left. Results are identical on 1 and 2 threads.
-    const rowCuts = m >= 8 ? (n >= 16 ? 2 : Math.min(4, Math.floor(m / 4))) : 1;
-    const colCuts = n >= 16 ? (m >= 8 ? 2 : Math.min(4, Math.floor(n / 8))) : 1;
+    // Cut C into about two chunks per thread (4-row tiles and 8-column panels stay whole, so every
+    // element is computed by the same micro-kernel wherever the cuts fall); all threads take chunks
+    // until none is left. Results are identical for every thread count.
+    const target = Math.min(2 * this.threads, MAX_CHUNKS);
+    const fit = (size: number, unit: number, want: number): number =>
+      Math.max(1, Math.min(Math.floor(size / unit), want));
+    let rowCuts = 1;
+    let colCuts = 1;
+    if (m >= 8 && n >= 16) {
+      rowCuts = fit(m, 4, Math.round(Math.sqrt(target)));
+      colCuts = fit(n, 8, Math.ceil(target / rowCuts));
+    } else if (m >= 8) rowCuts = fit(m, 4, target);
+    else colCuts = fit(n, 8, target);
     const cut = (size: number, parts: number, unit: number, p: number): number =>
       p === parts ? size : Math.ceil((size * p) / parts / unit) * unit;
     const bounds: number[] = [];
@@ -410,10 +461,8 @@ export class WasmBackend implements Backend {
         maxCols = Math.max(maxCols, j1 - j0);
       }
     }
-    const bytes = this.k.gemmWorkspace(maxRows, maxCols, k);
-    const wMain = this.work(0, bytes);
-    const wHelp = this.work(1, bytes);
-    this.runChunks(helper, CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu], bounds, (b) =>
+    const w = this.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
+    this.runChunks(CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
       this.k.gemm(
         pa,
         pb,
@@ -427,7 +476,7 @@ export class WasmBackend implements Backend {
         bounds[b + 1]!,
         bounds[b + 2]!,
         bounds[b + 3]!,
-        wMain,
+        w,
         bias,
         relu,
       ),
@@ -435,57 +484,68 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Runs a command in the GEMM argument layout (threads.ts GEMM_ARGS): `args` up to RELU, then the
-   * chunk count and `bounds` (i0, i1, j0, j1 per chunk). Both threads take chunks until none is
-   * left; `chunk` runs one here, given its offset in `bounds`.
+   * Workspaces of `bytes` for every thread in slot family `family` (0: GEMM, 1: sparse product),
+   * written into the control block's table; returns the main thread's.
    */
-  private runChunks(
-    helper: Helper,
-    cmd: number,
-    args: readonly number[],
-    bounds: readonly number[],
-    chunk: (b: number) => void,
-  ): void {
-    const base = this.ctl >>> 2;
-    const chunks = bounds.length / 4;
-    this.i32[base + CTL.CMD] = cmd;
-    this.i32.set([...args, chunks, ...bounds], base + CTL.ARGS);
-    Atomics.store(this.i32, base + CTL.NEXT, 0);
-    helper.start();
-    for (;;) {
-      const c = Atomics.add(this.i32, base + CTL.NEXT, 1);
-      if (c >= chunks) break;
-      chunk(4 * c);
-    }
-    // Every chunk is taken; wait for the helper's chunk in flight (if it claimed the command at all).
-    helper.finish(() => {});
+  private workspaces(family: number, bytes: number): number {
+    const table = (this.ctl >>> 2) + WORK_TABLE;
+    const ptrs: number[] = [];
+    // work() may grow the memory (and refresh this.i32), so allocate first, then write the table.
+    for (let t = 0; t < this.threads; t++) ptrs.push(this.work(2 * t + family, bytes));
+    this.i32.set(ptrs, table);
+    return ptrs[0]!;
   }
 
   /**
-   * Runs a command split in two: `mine` here while the helper runs its half from `ints` (after
-   * CTL.ARGS) and `floats` (the Float64 area); `theirs` runs here instead if the helper has not
-   * claimed the command by the time `mine` is done.
+   * Runs a parallel command (threads.ts): `ints` after CTL.ARGS, `floats` in the Float64 area and
+   * `bounds` (i0, i1, j0, j1 per chunk); all threads take chunks until none is left and `chunk`
+   * runs one here, given its offset in `bounds`.
    */
-  private runHalves(
-    helper: Helper,
+  private runChunks(
     cmd: number,
     ints: readonly number[],
     floats: readonly number[],
-    mine: () => void,
-    theirs: () => void,
+    bounds: readonly number[],
+    chunk: (b: number) => void,
   ): void {
-    this.i32[(this.ctl >>> 2) + CTL.CMD] = cmd;
-    this.i32.set(ints, (this.ctl >>> 2) + CTL.ARGS);
+    const pool = this.pool!;
+    if (bounds.length / 4 > this.chunkCapacity) {
+      throw new RangeError(`wasm backend: ${bounds.length / 4} chunks exceed ${this.chunkCapacity}`);
+    }
+    const base = this.ctl >>> 2;
+    this.i32[base + CTL.CMD] = cmd;
+    this.i32.set(ints, base + CTL.ARGS);
     this.ctlF64.set(floats);
-    helper.start();
-    mine();
-    helper.finish(theirs);
+    this.i32.set(bounds, base + boundsWord(this.threads));
+    pool.run(bounds.length / 4, (c) => chunk(4 * c));
   }
 
   /**
-   * C = op(A)·op(B) skipping op(A)'s zeros (assembly/sparse.ts). Rows of C are cut in two halves
-   * both threads take; each compresses the rows of op(A) it takes and packs its own copy of B in its
-   * own workspace, so no cache line it writes is then read from the other core.
+   * Runs elementwise command `cmd` over [0, size) cut into one range per thread at multiples of
+   * `unit` (so every range takes the SIMD path); `range(from, to)` runs one range here.
+   */
+  private runRanges(
+    cmd: number,
+    ints: readonly number[],
+    floats: readonly number[],
+    size: number,
+    unit: number,
+    range: (from: number, to: number) => void,
+  ): void {
+    const parts = this.threads;
+    const bounds: number[] = [];
+    for (let p = 0; p < parts; p++) {
+      const from = p === 0 ? 0 : Math.ceil((size * p) / parts / unit) * unit;
+      const to = p === parts - 1 ? size : Math.ceil((size * (p + 1)) / parts / unit) * unit;
+      if (to > from) bounds.push(from, to, 0, 0);
+    }
+    this.runChunks(cmd, ints, floats, bounds, (b) => range(bounds[b]!, bounds[b + 1]!));
+  }
+
+  /**
+   * C = op(A)·op(B) skipping op(A)'s zeros (assembly/sparse.ts). Rows of C are cut in one chunk per
+   * thread; each thread compresses the rows of op(A) it takes and packs its own copy of B in its own
+   * workspace, so no cache line it writes is then read from another core.
    */
   private sparseMatmul(
     pa: number,
@@ -499,24 +559,21 @@ export class WasmBackend implements Backend {
     bias: number,
     relu: number,
   ): void {
-    const helper = this.helpers[0];
-    if (helper === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS) {
-      const w = this.work(2, this.k.spmmWorkspace(m, n, k));
+    if (this.pool === undefined || 2 * m * n * k < PARALLEL_GEMM_FLOPS) {
+      const w = this.work(1, this.k.spmmWorkspace(m, n, k));
       this.k.spmm(pa, pb, pc, m, n, k, ta, tb, 0, m, w, bias, relu);
       return;
     }
-    // Two halves: each more chunk packs B once more, and four measured slower than two; a helper
-    // that is late loses its half to the main thread (finish), as with dropout.
-    const chunks = Math.min(2, Math.floor(m / 4));
+    // One chunk per thread: each more chunk packs B once more (on two threads four measured slower
+    // than two); a helper that is late leaves its chunk to the others.
+    const chunks = Math.max(1, Math.min(this.threads, Math.floor(m / 4)));
     const bounds: number[] = [];
     for (let c = 0; c < chunks; c++) {
       bounds.push(Math.round((m * c) / chunks), Math.round((m * (c + 1)) / chunks), 0, n);
     }
-    const bytes = this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k);
-    const wMain = this.work(2, bytes);
-    const wHelp = this.work(3, bytes);
-    this.runChunks(helper, CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, wHelp, bias, relu], bounds, (b) =>
-      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, wMain, bias, relu),
+    const w = this.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
+    this.runChunks(CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
+      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, w, bias, relu),
     );
   }
 
@@ -531,21 +588,11 @@ export class WasmBackend implements Backend {
       this.k.randomNormal(po, size, k0 >>> 0, k1 >>> 0, stream.offset);
       return;
     }
-    const helper = this.helpers[0];
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
-      this.k.randomUniform(po, 0, size, k0, k1, stream.offset);
-      return;
-    }
-    // Split on a 16-element boundary (four Philox blocks) so both halves take the SIMD path.
-    const mid = Math.ceil(size / 32) * 16;
-    this.runHalves(
-      helper,
-      CMD.UNIFORM,
-      [po, mid, size, k0, k1],
-      [stream.offset],
-      () => this.k.randomUniform(po, 0, mid, k0, k1, stream.offset),
-      () => this.k.randomUniform(po, mid, size, k0, k1, stream.offset),
-    );
+    const draw = (from: number, to: number): void =>
+      this.k.randomUniform(po, from, to, k0, k1, stream.offset);
+    if (this.pool === undefined || size < PARALLEL_RANDOM_ELEMENTS) draw(0, size);
+    // Ranges start on 16-element boundaries (four Philox blocks) so every range takes the SIMD path.
+    else this.runRanges(CMD.UNIFORM, [po, k0, k1], [stream.offset], size, 16, draw);
   }
 
   /**
@@ -565,43 +612,22 @@ export class WasmBackend implements Backend {
     const scale = Math.fround(1 / (1 - p));
     const key = `${k0}:${k1}:${stream.offset}:${thr}:${size}`;
     const cached = this.maskCache.get(key);
-    const helper = this.helpers[0];
-    // Split on a 16-element boundary (four Philox blocks, two mask bytes) so both halves take the
-    // SIMD path.
-    const mid = Math.ceil(size / 32) * 16;
     const floats = [stream.offset, scale];
+    const parallel = this.pool !== undefined && size >= PARALLEL_RANDOM_ELEMENTS;
+    // Ranges start on 16-element boundaries (four Philox blocks, two mask bytes) so every range
+    // takes the SIMD path.
     if (cached !== undefined) {
       const masked = (from: number, to: number): void =>
         this.k.dropoutMasked(px, po, from, to, cached.ptr, scale);
-      if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) masked(0, size);
-      else {
-        const ints = [px, po, mid, size, cached.ptr];
-        this.runHalves(
-          helper,
-          CMD.DROPMASK,
-          ints,
-          floats,
-          () => masked(0, mid),
-          () => masked(mid, size),
-        );
-      }
+      if (parallel) this.runRanges(CMD.DROPMASK, [px, po, cached.ptr], floats, size, 16, masked);
+      else masked(0, size);
       return;
     }
     const bits = this.maskSlot(key, size);
     const draw = (from: number, to: number): void =>
       this.k.dropout(px, po, from, to, k0, k1, stream.offset, thr, scale, bits);
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) draw(0, size);
-    else {
-      const ints = [px, po, mid, size, k0, k1, thr, bits];
-      this.runHalves(
-        helper,
-        CMD.DROPOUT,
-        ints,
-        floats,
-        () => draw(0, mid),
-        () => draw(mid, size),
-      );
-    }
+    if (parallel) this.runRanges(CMD.DROPOUT, [px, po, k0, k1, thr, bits], floats, size, 16, draw);
+    else draw(0, size);
   }
 
   /** A mask buffer for `key` (evicting the oldest of MASK_CACHE_ENTRIES, whose buffer is reused). */
@@ -645,22 +671,14 @@ export class WasmBackend implements Backend {
     const pg = this.ptr(grad);
     const pv = velocity >= 0 ? this.ptr(velocity) : 0;
     const { lr, momentum, weightDecay } = params;
-    const helper = this.helpers[0];
-    if (helper === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
+    if (this.pool === undefined || size < PARALLEL_RANDOM_ELEMENTS) {
       this.k.sgdStep(pw, pg, pv, size, lr, momentum, weightDecay);
       return;
     }
-    // Elementwise and independent, so the halves may run on either thread; split at a multiple of 4.
-    const mid = Math.ceil(size / 8) * 4;
-    const off = mid * 4;
-    const rest = [pw + off, pg + off, pv === 0 ? 0 : pv + off, size - mid] as const;
-    this.runHalves(
-      helper,
-      CMD.SGD,
-      rest,
-      [lr, momentum, weightDecay],
-      () => this.k.sgdStep(pw, pg, pv, mid, lr, momentum, weightDecay),
-      () => this.k.sgdStep(...rest, lr, momentum, weightDecay),
+    // Elementwise and independent, so the ranges may run on any thread; cut at multiples of 4.
+    const at = (p: number, i: number): number => (p === 0 ? 0 : p + 4 * i);
+    this.runRanges(CMD.SGD, [pw, pg, pv], [lr, momentum, weightDecay], size, 4, (from, to) =>
+      this.k.sgdStep(at(pw, from), at(pg, from), at(pv, from), to - from, lr, momentum, weightDecay),
     );
   }
 }
@@ -694,8 +712,10 @@ let saidOneThread = false;
 
 /** The threads and kernel variant a backend gets from its options on this host. */
 function plan(opts: WasmBackendOptions): { threads: number; variant: KernelVariant } {
-  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
-  if (threads > 2) throw new RangeError(`wasm backend: threads must be 1 or 2, got ${threads}`);
+  let threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`wasm backend: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
+  }
   // A browser context that is not cross-origin isolated has no shared memory: one thread.
   if (threads > 1 && !isNode && !browserThreadsAvailable()) {
     threads = 1;
@@ -703,7 +723,7 @@ function plan(opts: WasmBackendOptions): { threads: number; variant: KernelVaria
       saidOneThread = true;
       console.info(
         'dropout-lab: the wasm backend runs on one thread: this page is not cross-origin isolated ' +
-          '(serve it with COOP same-origin and COEP require-corp for two).',
+          '(serve it with COOP same-origin and COEP require-corp for more).',
       );
     }
   }
@@ -716,10 +736,11 @@ function plan(opts: WasmBackendOptions): { threads: number; variant: KernelVaria
 }
 
 /**
- * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: 2` starts one helper thread that
- * takes half of every large GEMM and dropout: Node worker_threads, or in browsers a Web Worker when
- * the context is cross-origin isolated (else the backend falls back to one thread; `threads` tells).
- * Call `dispose()` to stop it (it never keeps a Node process alive either way).
+ * Creates the WebAssembly SIMD backend (name 'wasm'). `threads: N` starts N − 1 helper threads that
+ * take chunks of every large GEMM, dropout mask and SGD step: Node worker_threads, or in browsers
+ * Web Workers when the context is cross-origin isolated (else the backend falls back to one thread;
+ * `threads` tells). Results are bit-identical for every N. Call `dispose()` to stop the helpers
+ * (they never keep a Node process alive either way).
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
   if (opts.variant !== 'simd') enableRelaxedSimdInNode();
@@ -734,11 +755,12 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     instance.exports as unknown as Kernels,
     memory,
     variant,
-    opts.sparse ?? true,
+    opts.sparse ?? 'auto',
+    threads,
   );
   if (shared) {
-    const start = isNode ? nodeHost().startNodeHelper : (await import('./web-host.js')).startWebHelper;
-    backend.attachHelpers([await start(bytes, memory, backend.controlBlock)]);
+    const start = isNode ? nodeHost().startNodeHelpers : (await import('./web-host.js')).startWebHelpers;
+    backend.attachHelpers(await start(bytes, memory, backend.controlBlock, threads));
   }
   return backend;
 }
@@ -762,8 +784,9 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     instance.exports as unknown as Kernels,
     memory,
     variant,
-    opts.sparse ?? true,
+    opts.sparse ?? 'auto',
+    threads,
   );
-  if (shared) backend.attachHelpers([host.startNodeHelperSync(bytes, memory, backend.controlBlock)]);
+  if (shared) backend.attachHelpers(host.startNodeHelpersSync(bytes, memory, backend.controlBlock, threads));
   return backend;
 }
