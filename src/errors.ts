@@ -28,6 +28,24 @@ export class NumericError extends DropoutLabError {
   override name = 'NumericError';
 }
 
+/** A run was stopped on request (Ctrl-C or SIGTERM); `exitCode` is the shell's 128 + signal number. */
+export class InterruptedError extends DropoutLabError {
+  override name = 'InterruptedError';
+  /** 130 for SIGINT, 143 for SIGTERM. */
+  readonly exitCode: number;
+
+  /** `signal` is what stopped the run, e.g. 'SIGINT'. */
+  constructor(
+    message: string,
+    readonly signal: string = 'SIGINT',
+    /** The checkpoint saved at the interrupt, if any. */
+    readonly checkpointSaved = false,
+  ) {
+    super(message);
+    this.exitCode = signal === 'SIGTERM' ? 143 : 130;
+  }
+}
+
 /** Formats a shape the way error messages show it, e.g. `[2, 8]`. */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
