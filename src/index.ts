@@ -50,4 +50,11 @@ export {
   BOOK_HPARAMS,
   type DropoutMLPConfig,
 } from './models/dropoutMlp.js';
-export { ArgumentError, DataError, DropoutLabError, NumericError, ShapeError } from './errors.js';
+export {
+  ArgumentError,
+  DataError,
+  DropoutLabError,
+  InterruptedError,
+  NumericError,
+  ShapeError,
+} from './errors.js';

@@ -138,6 +138,20 @@ export async function trainStep(model: Module, optim: SGD, batch: Batch): Promis
   return value;
 }
 
+/** Milliseconds between yields to the event loop while a `signal` is watched. */
+const YIELD_EVERY_MS = 25;
+
+/**
+ * Lets signal handlers and timers run. A training step only awaits promises that CPU backends
+ * resolve at once (microtasks), so without this a Ctrl-C handler would run only after training.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
 /** Fits a d2l-style model to a DataModule for `maxEpochs` epochs. */
 export class Trainer {
   readonly maxEpochs: number;
@@ -181,6 +195,7 @@ export class Trainer {
         ? { epoch: 0, step: 0, partial: undefined }
         : this.restore(resume, model, optim, data, epochs);
     const dataGenerator = shuffleGeneratorOf(data);
+    let lastYield = performance.now();
     for (let epoch = start.epoch; epoch < this.maxEpochs; epoch++) {
       // A resumed epoch replays the part done before the interrupt: same sums, same elapsed time.
       const resumed = epoch === start.epoch ? start.partial : undefined;
@@ -230,6 +245,10 @@ export class Trainer {
           this.board.draw('train_loss', epoch + step / stepsPerEpoch, sum / count);
           sum = 0;
           count = 0;
+        }
+        if (this.opts.signal !== undefined && performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
         }
         if (this.opts.signal?.aborted === true && step < stepsPerEpoch) {
           const partial: PartialEpoch = {
