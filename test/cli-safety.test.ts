@@ -17,6 +17,7 @@ import { SYSTEM_DATA_DIR, loadFashionMnistRaw } from '../src/data/fashionMnistFi
 import { gunzipIfNeeded, readIdxBytes } from '../src/data/gunzip.js';
 import { encodeIdx } from '../src/data/idx.js';
 import { mkdirs } from '../src/data/mkdirs.js';
+import { loadCheckpoint } from '../src/cli/checkpointing.js';
 import { requires } from './helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
@@ -442,5 +443,41 @@ test('exit codes: 2 for usage errors (commander or ours), 1 for runtime failures
   const missing = await cli(['train', '--data-dir', dir, '--epochs', '1']);
   assert.equal(missing.code, 1, missing.stderr);
   assert.match(missing.stderr, /--data-dir .* lacks/);
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a second Ctrl-C quits at once (exit 130) and leaves the last good checkpoint', needsData, async () => {
+  const dir = await temp();
+  let sent = false;
+  const r = await cli(
+    [
+      'train',
+      ...SMALL,
+      '--train-limit',
+      '8192',
+      '--epochs',
+      '5',
+      '--json',
+      '--out',
+      dir,
+      '--checkpoint-every',
+      '1',
+    ],
+    {
+      onStdout: (all, kill) => {
+        // Epoch 2's line comes after epoch 1's checkpoint was saved.
+        if (!sent && all.includes('"epoch":2')) {
+          sent = true;
+          kill('SIGINT');
+          setTimeout(() => kill('SIGINT'), 5);
+        }
+      },
+    },
+  );
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /SIGINT again: quitting now; the last good checkpoint is kept/);
+  const ckpt = await loadCheckpoint(join(dir, 'checkpoints', 'dropout-mlp.dlck'));
+  assert.ok(ckpt.epoch >= 1);
+  assert.equal(existsSync(join(dir, '.dropout-lab.lock')), false, 'the lock is released on the way out');
   await rm(dir, { recursive: true, force: true });
 });

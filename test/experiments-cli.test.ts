@@ -117,3 +117,48 @@ test(
     await rm(out, { recursive: true, force: true });
   },
 );
+
+test(
+  'a sweep stopped by SIGTERM exits quietly: no EPIPE or IPC stack trace from its workers',
+  needsData,
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-sweep-term-'));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'sweep',
+        '--dropout1',
+        '0,0.1,0.2,0.3',
+        ...SUBSET,
+        '--train-limit',
+        '4096',
+        '--workers',
+        '2',
+        '--out',
+        out,
+      ],
+      { env: { ...process.env, DROPOUT_LAB_DATA: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      // Once the workers are started (and loading data or training), stop the sweep.
+      if (timer === undefined && stdout.includes('worker processes'))
+        timer = setTimeout(() => child.kill('SIGTERM'), 3000);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 'close' waits for every holder of the pipes, i.e. for the workers too.
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('close', (_c, s) => resolve(s)),
+    );
+    clearTimeout(timer);
+    assert.equal(signal, 'SIGTERM');
+    assert.doesNotMatch(stderr, /EPIPE|ERR_IPC|\n\s+at /, stderr);
+    await rm(out, { recursive: true, force: true });
+  },
+);
