@@ -1,26 +1,43 @@
 /**
- * The lab page: reads the run configuration, drives the training worker, and draws the curves, the
- * network view, the quick check and the MC-dropout gallery. All training happens in the worker, so
- * the page stays responsive; pause and slow motion block the worker through a SharedArrayBuffer
- * (the lab server sends COOP/COEP, so the page is cross-origin isolated).
+ * The lab page: reads the run configuration (from the form, which mirrors the address bar), drives
+ * the training worker, and draws the curves, the table of runs, the network view with its ensemble
+ * strip, the quick check and the MC-dropout gallery. All training happens in the worker, so the page
+ * stays responsive; pause and slow motion block the worker through a SharedArrayBuffer (the lab
+ * server sends COOP/COEP, so the page is cross-origin isolated).
  */
-import type { BoardPoint, EpochMetrics } from '../train/index.js';
-import { renderChart, METRIC_COLORS, type ChartRun } from './chart.js';
-import { renderGallery, type GallerySort } from './gallery.js';
-import { renderNetwork } from './network.js';
+import type { BoardMetric, BoardPoint, EpochMetrics } from '../train/index.js';
+import {
+  divergedAt,
+  formatValue,
+  METRIC_DASH,
+  METRICS,
+  renderChart,
+  RUN_COLORS,
+  type ChartRun,
+} from './chart.js';
+import { download, metricsCsv, metricsJsonl, standaloneSvg, svgToPng } from './export.js';
+import {
+  fromQuery,
+  MODEL_KEY,
+  NUMBER_FIELDS,
+  parseField,
+  parseModel,
+  toQuery,
+  type NumberField,
+} from './fields.js';
+import { accuracies, renderDetail, renderGallery, type GallerySort } from './gallery.js';
+import { renderNetwork, thinnedSvg, type Thinned } from './network.js';
 import {
   CONTROL,
   CONTROL_BYTES,
   DATA_URLS,
-  LAB_MODELS,
   VIEW_UNITS,
   type FromWorker,
   type GalleryItem,
-  type LabModel,
   type RunConfig,
   type ToWorker,
 } from './protocol.js';
-import { renderQuickCheck } from './quickcheck.js';
+import { quickAverage, renderQuickCheck } from './quickcheck.js';
 
 const $ = <T extends HTMLElement | SVGElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -29,6 +46,9 @@ const $ = <T extends HTMLElement | SVGElement>(id: string): T => {
 };
 
 const form = $<HTMLFormElement>('config');
+const settingsSet = $<HTMLFieldSetElement>('settings');
+const lockedNote = $<HTMLParagraphElement>('locked');
+const modelSelect = $<HTMLSelectElement>('model');
 const startBtn = $<HTMLButtonElement>('start');
 const pauseBtn = $<HTMLButtonElement>('pause');
 const resetBtn = $<HTMLButtonElement>('reset');
@@ -36,34 +56,59 @@ const statusEl = $<HTMLParagraphElement>('status');
 const engineEl = $<HTMLParagraphElement>('engine');
 const banner = $<HTMLDivElement>('banner');
 const chart = $<SVGSVGElement>('chart');
-const legend = $<HTMLUListElement>('legend');
+const chartBox = $<HTMLDivElement>('chart-box');
+const metricToggles = $<HTMLFieldSetElement>('metric-toggles');
+const runsBody = $<HTMLTableElement>('runs').tBodies[0]!;
+const metricsWrap = $<HTMLDivElement>('metrics-wrap');
 const metricsBody = $<HTMLTableElement>('metrics').tBodies[0]!;
 const network = $<SVGSVGElement>('network');
+const networkBox = $<HTMLDivElement>('network-box');
+const ensembleList = $<HTMLOListElement>('ensemble');
 const slow = $<HTMLInputElement>('slow');
 const delay = $<HTMLInputElement>('delay');
 const delayOut = $<HTMLOutputElement>('delay-out');
 const galleryList = $<HTMLUListElement>('gallery');
 const galleryNote = $<HTMLParagraphElement>('gnote');
+const galleryAcc = $<HTMLParagraphElement>('gacc');
+const galleryDetail = $<HTMLDivElement>('gdetail');
 const gallerySort = $<HTMLSelectElement>('gsort');
 const galleryRun = $<HTMLButtonElement>('grun');
 
-const DASHES = ['', '7 4', '2 3', '10 3 2 3', '4 2'];
+/** Thinned subnetworks kept in the ensemble strip. */
+const ENSEMBLE_N = 12;
 
 interface Run {
   readonly id: number;
-  readonly label: string;
-  readonly dash: string;
+  readonly color: number;
   readonly config: RunConfig;
   readonly points: BoardPoint[];
+  readonly epochs: EpochMetrics[];
+  visible: boolean;
+  state: 'running' | 'done' | 'diverged' | 'failed';
+  /** The last step reported, to place a divergence on the epoch axis. */
+  lastStep: { epoch: number; step: number; stepsPerEpoch: number } | undefined;
+  /** Set once the divergence banner has been shown for this run. */
+  divergenceReported: boolean;
 }
 
 const runs: Run[] = [];
+let nextId = 1;
 let current: Run | undefined;
 let worker: Worker | undefined;
 const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
 const control = isolated ? new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)) : null;
 let paused = false;
-let gallery: { items: GalleryItem[]; images: Uint8Array } | undefined;
+let gallery: { runId: number; passes: number; items: GalleryItem[]; images: Uint8Array } | undefined;
+/** The run whose model the worker holds (the gallery's model), once a run has finished. */
+let modelRunId: number | undefined;
+let galleryBusy = false;
+const shownMetrics = new Set<BoardMetric>(METRICS);
+const ensemble: Thinned[] = [];
+let networkFrame: { h1: readonly number[]; h2: readonly number[]; caption: string } = {
+  h1: [],
+  h2: [],
+  caption: 'start a run to see its dropout masks',
+};
 
 function setControl(slot: number, value: number): void {
   if (control === null) return;
@@ -72,47 +117,130 @@ function setControl(slot: number, value: number): void {
   Atomics.notify(control, CONTROL.WAKE);
 }
 
-function num(id: string, min: number, max: number, integer: boolean): number {
-  const input = $<HTMLInputElement>(id);
-  const v = Number(input.value);
-  const ok =
-    input.value.trim() !== '' &&
-    Number.isFinite(v) &&
-    v >= min &&
-    v <= max &&
-    (!integer || Number.isInteger(v));
-  input.setAttribute('aria-invalid', ok ? 'false' : 'true');
-  if (!ok) {
-    const label = document.querySelector(`label[for="${id}"]`)?.textContent ?? id;
-    throw new RangeError(`${label} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}].`);
-  }
-  return v;
+// ---- Settings: one table (fields.ts) gives names, limits, validation and the URL. ----
+
+const input = (f: NumberField): HTMLInputElement => $<HTMLInputElement>(f.id);
+for (const f of NUMBER_FIELDS) {
+  const el = input(f);
+  el.name = f.key;
+  el.min = String(f.min);
+  el.max = String(f.max);
+  // Steps count from min (HTML's step base): a float field's min is 0, so 0.1 + 0.01 stays on the grid.
+  el.step = String(f.step);
+  el.inputMode = f.integer ? 'numeric' : 'decimal';
 }
 
-function readConfig(): RunConfig {
-  const model = $<HTMLSelectElement>('model').value as LabModel;
-  if (!LAB_MODELS.includes(model)) throw new RangeError(`unknown model ${model}`);
+/** Validates one field, marks it (aria-invalid, message beside it) and returns its value or error. */
+function checkField(f: NumberField): { value?: number; error?: string } {
+  const el = input(f);
+  const msg = document.getElementById(`${f.id}-err`);
+  if (el.disabled) {
+    el.removeAttribute('aria-invalid');
+    if (msg !== null) msg.hidden = true;
+    return { value: f.defaultValue };
+  }
+  const parsed = parseField(f, el.value);
+  el.setAttribute('aria-invalid', parsed.ok ? 'false' : 'true');
+  if (msg !== null) {
+    msg.hidden = parsed.ok;
+    msg.textContent = parsed.ok ? '' : parsed.error;
+  }
+  return parsed.ok ? { value: parsed.value } : { error: parsed.error };
+}
+
+function fieldValues(): Record<string, string> {
+  const out: Record<string, string> = { [MODEL_KEY]: modelSelect.value };
+  for (const f of NUMBER_FIELDS) out[f.key] = input(f).value;
+  return out;
+}
+
+/** Writes the settings into the address bar (replaceState: no history entry per keystroke). */
+function syncUrl(): void {
+  const url = `${location.pathname}?${toQuery(fieldValues())}${location.hash}`;
+  history.replaceState(null, '', url);
+}
+
+/** Reads the address bar into the form; unknown or invalid values are marked like typed input. */
+function loadUrl(): void {
+  const values = fromQuery(location.search);
+  const model = values[MODEL_KEY];
+  if (model !== undefined) {
+    const parsed = parseModel(model);
+    if (parsed.ok) modelSelect.value = parsed.value;
+    else setStatus(`${parsed.error} (from the address bar; the default is used).`);
+  }
+  for (const f of NUMBER_FIELDS) {
+    const v = values[f.key];
+    if (v !== undefined) input(f).value = v;
+  }
+  syncPlain();
+  for (const f of NUMBER_FIELDS) if (values[f.key] !== undefined) checkField(f);
+}
+
+/** Validates every run field; returns the config, or lists every invalid field. */
+function readRunConfig(): { config?: RunConfig; errors: string[]; firstInvalid?: HTMLElement } {
+  const v: Record<string, number> = {};
+  const errors: string[] = [];
+  let firstInvalid: HTMLElement | undefined;
+  for (const f of NUMBER_FIELDS.filter((g) => g.group === 'run')) {
+    const r = checkField(f);
+    if (r.error !== undefined) {
+      errors.push(r.error);
+      firstInvalid ??= input(f);
+    } else v[f.key] = r.value!;
+  }
+  const model = parseModel(modelSelect.value);
+  if (!model.ok) errors.push(model.error);
+  if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
   return {
-    model,
-    dropout1: num('p1', 0, 1, false),
-    dropout2: num('p2', 0, 1, false),
-    batchSize: num('batch', 1, 60000, true),
-    lr: num('lr', 1e-6, 100, false),
-    epochs: num('epochs', 1, 1000, true),
-    trainLimit: num('train-limit', 1, 60000, true),
-    valLimit: num('val-limit', 1, 10000, true),
-    seed: num('seed', 0, Number.MAX_SAFE_INTEGER, true),
-    numHiddens1: 256,
-    numHiddens2: 256,
-    galleryCount: num('gcount', 1, 200, true),
-    mcPasses: num('gpasses', 2, 200, true),
+    errors,
+    config: {
+      model: model.value,
+      dropout1: v['dropout1']!,
+      dropout2: v['dropout2']!,
+      batchSize: v['batch-size']!,
+      lr: v['lr']!,
+      epochs: v['epochs']!,
+      trainLimit: v['train-limit']!,
+      valLimit: v['val-limit']!,
+      seed: v['seed']!,
+      numHiddens1: 256,
+      numHiddens2: 256,
+    },
   };
 }
 
-function runLabel(c: RunConfig): string {
-  const ps = c.model === 'mlp' ? 'no dropout' : `p=${c.dropout1}/${c.dropout2}`;
-  return `${c.model} ${ps}, lr ${c.lr}, batch ${c.batchSize}`;
+/** The gallery's fields, validated beside the gallery (they never block a run). */
+function readGalleryFields(): { count: number; passes: number } | undefined {
+  const [count, passes] = NUMBER_FIELDS.filter((f) => f.group === 'gallery').map(checkField);
+  if (count?.value === undefined || passes?.value === undefined) return undefined;
+  return { count: count.value, passes: passes.value };
 }
+
+function syncGalleryButton(): void {
+  const ok = readGalleryFields() !== undefined;
+  galleryRun.disabled = !ok || galleryBusy || current !== undefined || modelRunId === undefined;
+}
+
+function syncPlain(): void {
+  const plain = modelSelect.value === 'mlp';
+  $<HTMLInputElement>('p1').disabled = plain;
+  $<HTMLInputElement>('p2').disabled = plain;
+}
+
+for (const f of NUMBER_FIELDS) {
+  input(f).addEventListener('input', () => {
+    checkField(f);
+    syncUrl();
+    if (f.group === 'gallery') syncGalleryButton();
+  });
+}
+modelSelect.addEventListener('change', () => {
+  syncPlain();
+  syncUrl();
+});
+
+// ---- Status, banner, runs. ----
 
 function setStatus(text: string): void {
   statusEl.textContent = text;
@@ -123,28 +251,128 @@ function showBanner(text: string | undefined): void {
   banner.textContent = text ?? '';
 }
 
-function drawChart(): void {
-  const chartRuns: ChartRun[] = runs.map((r) => ({ label: `#${r.id}`, dash: r.dash, points: r.points }));
-  const maxEpochs = Math.max(1, ...runs.map((r) => r.config.epochs));
-  renderChart(chart, chartRuns, maxEpochs);
-  chart.dataset['points'] = String(runs.reduce((n, r) => n + r.points.length, 0));
-  const items: string[] = Object.entries(METRIC_COLORS).map(
-    ([metric, color]) =>
-      `<li><svg viewBox="0 0 34 10" aria-hidden="true"><line x1="0" x2="34" y1="5" y2="5" stroke="${color}" stroke-width="3"/></svg>${metric}</li>`,
-  );
-  for (const r of runs) {
-    items.push(
-      `<li><svg viewBox="0 0 34 10" aria-hidden="true"><line x1="0" x2="34" y1="5" y2="5" stroke="#1b1f24" stroke-width="2" stroke-dasharray="${r.dash}"/></svg>#${r.id} ${escapeHtml(r.label)}</li>`,
-    );
-  }
-  legend.innerHTML = items.join('');
+function shortLabel(c: RunConfig): string {
+  const ps = c.model === 'mlp' ? 'no dropout' : `p=${c.dropout1}/${c.dropout2}`;
+  return `${c.model} ${ps}, lr ${c.lr}, batch ${c.batchSize}, ${c.epochs} epochs, seed ${c.seed}, ${c.trainLimit}/${c.valLimit} examples`;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function runState(r: Run): string {
+  const at = divergedAt(r.points);
+  if (at !== undefined) return `diverged (epoch ${at.toFixed(1)})`;
+  return { running: 'training', done: 'done', diverged: 'diverged', failed: 'failed' }[r.state];
+}
+
+function drawChart(): void {
+  const chartRuns: ChartRun[] = runs
+    .filter((r) => r.visible)
+    .map((r) => ({ id: r.id, color: r.color, label: shortLabel(r.config), points: r.points }));
+  const maxEpochs = Math.max(1, ...runs.filter((r) => r.visible).map((r) => r.config.epochs));
+  renderChart(chart, chartRuns, {
+    maxEpochs,
+    metrics: shownMetrics,
+    width: chartBox.clientWidth || 640,
+  });
+  chart.dataset['points'] = String(runs.reduce((n, r) => n + r.points.length, 0));
+}
+
+function cell(row: HTMLTableRowElement, text: string, cls?: string): HTMLTableCellElement {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (cls !== undefined) td.className = cls;
+  return td;
+}
+
+/** The table of runs: settings, final values, state, show/hide, reuse settings, remove. */
+function drawRuns(): void {
+  runsBody.replaceChildren();
+  for (const r of runs) {
+    const c = r.config;
+    const row = runsBody.insertRow();
+    row.dataset['run'] = String(r.id);
+    const at = divergedAt(r.points);
+    if (at !== undefined) row.dataset['diverged'] = String(at);
+    const show = row.insertCell();
+    const label = document.createElement('label');
+    label.className = `runtoggle c${r.color % RUN_COLORS}`;
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = r.visible;
+    box.addEventListener('change', () => {
+      r.visible = box.checked;
+      drawChart();
+    });
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.setAttribute('aria-hidden', 'true');
+    label.append(box, swatch, `#${r.id}`);
+    show.append(label);
+    cell(row, c.model);
+    cell(row, c.model === 'mlp' ? '—' : `${c.dropout1}/${c.dropout2}`);
+    cell(row, String(c.lr));
+    cell(row, String(c.batchSize));
+    cell(row, String(c.epochs));
+    cell(row, String(c.seed));
+    cell(row, `${c.trainLimit}/${c.valLimit}`);
+    const last = r.epochs[r.epochs.length - 1];
+    cell(row, last === undefined ? '…' : formatValue(last.trainLoss));
+    cell(row, last === undefined ? '…' : formatValue(last.valLoss));
+    cell(row, last === undefined ? '…' : formatValue(last.valAcc));
+    const secs = r.epochs.map((m) => m.epochSeconds);
+    cell(row, secs.length === 0 ? '…' : (secs.reduce((a, b) => a + b, 0) / secs.length).toFixed(2));
+    cell(row, runState(r), at !== undefined ? 'state diverged' : 'state');
+    const actions = row.insertCell();
+    actions.className = 'actions';
+    const use = document.createElement('button');
+    use.type = 'button';
+    use.textContent = 'Use';
+    use.title = `Copy the settings of run #${r.id} into the form`;
+    use.setAttribute('aria-label', `Use the settings of run #${r.id}`);
+    use.disabled = current !== undefined;
+    use.addEventListener('click', () => useSettings(r.config));
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = 'Remove';
+    remove.setAttribute('aria-label', `Remove run #${r.id}`);
+    remove.disabled = r === current;
+    remove.addEventListener('click', () => removeRun(r));
+    actions.append(use, remove);
+  }
+}
+
+function useSettings(c: RunConfig): void {
+  modelSelect.value = c.model;
+  const values: Record<string, number> = {
+    dropout1: c.dropout1,
+    dropout2: c.dropout2,
+    'batch-size': c.batchSize,
+    lr: c.lr,
+    epochs: c.epochs,
+    seed: c.seed,
+    'train-limit': c.trainLimit,
+    'val-limit': c.valLimit,
+  };
+  for (const f of NUMBER_FIELDS) if (values[f.key] !== undefined) input(f).value = String(values[f.key]);
+  syncPlain();
+  for (const f of NUMBER_FIELDS) checkField(f);
+  syncUrl();
+  startBtn.focus();
+}
+
+function removeRun(r: Run): void {
+  if (r === current) return;
+  runs.splice(runs.indexOf(r), 1);
+  for (const tr of Array.from(metricsBody.rows)) if (tr.dataset['run'] === String(r.id)) tr.remove();
+  drawChart();
+  drawRuns();
+  setStatus(`Run #${r.id} removed.`);
+  // Keep focus in the table (the button that had it is gone).
+  const next = runsBody.querySelector<HTMLButtonElement>('button:not(:disabled)');
+  (next ?? startBtn).focus();
 }
 
 function addMetricsRow(run: Run, m: EpochMetrics): void {
+  // Follow new rows only when the reader is already at the bottom; never scroll the page itself.
+  const atBottom = metricsWrap.scrollHeight - metricsWrap.scrollTop - metricsWrap.clientHeight < 8;
   const tr = document.createElement('tr');
   tr.dataset['run'] = String(run.id);
   tr.dataset['model'] = run.config.model;
@@ -156,34 +384,80 @@ function addMetricsRow(run: Run, m: EpochMetrics): void {
   const cells = [
     `#${run.id}`,
     String(m.epoch),
-    m.trainLoss.toFixed(4),
-    m.valLoss.toFixed(4),
-    m.valAcc.toFixed(4),
+    formatValue(m.trainLoss),
+    formatValue(m.valLoss),
+    formatValue(m.valAcc),
     m.epochSeconds.toFixed(2),
   ];
-  for (const text of cells) {
+  cells.forEach((text, i) => {
     const td = document.createElement('td');
     td.textContent = text;
+    if (i === 0) td.className = `runcell c${run.color % RUN_COLORS}`;
     tr.append(td);
-  }
+  });
   metricsBody.append(tr);
-  tr.scrollIntoView({ block: 'nearest' });
+  if (atBottom) metricsWrap.scrollTop = metricsWrap.scrollHeight;
 }
 
-function drawNetwork(h1: readonly number[], h2: readonly number[], caption: string): void {
-  renderNetwork(network, { h1, h2, caption }, VIEW_UNITS);
+function drawNetwork(): void {
+  renderNetwork(network, networkFrame, VIEW_UNITS, networkBox.clientWidth || 640);
+}
+
+let ensemblePending = false;
+/** Redraws the strip once per animation frame, however many steps arrived. */
+function drawEnsembleSoon(): void {
+  if (ensemblePending) return;
+  ensemblePending = true;
+  requestAnimationFrame(() => {
+    ensemblePending = false;
+    ensembleList.innerHTML = ensemble
+      .map((t) => `<li>${thinnedSvg(t)}<span>step ${t.step}</span></li>`)
+      .join('');
+  });
 }
 
 function setRunning(running: boolean): void {
+  const hadFocus = document.activeElement;
   startBtn.disabled = running;
   pauseBtn.disabled = !running || control === null;
-  galleryRun.disabled = running || gallery === undefined;
+  settingsSet.disabled = running;
+  lockedNote.hidden = !running;
+  lockedNote.textContent =
+    running && current !== undefined
+      ? `These are the settings of run #${current.id}; they are locked while it trains. Wait for the end, or Reset, to start the next run.`
+      : '';
+  resetBtn.textContent = running ? 'Stop & reset' : 'Reset';
   if (!running) {
     paused = false;
     pauseBtn.textContent = 'Pause';
     pauseBtn.setAttribute('aria-pressed', 'false');
     setControl(CONTROL.PAUSED, 0);
   }
+  syncGalleryButton();
+  drawRuns();
+  // Do not strand keyboard focus on a button that just became disabled (or on the body).
+  const lost = hadFocus === null || hadFocus === document.body || (hadFocus as HTMLButtonElement).disabled;
+  if (lost) (running && !pauseBtn.disabled ? pauseBtn : startBtn).focus();
+}
+
+function requestGallery(): void {
+  const g = readGalleryFields();
+  if (g === undefined) {
+    galleryNote.textContent = 'Fix the gallery fields above, then press Recompute.';
+    syncGalleryButton();
+    return;
+  }
+  galleryBusy = true;
+  syncGalleryButton();
+  setStatus(`Computing the MC-dropout gallery for run #${modelRunId ?? '?'}…`);
+  send({ type: 'gallery', count: g.count, passes: g.passes });
+}
+
+function drawGallery(): void {
+  if (gallery === undefined) return;
+  renderGallery(galleryList, gallery.items, gallery.images, gallerySort.value as GallerySort, (item) =>
+    renderDetail(galleryDetail, item, gallery!.passes),
+  );
 }
 
 function onMessage(msg: FromWorker): void {
@@ -197,20 +471,30 @@ function onMessage(msg: FromWorker): void {
       break;
     case 'step': {
       if (current?.id !== msg.runId) break;
+      current.lastStep = { epoch: msg.epoch, step: msg.step, stepsPerEpoch: msg.stepsPerEpoch };
       current.points.push(...msg.points);
       if (msg.points.length > 0) drawChart();
       const c = current.config;
-      const caption =
-        c.model === 'mlp'
-          ? `plain MLP: nothing is dropped (step ${msg.globalStep})`
-          : `step ${msg.globalStep}: example 0 lost ${(msg.masks.dropped1 * 100).toFixed(0)}% of hidden 1 and ` +
-            `${(msg.masks.dropped2 * 100).toFixed(0)}% of hidden 2 (p = ${c.dropout1} / ${c.dropout2})`;
-      drawNetwork(msg.masks.h1, msg.masks.h2, caption);
+      networkFrame = {
+        h1: msg.masks.h1,
+        h2: msg.masks.h2,
+        caption:
+          c.model === 'mlp'
+            ? `plain MLP: nothing is dropped (step ${msg.globalStep})`
+            : `step ${msg.globalStep}: the first image lost ${(msg.masks.dropped1 * 100).toFixed(0)}% of hidden 1 and ` +
+              `${(msg.masks.dropped2 * 100).toFixed(0)}% of hidden 2 (p = ${c.dropout1} / ${c.dropout2})`,
+      };
+      drawNetwork();
       network.dataset['step'] = String(msg.globalStep);
       network.dataset['run'] = String(msg.runId);
+      if (c.model !== 'mlp' && msg.masks.h1.length > 0) {
+        ensemble.push({ step: msg.globalStep, h1: msg.masks.h1, h2: msg.masks.h2 });
+        if (ensemble.length > ENSEMBLE_N) ensemble.shift();
+        drawEnsembleSoon();
+      }
       if (!paused) {
         setStatus(
-          `Run #${msg.runId}: epoch ${msg.epoch}/${c.epochs}, step ${msg.step}/${msg.stepsPerEpoch}, loss ${msg.loss.toFixed(4)}`,
+          `Run #${msg.runId}: epoch ${msg.epoch}/${c.epochs}, step ${msg.step}/${msg.stepsPerEpoch}, loss ${formatValue(msg.loss)}`,
         );
       }
       break;
@@ -220,42 +504,92 @@ function onMessage(msg: FromWorker): void {
       current.points.push(...msg.points);
       drawChart();
       break;
-    case 'epoch':
+    case 'epoch': {
       if (current?.id !== msg.runId) break;
+      current.epochs.push(msg.metrics);
       addMetricsRow(current, msg.metrics);
+      drawRuns();
+      const at = divergedAt(current.points);
+      if (at !== undefined && !current.divergenceReported) {
+        current.divergenceReported = true;
+        showBanner(
+          `Run #${current.id} diverged at epoch ${at.toFixed(1)} (val_loss ${formatValue(msg.metrics.valLoss)}): ` +
+            `the learning rate ${current.config.lr} is too large. The chart keeps its scale and marks the run with ▲.`,
+        );
+      }
       break;
+    }
     case 'paused':
       if (current?.id === msg.runId)
         setStatus(msg.paused ? `Run #${msg.runId}: paused.` : `Run #${msg.runId}: resumed.`);
       break;
-    case 'done':
+    case 'done': {
       if (current?.id !== msg.runId) break;
+      const run = current;
+      run.state = 'done';
       setStatus(`Run #${msg.runId} finished. Computing the MC-dropout gallery…`);
       current = undefined;
+      modelRunId = run.id;
       setRunning(false);
       document.body.dataset['state'] = 'done';
+      requestGallery();
       break;
-    case 'gallery':
-      gallery = { items: msg.items, images: msg.images };
+    }
+    case 'diverged': {
+      if (current?.id !== msg.runId) break;
+      const run = current;
+      // The Trainer stops at the first non-finite loss: mark that step on the top edge of the chart.
+      const s = run.lastStep ?? { epoch: 1, step: 0, stepsPerEpoch: 1 };
+      const epoch = Math.min(s.epoch - 1 + (s.step + 1) / s.stepsPerEpoch, run.config.epochs);
+      run.points.push({ metric: 'train_loss', epoch, value: Number.NaN });
+      run.state = 'diverged';
+      run.divergenceReported = true;
+      showBanner(
+        `Run #${run.id} diverged: ${msg.message} The chart keeps its scale and marks the run with ▲.`,
+      );
+      setStatus(`Run #${run.id} diverged (learning rate ${run.config.lr}); lower it and start again.`);
+      current = undefined;
+      setRunning(false);
+      drawChart();
+      document.body.dataset['state'] = 'done';
+      break;
+    }
+    case 'gallery': {
+      galleryBusy = false;
+      const run = runs.find((r) => r.id === msg.runId);
+      gallery = { runId: msg.runId, passes: msg.passes, items: msg.items, images: msg.images };
+      const which = `Run #${msg.runId}${run === undefined ? '' : ` (${shortLabel(run.config)})`}`;
       galleryNote.textContent = msg.hasDropout
-        ? `Mean probability of the predicted class over T = ${msg.passes} forward passes with dropout on; the black bar is ± one standard deviation. Red frames are mistakes.`
-        : `The plain MLP has no dropout, so its T = ${msg.passes} passes agree exactly (spread 0). Train a dropout model to see MC-dropout uncertainty.`;
-      renderGallery(galleryList, gallery.items, gallery.images, gallerySort.value as GallerySort);
-      galleryRun.disabled = current !== undefined;
+        ? `${which}. Each card: the MC prediction, its mean probability over T = ${msg.passes} passes with dropout on, the black error bar ± one standard deviation, and the eval() (weight scaling) probability of the same class. Red frames are MC mistakes. Choose a card for all 10 classes.`
+        : `${which}: the plain MLP has no dropout, so its T = ${msg.passes} passes agree exactly (spread 0) and equal eval(). Train a dropout model to see MC-dropout uncertainty.`;
+      const acc = accuracies(msg.items);
+      galleryAcc.hidden = false;
+      galleryAcc.textContent =
+        `On these ${msg.items.length} test images: weight scaling (eval()) ${(acc.evalAcc * 100).toFixed(1)}% correct, ` +
+        `MC average of ${msg.passes} passes ${(acc.mcAcc * 100).toFixed(1)}% correct.`;
+      galleryDetail.hidden = true;
+      drawGallery();
+      syncGalleryButton();
       if (current === undefined) setStatus('Done.');
       break;
+    }
     case 'data-missing':
       showBanner(`Data missing: ${msg.message}`);
       setStatus('No data.');
-      current = undefined;
-      setRunning(false);
+      failCurrent();
       break;
     case 'error':
       setStatus(`Error: ${msg.message}`);
-      current = undefined;
-      setRunning(false);
+      galleryBusy = false;
+      failCurrent();
       break;
   }
+}
+
+function failCurrent(): void {
+  if (current !== undefined) current.state = 'failed';
+  current = undefined;
+  setRunning(false);
 }
 
 function ensureWorker(): Worker {
@@ -267,8 +601,8 @@ function ensureWorker(): Worker {
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
     worker.addEventListener('error', (e) => {
       setStatus(`Worker error: ${e.message}`);
-      current = undefined;
-      setRunning(false);
+      galleryBusy = false;
+      failCurrent();
     });
   }
   return worker;
@@ -279,23 +613,27 @@ const send = (msg: ToWorker): void => ensureWorker().postMessage(msg);
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   if (current !== undefined) return;
-  let config: RunConfig;
-  try {
-    config = readConfig();
-  } catch (err) {
-    setStatus(err instanceof Error ? err.message : String(err));
+  const { config, errors, firstInvalid } = readRunConfig();
+  if (config === undefined) {
+    setStatus(errors.length === 1 ? errors[0]! : `${errors.length} fields need fixing: ${errors.join(' ')}`);
+    firstInvalid?.focus();
     return;
   }
-  const id = runs.length === 0 ? 1 : runs[runs.length - 1]!.id + 1;
+  const id = nextId++;
   const run: Run = {
     id,
-    label: runLabel(config),
-    dash: DASHES[(id - 1) % DASHES.length]!,
+    color: (id - 1) % RUN_COLORS,
     config,
     points: [],
+    epochs: [],
+    visible: true,
+    state: 'running',
+    divergenceReported: false,
+    lastStep: undefined,
   };
   runs.push(run);
   current = run;
+  ensemble.length = 0;
   document.body.dataset['state'] = 'running';
   setRunning(true);
   drawChart();
@@ -317,20 +655,31 @@ pauseBtn.addEventListener('click', () => {
 });
 
 resetBtn.addEventListener('click', () => {
+  const n = runs.length;
+  if (n > 0 && !confirm(`Discard ${n === 1 ? 'the run' : `all ${n} runs`} and the gallery?`)) return;
   worker?.terminate();
   worker = undefined;
   current = undefined;
   runs.length = 0;
   gallery = undefined;
+  modelRunId = undefined;
+  galleryBusy = false;
+  ensemble.length = 0;
+  ensembleList.replaceChildren();
   metricsBody.replaceChildren();
   galleryList.replaceChildren();
+  galleryDetail.hidden = true;
+  galleryAcc.hidden = true;
   galleryNote.textContent = 'Train a model to fill the gallery.';
+  showBanner(undefined);
   setRunning(false);
   drawChart();
-  drawNetwork([], [], 'start a run to see its dropout masks');
+  networkFrame = { h1: [], h2: [], caption: 'start a run to see its dropout masks' };
+  drawNetwork();
   network.dataset['step'] = '0';
   document.body.dataset['state'] = 'idle';
   setStatus('Reset.');
+  startBtn.focus();
 });
 
 function syncDelay(): void {
@@ -346,52 +695,117 @@ if (control === null) {
     'This page is not cross-origin isolated, so pause and slow motion are off (open it from `dropout-lab lab`).';
 }
 
-$<HTMLSelectElement>('model').addEventListener('change', (e) => {
-  const plain = (e.target as HTMLSelectElement).value === 'mlp';
-  $<HTMLInputElement>('p1').disabled = plain;
-  $<HTMLInputElement>('p2').disabled = plain;
+// ---- Metric toggles and exports. ----
+
+for (const metric of METRICS) {
+  const label = document.createElement('label');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.checked = true;
+  box.dataset['metric'] = metric;
+  box.addEventListener('change', () => {
+    if (box.checked) shownMetrics.add(metric);
+    else shownMetrics.delete(metric);
+    drawChart();
+  });
+  const dash = METRIC_DASH[metric] === '' ? '' : ` stroke-dasharray="${METRIC_DASH[metric]}"`;
+  const sample = document.createElement('span');
+  sample.innerHTML = `<svg viewBox="0 0 34 10" aria-hidden="true"><line x1="0" x2="34" y1="5" y2="5"${dash}/></svg>`;
+  label.append(box, sample, metric);
+  metricToggles.append(label);
+}
+
+const exportRuns = (): { id: number; config: RunConfig; epochs: EpochMetrics[] }[] =>
+  runs.map((r) => ({ id: r.id, config: r.config, epochs: r.epochs }));
+$<HTMLButtonElement>('export-csv').addEventListener('click', () =>
+  download(new Blob([metricsCsv(exportRuns())], { type: 'text/csv' }), 'dropout-lab-metrics.csv'),
+);
+$<HTMLButtonElement>('export-jsonl').addEventListener('click', () =>
+  download(
+    new Blob([metricsJsonl(exportRuns())], { type: 'application/x-ndjson' }),
+    'dropout-lab-metrics.jsonl',
+  ),
+);
+const chartMarkup = (): string => standaloneSvg(chart, getComputedStyle(document.body).backgroundColor);
+$<HTMLButtonElement>('export-svg').addEventListener('click', () =>
+  download(new Blob([chartMarkup()], { type: 'image/svg+xml' }), 'dropout-lab-chart.svg'),
+);
+$<HTMLButtonElement>('export-png').addEventListener('click', () => {
+  const w = Number(chart.getAttribute('width'));
+  const h = Number(chart.getAttribute('height'));
+  svgToPng(chartMarkup(), w, h).then(
+    (blob) => download(blob, 'dropout-lab-chart.png'),
+    (err: unknown) => setStatus(`PNG export failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
 });
 
-gallerySort.addEventListener('change', () => {
-  if (gallery !== undefined)
-    renderGallery(galleryList, gallery.items, gallery.images, gallerySort.value as GallerySort);
-});
+// ---- Gallery. ----
+
+gallerySort.addEventListener('change', drawGallery);
 galleryRun.addEventListener('click', () => {
-  if (current !== undefined || gallery === undefined) return;
-  try {
-    galleryRun.disabled = true;
-    setStatus('Computing the MC-dropout gallery…');
-    send({ type: 'gallery', count: num('gcount', 1, 200, true), passes: num('gpasses', 2, 200, true) });
-  } catch (err) {
-    setStatus(err instanceof Error ? err.message : String(err));
-  }
+  if (current !== undefined || modelRunId === undefined) return;
+  requestGallery();
 });
 
-// Quick check.
+// ---- Quick check. ----
+
 const qp = $<HTMLInputElement>('qp');
 const qseed = $<HTMLInputElement>('qseed');
+const qdraws = $<HTMLSelectElement>('qdraws');
 const qtable = $<HTMLTableElement>('qtable');
 function drawQuick(): void {
   const p = Number(qp.value);
   const seed = Math.max(0, Math.floor(Number(qseed.value) || 0));
+  const draws = Number(qdraws.value);
   $<HTMLOutputElement>('qp-out').textContent = p.toFixed(2);
-  renderQuickCheck(qtable, p, seed);
+  const average = draws > 0 ? { draws, mean: quickAverage(p, seed, draws) } : undefined;
+  renderQuickCheck(qtable, p, seed, average);
+  const avgNote =
+    average === undefined
+      ? ' Choose "average of" to see the mean of many draws approach X.'
+      : ` The mean rows average ${draws} draws (seeds ${seed}…${seed + draws - 1}): they approach X.`;
   $<HTMLParagraphElement>('qnote').textContent =
     p === 1
-      ? 'p = 1 drops everything.'
-      : `Each entry is dropped with probability ${p.toFixed(2)}; survivors are scaled by 1/(1 − p) = ${(1 / (1 - p)).toFixed(2)}, so the expectation stays X. ${qtable.dataset['dropped']} of 16 entries dropped.`;
+      ? 'p = 1 drops everything (Y = 0).'
+      : `Each entry of X is dropped with probability ${p.toFixed(2)}; survivors are scaled by 1/(1 − p) = ${(1 / (1 - p)).toFixed(2)}, so the expectation of Y stays X. ${qtable.dataset['dropped']} of 16 entries dropped.${avgNote}`;
 }
 qp.addEventListener('input', drawQuick);
 qseed.addEventListener('input', drawQuick);
+qdraws.addEventListener('change', drawQuick);
 $<HTMLButtonElement>('qdraw').addEventListener('click', () => {
   qseed.value = String(Math.max(0, Math.floor(Number(qseed.value) || 0)) + 1);
   drawQuick();
 });
 
-// Initial state.
+// ---- Initial state. ----
+
+loadUrl();
+syncUrl();
 drawChart();
-drawNetwork([], [], 'start a run to see its dropout masks');
+drawRuns();
+drawNetwork();
 drawQuick();
+syncGalleryButton();
+// Redraw the SVGs at their shown width (real pixel font sizes) whenever the layout changes.
+// Only a width change redraws: the drawing sets the height, which must not trigger another round.
+const widths = new Map<Element, number>();
+new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const w = Math.round(e.contentRect.width);
+    if (widths.get(e.target) === w) continue;
+    widths.set(e.target, w);
+    if (e.target === chartBox) drawChart();
+    else drawNetwork();
+  }
+}).observe(chartBox);
+new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const w = Math.round(e.contentRect.width);
+    if (widths.get(e.target) === w) continue;
+    widths.set(e.target, w);
+    drawNetwork();
+  }
+}).observe(networkBox);
 document.body.dataset['state'] = 'idle';
 void fetch(DATA_URLS.testLabels, { method: 'HEAD' }).then(
   (r) => {

@@ -23,9 +23,6 @@ export interface RunConfig {
   readonly seed: number;
   readonly numHiddens1: number;
   readonly numHiddens2: number;
-  /** Test images in the MC-dropout gallery, and forward passes per image. */
-  readonly galleryCount: number;
-  readonly mcPasses: number;
 }
 
 /** Int32 slots of the control SharedArrayBuffer. */
@@ -52,6 +49,8 @@ export type ToWorker =
       readonly control: SharedArrayBuffer | null;
     }
   | { readonly type: 'gallery'; readonly count: number; readonly passes: number };
+// The gallery is asked for by the page after `done` (not part of the run's config), so an invalid
+// gallery field never blocks a run.
 
 /** Dropout masks of one step, for example 0 of the minibatch: 1 = kept, 0 = dropped. */
 export interface StepMasks {
@@ -70,6 +69,9 @@ export interface GalleryItem {
   readonly pred: number;
   readonly mean: number[];
   readonly std: number[];
+  /** Weight scaling: the class probabilities of one deterministic pass with dropout off (`eval()`). */
+  readonly evalProbs: number[];
+  readonly evalPred: number;
 }
 
 /** Worker → page. */
@@ -97,10 +99,15 @@ export type FromWorker =
     }
   | { readonly type: 'points'; readonly runId: number; readonly points: BoardPoint[] }
   | { readonly type: 'paused'; readonly runId: number; readonly paused: boolean }
+  /** `metrics.epochSeconds` excludes the time the worker was held by pause or slow motion. */
   | { readonly type: 'epoch'; readonly runId: number; readonly metrics: EpochMetrics }
   | { readonly type: 'done'; readonly runId: number }
+  /** The run stopped because its loss became NaN or ∞ (the Trainer's NumericError). */
+  | { readonly type: 'diverged'; readonly runId: number; readonly message: string }
   | {
       readonly type: 'gallery';
+      /** The run whose model the gallery shows. */
+      readonly runId: number;
       readonly items: GalleryItem[];
       readonly images: Uint8Array;
       readonly passes: number;

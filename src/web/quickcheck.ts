@@ -21,8 +21,26 @@ export function quickCheckMask(p: number, seed: number): number[] {
   return keepMask(new Generator(seed).next('uniform', 16), p, 0, 16);
 }
 
-/** Fills `table` with X and Y rows for p and seed. */
-export function renderQuickCheck(table: HTMLTableElement, p: number, seed: number): void {
+/**
+ * The mean of Y over `draws` fresh draws (seeds seed … seed + draws − 1): the demonstration that the
+ * expectation of inverted dropout is X, since survivors are scaled by 1/(1 − p).
+ */
+export function quickAverage(p: number, seed: number, draws: number): number[] {
+  const sum = new Array<number>(16).fill(0);
+  for (let d = 0; d < draws; d++)
+    quickCheck(p, seed + d)
+      .flat()
+      .forEach((v, i) => (sum[i]! += v));
+  return sum.map((v) => v / draws);
+}
+
+/** Fills `table` with the X row, the Y rows for p and seed, and (when given) the mean of many draws. */
+export function renderQuickCheck(
+  table: HTMLTableElement,
+  p: number,
+  seed: number,
+  average?: { readonly draws: number; readonly mean: readonly number[] },
+): void {
   const Y = quickCheck(p, seed);
   const keep = quickCheckMask(p, seed);
   const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
@@ -30,12 +48,25 @@ export function renderQuickCheck(table: HTMLTableElement, p: number, seed: numbe
   const head = Array.from({ length: 8 }, (_, j) => `<th scope="col">${j}</th>`).join('');
   rows.push(`<thead><tr><th scope="col"></th>${head}</tr></thead><tbody>`);
   for (let i = 0; i < 2; i++) {
+    const xs = Array.from({ length: 8 }, (_, j) => `<td class="xcell">${i * 8 + j}</td>`).join('');
+    rows.push(`<tr class="xrow"><th scope="row">X[${i}]</th>${xs}</tr>`);
+  }
+  for (let i = 0; i < 2; i++) {
     const cells = Y[i]!.map((v, j) => {
       const x = i * 8 + j;
       const dropped = keep[x] === 0;
-      return `<td class="${dropped ? 'cell dropped' : 'cell'}" title="X=${x}">${fmt(v)}</td>`;
+      return `<td class="${dropped ? 'cell dropped' : 'cell'}" title="X=${x}${dropped ? ', dropped' : ''}">${fmt(v)}</td>`;
     }).join('');
     rows.push(`<tr><th scope="row">Y[${i}]</th>${cells}</tr>`);
+  }
+  if (average !== undefined) {
+    for (let i = 0; i < 2; i++) {
+      const cells = average.mean
+        .slice(i * 8, i * 8 + 8)
+        .map((v) => `<td class="mcell">${v.toFixed(2)}</td>`)
+        .join('');
+      rows.push(`<tr class="avgrow"><th scope="row">mean[${i}]</th>${cells}</tr>`);
+    }
   }
   rows.push('</tbody>');
   table.innerHTML = rows.join('');

@@ -6,6 +6,7 @@
  * give the same numbers as `dropout-lab train` in Node.
  */
 import type { Backend } from '../backend/backend.js';
+import { NumericError } from '../errors.js';
 import { createBackend } from '../backend/select.js';
 import { FashionMNIST, type FashionMnistArrays } from '../data/fashionMnist.js';
 import { parseIdx } from '../data/idx.js';
@@ -39,7 +40,9 @@ class DataMissing extends Error {}
 
 let arrays: Promise<FashionMnistArrays> | undefined;
 let backendName: Promise<string> | undefined;
-let lastModel: { model: Classifier; config: RunConfig } | undefined;
+let lastModel: { model: Classifier; config: RunConfig; runId: number } | undefined;
+/** Milliseconds the worker was held by pause or slow motion, so s/epoch counts only work. */
+let heldMs = 0;
 
 async function fetchIdx(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -100,6 +103,15 @@ function sleepOn(control: Int32Array, ms: number): void {
 /** Blocks this worker (never the page) while paused, and for the slow-motion delay. */
 function obeyControl(control: Int32Array | null, runId: number): void {
   if (control === null) return;
+  const start = performance.now();
+  try {
+    holdWhileAsked(control, runId);
+  } finally {
+    heldMs += performance.now() - start;
+  }
+}
+
+function holdWhileAsked(control: Int32Array, runId: number): void {
   const delay = Atomics.load(control, CONTROL.DELAY_MS);
   if (delay > 0) sleepOn(control, delay);
   if (Atomics.load(control, CONTROL.PAUSED) === 1) {
@@ -131,6 +143,7 @@ async function train(
   const recorder = new DrawRecorder(defaultGenerator);
   let sent = 0;
   let globalStep = 0;
+  heldMs = 0;
   const trainer = new Trainer({
     maxEpochs: config.epochs,
     onStep: (info) => {
@@ -161,7 +174,9 @@ async function train(
       const points = trainer.board.points.slice(sent);
       sent += points.length;
       post({ type: 'points', runId, points });
-      post({ type: 'epoch', runId, metrics });
+      const epochSeconds = Math.max(0, metrics.epochSeconds - heldMs / 1000);
+      heldMs = 0;
+      post({ type: 'epoch', runId, metrics: { ...metrics, epochSeconds } });
     },
   });
   try {
@@ -169,9 +184,8 @@ async function train(
   } finally {
     recorder.dispose();
   }
-  lastModel = { model, config };
+  lastModel = { model, config, runId };
   post({ type: 'done', runId });
-  await gallery(config.galleryCount, config.mcPasses);
 }
 
 /** MC dropout: T stochastic forward passes (dropout on) per test image; mean ± std of the probabilities. */
@@ -185,6 +199,11 @@ async function gallery(count: number, passes: number): Promise<void> {
   for (let i = 0; i < X.length; i++) X[i] = images[i]! / 255;
   const sum = new Float64Array(n * 10);
   const sumSq = new Float64Array(n * 10);
+  // Weight scaling: one deterministic pass with dropout off, the prediction `eval()` gives.
+  model.eval();
+  const evalTensor = noGrad(() => tidy(() => softmax(model.forward(tensor(X, { shape: [n, 1, 28, 28] })))));
+  const evalProbs = await evalTensor.data();
+  evalTensor.dispose();
   model.train();
   try {
     for (let t = 0; t < passes; t++) {
@@ -212,10 +231,12 @@ async function gallery(count: number, passes: number): Promise<void> {
       std.push(Math.sqrt(Math.max(0, sumSq[i * 10 + c]! / passes - m * m)));
     }
     const pred = mean.indexOf(Math.max(...mean));
-    items.push({ index: i, label: raw.testLabels[i]!, pred, mean, std });
+    const e = Array.from(evalProbs.subarray(i * 10, i * 10 + 10));
+    const evalPred = e.indexOf(Math.max(...e));
+    items.push({ index: i, label: raw.testLabels[i]!, pred, mean, std, evalProbs: e, evalPred });
   }
   const hasDropout = lastModel.config.model !== 'mlp';
-  post({ type: 'gallery', items, images, passes, hasDropout }, [images.buffer]);
+  post({ type: 'gallery', runId: lastModel.runId, items, images, passes, hasDropout }, [images.buffer]);
 }
 
 scope.addEventListener('message', (event) => {
@@ -224,6 +245,8 @@ scope.addEventListener('message', (event) => {
     msg.type === 'start' ? train(msg.runId, msg.config, msg.control) : gallery(msg.count, msg.passes);
   job.catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
-    post(err instanceof DataMissing ? { type: 'data-missing', message } : { type: 'error', message });
+    if (err instanceof NumericError && msg.type === 'start')
+      post({ type: 'diverged', runId: msg.runId, message });
+    else post(err instanceof DataMissing ? { type: 'data-missing', message } : { type: 'error', message });
   });
 });
