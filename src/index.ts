@@ -4,6 +4,7 @@
  * `dropout-lab/node`.
  */
 export { Tensor, type NestedArray } from './tensor/tensor.js';
+export type { Disposable } from './tensor/engine.js';
 export {
   arange,
   bernoulli,
@@ -19,13 +20,20 @@ export {
 } from './tensor/creation.js';
 export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
 export type { Shape } from './tensor/shape.js';
-export type { Backend, MemoryInfo, RandomStream, StorageId } from './backend/backend.js';
+export type { MemoryInfo } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
-export { BACKEND_NAMES, createBackend, disposeBackend, type BackendName } from './backend/select.js';
+export {
+  BACKEND_NAMES,
+  createBackend,
+  disposeBackend,
+  type BackendName,
+  type CreateBackendOptions,
+} from './backend/select.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './random/generator.js';
-export { philox4x32 } from './random/philox.js';
 export { randperm } from './random/randperm.js';
-export { checkDropoutP, dropout, dropoutLayer } from './ops/dropout.js';
+export { checkDropoutP, dropout, dropoutLayer, type DropoutOptions } from './ops/dropout.js';
+export type { NoiseShapeOptions } from './ops/dropoutVariants.js';
+export type { BackwardOptions } from './autograd/backward.js';
 export {
   alphaDropout,
   alphaDropoutCoefficients,
@@ -49,7 +57,15 @@ export {
   MLP,
   BOOK_HPARAMS,
   type DropoutMLPConfig,
+  type ResolvedDropoutMLPConfig,
 } from './models/dropoutMlp.js';
+export {
+  DataLoader,
+  TensorDataset,
+  type DataLoaderOptions,
+  type HostColumn,
+  type TensorBatch,
+} from './data/dataLoader.js';
 export {
   ArgumentError,
   DataError,
@@ -57,4 +73,7 @@ export {
   InterruptedError,
   NumericError,
   ShapeError,
+  type DropoutLabErrorOptions,
+  type ErrorCode,
+  type ErrorName,
 } from './errors.js';

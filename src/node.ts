@@ -9,6 +9,7 @@ export {
   SYSTEM_DATA_DIR,
   type LoadOptions,
   type FashionMnistRaw,
+  type DownloadProgress,
 } from './data/fashionMnistFiles.js';
 
 export { checkpointDir, loadCheckpoint, saveCheckpoint } from './cli/checkpointing.js';

@@ -4,7 +4,8 @@
  * dynamically so the suite still runs before it lands, and a skip is logged with its reason; with
  * CI=true a wasm backend that cannot be imported fails every suite that uses this list).
  */
-import { ReferenceBackend, type Backend } from '../src/index.js';
+import { ReferenceBackend } from '../src/index.js';
+import type { Backend } from '../src/internals.js';
 
 /** A backend under test: a name for titles and a factory. */
 export interface BackendEntry {

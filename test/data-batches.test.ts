@@ -68,8 +68,8 @@ test('batches: scaled to [0, 1], labels aligned, the last batch partial, every e
     },
     { batchSize: 8 },
   );
-  const [batch] = [...full.trainDataloader()];
-  assert.ok(batch!.X.dataSync().every((v) => v === 1));
+  // Read inside the loop: a loader may free a batch when the next one is requested.
+  for (const batch of full.trainDataloader()) assert.ok(batch.X.dataSync().every((v) => v === 1));
 });
 
 test('batches: a fresh order every epoch, the same orders for the same seed', () => {

@@ -10,6 +10,7 @@ import {
   DropoutMLP,
   Generator,
   ShapeError,
+  manualSeed,
   nn,
   optim,
   tensor,
@@ -309,5 +310,96 @@ describe('gradients and SGD', () => {
       { lr: 0.1, weightDecay: -1 },
     ])
       assert.throws(() => new optim.SGD([a], bad), ArgumentError, JSON.stringify(bad));
+  });
+});
+
+describe('modules written with PyTorch habits', () => {
+  class Net extends nn.Module {
+    fc = new nn.Linear(4, 3);
+    drop = new nn.Dropout(0.5);
+    heads = [new nn.Linear(3, 2), new nn.Linear(3, 1)];
+    forward(X: Tensor): Tensor {
+      return this.heads[0]!.forward(this.drop.forward(this.fc.forward(X)));
+    }
+  }
+
+  test('fields register children and parameters in declaration order; train()/eval() recurse', () => {
+    const net = new Net();
+    assert.deepEqual(
+      net.namedParameters().map(([n]) => n),
+      ['fc.weight', 'fc.bias', 'heads.0.weight', 'heads.0.bias', 'heads.1.weight', 'heads.1.bias'],
+    );
+    assert.deepEqual(
+      net.namedChildren().map(([n]) => n),
+      ['fc', 'drop', 'heads.0', 'heads.1'],
+    );
+    net.eval();
+    assert.ok(
+      net.modules().every((m) => !m.training),
+      'eval() reaches every field',
+    );
+    assert.deepEqual(
+      Object.keys(net.stateDict()),
+      net.namedParameters().map(([n]) => n),
+    );
+    // A tensor field with requiresGrad is a parameter (nn.Parameter); a shared module counts once.
+    class Tied extends nn.Module {
+      scale = tensor([2]);
+      a = new nn.Linear(2, 2);
+      b = this.a;
+      constructor() {
+        super();
+        this.scale.requiresGrad = true;
+      }
+      forward(X: Tensor): Tensor {
+        return this.b.forward(this.a.forward(X)).mul(this.scale);
+      }
+    }
+    assert.deepEqual(
+      new Tied().namedParameters().map(([n]) => n),
+      ['scale', 'a.weight', 'a.bias'],
+    );
+  });
+
+  test('an optimiser given no parameters is an error with a stable code', () => {
+    assert.throws(
+      () => new optim.SGD([], { lr: 0.1 }),
+      (e: unknown) =>
+        e instanceof ArgumentError && e.code === 'ERR_NO_PARAMETERS' && /registerModule/.test(e.message),
+    );
+  });
+
+  test('lazy layers load a state dict without a forward pass', () => {
+    const trained = new nn.Sequential(new nn.Linear(5, 4), new nn.ReLU(), new nn.Linear(4, 2));
+    const lazy = new nn.Sequential(new nn.LazyLinear(4), new nn.ReLU(), new nn.LazyLinear(2));
+    assert.ok(lazy.hasUninitializedParameters());
+    lazy.loadStateDict(trained.stateDict());
+    assert.ok(!lazy.hasUninitializedParameters());
+    const X = tensor(
+      Float32Array.from({ length: 10 }, (_, i) => i / 10 - 0.3),
+      { shape: [2, 5] },
+    );
+    assert.deepEqual(lazy.forward(X).toArray(), trained.forward(X).toArray());
+    const wrong = new nn.Sequential(new nn.LazyLinear(3));
+    assert.throws(() => wrong.loadStateDict(new nn.Sequential(new nn.Linear(5, 4)).stateDict()), ShapeError);
+  });
+
+  test('MC dropout draws fresh masks on every predict call unless a seed is given', () => {
+    manualSeed(0);
+    const model = new nn.Sequential(new nn.Linear(6, 8), new nn.Dropout(0.5), new nn.Linear(8, 3));
+    const X = tensor(
+      Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+      { shape: [4, 6] },
+    );
+    const probs = (opts: nn.PredictOptions): string =>
+      JSON.stringify(nn.predict(model, X, opts).probs.toArray());
+    assert.notEqual(probs({ mcSamples: 5 }), probs({ mcSamples: 5 }));
+    assert.equal(probs({ mcSamples: 5, seed: 7 }), probs({ mcSamples: 5, seed: 7 }));
+    const g = new Generator(1);
+    assert.notEqual(probs({ mcSamples: 5, generator: g }), probs({ mcSamples: 5, generator: g }));
+    assert.equal(
+      probs({ mcSamples: 5, generator: new Generator(1) }),
+      probs({ mcSamples: 5, generator: new Generator(1) }),
+    );
   });
 });

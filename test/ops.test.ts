@@ -16,9 +16,9 @@ import {
   setBackend,
   tensor,
   tidy,
-  type Backend,
   type Primitive,
 } from '../src/index.js';
+import type { Backend } from '../src/internals.js';
 import { backends } from './backends.js';
 import { caseInputs, opCases, outputWeights, type OpCase } from './opTable.js';
 

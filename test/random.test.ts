@@ -4,15 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ArgumentError,
-  Generator,
-  defaultGenerator,
-  manualSeed,
-  philox4x32,
-  rand,
-  randn,
-} from '../src/index.js';
+import { ArgumentError, Generator, defaultGenerator, manualSeed, rand, randn } from '../src/index.js';
+import { philox4x32 } from '../src/internals.js';
 
 const hex = (words: Uint32Array): string[] => [...words].map((w) => w.toString(16).padStart(8, '0'));
 

@@ -2,9 +2,9 @@
  * Reverse-mode accumulation over the recorded tape: a reverse topological walk from the root that
  * applies each node's backward rule and sums gradients (with +=) where paths meet, as in micrograd.
  */
-import { ShapeError, formatShape } from '../errors.js';
+import { DropoutLabError, ShapeError, formatShape } from '../errors.js';
 import { full } from '../tensor/creation.js';
-import { keep, noGrad, tidy } from '../tensor/engine.js';
+import { afterBackward, keep, noGrad, releaseNode, sweepGraphs, tidy } from '../tensor/engine.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backwardOf } from './primitives.js';
@@ -29,8 +29,20 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Backpropagates from `root`, accumulating into `.grad` of every leaf that requires gradients. */
-export function runBackward(root: Tensor, gradient?: Tensor): void {
+/** Options of `backward()`. */
+export interface BackwardOptions {
+  /**
+   * Keep the graph's saved intermediates so that backward can run through it again (PyTorch's
+   * retain_graph); the last backward through it should omit this so the graph is released.
+   */
+  retainGraph?: boolean | undefined;
+}
+
+/**
+ * Backpropagates from `root`, accumulating into `.grad` of every leaf that requires gradients; then
+ * releases the graph's saved intermediates unless `retainGraph` (see the memory rules in engine.ts).
+ */
+export function runBackward(root: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new ShapeError(
       'backward(): this tensor does not require gradients; no parameter contributed to it.',
@@ -41,13 +53,24 @@ export function runBackward(root: Tensor, gradient?: Tensor): void {
       `backward(): gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}.`,
     );
   }
+  const order = topologicalOrder(root);
+  if (order.some((t) => t.node?.released === true)) {
+    throw new DropoutLabError(
+      'backward(): this graph was already released by an earlier backward(), which frees its saved ' +
+        'intermediates; pass { retainGraph: true } to the earlier backward() to run backward through it again ' +
+        '(or compute the loss again).',
+      { code: 'ERR_GRAPH_RELEASED' },
+    );
+  }
+  sweepGraphs(new Set(order));
   noGrad(() =>
     tidy(() => {
       const grads = new Map<Tensor, Tensor>();
       grads.set(root, gradient ?? full(root.shape, 1, { backend: root.backend }));
       // Gradients handed to a leaf's .grad without a copy; one tensor may back only one leaf.
       const owned = new Set<Tensor>();
-      for (const t of topologicalOrder(root).reverse()) {
+      for (let k = order.length - 1; k >= 0; k--) {
+        const t = order[k]!;
         const g = grads.get(t);
         if (g === undefined) continue;
         if (t.node === null) {
@@ -79,4 +102,6 @@ export function runBackward(root: Tensor, gradient?: Tensor): void {
       }
     }),
   );
+  if (opts.retainGraph !== true) for (const t of order) if (t.node !== null) releaseNode(t.node);
+  afterBackward(order, opts.retainGraph === true);
 }

@@ -9,7 +9,13 @@
  */
 import type { BinaryOp, RandomStream, ReduceOp } from '../backend/backend.js';
 import { ArgumentError, DropoutLabError, ShapeError, formatShape } from '../errors.js';
-import { isGradEnabled, noGrad } from '../tensor/engine.js';
+import {
+  addDependentView,
+  adoptGraphTensor,
+  consumeLifted,
+  isGradEnabled,
+  noGrad,
+} from '../tensor/engine.js';
 import {
   broadcastShapes,
   broadcastStrides,
@@ -50,7 +56,10 @@ export interface Node {
   readonly prim: Primitive;
   readonly inputs: readonly Tensor[];
   readonly attrs: PrimitiveAttrs[Primitive];
-  readonly saved: readonly Tensor[];
+  /** What backward needs beyond the inputs; freed (emptied) when the graph is released. */
+  saved: readonly Tensor[];
+  /** True once backward() without retainGraph (or a step sweep) released this node. */
+  released: boolean;
 }
 
 /** What a backward rule sees. */
@@ -377,11 +386,15 @@ export function apply<P extends Primitive>(
   const rule = rules[prim] as Rule<P>;
   const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
+  for (const t of inputs) consumeLifted(t, record);
   if (record) {
-    out.node = { prim, inputs, attrs, saved };
+    out.node = { prim, inputs, attrs, saved, released: false };
     out.requiresGrad = true;
+    adoptGraphTensor(out);
   } else {
     for (const s of saved) s.dispose();
+    if (prim === 'reshape') addDependentView(inputs[0]!, out);
   }
   return out;
 }

@@ -54,7 +54,7 @@ export interface MatmulEpilogue {
 
 /** The narrow interface every backend implements; see the file comment. */
 export interface Backend {
-  /** Short name used by `--backend` and in error messages. */
+  /** Short name used by `createBackend` and in error messages. */
   readonly name: string;
   /** True when `readSync` works (CPU backends); GPU backends only offer `read`. */
   readonly syncRead: boolean;

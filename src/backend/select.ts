@@ -7,7 +7,7 @@ import { ArgumentError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
 
-/** Backend names accepted by `--backend`. */
+/** Backend names accepted by `createBackend` (and the CLI's backend option). */
 export const BACKEND_NAMES = ['wasm', 'js', 'webgpu'] as const;
 
 /** A backend name. */
@@ -16,7 +16,7 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 /** Options of createBackend. */
 export interface CreateBackendOptions {
   /** Threads for the wasm backend (1 or 2). */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** wasm: skip the zeros of mostly-zero left operands in matmul (default true; see WasmBackendOptions). */
   readonly sparse?: boolean | undefined;
 }
@@ -27,7 +27,7 @@ export async function createBackend(name: BackendName, opts: CreateBackendOption
   if (name === 'wasm') {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 2) {
-      throw new ArgumentError(`--threads must be 1 or 2 for the wasm backend, got ${threads}.`);
+      throw new ArgumentError(`createBackend: threads must be 1 or 2 for the wasm backend, got ${threads}.`);
     }
     const { createWasmBackend } = await import('./wasm/index.js');
     return createWasmBackend({ threads, ...(opts.sparse === undefined ? {} : { sparse: opts.sparse }) });

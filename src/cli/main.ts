@@ -10,7 +10,7 @@ import { ArgumentError, DropoutLabError, InterruptedError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
-import { integerAtLeast, numberIn, pathFlag, positiveNumber } from './options.js';
+import { integerAtLeast, integerIn, numberIn, pathFlag, positiveNumber } from './options.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
@@ -117,7 +117,7 @@ function addTrainingOptions(cmd: Command): Command {
     .option(
       '--threads <n>',
       'threads for the wasm backend (1 or 2)',
-      integerAtLeast('--threads', 1, 'use 1 or 2'),
+      integerIn('--threads', 1, 2),
       defaultThreads(),
     )
     .option(

@@ -25,6 +25,17 @@ export function integerAtLeast(flag: string, min: number, hint: string): (value:
   };
 }
 
+/** A commander parser for an integer in [min, max] (the library states its own limits without flag names). */
+export function integerIn(flag: string, min: number, max: number): (value: string) => number {
+  const range = max === min + 1 ? `${min} or ${max}` : `in ${min}…${max}`;
+  const atLeast = integerAtLeast(flag, min, `use ${range}`);
+  return (value) => {
+    const v = atLeast(value);
+    if (v > max) throw new InvalidArgumentError(`${flag} must be ${range}, got ${v}.`);
+    return v;
+  };
+}
+
 /** A commander parser for a positive finite number. */
 export function positiveNumber(flag: string, hint: string): (value: string) => number {
   return (value) => {

@@ -1,15 +1,17 @@
 /**
  * d2l.FashionMNIST as a DataModule over raw IDX arrays (browser-safe; the Node loader in
  * fashionMnistFiles.ts finds and verifies the files). Images are scaled to [0, 1] once into one
- * contiguous float32 buffer; each epoch shuffles indices with the seeded generator and gathers every
- * batch into a reused buffer, so the pipeline costs milliseconds per epoch.
+ * contiguous float32 buffer (only the examples the limits keep are decoded), held as two TensorDatasets;
+ * each epoch a DataLoader shuffles indices with the seeded generator and gathers every batch straight
+ * into tensor storage, so the pipeline costs milliseconds per epoch.
  */
 import { ArgumentError } from '../errors.js';
-import { randperm } from '../random/randperm.js';
 import { Generator } from '../random/generator.js';
-import { gatherRows, tensor } from '../tensor/creation.js';
+import { disposeSymbol } from '../tensor/engine.js';
 import { DataModule } from '../train/dataModule.js';
 import type { Batch } from '../train/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { DataLoader, TensorDataset } from './dataLoader.js';
 
 /** The ten Fashion-MNIST classes, in label order. */
 export const FASHION_MNIST_LABELS = [
@@ -32,7 +34,7 @@ export interface FashionMnistArrays {
   readonly testImages: Uint8Array;
   readonly testLabels: Uint8Array;
   /** Where the arrays came from (a directory, a URL), for config.json. */
-  readonly source?: string;
+  readonly source?: string | undefined;
 }
 
 /** Options of the FashionMNIST data module. */
@@ -70,10 +72,10 @@ export class FashionMNIST extends DataModule {
   readonly numVal: number;
   /** Where the data came from. */
   readonly source: string;
-  private readonly trainX: Float32Array;
-  private readonly trainY: Float32Array;
-  private readonly valX: Float32Array;
-  private readonly valY: Float32Array;
+  /** The training examples: images [1, 28, 28] and labels. */
+  readonly trainSet: TensorDataset;
+  /** The validation (test-set) examples. */
+  readonly valSet: TensorDataset;
   private readonly generator: Generator;
 
   /** Wraps loaded arrays (see `loadFashionMNIST` in the Node entry point for files on disk). */
@@ -81,18 +83,19 @@ export class FashionMNIST extends DataModule {
     super();
     const batchSize = opts.batchSize ?? 64;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new ArgumentError(
-        `batch size must be a positive integer, got ${batchSize}; e.g. --batch-size 256.`,
-      );
+      throw new ArgumentError(`batch size must be a positive integer, got ${batchSize}; e.g. 256.`);
     }
     this.batchSize = batchSize;
     this.source = arrays.source ?? 'memory';
     this.numTrain = checkLimit('train limit', opts.trainLimit, arrays.trainLabels.length);
     this.numVal = checkLimit('val limit', opts.valLimit, arrays.testLabels.length);
-    this.trainX = toFloat(arrays.trainImages, this.numTrain);
-    this.trainY = Float32Array.from(arrays.trainLabels.subarray(0, this.numTrain));
-    this.valX = toFloat(arrays.testImages, this.numVal);
-    this.valY = Float32Array.from(arrays.testLabels.subarray(0, this.numVal));
+    const columns = (images: Uint8Array, labels: Uint8Array, n: number): TensorDataset =>
+      TensorDataset.fromColumns([
+        { data: toFloat(images, n), rowShape: [1, 28, 28] },
+        { data: Float32Array.from(labels.subarray(0, n)), rowShape: [] },
+      ]);
+    this.trainSet = columns(arrays.trainImages, arrays.trainLabels, this.numTrain);
+    this.valSet = columns(arrays.testImages, arrays.testLabels, this.numVal);
     this.generator = opts.generator ?? new Generator(0);
   }
 
@@ -111,24 +114,18 @@ export class FashionMNIST extends DataModule {
     return this.generator;
   }
 
-  /** Yields batches; a new shuffle every training epoch, fixed order for validation. */
+  /** The DataLoader behind `getDataloader` (training: shuffled every epoch; validation: in order). */
+  dataLoader(train: boolean): DataLoader {
+    return train
+      ? new DataLoader(this.trainSet, { batchSize: this.batchSize, shuffle: true, generator: this.generator })
+      : new DataLoader(this.valSet, { batchSize: this.batchSize });
+  }
+
+  /** Yields batches; a new shuffle every training epoch, fixed order for validation. Each batch is freed when the next is taken. */
   *getDataloader(train: boolean): IterableIterator<Batch> {
-    const [X, Y, n] = train ? [this.trainX, this.trainY, this.numTrain] : [this.valX, this.valY, this.numVal];
-    const order = train ? randperm(n, this.generator) : null;
-    const yBuf = new Float32Array(this.batchSize);
-    const rows = new Int32Array(this.batchSize);
-    for (let start = 0; start < n; start += this.batchSize) {
-      const b = Math.min(this.batchSize, n - start);
-      for (let r = 0; r < b; r++) {
-        const idx = order ? order[start + r]! : start + r;
-        rows[r] = idx;
-        yBuf[r] = Y[idx]!;
-      }
-      yield {
-        // Rows go straight from the dataset into tensor storage (no intermediate batch buffer).
-        X: gatherRows(X, rows.subarray(0, b), PIXELS, [b, 1, 28, 28]),
-        y: tensor(yBuf.subarray(0, b), { shape: [b] }),
-      };
+    for (const batch of this.dataLoader(train)) {
+      const [X, y] = batch as unknown as [Tensor, Tensor];
+      yield { X, y, [disposeSymbol]: () => batch[disposeSymbol]() };
     }
   }
 }

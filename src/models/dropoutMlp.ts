@@ -10,18 +10,20 @@ import { Classifier } from '../train/module.js';
 
 /** Hyperparameters of the dropout MLPs; the defaults are the book's. */
 export interface DropoutMLPConfig {
-  numOutputs?: number;
-  numHiddens1?: number;
-  numHiddens2?: number;
-  dropout1?: number;
-  dropout2?: number;
-  lr?: number;
+  numOutputs?: number | undefined;
+  numHiddens1?: number | undefined;
+  numHiddens2?: number | undefined;
+  dropout1?: number | undefined;
+  dropout2?: number | undefined;
+  lr?: number | undefined;
   /** Generator for initialisation and masks; defaults to the global one (`manualSeed`). */
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
 
 /** The resolved hyperparameters (what `config.json` records). */
-export type ResolvedDropoutMLPConfig = Required<Omit<DropoutMLPConfig, 'generator'>>;
+export type ResolvedDropoutMLPConfig = {
+  readonly [K in Exclude<keyof DropoutMLPConfig, 'generator'>]-?: Exclude<DropoutMLPConfig[K], undefined>;
+};
 
 /** The book's hparams: 10 outputs, 256/256 hidden units, dropout 0.5/0.5, lr 0.1. */
 export const BOOK_HPARAMS: ResolvedDropoutMLPConfig = {
@@ -35,7 +37,9 @@ export const BOOK_HPARAMS: ResolvedDropoutMLPConfig = {
 
 function resolve(config: DropoutMLPConfig): ResolvedDropoutMLPConfig {
   const { generator: _generator, ...rest } = config;
-  const c = { ...BOOK_HPARAMS, ...rest };
+  // An option given as undefined takes the book's value, as an omitted one does.
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const c = { ...BOOK_HPARAMS, ...given } as ResolvedDropoutMLPConfig;
   checkDropoutP(c.dropout1, 'dropout1');
   checkDropoutP(c.dropout2, 'dropout2');
   return c;

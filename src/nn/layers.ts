@@ -4,35 +4,36 @@ import { checkDropoutP, dropout } from '../ops/dropout.js';
 import { linear } from '../ops/linear.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { rand } from '../tensor/creation.js';
-import { getBackend } from '../tensor/engine.js';
+import { getBackend, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
 /** Options shared by layers that draw random numbers. */
 export interface LayerRandomOptions {
   /** Generator for initialisation / masks; defaults to the global one (`manualSeed`). */
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
 
 /** U(−b, b) initialisation with b = 1/√fanIn: PyTorch's Linear default (kaiming_uniform with a = √5). */
 function uniformInit(shape: number[], fanIn: number, generator: Generator): Tensor {
   const bound = 1 / Math.sqrt(fanIn);
-  const u = rand(shape, { generator, backend: getBackend() });
-  const w = u.mul(2 * bound).sub(bound);
-  u.dispose();
-  return w;
+  return tidy(() =>
+    rand(shape, { generator, backend: getBackend() })
+      .mul(2 * bound)
+      .sub(bound),
+  );
 }
 
 /** Options of Linear: bias on/off and DropConnect. */
 export interface LinearOptions extends LayerRandomOptions {
   /** Add a bias (default true). */
-  bias?: boolean;
+  bias?: boolean | undefined;
   /**
    * DropConnect rate (Wan et al. 2013, https://proceedings.mlr.press/v28/wan13.html; d2l dropout
    * exercise 6): while training, each weight is dropped with probability p and survivors scaled by
    * 1/(1 − p), a fresh mask every forward; the bias is not dropped. Default 0 (off).
    */
-  dropConnect?: number;
+  dropConnect?: number | undefined;
 }
 
 /** y = x·Wᵀ + b with W of shape [outFeatures, inFeatures], initialised like torch.nn.Linear. */
@@ -74,6 +75,25 @@ export class Linear extends Module {
     if (this.opts.bias !== false) {
       this.bias = this.registerParameter('bias', uniformInit([this.outFeatures], inFeatures, this.generator));
     }
+  }
+
+  /** A lazy slot loaded from a state dict: checks the shape against outFeatures and adopts inFeatures. */
+  protected override materializeParameter(name: string, shape: readonly number[]): Tensor {
+    const ok =
+      name === 'weight'
+        ? shape.length === 2 && shape[0] === this.outFeatures && Number.isInteger(shape[1]) && shape[1]! > 0
+        : shape.length === 1 && shape[0] === this.outFeatures;
+    if (!ok) {
+      throw new ShapeError(
+        `loadStateDict: ${name} has shape ${formatShape(shape)} in the state dict, which does not fit a Linear with ${this.outFeatures} outputs.`,
+      );
+    }
+    const t = super.materializeParameter(name, shape);
+    if (name === 'weight') {
+      this.inFeatures = shape[1]!;
+      this.weight = t;
+    } else this.bias = t;
+    return t;
   }
 
   /** x·Wᵀ + b; with `relu` the ReLU is fused into the same kernel (used by Sequential). */

@@ -7,7 +7,7 @@
 import { ArgumentError } from '../errors.js';
 import { DropoutMLPScratch } from '../models/dropoutMlp.js';
 import { softmax } from '../ops/softmax.js';
-import { defaultGenerator, type Generator } from '../random/generator.js';
+import { Generator, defaultGenerator } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -18,17 +18,20 @@ import type { Module } from './module.js';
 /** Options of `predict`. */
 export interface PredictOptions {
   /** T forward passes with dropout on; omitted or 0: one pass in eval mode (weight scaling). */
-  mcSamples?: number;
+  mcSamples?: number | undefined;
   /**
    * Generator for the MC masks of dropout modules that use the global generator: the global one is
-   * set to a fork of it for the call and restored afterwards (modules built with their own generator
-   * keep drawing from it).
+   * set to a fork of it for the call (which advances it, so the next call draws fresh masks) and
+   * restored afterwards. Modules built with their own generator keep drawing from it. Without
+   * `generator` or `seed`, the fork is taken from the global generator itself: each call differs.
    */
-  generator?: Generator;
+  generator?: Generator | undefined;
+  /** Seed of the MC masks: the same seed gives the same prediction (instead of `generator`). */
+  seed?: number | undefined;
   /** Receives each pass's class probabilities [N·C] (row-major), e.g. to plot error against T. */
-  onSample?: (probs: Float32Array, index: number) => void;
+  onSample?: ((probs: Float32Array, index: number) => void) | undefined;
   /** Which modules count as dropout (switched to training mode); defaults to `isDropoutModule`. */
-  isDropout?: (m: Module) => boolean;
+  isDropout?: ((m: Module) => boolean) | undefined;
 }
 
 /** What `predict` returns; the caller owns (and disposes) the tensors. */
@@ -55,32 +58,37 @@ export function isDropoutModule(m: Module): boolean {
   return m instanceof DropoutMLPScratch;
 }
 
-function allModules(root: Module): Module[] {
-  const out = [root];
-  for (const [, child] of root.namedChildren()) out.push(...allModules(child));
-  return out;
-}
-
 /**
  * Class probabilities of `model` on X: with `mcSamples: T`, the mean over T passes with only the
  * dropout modules in training mode, plus predictive entropy and per-class variance; otherwise one
- * deterministic eval pass (the weight-scaling rule of inverted dropout). Restores every module's mode
- * and the global generator's state. Synchronous: CPU backends.
+ * deterministic eval pass (the weight-scaling rule of inverted dropout). Each call draws fresh masks
+ * unless `seed` is given (see PredictOptions); every module's mode is restored, and the global
+ * generator continues after the one draw its fork took. Synchronous: CPU backends.
  */
 export function predict(model: Module, X: Tensor, opts: PredictOptions = {}): Prediction {
   const T = opts.mcSamples ?? 0;
   if (!(Number.isInteger(T) && T >= 0)) {
     throw new ArgumentError(`predict: mcSamples must be a non-negative integer, got ${T}; e.g. 50.`);
   }
-  const modules = allModules(model);
+  if (opts.generator !== undefined && opts.seed !== undefined) {
+    throw new ArgumentError('predict: pass either generator or seed, not both.');
+  }
+  const modules = model.modules();
   const modes = modules.map((m) => m.training);
+  // The masks' stream: a fork advances its parent, so repeated calls never repeat themselves.
+  const masks =
+    T === 0
+      ? null
+      : opts.seed !== undefined
+        ? new Generator(opts.seed)
+        : (opts.generator ?? defaultGenerator).fork();
   const savedGenerator = defaultGenerator.getState();
   const isDropout = opts.isDropout ?? isDropoutModule;
   try {
     model.eval();
-    if (T > 0) {
+    if (masks !== null) {
       for (const m of modules) if (isDropout(m)) m.training = true;
-      if (opts.generator) defaultGenerator.setState(opts.generator.fork().getState());
+      defaultGenerator.setState(masks.getState());
     }
     const passes = Math.max(T, 1);
     let sum: Float64Array | null = null;

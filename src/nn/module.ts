@@ -2,11 +2,23 @@
  * nn.Module: parameters, child modules, the training-mode flag and state dicts, as in PyTorch
  * (torch/nn/modules/module.py). `training` is the only mode flag; `train()`/`eval()` set it
  * recursively and return `this`. Modules start in training mode.
+ *
+ * A module finds its children and parameters in its own fields, in declaration order, as PyTorch's
+ * `__setattr__` registers them: `class Net extends nn.Module { fc = new nn.Linear(4, 2) }` has `fc.weight`
+ * and `fc.bias`. A field holding a Module, a parameter (a tensor with requiresGrad and no autograd
+ * history) or an array of them counts; JavaScript has no attribute hook, so the fields are read each time
+ * the tree is walked. `registerModule`/`registerParameter` remain for dynamic names and lazy slots; what
+ * they registered comes first, and one module or tensor is counted once.
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/engine.js';
 import { sameShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+
+function isParameter(value: unknown): value is Tensor {
+  return value instanceof Tensor && value.requiresGrad && value.node === null && !value.isDisposed;
+}
 
 /** A serialisable snapshot of a module's parameters: name → shape and float32 values. */
 export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
@@ -39,11 +51,40 @@ export abstract class Module {
     return module;
   }
 
+  /** Registered parameters and lazy slots, then parameters found in fields (declaration order). */
+  private ownParameters(): [string, Tensor | null][] {
+    const out: [string, Tensor | null][] = [...this.params];
+    const seen = new Set<Tensor | null>(this.params.values());
+    const add = (name: string, value: unknown): void => {
+      if (!isParameter(value) || seen.has(value)) return;
+      seen.add(value);
+      keep(value);
+      out.push([name, value]);
+    };
+    for (const [name, value] of Object.entries(this)) {
+      if (this.params.has(name)) continue;
+      if (Array.isArray(value)) value.forEach((v, i) => add(`${name}.${i}`, v));
+      else add(name, value);
+    }
+    return out;
+  }
+
   /** Sets training mode on this module and every descendant; returns this. */
   train(mode = true): this {
-    this.training = mode;
-    for (const child of this.children.values()) child.train(mode);
+    for (const m of this.modules()) m.training = mode;
     return this;
+  }
+
+  /** This module and every descendant, each once (depth-first, in registration/declaration order). */
+  modules(): Module[] {
+    const out: Module[] = [];
+    const visit = (m: Module): void => {
+      if (out.includes(m)) return;
+      out.push(m);
+      for (const [, child] of m.namedChildren()) visit(child);
+    };
+    visit(this);
+    return out;
   }
 
   /** Evaluation mode (dropout off); same as train(false). */
@@ -51,16 +92,48 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Direct children with their names. */
+  /** Direct children with their names: registered ones, then Module fields in declaration order. */
   namedChildren(): [string, Module][] {
-    return [...this.children.entries()];
+    const out: [string, Module][] = [...this.children.entries()];
+    const seen = new Set<Module>(this.children.values());
+    const add = (name: string, value: unknown): void => {
+      if (!(value instanceof Module) || value === this || seen.has(value)) return;
+      seen.add(value);
+      out.push([name, value]);
+    };
+    for (const [name, value] of Object.entries(this)) {
+      if (this.children.has(name)) continue;
+      if (Array.isArray(value)) value.forEach((v, i) => add(`${name}.${i}`, v));
+      else add(name, value);
+    }
+    return out;
   }
 
-  /** All parameters with dotted names, e.g. `net.1.weight`, in registration order. */
+  /** Every module below this one with its dotted name (this one is ''), each once. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const visit = (m: Module, name: string): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([name, m]);
+      for (const [n, child] of m.namedChildren()) visit(child, name === '' ? n : `${name}.${n}`);
+    };
+    visit(this, prefix.replace(/\.$/, ''));
+    return out;
+  }
+
+  /** All parameters with dotted names, e.g. `net.1.weight`, in registration order; a shared tensor once. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    for (const [name, p] of this.params) if (p !== null) out.push([prefix + name, p]);
-    for (const [name, child] of this.children) out.push(...child.namedParameters(`${prefix}${name}.`));
+    const seen = new Set<Tensor>();
+    for (const [name, m] of this.namedModules(prefix)) {
+      for (const [p, t] of m.ownParameters()) {
+        if (t === null || seen.has(t)) continue;
+        seen.add(t);
+        out.push([name === '' ? p : `${name}.${p}`, t]);
+      }
+    }
     return out;
   }
 
@@ -71,8 +144,16 @@ export abstract class Module {
 
   /** True while some lazy layer has not yet seen an input (its parameters do not exist yet). */
   hasUninitializedParameters(): boolean {
-    if ([...this.params.values()].some((p) => p === null)) return true;
-    return [...this.children.values()].some((c) => c.hasUninitializedParameters());
+    return this.modules().some((m) => [...m.params.values()].some((p) => p === null));
+  }
+
+  /**
+   * Creates a lazy parameter slot from the shape a state dict gives it, so weights load without a dummy
+   * forward pass; values are written by loadStateDict. Layers with lazy slots override it to check the
+   * shape and update their own fields (see LazyLinear); the default allocates zeros of that shape.
+   */
+  protected materializeParameter(name: string, shape: readonly number[]): Tensor {
+    return this.registerParameter(name, zeros(shape))!;
   }
 
   /** Resets every parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)). */
@@ -92,13 +173,19 @@ export abstract class Module {
 
   /** Loads values saved by `stateDict`; names and shapes must match exactly. */
   loadStateDict(state: StateDict): void {
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m.params) {
+        const entry = state[prefix === '' ? name : `${prefix}.${name}`];
+        if (p === null && entry !== undefined) m.materializeParameter(name, entry.shape);
+      }
+    }
     const own = new Map(this.namedParameters());
     const missing = [...own.keys()].filter((k) => !(k in state));
     const unexpected = Object.keys(state).filter((k) => !own.has(k));
     if (missing.length > 0 || unexpected.length > 0) {
       throw new ArgumentError(
         `loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]; ` +
-          `load a state dict saved from the same model (run one forward pass first for lazy layers).`,
+          `load a state dict saved from the same model.`,
       );
     }
     for (const [name, p] of own) {

@@ -14,7 +14,7 @@ export interface DropoutOptions {
   /** Apply dropout (true) or return the input unchanged (false, evaluation). */
   training: boolean;
   /** Generator for the mask; defaults to the global one seeded by `manualSeed`. */
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
 
 /** Throws a clear ArgumentError unless 0 ≤ p ≤ 1. */

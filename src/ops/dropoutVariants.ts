@@ -17,7 +17,7 @@ export interface NoiseShapeOptions extends DropoutOptions {
    * Shape of the mask, one entry per input axis: 1 shares the mask along that axis, null (or the
    * input's size) draws it per element, as Keras `Dropout(noise_shape=…)` with None entries.
    */
-  noiseShape?: readonly (number | null)[];
+  noiseShape?: readonly (number | null)[] | undefined;
 }
 
 /** SELU's α and λ (Klambauer et al. 2017, eq. 2), to 16 digits as in PyTorch and Keras. */

@@ -10,11 +10,11 @@ export interface SGDOptions {
   /** Learning rate η. */
   lr: number;
   /** Momentum μ (0 = plain SGD). */
-  momentum?: number;
+  momentum?: number | undefined;
   /** L2 penalty λ added to the gradient: g + λw. */
-  weightDecay?: number;
+  weightDecay?: number | undefined;
   /** Max-norm c: after each step every row of each 2-D weight is rescaled to ‖w‖₂ ≤ c (paper §5.1); off by default. */
-  maxNorm?: number;
+  maxNorm?: number | undefined;
 }
 
 /**
@@ -33,6 +33,13 @@ export class SGD {
     readonly params: Tensor[],
     opts: SGDOptions,
   ) {
+    if (params.length === 0) {
+      throw new ArgumentError(
+        'SGD: got no parameters to optimise; pass model.parameters() of a model whose layers are fields ' +
+          '(or registered with registerModule), after lazy layers have seen an input or loaded a state dict.',
+        { code: 'ERR_NO_PARAMETERS' },
+      );
+    }
     const { lr, momentum = 0, weightDecay = 0, maxNorm } = opts;
     if (!(Number.isFinite(lr) && lr > 0))
       throw new ArgumentError(`SGD: lr must be a positive number, got ${lr}; e.g. 0.1.`);

@@ -17,9 +17,7 @@ export interface GeneratorState {
 
 function checkSeed(seed: number): number {
   if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new ArgumentError(
-      `seed must be a non-negative integer below 2^53, got ${seed}; pass e.g. --seed 42.`,
-    );
+    throw new ArgumentError(`seed must be a non-negative integer below 2^53, got ${seed}; e.g. 42.`);
   }
   return seed;
 }

@@ -9,15 +9,15 @@ import { Tensor, type NestedArray } from './tensor.js';
 /** Options shared by the creation functions. */
 export interface CreateOptions {
   /** Track gradients for this tensor (a parameter or an input to differentiate). */
-  requiresGrad?: boolean;
+  requiresGrad?: boolean | undefined;
   /** Backend to allocate on; defaults to the active one (`setBackend`). */
-  backend?: Backend;
+  backend?: Backend | undefined;
 }
 
 /** Options of the random creation functions. */
 export interface RandomOptions extends CreateOptions {
   /** Generator to draw from; defaults to the global one seeded by `manualSeed`. */
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
 
 function checkShape(shape: Shape): void {

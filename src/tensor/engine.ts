@@ -1,13 +1,35 @@
 /**
  * Engine state: the active backend, memory scopes and the gradient-recording switch.
  *
- * Memory is released deterministically with scopes (as tfjs's `tidy`): every tensor created inside
- * `tidy(fn)` is disposed when fn returns, except the tensors it returns and those passed to `keep`.
- * The trainer runs each step in a scope, so memory after epoch 20 equals memory after epoch 2.
- * A FinalizationRegistry frees storage of unreachable tensors created outside any scope, as a safety net.
+ * Memory is released deterministically, with no reliance on the JS garbage collector's timing
+ * (a FinalizationRegistry callback never runs inside a synchronous training loop). Three rules:
+ *
+ * 1. Scopes (tfjs's `tidy`): every tensor created inside `tidy(fn)` is disposed when fn returns or
+ *    throws, except the tensors it returns and those passed to `keep`. The Trainer runs each step in one.
+ * 2. Graphs (PyTorch's semantics): `backward()` frees the graph's saved intermediates and the constants
+ *    the library made for it (unless `{ retainGraph: true }`); a second backward through a released
+ *    graph is an error. Tensors with autograd history created outside every scope (the outputs of a
+ *    forward pass, the loss) live one step longer: each `backward()` releases those that existed before
+ *    the previous `backward()` call, except the graph it differentiates. So the naive loop
+ *    (forward → loss → zeroGrad → backward → step → loss.item()) stays flat, and a loss or logits can
+ *    still be read after `step()`. To hold such a tensor longer, `keep(t)` it or take `t.detach()`.
+ * 3. Everything else created outside a scope (your data, parameters, detached copies) is yours:
+ *    `dispose()` it, or `using t = …`; a FinalizationRegistry frees unreachable ones as a safety net.
+ *    Batches from a DataLoader are freed when the loader moves on to the next batch, and a view made
+ *    without a tape (`X.reshape(…)` of a batch) is freed with the tensor it views (keep(view) to hold it).
  */
 import type { Backend, StorageId } from '../backend/backend.js';
 import { ReferenceBackend } from '../backend/reference.js';
+import { ArgumentError } from '../errors.js';
+
+/** The engine's view of a tape entry: what it must free when the graph is released. */
+export interface GraphNode {
+  readonly inputs: readonly Disposable[];
+  /** Intermediates the backward rule needs; emptied when the graph is released. */
+  saved: readonly Disposable[];
+  /** True once backward() (without retainGraph) or a sweep released this node. */
+  released: boolean;
+}
 
 /** Anything a tensor can be disposed through: the minimal view of a Tensor the engine needs. */
 export interface Disposable {
@@ -15,11 +37,29 @@ export interface Disposable {
   readonly isDisposed: boolean;
   readonly backend: Backend;
   readonly id: StorageId;
+  readonly node: GraphNode | null;
 }
+
+/** `Symbol.dispose` where the runtime has it (Node ≥ 20, current browsers), else the well-known fallback key. */
+export const disposeSymbol: typeof Symbol.dispose =
+  (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
+  (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
 
 let activeBackend: Backend = new ReferenceBackend();
 const scopes: Set<Disposable>[] = [];
 let gradEnabled = true;
+
+/** Graph tensors created outside every scope since the last backward() (rule 2). */
+let youngGraph = new Set<Disposable>();
+/** Graph tensors that existed before the last backward(): released by the next one. */
+let oldGraph = new Set<Disposable>();
+/** Graph tensors a backward({ retainGraph: true }) exempted from sweeps until a final backward. */
+const retained = new Set<Disposable>();
+/** Leaves the library made for a graph (lifted constants, masks): freed with the graph. */
+const graphOwned = new WeakSet<Disposable>();
+/** Views made without a tape outside every scope (e.g. a flattened batch), freed with the tensor they view. */
+const viewsOf = new WeakMap<Disposable, Set<Disposable>>();
+const baseOf = new WeakMap<Disposable, Disposable>();
 
 /**
  * Extra owners of shared storage (a reshape shares its input's storage instead of copying it).
@@ -67,18 +107,120 @@ export function track(t: Disposable): void {
   else finalizer.register(t, { backend: t.backend, id: t.id }, t);
 }
 
-/** Called by Tensor.dispose: the GC fallback must not free storage a second time. */
+function forget(t: Disposable): void {
+  youngGraph.delete(t);
+  oldGraph.delete(t);
+  retained.delete(t);
+  const base = baseOf.get(t);
+  if (base !== undefined) {
+    baseOf.delete(t);
+    viewsOf.get(base)?.delete(t);
+  }
+}
+
+/** Called by Tensor.dispose: the GC fallback must not free storage a second time; views go with it. */
 export function untrack(t: Disposable): void {
   finalizer.unregister(t);
   for (const s of scopes) s.delete(t);
+  forget(t);
+  const views = viewsOf.get(t);
+  if (views !== undefined) {
+    viewsOf.delete(t);
+    for (const v of views) v.dispose();
+  }
 }
 
-/** Removes a tensor from every scope so it outlives them (parameters, gradients, optimiser state). */
+/**
+ * Ties a view made without a tape outside every scope (say `X.reshape([n, -1])` of a batch) to the
+ * tensor it views: disposing the base (the data loader moving on) disposes the view too.
+ */
+export function addDependentView(base: Disposable, view: Disposable): void {
+  if (scopes.length > 0) return;
+  let views = viewsOf.get(base);
+  if (views === undefined) viewsOf.set(base, (views = new Set()));
+  views.add(view);
+  baseOf.set(view, base);
+}
+
+/** Removes a tensor from every scope and sweep so it outlives them (parameters, optimiser state, values you hold). */
 export function keep<T extends Disposable>(t: T): T {
   let wasScoped = false;
   for (const s of scopes) wasScoped = s.delete(t) || wasScoped;
+  forget(t);
   if (wasScoped) finalizer.register(t, { backend: t.backend, id: t.id }, t);
   return t;
+}
+
+/** Called when an op records a tape entry: a graph tensor outside every scope joins the step sweep. */
+export function adoptGraphTensor(t: Disposable): void {
+  if (scopes.length === 0) youngGraph.add(t);
+}
+
+/** Marks a leaf the library made for one graph (a lifted constant, a mask): it is freed with that graph. */
+export function markGraphOwned(t: Disposable): void {
+  graphOwned.add(t);
+}
+
+/** Constants lifted from numbers for the one op about to consume them (`x.mul(2)`). */
+const lifted = new WeakSet<Disposable>();
+
+/** Marks a constant the library made from a number for the next op that takes it. */
+export function markLifted(t: Disposable): void {
+  lifted.add(t);
+}
+
+/** Called by an op on its inputs: a lifted constant is freed with the op's graph, or now when none is recorded. */
+export function consumeLifted(t: Disposable, recorded: boolean): void {
+  if (!lifted.delete(t)) return;
+  if (recorded) graphOwned.add(t);
+  else t.dispose();
+}
+
+/** Frees a node's saved intermediates and library-made inputs, and marks it released. */
+export function releaseNode(node: GraphNode): void {
+  for (const s of node.saved) s.dispose();
+  node.saved = [];
+  node.released = true;
+  for (const input of node.inputs) if (graphOwned.has(input)) input.dispose();
+}
+
+function releaseGraphTensor(t: Disposable): void {
+  if (t.node !== null) releaseNode(t.node);
+  t.dispose();
+}
+
+/**
+ * The step boundary of rule 2, run at the start of every backward(): releases the graph tensors that
+ * existed before the previous backward(), except `current` (the graph being differentiated).
+ */
+export function sweepGraphs(current: ReadonlySet<Disposable>): void {
+  const old = oldGraph;
+  oldGraph = youngGraph;
+  youngGraph = new Set();
+  for (const t of old) {
+    if (current.has(t)) oldGraph.add(t);
+    else releaseGraphTensor(t);
+  }
+}
+
+/**
+ * After a backward pass over `graph`: with retainGraph its tensors are exempt from sweeps; without,
+ * tensors a retained pass exempted rejoin the sweep.
+ */
+export function afterBackward(graph: readonly Disposable[], retainGraph: boolean): void {
+  for (const t of graph) {
+    if (t.node === null) continue;
+    if (retainGraph) {
+      if (youngGraph.delete(t) || oldGraph.delete(t)) retained.add(t);
+    } else if (retained.delete(t)) {
+      youngGraph.add(t);
+    }
+  }
+}
+
+/** Buffers held by the step sweep and retained graphs (for tests of rule 2). */
+export function graphTensorCount(): number {
+  return youngGraph.size + oldGraph.size + retained.size;
 }
 
 function collect(value: unknown, into: Set<Disposable>): void {
@@ -92,27 +234,97 @@ function collect(value: unknown, into: Set<Disposable>): void {
     for (const v of Object.values(value)) collect(v, into);
 }
 
+function isAsyncFunction(fn: unknown): boolean {
+  return (
+    typeof fn === 'function' &&
+    (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'AsyncFunction'
+  );
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+const ASYNC_TIDY =
+  'tidy(fn) is synchronous, but fn is async (or returned a Promise): its tensors would be freed before ' +
+  'the Promise settles. Await outside, and wrap only the synchronous tensor work in tidy (or use `using`).';
+
+/** Moves scope survivors to the enclosing scope, or (at the top level) to the sweep or the GC fallback. */
+function promote(t: Disposable): void {
+  const parent = scopes[scopes.length - 1];
+  if (parent !== undefined) parent.add(t);
+  else {
+    finalizer.register(t, { backend: t.backend, id: t.id }, t);
+    if (t.node !== null) youngGraph.add(t);
+  }
+}
+
 /**
  * Runs fn and disposes every tensor it created except those it returns (in an array or plain object
- * too) and those passed to `keep`; returned tensors move to the enclosing scope.
+ * too) and those passed to `keep`; returned tensors move to the enclosing scope. If fn throws, every
+ * tensor it created is disposed before the error propagates. fn must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
+  if (isAsyncFunction(fn)) throw new ArgumentError(ASYNC_TIDY, { code: 'ERR_ASYNC_TIDY' });
   const scope = new Set<Disposable>();
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (isThenable(result)) {
+    for (const t of scope) t.dispose();
+    throw new ArgumentError(ASYNC_TIDY, { code: 'ERR_ASYNC_TIDY' });
   }
   const survivors = new Set<Disposable>();
   collect(result, survivors);
   for (const t of scope) if (!survivors.has(t)) t.dispose();
-  const parent = scopes[scopes.length - 1];
-  for (const t of survivors) {
-    if (!scope.has(t)) continue;
-    if (parent !== undefined) parent.add(t);
-    else finalizer.register(t, { backend: t.backend, id: t.id }, t);
+  for (const t of survivors) if (scope.has(t)) promote(t);
+  return result;
+}
+
+/**
+ * A library composite (relu, mean, softmax, dropoutLayer, …) as one scope: the temporaries fn makes are
+ * freed at once, except what the result's recorded graph still reaches, whose leaves become owned by
+ * that graph (freed when it is released). Without a tape (noGrad) only the result survives.
+ */
+export function composite<T extends Disposable>(fn: () => T): T {
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const reachable = new Set<Disposable>();
+  const stack: Disposable[] = [result];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (reachable.has(t) || !scope.has(t)) continue;
+    reachable.add(t);
+    for (const input of t.node?.inputs ?? []) stack.push(input);
+  }
+  for (const t of scope) if (!reachable.has(t)) t.dispose();
+  for (const t of reachable) {
+    if (t !== result && t.node === null) graphOwned.add(t);
+    if (t.node === null && t !== result) {
+      const parent = scopes[scopes.length - 1];
+      if (parent !== undefined) parent.add(t);
+      else finalizer.register(t, { backend: t.backend, id: t.id }, t);
+    } else promote(t);
   }
   return result;
 }

@@ -6,9 +6,34 @@
 import type { Backend, StorageId } from '../backend/backend.js';
 import { ArgumentError, DropoutLabError, NumericError, formatShape } from '../errors.js';
 import { apply, type Node } from '../autograd/primitives.js';
-import { runBackward } from '../autograd/backward.js';
-import { releaseStorage, retainStorage, track, untrack } from './engine.js';
+import { runBackward, type BackwardOptions } from '../autograd/backward.js';
+import {
+  composite,
+  disposeSymbol,
+  markLifted,
+  releaseStorage,
+  retainStorage,
+  track,
+  untrack,
+} from './engine.js';
 import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
+
+/** Allocates storage, turning the engine's RangeError (wasm memory or an ArrayBuffer exhausted) into advice. */
+function allocate(backend: Backend, size: number, zeroed: boolean): StorageId {
+  try {
+    return backend.alloc(size, zeroed);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+    const live = backend.memory();
+    throw new DropoutLabError(
+      `out of memory on the ${backend.name} backend: ${mb(size * 4)} MB more did not fit beside ` +
+        `${live.buffers} live tensors (${mb(live.bytes)} MB). Free what you no longer need (dispose(), ` +
+        '`using`, tidy(fn)), read losses with .item() instead of keeping the tensors, or use a smaller batch.',
+      { code: 'ERR_OUT_OF_MEMORY', cause: e },
+    );
+  }
+}
 
 /** Nested JavaScript arrays of numbers, as returned by `toArray()`. */
 export type NestedArray = number | NestedArray[];
@@ -32,8 +57,8 @@ export class Tensor {
   node: Node | null;
   private disposed = false;
 
-  /** Wraps existing backend storage; use the creation functions instead of calling this directly. */
-  constructor(
+  /** Wraps existing backend storage; private: tensors come from the creation functions and ops. */
+  private constructor(
     readonly backend: Backend,
     readonly id: StorageId,
     readonly shape: Shape,
@@ -46,21 +71,21 @@ export class Tensor {
     track(this);
   }
 
-  /** Allocates a zero-filled tensor on a backend. */
+  /** Allocates a zero-filled tensor on a backend (kernel-level; use `zeros` instead). @internal */
   static empty(backend: Backend, shape: Shape): Tensor {
-    return new Tensor(backend, backend.alloc(sizeOf(shape)), [...shape]);
+    return new Tensor(backend, allocate(backend, sizeOf(shape), true), [...shape]);
   }
 
-  /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. */
+  /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. @internal */
   view(shape: Shape): Tensor {
     this.assertAlive();
     retainStorage(this.backend, this.id);
     return new Tensor(this.backend, this.id, [...shape]);
   }
 
-  /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. */
+  /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. @internal */
   static uninitialized(backend: Backend, shape: Shape): Tensor {
-    return new Tensor(backend, backend.alloc(sizeOf(shape), false), [...shape]);
+    return new Tensor(backend, allocate(backend, sizeOf(shape), false), [...shape]);
   }
 
   /** Number of axes. */
@@ -81,12 +106,22 @@ export class Tensor {
     releaseStorage(this.backend, this.id);
   }
 
+  /** `using t = …` disposes the tensor at the end of the block. */
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
   /** Throws a clear error when a disposed tensor is used. */
   assertAlive(): void {
     if (this.disposed) {
-      throw new DropoutLabError(
-        `tensor of shape ${formatShape(this.shape)} was already disposed; keep() it or use it inside the same tidy().`,
-      );
+      const why =
+        this.node !== null
+          ? 'it carried autograd history, and such tensors are released by the second backward() after ' +
+            'they were made; read it with .item()/.data() before then, or keep(t) / t.detach() to hold it longer'
+          : 'keep() it, or use it inside the same tidy()';
+      throw new DropoutLabError(`tensor of shape ${formatShape(this.shape)} was already disposed; ${why}.`, {
+        code: 'ERR_TENSOR_DISPOSED',
+      });
     }
   }
 
@@ -121,8 +156,7 @@ export class Tensor {
   }
   /** max(this, 0), written as where(this > 0, this, 0) so that ReLU'(0) = 0, as in PyTorch. */
   relu(): Tensor {
-    const mask = this.gt(0);
-    return Tensor.where(mask, this, this.lift(0));
+    return composite(() => Tensor.where(this.gt(0), this, this.lift(0)));
   }
   /** Elementwise select: cond ≠ 0 ? a : b (broadcasting); cond carries no gradient. */
   static where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
@@ -186,7 +220,7 @@ export class Tensor {
   mean(axis?: number | readonly number[], keepDims = false): Tensor {
     const axes = normalizeAxes(axis, this.ndim);
     const count = axes.reduce((n, a) => n * this.shape[a]!, 1);
-    return this.sum(axes, keepDims).div(count);
+    return composite(() => this.sum(axes, keepDims).div(count));
   }
   /** Maximum over `axis` (all axes by default); the gradient is split evenly among ties. */
   max(axis?: number | readonly number[], keepDims = false): Tensor {
@@ -210,14 +244,24 @@ export class Tensor {
     this.backend.unary('copy', this.id, this.strides(), out.id, this.shape);
     return out;
   }
-  /** Backpropagates from this tensor (a scalar, unless `gradient` is given), accumulating into leaves' `.grad`. */
-  backward(gradient?: Tensor): void {
+  /**
+   * Backpropagates from this tensor (a scalar, unless `gradient` is given), accumulating into leaves'
+   * `.grad`; then frees the graph's saved intermediates unless `{ retainGraph: true }` (PyTorch's
+   * semantics: a second backward through a released graph is an error).
+   */
+  backward(gradient?: Tensor, opts?: BackwardOptions): void;
+  /** backward() with options only, e.g. `loss.backward({ retainGraph: true })`. */
+  backward(opts: BackwardOptions): void;
+  backward(gradientOrOpts?: Tensor | BackwardOptions, maybeOpts: BackwardOptions = {}): void {
+    const gradient = gradientOrOpts instanceof Tensor ? gradientOrOpts : undefined;
+    const opts =
+      gradientOrOpts instanceof Tensor || gradientOrOpts === undefined ? maybeOpts : gradientOrOpts;
     if (gradient === undefined && this.size !== 1) {
       throw new ArgumentError(
         `backward() needs a scalar, but this tensor has shape ${formatShape(this.shape)}; reduce it (e.g. .sum()) or pass a gradient.`,
       );
     }
-    runBackward(this, gradient);
+    runBackward(this, gradient, opts);
   }
 
   // ---- reading values ----
@@ -281,6 +325,8 @@ export class Tensor {
     if (typeof value !== 'number') return value;
     const t = Tensor.empty(this.backend, []);
     this.backend.fill(t.id, 1, value);
+    // Made for one op: freed with its graph, or at once when no tape records it.
+    markLifted(t);
     return t;
   }
 }

@@ -10,7 +10,10 @@ export abstract class DataModule {
   /** Number of validation examples. */
   abstract readonly numVal: number;
 
-  /** Yields minibatches; the training loader reshuffles every epoch. The caller disposes each batch. */
+  /**
+   * Yields minibatches; the training loader reshuffles every epoch. A batch may be disposed by the caller;
+   * loaders built on DataLoader also free each batch when the next is taken.
+   */
   abstract getDataloader(train: boolean): Iterable<Batch>;
 
   /**

@@ -10,4 +10,10 @@ export {
   type FashionMnistArrays,
 } from '../data/fashionMnist.js';
 export { trainStep, type Checkpointer } from './trainer.js';
-export { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
+export type {
+  ConfigValue,
+  DataPosition,
+  OptimizerHparams,
+  RunIdentity,
+  TrainingCheckpoint,
+} from './checkpoint.js';

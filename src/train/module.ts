@@ -8,10 +8,11 @@ import { accuracy, accuracyTensor, crossEntropy } from '../ops/loss.js';
 import { SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** One minibatch: inputs X and integer labels y. */
+/** One minibatch: inputs X and integer labels y (data loaders' batches also free both with `using`). */
 export interface Batch {
   readonly X: Tensor;
   readonly y: Tensor;
+  [Symbol.dispose]?(): void;
 }
 
 /**

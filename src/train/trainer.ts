@@ -46,9 +46,9 @@ export interface TrainerOptions {
   /** Number of passes over the training data. */
   maxEpochs: number;
   /** Called after every training step. */
-  onStep?: (info: StepInfo) => void;
+  onStep?: ((info: StepInfo) => void) | undefined;
   /** Called after every epoch's validation. */
-  onEpochEnd?: (metrics: EpochMetrics) => void;
+  onEpochEnd?: ((metrics: EpochMetrics) => void) | undefined;
   /** Save a checkpoint after every N epochs (and after the last epoch); needs `checkpointer`. */
   checkpointEvery?: number | undefined;
   /** Receives each checkpoint; `checkpointDir(dir)` from `dropout-lab/node` writes them atomically. */
@@ -232,7 +232,7 @@ export class Trainer {
         disposeBatch(batch);
         if (!Number.isFinite(value)) {
           throw new NumericError(
-            `training diverged: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate (--lr).`,
+            `training diverged: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate.`,
           );
         }
         sum += value * n;
@@ -352,7 +352,7 @@ export class Trainer {
       if (!values.every(Number.isFinite)) {
         throw new NumericError(
           `training diverged: parameter ${name} holds non-finite values after epoch ${at?.epoch ?? epochs.length}; ` +
-            'the last good checkpoint is kept. Lower the learning rate (--lr).',
+            'the last good checkpoint is kept. Lower the learning rate.',
         );
       }
       params[name] = { shape: [...p.shape], data: values };

@@ -27,14 +27,14 @@ import { CMD, CONTROL_BYTES, CTL, FLOAT_OFFSET, type Helper } from './threads.js
 /** Options of createWasmBackend. */
 export interface WasmBackendOptions {
   /** Threads that share large kernels, the main thread included (1 or 2; default 1). */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** Kernel build: 'auto' (default) picks relaxed SIMD when the engine supports it. */
-  readonly variant?: KernelVariant | 'auto';
+  readonly variant?: KernelVariant | 'auto' | undefined;
   /**
    * Skip the zeros of a mostly-zero left operand (dropout and ReLU outputs and their gradients) with
    * a sparse × dense product (default true); false always runs the dense GEMM.
    */
-  readonly sparse?: boolean;
+  readonly sparse?: boolean | undefined;
 }
 
 /** The kernels' exports (pointers are byte offsets into the shared memory). */

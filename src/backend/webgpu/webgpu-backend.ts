@@ -64,9 +64,9 @@ const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
 /** Options of createWebGPUBackend. */
 export interface WebGPUBackendOptions {
   /** Adapter to use; by default one is requested from navigator.gpu (or the `webgpu` package in Node). */
-  readonly adapter?: GPUAdapter;
+  readonly adapter?: GPUAdapter | undefined;
   /** Adapter preference when requesting one. */
-  readonly powerPreference?: GPUPowerPreference;
+  readonly powerPreference?: GPUPowerPreference | undefined;
 }
 
 /** Counters for tests and the benchmark. */
@@ -680,7 +680,7 @@ async function findGPU(): Promise<GPU> {
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   if (!isNode) {
     throw new DropoutLabError(
-      'WebGPU is not available in this browser (navigator.gpu is missing); use a WebGPU-enabled browser or --backend wasm.',
+      'WebGPU is not available in this browser (navigator.gpu is missing); use a WebGPU-enabled browser or the wasm backend.',
     );
   }
   // A variable specifier keeps bundlers and TypeScript from resolving the optional package.
@@ -723,7 +723,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     }
     if (adapter === null) {
       throw new DropoutLabError(
-        'no WebGPU adapter is available (no GPU, or no Vulkan/Metal/D3D12 driver; on Linux without a GPU install Mesa lavapipe); use --backend wasm.',
+        'no WebGPU adapter is available (no GPU, or no Vulkan/Metal/D3D12 driver; on Linux without a GPU install Mesa lavapipe); use the wasm backend.',
       );
     }
   }
