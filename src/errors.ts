@@ -15,10 +15,12 @@ export type ErrorCode =
   | 'ERR_TENSOR_DISPOSED'
   | 'ERR_GRAPH_RELEASED'
   | 'ERR_ASYNC_TIDY'
-  | 'ERR_NO_PARAMETERS';
+  | 'ERR_NO_PARAMETERS'
+  | 'ERR_INTERRUPTED';
 
 /** The `name` of each error class. */
-export type ErrorName = 'DropoutLabError' | 'ArgumentError' | 'ShapeError' | 'DataError' | 'NumericError';
+export type ErrorName =
+  'DropoutLabError' | 'ArgumentError' | 'ShapeError' | 'DataError' | 'NumericError' | 'InterruptedError';
 
 /** Options of every dropout-lab error: a specific code (default: the class's) and the cause. */
 export interface DropoutLabErrorOptions {
@@ -67,6 +69,26 @@ export class NumericError extends DropoutLabError {
   override readonly name = 'NumericError' as const;
   /** The code of errors of this class unless a specific one is given. */
   static readonly defaultCode: ErrorCode = 'ERR_NUMERIC';
+}
+
+/** A run was stopped on request (Ctrl-C or SIGTERM); `exitCode` is the shell's 128 + signal number. */
+export class InterruptedError extends DropoutLabError {
+  override readonly name = 'InterruptedError' as const;
+  /** The code of errors of this class. */
+  static readonly defaultCode: ErrorCode = 'ERR_INTERRUPTED';
+  /** 130 for SIGINT, 143 for SIGTERM. */
+  readonly exitCode: number;
+
+  /** `signal` is what stopped the run, e.g. 'SIGINT'. */
+  constructor(
+    message: string,
+    readonly signal: string = 'SIGINT',
+    /** The checkpoint saved at the interrupt, if any. */
+    readonly checkpointSaved = false,
+  ) {
+    super(message);
+    this.exitCode = signal === 'SIGTERM' ? 143 : 130;
+  }
 }
 
 /** Formats a shape the way error messages show it, e.g. `[2, 8]`. */

@@ -72,6 +72,7 @@ export {
   ArgumentError,
   DataError,
   DropoutLabError,
+  InterruptedError,
   NumericError,
   ShapeError,
   type DropoutLabErrorOptions,

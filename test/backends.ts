@@ -1,7 +1,8 @@
 /**
  * The backends the op table runs on. The plain JavaScript reference backend always; the WebAssembly
  * backend when src/backend/wasm/index.ts exists and exports `createWasmBackend` (it is imported
- * dynamically so the suite still runs before it lands, and a skip is logged with its reason).
+ * dynamically so the suite still runs before it lands, and a skip is logged with its reason; with
+ * CI=true a wasm backend that cannot be imported fails every suite that uses this list).
  */
 import { ReferenceBackend } from '../src/index.js';
 import type { Backend } from '../src/internals.js';
@@ -38,4 +39,9 @@ export const backends: readonly BackendEntry[] = [
   ...[await wasmEntry()].filter((b): b is BackendEntry => b !== null),
 ];
 
-if (wasmSkipReason !== null) console.log(`# wasm backend skipped: ${wasmSkipReason}`);
+if (wasmSkipReason !== null) {
+  // With CI=true the op suite must not pass on the reference backend alone.
+  if (process.env['CI'] === 'true')
+    throw new Error(`CI=true: the wasm backend is required: ${wasmSkipReason}`);
+  console.log(`# wasm backend skipped: ${wasmSkipReason}`);
+}

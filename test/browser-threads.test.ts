@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requires } from './helpers/environment.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -64,12 +65,9 @@ globalThis.result = (async () => {
 })();
 `;
 
-const skipReason = !existsSync(CHROMIUM)
-  ? `skipped: ${CHROMIUM} is missing (install Debian's chromium to run browser tests)`
-  : !existsSync(join(DIST, 'backend', 'wasm', 'index.js'))
-    ? 'skipped: dist/ is not built (npm run build)'
-    : false;
-if (skipReason) process.stdout.write(`# browser-threads ${skipReason}\n`);
+const { skip: skipReason } = !existsSync(CHROMIUM)
+  ? requires(false, `${CHROMIUM} is missing (install Debian's chromium to run browser tests)`)
+  : requires(existsSync(join(DIST, 'backend', 'wasm', 'index.js')), 'dist/ is not built (npm run build)');
 
 test('wasm backend threads in Chromium', { skip: skipReason, timeout: 120_000 }, async (t) => {
   const { chromium } = await import('playwright-core');

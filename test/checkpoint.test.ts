@@ -28,6 +28,7 @@ import {
   checkpointDir,
   cliCheckpointOptions,
   loadCheckpoint,
+  loadResumeCheckpoints,
   removeStaleTemps,
   saveCheckpoint,
 } from '../src/cli/checkpointing.js';
@@ -127,7 +128,7 @@ test('save/load round-trips a checkpoint exactly, and its params load with loadS
   copy.loadStateDict(ckpt.params);
   assert.deepEqual(copy.stateDict(), model.stateDict());
   const header = (await readFile(sink.path)).subarray(48, 48 + 200).toString();
-  assert.match(header, /^\{"format":"dropout-lab-checkpoint","version":1/);
+  assert.match(header, /^\{"format":"dropout-lab-checkpoint","version":2/);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -277,16 +278,24 @@ test('CLI options: --resume reads <dir>/checkpoints/<model>.dlck; --checkpoint-e
     /needs somewhere to write/,
   );
   await assert.rejects(
-    cliCheckpointOptions({ resume: out }, 'mlp', undefined),
+    loadResumeCheckpoints({ resume: out }, ['mlp'], () => {}),
     /holds no checkpoint for mlp/,
   );
   await assert.rejects(
-    cliCheckpointOptions({ resume: join(out, 'nope') }, 'mlp', undefined),
+    loadResumeCheckpoints({ resume: join(out, 'nope') }, ['mlp'], () => {}),
     /is not a directory/,
   );
   const opts = await cliCheckpointOptions({ checkpointEvery: 2 }, 'mlp', out);
   await new d2l.Trainer({ maxEpochs: 1, ...opts }).fit(new MLP(config(new Generator(1))), dataModule(1));
-  const resumed = await cliCheckpointOptions({ resume: out, checkpointEvery: 1 }, 'mlp', undefined);
+  const notes: string[] = [];
+  const found = await loadResumeCheckpoints({ resume: out }, ['dropout-mlp', 'mlp'], (l) => notes.push(l));
+  assert.match(notes.join('\n'), /no checkpoint for dropout-mlp .* starts from scratch/);
+  const resumed = await cliCheckpointOptions(
+    { resume: out, checkpointEvery: 1 },
+    'mlp',
+    undefined,
+    found.get('mlp'),
+  );
   assert.equal(resumed.resumeFrom?.epoch, 1);
   assert.equal(resumed.checkpointEvery, 1);
   await rm(out, { recursive: true, force: true });

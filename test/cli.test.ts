@@ -10,6 +10,7 @@ import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/pro
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import { requires } from './helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
@@ -48,9 +49,7 @@ function assertOneLineError(r: Result, pattern: RegExp): void {
 }
 
 const hasData = existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz'));
-const needsData = {
-  skip: hasData ? false : `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)`,
-};
+const needsData = requires(hasData, `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)`);
 
 test('demo prints the deck quick check', async () => {
   const r = await cli(['demo']);

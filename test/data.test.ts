@@ -21,6 +21,7 @@ import {
   loadFashionMnistRaw,
   SYSTEM_DATA_DIR,
 } from '../src/data/fashionMnistFiles.js';
+import { requires } from './helpers/environment.js';
 
 // Tests must not pick up a developer's data dir.
 delete process.env[DATA_DIR_ENV];
@@ -505,7 +506,7 @@ const hasSystemData = FASHION_MNIST_FILE_NAMES.every((name) =>
 
 test(
   'the real Fashion-MNIST in /usr/share/datasets loads and passes SHA-256 verification',
-  { skip: hasSystemData ? false : `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)` },
+  requires(hasSystemData, `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)`),
   async () => {
     const data = await loadFashionMnistRaw({ cacheDir: freshDir('real-cache'), download: false });
     assert.equal(data.source, SYSTEM_DATA_DIR);

@@ -26,6 +26,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../src/node.js';
+import { requires } from './helpers/environment.js';
 import { canonicalRun, DEFAULT_RUN, ExperimentMLP, runId } from '../src/experiments/config.js';
 import { runPool } from '../src/experiments/pool.js';
 import { calibration, errorRate, meanStd } from '../src/experiments/stats.js';
@@ -198,7 +199,7 @@ describe('experiment runs', () => {
 
 test(
   'runPool: two worker processes, one JSONL per run, finished runs skipped on restart',
-  { skip: existsSync(SYSTEM_DATA_DIR) ? false : `${SYSTEM_DATA_DIR} is absent`, timeout: 120_000 },
+  { ...requires(existsSync(SYSTEM_DATA_DIR), `${SYSTEM_DATA_DIR} is absent`), timeout: 120_000 },
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dropout-lab-pool-'));
     try {

@@ -4,7 +4,8 @@
  * checkpoint or the new one, never a torn file; `loadCheckpoint` validates everything before use.
  * Also the CLI's `--checkpoint-every N` / `--resume DIR` logic. The format is in src/train/checkpoint.ts.
  */
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdirs } from '../data/mkdirs.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ArgumentError, DataError } from '../errors.js';
 import {
@@ -16,22 +17,13 @@ import {
 } from '../train/checkpoint.js';
 import type { Checkpointer } from '../train/trainer.js';
 import { writeFileAtomic } from './atomicWrite.js';
+import { isAlive } from './pids.js';
 
 /** File extension of checkpoint files. */
 export const CHECKPOINT_EXT = '.dlck';
 
 /** Largest file loadCheckpoint reads: preamble + largest header + largest payload. */
 const MAX_FILE_BYTES = 48 + MAX_CHECKPOINT_HEADER_BYTES + MAX_CHECKPOINT_PAYLOAD_BYTES;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes temp files a killed writer left beside `path` (writeFileAtomic names them
@@ -91,7 +83,7 @@ export function checkpointDir(dir: string, name = 'checkpoint'): Checkpointer & 
   return {
     path,
     async save(checkpoint) {
-      await mkdir(dirname(path), { recursive: true });
+      await mkdirs(dirname(path));
       await saveCheckpoint(path, checkpoint);
     },
   };
@@ -121,34 +113,55 @@ async function checkpointsFolder(dir: string): Promise<string> {
 }
 
 /**
+ * Reads the --resume checkpoints of every model of a run before any training: a model without one
+ * starts from scratch (e.g. `compare` interrupted during its first model), but a directory holding
+ * none of them is refused, as is a checkpoint that cannot be read. Without --resume: all undefined.
+ */
+export async function loadResumeCheckpoints(
+  flags: CheckpointFlags,
+  models: readonly string[],
+  log: (line: string) => void,
+): Promise<Map<string, TrainingCheckpoint | undefined>> {
+  const found = new Map<string, TrainingCheckpoint | undefined>(models.map((m) => [m, undefined]));
+  if (flags.resume === undefined) return found;
+  const s = await stat(flags.resume).catch(() => null);
+  if (!s?.isDirectory()) {
+    throw new ArgumentError(
+      `--resume ${flags.resume} is not a directory; pass the --out directory (or its checkpoints/ folder) of an earlier run.`,
+    );
+  }
+  const folder = await checkpointsFolder(flags.resume);
+  const missing: string[] = [];
+  for (const model of models) {
+    const file = join(folder, model + CHECKPOINT_EXT);
+    if ((await stat(file).catch(() => null)) === null) missing.push(model);
+    else found.set(model, await loadCheckpoint(file));
+  }
+  if (missing.length === models.length) {
+    throw new ArgumentError(
+      `--resume ${flags.resume} holds no checkpoint for ${models.join(' or ')} (looked in ${folder}); run with --checkpoint-every first.`,
+    );
+  }
+  for (const model of missing)
+    log(`note: no checkpoint for ${model} in ${folder} yet; it starts from scratch`);
+  return found;
+}
+
+/**
  * Trainer options for model `model` of a CLI run. Checkpoints go to `<out>/checkpoints/<model>.dlck`
- * (or, without --out, back into the --resume directory); --resume DIR reads `<model>.dlck` from DIR
- * or DIR/checkpoints and refuses a checkpoint of another model or hyperparameters.
+ * (or, without --out, back into the --resume directory); `resumeFrom` is the model's checkpoint from
+ * {@link loadResumeCheckpoints}.
  */
 export async function cliCheckpointOptions(
   flags: CheckpointFlags,
   model: string,
   outPath: string | undefined,
+  resumeFrom?: TrainingCheckpoint,
 ): Promise<CliCheckpointOptions> {
   const opts: CliCheckpointOptions = {};
-  let resumeFolder: string | undefined;
-  if (flags.resume !== undefined) {
-    const s = await stat(flags.resume).catch(() => null);
-    if (!s?.isDirectory()) {
-      throw new ArgumentError(
-        `--resume ${flags.resume} is not a directory; pass the --out directory (or its checkpoints/ folder) of an earlier run.`,
-      );
-    }
-    resumeFolder = await checkpointsFolder(flags.resume);
-    const file = join(resumeFolder, model + CHECKPOINT_EXT);
-    if ((await stat(file).catch(() => null)) === null) {
-      throw new ArgumentError(
-        `--resume ${flags.resume} holds no checkpoint for ${model} (looked for ${file}); run with --checkpoint-every first.`,
-      );
-    }
-    opts.resumeFrom = await loadCheckpoint(file);
-  }
+  if (resumeFrom !== undefined) opts.resumeFrom = resumeFrom;
   if (flags.checkpointEvery !== undefined) {
+    const resumeFolder = flags.resume === undefined ? undefined : await checkpointsFolder(flags.resume);
     const folder = outPath !== undefined ? join(outPath, 'checkpoints') : resumeFolder;
     if (folder === undefined) {
       throw new ArgumentError(

@@ -11,7 +11,7 @@ import { runPool, type RunRecord } from '../experiments/pool.js';
 import { formatMeanStd, meanStd } from '../experiments/stats.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { formatTable } from './format.js';
-import { integerAtLeast } from './options.js';
+import { integerAtLeast, pathFlag } from './options.js';
 import { prepareOutDir } from './outDir.js';
 import { addQueueOptions, runQueueWithFlags, type QueueFlags } from './queueOptions.js';
 
@@ -38,15 +38,19 @@ export function addExperimentOptions(cmd: Command, defaultOut: string): Command 
       3,
     )
     .option('--seed <n>', 'first seed (seeds are seed, seed+1, …)', integerAtLeast('--seed', 0, 'e.g. 0'), 0)
-    .option('--out <dir>', 'output directory (JSONL, plots, summary.md)', defaultOut)
-    .option('--runs-dir <dir>', 'per-run JSONL files, reused on restart (default <out>/runs)')
+    .option('--out <dir>', 'output directory (JSONL, plots, summary.md)', pathFlag('--out'), defaultOut)
+    .option(
+      '--runs-dir <dir>',
+      'per-run JSONL files, reused on restart (default <out>/runs)',
+      pathFlag('--runs-dir'),
+    )
     .option(
       '--workers <n>',
       'parallel worker processes, one core each (default: the available cores)',
       integerAtLeast('--workers', 1, 'e.g. 2'),
       availableParallelism(),
     )
-    .option('--data-dir <dir>', 'folder with the four Fashion-MNIST IDX files')
+    .option('--data-dir <dir>', 'folder with the four Fashion-MNIST IDX files', pathFlag('--data-dir'))
     .option('--backend <name>', 'compute backend of the workers (wasm or js)', 'wasm')
     .option('--json', 'print the results as JSON lines (no progress bar)', false)
     .option('--verbose', 'print stack traces on errors', false);

@@ -16,7 +16,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DropoutLabError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import {
   FASHION_MNIST_FILES,
   loadFashionMnistRaw,
@@ -24,7 +24,7 @@ import {
   type LoadOptions,
 } from '../data/fashionMnistFiles.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../data/idx.js';
-import { integerAtLeast } from './options.js';
+import { integerAtLeast, pathFlag } from './options.js';
 
 /** Longest request target accepted (longer ones get 414). */
 export const MAX_URL_LENGTH = 2048;
@@ -99,6 +99,12 @@ export interface LabServerOptions {
   load?: Omit<LoadOptions, 'dataDir'> | undefined;
   /** Called with one-line notices (data found or missing, app missing). */
   log?: ((line: string) => void) | undefined;
+  /** Required to bind an address other than loopback (the lab has no authentication). */
+  allowRemote?: boolean | undefined;
+  /** Extra host names the Host header may carry (e.g. the machine's DNS name with --allow-remote). */
+  allowedHosts?: readonly string[] | undefined;
+  /** Seconds a client may take to send its request headers before it gets 408 (default 5). */
+  requestTimeoutSeconds?: number | undefined;
 }
 
 /** A running lab server. */
@@ -202,14 +208,31 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** How many Host headers a request carries (Node keeps only the first in `req.headers`). */
+function hostHeaderCount(req: IncomingMessage): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') n++;
+  return n;
+}
+
 /** Starts the lab server; resolves once it listens. */
 export async function startLabServer(opts: LabServerOptions = {}): Promise<LabServer> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new DropoutLabError(`--port must be an integer in 0..65535, got ${port}.`);
+    throw new ArgumentError(`--port must be an integer in 0..65535, got ${port}.`);
+  }
+  if (!isLoopback(host) && opts.allowRemote !== true) {
+    throw new ArgumentError(
+      `--host ${host} would expose the lab (which has no authentication) beyond this machine; add --allow-remote if you mean it, or drop --host to stay on 127.0.0.1.`,
+    );
   }
   const log = opts.log ?? ((): void => undefined);
+  if (!isLoopback(host)) {
+    log(
+      `warning: serving on ${host}, reachable from other machines; anyone who can reach it can use the lab. Only the Host names ${host}${(opts.allowedHosts ?? []).map((h) => ', ' + h).join('')} are answered.`,
+    );
+  }
   const appDir = opts.appDir ?? defaultAppDir();
   const app = await loadApp(appDir);
   if (!app.has('/')) {
@@ -234,12 +257,9 @@ export async function startLabServer(opts: LabServerOptions = {}): Promise<LabSe
   let boundPort = port;
   const allowedHosts = (): Set<string> => {
     const hostPart = isIP(host) === 6 ? `[${host}]` : host;
-    return new Set([
-      `${hostPart}:${boundPort}`,
-      `127.0.0.1:${boundPort}`,
-      `localhost:${boundPort}`,
-      `[::1]:${boundPort}`,
-    ]);
+    const names = [hostPart, ...(opts.allowedHosts ?? [])];
+    if (isLoopback(host)) names.push('127.0.0.1', 'localhost', '[::1]');
+    return new Set(names.map((n) => `${n.toLowerCase()}:${boundPort}`));
   };
 
   const send = (
@@ -275,8 +295,14 @@ export async function startLabServer(opts: LabServerOptions = {}): Promise<LabSe
       send(req, res, 413, 'Request bodies are not accepted\n', { Connection: 'close' });
       return;
     }
-    // Against DNS rebinding: a loopback server answers only to loopback host names.
-    if (isLoopback(host) && !allowedHosts().has((req.headers.host ?? '').toLowerCase())) {
+    // Two Host headers are ambiguous (a proxy and the server may read different ones): refuse.
+    if (hostHeaderCount(req) > 1) {
+      send(req, res, 400, 'Bad Request: more than one Host header\n', { Connection: 'close' });
+      return;
+    }
+    // Against DNS rebinding: the server answers only to the names it serves under, also with
+    // --allow-remote (the bound address and the names the user allowed).
+    if (!allowedHosts().has((req.headers.host ?? '').toLowerCase())) {
       send(req, res, 421, 'Misdirected Request\n');
       return;
     }
@@ -299,8 +325,16 @@ export async function startLabServer(opts: LabServerOptions = {}): Promise<LabSe
     send(req, res, 200, asset.body, { 'Content-Type': asset.type, 'Cache-Control': asset.cache });
   };
 
+  // A slow client (headers or request trickling in) gets 408 within a few seconds; Node checks the
+  // timeouts every connectionsCheckingInterval, 30 s by default, hence the short interval.
+  const timeoutMs = Math.round((opts.requestTimeoutSeconds ?? 5) * 1000);
   const server = createServer(
-    { maxHeaderSize: 8192, requestTimeout: 30_000, headersTimeout: 10_000 },
+    {
+      maxHeaderSize: 8192,
+      requestTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      connectionsCheckingInterval: Math.min(1000, timeoutMs),
+    },
     (req, res) => {
       handle(req, res).catch(() => {
         if (!res.headersSent) send(req, res, 500, 'Internal Server Error\n');
@@ -308,18 +342,37 @@ export async function startLabServer(opts: LabServerOptions = {}): Promise<LabSe
       });
     },
   );
-  // Malformed requests (bad request line, headers over maxHeaderSize) get a bare 400/431 and a close.
+  // Malformed requests (bad request line, headers over maxHeaderSize) get a bare 400/431, slow ones
+  // 408, and a close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return;
     const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new ArgumentError(
+            `port ${port} on ${host} is in use; choose another --port, or --port 0 for any free port.`,
+          ),
+        );
+      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
+        reject(
+          new ArgumentError(
+            `cannot listen on ${host}:${port} (${err.code}); choose another --host or --port.`,
+          ),
+        );
+      } else reject(err);
+    });
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
@@ -340,6 +393,8 @@ interface LabFlags {
   port: number;
   host: string;
   dataDir?: string;
+  allowRemote: boolean;
+  allowHost?: string;
   verbose: boolean;
 }
 
@@ -349,17 +404,38 @@ export function labCommand(program: Command): Command {
     .command('lab')
     .description('serve the browser lab (training in a Web Worker, live curves, dropout masks) on 127.0.0.1')
     .option('--port <n>', 'TCP port (0 = any free port)', integerAtLeast('--port', 0, 'e.g. --port 8080'), 0)
-    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--host <addr>', 'address to bind (other than loopback only with --allow-remote)', '127.0.0.1')
+    .option(
+      '--allow-remote',
+      'allow a --host reachable from other machines (the lab has no authentication)',
+      false,
+    )
+    .option(
+      '--allow-host <names>',
+      'comma-separated extra Host names to answer to (e.g. this machine’s DNS name)',
+    )
     .option(
       '--data-dir <dir>',
       'folder with the four Fashion-MNIST IDX files (else $DROPOUT_LAB_DATA, cache, system, download)',
+      pathFlag('--data-dir'),
     )
     .option('--verbose', 'print stack traces on errors', false)
     .action(async (f: LabFlags) => {
       const print = (line: string): void => {
         process.stdout.write(line + '\n');
       };
-      const server = await startLabServer({ port: f.port, host: f.host, dataDir: f.dataDir, log: print });
+      const server = await startLabServer({
+        port: f.port,
+        host: f.host,
+        dataDir: f.dataDir,
+        log: print,
+        allowRemote: f.allowRemote,
+        allowedHosts:
+          f.allowHost
+            ?.split(',')
+            .map((h) => h.trim())
+            .filter((h) => h !== '') ?? [],
+      });
       print(`dropout-lab lab: open ${server.url}  (Ctrl+C to stop)`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {

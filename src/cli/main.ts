@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * The `dropout-lab` command line: `demo`, `train` and `compare`. Every failure prints one line naming
- * the problem and the fix and exits non-zero; `--verbose` adds the stack.
+ * the problem and the fix and exits non-zero; `--verbose` adds the stack. Exit codes, one scheme for
+ * every command: 0 success, 1 a runtime failure (data, disk, diverged training, a bug), 2 a usage
+ * error (whether commander or our own validation catches it), 130/143 stopped by SIGINT/SIGTERM.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DropoutLabError } from '../errors.js';
+import { ArgumentError, DropoutLabError, InterruptedError } from '../errors.js';
 import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
-import { integerAtLeast, integerIn, numberIn, positiveNumber } from './options.js';
+import { integerAtLeast, integerIn, numberIn, pathFlag, positiveNumber } from './options.js';
 import { BACKEND_NAMES, defaultThreads, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
 import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
@@ -98,6 +100,7 @@ function addTrainingOptions(cmd: Command): Command {
     .option(
       '--data-dir <dir>',
       'folder with the four Fashion-MNIST IDX files (else $DROPOUT_LAB_DATA, cache, system, download)',
+      pathFlag('--data-dir'),
     )
     .option(
       '--train-limit <n>',
@@ -109,7 +112,7 @@ function addTrainingOptions(cmd: Command): Command {
       'use only the first N validation examples',
       integerAtLeast('--val-limit', 1, 'e.g. 2000'),
     )
-    .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here')
+    .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here', pathFlag('--out'))
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
     .option(
       '--threads <n>',
@@ -125,6 +128,7 @@ function addTrainingOptions(cmd: Command): Command {
     .option(
       '--resume <dir>',
       'continue the run checkpointed in DIR (an --out dir or its checkpoints/ folder)',
+      pathFlag('--resume'),
     )
     .option('--json', 'print JSON lines instead of text (no progress bar)', false)
     .option('--verbose', 'print stack traces on errors', false);
@@ -222,7 +226,11 @@ export function buildProgram(): Command {
         'run N seeds (seed, seed+1, …) in worker processes and report mean ± std; finished runs are reused',
         integerAtLeast('--seeds', 1, 'e.g. --seeds 3'),
       )
-      .option('--runs-dir <dir>', 'with --seeds: per-run JSONL files (default <out>/runs)')
+      .option(
+        '--runs-dir <dir>',
+        'with --seeds: per-run JSONL files (default <out>/runs)',
+        pathFlag('--runs-dir'),
+      )
       .option(
         '--workers <n>',
         'with --seeds: parallel worker processes, one core each (default: the available cores)',
@@ -251,6 +259,17 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Commander's codes that are not failures: help and version requested. */
+const COMMANDER_SUCCESS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+/** Exit code of a failure: 2 usage, 130/143 interrupted, 1 anything else (see the file comment). */
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof CommanderError) return COMMANDER_SUCCESS.has(e.code) ? 0 : 2;
+  if (e instanceof InterruptedError) return e.exitCode;
+  if (e instanceof ArgumentError) return 2;
+  return 1;
+}
+
 /** Runs the CLI on `argv`; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
@@ -260,8 +279,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help and version are "errors" with exit code 0 in commander's model.
-      return e.exitCode;
+      // Help and version are "errors" with exit code 0 in commander's model; the rest are usage errors.
+      return exitCodeOf(e);
     }
     if (e instanceof DropoutLabError) {
       process.stderr.write(`dropout-lab: ${e.message}\n`);
@@ -272,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     if (verbose && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
-    return e instanceof DropoutLabError ? 2 : 1;
+    return exitCodeOf(e);
   }
 }
 

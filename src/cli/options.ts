@@ -46,3 +46,15 @@ export function positiveNumber(flag: string, hint: string): (value: string) => n
     return v;
   };
 }
+
+/** A commander parser for a path: an empty or blank value (an unset shell variable) is refused. */
+export function pathFlag(flag: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') {
+      throw new InvalidArgumentError(
+        `${flag} is empty; pass a directory (an empty value usually means an unset shell variable).`,
+      );
+    }
+    return value;
+  };
+}

@@ -1,54 +1,138 @@
 /**
  * The --out directory: checked for writability before any training starts (so a bad path fails in
- * a second, not after ten epochs), written atomically at the end, and removed again if this run
- * created it and then failed, so no partial output is left behind.
+ * a second, not after ten epochs), locked against a second process writing into it at the same
+ * time, and removed again if this run created it and then failed, so no partial output is left
+ * behind.
  */
-import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { open, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { mkdirs } from '../data/mkdirs.js';
 import { ArgumentError } from '../errors.js';
+import { isAlive } from './pids.js';
+
+/** Name of the lock file inside an --out directory; it holds the PID of the process writing there. */
+export const LOCK_FILE = '.dropout-lab.lock';
 
 /** A prepared output directory. */
 export interface OutDir {
   readonly path: string;
-  /** Removes the directory if this run created it and it is still empty (after a failure). */
+  /** Removes what this run created and left empty (after a failure), and releases the lock. */
   cleanup(): Promise<void>;
+  /** Releases the lock (the directory and its files stay). */
+  release(): void;
+}
+
+/** Options of prepareOutDir. */
+export interface OutDirOptions {
+  /** The flag the path came from, for messages (default `--out`). */
+  readonly flag?: string;
+  /** Where notes go (e.g. a stale lock taken over). */
+  readonly log?: (line: string) => void;
+}
+
+/** Throws a one-line ArgumentError when a path flag is empty or blank (an unset shell variable). */
+export function checkPathFlag(flag: string, value: string): string {
+  if (value.trim() === '') {
+    throw new ArgumentError(
+      `${flag} is empty; pass a directory (an empty value usually means an unset shell variable).`,
+    );
+  }
+  return value;
 }
 
 /**
- * mkdir -p one level at a time: Node's `mkdir(…, { recursive: true })` never returns for some
- * paths (e.g. under /proc), and a CLI must fail, not hang.
+ * Takes the lock of `dir`: creates LOCK_FILE holding our PID, or takes over one whose process is gone.
+ * A live holder is refused with one line naming its PID.
  */
-async function mkdirs(path: string): Promise<void> {
-  const parent = dirname(path);
-  if (parent !== path && (await stat(parent).catch(() => null)) === null) await mkdirs(parent);
-  await mkdir(path);
+async function lock(dir: string, flag: string, log?: (line: string) => void): Promise<string> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return path;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let pid = Number.NaN;
+    try {
+      pid = Number(readFileSync(path, 'utf8').trim());
+    } catch {
+      // Removed in between: try again.
+      continue;
+    }
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      throw new ArgumentError(
+        `${flag} ${dir} is in use by process ${pid} (lock file ${path}); wait for it to finish or choose another ${flag}.`,
+      );
+    }
+    log?.(
+      `note: took over the stale lock ${path} of process ${Number.isNaN(pid) ? '?' : pid}, which is gone`,
+    );
+    await rm(path, { force: true });
+  }
+  throw new ArgumentError(`${flag} ${dir}: cannot take the lock ${path}; another process keeps taking it.`);
 }
 
-/** Creates (if needed) and probes `dir` for writability; throws a one-line ArgumentError otherwise. */
-export async function prepareOutDir(dir: string): Promise<OutDir> {
+/**
+ * Creates (if needed), probes for writability and locks `dir`; throws a one-line ArgumentError
+ * otherwise. The lock is released by `cleanup()`/`release()`, and at the latest when the process exits.
+ */
+export async function prepareOutDir(dir: string, opts: OutDirOptions = {}): Promise<OutDir> {
+  const flag = opts.flag ?? '--out';
+  checkPathFlag(flag, dir);
   const path = resolve(dir);
-  let created = false;
+  let created: string | undefined;
+  let lockPath: string;
   try {
     const s = await stat(path).catch(() => null);
     if (s !== null && !s.isDirectory()) throw new Error('it exists and is not a directory');
-    if (s === null) {
-      await mkdirs(path);
-      created = true;
-    }
+    if (s === null) created = await mkdirs(path);
     const probe = join(path, `.dropout-lab-probe-${process.pid}`);
     await writeFile(probe, '');
     await rm(probe);
   } catch (e) {
-    if (created) await rmdir(path).catch(() => {});
+    if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => {});
     const reason = e instanceof Error ? e.message.replace(/^[A-Z]+: /, '') : String(e);
-    throw new ArgumentError(`--out ${dir} is not writable (${reason}); choose a directory you can write to.`);
+    throw new ArgumentError(
+      `${flag} ${dir} is not writable (${reason}); choose a directory you can write to.`,
+    );
   }
+  try {
+    lockPath = await lock(path, flag, opts.log);
+  } catch (e) {
+    if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => {});
+    throw e;
+  }
+  let held = true;
+  // Ctrl-C, a fatal error or process.exit anywhere: the lock must not outlive us.
+  const onExit = (): void => {
+    if (held) rmSync(lockPath, { force: true });
+  };
+  process.on('exit', onExit);
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    process.off('exit', onExit);
+    rmSync(lockPath, { force: true });
+  };
   return {
     path,
+    release,
     async cleanup() {
-      if (!created) return;
-      const entries = await readdir(path).catch(() => ['?']);
-      if (entries.length === 0) await rmdir(path).catch(() => {});
+      release();
+      // An empty checkpoints/ folder (a failed first save) is not an output.
+      const ckpts = join(path, 'checkpoints');
+      if ((await readdir(ckpts).catch(() => ['?'])).length === 0) await rmdir(ckpts).catch(() => {});
+      if (created === undefined) return;
+      // Up from --out to the outermost folder this run created, each only while empty.
+      for (let d = path; ; d = dirname(d)) {
+        if ((await readdir(d).catch(() => ['?'])).length !== 0) return;
+        await rmdir(d).catch(() => {});
+        if (d === created || dirname(d) === d) return;
+      }
     },
   };
 }

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -15,7 +14,8 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { ArgumentError } from '../errors.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { mkdirs } from '../data/mkdirs.js';
+import { writeFilesAtomic, type FileToWrite } from './atomicWrite.js';
 
 /** The metrics the board plots, in legend order (the order d2l's board adds them). */
 export const METRICS = ['train_loss', 'val_loss', 'val_acc'] as const;
@@ -154,13 +154,13 @@ export async function svgToPng(svg: string, opts: { width?: number } = {}): Prom
   }
 }
 
-/** Writes DIR/BASE.svg and DIR/BASE.png (creating DIR), each atomically; rendering happens first, so a rendering error writes nothing. */
-export async function writePlots(
+/** Renders the two plot files of {@link writePlots} in memory (nothing is written): DIR/BASE.svg and DIR/BASE.png. */
+export async function renderPlotFiles(
   dir: string,
   baseName: string,
   points: MetricPoint[],
   opts: WritePlotsOptions = {},
-): Promise<PlotPaths> {
+): Promise<[FileToWrite, FileToWrite]> {
   if (baseName === '' || /[/\\]/.test(baseName) || baseName === '.' || baseName === '..') {
     throw new ArgumentError(
       `Plot base name ${JSON.stringify(baseName)} is not a plain file name; pass a name such as "compare" and put directories in the output directory instead.`,
@@ -169,12 +169,23 @@ export async function writePlots(
   const { pngWidth, ...chart } = opts;
   const svg = await renderCurvesSvg(points, chart);
   const png = await svgToPng(svg, { width: pngWidth ?? 2 * (chart.width ?? DEFAULT_WIDTH) });
-  await mkdir(dir, { recursive: true });
-  const svgPath = join(dir, `${baseName}.svg`);
-  const pngPath = join(dir, `${baseName}.png`);
-  await writeFileAtomic(svgPath, svg);
-  await writeFileAtomic(pngPath, png);
-  return { svgPath, pngPath };
+  return [
+    { path: join(dir, `${baseName}.svg`), data: svg },
+    { path: join(dir, `${baseName}.png`), data: png },
+  ];
+}
+
+/** Writes DIR/BASE.svg and DIR/BASE.png (creating DIR), both or neither; rendering happens first, so a rendering error writes nothing. */
+export async function writePlots(
+  dir: string,
+  baseName: string,
+  points: MetricPoint[],
+  opts: WritePlotsOptions = {},
+): Promise<PlotPaths> {
+  const files = await renderPlotFiles(dir, baseName, points, opts);
+  await mkdirs(dir);
+  await writeFilesAtomic(files);
+  return { svgPath: files[0].path, pngPath: files[1].path };
 }
 
 /** Y-axis title naming what is actually plotted, as the board's single shared axis mixes loss and accuracy. */

@@ -22,7 +22,7 @@ import {
   summaryTables,
   type ExperimentFlags,
 } from './experiments.js';
-import { positiveNumber } from './options.js';
+import { integerAtLeast, positiveNumber } from './options.js';
 import { shownArgv } from './queueOptions.js';
 
 /** A sweepable flag: its RunConfig field and how one value parses. */
@@ -70,7 +70,10 @@ export const AXES: readonly Axis[] = [
   { flag: '--val-limit', key: 'valLimit', parse: num('--val-limit', 1, 10_000, true) },
 ];
 
-type SweepFlags = ExperimentFlags & { fixedPn?: number } & Record<string, unknown>;
+type SweepFlags = ExperimentFlags & { fixedPn?: number; maxRuns?: number } & Record<string, unknown>;
+
+/** Default cap on the runs one sweep may start (combinations × seeds); `--max-runs` raises it. */
+export const DEFAULT_MAX_RUNS = 1000;
 
 function optionName(flag: string): string {
   return flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -102,6 +105,11 @@ export function registerSweep(program: Command, print: (line: string) => void): 
     'keep k = (1 − p)·n expected units per hidden layer: n_i = round(k / (1 − p_i)) (paper Fig. 9)',
     positiveNumber('--fixed-pn', 'e.g. --fixed-pn 256'),
   );
+  cmd.option(
+    '--max-runs <n>',
+    `refuse a sweep of more runs (combinations × seeds) than this (default ${DEFAULT_MAX_RUNS})`,
+    integerAtLeast('--max-runs', 1, `e.g. --max-runs ${DEFAULT_MAX_RUNS}`),
+  );
   addExperimentOptions(cmd, 'out/sweep').action(async (f: SweepFlags) => {
     await runSweep(f, print);
   });
@@ -115,6 +123,14 @@ export async function runSweep(f: SweepFlags, log: (line: string) => void): Prom
     const values = [...new Set(raw.split(',').map((v) => a.parse(v.trim())))];
     return [{ key: a.key, values }];
   });
+  // Count before building anything: the grid of two 10,001-value lists is 10^8 objects.
+  const runs = axes.reduce((n, a) => n * a.values.length, 1) * f.seeds;
+  const maxRuns = f.maxRuns ?? DEFAULT_MAX_RUNS;
+  if (runs > maxRuns) {
+    throw new ArgumentError(
+      `this sweep is ${runs.toLocaleString('en-US')} runs (${axes.map((a) => a.values.length).join(' × ')} combinations × ${f.seeds} seeds), over the limit of ${maxRuns}; list fewer values or pass --max-runs ${runs} to run them all.`,
+    );
+  }
   const swept = axes.filter((a) => a.values.length > 1).map((a) => a.key);
   const epochList = (axes.find((a) => a.key === 'epochs')?.values as number[] | undefined) ?? [
     DEFAULT_RUN.epochs,

@@ -8,12 +8,13 @@
  * Each file may be stored gzip-compressed (NAME.gz) or raw (NAME); checksums cover the decompressed bytes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdirs } from './mkdirs.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DataError, formatShape } from '../errors.js';
+import { ArgumentError, DataError, formatShape } from '../errors.js';
 import { type DebianSourceOptions, fetchFromDebian } from './debianSource.js';
-import { gunzipIfNeeded } from './gunzip.js';
+import { gunzipIfNeeded, readIdxBytes } from './gunzip.js';
 import { type IdxArray, isGzip, parseIdx } from './idx.js';
 
 /** The four Fashion-MNIST files, by role; the names are those of the official distribution. */
@@ -177,8 +178,9 @@ async function scanDir(dir: string): Promise<DirScan> {
 async function readIdx(path: string, expected: string | undefined, fix: string): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readIdxBytes(path, fix);
   } catch (err) {
+    if (err instanceof DataError) throw err;
     throw new DataError(`Cannot read ${path} (${describe(err)}). Fix: ${fix}.`);
   }
   const raw = gunzipIfNeeded(bytes, path, fix);
@@ -344,7 +346,7 @@ async function downloadMissing(
 ): Promise<string | undefined> {
   if (mirrors.length === 0) return 'no mirrors are configured';
   try {
-    await mkdir(cacheDir, { recursive: true });
+    await mkdirs(cacheDir);
   } catch (err) {
     return `cannot create the cache dir ${cacheDir} (${describe(err)})`;
   }
@@ -376,8 +378,12 @@ async function downloadMissing(
 export async function loadFashionMnistRaw(opts: LoadOptions = {}): Promise<FashionMnistRaw> {
   const checksums = (opts.verify ?? true) ? (opts.checksums ?? FASHION_MNIST_SHA256) : undefined;
 
+  // An empty dataDir (an unset shell variable) would resolve to the current directory.
+  if (opts.dataDir !== undefined && opts.dataDir.trim() === '') {
+    throw new ArgumentError('--data-dir is empty; pass the folder that holds the four Fashion-MNIST files.');
+  }
   const envDir = process.env[DATA_DIR_ENV];
-  const explicit = opts.dataDir ?? (envDir === '' ? undefined : envDir);
+  const explicit = opts.dataDir ?? (envDir?.trim() === '' ? undefined : envDir);
   if (explicit !== undefined) {
     const via = opts.dataDir !== undefined ? '--data-dir' : `$${DATA_DIR_ENV}`;
     const dir = resolve(explicit);

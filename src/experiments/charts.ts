@@ -3,11 +3,11 @@
  * PNG): mean curves with ± std bands or error bars, a heatmap for 2-D grids, a reliability diagram,
  * and a grid of 28×28 thumbnails drawn as plain SVG.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirs } from '../data/mkdirs.js';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from '../cli/atomicWrite.js';
+import { writeFilesAtomic } from '../cli/atomicWrite.js';
 import { svgToPng } from '../cli/plot.js';
 
 /** One point of a mean ± std series. */
@@ -176,10 +176,14 @@ export async function renderSpec(spec: TopLevelSpec): Promise<string> {
 
 /** Writes DIR/BASE.svg and DIR/BASE.png (twice the width) atomically; returns the SVG path. */
 export async function writeSvgPng(dir: string, base: string, svg: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
   const width = Number(/width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1] ?? 600);
-  await writeFileAtomic(join(dir, `${base}.svg`), svg);
-  await writeFileAtomic(join(dir, `${base}.png`), await svgToPng(svg, { width: 2 * width }));
+  const png = await svgToPng(svg, { width: 2 * width });
+  await mkdirs(dir);
+  // Both or neither: a full disk must not leave a new SVG beside a stale PNG.
+  await writeFilesAtomic([
+    { path: join(dir, `${base}.svg`), data: svg },
+    { path: join(dir, `${base}.png`), data: png },
+  ]);
   return join(dir, `${base}.svg`);
 }
 

@@ -5,8 +5,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { mkdirs } from '../data/mkdirs.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -59,7 +60,7 @@ function workerPath(): string {
 
 /** Runs every config not yet finished in `runsDir` and resolves with all records, in input order. */
 export async function runPool(configs: readonly RunConfig[], opts: PoolOptions): Promise<RunRecord[]> {
-  await mkdir(opts.runsDir, { recursive: true });
+  await mkdirs(opts.runsDir);
   const unique = new Map<string, RunConfig>();
   for (const c of configs) {
     checkRun(c);

@@ -10,8 +10,20 @@ import { writeFileAtomic } from '../cli/atomicWrite.js';
 import { runOne } from './runOne.js';
 import type { ToWorker, FromWorker } from './pool.js';
 
+// Stopped from outside (SIGTERM/SIGINT, or the parent gone so that the IPC channel or stdout is a
+// broken pipe): exit quietly. Finished runs are on disk; the one in progress is rerun on restart.
+const quit = (): never => process.exit(0);
+process.on('SIGTERM', quit);
+process.on('SIGINT', quit);
+process.stdout.on('error', quit);
+process.stderr.on('error', quit);
+process.on('error', quit);
+
 const send = (m: FromWorker): void => {
-  process.send?.(m);
+  if (process.connected !== true) return;
+  process.send?.(m, undefined, {}, (err: Error | null) => {
+    if (err) quit();
+  });
 };
 
 const backendName = (process.env['DROPOUT_LAB_BACKEND'] ?? 'wasm') as BackendName;

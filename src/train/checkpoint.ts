@@ -8,7 +8,7 @@
  * Layout (all integers little-endian):
  *
  *   offset 0   8 bytes   magic "DLABCKPT"
- *   offset 8   uint32    format version (1)
+ *   offset 8   uint32    format version (2; version 1 files, always at epoch boundaries, still load)
  *   offset 12  uint32    H, header length in bytes (a multiple of 4, at most MAX_CHECKPOINT_HEADER_BYTES)
  *   offset 16  32 bytes  SHA-256 of the header bytes
  *   offset 48  H bytes   header: UTF-8 JSON, padded with spaces to a multiple of 4
@@ -25,8 +25,10 @@ import type { EpochMetrics } from './trainer.js';
 
 /** The `format` field of every checkpoint header. */
 export const CHECKPOINT_FORMAT = 'dropout-lab-checkpoint';
-/** The format version this code writes and reads. */
-export const CHECKPOINT_VERSION = 1;
+/** The format version this code writes (it reads this one and every older one). */
+export const CHECKPOINT_VERSION = 2;
+/** Versions this code reads: 1 (epoch boundaries only) and 2 (adds mid-epoch checkpoints). */
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 /** The first 8 bytes of every checkpoint file. */
 export const CHECKPOINT_MAGIC = 'DLABCKPT';
 /** Largest header accepted (16 MiB): a corrupt length field must not become a huge allocation. */
@@ -55,8 +57,21 @@ export interface DataPosition {
   readonly batchSize: number;
   readonly numTrain: number;
   readonly numVal: number;
-  /** Training examples already consumed in the current epoch (0: checkpoints sit at epoch boundaries). */
+  /** Training examples already consumed in the current epoch (0 at an epoch boundary). */
   readonly position: number;
+}
+
+/**
+ * The running sums of an epoch interrupted after some steps (version 2), so the resumed epoch reports
+ * the same train_loss as an uninterrupted one: the half-epoch board accumulator, the epoch's, and
+ * the seconds spent so far.
+ */
+export interface PartialEpoch {
+  readonly sum: number;
+  readonly count: number;
+  readonly epochSum: number;
+  readonly epochCount: number;
+  readonly seconds: number;
 }
 
 /** Everything a run needs to continue exactly where it stopped. */
@@ -67,10 +82,15 @@ export interface TrainingCheckpoint {
   readonly config: Readonly<Record<string, ConfigValue>>;
   /** Epochs completed. */
   readonly epoch: number;
-  /** Steps completed in the current epoch (always 0 in version 1). */
+  /** Steps completed in the current epoch (0 at an epoch boundary; always 0 in version 1). */
   readonly stepInEpoch: number;
+  /** The interrupted epoch's running sums; present exactly when stepInEpoch > 0. */
+  readonly partial?: PartialEpoch | undefined;
   readonly optimizer: OptimizerHparams;
-  /** The model's generator (dropout masks) and the data module's shuffle generator (null if none). */
+  /**
+   * The model's generator (dropout masks) and the data module's shuffle generator (null if none); the
+   * latter as it was when the current epoch started (before its permutation was drawn).
+   */
   readonly generators: { readonly model: GeneratorState; readonly data: GeneratorState | null };
   readonly data: DataPosition;
   /** Per-epoch metrics and ProgressBoard points so far. */
@@ -213,7 +233,11 @@ export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     model: { className: ckpt.modelClass, config: ckpt.config },
-    training: { epoch: ckpt.epoch, stepInEpoch: ckpt.stepInEpoch },
+    training: {
+      epoch: ckpt.epoch,
+      stepInEpoch: ckpt.stepInEpoch,
+      ...(ckpt.partial === undefined ? {} : { partial: ckpt.partial }),
+    },
     optimizer: ckpt.optimizer,
     generators: ckpt.generators,
     data: ckpt.data,
@@ -321,8 +345,10 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Traini
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== CHECKPOINT_VERSION) {
-    throw fail(`has format version ${version}; this dropout-lab reads version ${CHECKPOINT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw fail(
+      `has format version ${version}; this dropout-lab reads versions ${READABLE_VERSIONS.join(' and ')}`,
+    );
   }
   const headerLength = view.getUint32(12, true);
   if (headerLength === 0 || headerLength % 4 !== 0 || headerLength > MAX_CHECKPOINT_HEADER_BYTES) {
@@ -348,10 +374,8 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Traini
   if (h.format !== CHECKPOINT_FORMAT) {
     throw fail(`has format ${JSON.stringify(h.format) ?? 'nothing'}, expected "${CHECKPOINT_FORMAT}"`);
   }
-  if (h.version !== CHECKPOINT_VERSION) {
-    throw fail(
-      `has header version ${JSON.stringify(h.version) ?? 'nothing'}, expected ${CHECKPOINT_VERSION}`,
-    );
+  if (h.version !== version) {
+    throw fail(`has header version ${JSON.stringify(h.version) ?? 'nothing'}, expected ${version}`);
   }
 
   const model = r.obj(h.model, 'model');
@@ -454,13 +478,33 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Traini
   for (const e of entries) {
     const values = new Float32Array(e.length);
     for (let i = 0; i < e.length; i++) values[i] = pv.getFloat32(4 * (e.offset + i), true);
+    // The writer never saves NaN or Infinity (a checkpoint is a last good state): such values mean a
+    // crafted or foreign file, and resuming from them would train on garbage.
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw fail(`holds a non-finite value (${values[bad]}) in ${e.role} ${e.name}[${bad}]`);
     (e.role === 'param' ? params : momentum)[e.name] = { shape: e.shape, data: values };
+  }
+  const stepInEpoch = r.int(training.stepInEpoch, 'training.stepInEpoch');
+  let partial: PartialEpoch | undefined;
+  if (version === 1 && stepInEpoch !== 0) throw fail('is a version 1 checkpoint written mid-epoch');
+  if (stepInEpoch > 0) {
+    const pe = r.obj(training.partial, 'training.partial');
+    partial = {
+      sum: r.num(pe.sum, 'training.partial.sum'),
+      count: r.int(pe.count, 'training.partial.count'),
+      epochSum: r.num(pe.epochSum, 'training.partial.epochSum'),
+      epochCount: r.int(pe.epochCount, 'training.partial.epochCount'),
+      seconds: r.num(pe.seconds, 'training.partial.seconds'),
+    };
+  } else if (training.partial !== undefined) {
+    throw fail('has training.partial at an epoch boundary (stepInEpoch 0)');
   }
   return {
     modelClass: r.str(model.className, 'model.className'),
     config,
     epoch: r.int(training.epoch, 'training.epoch'),
-    stepInEpoch: r.int(training.stepInEpoch, 'training.stepInEpoch'),
+    stepInEpoch,
+    ...(partial === undefined ? {} : { partial }),
     optimizer: {
       name: 'SGD',
       lr: r.num(opt.lr, 'optimizer.lr'),
@@ -546,8 +590,5 @@ export function checkCompatible(ckpt: TrainingCheckpoint, run: RunIdentity, name
     if (formatShape(saved) !== formatShape(shape)) {
       refuse(`${n} has shape ${formatShape(saved)} in the checkpoint but ${formatShape(shape)} in the model`);
     }
-  }
-  if (ckpt.stepInEpoch !== 0 || ckpt.data.position !== 0) {
-    refuse('it was written mid-epoch, which format version 1 does not resume');
   }
 }

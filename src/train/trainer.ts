@@ -3,15 +3,16 @@
  * before validation (the only place modes flip), one tidy scope per step so memory stays flat, and
  * records the book's curves on a ProgressBoard.
  */
-import { ArgumentError, NumericError, formatValue } from '../errors.js';
+import { ArgumentError, InterruptedError, NumericError, formatValue } from '../errors.js';
 import type { StateDict } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
-import { Generator, defaultGenerator } from '../random/generator.js';
+import { Generator, defaultGenerator, type GeneratorState } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkCompatible,
   type ConfigValue,
+  type PartialEpoch,
   type RunIdentity,
   type TrainingCheckpoint,
 } from './checkpoint.js';
@@ -60,6 +61,19 @@ export interface TrainerOptions {
   generator?: Generator | undefined;
   /** The model's identity in checkpoints (default: its scalar `hparams`, if it has them). */
   modelConfig?: Readonly<Record<string, ConfigValue>> | undefined;
+  /**
+   * Stops training after the current step when aborted (e.g. on Ctrl-C): with a checkpointer, a
+   * checkpoint of that exact step is saved first; then `fit` rejects with an InterruptedError whose
+   * signal is the abort reason ('SIGINT' or 'SIGTERM').
+   */
+  signal?: AbortSignal | undefined;
+}
+
+/** Where a restored run continues: the epoch (0-based), the steps already done in it and their sums. */
+interface StartPoint {
+  readonly epoch: number;
+  readonly step: number;
+  readonly partial: PartialEpoch | undefined;
 }
 
 /** Where the Trainer sends checkpoints (saved at epoch boundaries). */
@@ -126,6 +140,20 @@ export async function trainStep(model: Module, optim: SGD, batch: Batch): Promis
   return value;
 }
 
+/** Milliseconds between yields to the event loop while a `signal` is watched. */
+const YIELD_EVERY_MS = 25;
+
+/**
+ * Lets signal handlers and timers run. A training step only awaits promises that CPU backends
+ * resolve at once (microtasks), so without this a Ctrl-C handler would run only after training.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
 /** Fits a d2l-style model to a DataModule for `maxEpochs` epochs. */
 export class Trainer {
   readonly maxEpochs: number;
@@ -166,17 +194,34 @@ export class Trainer {
     const stepsPerEpoch = data.numTrainBatches;
     const half = Math.max(1, Math.ceil(stepsPerEpoch / 2));
     const resume = this.opts.resumeFrom;
-    const first = resume === undefined ? 0 : this.restore(resume, model, optim, data, epochs);
-    for (let epoch = first; epoch < this.maxEpochs; epoch++) {
-      const started = performance.now();
+    const start: StartPoint =
+      resume === undefined
+        ? { epoch: 0, step: 0, partial: undefined }
+        : this.restore(resume, model, optim, data, epochs);
+    const dataGenerator = shuffleGeneratorOf(data);
+    let lastYield = performance.now();
+    for (let epoch = start.epoch; epoch < this.maxEpochs; epoch++) {
+      // A resumed epoch replays the part done before the interrupt: same sums, same elapsed time.
+      const resumed = epoch === start.epoch ? start.partial : undefined;
+      const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
       this.opts.onEpochStart?.(epoch);
       model.train();
+      // The shuffle generator before this epoch's permutation is drawn: with the model generator and
+      // the step, all a mid-epoch checkpoint needs to repeat the rest of the epoch bit for bit.
+      const epochData = dataGenerator?.getState() ?? null;
+      const skip = epoch === start.epoch ? start.step : 0;
       let step = 0;
-      let sum = 0;
-      let count = 0;
-      let epochSum = 0;
-      let epochCount = 0;
+      let sum = resumed?.sum ?? 0;
+      let count = resumed?.count ?? 0;
+      let epochSum = resumed?.epochSum ?? 0;
+      let epochCount = resumed?.epochCount ?? 0;
       for (const batch of data.trainDataloader()) {
+        if (step < skip) {
+          // Already trained before the interrupt: the batch is drawn (same order) but not used.
+          disposeBatch(batch);
+          step++;
+          continue;
+        }
         // ReLU maps NaN to 0, so a NaN input would not show in the loss: it would silently turn the
         // first layer's weights into NaN. Checking the batch costs one pass over it (CPU backends).
         if (batch.X.backend.syncRead && !data.inputsAreFinite) {
@@ -206,6 +251,20 @@ export class Trainer {
           sum = 0;
           count = 0;
         }
+        if (this.opts.signal !== undefined && performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+        if (this.opts.signal?.aborted === true && step < stepsPerEpoch) {
+          const partial: PartialEpoch = {
+            sum,
+            count,
+            epochSum,
+            epochCount,
+            seconds: (performance.now() - started) / 1000,
+          };
+          await this.interrupt(model, optim, data, epochs, { epoch, step, epochData, partial });
+        }
       }
       if (step === 0) {
         throw new ArgumentError(
@@ -227,8 +286,16 @@ export class Trainer {
       epochs.push(metrics);
       this.opts.onEpochEnd?.(metrics);
       const every = this.opts.checkpointEvery;
-      if (every !== undefined && ((epoch + 1) % every === 0 || epoch + 1 === this.maxEpochs)) {
+      const aborted = this.opts.signal?.aborted === true && epoch + 1 < this.maxEpochs;
+      if (every !== undefined && ((epoch + 1) % every === 0 || epoch + 1 === this.maxEpochs || aborted)) {
         await this.opts.checkpointer!.save(await this.checkpoint(model, optim, data, epochs));
+      }
+      if (aborted) {
+        throw new InterruptedError(
+          `interrupted after epoch ${epoch + 1}`,
+          String(this.opts.signal!.reason),
+          this.opts.checkpointer !== undefined,
+        );
       }
     }
     return { epochs, board: this.board };
@@ -252,16 +319,36 @@ export class Trainer {
     };
   }
 
+  /** Saves a mid-epoch checkpoint (when checkpointing is on) and stops with an InterruptedError. */
+  private async interrupt(
+    model: Module,
+    optim: SGD,
+    data: DataModule,
+    epochs: readonly EpochMetrics[],
+    at: { epoch: number; step: number; epochData: GeneratorState | null; partial: PartialEpoch },
+  ): Promise<never> {
+    const signal = String(this.opts.signal!.reason);
+    const saver = this.opts.checkpointer;
+    if (saver !== undefined) await saver.save(await this.checkpoint(model, optim, data, epochs, at));
+    throw new InterruptedError(
+      `interrupted at epoch ${at.epoch + 1}, step ${at.step}`,
+      signal,
+      saver !== undefined,
+    );
+  }
+
   /**
-   * The state at the end of a finished epoch. Checkpoints sit at epoch boundaries because the data
-   * order of an epoch is drawn when it starts: the shuffle generator's state is then all the data
-   * order there is, and a resumed run repeats the uninterrupted one bit for bit.
+   * The state at the end of a finished epoch, or (with `at`) after step `at.step` of epoch
+   * `at.epoch + 1`. The data order of an epoch is drawn when it starts, so a mid-epoch checkpoint
+   * keeps the shuffle generator's state from before that draw: the resumed run draws the same
+   * permutation, skips the steps already done and repeats the uninterrupted run bit for bit.
    */
   private async checkpoint(
     model: Module,
     optim: SGD,
     data: DataModule,
     epochs: readonly EpochMetrics[],
+    at?: { epoch: number; step: number; epochData: GeneratorState | null; partial: PartialEpoch },
   ): Promise<TrainingCheckpoint> {
     const id = this.identity(model, data, optim);
     const params: StateDict = {};
@@ -270,7 +357,7 @@ export class Trainer {
       // A checkpoint is a last good state: never write one holding NaN or Infinity.
       if (!values.every(Number.isFinite)) {
         throw new NumericError(
-          `training diverged: parameter ${name} holds non-finite values after epoch ${epochs.length}; ` +
+          `training diverged: parameter ${name} holds non-finite values after epoch ${at?.epoch ?? epochs.length}; ` +
             'the last good checkpoint is kept. Lower the learning rate.',
         );
       }
@@ -287,29 +374,71 @@ export class Trainer {
     return {
       modelClass: id.modelClass,
       config: id.config,
-      epoch: epochs[epochs.length - 1]!.epoch,
-      stepInEpoch: 0,
+      epoch: at?.epoch ?? epochs[epochs.length - 1]!.epoch,
+      stepInEpoch: at?.step ?? 0,
       optimizer: id.optimizer,
       generators: {
         model: (this.opts.generator ?? defaultGenerator).getState(),
-        data: dataGenerator?.getState() ?? null,
+        data: at !== undefined ? at.epochData : (dataGenerator?.getState() ?? null),
       },
-      data: { ...id.data, position: 0 },
+      data: {
+        ...id.data,
+        position: at === undefined ? 0 : Math.min(at.step * data.batchSize, data.numTrain),
+      },
       metrics: { epochs: [...epochs], board: [...this.board.points] },
       params,
       momentum,
+      ...(at === undefined ? {} : { partial: at.partial }),
     };
   }
 
-  /** Loads a checkpoint into the model, optimiser, generators and board; returns the epoch to start at. */
+  /**
+   * Checks, before any training, that `ckpt` can resume this run of `model` on `data`: the same
+   * model, hyperparameters and data, and not further than `maxEpochs`. Throws a one-line ArgumentError.
+   * Materialises lazy layers (drawing their initial weights), so call it on a throwaway model.
+   */
+  checkResume(ckpt: TrainingCheckpoint, model: Module, data: DataModule): void {
+    this.prepareModel(model, data);
+    const optim = model.configureOptimizers();
+    checkCompatible(ckpt, this.identity(model, data, optim));
+    this.checkPosition(ckpt, data);
+  }
+
+  /** The checkpoint's position must lie within this run: epochs ≤ maxEpochs, steps within an epoch. */
+  private checkPosition(ckpt: TrainingCheckpoint, data: DataModule): void {
+    if (ckpt.epoch > this.maxEpochs || (ckpt.epoch === this.maxEpochs && ckpt.stepInEpoch > 0)) {
+      throw new ArgumentError(
+        `the checkpoint is at epoch ${ckpt.epoch}${ckpt.stepInEpoch > 0 ? `, step ${ckpt.stepInEpoch}` : ''}, beyond this run's ${this.maxEpochs} epochs; ` +
+          `pass --epochs ${ckpt.stepInEpoch > 0 ? ckpt.epoch + 1 : ckpt.epoch} or more to resume it.`,
+      );
+    }
+    if (ckpt.stepInEpoch >= data.numTrainBatches) {
+      throw new ArgumentError(
+        `the checkpoint is at step ${ckpt.stepInEpoch} of an epoch of ${data.numTrainBatches} steps; it does not belong to this run.`,
+      );
+    }
+    if (ckpt.data.position !== Math.min(ckpt.stepInEpoch * data.batchSize, data.numTrain)) {
+      throw new ArgumentError(
+        `the checkpoint's data position ${ckpt.data.position} does not match its step ${ckpt.stepInEpoch}; it is inconsistent. Delete it or start without resuming.`,
+      );
+    }
+    if (ckpt.metrics.epochs.length !== ckpt.epoch) {
+      throw new ArgumentError(
+        `the checkpoint is at epoch ${ckpt.epoch} but holds metrics of ${ckpt.metrics.epochs.length} epochs; it is inconsistent. Delete it or start without resuming.`,
+      );
+    }
+  }
+
+  /** Loads a checkpoint into the model, optimiser, generators and board; returns where to continue. */
   private restore(
     ckpt: TrainingCheckpoint,
     model: Module,
     optim: SGD,
     data: DataModule,
     epochs: EpochMetrics[],
-  ): number {
+  ): StartPoint {
     checkCompatible(ckpt, this.identity(model, data, optim));
+    this.checkPosition(ckpt, data);
     const dataGenerator = shuffleGeneratorOf(data);
     if ((dataGenerator === null) !== (ckpt.generators.data === null)) {
       throw new ArgumentError(
@@ -323,7 +452,7 @@ export class Trainer {
     if (dataGenerator !== null) dataGenerator.setState(ckpt.generators.data!);
     epochs.push(...ckpt.metrics.epochs);
     this.board.points.push(...ckpt.metrics.board);
-    return ckpt.epoch;
+    return { epoch: ckpt.epoch, step: ckpt.stepInEpoch, partial: ckpt.partial };
   }
 
   /** Sample-weighted validation loss and accuracy, in eval mode without a tape. */

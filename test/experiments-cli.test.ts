@@ -1,0 +1,164 @@
+/**
+ * The experiment commands' success paths end to end on a small subset: `sweep` over two dropout
+ * values and `mc` with three samples, each in a worker process, with every output file written and a
+ * rerun reusing the finished runs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import { requires } from './helpers/environment.js';
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+const SUBSET = [
+  '--seeds',
+  '1',
+  '--epochs',
+  '1',
+  '--train-limit',
+  '512',
+  '--val-limit',
+  '256',
+  '--workers',
+  '1',
+];
+const needsData = {
+  ...requires(
+    existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz')),
+    `${SYSTEM_DATA_DIR} is absent`,
+  ),
+  timeout: 180_000,
+};
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      env: { ...process.env, DROPOUT_LAB_DATA: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const events = (text: string): Record<string, unknown>[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test(
+  'sweep --dropout1 0,0.5 on a subset: one summary per value, plots, summary.md; a rerun reuses the runs',
+  needsData,
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-sweep-'));
+    const r = await cli(['sweep', '--dropout1', '0,0.5', ...SUBSET, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summaries = events(r.stdout);
+    assert.deepEqual(
+      summaries.map((e) => [e['event'], e['dropout1']]),
+      [
+        ['summary', 0],
+        ['summary', 0.5],
+      ],
+    );
+    for (const s of summaries) {
+      const acc = s['val_acc_mean'] as number;
+      assert.ok(acc > 0 && acc <= 1, `val_acc ${acc}`);
+    }
+    const files = await readdir(out);
+    for (const f of [
+      'results.jsonl',
+      'summary.md',
+      'sweep_val_acc.svg',
+      'sweep_val_acc.png',
+      'curves_val_acc.svg',
+    ])
+      assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
+    assert.equal((await readdir(join(out, 'runs'))).length, 2);
+    assert.match(await readFile(join(out, 'summary.md'), 'utf8'), /Best val_acc: \*\*dropout1=/);
+    const again = await cli(['sweep', '--dropout1', '0,0.5', ...SUBSET, '--out', out]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /2 runs: 2 already finished/);
+    await rm(out, { recursive: true, force: true });
+  },
+);
+
+test(
+  'mc --samples 3 on a subset: MC error for k = 1…3 against weight scaling, plots and summary',
+  needsData,
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-mc-'));
+    const r = await cli(['mc', '--samples', '3', ...SUBSET, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summaries = events(r.stdout);
+    assert.deepEqual(
+      summaries.map((e) => e['k']),
+      [1, 2, 3],
+    );
+    for (const s of summaries) {
+      for (const k of ['mc_error_mean', 'ws_error_mean']) {
+        const v = s[k] as number;
+        assert.ok(v >= 0 && v <= 1, `${k} ${v}`);
+      }
+    }
+    // Weight scaling is one deterministic pass: the same at every k.
+    assert.equal(new Set(summaries.map((s) => s['ws_error_mean'])).size, 1);
+    const files = await readdir(out);
+    for (const f of ['results.jsonl', 'summary.md', 'mc_error.svg', 'mc_error.png', 'reliability.svg'])
+      assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
+    await rm(out, { recursive: true, force: true });
+  },
+);
+
+test(
+  'a sweep stopped by SIGTERM exits quietly: no EPIPE or IPC stack trace from its workers',
+  needsData,
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-sweep-term-'));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'sweep',
+        '--dropout1',
+        '0,0.1,0.2,0.3',
+        ...SUBSET,
+        '--train-limit',
+        '4096',
+        '--workers',
+        '2',
+        '--out',
+        out,
+      ],
+      { env: { ...process.env, DROPOUT_LAB_DATA: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      // Once the workers are started (and loading data or training), stop the sweep.
+      if (timer === undefined && stdout.includes('worker processes'))
+        timer = setTimeout(() => child.kill('SIGTERM'), 3000);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 'close' waits for every holder of the pipes, i.e. for the workers too.
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('close', (_c, s) => resolve(s)),
+    );
+    clearTimeout(timer);
+    assert.equal(signal, 'SIGTERM');
+    assert.doesNotMatch(stderr, /EPIPE|ERR_IPC|\n\s+at /, stderr);
+    await rm(out, { recursive: true, force: true });
+  },
+);
