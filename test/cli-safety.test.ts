@@ -202,7 +202,7 @@ test(
       r,
     ]);
     assert.equal(before.code, 2);
-    assert.match(before.stderr, /beyond this run's 1 epochs; pass --epochs 2 or more/);
+    assert.match(before.stderr, /beyond this run's 1 epochs; resume it with 2 or more epochs/);
     await rm(dir, { recursive: true, force: true });
   },
 );

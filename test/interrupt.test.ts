@@ -268,7 +268,7 @@ describe('checkpoint versions and crafted-but-checksummed files', () => {
     [
       'epoch beyond the run',
       (c) => ({ ...c, epoch: 7, stepInEpoch: 0, partial: undefined }),
-      /beyond this run's 3 epochs; pass --epochs 7/,
+      /beyond this run's 3 epochs; resume it with 7 or more epochs/,
     ],
     ['a step past the epoch', (c) => ({ ...c, stepInEpoch: 9 }), /step 9 of an epoch of 5 steps/],
     [

@@ -409,7 +409,7 @@ export class Trainer {
     if (ckpt.epoch > this.maxEpochs || (ckpt.epoch === this.maxEpochs && ckpt.stepInEpoch > 0)) {
       throw new ArgumentError(
         `the checkpoint is at epoch ${ckpt.epoch}${ckpt.stepInEpoch > 0 ? `, step ${ckpt.stepInEpoch}` : ''}, beyond this run's ${this.maxEpochs} epochs; ` +
-          `pass --epochs ${ckpt.stepInEpoch > 0 ? ckpt.epoch + 1 : ckpt.epoch} or more to resume it.`,
+          `resume it with ${ckpt.stepInEpoch > 0 ? ckpt.epoch + 1 : ckpt.epoch} or more epochs.`,
       );
     }
     if (ckpt.stepInEpoch >= data.numTrainBatches) {
