@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { mkdirs } from '../data/mkdirs.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cliProgress from 'cli-progress';
+import { runsProgressBar } from './runsProgress.js';
 import { DropoutLabError } from '../errors.js';
 import { canonicalRun, checkRun, runId, type RunConfig } from './config.js';
 
@@ -90,19 +90,7 @@ export async function runPool(configs: readonly RunConfig[], opts: PoolOptions):
 
 async function runPending(pending: [string, RunConfig][], opts: PoolOptions): Promise<void> {
   const totalEpochs = pending.reduce((s, [, c]) => s + c.epochs, 0);
-  const bar =
-    opts.progress && process.stderr.isTTY
-      ? new cliProgress.SingleBar(
-          {
-            stream: process.stderr,
-            format: 'runs {runs} |{bar}| {value}/{total} epochs  {eta_formatted} left',
-            hideCursor: true,
-            clearOnComplete: true,
-            etaBuffer: 20,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : null;
+  const bar = runsProgressBar(opts.progress === true);
   let finished = 0;
   let epochsDone = 0;
   bar?.start(totalEpochs, 0, { runs: `0/${pending.length}` });

@@ -8,7 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
-import cliProgress from 'cli-progress';
+import { runsProgressBar } from '../experiments/runsProgress.js';
 import { writeFileAtomic } from '../cli/atomicWrite.js';
 import { DropoutLabError } from '../errors.js';
 import { canonicalRun, checkRun, runId, type RunConfig } from '../experiments/config.js';
@@ -78,19 +78,7 @@ async function waitForJobs(
   const queueEvents = new QueueEvents(opts.queueName, { connection: eventsRedis });
   const totalEpochs = [...pending.values()].reduce((s, p) => s + p.config.epochs, 0);
   const epochsDone = new Map<string, number>();
-  const bar =
-    opts.progress && process.stderr.isTTY
-      ? new cliProgress.SingleBar(
-          {
-            stream: process.stderr,
-            format: 'runs {runs} |{bar}| {value}/{total} epochs  {eta_formatted} left',
-            hideCursor: true,
-            clearOnComplete: true,
-            etaBuffer: 20,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : null;
+  const bar = runsProgressBar(opts.progress === true);
   const failures: string[] = [];
   const left = new Set(pending.keys());
   let poll: NodeJS.Timeout | undefined;
