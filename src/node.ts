@@ -1,6 +1,6 @@
 /** Node-only entry point: finding, verifying and loading the Fashion-MNIST files. */
 import { FashionMNIST, type FashionMNISTOptions } from './data/fashionMnist.js';
-import { loadFashionMnistRaw, type LoadOptions } from './data/fashionMnistFiles.js';
+import { loadFashionMnistRaw, type LoadOptions } from './node/data/fashionMnistFiles.js';
 
 export {
   loadFashionMnistRaw,
@@ -10,10 +10,10 @@ export {
   type LoadOptions,
   type FashionMnistRaw,
   type DownloadProgress,
-} from './data/fashionMnistFiles.js';
+} from './node/data/fashionMnistFiles.js';
 
-export { checkpointDir, loadCheckpoint, saveCheckpoint } from './cli/checkpointing.js';
-export { loadSafetensors, saveSafetensors } from './cli/safetensorsFile.js';
+export { checkpointDir, loadCheckpoint, saveCheckpoint } from './node/checkpointFiles.js';
+export { loadSafetensors, saveSafetensors } from './node/safetensorsFile.js';
 
 /** Finds (or downloads), verifies and loads Fashion-MNIST into a FashionMNIST data module. */
 export async function loadFashionMNIST(opts: FashionMNISTOptions & LoadOptions = {}): Promise<FashionMNIST> {

@@ -95,7 +95,7 @@ test('library errors quote the value they got, with its kind when it is not a nu
 
 test('library errors name no CLI flag (the command line adds its own)', () => {
   // The Node file layer's data messages name --data-dir on purpose: they are what the CLI prints.
-  const allowed = new Set(['src/data/fashionMnistFiles.ts', 'src/data/idx.ts']);
+  const allowed = new Set(['src/node/data/fashionMnistFiles.ts', 'src/data/idx.ts']);
   const offenders: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

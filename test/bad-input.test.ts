@@ -28,7 +28,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
-import { saveCheckpoint, loadCheckpoint } from '../src/cli/checkpointing.js';
+import { saveCheckpoint, loadCheckpoint } from '../src/node/checkpointFiles.js';
 import type { TrainingCheckpoint } from '../src/train/checkpoint.js';
 import type { Batch } from '../src/train/module.js';
 

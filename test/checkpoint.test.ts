@@ -26,12 +26,11 @@ import {
 } from '../src/index.js';
 import {
   checkpointDir,
-  cliCheckpointOptions,
   loadCheckpoint,
-  loadResumeCheckpoints,
   removeStaleTemps,
   saveCheckpoint,
-} from '../src/cli/checkpointing.js';
+} from '../src/node/checkpointFiles.js';
+import { cliCheckpointOptions, loadResumeCheckpoints } from '../src/cli/resume.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '../src/errors.js';
-import { SYSTEM_DATA_DIR, loadFashionMnistRaw } from '../src/data/fashionMnistFiles.js';
-import { gunzipIfNeeded, readIdxBytes } from '../src/data/gunzip.js';
+import { SYSTEM_DATA_DIR, loadFashionMnistRaw } from '../src/node/data/fashionMnistFiles.js';
+import { gunzipIfNeeded, readIdxBytes } from '../src/node/data/gunzip.js';
 import { encodeIdx } from '../src/data/idx.js';
-import { mkdirs } from '../src/data/mkdirs.js';
-import { loadCheckpoint } from '../src/cli/checkpointing.js';
+import { mkdirs } from '../src/node/mkdirs.js';
+import { loadCheckpoint } from '../src/node/checkpointFiles.js';
 import { requires } from './helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import { SYSTEM_DATA_DIR } from '../src/node/data/fashionMnistFiles.js';
 import { requires } from './helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '../src/errors.js';
-import { decodeIdxFile, gunzipIfNeeded } from '../src/data/gunzip.js';
+import { decodeIdxFile, gunzipIfNeeded } from '../src/node/data/gunzip.js';
 import { encodeIdx, MAX_IDX_BYTES, parseIdx } from '../src/data/idx.js';
 import {
   DATA_DIR_ENV,
@@ -20,7 +20,7 @@ import {
   FASHION_MNIST_SHA256,
   loadFashionMnistRaw,
   SYSTEM_DATA_DIR,
-} from '../src/data/fashionMnistFiles.js';
+} from '../src/node/data/fashionMnistFiles.js';
 import { requires } from './helpers/environment.js';
 
 // Tests must not pick up a developer's data dir.

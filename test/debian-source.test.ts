@@ -18,15 +18,15 @@ import {
   isDebianMainArchive,
   parseDeb822Sources,
   parseSourcesList,
-} from '../src/data/aptSources.js';
-import { parseAr } from '../src/data/debArchive.js';
-import { type DebianPackage, FASHION_MNIST_DEB } from '../src/data/debianSource.js';
+} from '../src/node/data/aptSources.js';
+import { parseAr } from '../src/node/data/debArchive.js';
+import { type DebianPackage, FASHION_MNIST_DEB } from '../src/node/data/debianSource.js';
 import {
   DATA_DIR_ENV,
   type DownloadProgress,
   FASHION_MNIST_FILES,
   loadFashionMnistRaw,
-} from '../src/data/fashionMnistFiles.js';
+} from '../src/node/data/fashionMnistFiles.js';
 
 delete process.env[DATA_DIR_ENV];
 delete process.env[DEBIAN_MIRROR_ENV];

@@ -11,10 +11,10 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { svgToPng } from '../src/cli/plot.js';
+import { svgToPng } from '../src/node/plot.js';
 import type { Browser, Page } from 'playwright-core';
-import { startLabServer } from '../src/cli/lab.js';
-import { loadFashionMnistRaw, type FashionMnistRaw } from '../src/data/fashionMnistFiles.js';
+import { startLabServer } from '../src/node/labServer.js';
+import { loadFashionMnistRaw, type FashionMnistRaw } from '../src/node/data/fashionMnistFiles.js';
 import { Y_CAP } from '../src/web/chart.js';
 import { NUMBER_FIELDS } from '../src/web/fields.js';
 

@@ -8,10 +8,10 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLabServer } from '../src/cli/lab.js';
+import { startLabServer } from '../src/node/labServer.js';
 import { CI, requires } from './helpers/environment.js';
 import { createBackend } from '../src/backend/select.js';
-import { loadFashionMnistRaw, type FashionMnistRaw } from '../src/data/fashionMnistFiles.js';
+import { loadFashionMnistRaw, type FashionMnistRaw } from '../src/node/data/fashionMnistFiles.js';
 import { DropoutMLP, d2l, manualSeed, setBackend } from '../src/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';

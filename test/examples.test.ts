@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import { SYSTEM_DATA_DIR } from '../src/node/data/fashionMnistFiles.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const EXAMPLES = join(ROOT, 'examples');

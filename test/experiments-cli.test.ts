@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import { SYSTEM_DATA_DIR } from '../src/node/data/fashionMnistFiles.js';
 import { requires } from './helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianMirror } from '../src/data/aptSources.js';
+import { debianMirror } from '../src/node/data/aptSources.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DIST_MAIN = join(ROOT, 'dist', 'cli', 'main.js');

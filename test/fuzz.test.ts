@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { DataError } from '../src/index.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
-import { loadCheckpoint } from '../src/cli/checkpointing.js';
+import { loadCheckpoint } from '../src/node/checkpointFiles.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,

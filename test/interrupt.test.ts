@@ -20,7 +20,7 @@ import {
   optim,
   type DropoutMLPConfig,
 } from '../src/index.js';
-import { checkpointDir, loadCheckpoint } from '../src/cli/checkpointing.js';
+import { checkpointDir, loadCheckpoint } from '../src/node/checkpointFiles.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,

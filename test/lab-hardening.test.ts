@@ -10,7 +10,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArgumentError } from '../src/errors.js';
-import { startLabServer } from '../src/cli/lab.js';
+import { startLabServer } from '../src/node/labServer.js';
 
 async function appDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dropout-lab-app-'));

@@ -7,9 +7,10 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { labCommand, normalizeRequestPath, startLabServer, type LabServer } from '../src/cli/lab.js';
+import { labCommand } from '../src/cli/lab.js';
+import { normalizeRequestPath, startLabServer, type LabServer } from '../src/node/labServer.js';
 import { parseIdx } from '../src/data/idx.js';
-import type { FashionMnistRaw } from '../src/data/fashionMnistFiles.js';
+import type { FashionMnistRaw } from '../src/node/data/fashionMnistFiles.js';
 
 interface Reply {
   status: number;

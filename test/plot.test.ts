@@ -1,12 +1,12 @@
-// Training-curve plots (src/cli/plot.ts) and the atomic writer they use (src/cli/atomicWrite.ts).
+// Training-curve plots (src/node/plot.ts) and the atomic writer they use (src/node/atomicWrite.ts).
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { writeFileAtomic } from '../src/cli/atomicWrite.js';
-import { renderCurvesSvg, svgToPng, writePlots } from '../src/cli/plot.js';
-import type { MetricPoint } from '../src/cli/plot.js';
+import { writeFileAtomic } from '../src/node/atomicWrite.js';
+import { renderCurvesSvg, svgToPng, writePlots } from '../src/node/plot.js';
+import type { MetricPoint } from '../src/node/plot.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBackend } from '../src/backend/select.js';
-import { loadFashionMnistRaw, SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import { loadFashionMnistRaw, SYSTEM_DATA_DIR } from '../src/node/data/fashionMnistFiles.js';
 import { DEFAULT_RUN, type RunConfig } from '../src/experiments/config.js';
 import { runOne } from '../src/experiments/runOne.js';
 import { JOB_OPTIONS, jobData, jobIdOf } from '../src/queue/jobs.js';

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataError, DropoutMLP, DropoutMLPScratch, manualSeed, MLP, tensor, zeros } from '../src/index.js';
 import { loadSafetensors, saveSafetensors } from '../src/nn/safetensors.js';
-import * as files from '../src/cli/safetensorsFile.js';
-import { SYSTEM_DATA_DIR } from '../src/data/fashionMnistFiles.js';
+import * as files from '../src/node/safetensorsFile.js';
+import { SYSTEM_DATA_DIR } from '../src/node/data/fashionMnistFiles.js';
 import type { Module } from '../src/nn/module.js';
 import { randomArray } from './helpers/testData.js';
 

@@ -1,6 +1,6 @@
 /** Download progress for the data step: a byte bar on a terminal, one line per file otherwise. */
 import cliProgress from 'cli-progress';
-import type { DownloadProgress } from '../data/fashionMnistFiles.js';
+import type { DownloadProgress } from '../node/data/fashionMnistFiles.js';
 
 /** Returns an onProgress callback; the bar (stderr, TTY only) closes itself when a file completes. */
 export function downloadReporter(log: (line: string) => void): (e: DownloadProgress) => void {

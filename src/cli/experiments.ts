@@ -6,13 +6,13 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
-import { bandChart, writeChart, type BandPoint } from '../experiments/charts.js';
+import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
 import { runPool, type RunRecord } from '../experiments/pool.js';
 import { formatMeanStd, meanStd } from '../experiments/stats.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
 import { formatTable } from './format.js';
 import { integerAtLeast, pathFlag } from './options.js';
-import { prepareOutDir } from './outDir.js';
+import { prepareOutDir } from '../node/outDir.js';
 import { addQueueOptions, runQueueWithFlags, type QueueFlags } from './queueOptions.js';
 
 /** Flags every experiment command has. */

@@ -15,9 +15,9 @@ import {
   writeChart,
   writeSvgPng,
   type BandPoint,
-} from '../experiments/charts.js';
+} from '../node/charts.js';
 import { formatMeanStd, meanStd, type ReliabilityBin } from '../experiments/stats.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
 import { addExperimentOptions, runExperiments, type ExperimentFlags } from './experiments.js';
 import { formatTable } from './format.js';
 import { integerAtLeast, numberIn } from './options.js';

@@ -14,15 +14,15 @@ import { ArgumentError, InterruptedError } from '../errors.js';
 import type { TrainingCheckpoint } from '../train/checkpoint.js';
 import { Trainer, type EpochMetrics } from '../train/trainer.js';
 import type { Classifier } from '../train/module.js';
-import { writeFilesAtomic } from './atomicWrite.js';
-import { cliCheckpointOptions, loadResumeCheckpoints } from './checkpointing.js';
+import { writeFilesAtomic } from '../node/atomicWrite.js';
+import { cliCheckpointOptions, loadResumeCheckpoints } from './resume.js';
 import { formatTable } from './format.js';
-import { checkPathFlag, prepareOutDir } from './outDir.js';
-import { renderPlotFiles, type MetricPoint } from './plot.js';
+import { checkPathFlag, prepareOutDir } from '../node/outDir.js';
+import { renderPlotFiles, type MetricPoint } from '../node/plot.js';
 import { createProgress } from './progress.js';
 import { downloadReporter } from './downloadProgress.js';
-import { checkWritableDir, loadInitWeights } from './initWeights.js';
-import { loadSafetensors, saveSafetensors } from './safetensorsFile.js';
+import { checkWritableDir, loadInitWeights } from '../node/initWeights.js';
+import { loadSafetensors, saveSafetensors } from '../node/safetensorsFile.js';
 import { watchSignals } from './signals.js';
 
 /** The models the CLI knows, by `--model` name. */

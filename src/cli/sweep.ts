@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { DEFAULT_RUN, DROPOUT_VARIANTS, EXPERIMENT_MODELS, type RunConfig } from '../experiments/config.js';
-import { bandChart, heatmap, writeChart, type BandPoint } from '../experiments/charts.js';
+import { bandChart, heatmap, writeChart, type BandPoint } from '../node/charts.js';
 import type { RunRecord } from '../experiments/pool.js';
 import { meanStd } from '../experiments/stats.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
 import {
   addExperimentOptions,
   aggregateRow,

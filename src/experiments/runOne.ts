@@ -4,7 +4,7 @@
  * activation statistics on a fixed probe batch), and for kind 'mc' one `mc` event.
  */
 import { FashionMNIST } from '../data/fashionMnist.js';
-import type { FashionMnistRaw } from '../data/fashionMnistFiles.js';
+import type { FashionMnistRaw } from '../node/data/fashionMnistFiles.js';
 import { activationStats } from '../nn/activationStats.js';
 import { predict } from '../nn/mcDropout.js';
 import { manualSeed } from '../random/generator.js';

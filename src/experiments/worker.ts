@@ -3,10 +3,10 @@
  * wasm backend, then runs the configs the parent sends over IPC one at a time, writing each run's
  * JSONL file atomically when it finishes (so a killed sweep keeps every finished run).
  */
-import { loadFashionMnistRaw } from '../data/fashionMnistFiles.js';
+import { loadFashionMnistRaw } from '../node/data/fashionMnistFiles.js';
 import { createBackend, type BackendName } from '../backend/select.js';
 import { setBackend } from '../tensor/engine.js';
-import { writeFileAtomic } from '../cli/atomicWrite.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
 import { runOne } from './runOne.js';
 import type { ToWorker, FromWorker } from './pool.js';
 

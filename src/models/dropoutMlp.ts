@@ -2,8 +2,12 @@
  * The models of d2l's "Dropout" section: the from-scratch DropoutMLPScratch, the concise
  * DropoutMLP, and the plain MLP baseline with the same architecture (784→256→256→10).
  */
+import { GaussianDropout } from '../nn/dropoutVariants.js';
 import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js';
+import type { Module } from '../nn/module.js';
+import { ArgumentError } from '../errors.js';
 import { checkDropoutP, dropoutLayer } from '../ops/dropout.js';
+import { SGD } from '../optim/sgd.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
@@ -16,6 +20,16 @@ export interface DropoutMLPConfig {
   dropout1?: number | undefined;
   dropout2?: number | undefined;
   lr?: number | undefined;
+  /** SGD momentum μ (the book: 0). */
+  momentum?: number | undefined;
+  /** L2 weight decay λ (the book: 0). */
+  weightDecay?: number | undefined;
+  /** Max-norm c on each hidden unit's incoming weights, 0 = off (the paper's recipe; the book: off). */
+  maxNorm?: number | undefined;
+  /** The dropout noise of DropoutMLP: Bernoulli (inverted dropout, the book) or Gaussian N(1, p/(1 − p)). */
+  variant?: 'bernoulli' | 'gaussian' | undefined;
+  /** DropConnect rate on DropoutMLP's two hidden Linear layers, 0 = off. */
+  dropConnect?: number | undefined;
   /** Generator for initialisation and masks; defaults to the global one (`manualSeed`). */
   generator?: Generator | undefined;
 }
@@ -25,7 +39,7 @@ export type ResolvedDropoutMLPConfig = {
   readonly [K in Exclude<keyof DropoutMLPConfig, 'generator'>]-?: Exclude<DropoutMLPConfig[K], undefined>;
 };
 
-/** The book's hparams: 10 outputs, 256/256 hidden units, dropout 0.5/0.5, lr 0.1. */
+/** The book's hparams: 10 outputs, 256/256 hidden units, dropout 0.5/0.5, lr 0.1, plain SGD. */
 export const BOOK_HPARAMS: ResolvedDropoutMLPConfig = {
   numOutputs: 10,
   numHiddens1: 256,
@@ -33,6 +47,11 @@ export const BOOK_HPARAMS: ResolvedDropoutMLPConfig = {
   dropout1: 0.5,
   dropout2: 0.5,
   lr: 0.1,
+  momentum: 0,
+  weightDecay: 0,
+  maxNorm: 0,
+  variant: 'bernoulli',
+  dropConnect: 0,
 };
 
 function resolve(config: DropoutMLPConfig): ResolvedDropoutMLPConfig {
@@ -42,11 +61,31 @@ function resolve(config: DropoutMLPConfig): ResolvedDropoutMLPConfig {
   const c = { ...BOOK_HPARAMS, ...given } as ResolvedDropoutMLPConfig;
   checkDropoutP(c.dropout1, 'dropout1');
   checkDropoutP(c.dropout2, 'dropout2');
+  checkDropoutP(c.dropConnect, 'dropConnect');
   return c;
 }
 
 function genOpts(config: DropoutMLPConfig): { generator?: Generator } {
   return config.generator ? { generator: config.generator } : {};
+}
+
+/** The SGD of the run: the book's plain SGD, or the paper's recipe with momentum, decay and max-norm. */
+function sgdOf(model: Module, h: ResolvedDropoutMLPConfig): SGD {
+  return new SGD(model.parameters(), {
+    lr: h.lr,
+    momentum: h.momentum,
+    weightDecay: h.weightDecay,
+    ...(h.maxNorm > 0 ? { maxNorm: h.maxNorm } : {}),
+  });
+}
+
+/** Refuses the options a model does not implement, rather than silently training without them. */
+function refuseNoise(model: string, h: ResolvedDropoutMLPConfig): void {
+  if (h.variant !== 'bernoulli' || h.dropConnect !== 0) {
+    throw new ArgumentError(
+      `${model} applies only Bernoulli dropout; use DropoutMLP for variant 'gaussian' or dropConnect.`,
+    );
+  }
 }
 
 /** d2l's DropoutMLPScratch: applies the from-scratch `dropoutLayer` after each hidden ReLU, only when training. */
@@ -62,6 +101,7 @@ export class DropoutMLPScratch extends Classifier {
   constructor(config: DropoutMLPConfig = {}) {
     super();
     this.hparams = resolve(config);
+    refuseNoise('DropoutMLPScratch', this.hparams);
     const g = genOpts(config);
     this.generator = config.generator;
     this.lin1 = this.registerModule('lin1', new LazyLinear(this.hparams.numHiddens1, g));
@@ -72,6 +112,11 @@ export class DropoutMLPScratch extends Classifier {
   /** Learning rate (book default 0.1). */
   get lr(): number {
     return this.hparams.lr;
+  }
+
+  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
+  override configureOptimizers(): SGD {
+    return sgdOf(this, this.hparams);
   }
 
   /** H1 = relu(lin1(X)), dropped if training; H2 likewise; logits = lin3(H2). */
@@ -93,19 +138,23 @@ export class DropoutMLP extends Classifier {
   /** The book's concise model; omitted hyperparameters take the book's values. */
   constructor(config: DropoutMLPConfig = {}) {
     super();
-    this.hparams = resolve(config);
+    const h = (this.hparams = resolve(config));
     const g = genOpts(config);
+    // DropConnect only when asked: a Linear without it draws nothing for its weights.
+    const hidden = h.dropConnect > 0 ? { ...g, dropConnect: h.dropConnect } : g;
+    const noise = (p: number): Module =>
+      h.variant === 'gaussian' ? new GaussianDropout(p, g) : new Dropout(p, g);
     this.net = this.registerModule(
       'net',
       new Sequential(
         new Flatten(),
-        new LazyLinear(this.hparams.numHiddens1, g),
+        new LazyLinear(h.numHiddens1, hidden),
         new ReLU(),
-        new Dropout(this.hparams.dropout1, g),
-        new LazyLinear(this.hparams.numHiddens2, g),
+        noise(h.dropout1),
+        new LazyLinear(h.numHiddens2, hidden),
         new ReLU(),
-        new Dropout(this.hparams.dropout2, g),
-        new LazyLinear(this.hparams.numOutputs, g),
+        noise(h.dropout2),
+        new LazyLinear(h.numOutputs, g),
       ),
     );
   }
@@ -113,6 +162,11 @@ export class DropoutMLP extends Classifier {
   /** Learning rate (book default 0.1). */
   get lr(): number {
     return this.hparams.lr;
+  }
+
+  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
+  override configureOptimizers(): SGD {
+    return sgdOf(this, this.hparams);
   }
 
   /** Runs the Sequential. */
@@ -121,15 +175,15 @@ export class DropoutMLP extends Classifier {
   }
 }
 
-/** The plain MLP baseline: DropoutMLP's architecture with no dropout layers (dropout1/2 are recorded as 0). */
+/** The plain MLP baseline: DropoutMLP's architecture with no dropout layers (its noise is recorded as 0). */
 export class MLP extends Classifier {
   readonly hparams: ResolvedDropoutMLPConfig;
   readonly net: Sequential;
 
   /** A 784→numHiddens1→numHiddens2→numOutputs ReLU MLP without dropout. */
-  constructor(config: Omit<DropoutMLPConfig, 'dropout1' | 'dropout2'> = {}) {
+  constructor(config: Omit<DropoutMLPConfig, 'dropout1' | 'dropout2' | 'variant' | 'dropConnect'> = {}) {
     super();
-    this.hparams = { ...resolve(config), dropout1: 0, dropout2: 0 };
+    this.hparams = { ...resolve(config), dropout1: 0, dropout2: 0, variant: 'bernoulli', dropConnect: 0 };
     const g = genOpts(config);
     this.net = this.registerModule(
       'net',
@@ -147,6 +201,11 @@ export class MLP extends Classifier {
   /** Learning rate (book default 0.1). */
   get lr(): number {
     return this.hparams.lr;
+  }
+
+  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
+  override configureOptimizers(): SGD {
+    return sgdOf(this, this.hparams);
   }
 
   /** Runs the Sequential. */

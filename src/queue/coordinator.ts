@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { runsProgressBar } from '../experiments/runsProgress.js';
-import { writeFileAtomic } from '../cli/atomicWrite.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
 import { DropoutLabError } from '../errors.js';
 import { canonicalRun, checkRun, runId, type RunConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';

@@ -10,7 +10,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { writeFileAtomic } from '../cli/atomicWrite.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
 import { DataError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from '../train/checkpoint.js';
 

@@ -13,7 +13,7 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Backend } from '../backend/backend.js';
 import { createBackend, type BackendName, BACKEND_NAMES } from '../backend/select.js';
-import { loadFashionMnistRaw } from '../data/fashionMnistFiles.js';
+import { loadFashionMnistRaw } from '../node/data/fashionMnistFiles.js';
 import { DropoutLabError } from '../errors.js';
 import { checkRun, DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
 import { runOne } from '../experiments/runOne.js';

@@ -3,7 +3,7 @@
  * weights and SGD momentum buffers) with everything needed to resume a run bit for bit: epoch, the
  * model's and the data shuffle's generator states, the optimiser's hyperparameters and the metrics so
  * far. Browser-safe (bytes in, bytes out, SHA-256 in plain TypeScript); the Node file I/O lives in
- * src/cli/checkpointing.ts.
+ * src/node/checkpointFiles.ts.
  *
  * Layout (all integers little-endian):
  *

@@ -1,14 +1,14 @@
 /**
- * Chart builders for the experiments, in the style of src/cli/plot.ts (vega-lite → vega SVG → resvg
+ * Chart builders for the experiments, in the style of src/node/plot.ts (vega-lite → vega SVG → resvg
  * PNG): mean curves with ± std bands or error bars, a heatmap for 2-D grids, a reliability diagram,
  * and a grid of 28×28 thumbnails drawn as plain SVG.
  */
-import { mkdirs } from '../data/mkdirs.js';
+import { mkdirs } from './mkdirs.js';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFilesAtomic } from '../cli/atomicWrite.js';
-import { svgToPng } from '../cli/plot.js';
+import { writeFilesAtomic } from './atomicWrite.js';
+import { svgToPng } from './plot.js';
 
 /** One point of a mean ± std series. */
 export interface BandPoint {

@@ -6,8 +6,8 @@
  */
 import { open } from 'node:fs/promises';
 import { constants, gunzipSync } from 'node:zlib';
-import { DataError } from '../errors.js';
-import { DEFAULT_IDX_FIX, type IdxArray, isGzip, MAX_IDX_BYTES, parseIdx } from './idx.js';
+import { DataError } from '../../errors.js';
+import { DEFAULT_IDX_FIX, type IdxArray, isGzip, MAX_IDX_BYTES, parseIdx } from '../../data/idx.js';
 
 // Largest header: magic + 255 dims.
 const MAX_HEADER_BYTES = 4 + 4 * 255;

@@ -7,7 +7,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { open, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { mkdirs } from '../data/mkdirs.js';
+import { mkdirs } from './mkdirs.js';
 import { ArgumentError } from '../errors.js';
 import { isAlive } from './pids.js';
 

@@ -14,7 +14,7 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { ArgumentError } from '../errors.js';
-import { mkdirs } from '../data/mkdirs.js';
+import { mkdirs } from './mkdirs.js';
 import { writeFilesAtomic, type FileToWrite } from './atomicWrite.js';
 
 /** The metrics the board plots, in legend order (the order d2l's board adds them). */

@@ -9,13 +9,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { mkdirs } from './mkdirs.js';
+import { mkdirs } from '../mkdirs.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ArgumentError, DataError, formatShape } from '../errors.js';
+import { ArgumentError, DataError, formatShape } from '../../errors.js';
 import { type DebianSourceOptions, fetchFromDebian } from './debianSource.js';
 import { gunzipIfNeeded, readIdxBytes } from './gunzip.js';
-import { type IdxArray, isGzip, parseIdx } from './idx.js';
+import { type IdxArray, isGzip, parseIdx } from '../../data/idx.js';
 
 /** The four Fashion-MNIST files, by role; the names are those of the official distribution. */
 export const FASHION_MNIST_FILES = {

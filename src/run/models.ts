@@ -1,0 +1,114 @@
+/**
+ * The model registry: every model a run can name, how it is built from a RunConfig, which of the
+ * config's fields it does not use, and what it refuses. The CLI's `--model` choices, the lab's model
+ * menu, the sweep's axis and the experiments all read this one table; a new model is one entry here.
+ */
+import { ArgumentError } from '../errors.js';
+import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
+import type { Classifier } from '../train/module.js';
+
+/** Which noise the dropout layers apply: Bernoulli (inverted dropout) or Gaussian N(1, p/(1 − p)). */
+export const DROPOUT_VARIANTS = ['bernoulli', 'gaussian'] as const;
+/** A dropout variant. */
+export type DropoutVariant = (typeof DROPOUT_VARIANTS)[number];
+
+/** The fields of a run that shape the model and its optimiser (RunConfig adds the rest). */
+export interface ModelSettings {
+  readonly variant: DropoutVariant;
+  readonly dropout1: number;
+  readonly dropout2: number;
+  /** DropConnect rate on the two hidden Linear layers; 0 = off. */
+  readonly dropConnect: number;
+  readonly numHiddens1: number;
+  readonly numHiddens2: number;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  /** Max-norm c on each unit's incoming weights; 0 = off. */
+  readonly maxNorm: number;
+}
+
+/** One registered model. */
+export interface ModelEntry {
+  /** Words for menus and help. */
+  readonly description: string;
+  /** Whether the model has dropout layers (the lab's gallery and network view ask). */
+  readonly hasDropout: boolean;
+  /** Fields the model ignores: they take their defaults in the canonical form. */
+  readonly unused: readonly (keyof ModelSettings)[];
+  /** Refuses settings the model cannot honour (one line naming the field). */
+  readonly check?: (c: ModelSettings) => void;
+  /** Builds the model; its initial draws come from the global generator (`manualSeed`). */
+  readonly build: (c: ModelSettings) => Classifier;
+}
+
+const NOISE = ['variant', 'dropout1', 'dropout2', 'dropConnect'] as const;
+
+/** The hyperparameters every MLP of d2l's Dropout section takes from a run. */
+function mlpHparams(c: ModelSettings) {
+  return {
+    numHiddens1: c.numHiddens1,
+    numHiddens2: c.numHiddens2,
+    lr: c.lr,
+    momentum: c.momentum,
+    weightDecay: c.weightDecay,
+    maxNorm: c.maxNorm,
+  };
+}
+
+/** The registry, by name (the CLI's `--model`). */
+export const MODELS = {
+  'dropout-mlp': {
+    description: 'Dropout MLP (nn.Dropout)',
+    hasDropout: true,
+    unused: [],
+    build: (c: ModelSettings) =>
+      new DropoutMLP({
+        ...mlpHparams(c),
+        dropout1: c.dropout1,
+        dropout2: c.dropout2,
+        variant: c.variant,
+        dropConnect: c.dropConnect,
+      }),
+  },
+  'dropout-mlp-scratch': {
+    description: 'Dropout MLP (scratch dropoutLayer)',
+    hasDropout: true,
+    unused: [],
+    check: (c: ModelSettings) => {
+      if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
+        throw new ArgumentError(
+          "run config: dropout-mlp-scratch applies only the book's Bernoulli dropoutLayer; use model dropout-mlp for variant or dropConnect.",
+        );
+      }
+    },
+    build: (c: ModelSettings) =>
+      new DropoutMLPScratch({ ...mlpHparams(c), dropout1: c.dropout1, dropout2: c.dropout2 }),
+  },
+  mlp: {
+    description: 'Plain MLP (no dropout)',
+    hasDropout: false,
+    unused: NOISE,
+    build: (c: ModelSettings) => new MLP(mlpHparams(c)),
+  },
+} as const satisfies Record<string, ModelEntry>;
+
+/** A registered model's name. */
+export type ModelName = keyof typeof MODELS;
+
+/** The registered names, in menu order. */
+export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
+
+/** The registry's entry of `name` (typed as the general entry). */
+export function modelEntry(name: ModelName): ModelEntry {
+  return MODELS[name];
+}
+
+/** Builds the model a run names, with its hyperparameters (initial draws from the global generator). */
+export function buildModel(c: ModelSettings & { readonly model: string }): Classifier {
+  const entry: ModelEntry | undefined = (MODELS as Record<string, ModelEntry>)[c.model];
+  if (entry === undefined) {
+    throw new ArgumentError(`run config: unknown model '${c.model}'; use one of ${MODEL_NAMES.join(', ')}.`);
+  }
+  return entry.build(c);
+}

@@ -1,0 +1,380 @@
+/**
+ * The option table: every field of a RunConfig once, with its flag, limits, default, help and the
+ * surfaces it appears on. The CLI's flags (train, compare, sweep), the sweep's axes, the lab's form
+ * and shareable URL, config.json and the checkpoint's identity are all derived from this table, so a
+ * new hyperparameter is one entry here (plus what the model does with it). Pure data and pure
+ * functions: it runs in Node and in the browser.
+ */
+import { ArgumentError } from '../errors.js';
+import { DROPOUT_VARIANTS, FULL_SIZES, type RunConfig } from './config.js';
+import { MODEL_NAMES, modelEntry } from './models.js';
+
+/** Where an option appears: the single-seed commands, the sweep's axes, the lab's form. */
+export type Surface = 'train' | 'compare' | 'sweep' | 'lab';
+
+/** How the lab draws a field: its element id, its label and the arrow keys' step. */
+export interface LabField {
+  readonly id: string;
+  readonly label: string;
+  readonly step: number;
+  /** What the form shows for the default when it differs (e.g. 60000 for "all" training examples). */
+  readonly shown?: number;
+}
+
+interface OptionBase<K extends keyof RunConfig> {
+  readonly key: K;
+  /** The CLI flag (and, without its dashes, the lab's URL key). */
+  readonly flag: string;
+  readonly help: string;
+  /** An example value, for messages: "e.g. --dropout1 0.5". */
+  readonly example: string;
+  readonly default: RunConfig[K];
+  readonly surfaces: readonly Surface[];
+  readonly lab?: LabField;
+}
+
+/** A numeric option: an integer or a finite number in [min, max] (or (min, max] with exclusiveMin). */
+export interface NumberOption<K extends keyof RunConfig = keyof RunConfig> extends OptionBase<K> {
+  readonly kind: 'integer' | 'number';
+  readonly min: number;
+  readonly max: number;
+  readonly exclusiveMin?: boolean;
+  readonly exclusiveMax?: boolean;
+  /** The default 0 stands for this (e.g. "all" examples, "off"); 0 itself is not accepted as input. */
+  readonly zeroMeans?: string;
+}
+
+/** An option taking one of a fixed list of names. */
+export interface ChoiceOption<K extends keyof RunConfig = keyof RunConfig> extends OptionBase<K> {
+  readonly kind: 'choice';
+  readonly choices: readonly string[];
+}
+
+/** One row of the option table. */
+export type RunOption = NumberOption | ChoiceOption;
+
+const ALL: readonly Surface[] = ['train', 'compare', 'sweep', 'lab'];
+const CLI: readonly Surface[] = ['train', 'compare', 'sweep'];
+
+/** The option table, in help and form order. */
+export const RUN_OPTIONS: readonly RunOption[] = [
+  {
+    key: 'model',
+    flag: '--model',
+    kind: 'choice',
+    choices: MODEL_NAMES,
+    help: 'which model',
+    example: 'dropout-mlp',
+    default: 'dropout-mlp',
+    surfaces: ['train', 'sweep', 'lab'],
+  },
+  {
+    key: 'variant',
+    flag: '--variant',
+    kind: 'choice',
+    choices: DROPOUT_VARIANTS,
+    help: 'dropout noise: bernoulli (inverted dropout) or gaussian N(1, p/(1 − p))',
+    example: 'gaussian',
+    default: 'bernoulli',
+    surfaces: ['sweep'],
+  },
+  {
+    key: 'dropout1',
+    flag: '--dropout1',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    help: 'dropout probability after hidden layer 1',
+    example: '0.5',
+    default: 0.5,
+    surfaces: ALL,
+    lab: { id: 'p1', label: 'p₁ (dropout 1)', step: 0.05 },
+  },
+  {
+    key: 'dropout2',
+    flag: '--dropout2',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    help: 'dropout probability after hidden layer 2',
+    example: '0.5',
+    default: 0.5,
+    surfaces: ALL,
+    lab: { id: 'p2', label: 'p₂ (dropout 2)', step: 0.05 },
+  },
+  {
+    key: 'dropConnect',
+    flag: '--drop-connect',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    help: 'DropConnect rate on the hidden Linear layers (0 = off)',
+    example: '0.5',
+    default: 0,
+    surfaces: ['sweep'],
+  },
+  {
+    key: 'numHiddens1',
+    flag: '--num-hiddens1',
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    help: 'units in hidden layer 1',
+    example: '256',
+    default: 256,
+    surfaces: CLI,
+  },
+  {
+    key: 'numHiddens2',
+    flag: '--num-hiddens2',
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    help: 'units in hidden layer 2',
+    example: '256',
+    default: 256,
+    surfaces: CLI,
+  },
+  {
+    key: 'batchSize',
+    flag: '--batch-size',
+    kind: 'integer',
+    min: 1,
+    max: FULL_SIZES.trainLimit,
+    help: 'examples per minibatch',
+    example: '256',
+    default: 256,
+    surfaces: ALL,
+    lab: { id: 'batch', label: 'Batch size', step: 1 },
+  },
+  {
+    key: 'lr',
+    flag: '--lr',
+    kind: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 100,
+    help: 'learning rate',
+    example: '0.1',
+    default: 0.1,
+    surfaces: ALL,
+    lab: { id: 'lr', label: 'Learning rate', step: 0.01 },
+  },
+  {
+    key: 'momentum',
+    flag: '--momentum',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: 'SGD momentum μ (0 = plain SGD, the book)',
+    example: '0.9',
+    default: 0,
+    surfaces: ALL,
+    lab: { id: 'momentum', label: 'Momentum', step: 0.05 },
+  },
+  {
+    key: 'weightDecay',
+    flag: '--weight-decay',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    help: 'L2 weight decay λ added to the gradient (0 = off, the book)',
+    example: '0.0005',
+    default: 0,
+    surfaces: ALL,
+    lab: { id: 'weight-decay', label: 'Weight decay', step: 0.0001 },
+  },
+  {
+    key: 'maxNorm',
+    flag: '--max-norm',
+    kind: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 1e6,
+    zeroMeans: 'off',
+    help: "max-norm c on each unit's incoming weights (the paper's 3 to 4; default off)",
+    example: '3',
+    default: 0,
+    surfaces: ['sweep'],
+  },
+  {
+    key: 'epochs',
+    flag: '--epochs',
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    help: 'passes over the training set',
+    example: '10',
+    default: 10,
+    surfaces: ALL,
+    lab: { id: 'epochs', label: 'Epochs', step: 1 },
+  },
+  {
+    key: 'seed',
+    flag: '--seed',
+    kind: 'integer',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    help: 'random seed (same seed ⇒ identical run)',
+    example: '0',
+    default: 0,
+    surfaces: ['train', 'compare', 'lab'],
+    lab: { id: 'seed', label: 'Seed', step: 1 },
+  },
+  {
+    key: 'trainLimit',
+    flag: '--train-limit',
+    kind: 'integer',
+    min: 1,
+    max: FULL_SIZES.trainLimit,
+    zeroMeans: 'all',
+    help: 'use only the first N training examples',
+    example: '6000',
+    default: 0,
+    surfaces: ALL,
+    lab: { id: 'train-limit', label: 'Train subset', step: 1, shown: FULL_SIZES.trainLimit },
+  },
+  {
+    key: 'valLimit',
+    flag: '--val-limit',
+    kind: 'integer',
+    min: 1,
+    max: FULL_SIZES.valLimit,
+    zeroMeans: 'all',
+    help: 'use only the first N validation examples',
+    example: '2000',
+    default: 0,
+    surfaces: ALL,
+    lab: { id: 'val-limit', label: 'Validation subset', step: 1, shown: FULL_SIZES.valLimit },
+  },
+];
+
+/** The book's run: dropout MLP 256/256, p = 0.5/0.5, lr 0.1, batch 256, 10 epochs, plain SGD, seed 0. */
+export const DEFAULT_CONFIG: RunConfig = Object.freeze(
+  Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.default])) as unknown as RunConfig,
+);
+
+/** The options of one surface, in table order. */
+export function optionsFor(surface: Surface): RunOption[] {
+  return RUN_OPTIONS.filter((o) => o.surfaces.includes(surface));
+}
+
+/** The table's row of `key`. */
+export function optionOf(key: keyof RunConfig): RunOption {
+  return RUN_OPTIONS.find((o) => o.key === key)!;
+}
+
+/** A value, or the one-line reason it is not valid (naming the option and the fix). */
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+const MAX_SAFE = '2^53 − 1';
+
+/** The limits of an option in words, e.g. "an integer in [1, 60000]" or "one of dropout-mlp, mlp". */
+export function describeLimits(o: RunOption): string {
+  if (o.kind === 'choice') return `one of ${o.choices.join(', ')}`;
+  const open = o.exclusiveMin === true ? '(' : '[';
+  const close = o.exclusiveMax === true ? ')' : ']';
+  const max = o.max === Number.MAX_SAFE_INTEGER ? MAX_SAFE : String(o.max);
+  return `${o.kind === 'integer' ? 'an integer' : 'a number'} in ${open}${o.min}, ${max}${close}`;
+}
+
+/** True when `v` is within a numeric option's limits. */
+function withinLimits(o: NumberOption, v: number): boolean {
+  return (
+    Number.isFinite(v) &&
+    (o.exclusiveMin === true ? v > o.min : v >= o.min) &&
+    (o.exclusiveMax === true ? v < o.max : v <= o.max) &&
+    (o.kind === 'number' || Number.isSafeInteger(v))
+  );
+}
+
+/**
+ * Parses one option's text as every surface does; `name` is what the message calls the option
+ * (the flag on the command line, the label in the lab's form).
+ */
+export function parseOption(o: RunOption, text: string, name: string = o.flag): Parsed<number | string> {
+  if (o.kind === 'choice') {
+    if (o.choices.includes(text)) return { ok: true, value: text };
+  } else {
+    const v = text.trim() === '' ? Number.NaN : Number(text);
+    if (withinLimits(o, v)) return { ok: true, value: v };
+  }
+  const got = text.trim() === '' ? 'nothing' : `'${text.slice(0, 32)}'`;
+  return {
+    ok: false,
+    error: `${name} must be ${describeLimits(o)}, got ${got}; e.g. ${o.flag} ${o.example}.`,
+  };
+}
+
+/** The value of `key` in `c` as it is valid input (0 for a "zeroMeans" default is valid too). */
+function validValue(o: RunOption, v: unknown): boolean {
+  if (o.kind === 'choice') return typeof v === 'string' && o.choices.includes(v);
+  if (typeof v !== 'number') return false;
+  return withinLimits(o, v) || (o.zeroMeans !== undefined && v === 0);
+}
+
+/**
+ * Validates a whole RunConfig where it enters the library (a worker's job, a page's message, a
+ * library caller's object): each field against the table, then the rules between fields. One line
+ * naming the field and the fix.
+ */
+export function checkRun(c: RunConfig): void {
+  for (const o of RUN_OPTIONS) {
+    const v = c[o.key];
+    if (!validValue(o, v)) {
+      throw new ArgumentError(
+        `run config: ${o.key} must be ${describeLimits(o)}${o.kind !== 'choice' && o.zeroMeans ? ` (or 0: ${o.zeroMeans})` : ''}, got ${JSON.stringify(v)}.`,
+      );
+    }
+  }
+  const extra = Object.keys(c).filter((k) => !RUN_OPTIONS.some((o) => o.key === k));
+  if (extra.length > 0) {
+    throw new ArgumentError(
+      `run config: unknown field ${extra.join(', ')}; the fields are ${RUN_OPTIONS.map((o) => o.key).join(', ')}.`,
+    );
+  }
+  if (c.variant === 'gaussian' && (c.dropout1 === 1 || c.dropout2 === 1)) {
+    throw new ArgumentError('run config: gaussian dropout needs p < 1 (its variance p/(1 − p) is infinite at 1).');
+  }
+  modelEntry(c.model).check?.(c);
+}
+
+/**
+ * The canonical form of a run: the fields a model does not use take their defaults (the plain MLP
+ * has no dropout), and limits at or above Fashion-MNIST's sizes are "all" (0). Two spellings of the
+ * same run have the same canonical form.
+ */
+export function canonicalConfig(c: RunConfig): RunConfig {
+  const unused: readonly string[] = modelEntry(c.model).unused;
+  const out: Record<string, unknown> = {};
+  for (const o of RUN_OPTIONS) out[o.key] = unused.includes(o.key) ? o.default : c[o.key];
+  if (c.trainLimit >= FULL_SIZES.trainLimit) out['trainLimit'] = 0;
+  if (c.valLimit >= FULL_SIZES.valLimit) out['valLimit'] = 0;
+  return out as unknown as RunConfig;
+}
+
+/** snake_case of a camelCase key (config.json's and the JSON events' spelling). */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+}
+
+/** config.json's record of a run: every option in table order, snake_case; an unset limit is null. */
+export function configRecord(c: RunConfig): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
+  for (const o of RUN_OPTIONS) {
+    const v = c[o.key];
+    out[snakeCase(o.key)] = o.kind !== 'choice' && o.zeroMeans === 'all' && v === 0 ? null : v;
+  }
+  return out;
+}
+
+/**
+ * A checkpoint's identity: the fields a resumed run must share with the one that saved it. Every
+ * option but `epochs` (a resumed run may train longer); the Trainer refuses a checkpoint whose
+ * identity differs and names the field.
+ */
+export function checkpointIdentity(c: RunConfig): Record<string, string | number> {
+  const canon = canonicalConfig(c);
+  return Object.fromEntries(RUN_OPTIONS.filter((o) => o.key !== 'epochs').map((o) => [o.key, canon[o.key]]));
+}
