@@ -8,6 +8,7 @@ import type { BoardPoint, EpochMetrics } from '../src/train/index.js';
 import { divergedAt, formatValue, offScale, Y_CAP } from '../src/web/chart.js';
 import { metricsCsv, metricsJsonl, type ExportRun } from '../src/web/export.js';
 import { fromQuery, NUMBER_FIELDS, parseField, parseModel, toQuery } from '../src/web/fields.js';
+import { DEFAULT_CONFIG, optionsFor, parseOption } from '../src/run/options.js';
 
 const field = (key: string): (typeof NUMBER_FIELDS)[number] => {
   const f = NUMBER_FIELDS.find((g) => g.key === key);
@@ -16,10 +17,16 @@ const field = (key: string): (typeof NUMBER_FIELDS)[number] => {
 };
 
 test('settings: URL keys are the CLI option names, and limits match the CLI parsers', () => {
-  const main = readFileSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), 'utf8');
+  // Both come from one option table: every run field is a `train` flag and accepts exactly what it does.
+  const trainFlags = optionsFor('train');
   for (const f of NUMBER_FIELDS.filter((g) => g.group === 'run')) {
-    assert.match(main, new RegExp(`'--${f.key} <`), `--${f.key} is a CLI option`);
+    const o = trainFlags.find((t) => t.flag === `--${f.key}`);
+    assert.ok(o, `--${f.key} is a CLI option`);
+    for (const text of ['-1', '0', '0.5', '1', '2.5', '60000', '1e9', '', 'x']) {
+      assert.equal(parseField(f, text).ok, parseOption(o, text).ok, `--${f.key} ${text}`);
+    }
   }
+  for (const key of ['momentum', 'weight-decay']) assert.ok(field(key), `the lab has ${key}`);
   assert.deepEqual(parseField(field('lr'), '0.1'), { ok: true, value: 0.1 });
   assert.equal(parseField(field('lr'), '0').ok, false, 'lr must be positive, as --lr');
   assert.equal(parseField(field('dropout1'), '1').ok, true);
@@ -81,6 +88,7 @@ test('exports: CSV and JSON lines in the CLI names', () => {
     {
       id: 3,
       config: {
+        ...DEFAULT_CONFIG,
         model: 'mlp',
         dropout1: 0.5,
         dropout2: 0.5,

@@ -17,7 +17,7 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBackend } from '../src/backend/select.js';
 import { loadFashionMnistRaw, SYSTEM_DATA_DIR } from '../src/node/data/fashionMnistFiles.js';
-import { DEFAULT_RUN, type RunConfig } from '../src/experiments/config.js';
+import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../src/experiments/config.js';
 import { runOne } from '../src/experiments/runOne.js';
 import { JOB_OPTIONS, jobData, jobIdOf } from '../src/queue/jobs.js';
 import { dirStore } from '../src/queue/store.js';
@@ -238,7 +238,13 @@ describe('queued sweeps on Redis (BullMQ)', { skip, concurrency: false }, () => 
   });
 
   it('a worker SIGKILLed mid-run: another worker resumes from its checkpoint, with identical results', async () => {
-    const config: RunConfig = { ...DEFAULT_RUN, epochs: 16, trainLimit: 1024, valLimit: 256, seed: 7 };
+    const config: ExperimentConfig = {
+      ...DEFAULT_EXPERIMENT,
+      epochs: 16,
+      trainLimit: 1024,
+      valLimit: 256,
+      seed: 7,
+    };
     const id = jobIdOf(config, 'wasm');
     // A short lock, so the dead worker's job is taken over in seconds.
     const a = startCli(['worker', ...queueArgs(), '--concurrency', '1', '--lock-seconds', '4']);
@@ -299,7 +305,7 @@ describe('queued sweeps on Redis (BullMQ)', { skip, concurrency: false }, () => 
     const worker = startCli(['worker', ...queueArgs(), '--concurrency', '1']);
     procs.push(worker);
     await waitFor('the worker to start', () => /waiting for runs/.test(worker.out()));
-    const bad: RunConfig = { ...DEFAULT_RUN, dropout1: 2, epochs: 1 };
+    const bad: ExperimentConfig = { ...DEFAULT_EXPERIMENT, dropout1: 2, epochs: 1 };
     const r = client();
     const queue = new Queue('dropout-lab', { connection: r });
     try {
@@ -350,7 +356,13 @@ it(
     try {
       setBackend(await createBackend('wasm', { threads: 1 }));
       const raw = await loadFashionMnistRaw();
-      const config: RunConfig = { ...DEFAULT_RUN, epochs: 3, trainLimit: 512, valLimit: 256, seed: 3 };
+      const config: ExperimentConfig = {
+        ...DEFAULT_EXPERIMENT,
+        epochs: 3,
+        trainLimit: 512,
+        valLimit: 256,
+        seed: 3,
+      };
       const whole = await runOne(config, raw);
       const store = dirStore(dir);
       class Stop extends Error {}

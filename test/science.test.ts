@@ -27,7 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../src/node.js';
 import { requires } from './helpers/environment.js';
-import { canonicalRun, DEFAULT_RUN, ExperimentMLP, runId } from '../src/experiments/config.js';
+import { canonicalRun, DEFAULT_EXPERIMENT, runId } from '../src/experiments/config.js';
+import { buildModel } from '../src/run/models.js';
 import { runPool } from '../src/experiments/pool.js';
 import { calibration, errorRate, meanStd } from '../src/experiments/stats.js';
 
@@ -154,13 +155,13 @@ describe('activation statistics', () => {
 });
 
 describe('experiment runs', () => {
-  test('ExperimentMLP is the book’s DropoutMLP (and MLP without noise) for the same seed', () => {
+  test('the registry’s experiment model is the book’s DropoutMLP (and MLP without noise) for the same seed', () => {
     for (const [config, Book] of [
-      [{ ...DEFAULT_RUN }, DropoutMLP],
-      [{ ...DEFAULT_RUN, model: 'mlp' as const }, MLP],
+      [{ ...DEFAULT_EXPERIMENT }, DropoutMLP],
+      [{ ...DEFAULT_EXPERIMENT, model: 'mlp' as const }, MLP],
     ] as const) {
       manualSeed(7);
-      const ours = initialised(new ExperimentMLP(config));
+      const ours = initialised(buildModel(config));
       manualSeed(7);
       const book = initialised(new Book());
       const a = ours.parameters().map((p) => p.dataSync());
@@ -175,11 +176,11 @@ describe('experiment runs', () => {
   });
 
   test('run ids: stable, order-free, and the noise-free dropout MLP is the plain MLP', () => {
-    const a = runId({ ...DEFAULT_RUN, dropout1: 0, dropout2: 0 });
-    assert.equal(a, runId({ ...DEFAULT_RUN, model: 'mlp' }));
-    assert.equal(a, runId({ ...DEFAULT_RUN, model: 'mlp', dropout1: 0.3, trainLimit: 60_000 }));
-    assert.notEqual(a, runId(DEFAULT_RUN));
-    assert.equal(canonicalRun({ ...DEFAULT_RUN, valLimit: 10_000 }).valLimit, 0);
+    const a = runId({ ...DEFAULT_EXPERIMENT, dropout1: 0, dropout2: 0 });
+    assert.equal(a, runId({ ...DEFAULT_EXPERIMENT, model: 'mlp' }));
+    assert.equal(a, runId({ ...DEFAULT_EXPERIMENT, model: 'mlp', dropout1: 0.3, trainLimit: 60_000 }));
+    assert.notEqual(a, runId(DEFAULT_EXPERIMENT));
+    assert.equal(canonicalRun({ ...DEFAULT_EXPERIMENT, valLimit: 10_000 }).valLimit, 0);
     assert.match(a, /^[0-9a-f]{16}$/);
   });
 
@@ -203,7 +204,7 @@ test(
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dropout-lab-pool-'));
     try {
-      const tiny = { ...DEFAULT_RUN, epochs: 1, trainLimit: 256, valLimit: 128 };
+      const tiny = { ...DEFAULT_EXPERIMENT, epochs: 1, trainLimit: 256, valLimit: 128 };
       const configs = [tiny, { ...tiny, seed: 1 }];
       const logs: string[] = [];
       const first = await runPool(configs, {

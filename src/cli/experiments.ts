@@ -5,7 +5,9 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
+import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
+import type { RunConfig } from '../run/config.js';
+import { modelEntry, type ModelName } from '../run/models.js';
 import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
 import { runPool, type RunRecord } from '../experiments/pool.js';
 import { formatMeanStd, meanStd } from '../experiments/stats.js';
@@ -13,7 +15,7 @@ import { writeFileAtomic } from '../node/atomicWrite.js';
 import { formatTable } from './format.js';
 import { integerAtLeast, pathFlag } from './options.js';
 import { prepareOutDir } from '../node/outDir.js';
-import { addQueueOptions, runQueueWithFlags, type QueueFlags } from './queueOptions.js';
+import { addQueueOptions, runQueueWithFlags, shownArgv, type QueueFlags } from './queueOptions.js';
 
 /** Flags every experiment command has. */
 export interface ExperimentFlags extends QueueFlags {
@@ -58,7 +60,7 @@ export function addExperimentOptions(cmd: Command, defaultOut: string): Command 
 
 /** Runs `configs` through the worker pool with the command's flags; returns their records. */
 export async function runExperiments(
-  configs: readonly RunConfig[],
+  configs: readonly ExperimentConfig[],
   f: ExperimentFlags,
   log: (line: string) => void,
 ): Promise<{ records: RunRecord[]; outDir: string }> {
@@ -156,20 +158,12 @@ export function curveBands(
   return points;
 }
 
-/** Flags of `compare --seeds`. */
+/** Flags of `compare --seeds`: the run (from the option table), its models and the pool's flags. */
 export interface CompareSeedsFlags extends QueueFlags {
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  numHiddens1: number;
-  numHiddens2: number;
-  dropout1: number;
-  dropout2: number;
-  seed: number;
+  config: RunConfig;
+  models: readonly ModelName[];
   seeds: number;
   dataDir?: string;
-  trainLimit?: number;
-  valLimit?: number;
   out?: string;
   runsDir?: string;
   workers: number;
@@ -178,32 +172,22 @@ export interface CompareSeedsFlags extends QueueFlags {
 }
 
 /**
- * `compare --seeds N`: the dropout MLP and the plain MLP for N seeds each, in worker processes,
- * reported as mean ± std at epoch 10 (when trained that long) and at the last epoch.
+ * `compare --seeds N`: each model for N seeds, in worker processes, reported as mean ± std at
+ * epoch 10 (when trained that long) and at the last epoch.
  */
 export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
-  const base: RunConfig = {
-    ...DEFAULT_RUN,
-    epochs: f.epochs,
-    batchSize: f.batchSize,
-    lr: f.lr,
-    numHiddens1: f.numHiddens1,
-    numHiddens2: f.numHiddens2,
-    dropout1: f.dropout1,
-    dropout2: f.dropout2,
-    trainLimit: f.trainLimit ?? 0,
-    valLimit: f.valLimit ?? 0,
-  };
-  const models = [
-    { label: `dropout-mlp (p=${f.dropout1}/${f.dropout2})`, model: 'dropout-mlp' as const },
-    { label: 'mlp', model: 'mlp' as const },
-  ];
-  const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
+  const c = f.config;
+  const base: ExperimentConfig = { ...DEFAULT_EXPERIMENT, ...c };
+  const models = f.models.map((model) => ({
+    label: modelEntry(model).hasDropout ? `${model} (p=${c.dropout1}/${c.dropout2})` : model,
+    model,
+  }));
+  const seeds = Array.from({ length: f.seeds }, (_, i) => c.seed + i);
   const configs = models.flatMap((m) => seeds.map((seed) => ({ ...base, model: m.model, seed })));
   const flags: ExperimentFlags = {
     seeds: f.seeds,
-    seed: f.seed,
-    out: f.out ?? `out/compare-${f.epochs}ep-${f.seeds}seeds`,
+    seed: c.seed,
+    out: f.out ?? `out/compare-${c.epochs}ep-${f.seeds}seeds`,
     workers: f.workers,
     backend: f.backend,
     json: f.json,
@@ -219,11 +203,11 @@ export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) 
     label: m.label,
     runs: records.slice(i * f.seeds, (i + 1) * f.seeds),
   }));
-  const checkpoints = [...new Set([Math.min(10, f.epochs), f.epochs])];
+  const checkpoints = [...new Set([Math.min(10, c.epochs), c.epochs])];
   const md: string[] = [
     `# compare: dropout vs no dropout, ${f.seeds} seeds`,
     '',
-    `Command: \`dropout-lab compare --epochs ${f.epochs} --seeds ${f.seeds}${f.trainLimit ? ` --train-limit ${f.trainLimit}` : ''}\` (seeds ${seeds.join(', ')}; lr ${f.lr}, batch ${f.batchSize}, ${f.numHiddens1}/${f.numHiddens2} hidden units).`,
+    `Command: \`dropout-lab ${shownArgv()}\` (seeds ${seeds.join(', ')}; lr ${c.lr}, momentum ${c.momentum}, weight decay ${c.weightDecay}, batch ${c.batchSize}, ${c.numHiddens1}/${c.numHiddens2} hidden units).`,
     '',
   ];
   const jsonl: string[] = [];
@@ -250,7 +234,7 @@ export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) 
     outDir,
     'val_acc',
     bandChart(
-      curveBands(groups, f.epochs, (e) => e['val_acc'] as number),
+      curveBands(groups, c.epochs, (e) => e['val_acc'] as number),
       {
         title: `val_acc, mean ± std over ${f.seeds} seeds`,
         xTitle: 'epoch',
@@ -262,7 +246,7 @@ export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) 
     outDir,
     'gap',
     bandChart(
-      curveBands(groups, f.epochs, (e) => e['gap_eval'] as number),
+      curveBands(groups, c.epochs, (e) => e['gap_eval'] as number),
       {
         title: `gap: val_loss − train_loss (eval mode), mean ± std over ${f.seeds} seeds`,
         xTitle: 'epoch',

@@ -7,13 +7,16 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ArgumentError, DropoutLabError, InterruptedError } from '../errors.js';
-import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
 import { runDemo } from './demo.js';
 import { labCommand } from './lab.js';
-import { integerAtLeast, integerIn, numberIn, pathFlag, positiveNumber } from './options.js';
+import { integerAtLeast, integerIn, pathFlag } from './options.js';
 import { BACKEND_NAMES, defaultThreads, type BackendName } from '../backend/select.js';
 import { availableParallelism } from 'node:os';
-import { MODEL_NAMES, runModels, type ModelName, type RunSpec } from './run.js';
+import { runModels, type RunSpec } from './run.js';
+import type { RunConfig } from '../run/config.js';
+import { MODEL_NAMES, type ModelName } from '../run/models.js';
+import { optionOf } from '../run/options.js';
+import { addRunOptions, configFromFlags, flagParser } from './runOptions.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
@@ -21,19 +24,10 @@ import { registerWorker } from './worker.js';
 import { addQueueOptions, type QueueFlags } from './queueOptions.js';
 import { packageVersion } from './version.js';
 
-interface TrainFlags extends QueueFlags {
-  model: ModelName;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  numHiddens1: number;
-  numHiddens2: number;
-  dropout1: number;
-  dropout2: number;
-  seed: number;
+/** The flags of `train` and `compare`: the run's options (named as RunConfig's fields) and the command's. */
+interface TrainFlags extends QueueFlags, Partial<Record<keyof RunConfig, unknown>> {
+  models?: ModelName[];
   dataDir?: string;
-  trainLimit?: number;
-  valLimit?: number;
   out?: string;
   json: boolean;
   verbose: boolean;
@@ -52,65 +46,13 @@ const print = (line: string): void => {
   process.stdout.write(line + '\n');
 };
 
-function addTrainingOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--epochs <n>',
-      'passes over the training set',
-      integerAtLeast('--epochs', 1, 'e.g. --epochs 10'),
-      10,
-    )
-    .option(
-      '--batch-size <n>',
-      'examples per minibatch',
-      integerAtLeast('--batch-size', 1, 'e.g. --batch-size 256'),
-      256,
-    )
-    .option('--lr <x>', 'learning rate', positiveNumber('--lr', 'e.g. --lr 0.1'), BOOK_HPARAMS.lr)
-    .option(
-      '--num-hiddens1 <n>',
-      'units in hidden layer 1',
-      integerAtLeast('--num-hiddens1', 1, 'e.g. 256'),
-      256,
-    )
-    .option(
-      '--num-hiddens2 <n>',
-      'units in hidden layer 2',
-      integerAtLeast('--num-hiddens2', 1, 'e.g. 256'),
-      256,
-    )
-    .option(
-      '--dropout1 <p>',
-      'dropout probability after hidden layer 1',
-      numberIn('--dropout1', 0, 1, 'e.g. 0.5'),
-      0.5,
-    )
-    .option(
-      '--dropout2 <p>',
-      'dropout probability after hidden layer 2',
-      numberIn('--dropout2', 0, 1, 'e.g. 0.5'),
-      0.5,
-    )
-    .option(
-      '--seed <n>',
-      'random seed (same seed ⇒ identical run)',
-      integerAtLeast('--seed', 0, 'e.g. --seed 0'),
-      0,
-    )
+/** The run's options of `surface` (from the option table), then the command's own. */
+function addTrainingOptions(cmd: Command, surface: 'train' | 'compare'): Command {
+  return addRunOptions(cmd, surface)
     .option(
       '--data-dir <dir>',
       'folder with the four Fashion-MNIST IDX files (else $DROPOUT_LAB_DATA, cache, system, download)',
       pathFlag('--data-dir'),
-    )
-    .option(
-      '--train-limit <n>',
-      'use only the first N training examples',
-      integerAtLeast('--train-limit', 1, 'e.g. 6000'),
-    )
-    .option(
-      '--val-limit <n>',
-      'use only the first N validation examples',
-      integerAtLeast('--val-limit', 1, 'e.g. 2000'),
     )
     .option('--out <dir>', 'write config.json, metrics.jsonl and curves.svg/png here', pathFlag('--out'))
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_NAMES).default('wasm'))
@@ -137,18 +79,9 @@ function addTrainingOptions(cmd: Command): Command {
 function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: TrainFlags): RunSpec {
   return {
     command,
+    config: configFromFlags(f),
     models,
-    epochs: f.epochs,
-    batchSize: f.batchSize,
-    lr: f.lr,
-    numHiddens1: f.numHiddens1,
-    numHiddens2: f.numHiddens2,
-    dropout1: f.dropout1,
-    dropout2: f.dropout2,
-    seed: f.seed,
     dataDir: f.dataDir,
-    trainLimit: f.trainLimit,
-    valLimit: f.valLimit,
     out: f.out,
     json: f.json,
     backend: f.backend,
@@ -158,6 +91,17 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
     saveWeights: f.saveWeights,
     initWeights: f.initWeights,
   };
+}
+
+/** A commander parser for `--models a,b`: registry names, each once. */
+function modelList(value: string): ModelName[] {
+  const names = value.split(',').map((v) => v.trim());
+  const parse = flagParser(optionOf('model'));
+  const models = names.map((n) => parse(n) as ModelName);
+  if (new Set(models).size !== models.length) {
+    throw new InvalidArgumentError(`--models lists a model twice ('${value}'); name each once.`);
+  }
+  return models;
 }
 
 /** A commander parser for a FILE.safetensors path. */
@@ -203,7 +147,6 @@ export function buildProgram(): Command {
     program
       .command('train')
       .description('train one model on Fashion-MNIST (the book: 10 epochs, batch 256, lr 0.1)')
-      .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES).default('dropout-mlp'))
       .option(
         '--save-weights <file>',
         "after training, write the weights as safetensors (PyTorch's state_dict names)",
@@ -214,13 +157,20 @@ export function buildProgram(): Command {
         'start from these safetensors weights (e.g. saved from PyTorch)',
         safetensorsPath('--init-weights'),
       ),
+    'train',
   ).action(async (f: TrainFlags) => {
-    await runModels(toSpec('train', [f.model], f), print);
+    await runModels(toSpec('train', [configFromFlags(f).model], f), print);
   });
 
   addTrainingOptions(
     addQueueOptions(program.command('compare'), 'with --seeds: run the seeds')
       .description('the dropout MLP and the plain MLP with the same seed and hyperparameters, side by side')
+      .option(
+        '--models <list>',
+        `comma-separated models to compare, each with the same seed and settings (${MODEL_NAMES.join(', ')})`,
+        modelList,
+        ['dropout-mlp', 'mlp'],
+      )
       .option(
         '--seeds <n>',
         'run N seeds (seed, seed+1, …) in worker processes and report mean ± std; finished runs are reused',
@@ -237,14 +187,18 @@ export function buildProgram(): Command {
         integerAtLeast('--workers', 1, 'e.g. 2'),
         availableParallelism(),
       ),
+    'compare',
   ).action(async (f: TrainFlags) => {
+    const models = f.models ?? ['dropout-mlp', 'mlp'];
     if (f.seeds === undefined) {
-      await runModels(toSpec('compare', ['dropout-mlp', 'mlp'], f), print);
+      await runModels(toSpec('compare', models, f), print);
       return;
     }
     await runCompareSeeds(
       {
         ...f,
+        config: configFromFlags(f),
+        models,
         seeds: f.seeds,
         ...(f.out === undefined ? {} : { out: f.out }),
         ...(f.runsDir === undefined ? {} : { runsDir: f.runsDir }),

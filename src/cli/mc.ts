@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { FASHION_MNIST_LABELS } from '../data/fashionMnist.js';
-import { DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
+import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import {
   bandChart,
   reliabilityChart,
@@ -74,8 +74,8 @@ const KS = [1, 2, 5, 10, 20, 50, 100];
 /** Runs the MC experiment described by the flags. */
 export async function runMc(f: McFlags, log: (line: string) => void): Promise<void> {
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
-  const configs: RunConfig[] = seeds.map((seed) => ({
-    ...DEFAULT_RUN,
+  const configs: ExperimentConfig[] = seeds.map((seed) => ({
+    ...DEFAULT_EXPERIMENT,
     kind: 'mc',
     epochs: f.epochs,
     dropout1: f.dropout1,

@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { RunConfig } from '../experiments/config.js';
+import type { ExperimentConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';
 import { runQueue } from '../queue/coordinator.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/jobs.js';
@@ -52,7 +52,7 @@ interface CoordinatorFlags extends QueueFlags {
 
 /** runQueue with an experiment command's flags: the queued counterpart of its runPool call. */
 export async function runQueueWithFlags(
-  configs: readonly RunConfig[],
+  configs: readonly ExperimentConfig[],
   f: CoordinatorFlags,
   outDir: string,
   log: (line: string) => void,

@@ -9,7 +9,6 @@ import { CHECKPOINT_EXT, checkpointDir, loadCheckpoint } from '../node/checkpoin
 import type { TrainingCheckpoint } from '../train/checkpoint.js';
 import type { Checkpointer } from '../train/trainer.js';
 
-
 /** The checkpoint flags of a run. */
 export interface CheckpointFlags {
   readonly checkpointEvery?: number | undefined;

@@ -7,7 +7,9 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { ArgumentError } from '../errors.js';
-import { DEFAULT_RUN, DROPOUT_VARIANTS, EXPERIMENT_MODELS, type RunConfig } from '../experiments/config.js';
+import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
+import type { RunConfig } from '../run/config.js';
+import { describeLimits, optionsFor, parseOption, type RunOption } from '../run/options.js';
 import { bandChart, heatmap, writeChart, type BandPoint } from '../node/charts.js';
 import type { RunRecord } from '../experiments/pool.js';
 import { meanStd } from '../experiments/stats.js';
@@ -32,43 +34,24 @@ interface Axis {
   readonly parse: (v: string) => number | string;
 }
 
-const num =
-  (flag: string, min: number, max: number, integer = false) =>
-  (v: string): number => {
-    const x = v.trim() === '' ? Number.NaN : Number(v);
-    if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
-      throw new ArgumentError(
-        `${flag} values must be ${integer ? 'integers' : 'numbers'} in [${min}, ${max}], got '${v}'; e.g. ${flag} 0,0.2,0.5.`,
-      );
-    }
-    return x;
+/** One value of a list flag, parsed by the option table; a bad one names the flag and the fix. */
+function listValue(o: RunOption): (v: string) => number | string {
+  return (v) => {
+    const parsed = parseOption(o, v);
+    if (parsed.ok) return parsed.value;
+    const example = o.kind === 'choice' ? o.choices.slice(0, 2).join(',') : `${o.example},${o.example}`;
+    throw new ArgumentError(
+      `${o.flag} values must be ${describeLimits(o, true)}, got '${v}'; e.g. ${o.flag} ${example}.`,
+    );
   };
-const choice =
-  (flag: string, options: readonly string[]) =>
-  (v: string): string => {
-    if (!options.includes(v))
-      throw new ArgumentError(`${flag} values must be among ${options.join(', ')}, got '${v}'.`);
-    return v;
-  };
+}
 
-/** The flags `sweep` accepts as comma-separated lists. */
-export const AXES: readonly Axis[] = [
-  { flag: '--model', key: 'model', parse: choice('--model', EXPERIMENT_MODELS) },
-  { flag: '--variant', key: 'variant', parse: choice('--variant', DROPOUT_VARIANTS) },
-  { flag: '--dropout1', key: 'dropout1', parse: num('--dropout1', 0, 1) },
-  { flag: '--dropout2', key: 'dropout2', parse: num('--dropout2', 0, 1) },
-  { flag: '--drop-connect', key: 'dropConnect', parse: num('--drop-connect', 0, 1) },
-  { flag: '--epochs', key: 'epochs', parse: num('--epochs', 1, 10_000, true) },
-  { flag: '--weight-decay', key: 'weightDecay', parse: num('--weight-decay', 0, 1) },
-  { flag: '--momentum', key: 'momentum', parse: num('--momentum', 0, 0.999) },
-  { flag: '--max-norm', key: 'maxNorm', parse: num('--max-norm', 0, 1e6) },
-  { flag: '--lr', key: 'lr', parse: num('--lr', 1e-9, 100) },
-  { flag: '--batch-size', key: 'batchSize', parse: num('--batch-size', 1, 60_000, true) },
-  { flag: '--num-hiddens1', key: 'numHiddens1', parse: num('--num-hiddens1', 1, 100_000, true) },
-  { flag: '--num-hiddens2', key: 'numHiddens2', parse: num('--num-hiddens2', 1, 100_000, true) },
-  { flag: '--train-limit', key: 'trainLimit', parse: num('--train-limit', 1, 60_000, true) },
-  { flag: '--val-limit', key: 'valLimit', parse: num('--val-limit', 1, 10_000, true) },
-];
+/** The flags `sweep` accepts as comma-separated lists: the option table's sweep axes. */
+export const AXES: readonly Axis[] = optionsFor('sweep').map((o) => ({
+  flag: o.flag,
+  key: o.key,
+  parse: listValue(o),
+}));
 
 type SweepFlags = ExperimentFlags & { fixedPn?: number; maxRuns?: number } & Record<string, unknown>;
 
@@ -80,13 +63,15 @@ function optionName(flag: string): string {
 }
 
 /** Cartesian product of the axes' value lists. */
-function grid(axes: readonly { key: keyof RunConfig; values: (number | string)[] }[]): Partial<RunConfig>[] {
-  let out: Partial<RunConfig>[] = [{}];
+function grid(
+  axes: readonly { key: keyof ExperimentConfig; values: (number | string)[] }[],
+): Partial<ExperimentConfig>[] {
+  let out: Partial<ExperimentConfig>[] = [{}];
   for (const a of axes) out = out.flatMap((o) => a.values.map((v) => ({ ...o, [a.key]: v })));
   return out;
 }
 
-function label(point: Partial<RunConfig>, keys: readonly (keyof RunConfig)[]): string {
+function label(point: Partial<ExperimentConfig>, keys: readonly (keyof ExperimentConfig)[]): string {
   return keys.length === 0 ? 'book setup' : keys.map((k) => `${k}=${String(point[k])}`).join(' ');
 }
 
@@ -133,13 +118,13 @@ export async function runSweep(f: SweepFlags, log: (line: string) => void): Prom
   }
   const swept = axes.filter((a) => a.values.length > 1).map((a) => a.key);
   const epochList = (axes.find((a) => a.key === 'epochs')?.values as number[] | undefined) ?? [
-    DEFAULT_RUN.epochs,
+    DEFAULT_EXPERIMENT.epochs,
   ];
   const maxEpochs = Math.max(...epochList);
   const points = grid(axes);
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
-  const toConfig = (p: Partial<RunConfig>, seed: number): RunConfig => {
-    const c: RunConfig = { ...DEFAULT_RUN, ...p, epochs: maxEpochs, seed };
+  const toConfig = (p: Partial<ExperimentConfig>, seed: number): ExperimentConfig => {
+    const c: ExperimentConfig = { ...DEFAULT_EXPERIMENT, ...p, epochs: maxEpochs, seed };
     if (f.fixedPn === undefined) return c;
     const size = (q: number): number => {
       if (q >= 1) throw new ArgumentError('--fixed-pn needs dropout p < 1 in every layer.');
@@ -218,7 +203,7 @@ export async function runSweep(f: SweepFlags, log: (line: string) => void): Prom
     }
   }
   if (swept.length === 2 && swept.every((k) => typeof groups[0]!.point[k] === 'number')) {
-    const [a, b] = swept as [keyof RunConfig, keyof RunConfig];
+    const [a, b] = swept as [keyof ExperimentConfig, keyof ExperimentConfig];
     const cells = groups.map((g) => {
       const { mean, std } = meanStd(g.events.map((e) => e['val_acc'] as number));
       return {

@@ -12,10 +12,10 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runsProgressBar } from './runsProgress.js';
 import { DropoutLabError } from '../errors.js';
-import { canonicalRun, checkRun, runId, type RunConfig } from './config.js';
+import { canonicalRun, checkExperiment, runId, type ExperimentConfig } from './config.js';
 
 /** Parent → worker messages. */
-export type ToWorker = { type: 'run'; id: string; config: RunConfig; file: string } | { type: 'exit' };
+export type ToWorker = { type: 'run'; id: string; config: ExperimentConfig; file: string } | { type: 'exit' };
 /** Worker → parent messages. */
 export type FromWorker =
   | { type: 'ready' }
@@ -26,7 +26,7 @@ export type FromWorker =
 /** A finished run: its canonical config and its events. */
 export interface RunRecord {
   readonly id: string;
-  readonly config: RunConfig;
+  readonly config: ExperimentConfig;
   readonly events: Record<string, unknown>[];
 }
 
@@ -59,14 +59,14 @@ function workerPath(): string {
 }
 
 /** Runs every config not yet finished in `runsDir` and resolves with all records, in input order. */
-export async function runPool(configs: readonly RunConfig[], opts: PoolOptions): Promise<RunRecord[]> {
+export async function runPool(configs: readonly ExperimentConfig[], opts: PoolOptions): Promise<RunRecord[]> {
   await mkdirs(opts.runsDir);
-  const unique = new Map<string, RunConfig>();
+  const unique = new Map<string, ExperimentConfig>();
   for (const c of configs) {
-    checkRun(c);
+    checkExperiment(c);
     unique.set(runId(c), canonicalRun(c));
   }
-  const pending: [string, RunConfig][] = [];
+  const pending: [string, ExperimentConfig][] = [];
   for (const [id, c] of unique) {
     if ((await readRun(join(opts.runsDir, `${id}.jsonl`))) === null) pending.push([id, c]);
   }
@@ -88,7 +88,7 @@ export async function runPool(configs: readonly RunConfig[], opts: PoolOptions):
   return records;
 }
 
-async function runPending(pending: [string, RunConfig][], opts: PoolOptions): Promise<void> {
+async function runPending(pending: [string, ExperimentConfig][], opts: PoolOptions): Promise<void> {
   const totalEpochs = pending.reduce((s, [, c]) => s + c.epochs, 0);
   const bar = runsProgressBar(opts.progress === true);
   let finished = 0;

@@ -1,19 +1,18 @@
 /**
- * Runs one experiment (a RunConfig) in this process and returns its JSON-lines events: the config,
+ * Runs one experiment (a ExperimentConfig) in this process and returns its JSON-lines events: the config,
  * one `epoch` event per epoch (training curves, eval-mode train metrics on a fixed subset, hidden
  * activation statistics on a fixed probe batch), and for kind 'mc' one `mc` event.
  */
-import { FashionMNIST } from '../data/fashionMnist.js';
 import type { FashionMnistRaw } from '../node/data/fashionMnistFiles.js';
 import { activationStats } from '../nn/activationStats.js';
 import { predict } from '../nn/mcDropout.js';
-import { manualSeed } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { TrainingCheckpoint } from '../train/checkpoint.js';
-import { Trainer } from '../train/trainer.js';
-import { canonicalRun, ExperimentMLP, runId, type RunConfig } from './config.js';
+import type { Classifier } from '../train/module.js';
+import { runData, runOne as trainRun } from '../run/runOne.js';
+import { canonicalRun, runId, runPart, type ExperimentConfig } from './config.js';
 import { calibration, errorRate } from './stats.js';
 import { crossEntropy } from '../ops/loss.js';
 
@@ -33,7 +32,7 @@ function imagesTensor(images: Uint8Array, labels: Uint8Array, n: number): { X: T
 }
 
 /** Eval-mode (weight-scaling) loss and accuracy of `model` on X, y. */
-function evaluate(model: ExperimentMLP, X: Tensor, y: Float32Array): { loss: number; acc: number } {
+function evaluate(model: Classifier, X: Tensor, y: Float32Array): { loss: number; acc: number } {
   const probs = predict(model, X);
   const p = probs.probs.dataSync();
   probs.probs.dispose();
@@ -57,7 +56,7 @@ export interface RunOneOptions {
 
 /** Trains and evaluates `config` on `raw`; returns the run's events (first the config). */
 export async function runOne(
-  config: RunConfig,
+  config: ExperimentConfig,
   raw: FashionMnistRaw,
   opts: RunOneOptions = {},
 ): Promise<Record<string, unknown>[]> {
@@ -66,28 +65,20 @@ export async function runOne(
   const events: Record<string, unknown>[] = opts.resumeFrom
     ? [...opts.resumeFrom.events]
     : [{ event: 'config', id: runId(c), ...c }];
-  const data = new FashionMNIST(raw, {
-    batchSize: c.batchSize,
-    ...(c.trainLimit > 0 ? { trainLimit: c.trainLimit } : {}),
-    ...(c.valLimit > 0 ? { valLimit: c.valLimit } : {}),
-  });
-  // As `train`: the seed fixes the initial weights and masks; the shuffle has its own stream.
-  manualSeed(c.seed);
-  data.shuffleGenerator.manualSeed(c.seed + 2 ** 32);
-  const model = new ExperimentMLP(c);
+  const data = runData(raw, runPart(c));
   const nTrainEval = Math.min(TRAIN_EVAL_SIZE, data.numTrain);
   const trainEval = imagesTensor(raw.trainImages, raw.trainLabels, nTrainEval);
   const probe = imagesTensor(raw.trainImages, raw.trainLabels, Math.min(PROBE_SIZE, data.numTrain)).X;
+  let model: Classifier | undefined;
   try {
     const save = opts.checkpoint;
-    const trainer = new Trainer({
-      maxEpochs: c.epochs,
-      // The run's config is the checkpoint's identity, so a checkpoint of another run is refused.
-      modelConfig: { ...c },
+    // The same run as `train` (src/run/runOne.ts), with the experiment's measurements after each epoch.
+    const result = await trainRun(runPart(c), data, {
       ...(save ? { checkpointEvery: 1, checkpointer: { save: (ck) => save(events, ck) } } : {}),
       ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom.checkpoint } : {}),
-      onEpochEnd: (m) => {
-        const te = evaluate(model, trainEval.X, trainEval.y);
+      keepModel: c.kind === 'mc',
+      onEpochEnd: (m, trained) => {
+        const te = evaluate(trained, trainEval.X, trainEval.y);
         events.push({
           event: 'epoch',
           epoch: m.epoch,
@@ -100,16 +91,16 @@ export async function runOne(
           train_acc_eval: te.acc,
           gap_eval: m.valLoss - te.loss,
           acc_gap: te.acc - m.valAcc,
-          activations: activationStats(model, probe),
+          activations: activationStats(trained, probe),
           epoch_seconds: m.epochSeconds,
         });
         opts.onEpoch?.(m.epoch);
       },
     });
-    await trainer.fit(model, data);
-    if (c.kind === 'mc') events.push(mcEvent(model, raw, data.numVal, c.mcSamples, c.seed));
+    model = result.model;
+    if (model !== undefined) events.push(mcEvent(model, raw, data.numVal, c.mcSamples, c.seed));
   } finally {
-    for (const p of model.parameters()) p.dispose();
+    for (const p of model?.parameters() ?? []) p.dispose();
     trainEval.X.dispose();
     probe.dispose();
   }
@@ -122,7 +113,7 @@ export async function runOne(
  * the probabilities), calibration of both, and the most/least certain images by MC predictive entropy.
  */
 function mcEvent(
-  model: ExperimentMLP,
+  model: Classifier,
   raw: FashionMnistRaw,
   n: number,
   T: number,

@@ -11,7 +11,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { runsProgressBar } from '../experiments/runsProgress.js';
 import { writeFileAtomic } from '../node/atomicWrite.js';
 import { DropoutLabError } from '../errors.js';
-import { canonicalRun, checkRun, runId, type RunConfig } from '../experiments/config.js';
+import { canonicalRun, checkExperiment, runId, type ExperimentConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';
 import { connectRedis, type QueueConnection } from './connection.js';
 import { JOB_OPTIONS, jobData, jobIdOf, type RunJobData, type RunJobProgress } from './jobs.js';
@@ -39,15 +39,18 @@ async function readRun(file: string): Promise<Record<string, unknown>[] | null> 
 }
 
 /** Submits the configs not finished in `runsDir`, waits for their jobs, and returns all records in input order. */
-export async function runQueue(configs: readonly RunConfig[], opts: QueueRunOptions): Promise<RunRecord[]> {
+export async function runQueue(
+  configs: readonly ExperimentConfig[],
+  opts: QueueRunOptions,
+): Promise<RunRecord[]> {
   await mkdir(opts.runsDir, { recursive: true });
   const backend = opts.backend ?? 'wasm';
-  const unique = new Map<string, RunConfig>();
+  const unique = new Map<string, ExperimentConfig>();
   for (const c of configs) {
-    checkRun(c);
+    checkExperiment(c);
     unique.set(runId(c), canonicalRun(c));
   }
-  const pending = new Map<string, { id: string; config: RunConfig }>();
+  const pending = new Map<string, { id: string; config: ExperimentConfig }>();
   for (const [id, c] of unique) {
     if ((await readRun(join(opts.runsDir, `${id}.jsonl`))) === null) {
       pending.set(jobIdOf(c, backend), { id, config: c });
@@ -66,7 +69,7 @@ export async function runQueue(configs: readonly RunConfig[], opts: QueueRunOpti
 }
 
 async function waitForJobs(
-  pending: Map<string, { id: string; config: RunConfig }>,
+  pending: Map<string, { id: string; config: ExperimentConfig }>,
   backend: string,
   opts: QueueRunOptions,
   total: number,

@@ -4,7 +4,7 @@
  * from a restarted coordinator, finds the jobs already there and adds nothing.
  */
 import type { JobsOptions } from 'bullmq';
-import { canonicalRun, runId, type RunConfig } from '../experiments/config.js';
+import { canonicalRun, runId, type ExperimentConfig } from '../experiments/config.js';
 
 /** Default BullMQ queue name (`--queue-name`). */
 export const DEFAULT_QUEUE_NAME = 'dropout-lab';
@@ -13,7 +13,7 @@ export const DEFAULT_QUEUE_NAME = 'dropout-lab';
 export interface RunJobData {
   /** Job data format, so a worker of another version refuses rather than misreads a job. */
   readonly v: 1;
-  readonly config: RunConfig;
+  readonly config: ExperimentConfig;
   readonly backend: string;
 }
 
@@ -27,12 +27,12 @@ export interface RunJobProgress {
  * The job id of a run: the backend and runId (16 hex digits of SHA-256 over the canonical config).
  * BullMQ refuses ids with ':' and all-digit ids; this has neither.
  */
-export function jobIdOf(config: RunConfig, backend: string): string {
+export function jobIdOf(config: ExperimentConfig, backend: string): string {
   return `${backend}-${runId(config)}`;
 }
 
 /** The job data of a run. */
-export function jobData(config: RunConfig, backend: string): RunJobData {
+export function jobData(config: ExperimentConfig, backend: string): RunJobData {
   return { v: 1, config: canonicalRun(config), backend };
 }
 

@@ -15,7 +15,7 @@ import type { Backend } from '../backend/backend.js';
 import { createBackend, type BackendName, BACKEND_NAMES } from '../backend/select.js';
 import { loadFashionMnistRaw } from '../node/data/fashionMnistFiles.js';
 import { DropoutLabError } from '../errors.js';
-import { checkRun, DEFAULT_RUN, type RunConfig } from '../experiments/config.js';
+import { checkExperiment, DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import { runOne } from '../experiments/runOne.js';
 import { setBackend } from '../tensor/engine.js';
 import { connectRedis, type QueueConnection } from './connection.js';
@@ -51,14 +51,14 @@ function checkJob(data: unknown): RunJobData {
       `job asks for backend '${String(d.backend)}'; this worker has ${BACKEND_NAMES.join(', ')}.`,
     );
   }
-  const config = d.config as Partial<RunConfig>;
-  for (const k of Object.keys(DEFAULT_RUN) as (keyof RunConfig)[]) {
-    if (typeof config[k] !== typeof DEFAULT_RUN[k]) {
-      throw new UnrecoverableError(`run config: ${k} is missing or not a ${typeof DEFAULT_RUN[k]}.`);
+  const config = d.config as Partial<ExperimentConfig>;
+  for (const k of Object.keys(DEFAULT_EXPERIMENT) as (keyof ExperimentConfig)[]) {
+    if (typeof config[k] !== typeof DEFAULT_EXPERIMENT[k]) {
+      throw new UnrecoverableError(`run config: ${k} is missing or not a ${typeof DEFAULT_EXPERIMENT[k]}.`);
     }
   }
   try {
-    checkRun(config as RunConfig);
+    checkExperiment(config as ExperimentConfig);
   } catch (e) {
     throw new UnrecoverableError((e as Error).message);
   }

@@ -34,15 +34,15 @@ export interface ModelEntry {
   readonly description: string;
   /** Whether the model has dropout layers (the lab's gallery and network view ask). */
   readonly hasDropout: boolean;
-  /** Fields the model ignores: they take their defaults in the canonical form. */
-  readonly unused: readonly (keyof ModelSettings)[];
+  /** Fields the model ignores, with the value its canonical form records (the plain MLP: no noise). */
+  readonly fixed: Partial<ModelSettings>;
   /** Refuses settings the model cannot honour (one line naming the field). */
   readonly check?: (c: ModelSettings) => void;
   /** Builds the model; its initial draws come from the global generator (`manualSeed`). */
   readonly build: (c: ModelSettings) => Classifier;
 }
 
-const NOISE = ['variant', 'dropout1', 'dropout2', 'dropConnect'] as const;
+const NO_NOISE = { variant: 'bernoulli', dropout1: 0, dropout2: 0, dropConnect: 0 } as const;
 
 /** The hyperparameters every MLP of d2l's Dropout section takes from a run. */
 function mlpHparams(c: ModelSettings) {
@@ -61,7 +61,7 @@ export const MODELS = {
   'dropout-mlp': {
     description: 'Dropout MLP (nn.Dropout)',
     hasDropout: true,
-    unused: [],
+    fixed: {},
     build: (c: ModelSettings) =>
       new DropoutMLP({
         ...mlpHparams(c),
@@ -74,7 +74,7 @@ export const MODELS = {
   'dropout-mlp-scratch': {
     description: 'Dropout MLP (scratch dropoutLayer)',
     hasDropout: true,
-    unused: [],
+    fixed: {},
     check: (c: ModelSettings) => {
       if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
         throw new ArgumentError(
@@ -88,7 +88,7 @@ export const MODELS = {
   mlp: {
     description: 'Plain MLP (no dropout)',
     hasDropout: false,
-    unused: NOISE,
+    fixed: NO_NOISE,
     build: (c: ModelSettings) => new MLP(mlpHparams(c)),
   },
 } as const satisfies Record<string, ModelEntry>;

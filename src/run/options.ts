@@ -190,7 +190,6 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     flag: '--max-norm',
     kind: 'number',
     min: 0,
-    exclusiveMin: true,
     max: 1e6,
     zeroMeans: 'off',
     help: "max-norm c on each unit's incoming weights (the paper's 3 to 4; default off)",
@@ -266,21 +265,32 @@ export function optionOf(key: keyof RunConfig): RunOption {
 }
 
 /** A value, or the one-line reason it is not valid (naming the option and the fix). */
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
 const MAX_SAFE = '2^53 − 1';
 
-/** The limits of an option in words, e.g. "an integer in [1, 60000]" or "one of dropout-mlp, mlp". */
-export function describeLimits(o: RunOption): string {
-  if (o.kind === 'choice') return `one of ${o.choices.join(', ')}`;
+/** The limits of an option in words, e.g. "an integer in [1, 60000]" (plural: "integers in …"). */
+export function describeLimits(o: RunOption, plural = false): string {
+  if (o.kind === 'choice') return `${plural ? 'among' : 'one of'} ${o.choices.join(', ')}`;
   const open = o.exclusiveMin === true ? '(' : '[';
   const close = o.exclusiveMax === true ? ')' : ']';
   const max = o.max === Number.MAX_SAFE_INTEGER ? MAX_SAFE : String(o.max);
-  return `${o.kind === 'integer' ? 'an integer' : 'a number'} in ${open}${o.min}, ${max}${close}`;
+  const what = o.kind === 'integer' ? (plural ? 'integers' : 'an integer') : plural ? 'numbers' : 'a number';
+  return `${what} in ${open}${o.min}, ${max}${close}`;
+}
+
+/** The limits as a flag's message says them: "an integer ≥ 1 and ≤ 10000", "a positive number ≤ 100". */
+function describeForFlag(o: RunOption): string {
+  if (o.kind === 'choice' || o.exclusiveMax === true) return describeLimits(o);
+  const upTo = o.max === Number.MAX_SAFE_INTEGER ? '' : ` and ≤ ${o.max}`;
+  if (o.kind === 'integer') return `an integer ≥ ${o.min}${upTo}`;
+  if (o.exclusiveMin === true && o.min === 0) return `a positive number ≤ ${o.max}`;
+  return describeLimits(o);
 }
 
 /** True when `v` is within a numeric option's limits. */
-function withinLimits(o: NumberOption, v: number): boolean {
+export function withinLimits(o: NumberOption, v: number): boolean {
   return (
     Number.isFinite(v) &&
     (o.exclusiveMin === true ? v > o.min : v >= o.min) &&
@@ -289,11 +299,8 @@ function withinLimits(o: NumberOption, v: number): boolean {
   );
 }
 
-/**
- * Parses one option's text as every surface does; `name` is what the message calls the option
- * (the flag on the command line, the label in the lab's form).
- */
-export function parseOption(o: RunOption, text: string, name: string = o.flag): Parsed<number | string> {
+/** Parses one option's text as every surface does; the message names the flag and the fix. */
+export function parseOption(o: RunOption, text: string): Parsed<number | string> {
   if (o.kind === 'choice') {
     if (o.choices.includes(text)) return { ok: true, value: text };
   } else {
@@ -303,7 +310,7 @@ export function parseOption(o: RunOption, text: string, name: string = o.flag): 
   const got = text.trim() === '' ? 'nothing' : `'${text.slice(0, 32)}'`;
   return {
     ok: false,
-    error: `${name} must be ${describeLimits(o)}, got ${got}; e.g. ${o.flag} ${o.example}.`,
+    error: `${o.flag} must be ${describeForFlag(o)}, got ${got}; e.g. ${o.flag} ${o.example}.`,
   };
 }
 
@@ -335,20 +342,22 @@ export function checkRun(c: RunConfig): void {
     );
   }
   if (c.variant === 'gaussian' && (c.dropout1 === 1 || c.dropout2 === 1)) {
-    throw new ArgumentError('run config: gaussian dropout needs p < 1 (its variance p/(1 − p) is infinite at 1).');
+    throw new ArgumentError(
+      'run config: gaussian dropout needs p < 1 (its variance p/(1 − p) is infinite at 1).',
+    );
   }
   modelEntry(c.model).check?.(c);
 }
 
 /**
- * The canonical form of a run: the fields a model does not use take their defaults (the plain MLP
- * has no dropout), and limits at or above Fashion-MNIST's sizes are "all" (0). Two spellings of the
+ * The canonical form of a run: the fields a model does not use take the values it fixes (the plain
+ * MLP has no dropout), and limits at or above Fashion-MNIST's sizes are "all" (0). Two spellings of the
  * same run have the same canonical form.
  */
 export function canonicalConfig(c: RunConfig): RunConfig {
-  const unused: readonly string[] = modelEntry(c.model).unused;
+  const fixed: Partial<Record<string, unknown>> = modelEntry(c.model).fixed;
   const out: Record<string, unknown> = {};
-  for (const o of RUN_OPTIONS) out[o.key] = unused.includes(o.key) ? o.default : c[o.key];
+  for (const o of RUN_OPTIONS) out[o.key] = o.key in fixed ? fixed[o.key] : c[o.key];
   if (c.trainLimit >= FULL_SIZES.trainLimit) out['trainLimit'] = 0;
   if (c.valLimit >= FULL_SIZES.valLimit) out['valLimit'] = 0;
   return out as unknown as RunConfig;

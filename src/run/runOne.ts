@@ -14,7 +14,7 @@ import type { BoardPoint, ProgressBoard } from '../train/progressBoard.js';
 import { Trainer, type Checkpointer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import type { RunConfig } from './config.js';
 import { buildModel } from './models.js';
-import { checkpointIdentity } from './options.js';
+import { checkpointIdentity, checkRun } from './options.js';
 
 /** What a caller may add to a run: progress, per-epoch analysis, checkpoints, interruption. */
 export interface RunHooks {
@@ -103,6 +103,8 @@ export function checkResumable(c: RunConfig, ckpt: TrainingCheckpoint, data: Fas
 
 /** Trains one run on `data` (see {@link runData}); resolves with its epochs, curves and summary. */
 export async function runOne(c: RunConfig, data: FashionMNIST, hooks: RunHooks = {}): Promise<RunResult> {
+  // Validated where it enters: a page's message or a library caller's object, like a flag.
+  checkRun(c);
   seedRun(c, data);
   const model = buildModel(c);
   let kept = false;

@@ -6,6 +6,7 @@
  * to it, so `standaloneSvg` copies each element's computed paint and font into attributes of a clone.
  * The PNG is that SVG drawn on a canvas at twice the size, for slides.
  */
+import { modelEntry } from '../run/models.js';
 import type { EpochMetrics } from '../train/index.js';
 import type { RunConfig } from './protocol.js';
 
@@ -39,8 +40,8 @@ function settings(r: ExportRun): Record<string, number | string> {
   return {
     run: r.id,
     model: c.model,
-    dropout1: c.model === 'mlp' ? 0 : c.dropout1,
-    dropout2: c.model === 'mlp' ? 0 : c.dropout2,
+    dropout1: !modelEntry(c.model).hasDropout ? 0 : c.dropout1,
+    dropout2: !modelEntry(c.model).hasDropout ? 0 : c.dropout2,
     lr: c.lr,
     batch_size: c.batchSize,
     seed: c.seed,

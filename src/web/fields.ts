@@ -5,6 +5,8 @@
  * `name`, `min`, `max` and `step` from this table, so the HTML limits and the script's cannot disagree,
  * and it parses the form and the query string with the same function. Pure: unit-tested in Node.
  */
+import { describeLimits as describeRange, optionsFor, type RunOption } from '../run/options.js';
+import type { RunConfig } from '../run/config.js';
 import { LAB_MODELS, type LabModel } from './protocol.js';
 
 /** A numeric setting. */
@@ -19,6 +21,10 @@ export interface NumberField {
   readonly max: number;
   /** When true the value must be greater than `min` (the CLI's "positive number"). */
   readonly exclusiveMin?: boolean;
+  /** When true the value must be less than `max` (momentum < 1). */
+  readonly exclusiveMax?: boolean;
+  /** The RunConfig field a run field fills (gallery fields have none). */
+  readonly runKey?: keyof RunConfig;
   readonly integer: boolean;
   readonly defaultValue: number;
   /** Step of the arrow keys: 1 for integers; a float step relative to 0 (min = 0 keeps 0.1 → 0.11). */
@@ -27,99 +33,30 @@ export interface NumberField {
   readonly group: 'run' | 'gallery';
 }
 
-const MAX_SEED = Number.MAX_SAFE_INTEGER;
+/** A run field of the lab, from the option table's row (src/run/options.ts). */
+function runField(o: RunOption): NumberField {
+  if (o.kind === 'choice' || o.lab === undefined) throw new Error(`${o.key} has no lab field`);
+  return {
+    key: o.flag.slice(2),
+    id: o.lab.id,
+    label: o.lab.label,
+    min: o.min,
+    max: o.max,
+    ...(o.exclusiveMin === true ? { exclusiveMin: true } : {}),
+    ...(o.exclusiveMax === true ? { exclusiveMax: true } : {}),
+    integer: o.kind === 'integer',
+    defaultValue: o.lab.shown ?? (o.default as number),
+    step: o.lab.step,
+    group: 'run',
+    runKey: o.key,
+  };
+}
 
-/** The numeric settings, in form order. */
+/** The numeric settings, in form order: the option table's lab fields, then the gallery's. */
 export const NUMBER_FIELDS: readonly NumberField[] = [
-  {
-    key: 'dropout1',
-    id: 'p1',
-    label: 'p₁ (dropout 1)',
-    min: 0,
-    max: 1,
-    integer: false,
-    defaultValue: 0.5,
-    step: 0.05,
-    group: 'run',
-  },
-  {
-    key: 'dropout2',
-    id: 'p2',
-    label: 'p₂ (dropout 2)',
-    min: 0,
-    max: 1,
-    integer: false,
-    defaultValue: 0.5,
-    step: 0.05,
-    group: 'run',
-  },
-  {
-    key: 'batch-size',
-    id: 'batch',
-    label: 'Batch size',
-    min: 1,
-    max: 60000,
-    integer: true,
-    defaultValue: 256,
-    step: 1,
-    group: 'run',
-  },
-  {
-    key: 'lr',
-    id: 'lr',
-    label: 'Learning rate',
-    min: 0,
-    exclusiveMin: true,
-    max: 100,
-    integer: false,
-    defaultValue: 0.1,
-    step: 0.01,
-    group: 'run',
-  },
-  {
-    key: 'epochs',
-    id: 'epochs',
-    label: 'Epochs',
-    min: 1,
-    max: 1000,
-    integer: true,
-    defaultValue: 10,
-    step: 1,
-    group: 'run',
-  },
-  {
-    key: 'seed',
-    id: 'seed',
-    label: 'Seed',
-    min: 0,
-    max: MAX_SEED,
-    integer: true,
-    defaultValue: 0,
-    step: 1,
-    group: 'run',
-  },
-  {
-    key: 'train-limit',
-    id: 'train-limit',
-    label: 'Train subset',
-    min: 1,
-    max: 60000,
-    integer: true,
-    defaultValue: 60000,
-    step: 1,
-    group: 'run',
-  },
-  {
-    key: 'val-limit',
-    id: 'val-limit',
-    label: 'Validation subset',
-    min: 1,
-    max: 10000,
-    integer: true,
-    defaultValue: 10000,
-    step: 1,
-    group: 'run',
-  },
+  ...optionsFor('lab')
+    .filter((o) => o.kind !== 'choice')
+    .map(runField),
   // The gallery's T is the `mc` command's --samples; the image count has no CLI twin.
   {
     key: 'images',
@@ -159,9 +96,7 @@ export type Parsed =
 
 /** The limits of a field in words, e.g. "an integer in [1, 60000]" or "a number in (0, 100]". */
 export function describeLimits(f: NumberField): string {
-  const open = f.exclusiveMin === true ? '(' : '[';
-  const max = f.max === MAX_SEED ? '2^53 − 1' : String(f.max);
-  return `${f.integer ? 'an integer' : 'a number'} in ${open}${f.min}, ${max}]`;
+  return describeRange({ ...f, kind: f.integer ? 'integer' : 'number' } as unknown as RunOption);
 }
 
 /** Parses one field's text as the CLI would. */
@@ -170,7 +105,7 @@ export function parseField(f: NumberField, text: string): Parsed {
   const ok =
     Number.isFinite(v) &&
     (f.exclusiveMin === true ? v > f.min : v >= f.min) &&
-    v <= f.max &&
+    (f.exclusiveMax === true ? v < f.max : v <= f.max) &&
     (!f.integer || Number.isSafeInteger(v));
   if (ok) return { ok, value: v };
   const got = text.trim() === '' ? 'nothing' : `'${text.slice(0, 24)}'`;

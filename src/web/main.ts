@@ -16,7 +16,10 @@ import {
   type ChartRun,
 } from './chart.js';
 import { download, metricsCsv, metricsJsonl, standaloneSvg, svgToPng } from './export.js';
+import { DEFAULT_CONFIG } from '../run/options.js';
+import { modelEntry } from '../run/models.js';
 import {
+  DEFAULT_MODEL,
   fromQuery,
   MODEL_KEY,
   NUMBER_FIELDS,
@@ -30,6 +33,7 @@ import { renderNetwork, thinnedSvg, type Thinned } from './network.js';
 import {
   CONTROL,
   CONTROL_BYTES,
+  LAB_MODELS,
   DATA_URLS,
   VIEW_UNITS,
   type FromWorker,
@@ -119,6 +123,38 @@ function setControl(slot: number, value: number): void {
 
 // ---- Settings: one table (fields.ts) gives names, limits, validation and the URL. ----
 
+/** The run's fields, two per row, drawn from the option table (index.html holds only their place). */
+function buildRunFields(): void {
+  const host = $<HTMLDivElement>('run-fields');
+  const fields = NUMBER_FIELDS.filter((f) => f.group === 'run');
+  for (let i = 0; i < fields.length; i += 2) {
+    const pair = document.createElement('div');
+    pair.className = 'pair';
+    for (const f of fields.slice(i, i + 2)) {
+      const cell = document.createElement('div');
+      const label = document.createElement('label');
+      label.htmlFor = f.id;
+      label.textContent = f.label;
+      const el = document.createElement('input');
+      el.id = f.id;
+      el.type = 'number';
+      el.value = String(f.defaultValue);
+      el.setAttribute('aria-describedby', `${f.id}-err`);
+      const err = document.createElement('p');
+      err.id = `${f.id}-err`;
+      err.className = 'field-error';
+      err.hidden = true;
+      cell.append(label, el, err);
+      pair.append(cell);
+    }
+    host.append(pair);
+  }
+  modelSelect.replaceChildren(
+    ...LAB_MODELS.map((name) => new Option(modelEntry(name).description, name, name === DEFAULT_MODEL)),
+  );
+}
+buildRunFields();
+
 const input = (f: NumberField): HTMLInputElement => $<HTMLInputElement>(f.id);
 for (const f of NUMBER_FIELDS) {
   const el = input(f);
@@ -196,22 +232,10 @@ function readRunConfig(): { config?: RunConfig; errors: string[]; firstInvalid?:
   const model = parseModel(modelSelect.value);
   if (!model.ok) errors.push(model.error);
   if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
-  return {
-    errors,
-    config: {
-      model: model.value,
-      dropout1: v['dropout1']!,
-      dropout2: v['dropout2']!,
-      batchSize: v['batch-size']!,
-      lr: v['lr']!,
-      epochs: v['epochs']!,
-      trainLimit: v['train-limit']!,
-      valLimit: v['val-limit']!,
-      seed: v['seed']!,
-      numHiddens1: 256,
-      numHiddens2: 256,
-    },
-  };
+  // Every field the form lacks takes the option table's default, as on the command line.
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG, model: model.value };
+  for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) config[f.runKey] = v[f.key];
+  return { errors, config: config as unknown as RunConfig };
 }
 
 /** The gallery's fields, validated beside the gallery (they never block a run). */
@@ -227,7 +251,8 @@ function syncGalleryButton(): void {
 }
 
 function syncPlain(): void {
-  const plain = modelSelect.value === 'mlp';
+  const parsed = parseModel(modelSelect.value);
+  const plain = parsed.ok && !modelEntry(parsed.value).hasDropout;
   $<HTMLInputElement>('p1').disabled = plain;
   $<HTMLInputElement>('p2').disabled = plain;
 }
@@ -256,8 +281,9 @@ function showBanner(text: string | undefined): void {
 }
 
 function shortLabel(c: RunConfig): string {
-  const ps = c.model === 'mlp' ? 'no dropout' : `p=${c.dropout1}/${c.dropout2}`;
-  return `${c.model} ${ps}, lr ${c.lr}, batch ${c.batchSize}, ${c.epochs} epochs, seed ${c.seed}, ${c.trainLimit}/${c.valLimit} examples`;
+  const ps = !modelEntry(c.model).hasDropout ? 'no dropout' : `p=${c.dropout1}/${c.dropout2}`;
+  const sgd = `${c.momentum > 0 ? `, momentum ${c.momentum}` : ''}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`;
+  return `${c.model} ${ps}, lr ${c.lr}${sgd}, batch ${c.batchSize}, ${c.epochs} epochs, seed ${c.seed}, ${c.trainLimit}/${c.valLimit} examples`;
 }
 
 function runState(r: Run): string {
@@ -311,7 +337,7 @@ function drawRuns(): void {
     label.append(box, swatch, `#${r.id}`);
     show.append(label);
     cell(row, c.model);
-    cell(row, c.model === 'mlp' ? '—' : `${c.dropout1}/${c.dropout2}`);
+    cell(row, !modelEntry(c.model).hasDropout ? '—' : `${c.dropout1}/${c.dropout2}`);
     cell(row, String(c.lr));
     cell(row, String(c.batchSize));
     cell(row, String(c.epochs));
@@ -483,16 +509,15 @@ function onMessage(msg: FromWorker): void {
       networkFrame = {
         h1: msg.masks.h1,
         h2: msg.masks.h2,
-        caption:
-          c.model === 'mlp'
-            ? `plain MLP: nothing is dropped (step ${msg.globalStep})`
-            : `step ${msg.globalStep}: the first image lost ${(msg.masks.dropped1 * 100).toFixed(0)}% of hidden 1 and ` +
-              `${(msg.masks.dropped2 * 100).toFixed(0)}% of hidden 2 (p = ${c.dropout1} / ${c.dropout2})`,
+        caption: !modelEntry(c.model).hasDropout
+          ? `plain MLP: nothing is dropped (step ${msg.globalStep})`
+          : `step ${msg.globalStep}: the first image lost ${(msg.masks.dropped1 * 100).toFixed(0)}% of hidden 1 and ` +
+            `${(msg.masks.dropped2 * 100).toFixed(0)}% of hidden 2 (p = ${c.dropout1} / ${c.dropout2})`,
       };
       drawNetwork();
       network.dataset['step'] = String(msg.globalStep);
       network.dataset['run'] = String(msg.runId);
-      if (c.model !== 'mlp' && msg.masks.h1.length > 0) {
+      if (modelEntry(c.model).hasDropout && msg.masks.h1.length > 0) {
         ensemble.push({ step: msg.globalStep, h1: msg.masks.h1, h2: msg.masks.h2 });
         if (ensemble.length > ENSEMBLE_N) ensemble.shift();
         drawEnsembleSoon();

@@ -4,26 +4,16 @@
  * is inside Trainer.fit, which never yields to the event loop between steps.
  */
 import type { BoardPoint, EpochMetrics } from '../train/index.js';
+import type { RunConfig } from '../run/config.js';
+import { MODEL_NAMES, type ModelName } from '../run/models.js';
 
-/** The models the lab offers (the CLI's --model names). */
-export const LAB_MODELS = ['dropout-mlp', 'dropout-mlp-scratch', 'mlp'] as const;
+/** The models the lab offers: the registry's (the CLI's --model names). */
+export const LAB_MODELS: readonly ModelName[] = MODEL_NAMES;
 /** A model name. */
-export type LabModel = (typeof LAB_MODELS)[number];
+export type LabModel = ModelName;
 
-/** Hyperparameters and data subset of one run. */
-export interface RunConfig {
-  readonly model: LabModel;
-  readonly dropout1: number;
-  readonly dropout2: number;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly epochs: number;
-  readonly trainLimit: number;
-  readonly valLimit: number;
-  readonly seed: number;
-  readonly numHiddens1: number;
-  readonly numHiddens2: number;
-}
+/** One run: the same RunConfig as the CLI's (src/run/config.ts). */
+export type { RunConfig };
 
 /** Int32 slots of the control SharedArrayBuffer. */
 export const CONTROL = {

@@ -10,15 +10,15 @@
 import { createBestBackend, type ChosenBackend } from '../backend/auto.js';
 import { NumericError } from '../errors.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/select.js';
-import { FashionMNIST, type FashionMnistArrays } from '../data/fashionMnist.js';
+import type { FashionMnistArrays } from '../data/fashionMnist.js';
 import { parseIdx } from '../data/idx.js';
-import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
+import { modelEntry } from '../run/models.js';
+import { runData, runOne } from '../run/runOne.js';
 import { softmax } from '../ops/softmax.js';
-import { defaultGenerator, manualSeed } from '../random/generator.js';
+import { defaultGenerator } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, setBackend, tidy } from '../tensor/engine.js';
 import type { Classifier } from '../train/module.js';
-import { Trainer } from '../train/trainer.js';
 import { DrawRecorder, stepMasks } from './masks.js';
 import {
   CONTROL,
@@ -104,13 +104,6 @@ function initBackend(): Promise<string> {
   return backendName;
 }
 
-function createModel(c: RunConfig): Classifier {
-  const hidden = { numHiddens1: c.numHiddens1, numHiddens2: c.numHiddens2, lr: c.lr };
-  if (c.model === 'mlp') return new MLP(hidden);
-  const config = { ...hidden, dropout1: c.dropout1, dropout2: c.dropout2 };
-  return c.model === 'dropout-mlp' ? new DropoutMLP(config) : new DropoutMLPScratch(config);
-}
-
 function sleepOn(control: Int32Array, ms: number): void {
   Atomics.wait(control, CONTROL.WAKE, Atomics.load(control, CONTROL.WAKE), ms);
 }
@@ -142,64 +135,57 @@ async function train(
   controlBuffer: SharedArrayBuffer | null,
 ): Promise<void> {
   const [name, raw] = await Promise.all([initBackend(), loadArrays()]);
-  const data = new FashionMNIST(raw, {
-    batchSize: config.batchSize,
-    trainLimit: config.trainLimit,
-    valLimit: config.valLimit,
-  });
+  const data = runData(raw, config);
   post({ type: 'ready', runId, backend: name, numTrain: data.numTrain, numVal: data.numVal });
-  // Exactly as src/cli/run.ts: every model starts from the same seed and the same data order.
-  manualSeed(config.seed);
-  data.shuffleGenerator.manualSeed(config.seed + 2 ** 32);
-  const model = createModel(config);
-  const ps = config.model === 'mlp' ? [0, 0] : [config.dropout1, config.dropout2];
+  const hasDropout = modelEntry(config.model).hasDropout;
+  const ps = hasDropout ? [config.dropout1, config.dropout2] : [0, 0];
   const widths = [config.numHiddens1, config.numHiddens2];
   const control = controlBuffer === null ? null : new Int32Array(controlBuffer);
   const recorder = new DrawRecorder(defaultGenerator);
   let sent = 0;
   let globalStep = 0;
   heldMs = 0;
-  const trainer = new Trainer({
-    maxEpochs: config.epochs,
-    onStep: (info) => {
-      globalStep++;
-      const m = stepMasks(recorder.take(), ps, widths);
-      const points = trainer.board.points.slice(sent);
-      sent += points.length;
-      post({
-        type: 'step',
-        runId,
-        epoch: info.epoch,
-        step: info.step,
-        stepsPerEpoch: info.stepsPerEpoch,
-        globalStep,
-        loss: info.loss,
-        masks: {
-          h1: (m?.keep[0] ?? []).slice(0, VIEW_UNITS),
-          h2: (m?.keep[1] ?? []).slice(0, VIEW_UNITS),
-          dropped1: m?.droppedFraction[0] ?? 0,
-          dropped2: m?.droppedFraction[1] ?? 0,
-        },
-        points,
-      });
-      obeyControl(control, runId);
-    },
-    onEpochEnd: (metrics) => {
-      // The validation points of this epoch go out with the metrics.
-      const points = trainer.board.points.slice(sent);
-      sent += points.length;
-      post({ type: 'points', runId, points });
-      const epochSeconds = Math.max(0, metrics.epochSeconds - heldMs / 1000);
-      heldMs = 0;
-      post({ type: 'epoch', runId, metrics: { ...metrics, epochSeconds } });
-    },
-  });
   try {
-    await trainer.fit(model, data);
+    // The same run as `dropout-lab train` (src/run/runOne.ts): same seed, same numbers.
+    const result = await runOne(config, data, {
+      keepModel: true,
+      onStep: (info, board) => {
+        globalStep++;
+        const m = stepMasks(recorder.take(), ps, widths);
+        const points = board.points.slice(sent);
+        sent += points.length;
+        post({
+          type: 'step',
+          runId,
+          epoch: info.epoch,
+          step: info.step,
+          stepsPerEpoch: info.stepsPerEpoch,
+          globalStep,
+          loss: info.loss,
+          masks: {
+            h1: (m?.keep[0] ?? []).slice(0, VIEW_UNITS),
+            h2: (m?.keep[1] ?? []).slice(0, VIEW_UNITS),
+            dropped1: m?.droppedFraction[0] ?? 0,
+            dropped2: m?.droppedFraction[1] ?? 0,
+          },
+          points,
+        });
+        obeyControl(control, runId);
+      },
+      onEpochEnd: (metrics, _model, board) => {
+        // The validation points of this epoch go out with the metrics.
+        const points = board.points.slice(sent);
+        sent += points.length;
+        post({ type: 'points', runId, points });
+        const epochSeconds = Math.max(0, metrics.epochSeconds - heldMs / 1000);
+        heldMs = 0;
+        post({ type: 'epoch', runId, metrics: { ...metrics, epochSeconds } });
+      },
+    });
+    lastModel = { model: result.model!, config, runId };
   } finally {
     recorder.dispose();
   }
-  lastModel = { model, config, runId };
   post({ type: 'done', runId });
 }
 
@@ -250,7 +236,7 @@ async function gallery(count: number, passes: number): Promise<void> {
     const evalPred = e.indexOf(Math.max(...e));
     items.push({ index: i, label: raw.testLabels[i]!, pred, mean, std, evalProbs: e, evalPred });
   }
-  const hasDropout = lastModel.config.model !== 'mlp';
+  const hasDropout = modelEntry(lastModel.config.model).hasDropout;
   post({ type: 'gallery', runId: lastModel.runId, items, images, passes, hasDropout }, [images.buffer]);
 }
 
