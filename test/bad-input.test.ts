@@ -256,7 +256,7 @@ test(
     const path = join(dir, 'run.dlck');
     await saveCheckpoint(path, ckpt(16));
     const before = await readFile(path);
-    const module = pathToFileURL(join(import.meta.dirname, '..', 'src', 'cli', 'checkpointing.ts')).href;
+    const module = pathToFileURL(join(import.meta.dirname, '..', 'src', 'node', 'checkpointFiles.ts')).href;
     // Node ignores SIGXFSZ, so a write past the limit fails with EFBIG as on a full disk.
     const script =
       `import { saveCheckpoint } from ${JSON.stringify(module)};` +

@@ -319,7 +319,9 @@ test('stale temp files of dead writers are removed on the next save; live ones a
 
 const TRIALS = 24;
 const LANES = 4;
-const CHECKPOINTING = pathToFileURL(join(import.meta.dirname, '..', 'src', 'cli', 'checkpointing.ts')).href;
+const CHECKPOINTING = pathToFileURL(
+  join(import.meta.dirname, '..', 'src', 'node', 'checkpointFiles.ts'),
+).href;
 
 /** Version v of the fake run: its values are a function of v, so a torn mix of versions is detectable. */
 function version(v: number): TrainingCheckpoint {

@@ -18,7 +18,7 @@ import { formatTable } from './format.js';
 import { checkPathFlag, prepareOutDir } from '../node/outDir.js';
 import { createProgress } from './progress.js';
 import { downloadReporter } from './downloadProgress.js';
-import { checkWritableDir, loadInitWeights } from '../node/initWeights.js';
+import { checkWritableDir, loadInitWeights } from './initWeights.js';
 import { loadSafetensors, saveSafetensors } from '../node/safetensorsFile.js';
 import { watchSignals } from './signals.js';
 

@@ -26,8 +26,8 @@ export const IDX_LABELS_MAGIC = 0x00000801;
  */
 export const MAX_IDX_BYTES = 2 ** 30;
 
-/** The fix named in IDX errors when the caller does not know where the file came from. */
-export const DEFAULT_IDX_FIX = 'delete it and run again to re-download, or pass --data-dir';
+/** The fix named in IDX errors when the caller does not say where the file came from. */
+const INTACT_COPY_FIX = 'replace it with an intact copy of the file';
 
 const UINT8 = 0x08;
 const DTYPE_NAMES: Record<number, string> = {
@@ -58,7 +58,7 @@ function hex(value: number, digits: number): string {
  * positive, and that the payload is exactly the size the header claims. Throws a one-line DataError
  * naming `name`, the problem and `fix`. The returned data is a copy, independent of `bytes`.
  */
-export function parseIdx(bytes: Uint8Array, name: string, fix: string = DEFAULT_IDX_FIX): IdxArray {
+export function parseIdx(bytes: Uint8Array, name: string, fix: string = INTACT_COPY_FIX): IdxArray {
   const fail = (problem: string): DataError => new DataError(problemMessage(name, problem, fix));
   if (isGzip(bytes)) {
     throw fail('is still gzip-compressed; parseIdx takes decompressed bytes (decodeIdxFile gunzips first)');

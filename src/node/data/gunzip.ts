@@ -7,7 +7,10 @@
 import { open } from 'node:fs/promises';
 import { constants, gunzipSync } from 'node:zlib';
 import { DataError } from '../../errors.js';
-import { DEFAULT_IDX_FIX, type IdxArray, isGzip, MAX_IDX_BYTES, parseIdx } from '../../data/idx.js';
+import { type IdxArray, isGzip, MAX_IDX_BYTES, parseIdx } from '../../data/idx.js';
+
+/** The fix named in errors of files this layer found (the cache, a download, or the user's folder). */
+export const DEFAULT_IDX_FIX = 'delete it and run again to re-download, or pass --data-dir';
 
 // Largest header: magic + 255 dims.
 const MAX_HEADER_BYTES = 4 + 4 * 255;
