@@ -5,6 +5,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
+import { NormMLP, type NormDropout, type NormKind } from '../models/normMlp.js';
 import type { Classifier } from '../train/module.js';
 
 /** Which noise the dropout layers apply: Bernoulli (inverted dropout) or Gaussian N(1, p/(1 − p)). */
@@ -56,6 +57,29 @@ function mlpHparams(c: ModelSettings) {
   };
 }
 
+/** Refuses the dropout kinds a normalised MLP does not build (it has nn.Dropout layers only). */
+function bernoulliOnly(name: string): (c: ModelSettings) => void {
+  return (c) => {
+    if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
+      throw new ArgumentError(
+        `run config: ${name} applies only Bernoulli dropout (nn.Dropout); use model dropout-mlp for variant or dropConnect.`,
+      );
+    }
+  };
+}
+
+/** A registry entry of the normalised MLPs (src/models/normMlp.ts). */
+function normEntry(norm: NormKind, dropout: NormDropout, description: string, name: string) {
+  return {
+    description,
+    hasDropout: dropout !== 'none',
+    fixed: dropout === 'none' ? NO_NOISE : dropout === 'after' ? { dropout1: 0 } : {},
+    ...(dropout === 'none' ? {} : { check: bernoulliOnly(name) }),
+    build: (c: ModelSettings) =>
+      new NormMLP({ ...mlpHparams(c), norm, dropout, dropout1: c.dropout1, dropout2: c.dropout2 }),
+  };
+}
+
 /** The registry, by name (the CLI's `--model`). */
 export const MODELS = {
   'dropout-mlp': {
@@ -91,6 +115,21 @@ export const MODELS = {
     fixed: NO_NOISE,
     build: (c: ModelSettings) => new MLP(mlpHparams(c)),
   },
+  'mlp-bn': normEntry('batch', 'none', 'MLP with BatchNorm (Linear → BatchNorm1d → ReLU)', 'mlp-bn'),
+  'dropout-mlp-bn': normEntry(
+    'batch',
+    'before',
+    'Dropout MLP with BatchNorm, dropout before BatchNorm (the variance-shift order)',
+    'dropout-mlp-bn',
+  ),
+  'dropout-mlp-bn-after': normEntry(
+    'batch',
+    'after',
+    'MLP with BatchNorm, dropout (p₂) only after the last BatchNorm',
+    'dropout-mlp-bn-after',
+  ),
+  'mlp-ln': normEntry('layer', 'none', 'MLP with LayerNorm (Linear → LayerNorm → ReLU)', 'mlp-ln'),
+  'dropout-mlp-ln': normEntry('layer', 'before', 'Dropout MLP with LayerNorm', 'dropout-mlp-ln'),
 } as const satisfies Record<string, ModelEntry>;
 
 /** A registered model's name. */
