@@ -6,6 +6,7 @@
 import { ArgumentError } from '../errors.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
 import { NormMLP, type NormDropout, type NormKind } from '../models/normMlp.js';
+import type { DropMode, DropSchedule } from '../train/dropoutSchedule.js';
 import type { Classifier } from '../train/module.js';
 
 /** Which noise the dropout layers apply: Bernoulli (inverted dropout) or Gaussian N(1, p/(1 − p)). */
@@ -27,6 +28,14 @@ export interface ModelSettings {
   readonly weightDecay: number;
   /** Max-norm c on each unit's incoming weights; 0 = off. */
   readonly maxNorm: number;
+  /** Liu et al.'s dropout schedule: standard (p every epoch), early (p until cutoffEpoch), late (p from it). */
+  readonly dropMode: DropMode;
+  /** constant, or (early only) linear: p ramps down to 0 over the early epochs. */
+  readonly dropSchedule: DropSchedule;
+  /** The epoch (0-based) where early dropout stops and late dropout starts. */
+  readonly cutoffEpoch: number;
+  /** R-Drop's α: two dropout passes per batch, loss = mean CE + α · symmetric KL; 0 = off. */
+  readonly rdropAlpha: number;
 }
 
 /** One registered model. */
@@ -43,7 +52,17 @@ export interface ModelEntry {
   readonly build: (c: ModelSettings) => Classifier;
 }
 
-const NO_NOISE = { variant: 'bernoulli', dropout1: 0, dropout2: 0, dropConnect: 0 } as const;
+/** What a model without dropout records for the noise fields: none, and so no schedule and no R-Drop. */
+const NO_NOISE = {
+  variant: 'bernoulli',
+  dropout1: 0,
+  dropout2: 0,
+  dropConnect: 0,
+  dropMode: 'standard',
+  dropSchedule: 'constant',
+  cutoffEpoch: 0,
+  rdropAlpha: 0,
+} as const;
 
 /** The hyperparameters every MLP of d2l's Dropout section takes from a run. */
 function mlpHparams(c: ModelSettings) {
@@ -100,9 +119,9 @@ export const MODELS = {
     hasDropout: true,
     fixed: {},
     check: (c: ModelSettings) => {
-      if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
+      if (c.variant !== 'bernoulli' || c.dropConnect !== 0 || c.dropMode !== 'standard') {
         throw new ArgumentError(
-          "run config: dropout-mlp-scratch applies only the book's Bernoulli dropoutLayer; use model dropout-mlp for variant or dropConnect.",
+          "run config: dropout-mlp-scratch applies only the book's Bernoulli dropoutLayer at a fixed p; use model dropout-mlp for variant, dropConnect or a drop mode.",
         );
       }
     },

@@ -7,6 +7,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import { DROPOUT_VARIANTS, FULL_SIZES, type RunConfig } from './config.js';
+import { checkDropoutSchedule } from '../train/dropoutSchedule.js';
 import { MODEL_NAMES, modelEntry } from './models.js';
 
 /** Where an option appears: the single-seed commands, the sweep's axes, the lab's form. */
@@ -198,6 +199,49 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     surfaces: ['sweep'],
   },
   {
+    key: 'dropMode',
+    flag: '--drop-mode',
+    kind: 'choice',
+    choices: ['standard', 'early', 'late'],
+    help: 'dropout schedule (Liu et al. 2023): standard (every epoch), early (until --cutoff-epoch), late (from it)',
+    example: 'early',
+    default: 'standard',
+    surfaces: CLI,
+  },
+  {
+    key: 'dropSchedule',
+    flag: '--drop-schedule',
+    kind: 'choice',
+    choices: ['constant', 'linear'],
+    help: 'early dropout at a constant p, or p ramping linearly down to 0 by --cutoff-epoch',
+    example: 'linear',
+    default: 'constant',
+    surfaces: CLI,
+  },
+  {
+    key: 'cutoffEpoch',
+    flag: '--cutoff-epoch',
+    kind: 'integer',
+    min: 0,
+    max: 10_000,
+    help: 'epochs of dropout (early) or without it (late) before the switch',
+    example: '5',
+    default: 0,
+    surfaces: CLI,
+  },
+  {
+    key: 'rdropAlpha',
+    flag: '--rdrop-alpha',
+    kind: 'number',
+    min: 0,
+    max: 1000,
+    help: 'R-Drop α: two dropout passes per batch, loss = mean CE + α · symmetric KL (0 = off)',
+    example: '1',
+    default: 0,
+    surfaces: ALL,
+    lab: { id: 'rdrop-alpha', label: 'R-Drop α', step: 0.1 },
+  },
+  {
     key: 'epochs',
     flag: '--epochs',
     kind: 'integer',
@@ -346,6 +390,12 @@ export function checkRun(c: RunConfig): void {
       'run config: gaussian dropout needs p < 1 (its variance p/(1 − p) is infinite at 1).',
     );
   }
+  if (c.dropMode !== 'standard' && (c.variant !== 'bernoulli' || c.dropConnect !== 0)) {
+    throw new ArgumentError(
+      `run config: drop mode ${c.dropMode} schedules nn.Dropout's p only; use variant bernoulli and dropConnect 0 with it.`,
+    );
+  }
+  checkDropoutSchedule({ mode: c.dropMode, schedule: c.dropSchedule, cutoffEpoch: c.cutoffEpoch });
   modelEntry(c.model).check?.(c);
 }
 
@@ -358,6 +408,8 @@ export function canonicalConfig(c: RunConfig): RunConfig {
   const fixed: Partial<Record<string, unknown>> = modelEntry(c.model).fixed;
   const out: Record<string, unknown> = {};
   for (const o of RUN_OPTIONS) out[o.key] = o.key in fixed ? fixed[o.key] : c[o.key];
+  // Standard dropout has no schedule: its cutoff and ramp change nothing.
+  if (out['dropMode'] === 'standard') Object.assign(out, { dropSchedule: 'constant', cutoffEpoch: 0 });
   if (c.trainLimit >= FULL_SIZES.trainLimit) out['trainLimit'] = 0;
   if (c.valLimit >= FULL_SIZES.valLimit) out['valLimit'] = 0;
   return out as unknown as RunConfig;

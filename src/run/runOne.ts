@@ -11,10 +11,12 @@ import { manualSeed } from '../random/generator.js';
 import type { TrainingCheckpoint } from '../train/checkpoint.js';
 import type { Classifier } from '../train/module.js';
 import type { BoardPoint, ProgressBoard } from '../train/progressBoard.js';
+import { dropoutScheduler } from '../train/dropoutSchedule.js';
 import { Trainer, type Checkpointer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import type { RunConfig } from './config.js';
 import { buildModel } from './models.js';
-import { checkpointIdentity, checkRun } from './options.js';
+import { canonicalConfig, checkpointIdentity, checkRun } from './options.js';
+import { useRDrop } from './rdrop.js';
 
 /** What a caller may add to a run: progress, per-epoch analysis, checkpoints, interruption. */
 export interface RunHooks {
@@ -110,6 +112,18 @@ export async function runOne(c: RunConfig, data: FashionMNIST, hooks: RunHooks =
   let kept = false;
   try {
     hooks.onModel?.(model);
+    // The canonical form: a model without dropout records (and trains) no schedule and no R-Drop.
+    const noise = canonicalConfig(c);
+    if (noise.rdropAlpha > 0) useRDrop(model, noise.rdropAlpha);
+    // Early/late dropout sets each nn.Dropout's p before every epoch, also the epoch a resume starts in.
+    const schedule =
+      noise.dropMode === 'standard'
+        ? undefined
+        : dropoutScheduler(model, {
+            mode: noise.dropMode,
+            schedule: noise.dropSchedule,
+            cutoffEpoch: noise.cutoffEpoch,
+          });
     const trainer: Trainer = new Trainer({
       maxEpochs: c.epochs,
       // The run's description is the checkpoint's identity: a checkpoint of another run is refused.
@@ -118,6 +132,7 @@ export async function runOne(c: RunConfig, data: FashionMNIST, hooks: RunHooks =
       checkpointer: hooks.checkpointer,
       resumeFrom: hooks.resumeFrom,
       signal: hooks.signal,
+      onEpochStart: schedule,
       onStep: hooks.onStep && ((info) => hooks.onStep!(info, trainer.board)),
       onEpochEnd: hooks.onEpochEnd && ((m) => hooks.onEpochEnd!(m, model, trainer.board)),
     });
