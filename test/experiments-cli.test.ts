@@ -119,6 +119,44 @@ test(
 );
 
 test(
+  'mc --consistent: one mask per pass for every image; the entropy splits into aleatoric + epistemic',
+  needsData,
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-mc-consistent-'));
+    try {
+      const runs = async (extra: string[], dir: string) => {
+        const r = await cli(['mc', '--samples', '3', ...SUBSET, '--out', join(out, dir), '--json', ...extra]);
+        assert.equal(r.code, 0, r.stderr);
+        const text = await readFile(join(out, dir, 'results.jsonl'), 'utf8');
+        return text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((e) => e['run'] !== undefined);
+      };
+      const [fresh] = await runs([], 'fresh');
+      const [consistent] = await runs(['--consistent'], 'consistent');
+      assert.equal(fresh!['consistent'], false);
+      assert.equal(consistent!['consistent'], true);
+      // The same trained model (same seed), scored with other masks.
+      assert.equal(consistent!['ws_error'], fresh!['ws_error']);
+      assert.notDeepEqual(consistent!['mc_error'], fresh!['mc_error']);
+      for (const e of [fresh!, consistent!]) {
+        const [h, ee, mi] = ['mc_entropy', 'mc_expected_entropy', 'mc_mutual_information'].map(
+          (k) => e[k] as number,
+        );
+        assert.ok(mi! > 0 && ee! > 0, `MI ${mi}, expected entropy ${ee}`);
+        assert.ok(Math.abs(h! - ee! - mi!) < 1e-4, `H ${h} = E[H] ${ee} + MI ${mi}`);
+      }
+      const md = await readFile(join(out, 'consistent', 'summary.md'), 'utf8');
+      assert.match(md, /consistent masks/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
   'a sweep stopped by SIGTERM exits quietly: no EPIPE or IPC stack trace from its workers',
   needsData,
   async () => {

@@ -30,6 +30,7 @@ type McFlags = ExperimentFlags & {
   dropout2: number;
   trainLimit?: number;
   valLimit?: number;
+  consistent: boolean;
 };
 
 interface McEvent {
@@ -39,6 +40,9 @@ interface McEvent {
   mc_nll: number;
   ws_ece: number;
   mc_ece: number;
+  mc_entropy: number;
+  mc_expected_entropy: number;
+  mc_mutual_information: number;
   ws_reliability: ReliabilityBin[];
   mc_reliability: ReliabilityBin[];
   most_certain: { label: number; pred: number; entropy: number; pixels: number[] }[];
@@ -63,7 +67,12 @@ export function registerMc(program: Command, print: (line: string) => void): voi
     .option('--dropout1 <p>', 'dropout after hidden layer 1', numberIn('--dropout1', 0, 1, 'e.g. 0.5'), 0.5)
     .option('--dropout2 <p>', 'dropout after hidden layer 2', numberIn('--dropout2', 0, 1, 'e.g. 0.5'), 0.5)
     .option('--train-limit <n>', 'first N training examples', integerAtLeast('--train-limit', 1, 'e.g. 6000'))
-    .option('--val-limit <n>', 'first N test examples', integerAtLeast('--val-limit', 1, 'e.g. 2000'));
+    .option('--val-limit <n>', 'first N test examples', integerAtLeast('--val-limit', 1, 'e.g. 2000'))
+    .option(
+      '--consistent',
+      'the same T dropout masks for every test image (BaaL ConsistentDropout), not fresh masks per image',
+      false,
+    );
   addExperimentOptions(cmd, 'out/mc').action(async (f: McFlags) => {
     await runMc(f, print);
   });
@@ -83,6 +92,7 @@ export async function runMc(f: McFlags, log: (line: string) => void): Promise<vo
     trainLimit: f.trainLimit ?? 0,
     valLimit: f.valLimit ?? 0,
     mcSamples: f.samples,
+    ...(f.consistent ? { mcConsistent: true } : {}),
     seed,
   }));
   const { records, outDir } = await runExperiments(configs, f, log);
@@ -112,7 +122,18 @@ export async function runMc(f: McFlags, log: (line: string) => void): Promise<vo
       ],
     ],
   );
-  if (!f.json) log(`\n${table}\n\n${calib}`);
+  const split = formatTable(
+    ['MC, k = ' + T, 'predictive entropy', 'expected entropy (aleatoric)', 'mutual information (epistemic)'],
+    [
+      [
+        f.consistent ? 'consistent masks' : 'fresh masks',
+        formatMeanStd(mcs.map((m) => m.mc_entropy)),
+        formatMeanStd(mcs.map((m) => m.mc_expected_entropy)),
+        formatMeanStd(mcs.map((m) => m.mc_mutual_information)),
+      ],
+    ],
+  );
+  if (!f.json) log(`\n${table}\n\n${calib}\n\n${split}`);
   const jsonl = [
     ...ks.map((k) =>
       JSON.stringify({
@@ -134,7 +155,7 @@ export async function runMc(f: McFlags, log: (line: string) => void): Promise<vo
   const md = [
     `# Weight scaling vs MC dropout, ${f.seeds} seeds`,
     '',
-    `Command: \`dropout-lab ${shownArgv()}\` (dropout ${f.dropout1}/${f.dropout2}, ${f.epochs} epochs, T = ${T}).`,
+    `Command: \`dropout-lab ${shownArgv()}\` (dropout ${f.dropout1}/${f.dropout2}, ${f.epochs} epochs, T = ${T}${f.consistent ? ', consistent masks' : ''}).`,
     '',
     '```',
     table,
@@ -143,6 +164,16 @@ export async function runMc(f: McFlags, log: (line: string) => void): Promise<vo
     '```',
     calib,
     '```',
+    '',
+    'Mean over test images (nats) of the predictive entropy and its two parts:',
+    '',
+    '```',
+    split,
+    '```',
+    '',
+    f.consistent
+      ? 'Consistent masks: pass t used one dropout mask for every test image (BaaL ConsistentDropout).'
+      : 'Fresh masks: every test image drew its own mask in every pass.',
     '',
     'Error bands are mean ± sample std over seeds (each seed: its own trained model and MC masks).',
     '',

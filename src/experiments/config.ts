@@ -14,6 +14,8 @@ export interface ExperimentConfig extends RunConfig {
   readonly kind: 'train' | 'mc';
   /** MC passes for kind 'mc'. */
   readonly mcSamples: number;
+  /** Kind 'mc': the same T masks for every test image (BaaL's ConsistentDropout); default false. */
+  readonly mcConsistent?: boolean | undefined;
 }
 
 /** The book's setup (src/run/options.ts), curves only. */
@@ -21,7 +23,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = { ...DEFAULT_CONFIG, kind: '
 
 /** The RunConfig part of an experiment (what runOne trains). */
 export function runPart(c: ExperimentConfig): RunConfig {
-  const { kind: _kind, mcSamples: _mcSamples, ...run } = c;
+  const { kind: _kind, mcSamples: _mcSamples, mcConsistent: _mcConsistent, ...run } = c;
   return run;
 }
 
@@ -32,7 +34,13 @@ export function runPart(c: ExperimentConfig): RunConfig {
 export function canonicalRun(c: ExperimentConfig): ExperimentConfig {
   const noNoise = c.model === 'dropout-mlp' && c.dropout1 === 0 && c.dropout2 === 0 && c.dropConnect === 0;
   const run = canonicalConfig({ ...runPart(c), ...(noNoise ? { model: 'mlp' as const } : {}) });
-  return { ...run, kind: c.kind, mcSamples: c.mcSamples };
+  // Recorded only when set, so the ids of runs made before the option existed still match.
+  return {
+    ...run,
+    kind: c.kind,
+    mcSamples: c.mcSamples,
+    ...(c.mcConsistent === true ? { mcConsistent: true } : {}),
+  };
 }
 
 /** A short stable id of a run: 16 hex digits of SHA-256 over its canonical JSON. */
@@ -50,5 +58,8 @@ export function checkExperiment(c: ExperimentConfig): void {
     throw new ArgumentError(`run config: kind must be 'train' or 'mc'.`);
   if (!(Number.isSafeInteger(c.mcSamples) && c.mcSamples >= 0)) {
     throw new ArgumentError(`run config: mcSamples must be an integer ≥ 0, got ${c.mcSamples}.`);
+  }
+  if (c.mcConsistent !== undefined && typeof c.mcConsistent !== 'boolean') {
+    throw new ArgumentError(`run config: mcConsistent must be true or false, got ${String(c.mcConsistent)}.`);
   }
 }

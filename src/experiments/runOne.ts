@@ -98,7 +98,8 @@ export async function runOne(
       },
     });
     model = result.model;
-    if (model !== undefined) events.push(mcEvent(model, raw, data.numVal, c.mcSamples, c.seed));
+    if (model !== undefined)
+      events.push(mcEvent(model, raw, data.numVal, c.mcSamples, c.seed, c.mcConsistent === true));
   } finally {
     for (const p of model?.parameters() ?? []) p.dispose();
     trainEval.X.dispose();
@@ -118,6 +119,7 @@ function mcEvent(
   n: number,
   T: number,
   seed: number,
+  consistent: boolean,
 ): Record<string, unknown> {
   const { X, y } = imagesTensor(raw.testImages, raw.testLabels, n);
   try {
@@ -127,6 +129,7 @@ function mcEvent(
     const mcError: number[] = [];
     const mc = predict(model, X, {
       mcSamples: Math.max(1, T),
+      consistent,
       onSample: (p, t) => {
         for (let i = 0; i < p.length; i++) running[i]! += p[i]!;
         mcError.push(errorRate(running, y, 10));
@@ -135,6 +138,13 @@ function mcEvent(
     });
     const mcProbs = mc.probs.dataSync();
     const entropy = mc.entropy.dataSync();
+    const mean = (t: Tensor): number => t.dataSync().reduce((a, v) => a + v, 0) / n;
+    // The predictive entropy split (Gal 2016): expected entropy (aleatoric) + mutual information (BALD).
+    const split = {
+      mc_entropy: mean(mc.entropy),
+      mc_expected_entropy: mean(mc.expectedEntropy),
+      mc_mutual_information: mean(mc.mutualInformation),
+    };
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => entropy[a]! - entropy[b]!);
     const describe = (i: number): Record<string, unknown> => ({
       index: i,
@@ -161,6 +171,8 @@ function mcEvent(
       event: 'mc',
       seed,
       samples: mc.samples,
+      consistent,
+      ...split,
       ws_error: errorRate(wsProbs, y, 10),
       mc_error: mcError,
       ws_nll: nll(wsProbs),
