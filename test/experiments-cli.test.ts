@@ -157,6 +157,42 @@ test(
 );
 
 test(
+  'experiment rdrop: three configurations × 2 seeds, a table, two plots and a verdict from the numbers',
+  { ...needsData, timeout: 400_000 },
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-experiment-'));
+    try {
+      const tiny = ['--train-limit', '256', '--val-limit', '128', '--workers', '2'];
+      const args = ['experiment', 'rdrop', ...SUBSET, ...tiny, '--seeds', '2', '--out', out, '--json'];
+      const r = await cli(args);
+      assert.equal(r.code, 0, r.stderr);
+      const rows = events(r.stdout);
+      assert.deepEqual(
+        rows.map((e) => e['label']),
+        ['none', 'dropout', 'R-Drop α=1'],
+      );
+      for (const row of rows) assert.equal((row['val_acc'] as number[]).length, 2);
+      const md = await readFile(join(out, 'summary.md'), 'utf8');
+      const acc = (label: string) => (rows.find((e) => e['label'] === label)!['val_acc'] as number[])[0]!;
+      // The verdict quotes the measured numbers, not fixed text.
+      assert.match(md, /\*\*Verdict\.\*\* R-Drop's val_acc is /);
+      assert.ok(md.includes(acc('R-Drop α=1').toFixed(2).slice(0, 3)));
+      const files = await readdir(out);
+      for (const f of ['summary.md', 'results.jsonl', 'val_acc.svg', 'train_loss_eval.svg'])
+        assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
+      const bad = await cli(['experiment', 'dropconnect', ...SUBSET, '--out', join(out, 'x')]);
+      assert.notEqual(bad.code, 0);
+      assert.match(
+        bad.stderr.trim(),
+        /^dropout-lab: unknown experiment 'dropconnect'; use one of norm, schedule, rdrop\.$/,
+      );
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
   'a sweep stopped by SIGTERM exits quietly: no EPIPE or IPC stack trace from its workers',
   needsData,
   async () => {

@@ -20,6 +20,7 @@ import { addRunOptions, configFromFlags, flagParser } from './runOptions.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
+import { registerExperiment } from './experiment.js';
 import { registerWorker } from './worker.js';
 import { addQueueOptions, type QueueFlags } from './queueOptions.js';
 import { packageVersion } from './version.js';
@@ -208,6 +209,7 @@ export function buildProgram(): Command {
   });
   registerSweep(program, print);
   registerMc(program, print);
+  registerExperiment(program, print);
   registerWorker(program);
   labCommand(program);
   return program;

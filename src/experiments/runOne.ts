@@ -5,6 +5,10 @@
  */
 import type { FashionMnistRaw } from '../node/data/fashionMnistFiles.js';
 import { activationStats } from '../nn/activationStats.js';
+import { BatchNorm1d } from '../nn/normalization.js';
+import { varianceShift } from '../nn/varianceShift.js';
+import { defaultGenerator } from '../random/generator.js';
+import type { Module } from '../nn/module.js';
 import { predict } from '../nn/mcDropout.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
@@ -41,6 +45,30 @@ function evaluate(model: Classifier, X: Tensor, y: Float32Array): { loss: number
   let loss = 0;
   for (let i = 0; i < y.length; i++) loss -= Math.log(Math.max(p[i * 10 + y[i]!]!, 1e-30));
   return { loss: loss / y.length, acc: 1 - errorRate(p, y, 10) };
+}
+
+/** True when `m` or a module inside it is a BatchNorm1d. */
+function hasBatchNorm(m: Module): boolean {
+  return m instanceof BatchNorm1d || m.namedChildren().some(([, c]) => hasBatchNorm(c));
+}
+
+/**
+ * The variance shift of each BatchNorm on the probe batch. Its training pass draws dropout masks:
+ * the global generator is restored afterwards, so the run trains on exactly as it would unmeasured.
+ */
+function measuredShift(model: Module, probe: Tensor): Record<string, number>[] {
+  const state = defaultGenerator.getState();
+  try {
+    return varianceShift(model, probe).map((v) => ({
+      layer: v.layer,
+      train_var: v.trainVar,
+      eval_var: v.evalVar,
+      running_var: v.runningVar,
+      shift: v.shift,
+    }));
+  } finally {
+    defaultGenerator.setState(state);
+  }
 }
 
 /** Options of runOne: where progress goes, and (for queue workers) per-epoch checkpoints. */
@@ -92,6 +120,7 @@ export async function runOne(
           gap_eval: m.valLoss - te.loss,
           acc_gap: te.acc - m.valAcc,
           activations: activationStats(trained, probe),
+          ...(hasBatchNorm(trained) ? { variance_shift: measuredShift(trained, probe) } : {}),
           epoch_seconds: m.epochSeconds,
         });
         opts.onEpoch?.(m.epoch);

@@ -19,3 +19,4 @@ export {
   type ActivationStats,
 } from './activationStats.js';
 export { BatchNorm1d, LayerNorm, type BatchNormOptions } from './normalization.js';
+export { varianceShift, type VarianceShift } from './varianceShift.js';
