@@ -21,6 +21,7 @@ import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
 import { registerExperiment } from './experiment.js';
+import { registerReport } from './report.js';
 import { registerWorker } from './worker.js';
 import { addQueueOptions, type QueueFlags } from './queueOptions.js';
 import { packageVersion } from './version.js';
@@ -210,6 +211,7 @@ export function buildProgram(): Command {
   registerSweep(program, print);
   registerMc(program, print);
   registerExperiment(program, print);
+  registerReport(program, print);
   registerWorker(program);
   labCommand(program);
   return program;

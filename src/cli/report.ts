@@ -1,0 +1,88 @@
+/**
+ * `dropout-lab report --out DIR [--quick]`: runs the experiments beyond the deck (norm, schedule,
+ * rdrop; src/experiments/presets.ts) with seeds, each into DIR/<name>/ (finished runs are reused on
+ * a rerun), and writes DIR/report.html (one self-contained page: question, command, plots, mean ± std
+ * tables and a verdict written from the numbers, per experiment) and DIR/report.md. `--quick` trains
+ * tiny subsets for 2 epochs with 2 seeds: minutes on two cores, for checking the pipeline.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import type { Command } from 'commander';
+import { PRESET_NAMES, PRESETS } from '../experiments/presets.js';
+import { reportHtml, reportMarkdown, type ReportSection } from '../experiments/reportPage.js';
+import { writeFileAtomic } from '../node/atomicWrite.js';
+import { prepareOutDir } from '../node/outDir.js';
+import { addExperimentOptions, type ExperimentFlags } from './experiments.js';
+import { runPreset } from './experiment.js';
+import { shownArgv } from './queueOptions.js';
+
+type ReportFlags = ExperimentFlags & { quick: boolean };
+
+/** The quick report's runs: 2 epochs on 512 training and 256 test images, 2 seeds. */
+const QUICK = { epochs: 2, trainLimit: 512, valLimit: 256, seeds: 2 } as const;
+
+/** Registers `report` on the program. */
+export function registerReport(program: Command, print: (line: string) => void): void {
+  const cmd = program
+    .command('report')
+    .description(
+      'run the experiments beyond the deck with seeds and write one self-contained HTML page (+ Markdown) of questions, commands, plots, mean ± std and verdicts',
+    )
+    .option('--quick', 'tiny subsets, 2 epochs, 2 seeds: a few minutes on two cores', false);
+  addExperimentOptions(cmd, 'out/report').action(async (f: ReportFlags) => {
+    await runReport(f, print);
+  });
+}
+
+/** Runs every preset and writes the report. */
+export async function runReport(f: ReportFlags, log: (line: string) => void): Promise<void> {
+  const started = performance.now();
+  const out = await prepareOutDir(f.out);
+  const sections: ReportSection[] = [];
+  const seeds = f.quick ? QUICK.seeds : f.seeds;
+  for (const name of PRESET_NAMES) {
+    const preset = PRESETS[name]!;
+    const epochs = f.quick ? QUICK.epochs : preset.epochs;
+    const subset = f.quick ? { trainLimit: QUICK.trainLimit, valLimit: QUICK.valLimit } : {};
+    if (!f.json) log(`\n== ${preset.title} ==`);
+    const r = await runPreset(preset, { ...f, ...subset, seeds, epochs, out: join(out.path, name) }, log);
+    const command = [
+      'dropout-lab experiment',
+      name,
+      `--seeds ${seeds}`,
+      ...(f.seed !== 0 ? [`--seed ${f.seed}`] : []),
+      `--epochs ${epochs}`,
+      ...(f.quick ? [`--train-limit ${QUICK.trainLimit} --val-limit ${QUICK.valLimit}`] : []),
+    ].join(' ');
+    const plots = await Promise.all(
+      r.charts.map(async (svgPath) => ({
+        caption: basename(svgPath, '.svg').replace(/_/g, ' '),
+        svg: await readFile(svgPath, 'utf8'),
+        png: relative(out.path, svgPath.replace(/\.svg$/, '.png')),
+      })),
+    );
+    sections.push({
+      title: preset.title,
+      question: preset.question,
+      command,
+      tables: r.markdown,
+      verdict: r.verdict,
+      notes: preset.notes,
+      plots,
+    });
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const header = {
+    title: 'Dropout, beyond the deck: normalisation, schedules and R-Drop, reproduced',
+    mode: f.quick ? ('quick' as const) : ('full' as const),
+    command: `dropout-lab ${shownArgv()}`,
+    wallSeconds,
+    date: new Date().toISOString().slice(0, 10),
+    settings: f.quick
+      ? `${QUICK.epochs} epochs on the first ${QUICK.trainLimit} training and ${QUICK.valLimit} test images, ${QUICK.seeds} seeds, ${f.workers} workers.`
+      : `Full Fashion-MNIST, each experiment's epochs, ${seeds} seeds, ${f.workers} workers.`,
+  };
+  await writeFileAtomic(join(out.path, 'report.html'), reportHtml(header, sections));
+  await writeFileAtomic(join(out.path, 'report.md'), reportMarkdown(header, sections));
+  log(`wrote ${join(out.path, 'report.html')} and report.md in ${wallSeconds.toFixed(0)} s`);
+}
