@@ -14,9 +14,10 @@ import { writeFileAtomic } from '../node/atomicWrite.js';
 import { prepareOutDir } from '../node/outDir.js';
 import { addExperimentOptions, type ExperimentFlags } from './experiments.js';
 import { runPreset } from './experiment.js';
+import { integerAtLeast } from './options.js';
 import { shownArgv } from './queueOptions.js';
 
-type ReportFlags = ExperimentFlags & { quick: boolean };
+type ReportFlags = ExperimentFlags & { quick: boolean; trainLimit?: number; valLimit?: number };
 
 /** The quick report's runs: 2 epochs on 512 training and 256 test images, 2 seeds. */
 const QUICK = { epochs: 2, trainLimit: 512, valLimit: 256, seeds: 2 } as const;
@@ -28,7 +29,17 @@ export function registerReport(program: Command, print: (line: string) => void):
     .description(
       'run the experiments beyond the deck with seeds and write one self-contained HTML page (+ Markdown) of questions, commands, plots, mean ± std and verdicts',
     )
-    .option('--quick', 'tiny subsets, 2 epochs, 2 seeds: a few minutes on two cores', false);
+    .option('--quick', 'tiny subsets, 2 epochs, 2 seeds: a few minutes on two cores', false)
+    .option(
+      '--train-limit <n>',
+      'first N training examples (default: all; --quick: 512)',
+      integerAtLeast('--train-limit', 1, 'e.g. 6000'),
+    )
+    .option(
+      '--val-limit <n>',
+      'first N test examples (default: all; --quick: 256)',
+      integerAtLeast('--val-limit', 1, 'e.g. 2000'),
+    );
   addExperimentOptions(cmd, 'out/report').action(async (f: ReportFlags) => {
     await runReport(f, print);
   });
@@ -43,16 +54,31 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
   for (const name of PRESET_NAMES) {
     const preset = PRESETS[name]!;
     const epochs = f.quick ? QUICK.epochs : preset.epochs;
-    const subset = f.quick ? { trainLimit: QUICK.trainLimit, valLimit: QUICK.valLimit } : {};
+    const subset = {
+      trainLimit: f.trainLimit ?? (f.quick ? QUICK.trainLimit : 0),
+      valLimit: f.valLimit ?? (f.quick ? QUICK.valLimit : 0),
+    };
     if (!f.json) log(`\n== ${preset.title} ==`);
-    const r = await runPreset(preset, { ...f, ...subset, seeds, epochs, out: join(out.path, name) }, log);
+    const r = await runPreset(
+      preset,
+      {
+        ...f,
+        ...(subset.trainLimit > 0 ? { trainLimit: subset.trainLimit } : {}),
+        ...(subset.valLimit > 0 ? { valLimit: subset.valLimit } : {}),
+        seeds,
+        epochs,
+        out: join(out.path, name),
+      },
+      log,
+    );
     const command = [
       'dropout-lab experiment',
       name,
       `--seeds ${seeds}`,
       ...(f.seed !== 0 ? [`--seed ${f.seed}`] : []),
       `--epochs ${epochs}`,
-      ...(f.quick ? [`--train-limit ${QUICK.trainLimit} --val-limit ${QUICK.valLimit}`] : []),
+      ...(subset.trainLimit > 0 ? [`--train-limit ${subset.trainLimit}`] : []),
+      ...(subset.valLimit > 0 ? [`--val-limit ${subset.valLimit}`] : []),
     ].join(' ');
     const plots = await Promise.all(
       r.charts.map(async (svgPath) => ({
@@ -80,7 +106,7 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
     date: new Date().toISOString().slice(0, 10),
     settings: f.quick
       ? `${QUICK.epochs} epochs on the first ${QUICK.trainLimit} training and ${QUICK.valLimit} test images, ${QUICK.seeds} seeds, ${f.workers} workers.`
-      : `Full Fashion-MNIST, each experiment's epochs, ${seeds} seeds, ${f.workers} workers.`,
+      : `${f.trainLimit ? `The first ${f.trainLimit} training images` : 'All 60,000 training images'} and ${f.valLimit ? `the first ${f.valLimit}` : 'all 10,000'} test images, each experiment's epochs, ${seeds} seeds, ${f.workers} workers.`,
   };
   await writeFileAtomic(join(out.path, 'report.html'), reportHtml(header, sections));
   await writeFileAtomic(join(out.path, 'report.md'), reportMarkdown(header, sections));
