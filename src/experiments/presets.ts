@@ -120,15 +120,20 @@ const NORM: Preset = {
     const both = find(groups, 'dropout-mlp-bn');
     const after = find(groups, 'dropout-mlp-bn-after');
     const top = best(groups, 'val_acc');
-    const bnGapCloser =
-      Math.abs(mean(bn, 'gap_eval') - mean(drop, 'gap_eval')) <
-      Math.abs(mean(bn, 'gap_eval') - mean(plain, 'gap_eval'));
+    const [gBn, gDrop, gPlain] = [bn, drop, plain].map((g) => mean(g, 'gap_eval'));
+    const gapWords =
+      gBn! > Math.max(gDrop!, gPlain!)
+        ? "larger than both the plain MLP's and dropout's"
+        : Math.abs(gBn! - gDrop!) < Math.abs(gBn! - gPlain!)
+          ? "closer to dropout's"
+          : "closer to the plain MLP's";
+    const regularises = gBn! <= gDrop! || Math.abs(gBn! - gDrop!) < Math.abs(gBn! - gPlain!);
     const shift = mean(both, 'shift_bn2');
     const shiftAfter = mean(after, 'shift_bn2');
     return [
       `The best validation accuracy is ${top.label}'s (${fmt(top, 'val_acc')}).`,
       `BatchNorm alone (mlp-bn) reaches a val_acc ${versus(bn, drop, 'val_acc')}.`,
-      `Its noise-free gap (val_loss − train_loss in eval mode) is ${fmt(bn, 'gap_eval')}, ${bnGapCloser ? "closer to dropout's" : "closer to the plain MLP's"} (${fmt(drop, 'gap_eval')} with dropout, ${fmt(plain, 'gap_eval')} without): ${bnGapCloser ? 'here BatchNorm does regularise much like dropout' : 'here BatchNorm does not replace the regularisation of dropout'}.`,
+      `Its noise-free gap (val_loss − train_loss in eval mode) is ${fmt(bn, 'gap_eval')}, ${gapWords} (${fmt(drop, 'gap_eval')} with dropout, ${fmt(plain, 'gap_eval')} without): ${regularises ? 'here BatchNorm does regularise much like dropout' : 'here BatchNorm does not replace the regularisation of dropout'}.`,
       `With dropout before BatchNorm the second BatchNorm sees in evaluation ${(shift * 100).toFixed(1)}% of the input variance it sees in training (${fmt(both, 'shift_bn2', 3)}); with dropout only after the last BatchNorm, ${(shiftAfter * 100).toFixed(1)}% (${fmt(after, 'shift_bn2', 3)}), and without dropout ${(mean(bn, 'shift_bn2') * 100).toFixed(1)}%.`,
       `Combining them, the disharmony order's val_acc is ${versus(both, after, 'val_acc')}, and ${versus(both, bn, 'val_acc')}.`,
     ].join(' ');
