@@ -5,6 +5,7 @@
  */
 import { apply } from '../autograd/primitives.js';
 import { ArgumentError, formatValue } from '../errors.js';
+import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { full, rand } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -53,13 +54,12 @@ export function dropoutLayer(X: Tensor, p: number, opts: { generator?: Generator
   checkDropoutP(p, 'dropoutLayer');
   if (p === 0) return X;
   if (p === 1) return X.mul(0);
-  // Uniform draws are multiples of 2^-24, so u ≥ p exactly when u ≥ ceil(p·2^24)/2^24; that threshold
-  // is exact in float32, whereas float32(p) itself may round below p and keep a unit the kernels drop.
-  const threshold = Math.ceil(p * 2 ** 24) / 2 ** 24;
+  // u ≥ ceil(p·2^24)·2^-24, not u ≥ p: the threshold the kernels use, exact in float32 (dropoutKeep.ts).
+  const { uniform, scale } = dropoutKeep(p);
   const gen = opts.generator ? { generator: opts.generator } : {};
-  const mask = rand(X.shape, { backend: X.backend, ...gen }).ge(threshold);
+  const mask = rand(X.shape, { backend: X.backend, ...gen }).ge(uniform);
   const zero = full([], 0, { backend: X.backend });
-  return Tensor.where(mask, X.mul(1 / (1 - p)), zero);
+  return Tensor.where(mask, X.mul(scale), zero);
 }
 
 /** Alias of `dropoutLayer` named for what it is in tests: the composition the fused kernel must equal. */

@@ -6,6 +6,7 @@
  * masks come from the seeded generator.
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { full, rand, randn } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -32,11 +33,10 @@ function checkTraining(opts: DropoutOptions | undefined, where: string): void {
   }
 }
 
-/** Uniform draws are multiples of 2^-24, so u ≥ p ⇔ u ≥ ceil(p·2^24)/2^24 (exact in float32; see dropoutLayer). */
+/** Keep mask u ≥ ceil(p·2^24)·2^-24 of shape `shape`: the fused kernels' rule (random/dropoutKeep.ts). */
 function keepMask(shape: readonly number[], p: number, x: Tensor, generator: Generator | undefined): Tensor {
-  const threshold = Math.ceil(p * 2 ** 24) / 2 ** 24;
   const u = rand(shape, { backend: x.backend, generator: generator ?? defaultGenerator });
-  return u.ge(threshold);
+  return u.ge(dropoutKeep(p).uniform);
 }
 
 /** Resolves a Keras noise shape against the input shape; entries must be 1, null or the input's size. */
@@ -73,7 +73,7 @@ export function broadcastDropout(x: Tensor, p: number, opts: NoiseShapeOptions):
   const keep = keepMask(maskShape, p, x, opts.generator);
   const scaled = Tensor.where(
     keep,
-    full([], 1 / (1 - p), { backend: x.backend }),
+    full([], dropoutKeep(p).scale, { backend: x.backend }),
     full([], 0, { backend: x.backend }),
   );
   return x.mul(scaled);
