@@ -1,11 +1,11 @@
 /**
  * The WebGPU backend's ops: tensors live in GPU storage buffers and every Backend method is a WGSL
- * compute kernel (kernels.ts) recorded into a batch that is submitted lazily, when a value is read,
+ * compute kernel (kernels.ts, kernels-random.ts) recorded into a batch that is submitted lazily, when a value is read,
  * when the parameter arena is full, or on `flush()`; so a whole training step is one or two command
  * buffers and the only GPU→CPU transfer is the loss the trainer awaits. The machinery sits beside it,
- * one concern per file: storage and buffer reuse (pool.ts), encoder batching (recorder.ts), the
- * per-batch parameter arena (params.ts), compiled kernels (kernel-cache.ts) and finding a device
- * (create.ts).
+ * one concern per file: storage, buffer reuse and transfers (pool.ts), encoder batching
+ * (recorder.ts), the per-batch parameter arena (params.ts), compiled kernels (kernel-cache.ts),
+ * recording one dispatch (dispatch.ts) and finding a device (create.ts).
  *
  * Reads are asynchronous (a staging buffer is copied into and mapped); `readSync` throws and tells
  * the caller to `await t.data()`. Random draws and dropout masks reproduce the reference backend's
