@@ -16,8 +16,8 @@ import {
   type RunIdentity,
   type TrainingCheckpoint,
 } from './checkpoint.js';
-import type { DataModule } from './dataModule.js';
-import type { Batch, Module } from './module.js';
+import type { Batch, DataModule } from '../data/dataModule.js';
+import type { TrainableModule } from './module.js';
 import { ProgressBoard } from './progressBoard.js';
 
 /** Metrics of one finished epoch (the JSON-lines `epoch` event carries these). */
@@ -99,7 +99,7 @@ function shuffleGeneratorOf(data: DataModule): Generator | null {
 }
 
 /** A model's scalar `hparams` (d2l's saved hyperparameters), its identity in checkpoints. */
-function scalarHparams(model: Module): Record<string, ConfigValue> {
+function scalarHparams(model: TrainableModule): Record<string, ConfigValue> {
   const h = (model as { hparams?: unknown }).hparams;
   const out: Record<string, ConfigValue> = {};
   if (typeof h !== 'object' || h === null) return out;
@@ -110,7 +110,7 @@ function scalarHparams(model: Module): Record<string, ConfigValue> {
 }
 
 /** The model's name of each parameter the optimiser updates, in the optimiser's order. */
-function optimizerNames(model: Module, optim: SGD): string[] {
+function optimizerNames(model: TrainableModule, optim: SGD): string[] {
   const byTensor = new Map<Tensor, string>(model.namedParameters().map(([n, p]) => [p, n]));
   return optim.params.map((p, i) => {
     const name = byTensor.get(p);
@@ -127,7 +127,7 @@ function optimizerNames(model: Module, optim: SGD): string[] {
  * One minibatch SGD step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
  * loss value (read asynchronously, so it works on every backend).
  */
-export async function trainStep(model: Module, optim: SGD, batch: Batch): Promise<number> {
+export async function trainStep(model: TrainableModule, optim: SGD, batch: Batch): Promise<number> {
   const loss = tidy(() => {
     const l = model.trainingStep(batch);
     optim.zeroGrad();
@@ -176,7 +176,7 @@ export class Trainer {
   }
 
   /** Materialises lazy layers with one forward pass in eval mode without a tape (no randomness used). */
-  private prepareModel(model: Module, data: DataModule): void {
+  private prepareModel(model: TrainableModule, data: DataModule): void {
     if (!model.hasUninitializedParameters()) return;
     const first = data.valDataloader()[Symbol.iterator]().next();
     if (first.done) return;
@@ -187,7 +187,7 @@ export class Trainer {
   }
 
   /** Trains `model` on `data`; resolves with the metrics once every epoch is done. */
-  async fit(model: Module, data: DataModule): Promise<FitResult> {
+  async fit(model: TrainableModule, data: DataModule): Promise<FitResult> {
     this.prepareModel(model, data);
     const optim = model.configureOptimizers();
     const epochs: EpochMetrics[] = [];
@@ -302,7 +302,7 @@ export class Trainer {
   }
 
   /** What the run is, for refusing a checkpoint of another model, config or data size. */
-  private identity(model: Module, data: DataModule, optim: SGD): RunIdentity {
+  private identity(model: TrainableModule, data: DataModule, optim: SGD): RunIdentity {
     return {
       modelClass: model.constructor.name,
       config: this.opts.modelConfig ?? scalarHparams(model),
@@ -321,7 +321,7 @@ export class Trainer {
 
   /** Saves a mid-epoch checkpoint (when checkpointing is on) and stops with an InterruptedError. */
   private async interrupt(
-    model: Module,
+    model: TrainableModule,
     optim: SGD,
     data: DataModule,
     epochs: readonly EpochMetrics[],
@@ -344,7 +344,7 @@ export class Trainer {
    * permutation, skips the steps already done and repeats the uninterrupted run bit for bit.
    */
   private async checkpoint(
-    model: Module,
+    model: TrainableModule,
     optim: SGD,
     data: DataModule,
     epochs: readonly EpochMetrics[],
@@ -397,7 +397,7 @@ export class Trainer {
    * model, hyperparameters and data, and not further than `maxEpochs`. Throws a one-line ArgumentError.
    * Materialises lazy layers (drawing their initial weights), so call it on a throwaway model.
    */
-  checkResume(ckpt: TrainingCheckpoint, model: Module, data: DataModule): void {
+  checkResume(ckpt: TrainingCheckpoint, model: TrainableModule, data: DataModule): void {
     this.prepareModel(model, data);
     const optim = model.configureOptimizers();
     checkCompatible(ckpt, this.identity(model, data, optim));
@@ -432,7 +432,7 @@ export class Trainer {
   /** Loads a checkpoint into the model, optimiser, generators and board; returns where to continue. */
   private restore(
     ckpt: TrainingCheckpoint,
-    model: Module,
+    model: TrainableModule,
     optim: SGD,
     data: DataModule,
     epochs: EpochMetrics[],
@@ -456,7 +456,10 @@ export class Trainer {
   }
 
   /** Sample-weighted validation loss and accuracy, in eval mode without a tape. */
-  private async validate(model: Module, data: DataModule): Promise<{ valLoss: number; valAcc: number }> {
+  private async validate(
+    model: TrainableModule,
+    data: DataModule,
+  ): Promise<{ valLoss: number; valAcc: number }> {
     model.eval();
     let loss = 0;
     let acc = 0;
