@@ -3,35 +3,21 @@
  * before validation (the only place modes flip), one tidy scope per step so memory stays flat, and
  * records the book's curves on a ProgressBoard.
  */
+import type { Batch, DataModule } from '../data/dataModule.js';
 import { ArgumentError, InterruptedError, NumericError, formatValue } from '../errors.js';
 import type { StateDict } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator, type GeneratorState } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import {
-  checkCompatible,
-  type ConfigValue,
-  type PartialEpoch,
-  type RunIdentity,
-  type TrainingCheckpoint,
-} from './checkpoint.js';
-import type { Batch, DataModule } from '../data/dataModule.js';
+import { checkCompatible, type RunIdentity } from './checkpoint/compatibility.js';
+import type { ConfigValue, PartialEpoch, TrainingCheckpoint } from './checkpoint/types.js';
 import type { TrainableModule } from './module.js';
+import type { EpochMetrics } from './epochMetrics.js';
 import { ProgressBoard } from './progressBoard.js';
 
-/** Metrics of one finished epoch (the JSON-lines `epoch` event carries these). */
-export interface EpochMetrics {
-  /** 1-based epoch number. */
-  readonly epoch: number;
-  readonly trainLoss: number;
-  readonly valLoss: number;
-  readonly valAcc: number;
-  /** Wall-clock seconds of the epoch, training and validation. */
-  readonly epochSeconds: number;
-  /** Training examples processed per second of training-phase time. */
-  readonly samplesPerSecond: number;
-}
+// The Trainer produces EpochMetrics; they live in their own file so that checkpoints can hold them.
+export type { EpochMetrics } from './epochMetrics.js';
 
 /** Progress of one training step, for progress bars. */
 export interface StepInfo {
