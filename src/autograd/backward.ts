@@ -6,7 +6,7 @@ import { DropoutLabError, ShapeError, formatShape } from '../errors.js';
 import { full } from '../tensor/creation.js';
 import { afterBackward, keep, noGrad, releaseNode, sweepGraphs, tidy } from '../tensor/engine.js';
 import { sameShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { BackwardOptions, Tensor } from '../tensor/tensor.js';
 import { backwardOf } from './primitives.js';
 
 function topologicalOrder(root: Tensor): Tensor[] {
@@ -27,15 +27,6 @@ function topologicalOrder(root: Tensor): Tensor[] {
       if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
   }
   return order;
-}
-
-/** Options of `backward()`. */
-export interface BackwardOptions {
-  /**
-   * Keep the graph's saved intermediates so that backward can run through it again (PyTorch's
-   * retain_graph); the last backward through it should omit this so the graph is released.
-   */
-  retainGraph?: boolean | undefined;
 }
 
 /**
