@@ -1,9 +1,6 @@
 /**
  * `apply`: runs one primitive of the table (primitives.ts) and records the tape entry that
- * backward.ts walks. It also binds Tensor's methods to autograd: tensor.ts calls `apply` and
- * `runBackward` through two slots this module fills when it loads (installAutograd), so tensor/
- * imports nothing from autograd/ but types and the two form no import cycle. Every path to a tensor
- * op loads this module: the ops (ops/*.ts) import `apply` from here, and so every entry point does.
+ * backward.ts walks. Tensor's methods reach it through a slot that tensor/creation.ts fills.
  */
 import { DropoutLabError } from '../errors.js';
 import {
@@ -13,8 +10,7 @@ import {
   isGradEnabled,
   noGrad,
 } from '../tensor/engine.js';
-import { installAutograd, type Tensor } from '../tensor/tensor.js';
-import { runBackward } from './backward.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
 import { rules, type Rule } from './primitives.js';
 
@@ -51,5 +47,3 @@ export function apply<P extends Primitive>(
   }
   return out;
 }
-
-installAutograd(apply, runBackward);

@@ -44,18 +44,19 @@ type RunBackward = (root: Tensor, gradient: Tensor | undefined, opts: BackwardOp
 
 const notInstalled = (): never => {
   throw new DropoutLabError(
-    "tensor operations need dropout-lab's autograd (src/autograd/apply.ts), which every entry point loads; " +
+    "tensor operations need dropout-lab's autograd, which tensor/creation.ts binds when it loads; " +
       "import from 'dropout-lab', not from a single source file.",
   );
 };
 
-// Late binding: autograd/apply.ts fills these two slots when it loads, so this file imports nothing
-// from autograd/ (but types) and tensor/ and autograd/ form no import cycle. A call through a module
-// variable costs what a call through an imported binding does: nothing is allocated per op.
+// Late binding: tensor/creation.ts fills these two slots with autograd/apply.ts's `apply` and
+// autograd/backward.ts's `runBackward` when it loads, so this file imports nothing from autograd/ (but
+// types) and the two directories form no import cycle. A call through a module variable costs what a
+// call through an imported binding did: nothing is allocated per op.
 let apply: Apply = notInstalled;
 let runBackward: RunBackward = notInstalled;
 
-/** Binds Tensor's methods to the autograd engine (called once, by autograd/apply.ts). @internal */
+/** Binds Tensor's methods to the autograd engine (called once, by tensor/creation.ts). @internal */
 export function installAutograd(applyPrimitive: Apply, backward: RunBackward): void {
   apply = applyPrimitive;
   runBackward = backward;
