@@ -1,9 +1,12 @@
 // Compiles the AssemblyScript kernels in src/backend/wasm/assembly/ into two WebAssembly variants
 // (plain SIMD and relaxed SIMD) plus a tiny relaxed-SIMD probe, and embeds them as base64 in
 // src/backend/wasm/kernels*.generated.ts so the backend loads them without fs or fetch (browsers too).
+// First it writes assembly/opcodes.generated.ts from the TypeScript op-code table
+// (src/backend/wasm/opcodes.ts), so the kernels' switches and the backend share one table.
 // Usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes text disassembly to build/wasm/)
 /* global process, Buffer, console -- Node globals; the lint config declares none for .mjs */
 import asc from 'assemblyscript/asc';
+import { tsImport } from 'tsx/esm/api';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -13,6 +16,8 @@ const asmDir = path.join(root, 'src/backend/wasm/assembly');
 const outFile = path.join(root, 'src/backend/wasm/kernels.generated.ts');
 const watDir = path.join(root, 'build/wasm');
 const wantWat = process.argv.includes('--wat');
+const opcodesFile = path.join(asmDir, 'opcodes.generated.ts');
+const { assemblyOpcodes } = await tsImport('../src/backend/wasm/opcodes.ts', import.meta.url);
 
 // Memory is imported and shared so worker threads can run kernels on the same tensors. The
 // maximum (2 GiB) is what a shared memory must declare; hosts without shared memory patch the
@@ -36,6 +41,11 @@ const common = [
   '--maximumMemory',
   String(MAX_PAGES),
 ];
+
+// The kernels import this file, so it is written before they are compiled (checked for staleness in CI
+// with the other outputs below).
+const opcodes = assemblyOpcodes();
+if (process.env.CI !== 'true') await writeFile(opcodesFile, opcodes);
 
 async function compile(entry, extra) {
   const out = {};
@@ -76,6 +86,7 @@ export const WASM =
   '${b64(bytes)}';
 `;
 const outputs = {
+  [opcodesFile]: opcodes,
   [outFile]: `${header}
 /** A tiny module using f32x4.relaxed_madd; it validates only where relaxed SIMD is enabled (base64). */
 export const RELAXED_PROBE_WASM =
@@ -100,7 +111,8 @@ if (process.env.CI === 'true') {
     const committed = await readFile(file, 'utf8').catch(() => '');
     if (committed !== text) {
       process.stderr.write(
-        `${path.relative(root, file)} is stale: it does not match src/backend/wasm/assembly/. ` +
+        `${path.relative(root, file)} is stale: it does not match src/backend/wasm/assembly/ ` +
+          'and src/backend/wasm/opcodes.ts. ' +
           'Run `npm run build:wasm` and commit the result.\n',
       );
       process.exit(1);

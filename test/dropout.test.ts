@@ -104,6 +104,16 @@ describe('edge cases', () => {
     }
   });
 
+  test("nn.Dropout checks p where it enters, the constructor and the setter, so forward needn't", () => {
+    const layer = new nn.Dropout(0.5);
+    layer.p = 0.25;
+    assert.equal(layer.p, 0.25);
+    for (const p of [-0.1, 1.5, Number.NaN]) {
+      assert.throws(() => (layer.p = p), ArgumentError, `p = ${p}`);
+      assert.equal(layer.p, 0.25, 'a refused p leaves the layer as it was');
+    }
+  });
+
   test('a missing `training` flag throws (no silent training default, unlike F.dropout)', () => {
     for (const opts of [{}, { training: undefined }, { training: 1 }, undefined]) {
       assert.throws(

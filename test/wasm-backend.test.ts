@@ -9,8 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Backend, BinaryOp, RandomStream, UnaryOp } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../src/backend/wasm/index.js';
-import { collapseDims, MAX_THREADS } from '../src/backend/wasm/wasm-backend.js';
-import { sizeClass } from '../src/backend/wasm/allocator.js';
+import { collapseDimsMinRank1 } from '../src/backend/strides.js';
+import { MAX_THREADS } from '../src/backend/wasm/limits.js';
+import { blockSize } from '../src/backend/wasm/allocator.js';
 import { PathChooser, PROBE_RUNS } from '../src/backend/wasm/path-chooser.js';
 import { unsharedMemoryVariant, kernelBytes } from '../src/backend/wasm/binary.js';
 import { coarseArray, randomArray, rng } from './helpers/testData.js';
@@ -647,10 +648,10 @@ function sparsify(data: Float32Array, density: number, seed: number): Float32Arr
   return data.map((v) => (r() < density ? v : 0));
 }
 
-/** Counts how often `be` takes the sparse × dense path (a spy on its private method). */
+/** Counts how often `be` takes the sparse × dense path (a spy on its matmul planner's private method). */
 function countSparseCalls(be: WasmBackend): { readonly calls: number } {
-  const spy = be as unknown as { sparseMatmul: (...args: unknown[]) => void };
-  const orig = spy.sparseMatmul.bind(be);
+  const spy = (be as unknown as { planner: { sparseMatmul: (...args: unknown[]) => void } }).planner;
+  const orig = spy.sparseMatmul.bind(spy);
   const counter = { calls: 0 };
   spy.sparseMatmul = (...args: unknown[]) => {
     counter.calls++;
@@ -796,10 +797,10 @@ describe('wasm backend: sparse × dense matmul (mostly-zero left operand)', () =
 });
 
 describe('wasm backend internals', () => {
-  it('collapseDims merges contiguous dimensions and drops size-1 ones', () => {
-    assert.deepEqual(collapseDims([2, 3, 4], [[12, 4, 1]]), { shape: [24], strides: [[1]] });
+  it('collapseDimsMinRank1 merges contiguous dimensions and drops size-1 ones', () => {
+    assert.deepEqual(collapseDimsMinRank1([2, 3, 4], [[12, 4, 1]]), { shape: [24], strides: [[1]] });
     assert.deepEqual(
-      collapseDims(
+      collapseDimsMinRank1(
         [2, 3],
         [
           [3, 1],
@@ -814,13 +815,13 @@ describe('wasm backend internals', () => {
         ],
       },
     );
-    assert.deepEqual(collapseDims([1, 5, 1], [[5, 1, 1]]), { shape: [5], strides: [[1]] });
-    assert.deepEqual(collapseDims([], [[]]), { shape: [1], strides: [[0]] });
+    assert.deepEqual(collapseDimsMinRank1([1, 5, 1], [[5, 1, 1]]), { shape: [5], strides: [[1]] });
+    assert.deepEqual(collapseDimsMinRank1([], [[]]), { shape: [1], strides: [[0]] });
   });
 
   it('size classes waste at most 25% and are 64-byte aligned', () => {
     for (const bytes of [1, 64, 65, 100, 1000, 4096, 4097, 1 << 20, 784 * 256 * 4]) {
-      const c = sizeClass(bytes);
+      const c = blockSize(bytes);
       assert.ok(c >= bytes && c % 64 === 0 && (c <= 64 || c <= bytes * 1.25 + 64), `${bytes} -> ${c}`);
     }
   });

@@ -12,12 +12,8 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import { DropoutLabError } from '../src/errors.js';
 import { DropoutMLP, Generator, Tensor, getBackend, setBackend, tensor, tidy } from '../src/index.js';
 import { caseInputs, opCases, outputWeights, type OpCase } from './opTable.js';
-import {
-  collapseDims,
-  createWebGPUBackend,
-  sizeClass,
-  type WebGPUBackend,
-} from '../src/backend/webgpu/index.js';
+import { collapseDims } from '../src/backend/strides.js';
+import { bufferSize, createWebGPUBackend, type WebGPUBackend } from '../src/backend/webgpu/index.js';
 import { coarseArray, randomArray, rng } from './helpers/testData.js';
 
 let gpu: WebGPUBackend | null = null;
@@ -115,9 +111,9 @@ describe('webgpu backend helpers (no GPU needed)', () => {
   });
 
   it('rounds sizes to classes with at most 12.5% waste', () => {
-    assert.equal(sizeClass(4), 256);
+    assert.equal(bufferSize(4), 256);
     for (const b of [257, 1000, 4096, 5000, 100_000, 3_211_264]) {
-      const c = sizeClass(b);
+      const c = bufferSize(b);
       assert.ok(c >= b && c <= b * 1.125 + 256, `${b} -> ${c}`);
       assert.equal(c % 4, 0);
     }

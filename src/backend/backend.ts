@@ -20,16 +20,10 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | '
 /** Reductions over the middle axis of an [outer, reduce, inner] view. */
 export type ReduceOp = 'sum' | 'max';
 
-/** Distributions the counter-based generator can fill storage with. */
-export type RandomDist = 'uniform' | 'normal';
+import type { RandomDist, RandomStream } from '../random/stream.js';
 
-/** Philox key and block offset that pin down one random draw; see src/random/philox.ts. */
-export interface RandomStream {
-  /** 64-bit key as two unsigned 32-bit words. */
-  readonly key: readonly [number, number];
-  /** First 128-bit counter block (< 2^53) used; element i reads block offset + floor(i / 4), word i % 4. */
-  readonly offset: number;
-}
+// The stream type is the generator's (random/ sits below backend/); re-exported as part of this interface.
+export type { RandomDist, RandomStream };
 
 /** Bytes and buffers currently allocated, for leak tests and the benchmark. */
 export interface MemoryInfo {

@@ -6,6 +6,7 @@
 import { ArgumentError, formatValue } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
+import { MAX_THREADS } from './wasm/limits.js';
 
 /** Backend names accepted by `createBackend` (and the CLI's backend option). */
 export const BACKEND_NAMES = ['wasm', 'js', 'webgpu'] as const;
@@ -20,9 +21,6 @@ export interface CreateBackendOptions {
   /** wasm: skip the zeros of mostly-zero left operands in matmul (default 'auto'; see WasmBackendOptions). */
   readonly sparse?: boolean | 'auto' | undefined;
 }
-
-/** Most threads the wasm backend accepts (its control block's limit, far above any core count). */
-export const MAX_THREADS = 256;
 
 /**
  * Threads beyond which the book's models (batch 256, 256 hidden units) stop getting faster: a

@@ -24,3 +24,16 @@ export function collapseDims(
   }
   return { shape: outShape, strides: outStrides };
 }
+
+/** collapseDims padded to rank 1 (shape [1], stride 0): the wasm kernels index at least one dimension. */
+export function collapseDimsMinRank1(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const c = collapseDims(shape, strides);
+  if (c.shape.length === 0) {
+    c.shape.push(1);
+    c.strides.forEach((s) => s.push(0));
+  }
+  return c;
+}

@@ -1,10 +1,16 @@
 /**
  * Modules over the dropout variants of src/ops/dropoutVariants.ts, thin like nn.Dropout: each holds
- * p (validated in the constructor) and an optional generator, and follows `this.training`.
+ * p (validated in the constructor, where it enters, so forward calls the ops' unchecked `apply…`
+ * forms) and an optional generator, and follows `this.training`.
  */
 import { ArgumentError } from '../errors.js';
 import { checkDropoutP } from '../ops/dropout.js';
-import { alphaDropout, broadcastDropout, gaussianDropout } from '../ops/dropoutVariants.js';
+import {
+  applyAlphaDropout,
+  applyBroadcastDropout,
+  applyGaussianDropout,
+  checkGaussianP,
+} from '../ops/dropoutVariants.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LayerRandomOptions } from './layers.js';
@@ -22,6 +28,11 @@ function genOpt(generator: Generator | undefined): { generator?: Generator } {
 export class SpatialDropout extends Module {
   private readonly generator: Generator | undefined;
   private readonly noiseShape: readonly (number | null)[] | undefined;
+
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
 
   /** Drops each channel (or each cell of `noiseShape`) with probability `p`. */
   constructor(
@@ -42,7 +53,11 @@ export class SpatialDropout extends Module {
       );
     }
     const noiseShape = this.noiseShape ?? X.shape.map((d, i) => (i < 2 ? d : 1));
-    return broadcastDropout(X, this.p, { training: this.training, noiseShape, ...genOpt(this.generator) });
+    return applyBroadcastDropout(X, this.p, {
+      training: this.training,
+      noiseShape,
+      ...genOpt(this.generator),
+    });
   }
 }
 
@@ -50,26 +65,35 @@ export class SpatialDropout extends Module {
 export class GaussianDropout extends Module {
   private readonly generator: Generator | undefined;
 
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
+
   /** `p` in [0, 1): the Bernoulli dropout rate whose multiplier variance the noise matches. */
   constructor(
     readonly p = 0.5,
     opts: LayerRandomOptions = {},
   ) {
     super();
-    checkDropoutP(p, 'nn.GaussianDropout');
-    if (p === 1) throw new ArgumentError('nn.GaussianDropout: p must be < 1 (p = 1 is infinite noise).');
+    checkGaussianP(p, 'nn.GaussianDropout');
     this.generator = opts.generator;
   }
 
   /** F.gaussianDropout following this module's mode. */
   override forward(X: Tensor): Tensor {
-    return gaussianDropout(X, this.p, { training: this.training, ...genOpt(this.generator) });
+    return applyGaussianDropout(X, this.p, { training: this.training, ...genOpt(this.generator) });
   }
 }
 
 /** Alpha dropout for SELU networks (torch.nn.AlphaDropout): keeps mean 0 and variance 1. */
 export class AlphaDropout extends Module {
   private readonly generator: Generator | undefined;
+
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
 
   /** Sets each unit to SELU's saturation value with probability `p`, then rescales. */
   constructor(
@@ -83,6 +107,6 @@ export class AlphaDropout extends Module {
 
   /** F.alphaDropout following this module's mode. */
   override forward(X: Tensor): Tensor {
-    return alphaDropout(X, this.p, { training: this.training, ...genOpt(this.generator) });
+    return applyAlphaDropout(X, this.p, { training: this.training, ...genOpt(this.generator) });
   }
 }

@@ -17,6 +17,7 @@ export {
   activationStatsRecorder,
   hiddenActivations,
   type ActivationStats,
+  type ListsHiddenActivations,
 } from './activationStats.js';
 export { BatchNorm1d, LayerNorm, type BatchNormOptions } from './normalization.js';
 export { varianceShift, type VarianceShift } from './varianceShift.js';

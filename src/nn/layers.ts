@@ -1,6 +1,6 @@
 /** The stock layers: Linear, LazyLinear, ReLU, Flatten, Dropout and Sequential (PyTorch names and defaults). */
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
-import { checkDropoutP, dropout } from '../ops/dropout.js';
+import { applyDropout, checkDropoutP } from '../ops/dropout.js';
 import { linear } from '../ops/linear.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { rand } from '../tensor/creation.js';
@@ -43,6 +43,11 @@ export class Linear extends Module {
   /** Bias [outFeatures], or null without bias. */
   bias: Tensor | null = null;
   private readonly generator: Generator;
+
+  /** With DropConnect the training flag only switches the weight mask; without it, nothing. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return (this.opts.dropConnect ?? 0) > 0;
+  }
 
   /** A fully-connected layer; `inFeatures` null makes it lazy (inferred from the first input). */
   constructor(
@@ -113,9 +118,7 @@ export class Linear extends Module {
     const p = this.opts.dropConnect ?? 0;
     // DropConnect: inverted dropout on W itself, so the gradient reaches only the kept weights.
     const weight =
-      p > 0 && this.training
-        ? dropout(this.weight!, p, { training: true, generator: this.generator })
-        : this.weight!;
+      p > 0 && this.training ? applyDropout(this.weight!, p, true, this.generator) : this.weight!;
     return linear(X, weight, this.bias, opts);
   }
 }
@@ -149,25 +152,38 @@ export class Dropout extends Module {
   /** The generator of this layer's masks, or undefined for the global one. */
   readonly generator: Generator | undefined;
 
+  private rate: number;
+
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
+
   /**
    * Drops each unit with probability `p` (validated here, not at the first forward). `p` is
    * writable so that a dropout schedule (train/dropoutSchedule.ts) can set it each epoch.
    */
-  constructor(
-    public p = 0.5,
-    opts: LayerRandomOptions = {},
-  ) {
+  constructor(p = 0.5, opts: LayerRandomOptions = {}) {
     super();
     checkDropoutP(p, 'nn.Dropout');
+    this.rate = p;
     this.generator = opts.generator;
+  }
+
+  /** The drop probability. */
+  get p(): number {
+    return this.rate;
+  }
+
+  /** Sets the drop probability, validated here (where it enters) so forward need not re-check it. */
+  set p(p: number) {
+    checkDropoutP(p, 'nn.Dropout');
+    this.rate = p;
   }
 
   /** F.dropout following this module's mode. */
   override forward(X: Tensor): Tensor {
-    return dropout(X, this.p, {
-      training: this.training,
-      ...(this.generator ? { generator: this.generator } : {}),
-    });
+    return applyDropout(X, this.rate, this.training, this.generator);
   }
 }
 

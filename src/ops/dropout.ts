@@ -3,8 +3,9 @@
  * each unit is zeroed with probability p and survivors are scaled by 1/(1 − p), so E[h'] = h and the
  * network needs no rescaling at test time.
  */
-import { apply } from '../autograd/primitives.js';
+import { apply } from '../autograd/apply.js';
 import { ArgumentError, formatValue } from '../errors.js';
+import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { full, rand } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -17,11 +18,24 @@ export interface DropoutOptions {
   generator?: Generator | undefined;
 }
 
-/** Throws a clear ArgumentError unless 0 ≤ p ≤ 1. */
+/**
+ * Throws a clear ArgumentError unless 0 ≤ p ≤ 1. Called where p enters: the public ops and the nn
+ * layers (when p is set); the layers then call the unchecked `apply…` forms, and the primitive and
+ * the backends trust it.
+ */
 export function checkDropoutP(p: number, where = 'dropout'): void {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
     throw new ArgumentError(
       `${where}: dropout probability p must be a number in [0, 1], got ${formatValue(p)}; use e.g. 0.5.`,
+    );
+  }
+}
+
+/** Throws a clear ArgumentError unless `opts.training` is a boolean (it has no default on purpose). */
+export function checkTraining(opts: DropoutOptions | undefined, where: string): void {
+  if (typeof opts?.training !== 'boolean') {
+    throw new ArgumentError(
+      `${where}: pass { training: true | false } explicitly (e.g. { training: this.training }), got ${formatValue(opts)}.`,
     );
   }
 }
@@ -33,14 +47,15 @@ export function checkDropoutP(p: number, where = 'dropout'): void {
  */
 export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   checkDropoutP(p);
-  if (typeof opts?.training !== 'boolean') {
-    throw new ArgumentError(
-      `dropout: pass { training: true | false } explicitly (e.g. { training: this.training }), got ${formatValue(opts)}.`,
-    );
-  }
-  if (!opts.training || p === 0) return x;
+  checkTraining(opts, 'dropout');
+  return applyDropout(x, p, opts.training, opts.generator);
+}
+
+/** `dropout` for a p already checked where it entered (nn.Dropout, Linear's DropConnect); see checkDropoutP. */
+export function applyDropout(x: Tensor, p: number, training: boolean, generator?: Generator): Tensor {
+  if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const stream = (opts.generator ?? defaultGenerator).next('uniform', x.size);
+  const stream = (generator ?? defaultGenerator).next('uniform', x.size);
   return apply('dropout', [x], { p, stream });
 }
 
@@ -53,13 +68,12 @@ export function dropoutLayer(X: Tensor, p: number, opts: { generator?: Generator
   checkDropoutP(p, 'dropoutLayer');
   if (p === 0) return X;
   if (p === 1) return X.mul(0);
-  // Uniform draws are multiples of 2^-24, so u ≥ p exactly when u ≥ ceil(p·2^24)/2^24; that threshold
-  // is exact in float32, whereas float32(p) itself may round below p and keep a unit the kernels drop.
-  const threshold = Math.ceil(p * 2 ** 24) / 2 ** 24;
+  // u ≥ ceil(p·2^24)·2^-24, not u ≥ p: the threshold the kernels use, exact in float32 (dropoutKeep.ts).
+  const { uniform, scale } = dropoutKeep(p);
   const gen = opts.generator ? { generator: opts.generator } : {};
-  const mask = rand(X.shape, { backend: X.backend, ...gen }).ge(threshold);
+  const mask = rand(X.shape, { backend: X.backend, ...gen }).ge(uniform);
   const zero = full([], 0, { backend: X.backend });
-  return Tensor.where(mask, X.mul(1 / (1 - p)), zero);
+  return Tensor.where(mask, X.mul(scale), zero);
 }
 
 /** Alias of `dropoutLayer` named for what it is in tests: the composition the fused kernel must equal. */

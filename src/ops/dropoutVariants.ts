@@ -6,10 +6,11 @@
  * masks come from the seeded generator.
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
+import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { full, rand, randn } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkDropoutP, type DropoutOptions } from './dropout.js';
+import { checkDropoutP, checkTraining, type DropoutOptions } from './dropout.js';
 
 /** Options of `broadcastDropout`: a `noiseShape` with 1 on the axes the mask is shared over. */
 export interface NoiseShapeOptions extends DropoutOptions {
@@ -24,19 +25,10 @@ export interface NoiseShapeOptions extends DropoutOptions {
 export const SELU_ALPHA = 1.6732632423543772;
 export const SELU_SCALE = 1.0507009873554805;
 
-function checkTraining(opts: DropoutOptions | undefined, where: string): void {
-  if (typeof opts?.training !== 'boolean') {
-    throw new ArgumentError(
-      `${where}: pass { training: true | false } explicitly (e.g. { training: this.training }).`,
-    );
-  }
-}
-
-/** Uniform draws are multiples of 2^-24, so u ≥ p ⇔ u ≥ ceil(p·2^24)/2^24 (exact in float32; see dropoutLayer). */
+/** Keep mask u ≥ ceil(p·2^24)·2^-24 of shape `shape`: the fused kernels' rule (random/dropoutKeep.ts). */
 function keepMask(shape: readonly number[], p: number, x: Tensor, generator: Generator | undefined): Tensor {
-  const threshold = Math.ceil(p * 2 ** 24) / 2 ** 24;
   const u = rand(shape, { backend: x.backend, generator: generator ?? defaultGenerator });
-  return u.ge(threshold);
+  return u.ge(dropoutKeep(p).uniform);
 }
 
 /** Resolves a Keras noise shape against the input shape; entries must be 1, null or the input's size. */
@@ -67,13 +59,18 @@ export function resolveNoiseShape(
 export function broadcastDropout(x: Tensor, p: number, opts: NoiseShapeOptions): Tensor {
   checkDropoutP(p, 'broadcastDropout');
   checkTraining(opts, 'broadcastDropout');
+  return applyBroadcastDropout(x, p, opts);
+}
+
+/** `broadcastDropout` for a p already checked where it entered (nn.SpatialDropout); see checkDropoutP. */
+export function applyBroadcastDropout(x: Tensor, p: number, opts: NoiseShapeOptions): Tensor {
   const maskShape = resolveNoiseShape(x.shape, opts.noiseShape ?? x.shape.map(() => null));
   if (!opts.training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const keep = keepMask(maskShape, p, x, opts.generator);
   const scaled = Tensor.where(
     keep,
-    full([], 1 / (1 - p), { backend: x.backend }),
+    full([], dropoutKeep(p).scale, { backend: x.backend }),
     full([], 0, { backend: x.backend }),
   );
   return x.mul(scaled);
@@ -85,11 +82,19 @@ export function broadcastDropout(x: Tensor, p: number, opts: NoiseShapeOptions):
  * need infinite variance and is rejected (as Keras' rate < 1).
  */
 export function gaussianDropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
-  checkDropoutP(p, 'gaussianDropout');
+  checkGaussianP(p, 'gaussianDropout');
   checkTraining(opts, 'gaussianDropout');
-  if (p === 1) {
-    throw new ArgumentError('gaussianDropout: p = 1 means infinite noise variance p/(1 − p); use p < 1.');
-  }
+  return applyGaussianDropout(x, p, opts);
+}
+
+/** checkDropoutP, and p < 1: Gaussian dropout's noise variance p/(1 − p) is infinite at p = 1. */
+export function checkGaussianP(p: number, where: string): void {
+  checkDropoutP(p, where);
+  if (p === 1) throw new ArgumentError(`${where}: p = 1 means infinite noise variance p/(1 − p); use p < 1.`);
+}
+
+/** `gaussianDropout` for a p already checked where it entered (nn.GaussianDropout); see checkGaussianP. */
+export function applyGaussianDropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   if (!opts.training || p === 0) return x;
   const sigma = Math.sqrt(p / (1 - p));
   const eps = randn(x.shape, { backend: x.backend, generator: opts.generator ?? defaultGenerator });
@@ -113,6 +118,11 @@ export function alphaDropoutCoefficients(p: number): { a: number; b: number; alp
 export function alphaDropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   checkDropoutP(p, 'alphaDropout');
   checkTraining(opts, 'alphaDropout');
+  return applyAlphaDropout(x, p, opts);
+}
+
+/** `alphaDropout` for a p already checked where it entered (nn.AlphaDropout); see checkDropoutP. */
+export function applyAlphaDropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   if (!opts.training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const { a, b, alphaPrime } = alphaDropoutCoefficients(p);

@@ -3,9 +3,9 @@
  * random op reserves a fresh range of counter blocks, so masks differ every step and every layer,
  * yet a run is reproduced exactly from the seed, whatever the thread count or backend.
  */
-import type { RandomStream } from '../backend/backend.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { blocksFor, philox4x32 } from './philox.js';
+import type { RandomDist, RandomStream } from './stream.js';
 
 const TWO32 = 4294967296;
 
@@ -47,7 +47,7 @@ export class Generator {
   }
 
   /** Reserves the counter blocks for a draw of `size` elements and returns its stream. */
-  next(dist: 'uniform' | 'normal', size: number): RandomStream {
+  next(dist: RandomDist, size: number): RandomStream {
     const stream: RandomStream = {
       key: [(this.seedValue % TWO32) >>> 0, Math.floor(this.seedValue / TWO32) >>> 0],
       offset: this.offset,

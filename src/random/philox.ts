@@ -3,12 +3,14 @@
  * 1, 2, 3" (SC 2011, https://doi.org/10.1145/2063384.2063405). A pure function of (key, counter): no
  * sequential state, so element i of a random tensor is the same whichever thread or kernel computes it.
  *
- * Stream layout shared by every backend (see RandomStream in src/backend/backend.ts):
+ * Stream layout shared by every backend (see RandomStream in stream.ts):
  * - uniform element i: block b = offset + floor(i / 4), counter [b mod 2^32, floor(b / 2^32), 0, 0],
  *   word i % 4, mapped to [0, 1) as (u >>> 8) · 2^-24 (exact in float32).
  * - normal element i: block b = offset + floor(i / 2), words 2(i % 2) and 2(i % 2) + 1 as u1, u2,
  *   Box–Muller z = sqrt(-2 ln(1 - u1)) · cos(2π u2).
  */
+
+import type { RandomDist } from './stream.js';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -105,6 +107,6 @@ export function fillNormal(
 }
 
 /** Number of 128-bit blocks a draw of `size` elements consumes. */
-export function blocksFor(dist: 'uniform' | 'normal', size: number): number {
+export function blocksFor(dist: RandomDist, size: number): number {
   return dist === 'uniform' ? Math.ceil(size / 4) : Math.ceil(size / 2);
 }

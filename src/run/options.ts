@@ -375,7 +375,7 @@ export function checkRun(c: RunConfig): void {
     const v = c[o.key];
     if (!validValue(o, v)) {
       throw new ArgumentError(
-        `run config: ${o.key} must be ${describeLimits(o)}${o.kind !== 'choice' && o.zeroMeans ? ` (or 0: ${o.zeroMeans})` : ''}, got ${JSON.stringify(v)}.`,
+        `run config: ${o.key} must be ${describeLimits(o).replace(/^a number /, '')}${o.kind !== 'choice' && o.zeroMeans ? ` (or 0: ${o.zeroMeans})` : ''}, got ${JSON.stringify(v)}.`,
       );
     }
   }

@@ -6,7 +6,8 @@
  * to it, so `standaloneSvg` copies each element's computed paint and font into attributes of a clone.
  * The PNG is that SVG drawn on a canvas at twice the size, for slides.
  */
-import { modelEntry } from '../run/models.js';
+import { epochEvent } from '../run/events.js';
+import { canonicalConfig, optionsFor, snakeCase } from '../run/options.js';
 import type { EpochMetrics } from '../train/index.js';
 import type { RunConfig } from './protocol.js';
 
@@ -17,16 +18,12 @@ export interface ExportRun {
   readonly epochs: readonly EpochMetrics[];
 }
 
+/** The settings columns: the run's number, then the lab's options (the option table's, snake_case). */
+const SETTINGS = optionsFor('lab').map((o) => o.key);
+
 const CSV_COLUMNS = [
   'run',
-  'model',
-  'dropout1',
-  'dropout2',
-  'lr',
-  'batch_size',
-  'seed',
-  'train_limit',
-  'val_limit',
+  ...SETTINGS.map(snakeCase),
   'epoch',
   'train_loss',
   'val_loss',
@@ -35,19 +32,13 @@ const CSV_COLUMNS = [
   'samples_per_second',
 ] as const;
 
+/** A run's settings as the CLI records them (a model's unused fields as it fixes them: no noise for mlp). */
 function settings(r: ExportRun): Record<string, number | string> {
-  const c = r.config;
-  return {
-    run: r.id,
-    model: c.model,
-    dropout1: !modelEntry(c.model).hasDropout ? 0 : c.dropout1,
-    dropout2: !modelEntry(c.model).hasDropout ? 0 : c.dropout2,
-    lr: c.lr,
-    batch_size: c.batchSize,
-    seed: c.seed,
-    train_limit: c.trainLimit,
-    val_limit: c.valLimit,
-  };
+  const c = canonicalConfig(r.config);
+  const out: Record<string, number | string> = { run: r.id };
+  // The lab's subsets are counts (60000 = all), as its form shows them.
+  for (const k of SETTINGS) out[snakeCase(k)] = k === 'trainLimit' || k === 'valLimit' ? r.config[k] : c[k];
+  return out;
 }
 
 /** All runs' epoch metrics as CSV (one header line, one line per run and epoch; full precision). */
@@ -79,19 +70,7 @@ export function metricsJsonl(runs: readonly ExportRun[]): string {
   const lines: string[] = [];
   for (const r of runs) {
     for (const m of r.epochs) {
-      lines.push(
-        JSON.stringify({
-          event: 'epoch',
-          model: r.config.model,
-          epoch: m.epoch,
-          train_loss: m.trainLoss,
-          val_loss: m.valLoss,
-          val_acc: m.valAcc,
-          epoch_seconds: m.epochSeconds,
-          samples_per_second: m.samplesPerSecond,
-          ...settings(r),
-        }),
-      );
+      lines.push(JSON.stringify({ ...epochEvent(r.config.model, m), ...settings(r) }));
     }
   }
   return lines.map((l) => l + '\n').join('');

@@ -3,16 +3,17 @@
  *
  * Approach: every dropout mask is drawn from a Philox stream (key, offset) that the model's generator
  * hands out with `next('uniform', size)`; element i of the mask keeps its unit when uniform(i) ≥ p
- * (with p rounded up to the 2^-24 grid, as ops/dropout.ts does). The recorder wraps the generator's
+ * (the keep rule of random/dropoutKeep.ts). The recorder wraps the generator's
  * `next` to log each uniform draw; after a training step the last draws are the dropout masks of that
  * step (layer 1, then layer 2), and the masks of example 0 of the minibatch (elements 0…h−1 of each
  * draw) are recomputed here with fillUniform. This reads the actual masks of the step, not a
  * re-sample, and it does not change the run: the wrapper only observes the draws. Reading the zeros of
  * the dropout output instead would confuse dropped units with units the ReLU already zeroed.
  */
-import type { RandomStream } from '../backend/backend.js';
 import type { Generator } from '../random/generator.js';
+import { dropoutKeep } from '../random/dropoutKeep.js';
 import { fillUniform } from '../random/philox.js';
+import type { RandomStream } from '../random/stream.js';
 
 /** One uniform draw: its stream and its element count. */
 export interface Draw {
@@ -50,11 +51,6 @@ export class DrawRecorder {
   }
 }
 
-/** The keep threshold of ops/dropout.ts: u ≥ ceil(p·2^24)/2^24 keeps a unit. */
-export function keepThreshold(p: number): number {
-  return Math.ceil(p * 2 ** 24) / 2 ** 24;
-}
-
 /** Keep mask (1 kept, 0 dropped) of elements start…start+n−1 of a dropout draw with probability p. */
 export function keepMask(stream: RandomStream, p: number, start: number, n: number): number[] {
   if (p === 0) return new Array<number>(n).fill(1);
@@ -63,7 +59,7 @@ export function keepMask(stream: RandomStream, p: number, start: number, n: numb
   const first = Math.floor(start / 4);
   const u = new Float32Array(start - first * 4 + n);
   fillUniform(stream.key, stream.offset + first, u);
-  const thr = keepThreshold(p);
+  const thr = dropoutKeep(p).uniform;
   return Array.from(u.subarray(start - first * 4), (x) => (x >= thr ? 1 : 0));
 }
 

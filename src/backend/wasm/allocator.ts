@@ -5,15 +5,14 @@
  * aligned so SIMD loads never straddle a cache line needlessly.
  */
 
+import { sizeClass } from '../sizeClass.js';
+
 const ALIGN = 64;
 const PAGE = 65536;
 
-/** Rounds a byte count up to its size class. */
-export function sizeClass(bytes: number): number {
-  if (bytes <= ALIGN) return ALIGN;
-  const e = Math.floor(Math.log2(bytes - 1));
-  const step = Math.max(ALIGN, 2 ** (e - 2));
-  return Math.ceil(bytes / step) * step;
+/** Rounds a byte count up to its block size: sizeClass with 64-byte alignment, 4 classes per octave. */
+export function blockSize(bytes: number): number {
+  return sizeClass(bytes, ALIGN, 4);
 }
 
 /** Pointer allocator over wasm linear memory with per-size-class free lists; see the file comment. */
@@ -35,9 +34,9 @@ export class SizeClassAllocator {
     return this.top;
   }
 
-  /** Returns a 64-byte aligned block of at least `bytes` bytes; its size class is sizeClass(bytes). */
+  /** Returns a 64-byte aligned block of at least `bytes` bytes; its size is blockSize(bytes). */
   alloc(bytes: number): number {
-    const cls = sizeClass(bytes);
+    const cls = blockSize(bytes);
     const list = this.freeLists.get(cls);
     if (list !== undefined && list.length > 0) return list.pop()!;
     const ptr = this.top;
@@ -55,7 +54,7 @@ export class SizeClassAllocator {
 
   /** Returns a block obtained from alloc(bytes) to its free list. */
   free(ptr: number, bytes: number): void {
-    const cls = sizeClass(bytes);
+    const cls = blockSize(bytes);
     let list = this.freeLists.get(cls);
     if (list === undefined) this.freeLists.set(cls, (list = []));
     list.push(ptr);

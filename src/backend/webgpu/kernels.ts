@@ -2,6 +2,7 @@
  * WGSL sources of the WebGPU backend's kernels. Every kernel reads its scalar parameters from one
  * 256-byte uniform block (64 u32 words, floats bit-cast) bound with a dynamic offset into a per-batch
  * parameter arena, and its tensors from storage buffers bound at 1…n (inputs read-only, then outputs).
+ * The random kernels (Philox uniform, normal, dropout) are in kernels-random.ts.
  */
 import type { BinaryOp, UnaryOp } from '../backend.js';
 
@@ -12,7 +13,8 @@ export const MAX_RANK = 8;
 /** Words of the uniform parameter block. */
 export const PARAM_WORDS = 64;
 
-const header = /* wgsl */ `
+/** Common prelude: the parameter block and its accessors. */
+export const header = /* wgsl */ `
 struct Params { p: array<vec4<u32>, 16> }
 @group(0) @binding(0) var<uniform> params: Params;
 fn P(i: u32) -> u32 { return params.p[i >> 2u][i & 3u]; }
@@ -24,13 +26,14 @@ fn negInf() -> f32 { return bitcast<f32>(P(63u)); }
 `;
 
 /** Linear element index of a 2-D dispatch of WG-wide workgroups. */
-const linearIndex = /* wgsl */ `
+export const linearIndex = /* wgsl */ `
 fn linearIndex(wg: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wg.y * nwg.x + wg.x) * ${WG}u + lid.x;
 }
 `;
 
-const entry = /* wgsl */ `@compute @workgroup_size(${WG})
+/** Entry point of a one-thread-per-item kernel; `i` is the item. */
+export const entry = /* wgsl */ `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = linearIndex(wg, nwg, lid);`;
@@ -281,37 +284,11 @@ ${entry}
   out[i] = f32(best);
 }`;
 
-/** Philox4x32-10 with 16-bit-half multiplies (WGSL has no 32×32→64 product). */
-const philox = /* wgsl */ `
-fn mulhi(a: u32, b: u32) -> u32 {
-  let aLo = a & 0xffffu; let aHi = a >> 16u; let bLo = b & 0xffffu; let bHi = b >> 16u;
-  let lolo = aLo * bLo; let hilo = aHi * bLo; let lohi = aLo * bHi; let hihi = aHi * bHi;
-  let mid = (lolo >> 16u) + (hilo & 0xffffu) + (lohi & 0xffffu);
-  return hihi + (hilo >> 16u) + (lohi >> 16u) + (mid >> 16u);
-}
-fn philox(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
-  var c = ctr; var k = key;
-  for (var round = 0u; round < 10u; round++) {
-    let hi0 = mulhi(0xd2511f53u, c.x); let lo0 = 0xd2511f53u * c.x;
-    let hi1 = mulhi(0xcd9e8d57u, c.z); let lo1 = 0xcd9e8d57u * c.z;
-    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-    k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
-  }
-  return c;
-}
-/** Block offset + j as a 64-bit counter (offset lo at P1, hi at P2), key at P3, P4. */
-fn block(j: u32) -> vec4<u32> {
-  let lo = P(1u) + j;
-  let hi = P(2u) + select(0u, 1u, lo < P(1u));
-  return philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P(3u), P(4u)));
-}
-`;
-
 /**
  * Accurate natural log for v in (0, 1] (GPU log builtins may carry 2^-21 absolute error near 1):
  * v = m·2^e with m in [√½, √2), ln m = 2·atanh(s), s = (m − 1)/(m + 1).
  */
-const accurateMath = /* wgsl */ `
+export const accurateMath = /* wgsl */ `
 fn logAcc(v: f32) -> f32 {
   if (!(v > 0.0)) { return select(nanValue(), negInf(), v == 0.0); }
   if (v == -negInf()) { return v; }
@@ -340,50 +317,6 @@ fn cos2pi(t: f32) -> f32 {
   return s;
 }
 `;
-
-/** uniform: one thread per 4 elements; P0 size. */
-export const uniformSource = `${header}${linearIndex}${philox}
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${entry}
-  let size = P(0u);
-  if (i * 4u >= size) { return; }
-  let w = block(i);
-  for (var j = 0u; j < 4u; j++) {
-    if (i * 4u + j < size) { out[i * 4u + j] = f32(w[j] >> 8u) * 5.9604645e-8; }
-  }
-}`;
-
-/** normal: one thread per block, 2 elements (Box–Muller); P0 size. */
-export const normalSource = `${header}${linearIndex}${philox}${accurateMath}
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${entry}
-  let size = P(0u);
-  if (i * 2u >= size) { return; }
-  let w = block(i);
-  for (var j = 0u; j < 2u; j++) {
-    if (i * 2u + j < size) {
-      let u1 = f32(w[2u * j] >> 8u) * 5.9604645e-8;
-      let u2 = f32(w[2u * j + 1u] >> 8u) * 5.9604645e-8;
-      out[i * 2u + j] = sqrt(-2.0 * logAcc(1.0 - u1)) * cos2pi(u2);
-    }
-  }
-}`;
-
-/** dropout: keep iff (w >> 8) ≥ P5 = ceil(p·2^24); scale at P6; P0 size. */
-export const dropoutSource = `${header}${linearIndex}${philox}
-@group(0) @binding(1) var<storage, read> xs: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${entry}
-  let size = P(0u);
-  if (i * 4u >= size) { return; }
-  let w = block(i);
-  let threshold = P(5u);
-  let scale = PF(6u);
-  for (var j = 0u; j < 4u; j++) {
-    let e = i * 4u + j;
-    if (e < size) { out[e] = select(0.0, xs[e] * scale, (w[j] >> 8u) >= threshold); }
-  }
-}`;
 
 /** softmax cross-entropy: one thread per row; P0 rows, P1 cols. */
 export const softmaxCESource = `${header}${linearIndex}

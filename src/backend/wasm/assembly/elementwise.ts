@@ -9,25 +9,29 @@
  * (1 = contiguous, 0 = broadcast) and falls back to a scalar strided loop otherwise.
  */
 
-// Op codes; must match the tables in src/backend/wasm/wasm-backend.ts.
-const U_COPY = 0;
-const U_NEG = 1;
-const U_EXP = 2;
-const U_LOG = 3;
-const U_SQRT = 4;
-const U_ABS = 5;
-const U_TANH = 6;
-
-const B_ADD = 0;
-const B_SUB = 1;
-const B_MUL = 2;
-const B_DIV = 3;
-const B_MAX = 4;
-const B_MIN = 5;
-const B_GT = 6;
-const B_GE = 7;
-const B_LT = 8;
-const B_EQ = 9;
+// Op codes, generated from the backend's table (src/backend/wasm/opcodes.ts). Every switch on a code
+// lists each op and traps on any other, so a code the table does not know can never compute some op.
+import {
+  U_COPY,
+  U_NEG,
+  U_EXP,
+  U_LOG,
+  U_SQRT,
+  U_ABS,
+  U_TANH,
+  B_ADD,
+  B_SUB,
+  B_MUL,
+  B_DIV,
+  B_MAXIMUM,
+  B_MINIMUM,
+  B_GT,
+  B_GE,
+  B_LT,
+  B_EQ,
+  R_SUM,
+  R_MAX,
+} from './opcodes.generated';
 
 class Op {
   /** Scalar unary op. exp/log/tanh run in float64 and round once, exactly like Math.* in the oracle. */
@@ -45,8 +49,11 @@ class Op {
         return Mathf.sqrt(x);
       case U_ABS:
         return Mathf.abs(x);
-      default:
+      case U_TANH:
         return <f32>Math.tanh(<f64>x);
+      default:
+        unreachable();
+        return 0;
     }
   }
 
@@ -63,8 +70,11 @@ class Op {
         return f32x4.neg(x);
       case U_SQRT:
         return f32x4.sqrt(x);
-      default:
+      case U_ABS:
         return f32x4.abs(x);
+      default:
+        unreachable();
+        return x;
     }
   }
 
@@ -79,9 +89,9 @@ class Op {
         return a * b;
       case B_DIV:
         return a / b;
-      case B_MAX:
+      case B_MAXIMUM:
         return Mathf.max(a, b);
-      case B_MIN:
+      case B_MINIMUM:
         return Mathf.min(a, b);
       case B_GT:
         return a > b ? 1 : 0;
@@ -89,8 +99,11 @@ class Op {
         return a >= b ? 1 : 0;
       case B_LT:
         return a < b ? 1 : 0;
-      default:
+      case B_EQ:
         return a == b ? 1 : 0;
+      default:
+        unreachable();
+        return 0;
     }
   }
 
@@ -105,9 +118,9 @@ class Op {
         return f32x4.mul(a, b);
       case B_DIV:
         return f32x4.div(a, b);
-      case B_MAX:
+      case B_MAXIMUM:
         return f32x4.max(a, b);
-      case B_MIN:
+      case B_MINIMUM:
         return f32x4.min(a, b);
       case B_GT:
         return v128.and(f32x4.gt(a, b), one);
@@ -115,8 +128,11 @@ class Op {
         return v128.and(f32x4.ge(a, b), one);
       case B_LT:
         return v128.and(f32x4.lt(a, b), one);
-      default:
+      case B_EQ:
         return v128.and(f32x4.eq(a, b), one);
+      default:
+        unreachable();
+        return a;
     }
   }
 
@@ -221,8 +237,11 @@ function unaryRows(op: i32, x: usize, out: usize, rank: i32, args: usize): void 
       case U_ABS:
         Op.unaryRow(U_ABS, xp, sx, op_, n);
         break;
-      default:
+      case U_TANH:
         Op.unaryRow(U_TANH, xp, sx, op_, n);
+        break;
+      default:
+        unreachable();
     }
     // Odometer over the outer dimensions.
     for (let d = rank - 2; d >= 0; d--) {
@@ -268,11 +287,11 @@ export function binary(op: i32, a: usize, b: usize, out: usize, rank: i32, args:
       case B_DIV:
         Op.binaryRow(B_DIV, ap, sa, bp, sb, o, n);
         break;
-      case B_MAX:
-        Op.binaryRow(B_MAX, ap, sa, bp, sb, o, n);
+      case B_MAXIMUM:
+        Op.binaryRow(B_MAXIMUM, ap, sa, bp, sb, o, n);
         break;
-      case B_MIN:
-        Op.binaryRow(B_MIN, ap, sa, bp, sb, o, n);
+      case B_MINIMUM:
+        Op.binaryRow(B_MINIMUM, ap, sa, bp, sb, o, n);
         break;
       case B_GT:
         Op.binaryRow(B_GT, ap, sa, bp, sb, o, n);
@@ -283,8 +302,11 @@ export function binary(op: i32, a: usize, b: usize, out: usize, rank: i32, args:
       case B_LT:
         Op.binaryRow(B_LT, ap, sa, bp, sb, o, n);
         break;
-      default:
+      case B_EQ:
         Op.binaryRow(B_EQ, ap, sa, bp, sb, o, n);
+        break;
+      default:
+        unreachable();
     }
     for (let d = rank - 2; d >= 0; d--) {
       const ip = args + ((<usize>(4 * rank + d)) << 2);
@@ -363,17 +385,18 @@ export function where(c: usize, a: usize, b: usize, out: usize, rank: i32, args:
 }
 
 /**
- * Sum (op 0) or max (op 1) over the middle axis of [outer, reduce, inner]. Sums accumulate in
+ * Sum (R_SUM) or max (R_MAX) over the middle axis of [outer, reduce, inner]. Sums accumulate in
  * float64 in the oracle's order, so results are bit-identical; max keeps the first of equal values
  * and propagates NaN.
  */
 export function reduce(op: i32, x: usize, out: usize, outer: i32, red: i32, inner: i32): void {
+  if (op != R_SUM && op != R_MAX) unreachable();
   const rowBytes = <usize>inner << 2;
   for (let o = 0; o < outer; o++) {
     const base = x + <usize>(o * red) * rowBytes;
     const ob = out + <usize>o * rowBytes;
     let k = 0;
-    if (op == 0) {
+    if (op == R_SUM) {
       for (; k + 8 <= inner; k += 8) {
         let s0 = f64x2.splat(0);
         let s1 = f64x2.splat(0);

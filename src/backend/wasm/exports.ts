@@ -1,0 +1,76 @@
+/**
+ * The foreign-function interface of the wasm kernels: the signatures of what assembly/index.ts
+ * exports, as the host sees them. Pointers are byte offsets into the one linear memory all threads
+ * share; op codes are those of opcodes.ts. Kept apart so the backend, the planner and the thread
+ * protocol type their calls against one declaration.
+ */
+
+/** The kernels' exports (pointers are byte offsets into the shared memory). */
+export interface Kernels {
+  heapBase(): number;
+  fill(out: number, n: number, value: number): void;
+  unary(op: number, x: number, out: number, rank: number, args: number): void;
+  binary(op: number, a: number, b: number, out: number, rank: number, args: number): void;
+  where(c: number, a: number, b: number, out: number, rank: number, args: number): void;
+  reduce(op: number, x: number, out: number, outer: number, reduce: number, inner: number): void;
+  argmax(x: number, out: number, rows: number, cols: number): void;
+  softmaxCrossEntropy(
+    logits: number,
+    labels: number,
+    losses: number,
+    grad: number,
+    rows: number,
+    cols: number,
+  ): void;
+  sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
+  randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
+  randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
+  dropout(
+    x: number,
+    out: number,
+    start: number,
+    end: number,
+    k0: number,
+    k1: number,
+    offset: number,
+    thr: number,
+    scale: number,
+    bits: number,
+  ): void;
+  dropoutMasked(g: number, out: number, start: number, end: number, bits: number, scale: number): void;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    i0: number,
+    i1: number,
+    j0: number,
+    j1: number,
+    work: number,
+    bias: number,
+    relu: number,
+  ): void;
+  gemmWorkspace(rows: number, cols: number, k: number): number;
+  sampleDensity(a: number, rows: number, cols: number, step: number): number;
+  spmm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    i0: number,
+    i1: number,
+    work: number,
+    bias: number,
+    relu: number,
+  ): void;
+  spmmWorkspace(rows: number, n: number, k: number): number;
+}

@@ -1,0 +1,131 @@
+/**
+ * The main thread's side of a parallel command (the protocol is in threads.ts): it owns the control
+ * block and the per-thread workspaces in the heap, writes a command's arguments and chunk bounds, and
+ * hands them to the helper pool. Without helpers (`active` false) callers run their kernel directly.
+ * Every element is computed by the same kernel call whichever thread takes its chunk, so results do
+ * not depend on the thread count.
+ */
+import type { WasmHeap } from './heap.js';
+import {
+  boundsWord,
+  controlBytes,
+  CTL,
+  FLOAT_OFFSET,
+  MAX_CHUNKS,
+  WORK_TABLE,
+  type ThreadPool,
+} from './threads.js';
+
+/** The control block, the workspaces and the helper pool of one backend; see the file comment. */
+export class Parallel {
+  /** Byte offset of the control block helpers serve. */
+  readonly ctl: number;
+  private readonly ctlF64: Float64Array;
+  private readonly chunkCapacity: number;
+  private readonly workspace: { ptr: number; bytes: number }[] = [];
+  private pool: ThreadPool | undefined;
+
+  /** Lays out a control block in `heap` for up to `maxThreads` threads (main thread included). */
+  constructor(
+    private readonly heap: WasmHeap,
+    memory: WebAssembly.Memory,
+    private readonly maxThreads: number,
+  ) {
+    // A GEMM cuts about 2 chunks per thread (at most 2T + √(2T) + 1), the other commands at most T.
+    this.chunkCapacity = Math.min(MAX_CHUNKS, 3 * maxThreads + 8);
+    this.ctl = heap.allocBytes(controlBytes(maxThreads, this.chunkCapacity));
+    // The control block sits below any later growth, so a view made now stays valid.
+    this.ctlF64 = new Float64Array(memory.buffer, this.ctl + FLOAT_OFFSET, 4);
+  }
+
+  /** Threads in use, the main thread included. */
+  get threads(): number {
+    return 1 + (this.pool?.helpers ?? 0);
+  }
+
+  /** True when helper threads are attached (else callers run kernels on this thread). */
+  get active(): boolean {
+    return this.pool !== undefined;
+  }
+
+  /** Attaches helper threads serving the control block. */
+  attach(pool: ThreadPool): void {
+    if (pool.helpers + 1 > this.maxThreads) throw new RangeError('wasm backend: more helpers than laid out');
+    this.pool = pool.helpers > 0 ? pool : undefined;
+  }
+
+  /** Stops the helpers; work runs on this thread afterwards. */
+  dispose(): void {
+    this.pool?.dispose();
+    this.pool = undefined;
+  }
+
+  /** A workspace of at least `bytes` in slot `slot` (kept and grown across calls). */
+  work(slot: number, bytes: number): number {
+    const w = this.workspace[slot];
+    if (w !== undefined && w.bytes >= bytes) return w.ptr;
+    if (w !== undefined) this.heap.freeBytes(w.ptr, w.bytes);
+    const ptr = this.heap.allocBytes(bytes);
+    this.workspace[slot] = { ptr, bytes };
+    return ptr;
+  }
+
+  /**
+   * Workspaces of `bytes` for every thread in slot family `family` (0: GEMM, 1: sparse product),
+   * written into the control block's table; returns the main thread's.
+   */
+  workspaces(family: number, bytes: number): number {
+    const ptrs: number[] = [];
+    // work() may grow the memory (and remake heap.i32), so allocate first, then write the table.
+    for (let t = 0; t < this.threads; t++) ptrs.push(this.work(2 * t + family, bytes));
+    this.heap.i32.set(ptrs, (this.ctl >>> 2) + WORK_TABLE);
+    return ptrs[0]!;
+  }
+
+  /**
+   * Runs a parallel command (threads.ts): `ints` after CTL.ARGS, `floats` in the Float64 area and
+   * `bounds` (i0, i1, j0, j1 per chunk); all threads take chunks until none is left and `chunk`
+   * runs one here, given its offset in `bounds`.
+   */
+  chunks(
+    cmd: number,
+    ints: readonly number[],
+    floats: readonly number[],
+    bounds: readonly number[],
+    chunk: (b: number) => void,
+  ): void {
+    const pool = this.pool!;
+    if (bounds.length / 4 > this.chunkCapacity) {
+      throw new RangeError(`wasm backend: ${bounds.length / 4} chunks exceed ${this.chunkCapacity}`);
+    }
+    const i32 = this.heap.i32;
+    const base = this.ctl >>> 2;
+    i32[base + CTL.CMD] = cmd;
+    i32.set(ints, base + CTL.ARGS);
+    this.ctlF64.set(floats);
+    i32.set(bounds, base + boundsWord(this.threads));
+    pool.run(bounds.length / 4, (c) => chunk(4 * c));
+  }
+
+  /**
+   * Runs elementwise command `cmd` over [0, size) cut into one range per thread at multiples of
+   * `unit` (so every range takes the SIMD path); `range(from, to)` runs one range here.
+   */
+  ranges(
+    cmd: number,
+    ints: readonly number[],
+    floats: readonly number[],
+    size: number,
+    unit: number,
+    range: (from: number, to: number) => void,
+  ): void {
+    const parts = this.threads;
+    const bounds: number[] = [];
+    for (let p = 0; p < parts; p++) {
+      const from = p === 0 ? 0 : Math.ceil((size * p) / parts / unit) * unit;
+      const to = p === parts - 1 ? size : Math.ceil((size * (p + 1)) / parts / unit) * unit;
+      if (to > from) bounds.push(from, to, 0, 0);
+    }
+    this.chunks(cmd, ints, floats, bounds, (b) => range(bounds[b]!, bounds[b + 1]!));
+  }
+}

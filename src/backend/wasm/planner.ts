@@ -1,0 +1,170 @@
+/**
+ * The wasm backend's matmul planner: for each product it decides between the dense GEMM and the
+ * sparse × dense path (by op(A)'s sampled density, then by measurement, path-chooser.ts), and cuts the
+ * work into chunks for the threads. Both paths and every cut compute each element with the same chain
+ * of multiply-adds, so the plan changes only the time, never a result.
+ */
+import type { Kernels } from './exports.js';
+import type { Parallel } from './parallel.js';
+import { PathChooser } from './path-chooser.js';
+import { CMD, MAX_CHUNKS } from './threads.js';
+
+/** GEMMs below this many flops run on one thread: a hand-off costs a few microseconds. */
+const PARALLEL_GEMM_FLOPS = 1 << 20;
+/**
+ * op(A) density (share of nonzeros, estimated from every SPARSE_SAMPLE_STEP-th row) from which a
+ * matmul never tries to skip A's zeros. Below it the backend times both paths per shape and density
+ * band and keeps the faster (path-chooser.ts). On the 2-core Zen 3 dev machine the sparse path was
+ * 1.5–2.3× faster than the dense GEMM at density 0.3, 1.1–1.5× at 0.5 and about even at 0.6; on an
+ * Intel Xeon the dense GEMM won at 0.5. The book's dropout MLP starts near 0.25 in its hidden layers
+ * and gets sparser as it trains; Fashion-MNIST images are ~0.5 nonzero.
+ */
+const SPARSE_MAX_DENSITY = 0.65;
+const SPARSE_SAMPLE_STEP = 8;
+/** Sparse products need this many columns (more than one 24-column register block) and depth. */
+const SPARSE_MIN_N = 32;
+const SPARSE_MIN_K = 32;
+
+/** One product C = op(A)·op(B) (+ bias, ReLU): pointers, sizes and the kernels' 0/1 flags. */
+interface Product {
+  readonly pa: number;
+  readonly pb: number;
+  readonly pc: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly ta: number;
+  readonly tb: number;
+  /** Bias pointer, or 0 for none. */
+  readonly bias: number;
+  readonly relu: number;
+}
+
+/** Plans and runs the wasm backend's products; see the file comment. */
+export class MatmulPlanner {
+  /** Measured choice between the sparse and the dense path (sparse: 'auto'). */
+  readonly chooser = new PathChooser();
+
+  /** `sparse` is WasmBackendOptions.sparse: 'auto' measures, true always, false never. */
+  constructor(
+    private readonly k: Kernels,
+    private readonly parallel: Parallel,
+    readonly sparse: boolean | 'auto',
+  ) {}
+
+  /** Runs the product on the path and cuts this plan picks. */
+  run(p: Product): void {
+    const { m, n, k, ta } = p;
+    if (this.sparse !== false && n >= SPARSE_MIN_N && k >= SPARSE_MIN_K && m >= SPARSE_SAMPLE_STEP) {
+      const density =
+        ta === 1
+          ? this.k.sampleDensity(p.pa, k, m, SPARSE_SAMPLE_STEP)
+          : this.k.sampleDensity(p.pa, m, k, SPARSE_SAMPLE_STEP);
+      if (density < SPARSE_MAX_DENSITY) {
+        const run = (sparse: boolean): void => (sparse ? this.sparseMatmul(p) : this.denseMatmul(p));
+        if (this.sparse === true) run(true);
+        else this.chooser.run(`${m}x${n}x${k}${ta}${p.tb}`, density, run);
+        return;
+      }
+    }
+    this.denseMatmul(p);
+  }
+
+  /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
+  private denseMatmul(p: Product): void {
+    const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;
+    const par = this.parallel;
+    if (!par.active || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
+      const w = par.work(0, this.k.gemmWorkspace(m, n, k));
+      this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
+      return;
+    }
+    const { bounds, maxRows, maxCols } = gemmChunks(m, n, par.threads);
+    const w = par.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
+    par.chunks(CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
+      this.k.gemm(
+        pa,
+        pb,
+        pc,
+        m,
+        n,
+        k,
+        ta,
+        tb,
+        bounds[b]!,
+        bounds[b + 1]!,
+        bounds[b + 2]!,
+        bounds[b + 3]!,
+        w,
+        bias,
+        relu,
+      ),
+    );
+  }
+
+  /**
+   * C = op(A)·op(B) skipping op(A)'s zeros (assembly/sparse.ts). Rows of C are cut in one chunk per
+   * thread; each thread compresses the rows of op(A) it takes and packs its own copy of B in its own
+   * workspace, so no cache line it writes is then read from another core.
+   */
+  private sparseMatmul(p: Product): void {
+    const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;
+    const par = this.parallel;
+    if (!par.active || 2 * m * n * k < PARALLEL_GEMM_FLOPS) {
+      const w = par.work(1, this.k.spmmWorkspace(m, n, k));
+      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, 0, m, w, bias, relu);
+      return;
+    }
+    // One chunk per thread: each more chunk packs B once more (on two threads four measured slower
+    // than two); a helper that is late leaves its chunk to the others.
+    const chunks = Math.max(1, Math.min(par.threads, Math.floor(m / 4)));
+    const bounds: number[] = [];
+    for (let c = 0; c < chunks; c++) {
+      bounds.push(Math.round((m * c) / chunks), Math.round((m * (c + 1)) / chunks), 0, n);
+    }
+    const w = par.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
+    par.chunks(CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
+      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, w, bias, relu),
+    );
+  }
+}
+
+/**
+ * Cuts an m×n product into about two chunks per thread (i0, i1, j0, j1 each). 4-row tiles and 8-column
+ * panels stay whole, so every element is computed by the same micro-kernel wherever the cuts fall;
+ * all threads take chunks until none is left. Results are identical for every thread count.
+ */
+function gemmChunks(
+  m: number,
+  n: number,
+  threads: number,
+): { bounds: number[]; maxRows: number; maxCols: number } {
+  const target = Math.min(2 * threads, MAX_CHUNKS);
+  const fit = (size: number, unit: number, want: number): number =>
+    Math.max(1, Math.min(Math.floor(size / unit), want));
+  let rowCuts = 1;
+  let colCuts = 1;
+  if (m >= 8 && n >= 16) {
+    rowCuts = fit(m, 4, Math.round(Math.sqrt(target)));
+    colCuts = fit(n, 8, Math.ceil(target / rowCuts));
+  } else if (m >= 8) rowCuts = fit(m, 4, target);
+  else colCuts = fit(n, 8, target);
+  const cut = (size: number, parts: number, unit: number, p: number): number =>
+    p === parts ? size : Math.ceil((size * p) / parts / unit) * unit;
+  const bounds: number[] = [];
+  let maxRows = 0;
+  let maxCols = 0;
+  for (let r = 0; r < rowCuts; r++) {
+    const i0 = cut(m, rowCuts, 4, r);
+    const i1 = cut(m, rowCuts, 4, r + 1);
+    for (let c = 0; c < colCuts; c++) {
+      const j0 = cut(n, colCuts, 8, c);
+      const j1 = cut(n, colCuts, 8, c + 1);
+      if (i1 <= i0 || j1 <= j0) continue;
+      bounds.push(i0, i1, j0, j1);
+      maxRows = Math.max(maxRows, i1 - i0);
+      maxCols = Math.max(maxCols, j1 - j0);
+    }
+  }
+  return { bounds, maxRows, maxCols };
+}
