@@ -5,7 +5,8 @@
  * (src/ops/rdrop.ts). Validation is unchanged (one eval-mode pass).
  */
 import { rdropLoss } from '../ops/rdrop.js';
-import type { Batch, Classifier } from '../train/module.js';
+import type { Batch } from '../data/dataModule.js';
+import type { Classifier } from '../train/module.js';
 
 /**
  * Replaces `model`'s training step by R-Drop's with weight `alpha` (the Trainer calls it as before:
