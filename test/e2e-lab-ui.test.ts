@@ -241,7 +241,7 @@ test(
       const csv = (await grab('#export-csv')).toString('utf8').trim().split('\n');
       assert.equal(
         csv[0],
-        'run,model,dropout1,dropout2,batch_size,lr,momentum,weight_decay,epochs,seed,train_limit,val_limit,' +
+        'run,model,dropout1,dropout2,batch_size,lr,momentum,weight_decay,rdrop_alpha,epochs,seed,train_limit,val_limit,' +
           'epoch,train_loss,val_loss,val_acc,epoch_seconds,samples_per_second',
       );
       const valAcc = csv[0]!.split(',').indexOf('val_acc');
