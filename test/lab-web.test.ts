@@ -108,10 +108,10 @@ test('exports: CSV and JSON lines in the CLI names', () => {
   assert.equal(csv.length, 3);
   assert.equal(
     csv[0],
-    'run,model,dropout1,dropout2,batch_size,lr,momentum,weight_decay,epochs,seed,train_limit,val_limit,' +
+    'run,model,dropout1,dropout2,batch_size,lr,momentum,weight_decay,rdrop_alpha,epochs,seed,train_limit,val_limit,' +
       'epoch,train_loss,val_loss,val_acc,epoch_seconds,samples_per_second',
   );
-  assert.equal(csv[1], '3,mlp,0,0,256,0.1,0,0,2,0,60000,10000,1,0.5,0.6,0.8,1.5,1000');
+  assert.equal(csv[1], '3,mlp,0,0,256,0.1,0,0,0,2,0,60000,10000,1,0.5,0.6,0.8,1.5,1000');
   const lines = metricsJsonl(runs)
     .trim()
     .split('\n')
@@ -131,6 +131,7 @@ test('exports: CSV and JSON lines in the CLI names', () => {
     lr: 0.1,
     momentum: 0,
     weight_decay: 0,
+    rdrop_alpha: 0,
     epochs: 2,
     batch_size: 256,
     seed: 0,
