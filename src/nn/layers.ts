@@ -15,7 +15,7 @@ export interface LayerRandomOptions {
 }
 
 /** U(−b, b) initialisation with b = 1/√fanIn: PyTorch's Linear default (kaiming_uniform with a = √5). */
-function uniformInit(shape: number[], fanIn: number, generator: Generator): Tensor {
+export function uniformInit(shape: number[], fanIn: number, generator: Generator): Tensor {
   const bound = 1 / Math.sqrt(fanIn);
   return tidy(() =>
     rand(shape, { generator, backend: getBackend() })
