@@ -383,6 +383,12 @@ export const opCases: readonly OpCase[] = [
     fn: (x, w) => conv2d(x, w),
   },
   {
+    name: 'conv2d + fused relu',
+    prims: ['im2col', 'linear', 'permute'],
+    shapes: [[2, 2, 4, 4], [3, 2, 3, 3], [3]],
+    fn: (x, w, b) => conv2d(x, w, b, { padding: 1, relu: true }),
+  },
+  {
     name: 'maxPool2d 2×2',
     prims: ['im2col', 'max', 'permute'],
     shapes: [[2, 3, 4, 6]],

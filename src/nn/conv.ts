@@ -61,9 +61,13 @@ export class Conv2d extends Module {
       this.bias = this.registerParameter('bias', uniformInit([outChannels], fanIn, generator));
   }
 
-  /** conv2d(x, weight, bias) with this layer's stride and padding. */
-  override forward(X: Tensor): Tensor {
-    return conv2d(X, this.weight, this.bias, { stride: this.opts.stride, padding: this.opts.padding });
+  /** conv2d(x, weight, bias) with this layer's stride and padding; `relu` fuses the ReLU after it. */
+  override forward(X: Tensor, opts: { relu?: boolean } = {}): Tensor {
+    return conv2d(X, this.weight, this.bias, {
+      stride: this.opts.stride,
+      padding: this.opts.padding,
+      relu: opts.relu ?? false,
+    });
   }
 }
 

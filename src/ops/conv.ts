@@ -75,9 +75,15 @@ function rowsToImage(y: Tensor, g: Im2colGeometry): Tensor {
 
 /**
  * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N, C, H, W], weight
- * [OC, C, KH, KW], bias [OC] → [N, OC, OH, OW] with OH = ⌊(H + 2·pad − KH)/stride⌋ + 1.
+ * [OC, C, KH, KW], bias [OC] → [N, OC, OH, OW] with OH = ⌊(H + 2·pad − KH)/stride⌋ + 1; with
+ * `relu` the ReLU after it runs in the same GEMM.
  */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: WindowOptions = {}): Tensor {
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: WindowOptions & { relu?: boolean | undefined } = {},
+): Tensor {
   if (weight.ndim !== 4) {
     throw new ShapeError(`conv2d: weight must be [out, in, kH, kW], got ${formatShape(weight.shape)}.`);
   }
@@ -90,7 +96,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Wi
   }
   return composite(() => {
     const cols = im2col(x, g);
-    const y = linear(cols, weight.reshape([outChannels, inChannels * kernelH * kernelW]), bias);
+    // ReLU commutes with the permute back to channels-first, so it fuses into the GEMM's epilogue.
+    const y = linear(cols, weight.reshape([outChannels, inChannels * kernelH * kernelW]), bias, {
+      relu: opts.relu ?? false,
+    });
     return rowsToImage(y, g);
   });
 }

@@ -4,6 +4,7 @@
  * menu, the sweep's axis and the experiments all read this one table; a new model is one entry here.
  */
 import { ArgumentError } from '../errors.js';
+import { LeNetCNN } from '../models/cnn.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
 import type { Classifier } from '../train/module.js';
 
@@ -56,6 +57,17 @@ function mlpHparams(c: ModelSettings) {
   };
 }
 
+/** The CNNs apply Bernoulli dropout only; refused rather than silently ignored. */
+function refuseCnnNoise(name: string): (c: ModelSettings) => void {
+  return (c) => {
+    if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
+      throw new ArgumentError(
+        `run config: ${name} applies only Bernoulli (spatial) dropout; use model dropout-mlp for variant or dropConnect.`,
+      );
+    }
+  };
+}
+
 /** The registry, by name (the CLI's `--model`). */
 export const MODELS = {
   'dropout-mlp': {
@@ -90,6 +102,20 @@ export const MODELS = {
     hasDropout: false,
     fixed: NO_NOISE,
     build: (c: ModelSettings) => new MLP(mlpHparams(c)),
+  },
+  cnn: {
+    description: 'LeNet-style CNN (no dropout)',
+    hasDropout: false,
+    fixed: NO_NOISE,
+    build: (c: ModelSettings) => new LeNetCNN(mlpHparams(c)),
+  },
+  'cnn-dropout': {
+    description: 'LeNet-style CNN, spatial dropout p₁ after each conv block, dropout p₂ in the head',
+    hasDropout: true,
+    fixed: { variant: 'bernoulli', dropConnect: 0 },
+    check: refuseCnnNoise('cnn-dropout'),
+    build: (c: ModelSettings) =>
+      new LeNetCNN({ ...mlpHparams(c), spatialDropout: c.dropout1, dropout: c.dropout2 }),
   },
 } as const satisfies Record<string, ModelEntry>;
 
