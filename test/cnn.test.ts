@@ -1,5 +1,5 @@
 /**
- * The CNN models of the registry (cnn, cnn-dropout): their layers, their refusals, and a run that is
+ * The CNN models of the registry (cnn, cnn-dropout, cnn-dropblock): their layers, their refusals, and a run that is
  * checkpointed after one epoch and resumed is bit-identical to the uninterrupted run (registry path,
  * synthetic images, SGD with momentum so the velocity buffers must round-trip too).
  */
@@ -45,7 +45,7 @@ const raw = {
   testLabels: val.labels,
 };
 
-const run = (model: 'cnn' | 'cnn-dropout', epochs: number): RunConfig => ({
+const run = (model: 'cnn' | 'cnn-dropout' | 'cnn-dropblock', epochs: number): RunConfig => ({
   ...DEFAULT_CONFIG,
   model,
   epochs,
@@ -65,11 +65,13 @@ const withoutTiming = (epochs: readonly EpochMetrics[]): unknown[] =>
 test('cnn has no dropout layers; cnn-dropout has spatial dropout p₁ after each conv block and dropout p₂ in the head', () => {
   const plain = buildModel(run('cnn', 1)) as LeNetCNN;
   const dropped = buildModel(run('cnn-dropout', 1)) as LeNetCNN;
+  const blocked = buildModel(run('cnn-dropblock', 1)) as LeNetCNN;
   const kinds = (m: LeNetCNN): string[] =>
     m
       .modules()
-      .filter((x) => x instanceof nn.SpatialDropout || x instanceof nn.Dropout)
+      .filter((x) => x instanceof nn.SpatialDropout || x instanceof nn.Dropout || x instanceof nn.DropBlock2d)
       .map((x) => `${x.constructor.name}(${(x as nn.Dropout).p})`);
+  assert.deepEqual(kinds(blocked), ['DropBlock2d(0.2)', 'DropBlock2d(0.2)', 'Dropout(0.3)', 'Dropout(0.3)']);
   assert.deepEqual(kinds(plain), []);
   assert.deepEqual(kinds(dropped), [
     'SpatialDropout(0.2)',
@@ -99,11 +101,12 @@ test('the CNNs refuse noise they do not apply', async () => {
     runOne({ ...run('cnn-dropout', 1), variant: 'gaussian' }, runData(raw, run('cnn-dropout', 1))),
     /cnn-dropout applies only Bernoulli/,
   );
+  assert.throws(() => new LeNetCNN({ spatialDropout: 0.1, dropBlock: 0.1 }), /not both/);
   assert.throws(() => new LeNetCNN({ dropout: 1.5 }), /dropout/);
 });
 
 describe('a CNN run checkpointed after epoch 1 and resumed equals the uninterrupted run, bit for bit', () => {
-  for (const model of ['cnn', 'cnn-dropout'] as const) {
+  for (const model of ['cnn', 'cnn-dropout', 'cnn-dropblock'] as const) {
     test(model, async () => {
       const straight = await runOne(run(model, 2), runData(raw, run(model, 2)), { keepModel: true });
       const saved: TrainingCheckpoint[] = [];

@@ -2,11 +2,15 @@
  * A small LeNet-style CNN for 28×28 Fashion-MNIST (d2l's LeNet with ReLU and max pooling):
  * two conv blocks, Conv2d(1→6, 5×5, padding 2) → ReLU → MaxPool2d(2) and Conv2d(6→16, 5×5) → ReLU →
  * MaxPool2d(2), then an MLP head 400 → numHiddens1 → numHiddens2 → 10. With dropout, each conv block
- * ends in spatial dropout (whole feature maps, torch.nn.Dropout2d) with rate `spatialDropout`, and
- * each hidden layer of the head in dropout with rate `dropout`. Trained with SGD like the MLPs.
+ * ends in spatial dropout (whole feature maps, torch.nn.Dropout2d) with rate `spatialDropout`, or in
+ * DropBlock (Ghiasi et al. 2018) with rate `dropBlock` and 3×3 blocks (the maps are 14×14 and 5×5, too
+ * small for the paper's 7), and each hidden layer of the head in dropout with rate `dropout`.
+ * Trained with SGD like the MLPs.
  */
+import { ArgumentError } from '../errors.js';
 import { checkDropoutP } from '../ops/dropout.js';
 import { Conv2d, MaxPool2d } from '../nn/conv.js';
+import { DropBlock2d } from '../nn/dropBlock.js';
 import { SpatialDropout } from '../nn/dropoutVariants.js';
 import { Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
@@ -19,6 +23,8 @@ import { Classifier } from '../train/module.js';
 export interface LeNetCNNConfig {
   /** Spatial dropout rate after each conv block (0 = no layer). */
   spatialDropout?: number | undefined;
+  /** DropBlock rate after each conv block, 3×3 blocks (0 = no layer; not together with spatialDropout). */
+  dropBlock?: number | undefined;
   /** Dropout rate after each hidden layer of the head (0 = no layer). */
   dropout?: number | undefined;
   numHiddens1?: number | undefined;
@@ -40,6 +46,7 @@ export type ResolvedLeNetCNNConfig = {
 /** LeNet's head widths (120, 84), no dropout, lr 0.1, plain SGD. */
 export const LENET_HPARAMS: ResolvedLeNetCNNConfig = {
   spatialDropout: 0,
+  dropBlock: 0,
   dropout: 0,
   numHiddens1: 120,
   numHiddens2: 84,
@@ -55,9 +62,9 @@ export class LeNetCNN extends Classifier {
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
   readonly pool = new MaxPool2d(2);
-  /** Spatial dropout after each conv block, or null when its rate is 0. */
-  readonly drop1: SpatialDropout | null;
-  readonly drop2: SpatialDropout | null;
+  /** Spatial dropout or DropBlock after each conv block, or null when its rate is 0. */
+  readonly drop1: SpatialDropout | DropBlock2d | null;
+  readonly drop2: SpatialDropout | DropBlock2d | null;
   readonly head: Sequential;
 
   /** A LeNet-style CNN; omitted hyperparameters take LENET_HPARAMS' values. */
@@ -67,12 +74,22 @@ export class LeNetCNN extends Classifier {
     const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const h = (this.hparams = { ...LENET_HPARAMS, ...given } as ResolvedLeNetCNNConfig);
     checkDropoutP(h.spatialDropout, 'spatialDropout');
+    checkDropoutP(h.dropBlock, 'dropBlock');
+    if (h.spatialDropout > 0 && h.dropBlock > 0) {
+      throw new ArgumentError(
+        'LeNetCNN: choose spatialDropout or dropBlock after the conv blocks, not both.',
+      );
+    }
     checkDropoutP(h.dropout, 'dropout');
     const g = generator ? { generator } : {};
     this.conv1 = new Conv2d(1, 6, 5, { padding: 2, ...g });
     this.conv2 = new Conv2d(6, 16, 5, g);
-    const spatial = (): SpatialDropout | null =>
-      h.spatialDropout > 0 ? new SpatialDropout(h.spatialDropout, g) : null;
+    const spatial = (): SpatialDropout | DropBlock2d | null =>
+      h.spatialDropout > 0
+        ? new SpatialDropout(h.spatialDropout, g)
+        : h.dropBlock > 0
+          ? new DropBlock2d(h.dropBlock, 3, g)
+          : null;
     this.drop1 = spatial();
     this.drop2 = spatial();
     const hidden = (inFeatures: number, outFeatures: number): Module[] => [

@@ -16,6 +16,7 @@ export {
   type WindowOptions,
 } from '../ops/conv.js';
 export { gelu } from '../ops/gelu.js';
+export { dropBlock, type DropBlockOptions } from '../ops/dropBlock.js';
 export { crossEntropy, accuracy } from '../ops/loss.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
 export { layerNorm } from '../ops/normalization.js';

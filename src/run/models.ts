@@ -117,6 +117,14 @@ export const MODELS = {
     build: (c: ModelSettings) =>
       new LeNetCNN({ ...mlpHparams(c), spatialDropout: c.dropout1, dropout: c.dropout2 }),
   },
+  'cnn-dropblock': {
+    description: 'LeNet-style CNN, DropBlock p₁ (3×3 blocks) after each conv block, dropout p₂ in the head',
+    hasDropout: true,
+    fixed: { variant: 'bernoulli', dropConnect: 0 },
+    check: refuseCnnNoise('cnn-dropblock'),
+    build: (c: ModelSettings) =>
+      new LeNetCNN({ ...mlpHparams(c), dropBlock: c.dropout1, dropout: c.dropout2 }),
+  },
 } as const satisfies Record<string, ModelEntry>;
 
 /** A registered model's name. */
