@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nn } from '../src/index.js';
+import { activationStats } from '../src/nn/activationStats.js';
 import { LeNetCNN } from '../src/models/cnn.js';
 import type { RunConfig } from '../src/run/config.js';
 import { buildModel } from '../src/run/models.js';
@@ -82,17 +83,26 @@ test('cnn has no dropout layers; cnn-dropout has spatial dropout p₁ after each
   assert.deepEqual(
     plain.namedParameters().map(([n, p]) => `${n} ${p.shape.join('×')}`),
     [
-      'conv1.weight 6×1×5×5',
-      'conv1.bias 6',
-      'conv2.weight 16×6×5×5',
-      'conv2.bias 16',
-      'head.1.weight 16×400',
-      'head.1.bias 16',
-      'head.3.weight 12×16',
-      'head.3.bias 12',
-      'head.5.weight 10×12',
-      'head.5.bias 10',
+      'net.0.weight 6×1×5×5',
+      'net.0.bias 6',
+      'net.3.weight 16×6×5×5',
+      'net.3.bias 16',
+      'net.7.weight 16×400',
+      'net.7.bias 16',
+      'net.9.weight 12×16',
+      'net.9.bias 12',
+      'net.11.weight 10×12',
+      'net.11.bias 10',
     ],
+  );
+});
+
+test("the experiments' activation statistics walk the CNN: its four ReLUs, conv maps included", () => {
+  const model = buildModel(run('cnn-dropout', 1));
+  const X = runData(raw, run('cnn', 1)).valDataloader()[Symbol.iterator]().next().value!.X;
+  assert.deepEqual(
+    activationStats(model, X).map((s) => s.layer),
+    [1, 2, 3, 4],
   );
 });
 
@@ -115,7 +125,7 @@ describe('a CNN run checkpointed after epoch 1 and resumed equals the uninterrup
         checkpointer: { save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) },
       });
       assert.equal(saved.length, 1);
-      assert.ok(Object.keys(saved[0]!.momentum).includes('conv1.weight'), 'momentum buffers are saved');
+      assert.ok(Object.keys(saved[0]!.momentum).includes('net.0.weight'), 'momentum buffers are saved');
       const resumed = await runOne(run(model, 2), runData(raw, run(model, 2)), {
         resumeFrom: saved[0]!,
         keepModel: true,

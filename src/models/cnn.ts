@@ -56,16 +56,14 @@ export const LENET_HPARAMS: ResolvedLeNetCNNConfig = {
   maxNorm: 0,
 };
 
-/** The LeNet-style CNN; see the file comment. */
+/**
+ * The LeNet-style CNN; see the file comment. One Sequential, as d2l's LeNet, so the tools that walk a
+ * model's Sequential (hidden activations, the experiments' statistics) see every layer; Sequential runs
+ * each Conv2d + ReLU as one fused call.
+ */
 export class LeNetCNN extends Classifier {
   readonly hparams: ResolvedLeNetCNNConfig;
-  readonly conv1: Conv2d;
-  readonly conv2: Conv2d;
-  readonly pool = new MaxPool2d(2);
-  /** Spatial dropout or DropBlock after each conv block, or null when its rate is 0. */
-  readonly drop1: SpatialDropout | DropBlock2d | null;
-  readonly drop2: SpatialDropout | DropBlock2d | null;
-  readonly head: Sequential;
+  readonly net: Sequential;
 
   /** A LeNet-style CNN; omitted hyperparameters take LENET_HPARAMS' values. */
   constructor(config: LeNetCNNConfig = {}) {
@@ -75,29 +73,34 @@ export class LeNetCNN extends Classifier {
     const h = (this.hparams = { ...LENET_HPARAMS, ...given } as ResolvedLeNetCNNConfig);
     checkDropoutP(h.spatialDropout, 'spatialDropout');
     checkDropoutP(h.dropBlock, 'dropBlock');
+    checkDropoutP(h.dropout, 'dropout');
     if (h.spatialDropout > 0 && h.dropBlock > 0) {
       throw new ArgumentError(
         'LeNetCNN: choose spatialDropout or dropBlock after the conv blocks, not both.',
       );
     }
-    checkDropoutP(h.dropout, 'dropout');
     const g = generator ? { generator } : {};
-    this.conv1 = new Conv2d(1, 6, 5, { padding: 2, ...g });
-    this.conv2 = new Conv2d(6, 16, 5, g);
-    const spatial = (): SpatialDropout | DropBlock2d | null =>
+    // What ends a conv block: spatial dropout, DropBlock or nothing.
+    const mapNoise = (): Module[] =>
       h.spatialDropout > 0
-        ? new SpatialDropout(h.spatialDropout, g)
+        ? [new SpatialDropout(h.spatialDropout, g)]
         : h.dropBlock > 0
-          ? new DropBlock2d(h.dropBlock, 3, g)
-          : null;
-    this.drop1 = spatial();
-    this.drop2 = spatial();
+          ? [new DropBlock2d(h.dropBlock, 3, g)]
+          : [];
     const hidden = (inFeatures: number, outFeatures: number): Module[] => [
       new Linear(inFeatures, outFeatures, g),
       new ReLU(),
       ...(h.dropout > 0 ? [new Dropout(h.dropout, g)] : []),
     ];
-    this.head = new Sequential(
+    this.net = new Sequential(
+      new Conv2d(1, 6, 5, { padding: 2, ...g }),
+      new ReLU(),
+      new MaxPool2d(2),
+      ...mapNoise(),
+      new Conv2d(6, 16, 5, g),
+      new ReLU(),
+      new MaxPool2d(2),
+      ...mapNoise(),
       new Flatten(),
       ...hidden(16 * 5 * 5, h.numHiddens1),
       ...hidden(h.numHiddens1, h.numHiddens2),
@@ -121,12 +124,8 @@ export class LeNetCNN extends Classifier {
     });
   }
 
-  /** Two conv blocks (ReLU fused into each convolution's GEMM), then the head; X is [N, 1, 28, 28]. */
+  /** Runs the Sequential on X [N, 1, 28, 28]. */
   forward(X: Tensor): Tensor {
-    let h = this.pool.forward(this.conv1.forward(X, { relu: true }));
-    if (this.drop1 !== null) h = this.drop1.forward(h);
-    h = this.pool.forward(this.conv2.forward(h, { relu: true }));
-    if (this.drop2 !== null) h = this.drop2.forward(h);
-    return this.head.forward(h);
+    return this.net.forward(X);
   }
 }

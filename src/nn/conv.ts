@@ -28,6 +28,8 @@ export class Conv2d extends Module {
   weight: Tensor;
   /** Bias [outChannels], or null without bias. */
   bias: Tensor | null = null;
+  /** Sequential runs a Conv2d followed by a ReLU as one call with `{ relu: true }` (one GEMM epilogue). */
+  readonly fusesRelu = true;
 
   /** A convolution from `inChannels` to `outChannels` maps with a `kernelSize` window. */
   constructor(
