@@ -58,3 +58,23 @@ test('GELU: 0 at 0, x for large x, −0 side small, Φ(1)·1 at 1', () => {
   assert.ok(Math.abs(y[3]! - 6) < 1e-6);
   assert.ok(Math.abs(y[4]!) < 1e-6);
 });
+
+test('patch embedding: a Conv2d whose stride is its kernel cuts 28×28 into 16 non-overlapping 7×7 patches', () => {
+  const x = tensor(
+    Array.from({ length: 2 * 784 }, (_, i) => Math.sin(i)),
+    { shape: [2, 1, 28, 28] },
+  );
+  const embed = new nn.Conv2d(1, 8, 7, { stride: 7, generator: new Generator(2) });
+  const y = embed.forward(x);
+  assert.deepEqual(y.shape, [2, 8, 4, 4]);
+  // Token (1, 2) of image 1 is the dot product of its own 7×7 patch with each filter, plus the bias.
+  const xs = x.dataSync();
+  const w = embed.weight.dataSync();
+  const b = embed.bias!.dataSync();
+  for (let f = 0; f < 8; f++) {
+    let acc = b[f]!;
+    for (let i = 0; i < 7; i++)
+      for (let j = 0; j < 7; j++) acc += w[f * 49 + i * 7 + j]! * xs[784 + (7 + i) * 28 + (14 + j)]!;
+    assert.ok(Math.abs(y.dataSync()[((1 * 8 + f) * 4 + 1) * 4 + 2]! - acc) < 1e-5);
+  }
+});
