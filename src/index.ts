@@ -34,7 +34,7 @@ export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './
 export { randperm } from './random/randperm.js';
 export { checkDropoutP, dropout, dropoutLayer, type DropoutOptions } from './ops/dropout.js';
 export type { NoiseShapeOptions } from './ops/dropoutVariants.js';
-export type { BackwardOptions } from './autograd/backward.js';
+export type { BackwardOptions } from './tensor/tensor.js';
 export {
   alphaDropout,
   alphaDropoutCoefficients,
@@ -47,7 +47,8 @@ export { applyMaxNorm } from './ops/maxNorm.js';
 export { crossEntropy, accuracy } from './ops/loss.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { gradcheck, type GradcheckResult } from './autograd/gradcheck.js';
-export { primitiveNames, type Primitive } from './autograd/primitives.js';
+export { primitiveNames } from './autograd/primitives.js';
+export type { Primitive } from './autograd/primitiveAttrs.js';
 export * as nn from './nn/index.js';
 export { loadSafetensors, saveSafetensors, type SafetensorsContents } from './nn/safetensors.js';
 export * as F from './nn/functional.js';

@@ -16,5 +16,5 @@ export type {
 } from './backend/backend.js';
 export { philox4x32, fillUniform } from './random/philox.js';
 export { decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
-export type { PrimitiveAttrs } from './autograd/primitives.js';
+export type { PrimitiveAttrs } from './autograd/primitiveAttrs.js';
 export { graphTensorCount } from './tensor/engine.js';

@@ -30,7 +30,7 @@ import {
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
 import { saveCheckpoint, loadCheckpoint } from '../src/node/checkpointFiles.js';
 import type { TrainingCheckpoint } from '../src/train/checkpoint.js';
-import type { Batch } from '../src/train/module.js';
+import type { Batch } from '../src/data/dataModule.js';
 
 const T = { timeout: 20_000 };
 type ErrorClass = typeof ArgumentError | typeof ShapeError | typeof DataError | typeof NumericError;

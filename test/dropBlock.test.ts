@@ -66,6 +66,7 @@ test('the gradient is the same mask; masks repeat per seed and are fresh per cal
 test('edge cases: eval and p = 0 return the input, p = 1 zeros, bad sizes one clear line', () => {
   const x = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], { shape: [1, 1, 3, 3] });
   const layer = new nn.DropBlock2d(0.5, 3);
+  assert.ok(nn.isDropoutModule(layer), 'Monte-Carlo dropout switches DropBlock on');
   assert.equal(layer.eval().forward(x), x);
   assert.equal(F.dropBlock(x, 0, { training: true, blockSize: 3 }), x);
   assert.deepEqual([...F.dropBlock(x, 1, { training: true, blockSize: 3 }).dataSync()], new Array(9).fill(0));

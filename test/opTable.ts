@@ -19,7 +19,7 @@ import {
 import type { Primitive } from '../src/index.js';
 import { avgPool2d, conv2d, im2col, maxPool2d, windowGeometry } from '../src/ops/conv.js';
 import { gelu } from '../src/ops/gelu.js';
-import { apply } from '../src/autograd/primitives.js';
+import { apply } from '../src/autograd/apply.js';
 import { linear } from '../src/ops/linear.js';
 import { crossEntropyComposed } from '../src/ops/loss.js';
 

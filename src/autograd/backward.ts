@@ -3,11 +3,17 @@
  * applies each node's backward rule and sums gradients (with +=) where paths meet, as in micrograd.
  */
 import { DropoutLabError, ShapeError, formatShape } from '../errors.js';
-import { full } from '../tensor/creation.js';
 import { afterBackward, keep, noGrad, releaseNode, sweepGraphs, tidy } from '../tensor/engine.js';
 import { sameShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor, type BackwardOptions } from '../tensor/tensor.js';
 import { backwardOf } from './primitives.js';
+
+/** dL/dL: ones shaped like the root (what creation.ts's `full` makes; that module imports this one). */
+function ones(root: Tensor): Tensor {
+  const t = Tensor.uninitialized(root.backend, root.shape);
+  t.backend.fill(t.id, t.size, 1);
+  return t;
+}
 
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -27,15 +33,6 @@ function topologicalOrder(root: Tensor): Tensor[] {
       if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
   }
   return order;
-}
-
-/** Options of `backward()`. */
-export interface BackwardOptions {
-  /**
-   * Keep the graph's saved intermediates so that backward can run through it again (PyTorch's
-   * retain_graph); the last backward through it should omit this so the graph is released.
-   */
-  retainGraph?: boolean | undefined;
 }
 
 /**
@@ -66,7 +63,7 @@ export function runBackward(root: Tensor, gradient?: Tensor, opts: BackwardOptio
   noGrad(() =>
     tidy(() => {
       const grads = new Map<Tensor, Tensor>();
-      grads.set(root, gradient ?? full(root.shape, 1, { backend: root.backend }));
+      grads.set(root, gradient ?? ones(root));
       // Gradients handed to a leaf's .grad without a copy; one tensor may back only one leaf.
       const owned = new Set<Tensor>();
       for (let k = order.length - 1; k >= 0; k--) {

@@ -9,16 +9,10 @@
  *
  * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
  * `dropout` and `softmaxCrossEntropy`. Each is tested against its composition (test/fused.test.ts).
+ * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
-import type { BinaryOp, Im2colGeometry, RandomStream, ReduceOp } from '../backend/backend.js';
-import { ArgumentError, DropoutLabError, ShapeError, formatShape } from '../errors.js';
-import {
-  addDependentView,
-  adoptGraphTensor,
-  consumeLifted,
-  isGradEnabled,
-  noGrad,
-} from '../tensor/engine.js';
+import type { BinaryOp, Im2colGeometry, ReduceOp } from '../backend/backend.js';
+import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import {
   broadcastShapes,
   broadcastStrides,
@@ -27,45 +21,8 @@ import {
   stridesOf,
   type Shape,
 } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
-
-/** Attributes of each primitive (the non-tensor arguments). */
-export interface PrimitiveAttrs {
-  add: Record<string, never>;
-  sub: Record<string, never>;
-  mul: Record<string, never>;
-  div: Record<string, never>;
-  neg: Record<string, never>;
-  exp: Record<string, never>;
-  log: Record<string, never>;
-  where: Record<string, never>;
-  compare: { op: 'gt' | 'ge' | 'lt' | 'eq' };
-  sum: { axes: number[]; keepDims: boolean };
-  max: { axes: number[]; keepDims: boolean };
-  matmul: { transA: boolean; transB: boolean };
-  reshape: { shape: number[] };
-  permute: { perm: number[] };
-  expand: { shape: number[] };
-  linear: { relu: boolean };
-  im2col: { geom: Im2colGeometry; padValue: number };
-  col2im: { geom: Im2colGeometry };
-  dropout: { p: number; stream: RandomStream };
-  softmaxCrossEntropy: Record<string, never>;
-}
-
-/** Name of a primitive operation. */
-export type Primitive = keyof PrimitiveAttrs;
-
-/** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
-export interface Node {
-  readonly prim: Primitive;
-  readonly inputs: readonly Tensor[];
-  readonly attrs: PrimitiveAttrs[Primitive];
-  /** What backward needs beyond the inputs; freed (emptied) when the graph is released. */
-  saved: readonly Tensor[];
-  /** True once backward() without retainGraph (or a step sweep) released this node. */
-  released: boolean;
-}
+import { Tensor, type Node } from '../tensor/tensor.js';
+import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
 
 /** What a backward rule sees. */
 interface Context<P extends Primitive> {
@@ -78,7 +35,7 @@ interface Context<P extends Primitive> {
 }
 
 /** Forward and backward of one primitive; backward returns one gradient (or null) per input. */
-interface Rule<P extends Primitive> {
+export interface Rule<P extends Primitive> {
   forward(inputs: readonly Tensor[], attrs: PrimitiveAttrs[P]): { out: Tensor; saved?: Tensor[] };
   backward(g: Tensor, ctx: Context<P>): (Tensor | null)[];
 }
@@ -190,7 +147,8 @@ function checkMatmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [n
 
 // ---------- the table ----------
 
-const rules: { [P in Primitive]: Rule<P> } = {
+/** The table: each primitive's forward and backward (apply.ts runs the forwards, backward.ts the backwards). */
+export const rules: { readonly [P in Primitive]: Rule<P> } = {
   add: {
     forward: ([a, b]) => binaryForward('add', a!, b!),
     backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g, b!.shape)],
@@ -364,8 +322,13 @@ const rules: { [P in Primitive]: Rule<P> } = {
       x!.backend.im2col(x!.id, out.id, geom, padValue);
       return { out };
     },
-    // Padding entries are constants, so the adjoint sums only the entries read from the image.
-    backward: (g, { attrs: { geom } }) => [apply('col2im', [g], { geom })],
+    // Padding entries are constants, so the adjoint sums only the entries read from the image. The
+    // backward pass runs without a tape, so the adjoint's kernel is called directly.
+    backward: (g, { attrs: { geom } }) => {
+      const out = Tensor.uninitialized(g.backend, im2colShapes(geom).image);
+      g.backend.col2im(g.id, out.id, geom);
+      return [out];
+    },
   },
   col2im: {
     forward: ([cols], { geom }) => {
@@ -375,7 +338,11 @@ const rules: { [P in Primitive]: Rule<P> } = {
       cols!.backend.col2im(cols!.id, out.id, geom);
       return { out };
     },
-    backward: (g, { attrs: { geom } }) => [apply('im2col', [g], { geom, padValue: 0 })],
+    backward: (g, { attrs: { geom } }) => {
+      const out = Tensor.uninitialized(g.backend, im2colShapes(geom).cols);
+      g.backend.im2col(g.id, out.id, geom, 0);
+      return [out];
+    },
   },
   dropout: {
     forward: ([x], { p, stream }) => {
@@ -404,40 +371,6 @@ const rules: { [P in Primitive]: Rule<P> } = {
     backward: (g, { inputs: [logits], saved: [grad] }) => [grad!.mul(g.div(logits!.shape[0]!)), null],
   },
 };
-
-/**
- * Runs primitive `prim` on `inputs`, recording a tape node when gradients are enabled and any input
- * requires them. This is the only way the frontend computes.
- */
-export function apply<P extends Primitive>(
-  prim: P,
-  inputs: readonly Tensor[],
-  attrs: PrimitiveAttrs[P],
-): Tensor {
-  const backend = inputs[0]!.backend;
-  for (const t of inputs) {
-    t.assertAlive();
-    if (t.backend !== backend) {
-      throw new DropoutLabError(
-        `${prim}: inputs live on different backends (${backend.name} and ${t.backend.name}); create them on one backend.`,
-      );
-    }
-  }
-  const rule = rules[prim] as Rule<P>;
-  const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
-  const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
-  // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
-  for (const t of inputs) consumeLifted(t, record);
-  if (record) {
-    out.node = { prim, inputs, attrs, saved, released: false };
-    out.requiresGrad = true;
-    adoptGraphTensor(out);
-  } else {
-    for (const s of saved) s.dispose();
-    if (prim === 'reshape') addDependentView(inputs[0]!, out);
-  }
-  return out;
-}
 
 /** The backward rule of a recorded node (used by src/autograd/backward.ts). */
 export function backwardOf(node: Node, g: Tensor, out: Tensor): (Tensor | null)[] {

@@ -8,10 +8,9 @@
 import { ArgumentError, formatValue } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { disposeSymbol } from '../tensor/engine.js';
-import { DataModule } from '../train/dataModule.js';
-import type { Batch } from '../train/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { DataLoader, TensorDataset } from './dataLoader.js';
+import { DataModule, type Batch } from './dataModule.js';
 
 /** The ten Fashion-MNIST classes, in label order. */
 export const FASHION_MNIST_LABELS = [

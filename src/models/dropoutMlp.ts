@@ -3,6 +3,7 @@
  * DropoutMLP, and the plain MLP baseline with the same architecture (784→256→256→10).
  */
 import { GaussianDropout } from '../nn/dropoutVariants.js';
+import type { ListsHiddenActivations } from '../nn/activationStats.js';
 import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { ArgumentError } from '../errors.js';
@@ -89,7 +90,7 @@ function refuseNoise(model: string, h: ResolvedDropoutMLPConfig): void {
 }
 
 /** d2l's DropoutMLPScratch: applies the from-scratch `dropoutLayer` after each hidden ReLU, only when training. */
-export class DropoutMLPScratch extends Classifier {
+export class DropoutMLPScratch extends Classifier implements ListsHiddenActivations {
   readonly hparams: ResolvedDropoutMLPConfig;
   readonly lin1: LazyLinear;
   readonly lin2: LazyLinear;
@@ -117,6 +118,17 @@ export class DropoutMLPScratch extends Classifier {
   /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
   override configureOptimizers(): SGD {
     return sgdOf(this, this.hparams);
+  }
+
+  /** Its children are deterministic and `forward` drops H1 and H2 only when training: the flag is dropout alone. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
+
+  /** H1 = relu(lin1(X)) and H2 = relu(lin2(H1)), without dropout (for nn.activationStats). */
+  hiddenActivations(X: Tensor): Tensor[] {
+    const H1 = this.relu.forward(this.lin1.forward(X.reshape([X.shape[0]!, -1])));
+    return [H1, this.relu.forward(this.lin2.forward(H1))];
   }
 
   /** H1 = relu(lin1(X)), dropped if training; H2 likewise; logits = lin3(H2). */

@@ -4,7 +4,6 @@
  * values on a fixed probe batch, measured in eval mode so the numbers describe the network, not a mask.
  */
 import { ArgumentError } from '../errors.js';
-import { DropoutMLPScratch } from '../models/dropoutMlp.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ReLU, Sequential } from './layers.js';
@@ -30,23 +29,33 @@ function findSequential(m: Module): Sequential | null {
 }
 
 /**
+ * A model not built on a Sequential lists its hidden activations itself (e.g. DropoutMLPScratch):
+ * the post-activation values of each hidden layer on X, in order, without dropout.
+ */
+export interface ListsHiddenActivations {
+  hiddenActivations(X: Tensor): Tensor[];
+}
+
+function listsHiddenActivations(m: Module): m is Module & ListsHiddenActivations {
+  return typeof (m as Partial<ListsHiddenActivations>).hiddenActivations === 'function';
+}
+
+/**
  * The output of every hidden activation (ReLU, or any module `isActivation` accepts) of `model` on X,
  * in order. Works for models built on a Sequential (run layer by layer, unfused: the same values) and
- * for DropoutMLPScratch. Runs in the model's current mode; the caller owns the tensors.
+ * for models that list their own (ListsHiddenActivations). Runs in the model's current mode; the
+ * caller owns the tensors.
  */
 export function hiddenActivations(
   model: Module,
   X: Tensor,
   isActivation: (m: Module) => boolean = (m) => m instanceof ReLU,
 ): Tensor[] {
-  if (model instanceof DropoutMLPScratch) {
-    const H1 = model.relu.forward(model.lin1.forward(X.reshape([X.shape[0]!, -1])));
-    return [H1, model.relu.forward(model.lin2.forward(H1))];
-  }
+  if (listsHiddenActivations(model)) return model.hiddenActivations(X);
   const seq = findSequential(model);
   if (seq === null) {
     throw new ArgumentError(
-      'hiddenActivations: the model has no Sequential to walk; pass a Sequential-based model or DropoutMLPScratch.',
+      'hiddenActivations: the model has no Sequential to walk; pass a Sequential-based model or one with a hiddenActivations(X) method.',
     );
   }
   const out: Tensor[] = [];

@@ -21,6 +21,11 @@ export class DropBlock2d extends Module {
     this.opts = opts;
   }
 
+  /** Training mode means DropBlock on; nothing else changes (so Monte-Carlo dropout switches it too). */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
+
   /** dropBlock following this module's mode. */
   override forward(X: Tensor): Tensor {
     return applyDropBlock(X, this.p, {

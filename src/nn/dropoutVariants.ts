@@ -29,6 +29,11 @@ export class SpatialDropout extends Module {
   private readonly generator: Generator | undefined;
   private readonly noiseShape: readonly (number | null)[] | undefined;
 
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
+
   /** Drops each channel (or each cell of `noiseShape`) with probability `p`. */
   constructor(
     readonly p = 0.5,
@@ -60,6 +65,11 @@ export class SpatialDropout extends Module {
 export class GaussianDropout extends Module {
   private readonly generator: Generator | undefined;
 
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
+
   /** `p` in [0, 1): the Bernoulli dropout rate whose multiplier variance the noise matches. */
   constructor(
     readonly p = 0.5,
@@ -79,6 +89,11 @@ export class GaussianDropout extends Module {
 /** Alpha dropout for SELU networks (torch.nn.AlphaDropout): keeps mean 0 and variance 1. */
 export class AlphaDropout extends Module {
   private readonly generator: Generator | undefined;
+
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
 
   /** Sets each unit to SELU's saturation value with probability `p`, then rescales. */
   constructor(

@@ -20,5 +20,6 @@ export {
   activationStatsRecorder,
   hiddenActivations,
   type ActivationStats,
+  type ListsHiddenActivations,
 } from './activationStats.js';
 export { BatchNorm1d, LayerNorm, type BatchNormOptions } from './normalization.js';

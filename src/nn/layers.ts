@@ -44,6 +44,11 @@ export class Linear extends Module {
   bias: Tensor | null = null;
   private readonly generator: Generator;
 
+  /** With DropConnect the training flag only switches the weight mask; without it, nothing. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return (this.opts.dropConnect ?? 0) > 0;
+  }
+
   /** A fully-connected layer; `inFeatures` null makes it lazy (inferred from the first input). */
   constructor(
     public inFeatures: number | null,
@@ -148,6 +153,11 @@ export class Dropout extends Module {
   readonly generator: Generator | undefined;
 
   private rate: number;
+
+  /** Training mode means dropout on; nothing else changes. */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return true;
+  }
 
   /**
    * Drops each unit with probability `p` (validated here, not at the first forward). `p` is

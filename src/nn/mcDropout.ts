@@ -5,14 +5,11 @@
  * Only dropout is switched on: every other module stays in eval mode, and all modes are restored.
  */
 import { ArgumentError, formatValue } from '../errors.js';
-import { DropoutMLPScratch } from '../models/dropoutMlp.js';
 import { softmax } from '../ops/softmax.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { AlphaDropout, GaussianDropout, SpatialDropout } from './dropoutVariants.js';
-import { Dropout, Linear } from './layers.js';
 import { addRowEntropies, decomposeEntropy, withConsistentMasks } from './mcUncertainty.js';
 import type { Module } from './module.js';
 
@@ -54,15 +51,12 @@ export interface Prediction {
 }
 
 /**
- * True for modules whose training flag only switches dropout on: Dropout and its variants, a Linear
- * with DropConnect, and DropoutMLPScratch, which applies dropout itself when `this.training` is set
- * (its children are deterministic, so setting its own flag alone is exactly "dropout on").
+ * True for modules whose training flag only switches dropout on, as each module declares with
+ * `trainingOnlySwitchesDropout` (Dropout and its variants, a Linear with DropConnect, and models
+ * such as DropoutMLPScratch that apply dropout themselves when `this.training` is set).
  */
 export function isDropoutModule(m: Module): boolean {
-  if (m instanceof Dropout || m instanceof SpatialDropout) return true;
-  if (m instanceof GaussianDropout || m instanceof AlphaDropout) return true;
-  if (m instanceof Linear) return (m.opts.dropConnect ?? 0) > 0;
-  return m instanceof DropoutMLPScratch;
+  return m.trainingOnlySwitchesDropout;
 }
 
 /**

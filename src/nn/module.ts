@@ -55,6 +55,16 @@ export abstract class Module {
   /** The computation of this module. */
   abstract forward(X: Tensor): Tensor;
 
+  /**
+   * True when this module's `training` flag switches dropout on and nothing else (nn.Dropout and its
+   * variants, a Linear with DropConnect, a model that drops its own activations when training and has
+   * only deterministic children). Monte-Carlo dropout sets exactly these modules to training mode and
+   * leaves the rest (e.g. BatchNorm) in eval mode; a subclass that qualifies overrides this getter.
+   */
+  get trainingOnlySwitchesDropout(): boolean {
+    return false;
+  }
+
   /** Registers (or replaces) a parameter; it is kept out of every tidy scope. Null marks a lazy slot. */
   protected registerParameter(name: string, value: Tensor | null): Tensor | null {
     const previous = this.params.get(name);

@@ -4,7 +4,7 @@
  * GEMM with the bias fused) → a permute back to channels-first; max and average pooling are im2col
  * → a max or mean over each patch. Semantics follow torch.nn.functional (no dilation, floor mode).
  */
-import { apply } from '../autograd/primitives.js';
+import { apply } from '../autograd/apply.js';
 import type { Im2colGeometry } from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { composite } from '../tensor/engine.js';

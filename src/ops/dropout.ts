@@ -3,7 +3,7 @@
  * each unit is zeroed with probability p and survivors are scaled by 1/(1 − p), so E[h'] = h and the
  * network needs no rescaling at test time.
  */
-import { apply } from '../autograd/primitives.js';
+import { apply } from '../autograd/apply.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';

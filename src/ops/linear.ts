@@ -1,5 +1,5 @@
 /** The affine map of a Linear layer, y = x·Wᵀ + b (PyTorch's weight layout [out, in]), optionally + ReLU. */
-import { apply } from '../autograd/primitives.js';
+import { apply } from '../autograd/apply.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** y = x·Wᵀ + b, fused into one kernel with the optional ReLU: relu(x·Wᵀ + b). */

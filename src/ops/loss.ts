@@ -1,6 +1,6 @@
 /** Classification loss and accuracy: softmax cross-entropy with integer labels. */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
-import { apply } from '../autograd/primitives.js';
+import { apply } from '../autograd/apply.js';
 import { arange } from '../tensor/creation.js';
 import { noGrad } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';

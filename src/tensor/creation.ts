@@ -1,10 +1,20 @@
-/** Functions that create tensors: from data, constants, ranges and seeded random draws. */
+/**
+ * Functions that create tensors: from data, constants, ranges and seeded random draws. Loading this
+ * module binds Tensor's methods to autograd (installAutograd below): every tensor is made here or by
+ * an op on tensors made here, so wherever a tensor exists its ops work, in Node and in any bundle.
+ */
+import { apply } from '../autograd/apply.js';
+import { runBackward } from '../autograd/backward.js';
 import type { Backend } from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { getBackend } from './engine.js';
 import { sizeOf, type Shape } from './shape.js';
-import { Tensor, type NestedArray } from './tensor.js';
+import { Tensor, installAutograd, type NestedArray } from './tensor.js';
+
+// Late binding (see tensor.ts): tensor.ts cannot import autograd/, which imports it. The call sits in
+// a module whose exports every program with tensors uses, so no bundler drops it as unused.
+installAutograd(apply, runBackward);
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {

@@ -4,9 +4,8 @@
  * records the tape for reverse-mode autograd.
  */
 import type { Backend, StorageId } from '../backend/backend.js';
+import type { Primitive, PrimitiveAttrs } from '../autograd/primitiveAttrs.js';
 import { ArgumentError, DropoutLabError, NumericError, formatShape } from '../errors.js';
-import { apply, type Node } from '../autograd/primitives.js';
-import { runBackward, type BackwardOptions } from '../autograd/backward.js';
 import {
   composite,
   disposeSymbol,
@@ -17,6 +16,51 @@ import {
   untrack,
 } from './engine.js';
 import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
+
+/** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
+export interface Node {
+  readonly prim: Primitive;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: PrimitiveAttrs[Primitive];
+  /** What backward needs beyond the inputs; freed (emptied) when the graph is released. */
+  saved: readonly Tensor[];
+  /** True once backward() without retainGraph (or a step sweep) released this node. */
+  released: boolean;
+}
+
+/** Options of `backward()`. */
+export interface BackwardOptions {
+  /**
+   * Keep the graph's saved intermediates so that backward can run through it again (PyTorch's
+   * retain_graph); the last backward through it should omit this so the graph is released.
+   */
+  retainGraph?: boolean | undefined;
+}
+
+/** Runs one primitive and records it on the tape (autograd/apply.ts). */
+type Apply = <P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P]) => Tensor;
+/** Backpropagates from a root tensor (autograd/backward.ts). */
+type RunBackward = (root: Tensor, gradient: Tensor | undefined, opts: BackwardOptions) => void;
+
+const notInstalled = (): never => {
+  throw new DropoutLabError(
+    "tensor operations need dropout-lab's autograd, which tensor/creation.ts binds when it loads; " +
+      "import from 'dropout-lab', not from a single source file.",
+  );
+};
+
+// Late binding: tensor/creation.ts fills these two slots with autograd/apply.ts's `apply` and
+// autograd/backward.ts's `runBackward` when it loads, so this file imports nothing from autograd/ (but
+// types) and the two directories form no import cycle. A call through a module variable costs what a
+// call through an imported binding did: nothing is allocated per op.
+let apply: Apply = notInstalled;
+let runBackward: RunBackward = notInstalled;
+
+/** Binds Tensor's methods to the autograd engine (called once, by tensor/creation.ts). @internal */
+export function installAutograd(applyPrimitive: Apply, backward: RunBackward): void {
+  apply = applyPrimitive;
+  runBackward = backward;
+}
 
 /** Allocates storage, turning the engine's RangeError (wasm memory or an ArrayBuffer exhausted) into advice. */
 function allocate(backend: Backend, size: number, zeroed: boolean): StorageId {

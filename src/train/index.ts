@@ -1,6 +1,6 @@
 /** d2l: the book's training scaffolding (Module, Classifier, DataModule, Trainer, ProgressBoard). */
-export { Classifier, Module, type Batch, type ValidationResult } from './module.js';
-export { DataModule } from './dataModule.js';
+export { Classifier, TrainableModule as Module, type ValidationResult } from './module.js';
+export { DataModule, type Batch } from '../data/dataModule.js';
 export { Trainer, type EpochMetrics, type FitResult, type StepInfo, type TrainerOptions } from './trainer.js';
 export { ProgressBoard, type BoardMetric, type BoardPoint } from './progressBoard.js';
 export {

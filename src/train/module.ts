@@ -1,19 +1,15 @@
 /**
  * d2l's `Module` and `Classifier` (d2l/torch.py), with typed config objects instead of
  * `save_hyperparameters()` introspection: a model knows its loss, its training and validation
- * steps and its optimiser; the Trainer drives them.
+ * steps and its optimiser; the Trainer drives them. d2l's `Module` is called TrainableModule here,
+ * so that it is never confused with nn.Module (PyTorch's, which it extends); the public API still
+ * names it `d2l.Module` (train/index.ts).
  */
-import { Module as NNModule } from '../nn/module.js';
+import type { Batch } from '../data/dataModule.js';
+import { Module } from '../nn/module.js';
 import { accuracy, accuracyTensor, crossEntropy } from '../ops/loss.js';
 import { SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
-
-/** One minibatch: inputs X and integer labels y (data loaders' batches also free both with `using`). */
-export interface Batch {
-  readonly X: Tensor;
-  readonly y: Tensor;
-  [Symbol.dispose]?(): void;
-}
 
 /**
  * Loss and accuracy of one validation batch as scalar tensors; the Trainer reads them with
@@ -25,7 +21,7 @@ export interface ValidationResult {
 }
 
 /** d2l.Module: a network with a loss, a training step and an optimiser (default SGD with `lr`). */
-export abstract class Module extends NNModule {
+export abstract class TrainableModule extends Module {
   /** Learning rate used by `configureOptimizers`. */
   abstract readonly lr: number;
 
@@ -49,7 +45,7 @@ export abstract class Module extends NNModule {
 }
 
 /** d2l.Classifier: cross-entropy loss and accuracy reported on validation batches. */
-export abstract class Classifier extends Module {
+export abstract class Classifier extends TrainableModule {
   /** Mean softmax cross-entropy of logits `yHat` against labels `y`. */
   loss(yHat: Tensor, y: Tensor): Tensor {
     return crossEntropy(yHat, y);

@@ -3,35 +3,21 @@
  * before validation (the only place modes flip), one tidy scope per step so memory stays flat, and
  * records the book's curves on a ProgressBoard.
  */
+import type { Batch, DataModule } from '../data/dataModule.js';
 import { ArgumentError, InterruptedError, NumericError, formatValue } from '../errors.js';
 import type { StateDict } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator, type GeneratorState } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import {
-  checkCompatible,
-  type ConfigValue,
-  type PartialEpoch,
-  type RunIdentity,
-  type TrainingCheckpoint,
-} from './checkpoint.js';
-import type { DataModule } from './dataModule.js';
-import type { Batch, Module } from './module.js';
+import { checkCompatible, type RunIdentity } from './checkpoint/compatibility.js';
+import type { ConfigValue, PartialEpoch, TrainingCheckpoint } from './checkpoint/types.js';
+import type { TrainableModule } from './module.js';
+import type { EpochMetrics } from './epochMetrics.js';
 import { ProgressBoard } from './progressBoard.js';
 
-/** Metrics of one finished epoch (the JSON-lines `epoch` event carries these). */
-export interface EpochMetrics {
-  /** 1-based epoch number. */
-  readonly epoch: number;
-  readonly trainLoss: number;
-  readonly valLoss: number;
-  readonly valAcc: number;
-  /** Wall-clock seconds of the epoch, training and validation. */
-  readonly epochSeconds: number;
-  /** Training examples processed per second of training-phase time. */
-  readonly samplesPerSecond: number;
-}
+// The Trainer produces EpochMetrics; they live in their own file so that checkpoints can hold them.
+export type { EpochMetrics } from './epochMetrics.js';
 
 /** Progress of one training step, for progress bars. */
 export interface StepInfo {
@@ -99,7 +85,7 @@ function shuffleGeneratorOf(data: DataModule): Generator | null {
 }
 
 /** A model's scalar `hparams` (d2l's saved hyperparameters), its identity in checkpoints. */
-function scalarHparams(model: Module): Record<string, ConfigValue> {
+function scalarHparams(model: TrainableModule): Record<string, ConfigValue> {
   const h = (model as { hparams?: unknown }).hparams;
   const out: Record<string, ConfigValue> = {};
   if (typeof h !== 'object' || h === null) return out;
@@ -110,7 +96,7 @@ function scalarHparams(model: Module): Record<string, ConfigValue> {
 }
 
 /** The model's name of each parameter the optimiser updates, in the optimiser's order. */
-function optimizerNames(model: Module, optim: SGD): string[] {
+function optimizerNames(model: TrainableModule, optim: SGD): string[] {
   const byTensor = new Map<Tensor, string>(model.namedParameters().map(([n, p]) => [p, n]));
   return optim.params.map((p, i) => {
     const name = byTensor.get(p);
@@ -127,7 +113,7 @@ function optimizerNames(model: Module, optim: SGD): string[] {
  * One minibatch SGD step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
  * loss value (read asynchronously, so it works on every backend).
  */
-export async function trainStep(model: Module, optim: SGD, batch: Batch): Promise<number> {
+export async function trainStep(model: TrainableModule, optim: SGD, batch: Batch): Promise<number> {
   const loss = tidy(() => {
     const l = model.trainingStep(batch);
     optim.zeroGrad();
@@ -176,7 +162,7 @@ export class Trainer {
   }
 
   /** Materialises lazy layers with one forward pass in eval mode without a tape (no randomness used). */
-  private prepareModel(model: Module, data: DataModule): void {
+  private prepareModel(model: TrainableModule, data: DataModule): void {
     if (!model.hasUninitializedParameters()) return;
     const first = data.valDataloader()[Symbol.iterator]().next();
     if (first.done) return;
@@ -187,7 +173,7 @@ export class Trainer {
   }
 
   /** Trains `model` on `data`; resolves with the metrics once every epoch is done. */
-  async fit(model: Module, data: DataModule): Promise<FitResult> {
+  async fit(model: TrainableModule, data: DataModule): Promise<FitResult> {
     this.prepareModel(model, data);
     const optim = model.configureOptimizers();
     const epochs: EpochMetrics[] = [];
@@ -302,7 +288,7 @@ export class Trainer {
   }
 
   /** What the run is, for refusing a checkpoint of another model, config or data size. */
-  private identity(model: Module, data: DataModule, optim: SGD): RunIdentity {
+  private identity(model: TrainableModule, data: DataModule, optim: SGD): RunIdentity {
     return {
       modelClass: model.constructor.name,
       config: this.opts.modelConfig ?? scalarHparams(model),
@@ -321,7 +307,7 @@ export class Trainer {
 
   /** Saves a mid-epoch checkpoint (when checkpointing is on) and stops with an InterruptedError. */
   private async interrupt(
-    model: Module,
+    model: TrainableModule,
     optim: SGD,
     data: DataModule,
     epochs: readonly EpochMetrics[],
@@ -344,7 +330,7 @@ export class Trainer {
    * permutation, skips the steps already done and repeats the uninterrupted run bit for bit.
    */
   private async checkpoint(
-    model: Module,
+    model: TrainableModule,
     optim: SGD,
     data: DataModule,
     epochs: readonly EpochMetrics[],
@@ -397,7 +383,7 @@ export class Trainer {
    * model, hyperparameters and data, and not further than `maxEpochs`. Throws a one-line ArgumentError.
    * Materialises lazy layers (drawing their initial weights), so call it on a throwaway model.
    */
-  checkResume(ckpt: TrainingCheckpoint, model: Module, data: DataModule): void {
+  checkResume(ckpt: TrainingCheckpoint, model: TrainableModule, data: DataModule): void {
     this.prepareModel(model, data);
     const optim = model.configureOptimizers();
     checkCompatible(ckpt, this.identity(model, data, optim));
@@ -432,7 +418,7 @@ export class Trainer {
   /** Loads a checkpoint into the model, optimiser, generators and board; returns where to continue. */
   private restore(
     ckpt: TrainingCheckpoint,
-    model: Module,
+    model: TrainableModule,
     optim: SGD,
     data: DataModule,
     epochs: EpochMetrics[],
@@ -456,7 +442,10 @@ export class Trainer {
   }
 
   /** Sample-weighted validation loss and accuracy, in eval mode without a tape. */
-  private async validate(model: Module, data: DataModule): Promise<{ valLoss: number; valAcc: number }> {
+  private async validate(
+    model: TrainableModule,
+    data: DataModule,
+  ): Promise<{ valLoss: number; valAcc: number }> {
     model.eval();
     let loss = 0;
     let acc = 0;

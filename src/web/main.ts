@@ -16,24 +16,13 @@ import {
   type ChartRun,
 } from './chart.js';
 import { download, metricsCsv, metricsJsonl, standaloneSvg, svgToPng } from './export.js';
-import { DEFAULT_CONFIG } from '../run/options.js';
 import { modelEntry } from '../run/models.js';
-import {
-  DEFAULT_MODEL,
-  fromQuery,
-  MODEL_KEY,
-  NUMBER_FIELDS,
-  parseField,
-  parseModel,
-  toQuery,
-  type NumberField,
-} from './fields.js';
+import { NUMBER_FIELDS } from './fields.js';
 import { accuracies, renderDetail, renderGallery, type GallerySort } from './gallery.js';
 import { renderNetwork, thinnedSvg, type Thinned } from './network.js';
 import {
   CONTROL,
   CONTROL_BYTES,
-  LAB_MODELS,
   DATA_URLS,
   VIEW_UNITS,
   type FromWorker,
@@ -42,12 +31,9 @@ import {
   type ToWorker,
 } from './protocol.js';
 import { quickAverage, renderQuickCheck } from './quickcheck.js';
+import { byId, SettingsForm } from './form.js';
 
-const $ = <T extends HTMLElement | SVGElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (el === null) throw new Error(`missing #${id}`);
-  return el as T;
-};
+const $ = byId;
 
 const form = $<HTMLFormElement>('config');
 const settingsSet = $<HTMLFieldSetElement>('settings');
@@ -121,122 +107,10 @@ function setControl(slot: number, value: number): void {
   Atomics.notify(control, CONTROL.WAKE);
 }
 
-// ---- Settings: one table (fields.ts) gives names, limits, validation and the URL. ----
+// ---- Settings: the form (form.ts), drawn from the option table. ----
 
-/** The run's fields, two per row, drawn from the option table (index.html holds only their place). */
-function buildRunFields(): void {
-  const host = $<HTMLDivElement>('run-fields');
-  const fields = NUMBER_FIELDS.filter((f) => f.group === 'run');
-  for (let i = 0; i < fields.length; i += 2) {
-    const pair = document.createElement('div');
-    pair.className = 'pair';
-    for (const f of fields.slice(i, i + 2)) {
-      const cell = document.createElement('div');
-      const label = document.createElement('label');
-      label.htmlFor = f.id;
-      label.textContent = f.label;
-      const el = document.createElement('input');
-      el.id = f.id;
-      el.type = 'number';
-      el.value = String(f.defaultValue);
-      el.setAttribute('aria-describedby', `${f.id}-err`);
-      const err = document.createElement('p');
-      err.id = `${f.id}-err`;
-      err.className = 'field-error';
-      err.hidden = true;
-      cell.append(label, el, err);
-      pair.append(cell);
-    }
-    host.append(pair);
-  }
-  modelSelect.replaceChildren(
-    ...LAB_MODELS.map((name) => new Option(modelEntry(name).description, name, name === DEFAULT_MODEL)),
-  );
-}
-buildRunFields();
-
-const input = (f: NumberField): HTMLInputElement => $<HTMLInputElement>(f.id);
-for (const f of NUMBER_FIELDS) {
-  const el = input(f);
-  el.name = f.key;
-  el.min = String(f.min);
-  el.max = String(f.max);
-  // Steps count from min (HTML's step base): a float field's min is 0, so 0.1 + 0.01 stays on the grid.
-  el.step = String(f.step);
-  el.inputMode = f.integer ? 'numeric' : 'decimal';
-}
-
-/** Validates one field, marks it (aria-invalid, message beside it) and returns its value or error. */
-function checkField(f: NumberField): { value?: number; error?: string } {
-  const el = input(f);
-  const msg = document.getElementById(`${f.id}-err`);
-  if (el.disabled) {
-    el.removeAttribute('aria-invalid');
-    if (msg !== null) msg.hidden = true;
-    return { value: f.defaultValue };
-  }
-  const parsed = parseField(f, el.value);
-  el.setAttribute('aria-invalid', parsed.ok ? 'false' : 'true');
-  if (msg !== null) {
-    msg.hidden = parsed.ok;
-    msg.textContent = parsed.ok ? '' : parsed.error;
-  }
-  return parsed.ok ? { value: parsed.value } : { error: parsed.error };
-}
-
-function fieldValues(): Record<string, string> {
-  const out: Record<string, string> = { [MODEL_KEY]: modelSelect.value };
-  for (const f of NUMBER_FIELDS) out[f.key] = input(f).value;
-  return out;
-}
-
-/** The engine the address bar asks for (`?backend=wasm|webgpu|js`), read once; the worker checks it. */
-const backendParam = new URLSearchParams(location.search).get('backend');
-
-/** Writes the settings into the address bar (replaceState: no history entry per keystroke). */
-function syncUrl(): void {
-  const engine = backendParam === null ? '' : `&backend=${encodeURIComponent(backendParam)}`;
-  const url = `${location.pathname}?${toQuery(fieldValues())}${engine}${location.hash}`;
-  history.replaceState(null, '', url);
-}
-
-/** Reads the address bar into the form; unknown or invalid values are marked like typed input. */
-function loadUrl(): void {
-  const values = fromQuery(location.search);
-  const model = values[MODEL_KEY];
-  if (model !== undefined) {
-    const parsed = parseModel(model);
-    if (parsed.ok) modelSelect.value = parsed.value;
-    else setStatus(`${parsed.error} (from the address bar; the default is used).`);
-  }
-  for (const f of NUMBER_FIELDS) {
-    const v = values[f.key];
-    if (v !== undefined) input(f).value = v;
-  }
-  syncPlain();
-  for (const f of NUMBER_FIELDS) if (values[f.key] !== undefined) checkField(f);
-}
-
-/** Validates every run field; returns the config, or lists every invalid field. */
-function readRunConfig(): { config?: RunConfig; errors: string[]; firstInvalid?: HTMLElement } {
-  const v: Record<string, number> = {};
-  const errors: string[] = [];
-  let firstInvalid: HTMLElement | undefined;
-  for (const f of NUMBER_FIELDS.filter((g) => g.group === 'run')) {
-    const r = checkField(f);
-    if (r.error !== undefined) {
-      errors.push(r.error);
-      firstInvalid ??= input(f);
-    } else v[f.key] = r.value!;
-  }
-  const model = parseModel(modelSelect.value);
-  if (!model.ok) errors.push(model.error);
-  if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
-  // Every field the form lacks takes the option table's default, as on the command line.
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG, model: model.value };
-  for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) config[f.runKey] = v[f.key];
-  return { errors, config: config as unknown as RunConfig };
-}
+const settings = new SettingsForm(modelSelect, setStatus);
+const { checkField, input } = settings;
 
 /** The gallery's fields, validated beside the gallery (they never block a run). */
 function readGalleryFields(): { count: number; passes: number } | undefined {
@@ -250,23 +124,16 @@ function syncGalleryButton(): void {
   galleryRun.disabled = !ok || galleryBusy || current !== undefined || modelRunId === undefined;
 }
 
-function syncPlain(): void {
-  const parsed = parseModel(modelSelect.value);
-  const plain = parsed.ok && !modelEntry(parsed.value).hasDropout;
-  $<HTMLInputElement>('p1').disabled = plain;
-  $<HTMLInputElement>('p2').disabled = plain;
-}
-
 for (const f of NUMBER_FIELDS) {
   input(f).addEventListener('input', () => {
     checkField(f);
-    syncUrl();
+    settings.syncUrl();
     if (f.group === 'gallery') syncGalleryButton();
   });
 }
 modelSelect.addEventListener('change', () => {
-  syncPlain();
-  syncUrl();
+  settings.syncPlain();
+  settings.syncUrl();
 });
 
 // ---- Status, banner, runs. ----
@@ -370,21 +237,7 @@ function drawRuns(): void {
 }
 
 function useSettings(c: RunConfig): void {
-  modelSelect.value = c.model;
-  const values: Record<string, number> = {
-    dropout1: c.dropout1,
-    dropout2: c.dropout2,
-    'batch-size': c.batchSize,
-    lr: c.lr,
-    epochs: c.epochs,
-    seed: c.seed,
-    'train-limit': c.trainLimit,
-    'val-limit': c.valLimit,
-  };
-  for (const f of NUMBER_FIELDS) if (values[f.key] !== undefined) input(f).value = String(values[f.key]);
-  syncPlain();
-  for (const f of NUMBER_FIELDS) checkField(f);
-  syncUrl();
+  settings.show(c);
   startBtn.focus();
 }
 
@@ -629,7 +482,7 @@ function ensureWorker(): Worker {
       name: 'dropout-lab-trainer',
     });
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
-    worker.postMessage({ type: 'backend', prefer: backendParam } satisfies ToWorker);
+    worker.postMessage({ type: 'backend', prefer: settings.backendParam } satisfies ToWorker);
     worker.addEventListener('error', (e) => {
       setStatus(`Worker error: ${e.message}`);
       galleryBusy = false;
@@ -644,7 +497,7 @@ const send = (msg: ToWorker): void => ensureWorker().postMessage(msg);
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   if (current !== undefined) return;
-  const { config, errors, firstInvalid } = readRunConfig();
+  const { config, errors, firstInvalid } = settings.readRunConfig();
   if (config === undefined) {
     setStatus(errors.length === 1 ? errors[0]! : `${errors.length} fields need fixing: ${errors.join(' ')}`);
     firstInvalid?.focus();
@@ -810,8 +663,8 @@ $<HTMLButtonElement>('qdraw').addEventListener('click', () => {
 
 // ---- Initial state. ----
 
-loadUrl();
-syncUrl();
+settings.loadUrl();
+settings.syncUrl();
 drawChart();
 drawRuns();
 drawNetwork();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DEBIAN_MIRROR_ENV, debianMirror } from './aptSources.js';
 import { extractDebFiles } from './debArchive.js';
 import { gunzipIfNeeded } from './gunzip.js';
+import { sha256Hex } from '../../data/sha256.js';
 
 /** A pinned Debian package that holds the data files: where it sits in the pool and what it must hash to. */
 export interface DebianPackage {
@@ -173,7 +174,7 @@ export async function fetchFromDebian(
       } catch (err) {
         return describe(err);
       }
-      const actual = createHash('sha256').update(raw).digest('hex');
+      const actual = sha256Hex(raw);
       if (actual !== expected.toLowerCase()) {
         return describe(
           `${name}.gz in ${file} fails its checksum: SHA-256 of the decompressed bytes is ${actual.slice(0, 12)}…, ` +

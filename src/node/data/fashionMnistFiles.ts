@@ -7,7 +7,7 @@
  * dataset-fashion-mnist .deb from the mirror apt uses, unpacked into the cache dir (debianSource.ts).
  * Each file may be stored gzip-compressed (NAME.gz) or raw (NAME); checksums cover the decompressed bytes.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { mkdirs } from '../mkdirs.js';
 import { homedir } from 'node:os';
@@ -16,6 +16,7 @@ import { ArgumentError, DataError, formatShape } from '../../errors.js';
 import { type DebianSourceOptions, fetchFromDebian } from './debianSource.js';
 import { gunzipIfNeeded, readIdxBytes } from './gunzip.js';
 import { type IdxArray, isGzip, parseIdx } from '../../data/idx.js';
+import { sha256Hex } from '../../data/sha256.js';
 
 /** The four Fashion-MNIST files, by role; the names are those of the official distribution. */
 export const FASHION_MNIST_FILES = {
@@ -115,11 +116,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
         ? local
         : join(homedir(), '.cache');
   return join(base, 'dropout-lab', 'fashion-mnist');
-}
-
-/** Hex SHA-256 of `bytes`. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 const PROJECT_URL = 'https://github.com/zalandoresearch/fashion-mnist';

@@ -1,5 +1,12 @@
 /** d2l.DataModule: where minibatches come from, for training and for validation. */
-import type { Batch } from './module.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** One minibatch: inputs X and integer labels y (data loaders' batches also free both with `using`). */
+export interface Batch {
+  readonly X: Tensor;
+  readonly y: Tensor;
+  [Symbol.dispose]?(): void;
+}
 
 /** Base class of datasets the Trainer can fit on. */
 export abstract class DataModule {

@@ -1,0 +1,33 @@
+/**
+ * The primitives' names and attributes: the vocabulary the autograd tape records (a tape entry is
+ * tensor.ts's Node). A leaf of types only, so that tensor.ts can name them without importing the
+ * primitive table (autograd/primitives.ts), which imports tensor.ts.
+ */
+import type { Im2colGeometry, RandomStream } from '../backend/backend.js';
+
+/** Attributes of each primitive (the non-tensor arguments). */
+export interface PrimitiveAttrs {
+  add: Record<string, never>;
+  sub: Record<string, never>;
+  mul: Record<string, never>;
+  div: Record<string, never>;
+  neg: Record<string, never>;
+  exp: Record<string, never>;
+  log: Record<string, never>;
+  where: Record<string, never>;
+  compare: { op: 'gt' | 'ge' | 'lt' | 'eq' };
+  sum: { axes: number[]; keepDims: boolean };
+  max: { axes: number[]; keepDims: boolean };
+  matmul: { transA: boolean; transB: boolean };
+  reshape: { shape: number[] };
+  permute: { perm: number[] };
+  expand: { shape: number[] };
+  linear: { relu: boolean };
+  im2col: { geom: Im2colGeometry; padValue: number };
+  col2im: { geom: Im2colGeometry };
+  dropout: { p: number; stream: RandomStream };
+  softmaxCrossEntropy: Record<string, never>;
+}
+
+/** Name of a primitive operation. */
+export type Primitive = keyof PrimitiveAttrs;

@@ -1,0 +1,65 @@
+/** Compatibility: a checkpoint resumes only the run it came from. */
+import { ArgumentError, formatShape } from '../../errors.js';
+import type { ConfigValue, DataPosition, OptimizerHparams, TrainingCheckpoint } from './types.js';
+
+/** What a run is, for comparing against a checkpoint before resuming it. */
+export interface RunIdentity {
+  readonly modelClass: string;
+  readonly config: Readonly<Record<string, ConfigValue>>;
+  readonly optimizer: OptimizerHparams;
+  readonly data: Omit<DataPosition, 'position'>;
+  /** Parameter names and shapes, in order. */
+  readonly shapes: readonly (readonly [string, readonly number[]])[];
+}
+
+const describeConfig = (c: Readonly<Record<string, ConfigValue>>): string =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+
+/**
+ * Throws a one-line ArgumentError if `ckpt` was not written by a run like `run` (another model class,
+ * other hyperparameters, optimiser, batch size or data size, other parameter shapes).
+ */
+export function checkCompatible(ckpt: TrainingCheckpoint, run: RunIdentity, name = 'checkpoint'): void {
+  const refuse = (what: string): never => {
+    throw new ArgumentError(
+      `${name} does not match this run: ${what}; resume with the same model and hyperparameters, or start without resuming.`,
+    );
+  };
+  if (ckpt.modelClass !== run.modelClass) {
+    refuse(`it holds a ${ckpt.modelClass} but this run trains a ${run.modelClass}`);
+  }
+  const keys = new Set([...Object.keys(ckpt.config), ...Object.keys(run.config)]);
+  for (const k of keys) {
+    if (ckpt.config[k] !== run.config[k]) {
+      refuse(
+        `${k} is ${String(ckpt.config[k])} in the checkpoint but ${String(run.config[k])} here ` +
+          `(checkpoint: ${describeConfig(ckpt.config)})`,
+      );
+    }
+  }
+  for (const k of ['lr', 'momentum', 'weightDecay', 'maxNorm'] as const) {
+    if (ckpt.optimizer[k] !== run.optimizer[k]) {
+      refuse(
+        `optimizer ${k} is ${String(ckpt.optimizer[k])} in the checkpoint but ${String(run.optimizer[k])} here`,
+      );
+    }
+  }
+  for (const k of ['batchSize', 'numTrain', 'numVal'] as const) {
+    if (ckpt.data[k] !== run.data[k])
+      refuse(`data ${k} is ${ckpt.data[k]} in the checkpoint but ${run.data[k]} here`);
+  }
+  const names = Object.keys(ckpt.params);
+  if (names.join('\n') !== run.shapes.map(([n]) => n).join('\n')) {
+    refuse(
+      `its parameters are [${names.join(', ')}] but the model's are [${run.shapes.map(([n]) => n).join(', ')}]`,
+    );
+  }
+  for (const [n, shape] of run.shapes) {
+    const saved = ckpt.params[n]!.shape;
+    if (formatShape(saved) !== formatShape(shape)) {
+      refuse(`${n} has shape ${formatShape(saved)} in the checkpoint but ${formatShape(shape)} in the model`);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The lab's settings form: its run fields and model menu are drawn from the option table (through
+ * fields.ts), validated as the CLI validates its flags, mirrored into the address bar (a shareable
+ * link) and read back into a RunConfig. index.html only marks where the fields go.
+ */
+import type { RunConfig } from '../run/config.js';
+import { modelEntry } from '../run/models.js';
+import { DEFAULT_CONFIG } from '../run/options.js';
+import {
+  DEFAULT_MODEL,
+  fromQuery,
+  MODEL_KEY,
+  NUMBER_FIELDS,
+  parseField,
+  parseModel,
+  toQuery,
+  type NumberField,
+} from './fields.js';
+import { LAB_MODELS } from './protocol.js';
+
+/** The element with `id`; a missing one is a bug of the page, reported by name. */
+export function byId<T extends HTMLElement | SVGElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`missing #${id}`);
+  return el as T;
+}
+
+/** A field's input element, with one line of text beside it for its error. */
+function fieldCell(f: NumberField): HTMLDivElement {
+  const cell = document.createElement('div');
+  const label = document.createElement('label');
+  label.htmlFor = f.id;
+  label.textContent = f.label;
+  const el = document.createElement('input');
+  el.id = f.id;
+  el.type = 'number';
+  el.value = String(f.defaultValue);
+  el.setAttribute('aria-describedby', `${f.id}-err`);
+  const err = document.createElement('p');
+  err.id = `${f.id}-err`;
+  err.className = 'field-error';
+  err.hidden = true;
+  cell.append(label, el, err);
+  return cell;
+}
+
+/** The settings form of the lab page. */
+export class SettingsForm {
+  /** The engine the address bar asks for (`?backend=wasm|webgpu|js`), read once; the worker checks it. */
+  readonly backendParam = new URLSearchParams(location.search).get('backend');
+
+  /** Draws the run fields (two per row) and the model menu, and gives every input its limits. */
+  constructor(
+    private readonly modelSelect: HTMLSelectElement,
+    private readonly setStatus: (text: string) => void,
+  ) {
+    const host = byId<HTMLDivElement>('run-fields');
+    const fields = NUMBER_FIELDS.filter((f) => f.group === 'run');
+    for (let i = 0; i < fields.length; i += 2) {
+      const pair = document.createElement('div');
+      pair.className = 'pair';
+      pair.append(...fields.slice(i, i + 2).map(fieldCell));
+      host.append(pair);
+    }
+    modelSelect.replaceChildren(
+      ...LAB_MODELS.map((name) => new Option(modelEntry(name).description, name, name === DEFAULT_MODEL)),
+    );
+    for (const f of NUMBER_FIELDS) {
+      const el = this.input(f);
+      el.name = f.key;
+      el.min = String(f.min);
+      el.max = String(f.max);
+      // Steps count from min (HTML's step base): a float field's min is 0, so 0.1 + 0.01 stays on the grid.
+      el.step = String(f.step);
+      el.inputMode = f.integer ? 'numeric' : 'decimal';
+    }
+  }
+
+  /** A field's input element. */
+  readonly input = (f: NumberField): HTMLInputElement => byId<HTMLInputElement>(f.id);
+
+  /** Validates one field, marks it (aria-invalid, message beside it) and returns its value or error. */
+  readonly checkField = (f: NumberField): { value?: number; error?: string } => {
+    const el = this.input(f);
+    const msg = document.getElementById(`${f.id}-err`);
+    if (el.disabled) {
+      el.removeAttribute('aria-invalid');
+      if (msg !== null) msg.hidden = true;
+      return { value: f.defaultValue };
+    }
+    const parsed = parseField(f, el.value);
+    el.setAttribute('aria-invalid', parsed.ok ? 'false' : 'true');
+    if (msg !== null) {
+      msg.hidden = parsed.ok;
+      msg.textContent = parsed.ok ? '' : parsed.error;
+    }
+    return parsed.ok ? { value: parsed.value } : { error: parsed.error };
+  };
+
+  private fieldValues(): Record<string, string> {
+    const out: Record<string, string> = { [MODEL_KEY]: this.modelSelect.value };
+    for (const f of NUMBER_FIELDS) out[f.key] = this.input(f).value;
+    return out;
+  }
+
+  /** Writes the settings into the address bar (replaceState: no history entry per keystroke). */
+  syncUrl(): void {
+    const p = this.backendParam;
+    const engine = p === null ? '' : `&backend=${encodeURIComponent(p)}`;
+    const url = `${location.pathname}?${toQuery(this.fieldValues())}${engine}${location.hash}`;
+    history.replaceState(null, '', url);
+  }
+
+  /** Reads the address bar into the form; unknown or invalid values are marked like typed input. */
+  loadUrl(): void {
+    const values = fromQuery(location.search);
+    const model = values[MODEL_KEY];
+    if (model !== undefined) {
+      const parsed = parseModel(model);
+      if (parsed.ok) this.modelSelect.value = parsed.value;
+      else this.setStatus(`${parsed.error} (from the address bar; the default is used).`);
+    }
+    for (const f of NUMBER_FIELDS) {
+      const v = values[f.key];
+      if (v !== undefined) this.input(f).value = v;
+    }
+    this.syncPlain();
+    for (const f of NUMBER_FIELDS) if (values[f.key] !== undefined) this.checkField(f);
+  }
+
+  /** Puts a run's settings back into the form (and the address bar). */
+  show(c: RunConfig): void {
+    this.modelSelect.value = c.model;
+    for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) this.input(f).value = String(c[f.runKey]);
+    this.syncPlain();
+    for (const f of NUMBER_FIELDS) this.checkField(f);
+    this.syncUrl();
+  }
+
+  /** Validates every run field; returns the config, or lists every invalid field. */
+  readRunConfig(): { config?: RunConfig; errors: string[]; firstInvalid?: HTMLElement } {
+    const v: Record<string, number> = {};
+    const errors: string[] = [];
+    let firstInvalid: HTMLElement | undefined;
+    for (const f of NUMBER_FIELDS.filter((g) => g.group === 'run')) {
+      const r = this.checkField(f);
+      if (r.error !== undefined) {
+        errors.push(r.error);
+        firstInvalid ??= this.input(f);
+      } else v[f.key] = r.value!;
+    }
+    const model = parseModel(this.modelSelect.value);
+    if (!model.ok) errors.push(model.error);
+    if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
+    // Every field the form lacks takes the option table's default, as on the command line.
+    const config: Record<string, unknown> = { ...DEFAULT_CONFIG, model: model.value };
+    for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) config[f.runKey] = v[f.key];
+    return { errors, config: config as unknown as RunConfig };
+  }
+
+  /** A model without dropout greys out the dropout rates (they do not apply). */
+  syncPlain(): void {
+    const parsed = parseModel(this.modelSelect.value);
+    const plain = parsed.ok && !modelEntry(parsed.value).hasDropout;
+    byId<HTMLInputElement>('p1').disabled = plain;
+    byId<HTMLInputElement>('p2').disabled = plain;
+  }
+}
