@@ -53,14 +53,21 @@ const SYSTEMS = [
 ] as const;
 type SystemId = (typeof SYSTEMS)[number];
 const SECTIONS = ['gemm', 'dropout-share', 'determinism', 'browser'] as const;
-const MODELS: readonly ModelKind[] = ['dropout', 'mlp'];
-const MODEL_LABEL: Record<ModelKind, string> = { dropout: 'dropout MLP', mlp: 'plain MLP' };
+const MODELS: readonly ModelKind[] = ['dropout', 'mlp', 'cnn'];
+const MODEL_LABEL: Record<ModelKind, string> = {
+  dropout: 'dropout MLP',
+  mlp: 'plain MLP',
+  cnn: 'LeNet CNN',
+};
+/** Systems with a CNN peer (dropout-lab's own and PyTorch's); the others are skipped for it, saying so. */
+const CNN_SYSTEMS: readonly NodePeerSpec['system'][] = ['lab-wasm', 'lab-js', 'lab-webgpu'];
 const PYTHON = '/usr/bin/python3';
 
 const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
   --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
-  --skip a,b      skip systems (${SYSTEMS.join(', ')}) or sections (${SECTIONS.join(', ')})
+  --skip a,b      skip systems (${SYSTEMS.join(', ')}), models (${MODELS.join(', ')}) or sections
+                  (${SECTIONS.join(', ')})
   --scale         only the cost-as-the-work-grows table: the dropout MLP with hidden sizes 256, 1024
                   and 2048 and batches 64, 256 and 1024, dropout-lab wasm ×2 vs PyTorch CPU ×2
   --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch (a full GC
@@ -105,8 +112,8 @@ function parseOptions(argv: readonly string[]): Options {
         .split(',')
         .map((x) => x.trim())
         .filter(Boolean)) {
-        if (!(SYSTEMS as readonly string[]).includes(s) && !(SECTIONS as readonly string[]).includes(s))
-          throw new Error(`--skip: unknown name '${s}'; use ${[...SYSTEMS, ...SECTIONS].join(', ')}`);
+        const known: readonly string[] = [...SYSTEMS, ...MODELS, ...SECTIONS];
+        if (!known.includes(s)) throw new Error(`--skip: unknown name '${s}'; use ${known.join(', ')}`);
         skip.add(s);
       }
     } else if (a === '--data-dir') dataDir = value();
@@ -157,6 +164,8 @@ function nodePeer(
   hparams: HParams = BOOK,
 ) {
   return (model: ModelKind): Promise<Peer> => {
+    if (model === 'cnn' && !CNN_SYSTEMS.includes(system))
+      return Promise.reject(new Error(`no CNN peer for ${system} (the CNN is compared with PyTorch only)`));
     const spec: NodePeerSpec = { system, threads, model, hparams, dataDir: opts.dataDir, ...o };
     const flags = o.gcAfterEpoch === true ? ['--expose-gc'] : [];
     return Peer.start(id, process.execPath, [
@@ -512,7 +521,7 @@ if (opts.scale) {
 }
 const results: PeerResult[] = [];
 const skipped: Skipped[] = [];
-for (const model of MODELS) await benchModel(model, results, skipped);
+for (const model of MODELS) if (!opts.skip.has(model)) await benchModel(model, results, skipped);
 
 let peak: SimdPeak | null = null;
 const gemms: GemmResult[] = [];
@@ -647,7 +656,8 @@ function markdown(): string {
       `; load average ${f2(machine.loadStart)} at start, ${f2(machine.loadEnd)} at end.`,
     ...warnings.map((w) => `\n**Warning:** ${w}`),
     '',
-    `Book hyperparameters (784→256→256→10, dropout 0.5/0.5, batch ${BOOK.batchSize}, SGD lr ${BOOK.lr}), ` +
+    `Book hyperparameters (784→256→256→10, dropout 0.5/0.5, batch ${BOOK.batchSize}, SGD lr ${BOOK.lr}; ` +
+      `the LeNet CNN is \`--model cnn\`: conv 1→6 5×5 pad 2, max-pool, conv 6→16 5×5, max-pool, 400→256→256→10), ` +
       `real Fashion-MNIST in memory, peers alternating round by round; s/epoch is the median training-phase ` +
       `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster).`,
     '',

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch CPU peer of scripts/bench.ts: the same MLP, data and hyperparameters, driven over stdin.
+"""PyTorch CPU peer of scripts/bench.ts: the same MLP (or CNN), data and hyperparameters, driven over stdin.
 
 Started once per model by bench.ts, with OMP_WAIT_POLICY=passive and without OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE (which slow current OpenBLAS down). It imports torch, sets its threads, finds which
@@ -123,7 +123,16 @@ def main():
     # On a GPU the whole data set lives on the device, as a CUDA user would keep it for this size.
     X, Y = X.to(device), Y.to(device)
     h1, h2 = hp["hidden1"], hp["hidden2"]
-    layers = [nn.Flatten(), nn.Linear(784, h1), nn.ReLU()]
+    if spec["model"] == "cnn":
+        # dropout-lab's --model cnn (src/models/cnn.ts): two conv blocks, then the MLP head.
+        X = X.reshape(n, 1, 28, 28)
+        layers = [
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(16 * 5 * 5, h1), nn.ReLU(),
+        ]
+    else:
+        layers = [nn.Flatten(), nn.Linear(784, h1), nn.ReLU()]
     if spec["model"] == "dropout":
         layers.append(nn.Dropout(hp["dropout1"]))
     layers += [nn.Linear(h1, h2), nn.ReLU()]

@@ -163,6 +163,70 @@ golden["rdrop"] = {
     "alpha": alpha,
 }
 
+# Conv2d (3 -> 4 channels, 3x3, stride 2, padding 1, bias), then the same input through a
+# LeNet-style block: Conv2d(4 -> 2, 2x3 window, no padding) without bias, each differentiated through
+# a weighted sum (forward and every gradient).
+x = draw(2, 3, 7, 6)
+W = draw(4, 3, 3, 3, scale=0.5)
+b = draw(4, scale=0.1)
+g = draw(2, 4, 4, 3).detach()
+y = F.conv2d(x, W, b, stride=2, padding=1)
+(y * g).sum().backward()
+golden["conv2d"] = entry(x=x, weight=W, bias=b, weights=g, out=y, grad_x=x.grad, grad_weight=W.grad, grad_bias=b.grad)
+x = draw(1, 4, 5, 6)
+W = draw(2, 4, 2, 3, scale=0.5)
+g = draw(1, 2, 4, 4).detach()
+y = F.conv2d(x, W)
+(y * g).sum().backward()
+golden["conv2d_nobias"] = entry(x=x, weight=W, weights=g, out=y, grad_x=x.grad, grad_weight=W.grad)
+
+# MaxPool2d(2) and MaxPool2d(3, stride 2, padding 1); random inputs, so every window's maximum is unique.
+x = draw(2, 3, 6, 5)
+g = draw(2, 3, 3, 2).detach()
+y = F.max_pool2d(x, 2)
+(y * g).sum().backward()
+golden["max_pool2d"] = entry(x=x, weights=g, out=y, grad_x=x.grad)
+x = draw(1, 2, 5, 6)
+g = draw(1, 2, 3, 3).detach()
+y = F.max_pool2d(x, 3, stride=2, padding=1)
+(y * g).sum().backward()
+golden["max_pool2d_padded"] = entry(x=x, weights=g, out=y, grad_x=x.grad)
+
+# AvgPool2d(3, stride 2, padding 1) (count_include_pad=True, PyTorch's default) and AdaptiveAvgPool2d(2).
+x = draw(2, 2, 5, 6)
+g = draw(2, 2, 3, 3).detach()
+y = F.avg_pool2d(x, 3, stride=2, padding=1)
+(y * g).sum().backward()
+golden["avg_pool2d"] = entry(x=x, weights=g, out=y, grad_x=x.grad)
+x = draw(2, 3, 4, 6)
+g = draw(2, 3, 2, 2).detach()
+y = F.adaptive_avg_pool2d(x, 2)
+(y * g).sum().backward()
+golden["adaptive_avg_pool2d"] = entry(x=x, weights=g, out=y, grad_x=x.grad)
+
+# GELU, the exact erf form (torch.nn.GELU's default), over a wide range.
+x = draw(5, 8, scale=2.5)
+g = draw(5, 8).detach()
+y = F.gelu(x)
+(y * g).sum().backward()
+golden["gelu"] = entry(x=x, weights=g, out=y, grad_x=x.grad)
+
+# AdamW with PyTorch's defaults (betas (0.9, 0.999), eps 1e-8, weight_decay 0.01; lr 0.01 so the steps
+# show): three steps with given gradients.
+p = draw(7).detach().requires_grad_(True)
+p0 = p.detach().clone()
+grads = [draw(7).detach() for _ in range(3)]
+opt = torch.optim.AdamW([p], lr=0.01)
+after = []
+for grad in grads:
+    p.grad = grad.clone()
+    opt.step()
+    after.append(p.detach().clone())
+golden["adamw"] = {
+    "lr": 0.01,
+    **entry(param=p0, grad1=grads[0], grad2=grads[1], grad3=grads[2], after1=after[0], after2=after[1], after3=after[2]),
+}
+
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps(golden, indent=1) + "\n")
 print(f"wrote {OUT}")

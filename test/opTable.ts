@@ -17,6 +17,9 @@ import {
   tensor,
 } from '../src/index.js';
 import type { Primitive } from '../src/index.js';
+import { avgPool2d, conv2d, im2col, maxPool2d, windowGeometry } from '../src/ops/conv.js';
+import { gelu } from '../src/ops/gelu.js';
+import { apply } from '../src/autograd/apply.js';
 import { linear } from '../src/ops/linear.js';
 import { crossEntropyComposed } from '../src/ops/loss.js';
 
@@ -328,6 +331,88 @@ export const opCases: readonly OpCase[] = [
     prims: ['where', 'mul'],
     shapes: [[5, 6]],
     fn: (x) => dropoutLayer(x, 0.4, { generator: fixedStream() }),
+  },
+  // ---- im2col / col2im (the unfold behind convolution and pooling) and what is built on them ----
+  {
+    name: 'im2col 3×3 stride 2 padding 1',
+    prims: ['im2col'],
+    shapes: [[2, 2, 5, 4]],
+    fn: (x) => im2col(x, windowGeometry(x, 3, { stride: 2, padding: 1 }, 1, 'test')),
+  },
+  {
+    name: 'im2col 2×3 window, padding [1, 0], pad value −1',
+    prims: ['im2col'],
+    shapes: [[1, 3, 4, 5]],
+    fn: (x) => im2col(x, windowGeometry(x, [2, 3], { padding: [1, 0] }, 1, 'test'), -1),
+  },
+  {
+    name: 'col2im (overlapping 3×3 windows, stride 1, padding 1)',
+    prims: ['col2im'],
+    shapes: [[2 * 4 * 3, 2 * 9]],
+    fn: (c) =>
+      apply('col2im', [c], {
+        geom: {
+          batch: 2,
+          channels: 2,
+          height: 4,
+          width: 3,
+          kernelH: 3,
+          kernelW: 3,
+          strideH: 1,
+          strideW: 1,
+          padH: 1,
+          padW: 1,
+          outH: 4,
+          outW: 3,
+        },
+      }),
+  },
+  {
+    name: 'conv2d 3→4 channels, 3×3, stride 2, padding 1, bias',
+    prims: ['im2col', 'linear', 'permute'],
+    shapes: [[2, 3, 6, 5], [4, 3, 3, 3], [4]],
+    fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
+  },
+  {
+    name: 'conv2d 2→3 channels, 2×4 window, no bias',
+    prims: ['im2col', 'linear', 'permute'],
+    shapes: [
+      [1, 2, 5, 6],
+      [3, 2, 2, 4],
+    ],
+    fn: (x, w) => conv2d(x, w),
+  },
+  {
+    name: 'conv2d + fused relu',
+    prims: ['im2col', 'linear', 'permute'],
+    shapes: [[2, 2, 4, 4], [3, 2, 3, 3], [3]],
+    fn: (x, w, b) => conv2d(x, w, b, { padding: 1, relu: true }),
+  },
+  {
+    name: 'maxPool2d 2×2',
+    prims: ['im2col', 'max', 'permute'],
+    shapes: [[2, 3, 4, 6]],
+    fn: (x) => maxPool2d(x, 2),
+  },
+  {
+    name: 'maxPool2d 3×3 stride 2 padding 1 (−∞ padding)',
+    prims: ['im2col', 'max', 'permute'],
+    shapes: [[1, 2, 5, 5]],
+    fn: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }),
+    gen: (n, i) => smooth(n, i).map((v) => v - 2),
+  },
+  {
+    name: 'avgPool2d 3×3 stride 2 padding 1',
+    prims: ['im2col', 'sum', 'div', 'permute'],
+    shapes: [[2, 2, 5, 4]],
+    fn: (x) => avgPool2d(x, 3, { stride: 2, padding: 1 }),
+  },
+  {
+    name: 'gelu (composite, erf form)',
+    prims: ['where', 'mul', 'div', 'exp', 'add'],
+    shapes: [[3, 7]],
+    fn: (x) => gelu(x),
+    gen: (n, i) => smooth(n, i, 3.5),
   },
   {
     name: 'MLP block: linear+relu → dropout → linear → cross-entropy',

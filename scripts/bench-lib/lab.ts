@@ -6,6 +6,7 @@
  */
 import { createBackend, disposeBackend, type BackendName } from '../../src/backend/select.js';
 import type { Backend } from '../../src/backend/backend.js';
+import { LeNetCNN } from '../../src/models/cnn.js';
 import { DropoutMLP, MLP } from '../../src/models/dropoutMlp.js';
 import type { FashionMNIST } from '../../src/data/fashionMnist.js';
 import { manualSeed } from '../../src/random/generator.js';
@@ -45,7 +46,9 @@ export function buildLabRun(kind: ModelKind, hp: HParams, data: FashionMNIST): L
   const model =
     kind === 'dropout'
       ? new DropoutMLP({ ...common, dropout1: hp.dropout1, dropout2: hp.dropout2 })
-      : new MLP(common);
+      : kind === 'cnn'
+        ? new LeNetCNN(common)
+        : new MLP(common);
   const first = data.valDataloader()[Symbol.iterator]().next();
   if (!first.done) {
     noGrad(() => tidy(() => model.eval().forward(first.value.X)));

@@ -11,8 +11,12 @@
  */
 import { createInterface } from 'node:readline';
 
-/** The model a peer trains: the book's dropout MLP or the same MLP without dropout. */
-export type ModelKind = 'dropout' | 'mlp';
+/**
+ * The model a peer trains: the book's dropout MLP, the same MLP without dropout, or the LeNet-style
+ * CNN of `--model cnn` (src/models/cnn.ts: conv 1→6 5×5 pad 2, ReLU, max-pool 2, conv 6→16 5×5, ReLU,
+ * max-pool 2, then 400→hidden1→hidden2→10 with ReLU; no dropout).
+ */
+export type ModelKind = 'dropout' | 'mlp' | 'cnn';
 
 /** Hyperparameters every peer uses (the book's). */
 export interface HParams {

@@ -3,7 +3,7 @@
  * tensor.ts's Node). A leaf of types only, so that tensor.ts can name them without importing the
  * primitive table (autograd/primitives.ts), which imports tensor.ts.
  */
-import type { RandomStream } from '../backend/backend.js';
+import type { Im2colGeometry, RandomStream } from '../backend/backend.js';
 
 /** Attributes of each primitive (the non-tensor arguments). */
 export interface PrimitiveAttrs {
@@ -23,6 +23,8 @@ export interface PrimitiveAttrs {
   permute: { perm: number[] };
   expand: { shape: number[] };
   linear: { relu: boolean };
+  im2col: { geom: Im2colGeometry; padValue: number };
+  col2im: { geom: Im2colGeometry };
   dropout: { p: number; stream: RandomStream };
   softmaxCrossEntropy: Record<string, never>;
 }

@@ -4,11 +4,14 @@
  * names, so adding a primitive without its derivative is a compile error. Everything else (relu,
  * softmax, log-softmax, cross-entropy, dropout, mean) is composed from these.
  *
+ * `im2col` and `col2im` (the unfold behind convolution and pooling, src/ops/conv.ts) are each other's
+ * adjoint: both are linear, so each one's backward is the other applied to the gradient.
+ *
  * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
  * `dropout` and `softmaxCrossEntropy`. Each is tested against its composition (test/fused.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
-import type { BinaryOp, ReduceOp } from '../backend/backend.js';
+import type { BinaryOp, Im2colGeometry, ReduceOp } from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import {
   broadcastShapes,
@@ -109,6 +112,20 @@ function unbroadcast(g: Tensor, shape: Shape): Tensor {
   const axes: number[] = [];
   for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   return g.sum(axes, true).reshape([...shape]);
+}
+
+/** The shapes an im2col geometry relates: the image [N, C, H, W] and its columns [N·OH·OW, C·KH·KW]. */
+function im2colShapes(g: Im2colGeometry): { image: number[]; cols: number[] } {
+  return {
+    image: [g.batch, g.channels, g.height, g.width],
+    cols: [g.batch * g.outH * g.outW, g.channels * g.kernelH * g.kernelW],
+  };
+}
+
+function checkShape(what: string, t: Tensor, expected: readonly number[]): void {
+  if (!sameShape(t.shape, expected)) {
+    throw new ShapeError(`${what}: got ${formatShape(t.shape)}, expected ${formatShape(expected)}.`);
+  }
 }
 
 function checkMatmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [number, number, number] {
@@ -295,6 +312,36 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       ];
       if (b !== undefined) grads.push(needs[2] ? gz.sum(0) : null);
       return grads;
+    },
+  },
+  im2col: {
+    forward: ([x], { geom, padValue }) => {
+      const { image, cols } = im2colShapes(geom);
+      checkShape('im2col input', x!, image);
+      const out = Tensor.uninitialized(x!.backend, cols);
+      x!.backend.im2col(x!.id, out.id, geom, padValue);
+      return { out };
+    },
+    // Padding entries are constants, so the adjoint sums only the entries read from the image. The
+    // backward pass runs without a tape, so the adjoint's kernel is called directly.
+    backward: (g, { attrs: { geom } }) => {
+      const out = Tensor.uninitialized(g.backend, im2colShapes(geom).image);
+      g.backend.col2im(g.id, out.id, geom);
+      return [out];
+    },
+  },
+  col2im: {
+    forward: ([cols], { geom }) => {
+      const shapes = im2colShapes(geom);
+      checkShape('col2im input', cols!, shapes.cols);
+      const out = Tensor.uninitialized(cols!.backend, shapes.image);
+      cols!.backend.col2im(cols!.id, out.id, geom);
+      return { out };
+    },
+    backward: (g, { attrs: { geom } }) => {
+      const out = Tensor.uninitialized(g.backend, im2colShapes(geom).cols);
+      g.backend.im2col(g.id, out.id, geom, 0);
+      return [out];
     },
   },
   dropout: {

@@ -46,6 +46,26 @@ export interface MatmulEpilogue {
   readonly relu: boolean;
 }
 
+/**
+ * Geometry of an image-to-columns rearrangement (the unfold behind convolution and pooling): x is
+ * [batch, channels, height, width] (NCHW); its columns matrix is [batch·outH·outW, channels·kernelH·kernelW],
+ * row (n, oh, ow) holding the patch whose top-left corner is (oh·strideH − padH, ow·strideW − padW).
+ */
+export interface Im2colGeometry {
+  readonly batch: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
 /** The narrow interface every backend implements; see the file comment. */
 export interface Backend {
   /** Short name used by `createBackend` and in error messages. */
@@ -116,6 +136,17 @@ export interface Backend {
   ): void;
   /** out[r] = index of the largest element of row r of a contiguous [rows, cols] matrix (first on ties). */
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void;
+  /**
+   * Image to columns (see Im2colGeometry): out[(n, oh, ow), (c, kh, kw)] = x[n, c, oh·sh − ph + kh,
+   * ow·sw − pw + kw], or `padValue` where that falls outside the image (0 for convolution and average
+   * pooling, −∞ for max pooling).
+   */
+  im2col(x: StorageId, out: StorageId, geom: Im2colGeometry, padValue: number): void;
+  /**
+   * Columns to image, the adjoint of im2col: out[n, c, h, w] = the sum of every column entry im2col
+   * would read from (n, c, h, w), added in ascending (kh, kw) order on every backend; out is written whole.
+   */
+  col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void;
   /** Fills out with `size` draws from the Philox stream (uniform [0,1) or standard normal). */
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void;
   /**

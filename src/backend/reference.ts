@@ -7,6 +7,7 @@
 import type {
   Backend,
   BinaryOp,
+  Im2colGeometry,
   MatmulEpilogue,
   MemoryInfo,
   RandomDist,
@@ -285,6 +286,51 @@ export class ReferenceBackend implements Backend {
       for (let c = 1; c < cols; c++) if (xs[r * cols + c]! > xs[r * cols + best]!) best = c;
       o[r] = best;
     }
+  }
+
+  im2col(x: StorageId, out: StorageId, geom: Im2colGeometry, padValue: number): void {
+    const xs = this.view(x);
+    const o = this.view(out);
+    const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } =
+      geom;
+    let i = 0;
+    for (let n = 0; n < batch; n++)
+      for (let oh = 0; oh < outH; oh++)
+        for (let ow = 0; ow < outW; ow++)
+          for (let c = 0; c < channels; c++)
+            for (let kh = 0; kh < kernelH; kh++)
+              for (let kw = 0; kw < kernelW; kw++) {
+                const h = oh * strideH - padH + kh;
+                const w = ow * strideW - padW + kw;
+                const inside = h >= 0 && h < height && w >= 0 && w < width;
+                o[i++] = inside ? xs[((n * channels + c) * height + h) * width + w]! : padValue;
+              }
+  }
+
+  col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void {
+    const cs = this.view(cols);
+    const o = this.view(out);
+    const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } =
+      geom;
+    const patch = channels * kernelH * kernelW;
+    let i = 0;
+    for (let n = 0; n < batch; n++)
+      for (let c = 0; c < channels; c++)
+        for (let h = 0; h < height; h++)
+          for (let w = 0; w < width; w++) {
+            let acc = 0;
+            for (let kh = 0; kh < kernelH; kh++) {
+              const th = h + padH - kh;
+              if (th < 0 || th % strideH !== 0 || th / strideH >= outH) continue;
+              for (let kw = 0; kw < kernelW; kw++) {
+                const tw = w + padW - kw;
+                if (tw < 0 || tw % strideW !== 0 || tw / strideW >= outW) continue;
+                const row = (n * outH + th / strideH) * outW + tw / strideW;
+                acc += cs[row * patch + (c * kernelH + kh) * kernelW + kw]!;
+              }
+            }
+            o[i++] = acc;
+          }
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

@@ -7,6 +7,16 @@ export {
   type NoiseShapeOptions,
 } from '../ops/dropoutVariants.js';
 export { linear } from '../ops/linear.js';
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  conv2d,
+  maxPool2d,
+  type Size2,
+  type WindowOptions,
+} from '../ops/conv.js';
+export { gelu } from '../ops/gelu.js';
+export { dropBlock, type DropBlockOptions } from '../ops/dropBlock.js';
 export { crossEntropy, accuracy } from '../ops/loss.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
 export { layerNorm } from '../ops/normalization.js';

@@ -10,6 +10,9 @@ export {
   type LayerRandomOptions,
   type LinearOptions,
 } from './layers.js';
+export { AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d, type Conv2dOptions } from './conv.js';
+export { GELU } from './activations.js';
+export { DropBlock2d } from './dropBlock.js';
 export { AlphaDropout, GaussianDropout, SpatialDropout } from './dropoutVariants.js';
 export { isDropoutModule, predict, type PredictOptions, type Prediction } from './mcDropout.js';
 export {

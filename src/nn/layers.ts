@@ -15,7 +15,7 @@ export interface LayerRandomOptions {
 }
 
 /** U(−b, b) initialisation with b = 1/√fanIn: PyTorch's Linear default (kaiming_uniform with a = √5). */
-function uniformInit(shape: number[], fanIn: number, generator: Generator): Tensor {
+export function uniformInit(shape: number[], fanIn: number, generator: Generator): Tensor {
   const bound = 1 / Math.sqrt(fanIn);
   return tidy(() =>
     rand(shape, { generator, backend: getBackend() })
@@ -187,7 +187,15 @@ export class Dropout extends Module {
   }
 }
 
-/** Runs layers in order; a Linear directly followed by a ReLU runs as one fused kernel. */
+/**
+ * A layer whose forward takes `{ relu: true }` to apply the ReLU after it in the same kernel (Conv2d);
+ * marked by a `fusesRelu` field so this file need not import every such layer.
+ */
+function fusesRelu(layer: Module): layer is Module & { forward(x: Tensor, opts: { relu: boolean }): Tensor } {
+  return (layer as { fusesRelu?: unknown }).fusesRelu === true;
+}
+
+/** Runs layers in order; a Linear (or Conv2d) directly followed by a ReLU runs as one fused kernel. */
 export class Sequential extends Module {
   /** The layers, in order. */
   readonly layers: Module[];
@@ -204,7 +212,7 @@ export class Sequential extends Module {
     let h = X;
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i]!;
-      if (layer instanceof Linear && this.layers[i + 1] instanceof ReLU) {
+      if ((layer instanceof Linear || fusesRelu(layer)) && this.layers[i + 1] instanceof ReLU) {
         h = layer.forward(h, { relu: true });
         i++;
       } else {

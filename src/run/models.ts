@@ -4,6 +4,7 @@
  * menu, the sweep's axis and the experiments all read this one table; a new model is one entry here.
  */
 import { ArgumentError } from '../errors.js';
+import { LeNetCNN } from '../models/cnn.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
 import { NormMLP, type NormDropout, type NormKind } from '../models/normMlp.js';
 import type { DropMode, DropSchedule } from '../train/dropoutSchedule.js';
@@ -87,6 +88,17 @@ function bernoulliOnly(name: string): (c: ModelSettings) => void {
   };
 }
 
+/** The CNNs apply Bernoulli dropout only; refused rather than silently ignored. */
+function refuseCnnNoise(name: string): (c: ModelSettings) => void {
+  return (c) => {
+    if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
+      throw new ArgumentError(
+        `run config: ${name} applies only Bernoulli (spatial) dropout; use model dropout-mlp for variant or dropConnect.`,
+      );
+    }
+  };
+}
+
 /** A registry entry of the normalised MLPs (src/models/normMlp.ts). */
 function normEntry(norm: NormKind, dropout: NormDropout, description: string, name: string) {
   return {
@@ -149,6 +161,28 @@ export const MODELS = {
   ),
   'mlp-ln': normEntry('layer', 'none', 'MLP with LayerNorm (Linear → LayerNorm → ReLU)', 'mlp-ln'),
   'dropout-mlp-ln': normEntry('layer', 'before', 'Dropout MLP with LayerNorm', 'dropout-mlp-ln'),
+  cnn: {
+    description: 'LeNet-style CNN (no dropout)',
+    hasDropout: false,
+    fixed: NO_NOISE,
+    build: (c: ModelSettings) => new LeNetCNN(mlpHparams(c)),
+  },
+  'cnn-dropout': {
+    description: 'LeNet-style CNN, spatial dropout p₁ after each conv block, dropout p₂ in the head',
+    hasDropout: true,
+    fixed: { variant: 'bernoulli', dropConnect: 0 },
+    check: refuseCnnNoise('cnn-dropout'),
+    build: (c: ModelSettings) =>
+      new LeNetCNN({ ...mlpHparams(c), spatialDropout: c.dropout1, dropout: c.dropout2 }),
+  },
+  'cnn-dropblock': {
+    description: 'LeNet-style CNN, DropBlock p₁ (3×3 blocks) after each conv block, dropout p₂ in the head',
+    hasDropout: true,
+    fixed: { variant: 'bernoulli', dropConnect: 0 },
+    check: refuseCnnNoise('cnn-dropblock'),
+    build: (c: ModelSettings) =>
+      new LeNetCNN({ ...mlpHparams(c), dropBlock: c.dropout1, dropout: c.dropout2 }),
+  },
 } as const satisfies Record<string, ModelEntry>;
 
 /** A registered model's name. */

@@ -23,6 +23,9 @@ export interface Kernels {
     cols: number,
   ): void;
   sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
+  /** Geometry at `args`: 12 i32 words in Im2colGeometry's order. */
+  im2col(x: number, out: number, args: number, padValue: number): void;
+  col2im(cols: number, out: number, args: number): void;
   randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
   randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
   dropout(

@@ -12,6 +12,7 @@
 import type {
   Backend,
   BinaryOp,
+  Im2colGeometry,
   MatmulEpilogue,
   MemoryInfo,
   ReduceOp,
@@ -221,6 +222,37 @@ export class WasmBackend implements Backend {
 
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
     if (cols > 0) this.k.argmax(this.ptr(x), this.ptr(out), rows, cols);
+  }
+
+  im2col(x: StorageId, out: StorageId, geom: Im2colGeometry, padValue: number): void {
+    this.writeGeometry(geom);
+    this.k.im2col(this.ptr(x), this.ptr(out), this.args, padValue);
+  }
+
+  col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void {
+    this.writeGeometry(geom);
+    this.k.col2im(this.ptr(cols), this.ptr(out), this.args);
+  }
+
+  /** Writes an im2col geometry into the argument block, in the kernels' word order (assembly/conv.ts). */
+  private writeGeometry(g: Im2colGeometry): void {
+    this.heap.i32.set(
+      [
+        g.batch,
+        g.channels,
+        g.height,
+        g.width,
+        g.kernelH,
+        g.kernelW,
+        g.strideH,
+        g.strideW,
+        g.padH,
+        g.padW,
+        g.outH,
+        g.outW,
+      ],
+      this.args >>> 2,
+    );
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

@@ -352,3 +352,58 @@ ${entry}
   w[i] = w[i] - PF(1u) * d;
 }`;
 }
+
+/** The im2col geometry words 0…11 (Im2colGeometry's order) as named lets. */
+const geometryLets = /* wgsl */ `
+  let batch = P(0u); let channels = P(1u); let height = P(2u); let width = P(3u);
+  let kernelH = P(4u); let kernelW = P(5u); let strideH = P(6u); let strideW = P(7u);
+  let padH = P(8u); let padW = P(9u); let outH = P(10u); let outW = P(11u);`;
+
+/** im2col: one thread per column entry; geometry at words 0…11, padValue (f32) at 12, entries at 13. */
+export const im2colSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let kw = i % kernelW; var r = i / kernelW;
+  let kh = r % kernelH; r = r / kernelH;
+  let c = r % channels; r = r / channels;
+  let ow = r % outW; r = r / outW;
+  let oh = r % outH; let n = r / outH;
+  // Unsigned wrap-around makes a position left of or above the image compare as outside too.
+  let h = oh * strideH + kh - padH;
+  let w = ow * strideW + kw - padW;
+  if (oh * strideH + kh < padH || ow * strideW + kw < padW || h >= height || w >= width) {
+    out[i] = PF(12u);
+  } else {
+    out[i] = xs[((n * channels + c) * height + h) * width + w];
+  }
+}`;
+
+/** col2im: one thread per image element, gathering its taps in (kh, kw) order; geometry at 0…11, elements at 13. */
+export const col2imSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> cols: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let w = i % width; var r = i / width;
+  let h = r % height; r = r / height;
+  let c = r % channels; let n = r / channels;
+  let patchSize = channels * kernelH * kernelW;
+  var acc = 0.0;
+  for (var kh = 0u; kh < kernelH; kh++) {
+    if (h + padH < kh) { continue; }
+    let th = h + padH - kh;
+    if (th % strideH != 0u || th / strideH >= outH) { continue; }
+    for (var kw = 0u; kw < kernelW; kw++) {
+      if (w + padW < kw) { continue; }
+      let tw = w + padW - kw;
+      if (tw % strideW != 0u || tw / strideW >= outW) { continue; }
+      let row = (n * outH + th / strideH) * outW + tw / strideW;
+      acc += cols[row * patchSize + (c * kernelH + kh) * kernelW + kw];
+    }
+  }
+  out[i] = acc;
+}`;

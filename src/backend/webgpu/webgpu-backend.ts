@@ -14,6 +14,7 @@
 import type {
   Backend,
   BinaryOp,
+  Im2colGeometry,
   MatmulEpilogue,
   MemoryInfo,
   ReduceOp,
@@ -30,7 +31,9 @@ import { KernelCache } from './kernel-cache.js';
 import {
   argmaxSource,
   binarySource,
+  col2imSource,
   fillSource,
+  im2colSource,
   matmulSource,
   reduceSource,
   reduceTreeSource,
@@ -40,7 +43,7 @@ import {
   whereSource,
 } from './kernels.js';
 import { dropoutSource, normalSource, uniformSource } from './kernels-random.js';
-import { ParamArena, stridedParams, streamParams } from './params.js';
+import { ParamArena, stridedParams, streamParams, type ParamBlock } from './params.js';
 import { BufferPool } from './pool.js';
 import { Recorder } from './recorder.js';
 
@@ -257,6 +260,45 @@ export class WebGPUBackend implements Backend {
     p.u32[0] = rows;
     p.u32[1] = cols;
     this.record('argmax', () => argmaxSource, [x], [[out, rows]], p, grid(rows));
+  }
+
+  im2col(x: StorageId, out: StorageId, geom: Im2colGeometry, padValue: number): void {
+    const size = geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW;
+    if (size === 0) return;
+    const p = this.geometryParams(geom, size);
+    p.f32[12] = padValue;
+    this.record('im2col', () => im2colSource, [x], [[out, size]], p, grid(size));
+  }
+
+  col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void {
+    const size = geom.batch * geom.channels * geom.height * geom.width;
+    if (size === 0) return;
+    const p = this.geometryParams(geom, size);
+    this.record('col2im', () => col2imSource, [cols], [[out, size]], p, grid(size));
+  }
+
+  /** A parameter block holding an im2col geometry (words 0…11) and the element count (word 13). */
+  private geometryParams(g: Im2colGeometry, size: number): ParamBlock {
+    const p = this.params.next();
+    p.u32.set(
+      [
+        g.batch,
+        g.channels,
+        g.height,
+        g.width,
+        g.kernelH,
+        g.kernelW,
+        g.strideH,
+        g.strideW,
+        g.padH,
+        g.padW,
+        g.outH,
+        g.outW,
+      ],
+      0,
+    );
+    p.u32[13] = size;
+    return p;
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

@@ -3,6 +3,7 @@
 export { fill, unary, binary, where, reduce, argmax, softmaxCrossEntropy, sgdStep } from './elementwise';
 export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmWorkspace, gemmKc } from './gemm';
+export { im2col, col2im } from './conv';
 export { sampleDensity, spmm, spmmWorkspace } from './sparse';
 
 /** First byte past the module's static data; the host allocator starts above it. */

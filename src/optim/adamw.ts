@@ -1,0 +1,170 @@
+/**
+ * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019, https://arxiv.org/abs/1711.05101),
+ * torch.optim.AdamW's algorithm and defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay
+ * 0.01). Per parameter, at step t:
+ *
+ *   w ← w·(1 − η·λ);  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²
+ *   w ← w − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+ *
+ * in PyTorch's operation order. Composed from tensor ops on the parameter's backend (no new kernel);
+ * the results are copied back into the parameter's and the moments' own storage, so tensors keep
+ * their identity (the model and a checkpoint see the same objects).
+ */
+import { ArgumentError, formatValue } from '../errors.js';
+import { zeros } from '../tensor/creation.js';
+import { keep, noGrad, tidy } from '../tensor/engine.js';
+import { stridesOf } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Hyperparameters of AdamW (PyTorch's names, camel-cased). */
+export interface AdamWOptions {
+  /** Learning rate η (default 1e-3). */
+  lr?: number | undefined;
+  /** Decay rates (β₁, β₂) of the first and second moment estimates (default [0.9, 0.999]). */
+  betas?: readonly [number, number] | undefined;
+  /** ε added to the denominator (default 1e-8). */
+  eps?: number | undefined;
+  /** Decoupled weight decay λ: w shrinks by η·λ per step, apart from the gradient (default 0.01). */
+  weightDecay?: number | undefined;
+}
+
+/** The optimiser's state for checkpoints: steps taken and both moments per parameter (null before its first step). */
+export interface AdamWState {
+  readonly step: number;
+  readonly expAvg: readonly (Float32Array | null)[];
+  readonly expAvgSq: readonly (Float32Array | null)[];
+}
+
+/** Copies `src` into the storage of `dst` (same shape), keeping `dst`'s identity. */
+function assign(dst: Tensor, src: Tensor): void {
+  dst.backend.unary('copy', src.id, stridesOf(src.shape), dst.id, dst.shape);
+}
+
+/** torch.optim.AdamW; see the file comment. `lr` is writable so a schedule can set it every step. */
+export class AdamW {
+  /** The learning rate of the next step. */
+  lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken (PyTorch keeps one per parameter; they move together here, as in a plain training loop). */
+  private steps = 0;
+  private readonly expAvg = new Map<Tensor, Tensor>();
+  private readonly expAvgSq = new Map<Tensor, Tensor>();
+
+  /** Optimises `params` (e.g. `model.parameters()`). */
+  constructor(
+    readonly params: Tensor[],
+    opts: AdamWOptions = {},
+  ) {
+    if (params.length === 0) {
+      throw new ArgumentError('AdamW: got no parameters to optimise; pass model.parameters().', {
+        code: 'ERR_NO_PARAMETERS',
+      });
+    }
+    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0.01 } = opts;
+    if (!(Number.isFinite(lr) && lr > 0))
+      throw new ArgumentError(`AdamW: lr must be a positive number, got ${formatValue(lr)}; e.g. 0.001.`);
+    if (!betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))
+      throw new ArgumentError(
+        `AdamW: betas must be in [0, 1), got ${formatValue(betas)}; e.g. [0.9, 0.999].`,
+      );
+    if (!(Number.isFinite(eps) && eps >= 0))
+      throw new ArgumentError(`AdamW: eps must be ≥ 0, got ${formatValue(eps)}; e.g. 1e-8.`);
+    if (!(Number.isFinite(weightDecay) && weightDecay >= 0))
+      throw new ArgumentError(`AdamW: weightDecay must be ≥ 0, got ${formatValue(weightDecay)}; e.g. 0.01.`);
+    this.lr = lr;
+    this.betas = [betas[0], betas[1]];
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+  }
+
+  /** Steps taken so far. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  private moment(store: Map<Tensor, Tensor>, p: Tensor): Tensor {
+    let m = store.get(p);
+    if (m === undefined) {
+      m = keep(zeros(p.shape, { backend: p.backend }));
+      store.set(p, m);
+    }
+    return m;
+  }
+
+  /** Applies one update to every parameter that has a gradient. */
+  step(): void {
+    this.steps++;
+    const [b1, b2] = this.betas;
+    const t = this.steps;
+    const stepSize = this.lr / (1 - b1 ** t);
+    const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+    noGrad(() =>
+      tidy(() => {
+        for (const p of this.params) {
+          const g = p.grad;
+          if (g === null) continue;
+          const m = this.moment(this.expAvg, p);
+          const v = this.moment(this.expAvgSq, p);
+          const decayed = this.weightDecay > 0 ? p.mul(1 - this.lr * this.weightDecay) : p;
+          assign(m, m.mul(b1).add(g.mul(1 - b1)));
+          assign(v, v.mul(b2).add(g.mul(g).mul(1 - b2)));
+          const root = Tensor.uninitialized(v.backend, v.shape);
+          v.backend.unary('sqrt', v.id, stridesOf(v.shape), root.id, v.shape);
+          const denom = root.div(bc2Sqrt).add(this.eps);
+          assign(p, decayed.sub(m.div(denom).mul(stepSize)));
+          root.dispose();
+        }
+      }),
+    );
+  }
+
+  /** Resets gradients to null (set_to_none semantics). */
+  zeroGrad(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Copies of the step count and both moments, one entry per parameter in `params` order; synchronous (CPU backends). */
+  state(): AdamWState {
+    const read = (store: Map<Tensor, Tensor>): (Float32Array | null)[] =>
+      this.params.map((p) => store.get(p)?.dataSync() ?? null);
+    return { step: this.steps, expAvg: read(this.expAvg), expAvgSq: read(this.expAvgSq) };
+  }
+
+  /** Restores a state saved by `state()` (same parameter order and sizes). */
+  loadState(state: AdamWState): void {
+    if (!(Number.isInteger(state.step) && state.step >= 0))
+      throw new ArgumentError(
+        `AdamW: the saved step count must be an integer ≥ 0, got ${formatValue(state.step)}.`,
+      );
+    for (const [what, list, store] of [
+      ['first moments', state.expAvg, this.expAvg],
+      ['second moments', state.expAvgSq, this.expAvgSq],
+    ] as const) {
+      if (list.length !== this.params.length) {
+        throw new ArgumentError(
+          `AdamW: ${list.length} ${what} for ${this.params.length} parameters; load the state of the same model.`,
+        );
+      }
+      this.params.forEach((p, i) => {
+        const values = list[i]!;
+        if (values === null) {
+          store.get(p)?.dispose();
+          store.delete(p);
+          return;
+        }
+        if (values.length !== p.size) {
+          throw new ArgumentError(
+            `AdamW: ${what} ${i} has ${values.length} values but its parameter has ${p.size}.`,
+          );
+        }
+        p.backend.write(this.moment(store, p).id, values);
+      });
+    }
+    this.steps = state.step;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The CNN models of the registry (cnn, cnn-dropout, cnn-dropblock): their layers, their refusals, and a run that is
+ * checkpointed after one epoch and resumed is bit-identical to the uninterrupted run (registry path,
+ * synthetic images, SGD with momentum so the velocity buffers must round-trip too).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nn } from '../src/index.js';
+import { activationStats } from '../src/nn/activationStats.js';
+import { LeNetCNN } from '../src/models/cnn.js';
+import type { RunConfig } from '../src/run/config.js';
+import { buildModel } from '../src/run/models.js';
+import { DEFAULT_CONFIG } from '../src/run/options.js';
+import { runData, runOne } from '../src/run/runOne.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from '../src/train/checkpoint.js';
+import type { EpochMetrics } from '../src/train/trainer.js';
+
+const PIXELS = 784;
+
+/** Learnable synthetic images: label k is a bright band of rows over low noise (as in checkpoint.test.ts). */
+function synthetic(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const images = new Uint8Array(n * PIXELS);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(next() * 10);
+    labels[i] = k;
+    for (let p = 0; p < PIXELS; p++) {
+      const band = Math.floor(p / 28) >= 2 * k + 4 && Math.floor(p / 28) < 2 * k + 7;
+      images[i * PIXELS + p] = Math.floor((band ? 150 : 0) + next() * 80);
+    }
+  }
+  return { images, labels };
+}
+
+const train = synthetic(96, 1);
+const val = synthetic(32, 1001);
+const raw = {
+  trainImages: train.images,
+  trainLabels: train.labels,
+  testImages: val.images,
+  testLabels: val.labels,
+};
+
+const run = (model: 'cnn' | 'cnn-dropout' | 'cnn-dropblock', epochs: number): RunConfig => ({
+  ...DEFAULT_CONFIG,
+  model,
+  epochs,
+  batchSize: 32,
+  numHiddens1: 16,
+  numHiddens2: 12,
+  dropout1: 0.2,
+  dropout2: 0.3,
+  lr: 0.05,
+  momentum: 0.9,
+  seed: 5,
+});
+
+const withoutTiming = (epochs: readonly EpochMetrics[]): unknown[] =>
+  epochs.map(({ epochSeconds: _a, samplesPerSecond: _b, ...rest }) => rest);
+
+test('cnn has no dropout layers; cnn-dropout has spatial dropout p₁ after each conv block and dropout p₂ in the head', () => {
+  const plain = buildModel(run('cnn', 1)) as LeNetCNN;
+  const dropped = buildModel(run('cnn-dropout', 1)) as LeNetCNN;
+  const blocked = buildModel(run('cnn-dropblock', 1)) as LeNetCNN;
+  const kinds = (m: LeNetCNN): string[] =>
+    m
+      .modules()
+      .filter((x) => x instanceof nn.SpatialDropout || x instanceof nn.Dropout || x instanceof nn.DropBlock2d)
+      .map((x) => `${x.constructor.name}(${(x as nn.Dropout).p})`);
+  assert.deepEqual(kinds(blocked), ['DropBlock2d(0.2)', 'DropBlock2d(0.2)', 'Dropout(0.3)', 'Dropout(0.3)']);
+  assert.deepEqual(kinds(plain), []);
+  assert.deepEqual(kinds(dropped), [
+    'SpatialDropout(0.2)',
+    'SpatialDropout(0.2)',
+    'Dropout(0.3)',
+    'Dropout(0.3)',
+  ]);
+  assert.deepEqual(
+    plain.namedParameters().map(([n, p]) => `${n} ${p.shape.join('×')}`),
+    [
+      'net.0.weight 6×1×5×5',
+      'net.0.bias 6',
+      'net.3.weight 16×6×5×5',
+      'net.3.bias 16',
+      'net.7.weight 16×400',
+      'net.7.bias 16',
+      'net.9.weight 12×16',
+      'net.9.bias 12',
+      'net.11.weight 10×12',
+      'net.11.bias 10',
+    ],
+  );
+});
+
+test("the experiments' activation statistics walk the CNN: its four ReLUs, conv maps included", () => {
+  const model = buildModel(run('cnn-dropout', 1));
+  const X = runData(raw, run('cnn', 1)).valDataloader()[Symbol.iterator]().next().value!.X;
+  assert.deepEqual(
+    activationStats(model, X).map((s) => s.layer),
+    [1, 2, 3, 4],
+  );
+});
+
+test('the CNNs refuse noise they do not apply', async () => {
+  await assert.rejects(
+    runOne({ ...run('cnn-dropout', 1), variant: 'gaussian' }, runData(raw, run('cnn-dropout', 1))),
+    /cnn-dropout applies only Bernoulli/,
+  );
+  assert.throws(() => new LeNetCNN({ spatialDropout: 0.1, dropBlock: 0.1 }), /not both/);
+  assert.throws(() => new LeNetCNN({ dropout: 1.5 }), /dropout/);
+});
+
+describe('a CNN run checkpointed after epoch 1 and resumed equals the uninterrupted run, bit for bit', () => {
+  for (const model of ['cnn', 'cnn-dropout', 'cnn-dropblock'] as const) {
+    test(model, async () => {
+      const straight = await runOne(run(model, 2), runData(raw, run(model, 2)), { keepModel: true });
+      const saved: TrainingCheckpoint[] = [];
+      await runOne(run(model, 1), runData(raw, run(model, 1)), {
+        checkpointEvery: 1,
+        checkpointer: { save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) },
+      });
+      assert.equal(saved.length, 1);
+      assert.ok(Object.keys(saved[0]!.momentum).includes('net.0.weight'), 'momentum buffers are saved');
+      const resumed = await runOne(run(model, 2), runData(raw, run(model, 2)), {
+        resumeFrom: saved[0]!,
+        keepModel: true,
+      });
+      assert.deepEqual(resumed.model!.stateDict(), straight.model!.stateDict());
+      assert.deepEqual(withoutTiming(resumed.epochs), withoutTiming(straight.epochs));
+      assert.deepEqual(resumed.points, straight.points);
+      assert.ok(straight.summary.trainLoss < 2.3, `it learns: train_loss ${straight.summary.trainLoss}`);
+    });
+  }
+});
