@@ -38,36 +38,10 @@ import {
   type TrainingCheckpoint,
 } from '../src/train/checkpoint.js';
 import type { Checkpointer, EpochMetrics } from '../src/train/trainer.js';
-
-const PIXELS = 784;
-
-/** Learnable synthetic images: label k is a bright band of rows over low noise (as in training.test.ts). */
-function synthetic(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const images = new Uint8Array(n * PIXELS);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = Math.floor(next() * 10);
-    labels[i] = k;
-    for (let p = 0; p < PIXELS; p++) {
-      const band = Math.floor(p / 28) >= 2 * k + 4 && Math.floor(p / 28) < 2 * k + 7;
-      images[i * PIXELS + p] = Math.floor((band ? 150 : 0) + next() * 80);
-    }
-  }
-  return { images, labels };
-}
+import { synthetic } from './helpers/syntheticFashion.js';
 
 function dataModule(seed: number, batchSize = 32, numTrain = 160): d2l.FashionMNIST {
-  const train = synthetic(numTrain, 1);
-  const val = synthetic(48, 1001);
-  return new d2l.FashionMNIST(
-    { trainImages: train.images, trainLabels: train.labels, testImages: val.images, testLabels: val.labels },
-    { batchSize, generator: new Generator(seed) },
-  );
+  return new d2l.FashionMNIST(synthetic(numTrain, 48, 1), { batchSize, generator: new Generator(seed) });
 }
 
 /** DropoutMLP trained with momentum, so the SGD buffers must round-trip too. */

@@ -14,37 +14,9 @@ import { DEFAULT_CONFIG } from '../src/run/options.js';
 import { runData, runOne } from '../src/run/runOne.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from '../src/train/checkpoint.js';
 import type { EpochMetrics } from '../src/train/trainer.js';
+import { synthetic } from './helpers/syntheticFashion.js';
 
-const PIXELS = 784;
-
-/** Learnable synthetic images: label k is a bright band of rows over low noise (as in checkpoint.test.ts). */
-function synthetic(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const images = new Uint8Array(n * PIXELS);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = Math.floor(next() * 10);
-    labels[i] = k;
-    for (let p = 0; p < PIXELS; p++) {
-      const band = Math.floor(p / 28) >= 2 * k + 4 && Math.floor(p / 28) < 2 * k + 7;
-      images[i * PIXELS + p] = Math.floor((band ? 150 : 0) + next() * 80);
-    }
-  }
-  return { images, labels };
-}
-
-const train = synthetic(96, 1);
-const val = synthetic(32, 1001);
-const raw = {
-  trainImages: train.images,
-  trainLabels: train.labels,
-  testImages: val.images,
-  testLabels: val.labels,
-};
+const raw = synthetic(96, 32, 1);
 
 const run = (model: 'cnn' | 'cnn-dropout' | 'cnn-dropblock', epochs: number): RunConfig => ({
   ...DEFAULT_CONFIG,

@@ -28,37 +28,11 @@ import {
   type TrainingCheckpoint,
 } from '../src/train/checkpoint.js';
 import type { EpochMetrics } from '../src/train/trainer.js';
-
-const PIXELS = 784;
-
-/** Learnable synthetic images, as in checkpoint.test.ts. */
-function synthetic(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const images = new Uint8Array(n * PIXELS);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = Math.floor(next() * 10);
-    labels[i] = k;
-    for (let p = 0; p < PIXELS; p++) {
-      const band = Math.floor(p / 28) >= 2 * k + 4 && Math.floor(p / 28) < 2 * k + 7;
-      images[i * PIXELS + p] = Math.floor((band ? 150 : 0) + next() * 80);
-    }
-  }
-  return { images, labels };
-}
+import { synthetic } from './helpers/syntheticFashion.js';
 
 /** 150 training examples in batches of 32: 5 steps per epoch, the last one partial (22). */
 function dataModule(seed: number): d2l.FashionMNIST {
-  const train = synthetic(150, 1);
-  const val = synthetic(48, 1001);
-  return new d2l.FashionMNIST(
-    { trainImages: train.images, trainLabels: train.labels, testImages: val.images, testLabels: val.labels },
-    { batchSize: 32, generator: new Generator(seed) },
-  );
+  return new d2l.FashionMNIST(synthetic(150, 48, 1), { batchSize: 32, generator: new Generator(seed) });
 }
 
 class MomentumDropoutMLP extends DropoutMLP {
