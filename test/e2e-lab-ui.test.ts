@@ -355,6 +355,18 @@ test(
       assert.equal(await page.locator('#runs tbody tr').count(), 0, 'accepted: runs discarded');
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'start', 'focus on Start');
 
+      // --- Where the noise fell: a CNN with DropBlock shows its maps' blocks and its head's units. ---
+      await runOnce(page, { ...small, model: 'cnn-dropblock', 'train-limit': '256', epochs: '1', lr: '0.1' });
+      const kinds = await page
+        .locator('#sites li')
+        .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['kind']));
+      assert.deepEqual(kinds, ['blocks', 'blocks', 'units', 'units'], 'two DropBlock sites, then the head');
+      assert.ok((await page.locator('#sites li[data-kind="blocks"] rect.block').count()) > 0, 'blocks drawn');
+      assert.match(
+        (await page.textContent('#sites li >> nth=0')) ?? '',
+        /DropBlock 3×3 on \[64, 6, 14, 14\]/,
+      );
+
       assert.deepEqual(pageErrors, [], 'no console errors');
     } finally {
       await browser?.close();

@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { startLabServer } from '../src/node/labServer.js';
 import { loadFashionMnistRaw, type FashionMnistRaw } from '../src/node/data/fashionMnistFiles.js';
-import { DrawRecorder, stepMasks } from '../src/web/masks.js';
+import { NoiseRecorder } from '../src/web/masks.js';
+import { stepNoise } from '../src/web/noiseSites.js';
 import { VIEW_UNITS } from '../src/web/protocol.js';
-import { DropoutMLP, d2l, defaultGenerator, disposeBackend, manualSeed, setBackend } from '../src/index.js';
+import { DropoutMLP, d2l, disposeBackend, manualSeed, setBackend } from '../src/index.js';
 import { createWebGPUBackend } from '../src/backend/webgpu/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -77,7 +78,7 @@ async function runInPage(page: Page): Promise<{ frames: string[]; trainLoss: num
 async function runInNode(data: FashionMnistRaw): Promise<{ frames: string[]; trainLoss: number }> {
   const gpu = await createWebGPUBackend();
   setBackend(gpu);
-  const recorder = new DrawRecorder(defaultGenerator);
+  const recorder = new NoiseRecorder();
   try {
     const dm = new d2l.FashionMNIST(data, {
       batchSize: RUN.batchSize,
@@ -91,8 +92,8 @@ async function runInNode(data: FashionMnistRaw): Promise<{ frames: string[]; tra
     const trainer = new d2l.Trainer({
       maxEpochs: RUN.epochs,
       onStep: () => {
-        const m = stepMasks(recorder.take(), [RUN.p, RUN.p], [256, 256])!;
-        const bits = [...m.keep[0]!.slice(0, VIEW_UNITS), ...m.keep[1]!.slice(0, VIEW_UNITS)].join('');
+        const { hidden } = stepNoise(recorder.take(), VIEW_UNITS);
+        const bits = [...hidden.keep[0], ...hidden.keep[1]].join('');
         frames.push(`${frames.length + 1}:${bits}`);
       },
     });

@@ -10,11 +10,12 @@
  */
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { defaultGenerator } from '../random/generator.js';
-import { full, rand, tensor } from '../tensor/creation.js';
+import { full, randFromStream, tensor } from '../tensor/creation.js';
 import { composite, noGrad } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { maxPool2d } from './conv.js';
 import { checkDropoutP, checkTraining, type DropoutOptions } from './dropout.js';
+import { noteNoise } from './noiseTap.js';
 
 /** Options of dropBlock: the block size besides dropout's p, training flag and generator. */
 export interface DropBlockOptions extends DropoutOptions {
@@ -67,7 +68,9 @@ export function applyDropBlock(x: Tensor, p: number, opts: DropBlockOptions): Te
   const gamma = dropBlockGamma(p, bs, h, w);
   return composite(() => {
     const keep = noGrad(() => {
-      const u = rand([n, c, h, w], { backend: x.backend, generator: opts.generator ?? defaultGenerator });
+      const stream = (opts.generator ?? defaultGenerator).next('uniform', n * c * h * w);
+      noteNoise({ kind: 'dropblock', shape: x.shape, maskShape: x.shape, p, stream, blockSize: bs });
+      const u = randFromStream([n, c, h, w], stream, { backend: x.backend });
       const seeds = u.lt(gamma).mul(tensor(valid, { shape: [1, 1, h, w], backend: x.backend }));
       const dropped = maxPool2d(seeds, bs, { stride: 1, padding: half });
       const mask = full([], 1, { backend: x.backend }).sub(dropped);

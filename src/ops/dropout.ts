@@ -7,8 +7,9 @@ import { apply } from '../autograd/apply.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
-import { full, rand } from '../tensor/creation.js';
+import { full, randFromStream } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
+import { noteNoise } from './noiseTap.js';
 
 /** Options of the functional dropout; `training` is required on purpose (see `dropout`). */
 export interface DropoutOptions {
@@ -56,6 +57,9 @@ export function applyDropout(x: Tensor, p: number, training: boolean, generator?
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const stream = (generator ?? defaultGenerator).next('uniform', x.size);
+  // A leaf that requires grad is a parameter: DropConnect masks weights, not a minibatch.
+  const onParameter = x.requiresGrad && x.node === null;
+  noteNoise({ kind: 'dropout', shape: x.shape, maskShape: x.shape, p, stream, onParameter });
   return apply('dropout', [x], { p, stream });
 }
 
@@ -70,8 +74,9 @@ export function dropoutLayer(X: Tensor, p: number, opts: { generator?: Generator
   if (p === 1) return X.mul(0);
   // u ≥ ceil(p·2^24)·2^-24, not u ≥ p: the threshold the kernels use, exact in float32 (dropoutKeep.ts).
   const { uniform, scale } = dropoutKeep(p);
-  const gen = opts.generator ? { generator: opts.generator } : {};
-  const mask = rand(X.shape, { backend: X.backend, ...gen }).ge(uniform);
+  const stream = (opts.generator ?? defaultGenerator).next('uniform', X.size);
+  noteNoise({ kind: 'dropout', shape: X.shape, maskShape: X.shape, p, stream });
+  const mask = randFromStream(X.shape, stream, { backend: X.backend }).ge(uniform);
   const zero = full([], 0, { backend: X.backend });
   return Tensor.where(mask, X.mul(scale), zero);
 }

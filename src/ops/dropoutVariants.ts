@@ -8,9 +8,11 @@
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
-import { full, rand, randn } from '../tensor/creation.js';
+import { full, rand, randFromStream, randn } from '../tensor/creation.js';
+import { sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkDropoutP, checkTraining, type DropoutOptions } from './dropout.js';
+import { noteNoise } from './noiseTap.js';
 
 /** Options of `broadcastDropout`: a `noiseShape` with 1 on the axes the mask is shared over. */
 export interface NoiseShapeOptions extends DropoutOptions {
@@ -67,7 +69,9 @@ export function applyBroadcastDropout(x: Tensor, p: number, opts: NoiseShapeOpti
   const maskShape = resolveNoiseShape(x.shape, opts.noiseShape ?? x.shape.map(() => null));
   if (!opts.training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = keepMask(maskShape, p, x, opts.generator);
+  const stream = (opts.generator ?? defaultGenerator).next('uniform', sizeOf(maskShape));
+  noteNoise({ kind: 'broadcast', shape: x.shape, maskShape, p, stream });
+  const keep = randFromStream(maskShape, stream, { backend: x.backend }).ge(dropoutKeep(p).uniform);
   const scaled = Tensor.where(
     keep,
     full([], dropoutKeep(p).scale, { backend: x.backend }),

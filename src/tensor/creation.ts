@@ -8,6 +8,7 @@ import { runBackward } from '../autograd/backward.js';
 import type { Backend } from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
+import type { RandomStream } from '../random/stream.js';
 import { getBackend } from './engine.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Tensor, installAutograd, type NestedArray } from './tensor.js';
@@ -227,6 +228,11 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('uniform', gen.next('uniform', t.size), t.id, t.size));
+}
+
+/** The uniforms of a stream already taken from a generator (`rand` = this after `next('uniform', size)`). */
+export function randFromStream(shape: Shape, stream: RandomStream, opts: CreateOptions = {}): Tensor {
+  return make(shape, opts, (t) => t.backend.random('uniform', stream, t.id, t.size));
 }
 
 /** Standard normal draws (Box–Muller over the counter-based generator). */

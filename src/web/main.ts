@@ -20,6 +20,8 @@ import { modelEntry } from '../run/models.js';
 import { NUMBER_FIELDS } from './fields.js';
 import { accuracies, renderDetail, renderGallery, type GallerySort } from './gallery.js';
 import { renderNetwork, thinnedSvg, type Thinned } from './network.js';
+import { renderSites } from './noiseView.js';
+import type { NoiseSiteView } from './noiseSites.js';
 import {
   CONTROL,
   CONTROL_BYTES,
@@ -54,6 +56,10 @@ const metricsBody = $<HTMLTableElement>('metrics').tBodies[0]!;
 const network = $<SVGSVGElement>('network');
 const networkBox = $<HTMLDivElement>('network-box');
 const ensembleList = $<HTMLOListElement>('ensemble');
+const sitesBox = $<HTMLDivElement>('sites');
+/** The noise sites of the last step drawn (redrawn on resize). */
+let sitesShown: readonly NoiseSiteView[] = [];
+const SITES_EMPTY = 'start a run with dropout to see where its noise fell';
 const slow = $<HTMLInputElement>('slow');
 const delay = $<HTMLInputElement>('delay');
 const delayOut = $<HTMLOutputElement>('delay-out');
@@ -284,6 +290,7 @@ function addMetricsRow(run: Run, m: EpochMetrics): void {
 
 function drawNetwork(): void {
   renderNetwork(network, networkFrame, VIEW_UNITS, networkBox.clientWidth || 640);
+  renderSites(sitesBox, sitesShown, SITES_EMPTY, networkBox.clientWidth || 640);
 }
 
 let ensemblePending = false;
@@ -363,10 +370,13 @@ function onMessage(msg: FromWorker): void {
         h1: msg.masks.h1,
         h2: msg.masks.h2,
         caption: !modelEntry(c.model).hasDropout
-          ? `plain MLP: nothing is dropped (step ${msg.globalStep})`
-          : `step ${msg.globalStep}: the first image lost ${(msg.masks.dropped1 * 100).toFixed(0)}% of hidden 1 and ` +
-            `${(msg.masks.dropped2 * 100).toFixed(0)}% of hidden 2 (p = ${c.dropout1} / ${c.dropout2})`,
+          ? `${c.model}: nothing is dropped (step ${msg.globalStep})`
+          : msg.masks.p1 === 0 && msg.masks.p2 === 0
+            ? `step ${msg.globalStep}: no hidden unit dropped this step; every noise draw is listed below`
+            : `step ${msg.globalStep}: the first image lost ${(msg.masks.dropped1 * 100).toFixed(0)}% of hidden 1 and ` +
+              `${(msg.masks.dropped2 * 100).toFixed(0)}% of hidden 2 (p = ${msg.masks.p1} / ${msg.masks.p2})`,
       };
+      sitesShown = msg.masks.sites;
       drawNetwork();
       network.dataset['step'] = String(msg.globalStep);
       network.dataset['run'] = String(msg.runId);
@@ -559,6 +569,7 @@ resetBtn.addEventListener('click', () => {
   setRunning(false);
   drawChart();
   networkFrame = { h1: [], h2: [], caption: 'start a run to see its dropout masks' };
+  sitesShown = [];
   drawNetwork();
   network.dataset['step'] = '0';
   document.body.dataset['state'] = 'idle';

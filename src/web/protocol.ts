@@ -6,6 +6,7 @@
 import type { BoardPoint, EpochMetrics } from '../train/index.js';
 import type { RunConfig } from '../run/config.js';
 import { MODEL_NAMES, type ModelName } from '../run/models.js';
+import type { NoiseSiteView } from './noiseSites.js';
 
 /** The models the lab offers: the registry's (the CLI's --model names). */
 export const LAB_MODELS: readonly ModelName[] = MODEL_NAMES;
@@ -52,6 +53,11 @@ export interface StepMasks {
   /** Fraction of all units of example 0 dropped in each layer. */
   readonly dropped1: number;
   readonly dropped2: number;
+  /** The rate each hidden layer's draw used (0: nothing drawn there). */
+  readonly p1: number;
+  readonly p2: number;
+  /** Every noise draw of the step, for example 0, in forward order (units, maps, blocks, heads, paths). */
+  readonly sites: NoiseSiteView[];
 }
 
 /** One gallery entry: a test image with MC-dropout mean and spread of the class probabilities. */

@@ -15,11 +15,11 @@ import { parseIdx } from '../data/idx.js';
 import { modelEntry } from '../run/models.js';
 import { runData, runOne } from '../run/runOne.js';
 import { softmax } from '../ops/softmax.js';
-import { defaultGenerator } from '../random/generator.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, setBackend, tidy } from '../tensor/engine.js';
 import type { Classifier } from '../train/module.js';
-import { DrawRecorder, stepMasks } from './masks.js';
+import { NoiseRecorder } from './masks.js';
+import { stepNoise } from './noiseSites.js';
 import {
   CONTROL,
   DATA_URLS,
@@ -137,11 +137,8 @@ async function train(
   const [name, raw] = await Promise.all([initBackend(), loadArrays()]);
   const data = runData(raw, config);
   post({ type: 'ready', runId, backend: name, numTrain: data.numTrain, numVal: data.numVal });
-  const hasDropout = modelEntry(config.model).hasDropout;
-  const ps = hasDropout ? [config.dropout1, config.dropout2] : [0, 0];
-  const widths = [config.numHiddens1, config.numHiddens2];
   const control = controlBuffer === null ? null : new Int32Array(controlBuffer);
-  const recorder = new DrawRecorder(defaultGenerator);
+  const recorder = new NoiseRecorder();
   let sent = 0;
   let globalStep = 0;
   heldMs = 0;
@@ -151,7 +148,7 @@ async function train(
       keepModel: true,
       onStep: (info, board) => {
         globalStep++;
-        const m = stepMasks(recorder.take(), ps, widths);
+        const { sites, hidden } = stepNoise(recorder.take(), VIEW_UNITS);
         const points = board.points.slice(sent);
         sent += points.length;
         post({
@@ -163,10 +160,13 @@ async function train(
           globalStep,
           loss: info.loss,
           masks: {
-            h1: (m?.keep[0] ?? []).slice(0, VIEW_UNITS),
-            h2: (m?.keep[1] ?? []).slice(0, VIEW_UNITS),
-            dropped1: m?.droppedFraction[0] ?? 0,
-            dropped2: m?.droppedFraction[1] ?? 0,
+            h1: hidden.keep[0],
+            h2: hidden.keep[1],
+            dropped1: hidden.dropped[0],
+            dropped2: hidden.dropped[1],
+            p1: hidden.p[0],
+            p2: hidden.p[1],
+            sites,
           },
           points,
         });
