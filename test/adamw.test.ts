@@ -84,7 +84,7 @@ test('AdamW state round trip: a resumed optimiser continues bit for bit', () => 
     assert.deepEqual(run(2), run(null));
     const opt = new optim.AdamW([tensor([1, 2], { requiresGrad: true })]);
     assert.throws(
-      () => opt.loadState({ step: 1, expAvg: [new Float32Array(3)], expAvgSq: [null] }),
+      () => opt.loadState({ step: 1, buffers: { exp_avg: [new Float32Array(3)], exp_avg_sq: [null] } }),
       /has 3 values but its parameter has 2/,
     );
   });
