@@ -1,13 +1,7 @@
 /** optim: optimisers and learning-rate schedules. */
 export { SGD, type SGDOptions } from './sgd.js';
 export { AdamW, type AdamWOptions } from './adamw.js';
-export type {
-  AdamWHparams,
-  Optimizer,
-  OptimizerHparams,
-  OptimizerState,
-  SGDHparams,
-} from './optimizer.js';
+export type { AdamWHparams, Optimizer, OptimizerHparams, OptimizerState, SGDHparams } from './optimizer.js';
 export {
   checkWarmupCosine,
   warmupCosine,

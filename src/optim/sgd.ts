@@ -137,7 +137,9 @@ export class SGD implements Optimizer {
   /** Restores a state saved by `state()`; a state without momentum buffers drops them. */
   loadState(state: OptimizerState): void {
     if (!(Number.isInteger(state.step) && state.step >= 0))
-      throw new ArgumentError(`SGD: the saved step count must be an integer ≥ 0, got ${formatValue(state.step)}.`);
+      throw new ArgumentError(
+        `SGD: the saved step count must be an integer ≥ 0, got ${formatValue(state.step)}.`,
+      );
     this.loadVelocityState(state.buffers['momentum'] ?? this.params.map(() => null));
     this.steps = state.step;
   }

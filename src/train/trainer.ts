@@ -122,7 +122,11 @@ function optimizerNames(model: TrainableModule, optim: Optimizer): string[] {
 }
 
 /** Buffers by parameter name, from one of an optimiser's state lists (null entries left out). */
-function byName(names: readonly string[], optim: Optimizer, list: readonly (Float32Array | null)[]): StateDict {
+function byName(
+  names: readonly string[],
+  optim: Optimizer,
+  list: readonly (Float32Array | null)[],
+): StateDict {
   const out: StateDict = {};
   list.forEach((v, i) => {
     if (v !== null) out[names[i]!] = { shape: [...optim.params[i]!.shape], data: v };

@@ -210,7 +210,8 @@ export function readHeader(parsed: Json, version: number, fail: (problem: string
     const t = r.obj(v, `tensors[${i}]`);
     const tName = r.str(t.name, `tensors[${i}].name`);
     const role = t.role;
-    const roles = optimizer.hparams.name === 'SGD' ? ['param', 'momentum'] : ['param', 'exp_avg', 'exp_avg_sq'];
+    const roles =
+      optimizer.hparams.name === 'SGD' ? ['param', 'momentum'] : ['param', 'exp_avg', 'exp_avg_sq'];
     if (typeof role !== 'string' || !roles.includes(role))
       throw fail(`has an unknown role at tensors[${i}].role for optimizer ${optimizer.hparams.name}`);
     const shape = r
