@@ -363,7 +363,10 @@ describe('AdamW + warm-up/cosine: interrupted mid-epoch, resumed bit for bit', (
       refused(/warm-up \+ cosine over 5 steps .* this run's warm-up \+ cosine over 15 steps/),
     );
     await assert.rejects(
-      new d2l.Trainer({ maxEpochs: 1, configureOptimizers: adamW, resumeFrom: adamw }).fit(fresh(), dataModule(11)),
+      new d2l.Trainer({ maxEpochs: 1, configureOptimizers: adamW, resumeFrom: adamw }).fit(
+        fresh(),
+        dataModule(11),
+      ),
       refused(/follows warm-up \+ cosine .* this run's a constant learning rate/),
     );
   });

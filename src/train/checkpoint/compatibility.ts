@@ -39,6 +39,12 @@ export function checkCompatible(ckpt: TrainingCheckpoint, run: RunIdentity, name
   if (ckpt.modelClass !== run.modelClass) {
     refuse(`it holds a ${ckpt.modelClass} but this run trains a ${run.modelClass}`);
   }
+  // First: the other hyperparameters (lr, weight decay) differ too, but this is the reason.
+  if (ckpt.optimizer.name !== run.optimizer.name) {
+    refuse(
+      `it was trained with ${ckpt.optimizer.name} but this run uses ${run.optimizer.name} (an optimiser's state does not carry over to another)`,
+    );
+  }
   const keys = new Set([...Object.keys(ckpt.config), ...Object.keys(run.config)]);
   for (const k of keys) {
     if (ckpt.config[k] !== run.config[k]) {
@@ -47,11 +53,6 @@ export function checkCompatible(ckpt: TrainingCheckpoint, run: RunIdentity, name
           `(checkpoint: ${describeConfig(ckpt.config)})`,
       );
     }
-  }
-  if (ckpt.optimizer.name !== run.optimizer.name) {
-    refuse(
-      `it was trained with ${ckpt.optimizer.name} but this run uses ${run.optimizer.name} (an optimiser's state does not carry over to another)`,
-    );
   }
   const saved = ckpt.optimizer as unknown as Readonly<Record<string, unknown>>;
   const here = run.optimizer as unknown as Readonly<Record<string, unknown>>;
