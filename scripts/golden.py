@@ -227,6 +227,40 @@ golden["adamw"] = {
     **entry(param=p0, grad1=grads[0], grad2=grads[1], grad3=grads[2], after1=after[0], after2=after[1], after3=after[2]),
 }
 
+# AdamW (weight decay 0.05) under linear warm-up + cosine decay as PyTorch schedules it, stepped per
+# update: SequentialLR of LinearLR (lr/W, 2lr/W, …, lr over the first W steps) and CosineAnnealingLR
+# (from lr down to eta_min at step T). The rate each step used and the parameter after each step.
+W, T, LR, MIN_LR = 3, 10, 0.01, 0.001
+p = draw(6).detach().requires_grad_(True)
+p0 = p.detach().clone()
+grads = [draw(6).detach() for _ in range(T)]
+opt = torch.optim.AdamW([p], lr=LR, weight_decay=0.05)
+sched = torch.optim.lr_scheduler.SequentialLR(
+    opt,
+    [
+        torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / W, end_factor=1.0, total_iters=W - 1),
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=T - W, eta_min=MIN_LR),
+    ],
+    milestones=[W],
+)
+lrs = []
+after = []
+for grad in grads:
+    lrs.append(opt.param_groups[0]["lr"])
+    p.grad = grad.clone()
+    opt.step()
+    sched.step()
+    after.append(p.detach().clone())
+golden["adamw_warmup_cosine"] = {
+    "lr": LR,
+    "warmupSteps": W,
+    "totalSteps": T,
+    "minLr": MIN_LR,
+    "weightDecay": 0.05,
+    "lrs": lrs,
+    **entry(param=p0, grads=torch.stack(grads), after=torch.stack(after)),
+}
+
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps(golden, indent=1) + "\n")
 print(f"wrote {OUT}")

@@ -1,5 +1,6 @@
 /**
- * optim.AdamW against PyTorch (three golden steps from scripts/golden.py, on every backend), its
+ * optim.AdamW against PyTorch (three golden steps from scripts/golden.py, on every backend, and ten
+ * with weight decay under warm-up + cosine, whose rates match torch's schedulers), its
  * defaults, its state round trip (a resumed optimiser continues bit for bit), and the warm-up +
  * cosine schedule's values and edge cases.
  */
@@ -51,6 +52,48 @@ for (const entry of backends) {
   });
 }
 
+const scheduled = (
+  JSON.parse(readFileSync(new URL('./fixtures/golden.json', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >
+)['adamw_warmup_cosine'] as Record<'param' | 'grads' | 'after', Stored> & {
+  lr: number;
+  warmupSteps: number;
+  totalSteps: number;
+  minLr: number;
+  weightDecay: number;
+  lrs: number[];
+};
+
+test("warm-up + cosine equals torch's SequentialLR(LinearLR, CosineAnnealingLR); AdamW (weight decay 0.05) under it matches PyTorch", (t) => {
+  const { lr, warmupSteps, totalSteps, minLr, weightDecay, lrs } = scheduled;
+  const o = { lr, warmupSteps, totalSteps, minLr };
+  optim.checkWarmupCosine(o);
+  lrs.forEach((e, s) => {
+    const got = optim.warmupCosine(s, o);
+    assert.ok(Math.abs(got - e) <= 1e-15, `step ${s}: lr ${got}, PyTorch ${e}`);
+  });
+  tidy(() => {
+    const n = scheduled.param.shape[0]!;
+    const p = tensor(scheduled.param.data, { requiresGrad: true });
+    const opt = new optim.AdamW([p], { lr, weightDecay });
+    let worst = 0;
+    lrs.forEach((_, s) => {
+      opt.lr = optim.warmupCosine(s, o);
+      p.grad = tensor(scheduled.grads.data.slice(s * n, (s + 1) * n));
+      opt.step();
+      const got = p.dataSync();
+      scheduled.after.data.slice(s * n, (s + 1) * n).forEach((e, i) => {
+        const d = Math.abs(got[i]! - e) / Math.max(1, Math.abs(e));
+        assert.ok(d <= 1e-6, `step ${s}, element ${i}: got ${got[i]}, PyTorch ${e}`);
+        worst = Math.max(worst, d);
+      });
+    });
+    t.diagnostic(`max error vs PyTorch over ${lrs.length} scheduled steps: ${worst.toExponential(1)}`);
+  });
+});
+
 test("AdamW's defaults are PyTorch's", () => {
   const opt = new optim.AdamW([tensor([1], { requiresGrad: true })]);
   assert.equal(opt.lr, 1e-3);
@@ -84,7 +127,7 @@ test('AdamW state round trip: a resumed optimiser continues bit for bit', () => 
     assert.deepEqual(run(2), run(null));
     const opt = new optim.AdamW([tensor([1, 2], { requiresGrad: true })]);
     assert.throws(
-      () => opt.loadState({ step: 1, expAvg: [new Float32Array(3)], expAvgSq: [null] }),
+      () => opt.loadState({ step: 1, buffers: { exp_avg: [new Float32Array(3)], exp_avg_sq: [null] } }),
       /has 3 values but its parameter has 2/,
     );
   });

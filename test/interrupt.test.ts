@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -261,4 +261,148 @@ describe('checkpoint versions and crafted-but-checksummed files', () => {
       );
     });
   }
+});
+
+/** AdamW through the Trainer's option, as a run picks it (the model's own optimiser is SGD). */
+const adamW = (m: d2l.Module): optim.AdamW =>
+  new optim.AdamW(m.parameters(), { lr: 0.01, weightDecay: 0.05 });
+
+/** Warm-up over the first 4 of 15 steps, then cosine to 0.001: the rate changes every step. */
+const cosine = { name: 'warmup-cosine', warmupSteps: 4, minLr: 0.001 } as const;
+const withAdamW = { configureOptimizers: adamW, lrSchedule: cosine };
+
+describe('AdamW + warm-up/cosine: interrupted mid-epoch, resumed bit for bit', () => {
+  for (const [epoch, step] of [
+    [1, 2],
+    [2, 4],
+  ] as const) {
+    test(`interrupted at epoch ${epoch}, step ${step} of 5 (inside the warm-up, then in the cosine)`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'dropout-lab-int-'));
+      try {
+        const a = fresh();
+        const straight = await new d2l.Trainer({ maxEpochs: 3, ...withAdamW }).fit(a, dataModule(11));
+
+        const controller = new AbortController();
+        manualSeed(999);
+        const b = fresh();
+        await assert.rejects(
+          new d2l.Trainer({
+            maxEpochs: 3,
+            ...withAdamW,
+            checkpointEvery: 1,
+            checkpointer: checkpointDir(dir, 'run'),
+            signal: controller.signal,
+            onStep: (info) => {
+              if (info.epoch === epoch && info.step === step) controller.abort('SIGINT');
+            },
+          }).fit(b, dataModule(11)),
+          InterruptedError,
+        );
+        const bytes = new Uint8Array(await readFile(join(dir, 'run.dlck')));
+        assert.equal(
+          new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true),
+          3,
+          'AdamW needs version 3',
+        );
+        const ckpt = await loadCheckpoint(join(dir, 'run.dlck'));
+        const taken = (epoch - 1) * 5 + step;
+        assert.equal(ckpt.optimizer.name, 'AdamW');
+        assert.equal(ckpt.adamw?.step, taken);
+        assert.equal(ckpt.lrSchedule?.step, taken);
+        assert.deepEqual(Object.keys(ckpt.adamw.expAvg), Object.keys(ckpt.params));
+        assert.deepEqual(ckpt.momentum, {});
+
+        const c = fresh();
+        manualSeed(12345);
+        const resumed = await new d2l.Trainer({ maxEpochs: 3, ...withAdamW, resumeFrom: ckpt }).fit(
+          c,
+          dataModule(11),
+        );
+        assert.deepEqual(c.stateDict(), a.stateDict());
+        assert.deepEqual(withoutTiming(resumed.epochs), withoutTiming(straight.epochs));
+        assert.deepEqual(resumed.board.points, straight.board.points);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('the schedule moves the rate: the run differs from one at a constant rate', async () => {
+    const a = fresh();
+    await new d2l.Trainer({ maxEpochs: 1, ...withAdamW }).fit(a, dataModule(11));
+    const b = fresh();
+    await new d2l.Trainer({ maxEpochs: 1 }).fit(b, dataModule(11));
+    assert.notDeepEqual(a.stateDict(), b.stateDict());
+  });
+
+  test("one optimiser's checkpoint is refused for the other, and another schedule too, with one line", async () => {
+    const sink: TrainingCheckpoint[] = [];
+    const save = { save: (c: TrainingCheckpoint) => void sink.push(c) };
+    await new d2l.Trainer({ maxEpochs: 1, checkpointEvery: 1, checkpointer: save }).fit(
+      fresh(),
+      dataModule(11),
+    );
+    await new d2l.Trainer({ maxEpochs: 1, checkpointEvery: 1, checkpointer: save, ...withAdamW }).fit(
+      fresh(),
+      dataModule(11),
+    );
+    const [sgd, adamw] = sink.map((c) => decodeCheckpoint(encodeCheckpoint(c)));
+    const refused = (re: RegExp) => (e: unknown) =>
+      e instanceof ArgumentError && re.test(e.message) && !e.message.includes('\n');
+    await assert.rejects(
+      new d2l.Trainer({ maxEpochs: 3, ...withAdamW, resumeFrom: sgd }).fit(fresh(), dataModule(11)),
+      refused(/trained with SGD but this run uses AdamW/),
+    );
+    await assert.rejects(
+      new d2l.Trainer({ maxEpochs: 3, resumeFrom: adamw }).fit(fresh(), dataModule(11)),
+      refused(/trained with AdamW but this run uses SGD/),
+    );
+    // A cosine spans the run: training longer would follow another curve.
+    await assert.rejects(
+      new d2l.Trainer({ maxEpochs: 3, ...withAdamW, resumeFrom: adamw }).fit(fresh(), dataModule(11)),
+      refused(/warm-up \+ cosine over 5 steps .* this run's warm-up \+ cosine over 15 steps/),
+    );
+    await assert.rejects(
+      new d2l.Trainer({ maxEpochs: 1, configureOptimizers: adamW, resumeFrom: adamw }).fit(
+        fresh(),
+        dataModule(11),
+      ),
+      refused(/follows warm-up \+ cosine .* this run's a constant learning rate/),
+    );
+  });
+
+  test('version 3 round-trips AdamW moments and the schedule; a schedule in a version 2 header is refused', async () => {
+    const sink: TrainingCheckpoint[] = [];
+    await new d2l.Trainer({
+      maxEpochs: 1,
+      ...withAdamW,
+      checkpointEvery: 1,
+      checkpointer: { save: (c) => void sink.push(c) },
+    }).fit(fresh(), dataModule(11));
+    const bytes = encodeCheckpoint(sink[0]!);
+    const back = decodeCheckpoint(bytes);
+    assert.deepEqual(back.adamw, sink[0]!.adamw);
+    assert.deepEqual(back.lrSchedule, {
+      name: 'warmup-cosine',
+      warmupSteps: 4,
+      totalSteps: 5,
+      minLr: 0.001,
+      step: 5,
+    });
+    assert.deepEqual(back.optimizer, {
+      name: 'AdamW',
+      lr: 0.01,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0.05,
+    });
+    assert.throws(
+      () =>
+        decodeCheckpoint(
+          rewriteHeader(bytes, 2, (h) => void (h['version'] = 2)),
+          'v2.dlck',
+        ),
+      (e: unknown) => e instanceof DataError && /expected "SGD"/.test(e.message),
+    );
+  });
 });

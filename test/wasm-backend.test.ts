@@ -515,8 +515,51 @@ for (const cfg of configs) {
   });
 }
 
+/**
+ * im2col and col2im of a LeNet conv (5×5, padding 2), a 2×2 max-pool window (−∞ padding value), a
+ * strided padded 3×3 window on an odd image and a 3×3 stride-2 window without padding: large enough
+ * to be split between threads.
+ */
+function convUnfolds(be: Backend): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const [[batch, channels, height, width], k, stride, pad, padValue] of [
+    [[64, 6, 14, 14], 5, 1, 2, 0],
+    [[64, 6, 28, 28], 2, 2, 0, -Infinity],
+    [[33, 5, 15, 13], 3, 2, 1, 0],
+    [[40, 4, 17, 17], 3, 2, 0, 0],
+  ] as const) {
+    const outH = Math.floor((height + 2 * pad - k) / stride) + 1;
+    const outW = Math.floor((width + 2 * pad - k) / stride) + 1;
+    const geom = {
+      batch,
+      channels,
+      height,
+      width,
+      kernelH: k,
+      kernelW: k,
+      strideH: stride,
+      strideW: stride,
+      padH: pad,
+      padW: pad,
+      outH,
+      outW,
+    };
+    const imageSize = batch * channels * height * width;
+    const colsSize = batch * outH * outW * channels * k * k;
+    const x = upload(be, randomArray(imageSize, 12));
+    const cols = be.alloc(colsSize);
+    be.im2col(x, cols, geom, padValue);
+    out.push(be.readSync(cols, colsSize));
+    const g = upload(be, randomArray(colsSize, 13));
+    const image = be.alloc(imageSize);
+    be.col2im(g, image, geom);
+    out.push(be.readSync(image, imageSize));
+  }
+  return out;
+}
+
 describe('wasm backend: thread count and helpers', () => {
-  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout and SGD results', async () => {
+  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout, SGD, im2col and col2im results', async () => {
     for (const variant of configs.filter((c) => c.threads === 1).map((c) => c.variant)) {
       const backends = await Promise.all(
         [1, 2, 3, 4].map((threads) => createWasmBackend({ threads, variant })),
@@ -561,11 +604,17 @@ describe('wasm backend: thread count and helpers', () => {
         const c = be.alloc(256 * 256);
         be.matmul(a, b, c, 256, 256, 784, false, false);
         r.push(be.readSync(c, 256 * 256));
+        r.push(...convUnfolds(be));
         return r;
       });
       for (let t = 1; t < backends.length; t++) {
         outs[0]!.forEach((o, i) => assertExact(outs[t]![i]!, o, `${variant}, ${t + 1} threads, output ${i}`));
       }
+      // The unfolds split across threads are also the reference backend's, bit for bit.
+      const reference = convUnfolds(new ReferenceBackend());
+      reference.forEach((e, i) =>
+        assertExact(outs[1]![outs[1]!.length - reference.length + i]!, e, `im2col/col2im ${i}`),
+      );
       backends.forEach((be) => be.dispose());
     }
   });

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
+import { completeConfig } from '../run/options.js';
 import { modelEntry, type ModelName } from '../run/models.js';
 import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
 import { runPool, type RunRecord } from '../experiments/pool.js';
@@ -161,6 +162,8 @@ export function curveBands(
 /** Flags of `compare --seeds`: the run (from the option table), its models and the pool's flags. */
 export interface CompareSeedsFlags extends QueueFlags {
   config: RunConfig;
+  /** The fields set explicitly: each model's config is completed from them with its own defaults. */
+  given?: Partial<RunConfig>;
   models: readonly ModelName[];
   seeds: number;
   dataDir?: string;
@@ -183,7 +186,10 @@ export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) 
     model,
   }));
   const seeds = Array.from({ length: f.seeds }, (_, i) => c.seed + i);
-  const configs = models.flatMap((m) => seeds.map((seed) => ({ ...base, model: m.model, seed })));
+  const configs = models.flatMap((m) => {
+    const own = f.given === undefined ? { model: m.model } : completeConfig({ ...f.given, model: m.model });
+    return seeds.map((seed) => ({ ...base, ...own, seed }));
+  });
   const flags: ExperimentFlags = {
     seeds: f.seeds,
     seed: c.seed,

@@ -16,7 +16,7 @@ import { runModels, type RunSpec } from './run.js';
 import type { RunConfig } from '../run/config.js';
 import { MODEL_NAMES, type ModelName } from '../run/models.js';
 import { optionOf } from '../run/options.js';
-import { addRunOptions, configFromFlags, flagParser } from './runOptions.js';
+import { addRunOptions, configFromFlags, flagParser, givenFromFlags } from './runOptions.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
@@ -82,6 +82,7 @@ function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: T
   return {
     command,
     config: configFromFlags(f),
+    given: givenFromFlags(f),
     models,
     dataDir: f.dataDir,
     out: f.out,
@@ -200,6 +201,7 @@ export function buildProgram(): Command {
       {
         ...f,
         config: configFromFlags(f),
+        given: givenFromFlags(f),
         models,
         seeds: f.seeds,
         ...(f.out === undefined ? {} : { out: f.out }),

@@ -10,6 +10,7 @@ import { createBackend, disposeBackend, type BackendName } from '../backend/sele
 import { ArgumentError, InterruptedError } from '../errors.js';
 import type { RunConfig } from '../run/config.js';
 import { epochEvent, summaryEvent } from '../run/events.js';
+import { completeConfig } from '../run/options.js';
 import type { ModelName } from '../run/models.js';
 import { checkResumable, runOne, type RunResult, type RunSummary } from '../run/runOne.js';
 import { writeRunOutputs } from '../node/runOutputs.js';
@@ -30,6 +31,8 @@ export interface RunSpec {
   /** The run; `models` replaces its `model` (each model trains with these settings and seed). */
   readonly config: RunConfig;
   readonly models: readonly ModelName[];
+  /** The fields set explicitly: each model's config is completed from them with its own defaults. */
+  readonly given?: Partial<RunConfig> | undefined;
   readonly dataDir?: string | undefined;
   readonly out?: string | undefined;
   readonly json: boolean;
@@ -60,7 +63,9 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
   const interrupts = spec.handleSignals === false ? undefined : watchSignals(note);
   let backend: Backend | undefined;
   const previousBackend = getBackend();
-  const configs = spec.models.map((model) => ({ ...spec.config, model }));
+  const configs = spec.models.map((model) =>
+    spec.given === undefined ? { ...spec.config, model } : completeConfig({ ...spec.given, model }),
+  );
   try {
     // Everything that can be refused is checked before any training: a run of two models must not
     // train the first for minutes and then fail on the second's checkpoint.
@@ -130,7 +135,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       const written = await writeRunOutputs(out.path, {
         command: spec.command,
         // The seed that ran: a resumed run's is the checkpoint's (a different --seed is refused).
-        config: spec.config,
+        config: configs.length === 1 ? configs[0]! : spec.config,
         results,
         backend: backend.name,
         threads: spec.backend === 'wasm' ? spec.threads : 1,

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RunConfig } from '../run/config.js';
 import {
-  DEFAULT_CONFIG,
+  completeConfig,
   optionsFor,
   parseOption,
   RUN_OPTIONS,
@@ -23,9 +23,13 @@ export function flagParser(o: RunOption): (value: string) => number | string {
   };
 }
 
-/** The help text of a row, with its default. */
+/**
+ * The help text of a row, with its default. Commander is not given the defaults: an unset flag stays
+ * undefined, so that a model's own defaults (and AdamW's) can fill it, and an explicit flag wins.
+ */
 function helpOf(o: RunOption): string {
-  return o.kind !== 'choice' && o.zeroMeans !== undefined ? `${o.help} (default: ${o.zeroMeans})` : o.help;
+  const shown = o.kind !== 'choice' && o.zeroMeans !== undefined ? o.zeroMeans : JSON.stringify(o.default);
+  return `${o.help} (default: ${shown})`;
 }
 
 /** Adds the table's options of `surface` to `cmd`, in table order. */
@@ -34,19 +38,22 @@ export function addRunOptions(cmd: Command, surface: Exclude<Surface, 'sweep' | 
     const opt = new Option(`${o.flag} <${o.kind === 'choice' ? 'name' : 'x'}>`, helpOf(o));
     if (o.kind === 'choice') opt.choices(o.choices);
     else opt.argParser(flagParser(o));
-    const zeroDefault = o.kind !== 'choice' && o.zeroMeans !== undefined;
-    if (!zeroDefault) opt.default(o.default);
     cmd.addOption(opt);
   }
   return cmd;
 }
 
-/** The RunConfig of parsed flags: each table field from its flag, else its default. */
-export function configFromFlags(flags: object): RunConfig {
-  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+/** The table's fields the flags set explicitly. */
+export function givenFromFlags(flags: object): Partial<RunConfig> {
+  const out: Record<string, unknown> = {};
   for (const o of RUN_OPTIONS) {
     const v = (flags as Readonly<Record<string, unknown>>)[o.key];
     if (v !== undefined) out[o.key] = v;
   }
-  return out as unknown as RunConfig;
+  return out as Partial<RunConfig>;
+}
+
+/** The RunConfig of parsed flags: each table field from its flag, else the model's or the table's default. */
+export function configFromFlags(flags: object): RunConfig {
+  return completeConfig(givenFromFlags(flags));
 }

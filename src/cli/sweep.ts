@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
-import { describeLimits, optionsFor, parseOption, type RunOption } from '../run/options.js';
+import { completeConfig, describeLimits, optionsFor, parseOption, type RunOption } from '../run/options.js';
 import { bandChart, heatmap, writeChart, type BandPoint } from '../node/charts.js';
 import type { RunRecord } from '../experiments/pool.js';
 import { meanStd } from '../experiments/stats.js';
@@ -124,7 +124,20 @@ export async function runSweep(f: SweepFlags, log: (line: string) => void): Prom
   const points = grid(axes);
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
   const toConfig = (p: Partial<ExperimentConfig>, seed: number): ExperimentConfig => {
-    const c: ExperimentConfig = { ...DEFAULT_EXPERIMENT, ...p, epochs: maxEpochs, seed };
+    // A model's own defaults fill what the axes leave (a ViT trains with AdamW unless swept otherwise).
+    const c: ExperimentConfig = {
+      ...DEFAULT_EXPERIMENT,
+      ...completeConfig(p as Partial<RunConfig>),
+      epochs: maxEpochs,
+      seed,
+    };
+    // Shorter runs are read off the longest one's epochs: right only when the rate does not depend on
+    // the run's length, as a cosine does.
+    if (epochList.length > 1 && c.lrSchedule !== 'constant') {
+      throw new ArgumentError(
+        'an epochs axis reads shorter runs off the longest, but a warm-up + cosine rate depends on the run length; sweep one epochs value at a time.',
+      );
+    }
     if (f.fixedPn === undefined) return c;
     const size = (q: number): number => {
       if (q >= 1) throw new ArgumentError('--fixed-pn needs dropout p < 1 in every layer.');

@@ -15,6 +15,7 @@ import { zeros } from '../tensor/creation.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
 import { stridesOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { AdamWHparams, Optimizer, OptimizerState } from './optimizer.js';
 
 /** Hyperparameters of AdamW (PyTorch's names, camel-cased). */
 export interface AdamWOptions {
@@ -28,20 +29,13 @@ export interface AdamWOptions {
   weightDecay?: number | undefined;
 }
 
-/** The optimiser's state for checkpoints: steps taken and both moments per parameter (null before its first step). */
-export interface AdamWState {
-  readonly step: number;
-  readonly expAvg: readonly (Float32Array | null)[];
-  readonly expAvgSq: readonly (Float32Array | null)[];
-}
-
 /** Copies `src` into the storage of `dst` (same shape), keeping `dst`'s identity. */
 function assign(dst: Tensor, src: Tensor): void {
   dst.backend.unary('copy', src.id, stridesOf(src.shape), dst.id, dst.shape);
 }
 
 /** torch.optim.AdamW; see the file comment. `lr` is writable so a schedule can set it every step. */
-export class AdamW {
+export class AdamW implements Optimizer {
   /** The learning rate of the next step. */
   lr: number;
   readonly betas: readonly [number, number];
@@ -128,22 +122,30 @@ export class AdamW {
     }
   }
 
-  /** Copies of the step count and both moments, one entry per parameter in `params` order; synchronous (CPU backends). */
-  state(): AdamWState {
-    const read = (store: Map<Tensor, Tensor>): (Float32Array | null)[] =>
-      this.params.map((p) => store.get(p)?.dataSync() ?? null);
-    return { step: this.steps, expAvg: read(this.expAvg), expAvgSq: read(this.expAvgSq) };
+  /** The hyperparameters, with the current `lr` (a checkpoint's record of the optimiser). */
+  hparams(): AdamWHparams {
+    return { name: 'AdamW', lr: this.lr, betas: this.betas, eps: this.eps, weightDecay: this.weightDecay };
   }
 
-  /** Restores a state saved by `state()` (same parameter order and sizes). */
-  loadState(state: AdamWState): void {
+  /**
+   * Copies of the step count and both moments (PyTorch's `exp_avg`, `exp_avg_sq`), one entry per
+   * parameter in `params` order (null before its first step); synchronous (CPU backends).
+   */
+  state(): OptimizerState {
+    const read = (store: Map<Tensor, Tensor>): (Float32Array | null)[] =>
+      this.params.map((p) => store.get(p)?.dataSync() ?? null);
+    return { step: this.steps, buffers: { exp_avg: read(this.expAvg), exp_avg_sq: read(this.expAvgSq) } };
+  }
+
+  /** Restores a state saved by `state()` (same parameter order and sizes); missing moments start at zero. */
+  loadState(state: OptimizerState): void {
     if (!(Number.isInteger(state.step) && state.step >= 0))
       throw new ArgumentError(
         `AdamW: the saved step count must be an integer ≥ 0, got ${formatValue(state.step)}.`,
       );
     for (const [what, list, store] of [
-      ['first moments', state.expAvg, this.expAvg],
-      ['second moments', state.expAvgSq, this.expAvgSq],
+      ['first moments', state.buffers['exp_avg'] ?? this.params.map(() => null), this.expAvg],
+      ['second moments', state.buffers['exp_avg_sq'] ?? this.params.map(() => null), this.expAvgSq],
     ] as const) {
       if (list.length !== this.params.length) {
         throw new ArgumentError(

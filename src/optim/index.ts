@@ -1,4 +1,11 @@
 /** optim: optimisers and learning-rate schedules. */
 export { SGD, type SGDOptions } from './sgd.js';
-export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
-export { checkWarmupCosine, warmupCosine, type WarmupCosineOptions } from './schedule.js';
+export { AdamW, type AdamWOptions } from './adamw.js';
+export type { AdamWHparams, Optimizer, OptimizerHparams, OptimizerState, SGDHparams } from './optimizer.js';
+export {
+  checkWarmupCosine,
+  warmupCosine,
+  type LrScheduleOptions,
+  type LrScheduleState,
+  type WarmupCosineOptions,
+} from './schedule.js';

@@ -45,3 +45,27 @@ export function warmupCosine(step: number, o: WarmupCosineOptions): number {
   const progress = span === 0 ? 1 : Math.min(1, (step - warmupSteps) / span);
   return minLr + ((lr - minLr) * (1 + Math.cos(Math.PI * progress))) / 2;
 }
+
+/** A learning-rate schedule as a Trainer takes it: constant, or warm-up + cosine over the whole run. */
+export type LrScheduleOptions =
+  | { readonly name: 'constant' }
+  | {
+      readonly name: 'warmup-cosine';
+      /** Steps of linear warm-up (optimizer steps, not epochs). */
+      readonly warmupSteps: number;
+      /** The floor of the decay (default 0). */
+      readonly minLr?: number | undefined;
+    };
+
+/**
+ * A warm-up + cosine schedule as a checkpoint records it: its shape (the peak is the optimiser's lr),
+ * the run's total steps and its position, the steps already taken.
+ */
+export interface LrScheduleState {
+  readonly name: 'warmup-cosine';
+  readonly warmupSteps: number;
+  readonly totalSteps: number;
+  readonly minLr: number;
+  /** Steps taken: the next step's rate is warmupCosine(step, …). */
+  readonly step: number;
+}

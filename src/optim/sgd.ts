@@ -4,6 +4,7 @@ import { applyMaxNorm } from '../ops/maxNorm.js';
 import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Optimizer, OptimizerState, SGDHparams } from './optimizer.js';
 
 /** Hyperparameters of SGD. */
 export interface SGDOptions {
@@ -21,12 +22,14 @@ export interface SGDOptions {
  * w ← w − η·v, v ← μ·v + (g + λ·w) (PyTorch's formulation), one fused kernel per parameter; then,
  * with `maxNorm`, each weight row is projected onto ‖w‖₂ ≤ c (the paper's recipe).
  */
-export class SGD {
-  readonly lr: number;
+export class SGD implements Optimizer {
+  /** The learning rate of the next step (a schedule may set it before each step). */
+  lr: number;
   readonly momentum: number;
   readonly weightDecay: number;
   readonly maxNorm: number | undefined;
   private readonly velocity = new Map<Tensor, Tensor>();
+  private steps = 0;
 
   /** Optimises `params` (e.g. `model.parameters()`). */
   constructor(
@@ -60,6 +63,7 @@ export class SGD {
 
   /** Applies one update to every parameter that has a gradient. */
   step(): void {
+    this.steps++;
     for (const p of this.params) {
       if (p.grad === null) continue;
       let v = -1;
@@ -112,6 +116,32 @@ export class SGD {
       p.backend.write(buf.id, values);
       this.velocity.set(p, buf);
     });
+  }
+
+  /** The hyperparameters, with the current `lr` (a checkpoint's record of the optimiser). */
+  hparams(): SGDHparams {
+    return {
+      name: 'SGD',
+      lr: this.lr,
+      momentum: this.momentum,
+      weightDecay: this.weightDecay,
+      maxNorm: this.maxNorm ?? null,
+    };
+  }
+
+  /** Steps taken and the momentum buffers (PyTorch's `momentum_buffer`), for checkpoints. */
+  state(): OptimizerState {
+    return { step: this.steps, buffers: { momentum: this.velocityState() } };
+  }
+
+  /** Restores a state saved by `state()`; a state without momentum buffers drops them. */
+  loadState(state: OptimizerState): void {
+    if (!(Number.isInteger(state.step) && state.step >= 0))
+      throw new ArgumentError(
+        `SGD: the saved step count must be an integer ≥ 0, got ${formatValue(state.step)}.`,
+      );
+    this.loadVelocityState(state.buffers['momentum'] ?? this.params.map(() => null));
+    this.steps = state.step;
   }
 
   /** Resets gradients to null (set_to_none semantics). */

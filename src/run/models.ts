@@ -14,6 +14,10 @@ import type { Classifier } from '../train/module.js';
 export const DROPOUT_VARIANTS = ['bernoulli', 'gaussian'] as const;
 /** A dropout variant. */
 export type DropoutVariant = (typeof DROPOUT_VARIANTS)[number];
+/** The optimisers a run can train with: the book's SGD, or AdamW (decoupled weight decay). */
+export const OPTIMIZERS = ['sgd', 'adamw'] as const;
+/** The learning-rate schedules of a run: constant, or linear warm-up then cosine decay to 0. */
+export const LR_SCHEDULES = ['constant', 'warmup-cosine'] as const;
 
 /** The fields of a run that shape the model and its optimiser (RunConfig adds the rest). */
 export interface ModelSettings {
@@ -37,6 +41,15 @@ export interface ModelSettings {
   readonly cutoffEpoch: number;
   /** R-Drop's α: two dropout passes per batch, loss = mean CE + α · symmetric KL; 0 = off. */
   readonly rdropAlpha: number;
+  /** sgd (momentum, L2 weight decay, max-norm) or adamw (beta1, beta2, eps, decoupled weight decay). */
+  readonly optimizer: (typeof OPTIMIZERS)[number];
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** constant, or warm-up + cosine over the run's steps. */
+  readonly lrSchedule: (typeof LR_SCHEDULES)[number];
+  /** Epochs of linear warm-up before the cosine (timm's warmup_epochs); the rate moves every step. */
+  readonly warmupEpochs: number;
 }
 
 /** One registered model. */
@@ -47,6 +60,8 @@ export interface ModelEntry {
   readonly hasDropout: boolean;
   /** Fields the model ignores, with the value its canonical form records (the plain MLP: no noise). */
   readonly fixed: Partial<ModelSettings>;
+  /** Its own defaults for run fields (e.g. a ViT: AdamW, warm-up + cosine); explicit settings win. */
+  readonly defaults?: Partial<ModelSettings>;
   /** Refuses settings the model cannot honour (one line naming the field). */
   readonly check?: (c: ModelSettings) => void;
   /** Builds the model; its initial draws come from the global generator (`manualSeed`). */

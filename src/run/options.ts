@@ -8,7 +8,7 @@
 import { ArgumentError } from '../errors.js';
 import { DROPOUT_VARIANTS, FULL_SIZES, type RunConfig } from './config.js';
 import { checkDropoutSchedule } from '../train/dropoutSchedule.js';
-import { MODEL_NAMES, modelEntry } from './models.js';
+import { LR_SCHEDULES, MODEL_NAMES, modelEntry, OPTIMIZERS } from './models.js';
 
 /** Where an option appears: the single-seed commands, the sweep's axes, the lab's form. */
 export type Surface = 'train' | 'compare' | 'sweep' | 'lab';
@@ -180,7 +180,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     kind: 'number',
     min: 0,
     max: 1,
-    help: 'L2 weight decay λ added to the gradient (0 = off, the book)',
+    help: 'weight decay λ: L2 added to the gradient with sgd (0 = off, the book), decoupled with adamw',
     example: '0.0005',
     default: 0,
     surfaces: ALL,
@@ -197,6 +197,72 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: '3',
     default: 0,
     surfaces: ['sweep'],
+  },
+  {
+    key: 'optimizer',
+    flag: '--optimizer',
+    kind: 'choice',
+    choices: OPTIMIZERS,
+    help: "sgd (the book's), or adamw: Adam with decoupled weight decay, with torch.optim.AdamW's defaults (lr 0.001, weight decay 0.01) unless given",
+    example: 'adamw',
+    default: 'sgd',
+    surfaces: CLI,
+  },
+  {
+    key: 'beta1',
+    flag: '--beta1',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "AdamW's β₁, the decay of the gradient's running mean",
+    example: '0.9',
+    default: 0.9,
+    surfaces: CLI,
+  },
+  {
+    key: 'beta2',
+    flag: '--beta2',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "AdamW's β₂, the decay of the squared gradient's running mean",
+    example: '0.999',
+    default: 0.999,
+    surfaces: CLI,
+  },
+  {
+    key: 'eps',
+    flag: '--eps',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    help: "AdamW's ε, added to the denominator",
+    example: '1e-8',
+    default: 1e-8,
+    surfaces: CLI,
+  },
+  {
+    key: 'lrSchedule',
+    flag: '--lr-schedule',
+    kind: 'choice',
+    choices: LR_SCHEDULES,
+    help: 'constant, or warmup-cosine: linear warm-up over the warm-up epochs, then cosine decay to 0 at the last step (set every step)',
+    example: 'warmup-cosine',
+    default: 'constant',
+    surfaces: CLI,
+  },
+  {
+    key: 'warmupEpochs',
+    flag: '--warmup-epochs',
+    kind: 'integer',
+    min: 0,
+    max: 10_000,
+    help: "epochs of linear warm-up of the warm-up + cosine schedule (timm's warmup_epochs)",
+    example: '1',
+    default: 0,
+    surfaces: CLI,
   },
   {
     key: 'dropMode',
@@ -298,6 +364,27 @@ export const DEFAULT_CONFIG: RunConfig = Object.freeze(
   Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.default])) as unknown as RunConfig,
 );
 
+/** torch.optim.AdamW's defaults for the fields it shares with SGD: an AdamW run takes them unless given. */
+export const ADAMW_DEFAULTS: Partial<RunConfig> = Object.freeze({ lr: 1e-3, weightDecay: 0.01 });
+
+/**
+ * A run's config from the fields given (explicit flags, a sweep's axes; undefined = not given): each
+ * missing field takes the model's own default (its registry entry's `defaults`), else, in an AdamW
+ * run, torch.optim.AdamW's (ADAMW_DEFAULTS), else the table's.
+ */
+export function completeConfig(given: Partial<RunConfig>): RunConfig {
+  const explicit = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const model = (explicit['model'] as RunConfig['model'] | undefined) ?? DEFAULT_CONFIG.model;
+  const own = modelEntry(model).defaults ?? {};
+  const optimizer = explicit['optimizer'] ?? own.optimizer ?? DEFAULT_CONFIG.optimizer;
+  return {
+    ...DEFAULT_CONFIG,
+    ...(optimizer === 'adamw' ? ADAMW_DEFAULTS : {}),
+    ...own,
+    ...explicit,
+  } as RunConfig;
+}
+
 /** The options of one surface, in table order. */
 export function optionsFor(surface: Surface): RunOption[] {
   return RUN_OPTIONS.filter((o) => o.surfaces.includes(surface));
@@ -396,6 +483,16 @@ export function checkRun(c: RunConfig): void {
     );
   }
   checkDropoutSchedule({ mode: c.dropMode, schedule: c.dropSchedule, cutoffEpoch: c.cutoffEpoch });
+  if (c.optimizer === 'adamw' && (c.momentum !== 0 || c.maxNorm !== 0)) {
+    throw new ArgumentError(
+      `run config: ${c.momentum !== 0 ? 'momentum' : 'maxNorm'} is SGD's; with optimizer adamw set it to 0 (AdamW's momentum is beta1).`,
+    );
+  }
+  if (c.lrSchedule === 'warmup-cosine' && c.warmupEpochs > c.epochs) {
+    throw new ArgumentError(
+      `run config: warmupEpochs ${c.warmupEpochs} exceeds the run's ${c.epochs} epochs; warm up for at most epochs.`,
+    );
+  }
   modelEntry(c.model).check?.(c);
 }
 
@@ -410,6 +507,11 @@ export function canonicalConfig(c: RunConfig): RunConfig {
   for (const o of RUN_OPTIONS) out[o.key] = o.key in fixed ? fixed[o.key] : c[o.key];
   // Standard dropout has no schedule: its cutoff and ramp change nothing.
   if (out['dropMode'] === 'standard') Object.assign(out, { dropSchedule: 'constant', cutoffEpoch: 0 });
+  // SGD has no betas or ε, a constant rate no warm-up.
+  if (out['optimizer'] === 'sgd') {
+    Object.assign(out, { beta1: DEFAULT_CONFIG.beta1, beta2: DEFAULT_CONFIG.beta2, eps: DEFAULT_CONFIG.eps });
+  }
+  if (out['lrSchedule'] === 'constant') out['warmupEpochs'] = 0;
   if (c.trainLimit >= FULL_SIZES.trainLimit) out['trainLimit'] = 0;
   if (c.valLimit >= FULL_SIZES.valLimit) out['valLimit'] = 0;
   return out as unknown as RunConfig;
@@ -427,6 +529,19 @@ export function configRecord(c: RunConfig): Record<string, string | number | nul
     const v = c[o.key];
     out[snakeCase(o.key)] = o.kind !== 'choice' && o.zeroMeans === 'all' && v === 0 ? null : v;
   }
+  return out;
+}
+
+/**
+ * The identity a checkpoint written before some of the table's rows existed would have now: each
+ * missing field takes the table's default, which is how every run trained before the row was added
+ * (a new row's default is the old behaviour: SGD at a constant rate, no R-Drop).
+ */
+export function upgradeIdentity(
+  config: Readonly<Record<string, string | number | boolean | null>>,
+): Record<string, string | number | boolean | null> {
+  const out = { ...config };
+  for (const o of RUN_OPTIONS) if (o.key !== 'epochs' && !(o.key in out)) out[o.key] = o.default;
   return out;
 }
 

@@ -9,13 +9,14 @@ import { ArgumentError } from '../errors.js';
 import { FashionMNIST, type FashionMnistArrays } from '../data/fashionMnist.js';
 import { manualSeed } from '../random/generator.js';
 import type { TrainingCheckpoint } from '../train/checkpoint.js';
-import type { Classifier } from '../train/module.js';
+import type { Classifier, TrainableModule } from '../train/module.js';
 import type { BoardPoint, ProgressBoard } from '../train/progressBoard.js';
 import { dropoutScheduler } from '../train/dropoutSchedule.js';
 import { Trainer, type Checkpointer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import type { RunConfig } from './config.js';
 import { buildModel } from './models.js';
-import { canonicalConfig, checkpointIdentity, checkRun } from './options.js';
+import { canonicalConfig, checkpointIdentity, checkRun, upgradeIdentity } from './options.js';
+import { runOptimizer, runSchedule } from './optimizer.js';
 import { useRDrop } from './rdrop.js';
 
 /** What a caller may add to a run: progress, per-epoch analysis, checkpoints, interruption. */
@@ -79,6 +80,26 @@ function seedRun(c: RunConfig, data: FashionMNIST): void {
   data.shuffleGenerator.manualSeed(c.seed + 2 ** 32);
 }
 
+/**
+ * The Trainer's options that make it this run's: the identity its checkpoints carry, the optimiser
+ * and the learning-rate schedule (built from the canonical form).
+ */
+function runTrainerOptions(c: RunConfig, data: FashionMNIST) {
+  const canon = canonicalConfig(c);
+  return {
+    maxEpochs: c.epochs,
+    // The run's description is the checkpoint's identity: a checkpoint of another run is refused.
+    modelConfig: checkpointIdentity(c),
+    configureOptimizers: (m: TrainableModule) => runOptimizer(m, canon),
+    lrSchedule: runSchedule(canon, data.numTrainBatches),
+  };
+}
+
+/** A checkpoint as this version reads it: an older one's identity gains the rows added since. */
+function upgraded(ckpt: TrainingCheckpoint): TrainingCheckpoint {
+  return { ...ckpt, config: upgradeIdentity(ckpt.config) };
+}
+
 function freeModel(model: Classifier): void {
   for (const p of model.namedState().map(([, t]) => t)) p.dispose();
 }
@@ -97,7 +118,7 @@ export function checkResumable(c: RunConfig, ckpt: TrainingCheckpoint, data: Fas
   manualSeed(c.seed);
   const probe = buildModel(c);
   try {
-    new Trainer({ maxEpochs: c.epochs, modelConfig: checkpointIdentity(c) }).checkResume(ckpt, probe, data);
+    new Trainer(runTrainerOptions(c, data)).checkResume(upgraded(ckpt), probe, data);
   } finally {
     freeModel(probe);
   }
@@ -125,12 +146,10 @@ export async function runOne(c: RunConfig, data: FashionMNIST, hooks: RunHooks =
             cutoffEpoch: noise.cutoffEpoch,
           });
     const trainer: Trainer = new Trainer({
-      maxEpochs: c.epochs,
-      // The run's description is the checkpoint's identity: a checkpoint of another run is refused.
-      modelConfig: checkpointIdentity(c),
+      ...runTrainerOptions(c, data),
       checkpointEvery: hooks.checkpointEvery,
       checkpointer: hooks.checkpointer,
-      resumeFrom: hooks.resumeFrom,
+      resumeFrom: hooks.resumeFrom && upgraded(hooks.resumeFrom),
       signal: hooks.signal,
       onEpochStart: schedule,
       onStep: hooks.onStep && ((info) => hooks.onStep!(info, trainer.board)),

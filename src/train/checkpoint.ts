@@ -6,7 +6,9 @@
  * (compatibility.ts); this module gathers them. The Node file I/O is src/node/checkpointFiles.ts's.
  */
 export type {
+  AdamWCheckpointState,
   ConfigValue,
+  LrScheduleState,
   DataPosition,
   OptimizerHparams,
   PartialEpoch,

@@ -8,6 +8,7 @@
 import type { Batch } from '../data/dataModule.js';
 import { Module } from '../nn/module.js';
 import { accuracy, accuracyTensor, crossEntropy } from '../ops/loss.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -38,8 +39,8 @@ export abstract class TrainableModule extends Module {
     return { loss: this.loss(this.forward(batch.X), batch.y) };
   }
 
-  /** The optimiser the Trainer steps: minibatch SGD on all parameters with `lr`, as in the book. */
-  configureOptimizers(): SGD {
+  /** The optimiser the Trainer steps (SGD or AdamW): minibatch SGD on all parameters with `lr`, as in the book. */
+  configureOptimizers(): Optimizer {
     return new SGD(this.parameters(), { lr: this.lr });
   }
 }

@@ -6,7 +6,8 @@
 import type { Batch, DataModule } from '../data/dataModule.js';
 import { ArgumentError, InterruptedError, NumericError, formatValue } from '../errors.js';
 import type { StateDict } from '../nn/module.js';
-import type { SGD } from '../optim/sgd.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { checkWarmupCosine, warmupCosine, type LrScheduleOptions } from '../optim/schedule.js';
 import { Generator, defaultGenerator, type GeneratorState } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -41,7 +42,18 @@ export interface TrainerOptions {
   checkpointEvery?: number | undefined;
   /** Receives each checkpoint; `checkpointDir(dir)` from `dropout-lab/node` writes them atomically. */
   checkpointer?: Checkpointer | undefined;
-  /** Continue this run: weights, momentum, generator states, epoch and metrics are restored first. */
+  /**
+   * The optimiser, built after lazy layers are materialised (default `model.configureOptimizers()`);
+   * the way a run picks SGD or AdamW without changing the model, as LightningCLI's --optimizer does.
+   */
+  configureOptimizers?: ((model: TrainableModule) => Optimizer) | undefined;
+  /**
+   * The learning rate per step (default constant: the optimiser's own). Warm-up + cosine sets the
+   * optimiser's lr before every step from the global step, peaking at the lr it was built with and
+   * reaching `minLr` at the last step of `maxEpochs`.
+   */
+  lrSchedule?: LrScheduleOptions | undefined;
+  /** Continue this run: weights, optimiser state, generator states, epoch and metrics are restored first. */
   resumeFrom?: TrainingCheckpoint | undefined;
   /** The generator the model draws its masks from (default: the global one that `manualSeed` seeds). */
   generator?: Generator | undefined;
@@ -96,7 +108,7 @@ function scalarHparams(model: TrainableModule): Record<string, ConfigValue> {
 }
 
 /** The model's name of each parameter the optimiser updates, in the optimiser's order. */
-function optimizerNames(model: TrainableModule, optim: SGD): string[] {
+function optimizerNames(model: TrainableModule, optim: Optimizer): string[] {
   const byTensor = new Map<Tensor, string>(model.namedParameters().map(([n, p]) => [p, n]));
   return optim.params.map((p, i) => {
     const name = byTensor.get(p);
@@ -109,11 +121,24 @@ function optimizerNames(model: TrainableModule, optim: SGD): string[] {
   });
 }
 
+/** Buffers by parameter name, from one of an optimiser's state lists (null entries left out). */
+function byName(
+  names: readonly string[],
+  optim: Optimizer,
+  list: readonly (Float32Array | null)[],
+): StateDict {
+  const out: StateDict = {};
+  list.forEach((v, i) => {
+    if (v !== null) out[names[i]!] = { shape: [...optim.params[i]!.shape], data: v };
+  });
+  return out;
+}
+
 /**
- * One minibatch SGD step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
+ * One minibatch step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
  * loss value (read asynchronously, so it works on every backend).
  */
-export async function trainStep(model: TrainableModule, optim: SGD, batch: Batch): Promise<number> {
+export async function trainStep(model: TrainableModule, optim: Optimizer, batch: Batch): Promise<number> {
   const loss = tidy(() => {
     const l = model.trainingStep(batch);
     optim.zeroGrad();
@@ -172,10 +197,32 @@ export class Trainer {
     disposeBatch(first.value);
   }
 
+  /** The optimiser of this run (see `configureOptimizers`). */
+  private optimizerOf(model: TrainableModule): Optimizer {
+    return this.opts.configureOptimizers?.(model) ?? model.configureOptimizers();
+  }
+
+  /** The schedule over this run's steps, peaking at `lr`; null for a constant rate. Checked here. */
+  private scheduleOf(lr: number, data: DataModule): RunIdentity['lrSchedule'] {
+    const s = this.opts.lrSchedule;
+    if (s === undefined || s.name === 'constant') return null;
+    const o = {
+      name: s.name,
+      warmupSteps: s.warmupSteps,
+      totalSteps: this.maxEpochs * data.numTrainBatches,
+      minLr: s.minLr ?? 0,
+    };
+    checkWarmupCosine({ lr, ...o });
+    return o;
+  }
+
   /** Trains `model` on `data`; resolves with the metrics once every epoch is done. */
   async fit(model: TrainableModule, data: DataModule): Promise<FitResult> {
     this.prepareModel(model, data);
-    const optim = model.configureOptimizers();
+    const optim = this.optimizerOf(model);
+    // The identity is taken before a schedule moves the rate: it records the peak lr.
+    const id = this.identity(model, data, optim);
+    const peak = optim.lr;
     const epochs: EpochMetrics[] = [];
     const stepsPerEpoch = data.numTrainBatches;
     const half = Math.max(1, Math.ceil(stepsPerEpoch / 2));
@@ -183,7 +230,10 @@ export class Trainer {
     const start: StartPoint =
       resume === undefined
         ? { epoch: 0, step: 0, partial: undefined }
-        : this.restore(resume, model, optim, data, epochs);
+        : this.restore(resume, model, optim, data, epochs, id);
+    // The schedule's position: steps taken over the whole run (a pure function of it, so a resume
+    // continues the curve exactly).
+    let globalStep = start.epoch * stepsPerEpoch + start.step;
     const dataGenerator = shuffleGeneratorOf(data);
     let lastYield = performance.now();
     for (let epoch = start.epoch; epoch < this.maxEpochs; epoch++) {
@@ -218,7 +268,9 @@ export class Trainer {
             throw e;
           }
         }
+        if (id.lrSchedule !== null) optim.lr = warmupCosine(globalStep, { lr: peak, ...id.lrSchedule });
         const value = await trainStep(model, optim, batch);
+        globalStep++;
         const n = batch.y.size;
         disposeBatch(batch);
         if (!Number.isFinite(value)) {
@@ -249,7 +301,7 @@ export class Trainer {
             epochCount,
             seconds: (performance.now() - started) / 1000,
           };
-          await this.interrupt(model, optim, data, epochs, { epoch, step, epochData, partial });
+          await this.interrupt(model, optim, data, epochs, id, { epoch, step, epochData, partial });
         }
       }
       if (step === 0) {
@@ -274,7 +326,7 @@ export class Trainer {
       const every = this.opts.checkpointEvery;
       const aborted = this.opts.signal?.aborted === true && epoch + 1 < this.maxEpochs;
       if (every !== undefined && ((epoch + 1) % every === 0 || epoch + 1 === this.maxEpochs || aborted)) {
-        await this.opts.checkpointer!.save(await this.checkpoint(model, optim, data, epochs));
+        await this.opts.checkpointer!.save(await this.checkpoint(model, optim, data, epochs, id));
       }
       if (aborted) {
         throw new InterruptedError(
@@ -288,17 +340,12 @@ export class Trainer {
   }
 
   /** What the run is, for refusing a checkpoint of another model, config or data size. */
-  private identity(model: TrainableModule, data: DataModule, optim: SGD): RunIdentity {
+  private identity(model: TrainableModule, data: DataModule, optim: Optimizer): RunIdentity {
     return {
       modelClass: model.constructor.name,
       config: this.opts.modelConfig ?? scalarHparams(model),
-      optimizer: {
-        name: 'SGD',
-        lr: optim.lr,
-        momentum: optim.momentum,
-        weightDecay: optim.weightDecay,
-        maxNorm: optim.maxNorm ?? null,
-      },
+      optimizer: optim.hparams(),
+      lrSchedule: this.scheduleOf(optim.lr, data),
       data: { batchSize: data.batchSize, numTrain: data.numTrain, numVal: data.numVal },
       // Buffers (BatchNorm's running statistics) are state too: saved, checked and restored.
       shapes: model.namedState().map(([n, p]) => [n, [...p.shape]] as const),
@@ -308,14 +355,15 @@ export class Trainer {
   /** Saves a mid-epoch checkpoint (when checkpointing is on) and stops with an InterruptedError. */
   private async interrupt(
     model: TrainableModule,
-    optim: SGD,
+    optim: Optimizer,
     data: DataModule,
     epochs: readonly EpochMetrics[],
+    id: RunIdentity,
     at: { epoch: number; step: number; epochData: GeneratorState | null; partial: PartialEpoch },
   ): Promise<never> {
     const signal = String(this.opts.signal!.reason);
     const saver = this.opts.checkpointer;
-    if (saver !== undefined) await saver.save(await this.checkpoint(model, optim, data, epochs, at));
+    if (saver !== undefined) await saver.save(await this.checkpoint(model, optim, data, epochs, id, at));
     throw new InterruptedError(
       `interrupted at epoch ${at.epoch + 1}, step ${at.step}`,
       signal,
@@ -331,12 +379,12 @@ export class Trainer {
    */
   private async checkpoint(
     model: TrainableModule,
-    optim: SGD,
+    optim: Optimizer,
     data: DataModule,
     epochs: readonly EpochMetrics[],
+    id: RunIdentity,
     at?: { epoch: number; step: number; epochData: GeneratorState | null; partial: PartialEpoch },
   ): Promise<TrainingCheckpoint> {
-    const id = this.identity(model, data, optim);
     const params: StateDict = {};
     for (const [name, p] of model.namedState()) {
       const values = await p.data();
@@ -349,20 +397,21 @@ export class Trainer {
       }
       params[name] = { shape: [...p.shape], data: values };
     }
-    const momentum: StateDict = {};
-    if (optim.momentum > 0) {
-      const names = optimizerNames(model, optim);
-      optim.velocityState().forEach((v, i) => {
-        if (v !== null) momentum[names[i]!] = { shape: [...optim.params[i]!.shape], data: v };
-      });
-    }
+    const names = optimizerNames(model, optim);
+    const state = optim.state();
+    const buffers = (key: string): StateDict => byName(names, optim, state.buffers[key] ?? []);
     const dataGenerator = shuffleGeneratorOf(data);
+    const epoch = at?.epoch ?? epochs[epochs.length - 1]!.epoch;
+    const stepInEpoch = at?.step ?? 0;
     return {
       modelClass: id.modelClass,
       config: id.config,
-      epoch: at?.epoch ?? epochs[epochs.length - 1]!.epoch,
-      stepInEpoch: at?.step ?? 0,
+      epoch,
+      stepInEpoch,
       optimizer: id.optimizer,
+      ...(id.lrSchedule === null
+        ? {}
+        : { lrSchedule: { ...id.lrSchedule, step: epoch * data.numTrainBatches + stepInEpoch } }),
       generators: {
         model: (this.opts.generator ?? defaultGenerator).getState(),
         data: at !== undefined ? at.epochData : (dataGenerator?.getState() ?? null),
@@ -373,7 +422,10 @@ export class Trainer {
       },
       metrics: { epochs: [...epochs], board: [...this.board.points] },
       params,
-      momentum,
+      momentum: buffers('momentum'),
+      ...(id.optimizer.name === 'AdamW'
+        ? { adamw: { step: state.step, expAvg: buffers('exp_avg'), expAvgSq: buffers('exp_avg_sq') } }
+        : {}),
       ...(at === undefined ? {} : { partial: at.partial }),
     };
   }
@@ -385,7 +437,7 @@ export class Trainer {
    */
   checkResume(ckpt: TrainingCheckpoint, model: TrainableModule, data: DataModule): void {
     this.prepareModel(model, data);
-    const optim = model.configureOptimizers();
+    const optim = this.optimizerOf(model);
     checkCompatible(ckpt, this.identity(model, data, optim));
     this.checkPosition(ckpt, data);
   }
@@ -408,6 +460,12 @@ export class Trainer {
         `the checkpoint's data position ${ckpt.data.position} does not match its step ${ckpt.stepInEpoch}; it is inconsistent. Delete it or start without resuming.`,
       );
     }
+    const position = ckpt.epoch * data.numTrainBatches + ckpt.stepInEpoch;
+    if (ckpt.lrSchedule !== undefined && ckpt.lrSchedule.step !== position) {
+      throw new ArgumentError(
+        `the checkpoint's learning-rate schedule is at step ${ckpt.lrSchedule.step} but its position is step ${position}; it is inconsistent. Delete it or start without resuming.`,
+      );
+    }
     if (ckpt.metrics.epochs.length !== ckpt.epoch) {
       throw new ArgumentError(
         `the checkpoint is at epoch ${ckpt.epoch} but holds metrics of ${ckpt.metrics.epochs.length} epochs; it is inconsistent. Delete it or start without resuming.`,
@@ -419,11 +477,12 @@ export class Trainer {
   private restore(
     ckpt: TrainingCheckpoint,
     model: TrainableModule,
-    optim: SGD,
+    optim: Optimizer,
     data: DataModule,
     epochs: EpochMetrics[],
+    id: RunIdentity,
   ): StartPoint {
-    checkCompatible(ckpt, this.identity(model, data, optim));
+    checkCompatible(ckpt, id);
     this.checkPosition(ckpt, data);
     const dataGenerator = shuffleGeneratorOf(data);
     if ((dataGenerator === null) !== (ckpt.generators.data === null)) {
@@ -433,7 +492,17 @@ export class Trainer {
     }
     model.loadStateDict(ckpt.params);
     const names = optimizerNames(model, optim);
-    optim.loadVelocityState(names.map((n) => ckpt.momentum[n]?.data ?? null));
+    const list = (dict: StateDict): (Float32Array | null)[] => names.map((n) => dict[n]?.data ?? null);
+    // Before version 3 only SGD was saved, and its step count was the run's position.
+    const steps = ckpt.epoch * data.numTrainBatches + ckpt.stepInEpoch;
+    optim.loadState(
+      ckpt.adamw === undefined
+        ? { step: steps, buffers: { momentum: list(ckpt.momentum) } }
+        : {
+            step: ckpt.adamw.step,
+            buffers: { exp_avg: list(ckpt.adamw.expAvg), exp_avg_sq: list(ckpt.adamw.expAvgSq) },
+          },
+    );
     (this.opts.generator ?? defaultGenerator).setState(ckpt.generators.model);
     if (dataGenerator !== null) dataGenerator.setState(ckpt.generators.data!);
     epochs.push(...ckpt.metrics.epochs);

@@ -24,8 +24,8 @@ export interface Kernels {
   ): void;
   sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
   /** Geometry at `args`: 12 i32 words in Im2colGeometry's order. */
-  im2col(x: number, out: number, args: number, padValue: number): void;
-  col2im(cols: number, out: number, args: number): void;
+  im2col(x: number, out: number, args: number, padValue: number, rowFrom: number, rowTo: number): void;
+  col2im(cols: number, out: number, args: number, imageFrom: number, imageTo: number, acc: number): void;
   randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
   randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
   dropout(

@@ -42,10 +42,22 @@ export function controlBytes(threads: number, chunks: number): number {
  * Argument layout after CTL.ARGS. GEMM and SPMM: a, b, c, m, n, k, transA, transB, bias, relu
  * (SPMM ignores a chunk's j0, j1: its chunks are whole rows). DROPOUT: x, out, k0, k1, threshold,
  * mask bits; floats offset, scale. DROPMASK: x, out, mask bits; float scale at [1]. UNIFORM: out, k0,
- * k1; float offset. SGD: w, g, v; floats lr, momentum, weight decay. Elementwise chunks are element
- * ranges [i0, i1).
+ * k1; float offset. SGD: w, g, v; floats lr, momentum, weight decay. IM2COL: x, out, geometry block;
+ * float padValue; chunks are column rows. COL2IM: cols, out, geometry block; chunks are images, each
+ * thread's float64 accumulator its GEMM workspace.
+ * Elementwise chunks are element ranges [i0, i1).
  */
-export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4, SPMM: 5, DROPMASK: 6 } as const;
+export const CMD = {
+  EXIT: 0,
+  GEMM: 1,
+  DROPOUT: 2,
+  UNIFORM: 3,
+  SGD: 4,
+  SPMM: 5,
+  DROPMASK: 6,
+  IM2COL: 7,
+  COL2IM: 8,
+} as const;
 
 /** The main thread's handle on its helper threads. */
 export interface ThreadPool {
@@ -186,6 +198,10 @@ function helperLoop(bytes, memory, ctl, threads, index, spin) {
         k.sgdStep(I[A] + 4 * i0, I[A + 1] + 4 * i0, v0 === 0 ? 0 : v0 + 4 * i0, i1 - i0, F[0], F[1], F[2]);
       } else if (cmd === ${CMD.UNIFORM}) {
         k.randomUniform(I[A], i0, i1, I[A + 1], I[A + 2], F[0]);
+      } else if (cmd === ${CMD.IM2COL}) {
+        k.im2col(I[A], I[A + 1], I[A + 2], F[0], i0, i1);
+      } else if (cmd === ${CMD.COL2IM}) {
+        k.col2im(I[A], I[A + 1], I[A + 2], i0, i1, w);
       }
       if (Atomics.add(I, ${CTL.DONE}, 1) + 1 === I[${CTL.CHUNKS}]) Atomics.notify(I, ${CTL.DONE});
     }

@@ -226,12 +226,35 @@ export class WasmBackend implements Backend {
 
   im2col(x: StorageId, out: StorageId, geom: Im2colGeometry, padValue: number): void {
     this.writeGeometry(geom);
-    this.k.im2col(this.ptr(x), this.ptr(out), this.args, padValue);
+    const px = this.ptr(x);
+    const po = this.ptr(out);
+    const rows = geom.batch * geom.outH * geom.outW;
+    const patch = geom.channels * geom.kernelH * geom.kernelW;
+    // Rows are independent copies: any split gives the same bytes.
+    if (!this.parallel.active || rows * patch < PARALLEL_ELEMENTS) {
+      this.k.im2col(px, po, this.args, padValue, 0, rows);
+      return;
+    }
+    this.parallel.ranges(CMD.IM2COL, [px, po, this.args], [padValue], rows, 1, (from, to) =>
+      this.k.im2col(px, po, this.args, padValue, from, to),
+    );
   }
 
   col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void {
     this.writeGeometry(geom);
-    this.k.col2im(this.ptr(cols), this.ptr(out), this.args);
+    const pc = this.ptr(cols);
+    const po = this.ptr(out);
+    const imageSize = geom.channels * geom.height * geom.width;
+    // Each image is summed whole by one thread, in the same tap order: any split gives the same sums.
+    // The float64 accumulator of one image lives in the thread's GEMM workspace (never in use at once).
+    if (!this.parallel.active || geom.batch * imageSize < PARALLEL_ELEMENTS) {
+      this.k.col2im(pc, po, this.args, 0, geom.batch, this.parallel.work(0, 8 * imageSize));
+      return;
+    }
+    const acc = this.parallel.workspaces(0, 8 * imageSize);
+    this.parallel.ranges(CMD.COL2IM, [pc, po, this.args], [], geom.batch, 1, (from, to) =>
+      this.k.col2im(pc, po, this.args, from, to, acc),
+    );
   }
 
   /** Writes an im2col geometry into the argument block, in the kernels' word order (assembly/conv.ts). */

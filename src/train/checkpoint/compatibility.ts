@@ -1,12 +1,21 @@
 /** Compatibility: a checkpoint resumes only the run it came from. */
 import { ArgumentError, formatShape } from '../../errors.js';
-import type { ConfigValue, DataPosition, OptimizerHparams, TrainingCheckpoint } from './types.js';
+import type {
+  ConfigValue,
+  DataPosition,
+  LrScheduleState,
+  OptimizerHparams,
+  TrainingCheckpoint,
+} from './types.js';
 
 /** What a run is, for comparing against a checkpoint before resuming it. */
 export interface RunIdentity {
   readonly modelClass: string;
   readonly config: Readonly<Record<string, ConfigValue>>;
+  /** The optimiser as built (its lr is the schedule's peak). */
   readonly optimizer: OptimizerHparams;
+  /** The warm-up + cosine schedule over the run's steps; null for a constant rate. */
+  readonly lrSchedule: Omit<LrScheduleState, 'step'> | null;
   readonly data: Omit<DataPosition, 'position'>;
   /** Parameter names and shapes, in order. */
   readonly shapes: readonly (readonly [string, readonly number[]])[];
@@ -30,6 +39,12 @@ export function checkCompatible(ckpt: TrainingCheckpoint, run: RunIdentity, name
   if (ckpt.modelClass !== run.modelClass) {
     refuse(`it holds a ${ckpt.modelClass} but this run trains a ${run.modelClass}`);
   }
+  // First: the other hyperparameters (lr, weight decay) differ too, but this is the reason.
+  if (ckpt.optimizer.name !== run.optimizer.name) {
+    refuse(
+      `it was trained with ${ckpt.optimizer.name} but this run uses ${run.optimizer.name} (an optimiser's state does not carry over to another)`,
+    );
+  }
   const keys = new Set([...Object.keys(ckpt.config), ...Object.keys(run.config)]);
   for (const k of keys) {
     if (ckpt.config[k] !== run.config[k]) {
@@ -39,12 +54,20 @@ export function checkCompatible(ckpt: TrainingCheckpoint, run: RunIdentity, name
       );
     }
   }
-  for (const k of ['lr', 'momentum', 'weightDecay', 'maxNorm'] as const) {
-    if (ckpt.optimizer[k] !== run.optimizer[k]) {
-      refuse(
-        `optimizer ${k} is ${String(ckpt.optimizer[k])} in the checkpoint but ${String(run.optimizer[k])} here`,
-      );
+  const saved = ckpt.optimizer as unknown as Readonly<Record<string, unknown>>;
+  const here = run.optimizer as unknown as Readonly<Record<string, unknown>>;
+  for (const k of Object.keys(here)) {
+    if (JSON.stringify(saved[k]) !== JSON.stringify(here[k])) {
+      refuse(`optimizer ${k} is ${String(saved[k])} in the checkpoint but ${String(here[k])} here`);
     }
+  }
+  // A cosine spans the whole run, so a resume that trains longer would follow another curve: refused.
+  const schedule = (s: Omit<LrScheduleState, 'step'> | null | undefined): string =>
+    s == null
+      ? 'a constant learning rate'
+      : `warm-up + cosine over ${s.totalSteps} steps (${s.warmupSteps} warm-up, floor ${s.minLr})`;
+  if (schedule(ckpt.lrSchedule) !== schedule(run.lrSchedule)) {
+    refuse(`its learning rate follows ${schedule(ckpt.lrSchedule)}, this run's ${schedule(run.lrSchedule)}`);
   }
   for (const k of ['batchSize', 'numTrain', 'numVal'] as const) {
     if (ckpt.data[k] !== run.data[k])

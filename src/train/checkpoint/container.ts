@@ -1,12 +1,13 @@
 /**
  * The checkpoint container: a versioned single-file format (a JSON header plus a float32 payload of
- * the weights and SGD momentum buffers). Bytes in, bytes out; the header's fields are schema.ts's, the
+ * the weights and the optimiser's buffers: SGD momentum, or AdamW's two moments). Bytes in, bytes out; the header's fields are schema.ts's, the
  * Node file I/O is src/cli/checkpointing.ts's.
  *
  * Layout (all integers little-endian):
  *
  *   offset 0   8 bytes   magic "DLABCKPT"
- *   offset 8   uint32    format version (2; version 1 files, always at epoch boundaries, still load)
+ *   offset 8   uint32    format version: 3 for AdamW or a learning-rate schedule, else 2 (so older
+ *                        readers still read plain SGD runs); version 1 files (epoch boundaries) load
  *   offset 12  uint32    H, header length in bytes (a multiple of 4, at most MAX_CHECKPOINT_HEADER_BYTES)
  *   offset 16  32 bytes  SHA-256 of the header bytes
  *   offset 48  H bytes   header: UTF-8 JSON, padded with spaces to a multiple of 4
@@ -18,11 +19,11 @@
 import { sha256Hex } from '../../data/sha256.js';
 import { ArgumentError, DataError, formatShape } from '../../errors.js';
 import type { StateDict } from '../../nn/module.js';
-import { CHECKPOINT_VERSION, readHeader, writeHeader, type TensorEntry } from './schema.js';
+import { readHeader, versionOf, writeHeader, type TensorEntry } from './schema.js';
 import type { TrainingCheckpoint } from './types.js';
 
-/** Versions this code reads: 1 (epoch boundaries only) and 2 (adds mid-epoch checkpoints). */
-const READABLE_VERSIONS: readonly number[] = [1, 2];
+/** Versions this code reads: 1 (epoch boundaries only), 2 (adds mid-epoch checkpoints), 3 (adds AdamW and schedules). */
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 /** The first 8 bytes of every checkpoint file. */
 export const CHECKPOINT_MAGIC = 'DLABCKPT';
 /** Largest header accepted (16 MiB): a corrupt length field must not become a huge allocation. */
@@ -72,6 +73,10 @@ export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
   };
   add('param', ckpt.params);
   add('momentum', ckpt.momentum);
+  if (ckpt.adamw !== undefined) {
+    add('exp_avg', ckpt.adamw.expAvg);
+    add('exp_avg_sq', ckpt.adamw.expAvgSq);
+  }
   const payload = new Uint8Array(offset * 4);
   arrays.forEach((a, i) => float32Bytes(a, payload, tensors[i]!.offset * 4));
   const header = writeHeader(ckpt, tensors, { bytes: payload.length, sha256: sha256Hex(payload) });
@@ -81,7 +86,7 @@ export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
   const out = new Uint8Array(PREAMBLE_BYTES + headerBytes.length + payload.length);
   out.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
   const view = new DataView(out.buffer);
-  view.setUint32(8, CHECKPOINT_VERSION, true);
+  view.setUint32(8, versionOf(ckpt), true);
   view.setUint32(12, headerBytes.length, true);
   out.set(hexBytes(sha256Hex(headerBytes)), 16);
   out.set(headerBytes, PREAMBLE_BYTES);
@@ -109,7 +114,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Traini
   const version = view.getUint32(8, true);
   if (!READABLE_VERSIONS.includes(version)) {
     throw fail(
-      `has format version ${version}; this dropout-lab reads versions ${READABLE_VERSIONS.join(' and ')}`,
+      `has format version ${version}; this dropout-lab reads versions ${READABLE_VERSIONS.join(', ')}`,
     );
   }
   const headerLength = view.getUint32(12, true);
@@ -146,6 +151,9 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Traini
 
   const params: StateDict = {};
   const momentum: StateDict = {};
+  const expAvg: StateDict = {};
+  const expAvgSq: StateDict = {};
+  const dicts = { param: params, momentum, exp_avg: expAvg, exp_avg_sq: expAvgSq };
   const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   for (const e of tensors) {
     const values = new Float32Array(e.length);
@@ -154,7 +162,13 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Traini
     // crafted or foreign file, and resuming from them would train on garbage.
     const bad = values.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw fail(`holds a non-finite value (${values[bad]}) in ${e.role} ${e.name}[${bad}]`);
-    (e.role === 'param' ? params : momentum)[e.name] = { shape: e.shape, data: values };
+    dicts[e.role][e.name] = { shape: e.shape, data: values };
   }
-  return { ...fields, params, momentum };
+  const { adamwStep, ...rest } = fields;
+  return {
+    ...rest,
+    params,
+    momentum,
+    ...(adamwStep === undefined ? {} : { adamw: { step: adamwStep, expAvg, expAvgSq } }),
+  };
 }

@@ -7,12 +7,22 @@ import { DataError, formatShape } from '../../errors.js';
 import type { GeneratorState } from '../../random/generator.js';
 import type { EpochMetrics } from '../epochMetrics.js';
 import type { BoardMetric, BoardPoint } from '../progressBoard.js';
-import type { ConfigValue, PartialEpoch, TrainingCheckpoint } from './types.js';
+import type {
+  ConfigValue,
+  LrScheduleState,
+  OptimizerHparams,
+  PartialEpoch,
+  TrainingCheckpoint,
+} from './types.js';
 
 /** The `format` field of every checkpoint header. */
 export const CHECKPOINT_FORMAT = 'dropout-lab-checkpoint';
-/** The format version this code writes (it reads this one and every older one). */
-export const CHECKPOINT_VERSION = 2;
+/**
+ * The newest format version this code writes (it reads this one and every older one). A checkpoint
+ * that needs nothing of version 3 (plain SGD at a constant rate) is written as version 2, so that an
+ * older dropout-lab still reads it.
+ */
+export const CHECKPOINT_VERSION = 3;
 /** Largest payload accepted (1 GiB, 2^28 float32 values). */
 export const MAX_CHECKPOINT_PAYLOAD_BYTES = 2 ** 30;
 
@@ -21,7 +31,7 @@ const BOARD_METRICS: readonly BoardMetric[] = ['train_loss', 'val_loss', 'val_ac
 /** One entry of the header's tensor table: `length` float32 values at element `offset` of the payload. */
 export interface TensorEntry {
   name: string;
-  role: 'param' | 'momentum';
+  role: 'param' | 'momentum' | 'exp_avg' | 'exp_avg_sq';
   shape: number[];
   offset: number;
   length: number;
@@ -33,8 +43,15 @@ export interface PayloadInfo {
   readonly sha256: string;
 }
 
-/** A checkpoint without its tensor values: what the header holds besides the tensor table. */
-export type CheckpointFields = Omit<TrainingCheckpoint, 'params' | 'momentum'>;
+/** A checkpoint without its tensor values: what the header holds besides the tensor table (AdamW's step count). */
+export type CheckpointFields = Omit<TrainingCheckpoint, 'params' | 'momentum' | 'adamw'> & {
+  readonly adamwStep?: number;
+};
+
+/** The format version `ckpt` is written in: 3 if it uses AdamW or a schedule, else 2. */
+export function versionOf(ckpt: TrainingCheckpoint): number {
+  return ckpt.optimizer.name !== 'SGD' || ckpt.lrSchedule !== undefined ? 3 : 2;
+}
 
 /** What `readHeader` returns: the checkpoint's fields, its tensor table and its payload's size and sum. */
 export interface Header {
@@ -54,7 +71,7 @@ export function writeHeader(
 ): object {
   return {
     format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
+    version: versionOf(ckpt),
     model: { className: ckpt.modelClass, config: ckpt.config },
     training: {
       epoch: ckpt.epoch,
@@ -62,6 +79,9 @@ export function writeHeader(
       ...(ckpt.partial === undefined ? {} : { partial: ckpt.partial }),
     },
     optimizer: ckpt.optimizer,
+    // Version 3's fields are written only when present, so a version-2 header keeps its bytes.
+    ...(ckpt.adamw === undefined ? {} : { optimizerState: { step: ckpt.adamw.step } }),
+    ...(ckpt.lrSchedule === undefined ? {} : { lrSchedule: ckpt.lrSchedule }),
     generators: ckpt.generators,
     data: ckpt.data,
     metrics: {
@@ -149,9 +169,8 @@ export function readHeader(parsed: Json, version: number, fail: (problem: string
     config[k] = v as ConfigValue;
   }
   const training = r.obj(h.training, 'training');
-  const opt = r.obj(h.optimizer, 'optimizer');
-  if (opt.name !== 'SGD')
-    throw fail(`names optimizer ${JSON.stringify(opt.name) ?? 'nothing'}, expected "SGD"`);
+  const optimizer = readOptimizer(r, h, version, fail);
+  const lrSchedule = readSchedule(r, h, version, fail);
   const gens = r.obj(h.generators, 'generators');
   const data = r.obj(h.data, 'data');
   const metrics = r.obj(h.metrics, 'metrics');
@@ -191,7 +210,10 @@ export function readHeader(parsed: Json, version: number, fail: (problem: string
     const t = r.obj(v, `tensors[${i}]`);
     const tName = r.str(t.name, `tensors[${i}].name`);
     const role = t.role;
-    if (role !== 'param' && role !== 'momentum') throw fail(`has an unknown role at tensors[${i}].role`);
+    const roles =
+      optimizer.hparams.name === 'SGD' ? ['param', 'momentum'] : ['param', 'exp_avg', 'exp_avg_sq'];
+    if (typeof role !== 'string' || !roles.includes(role))
+      throw fail(`has an unknown role at tensors[${i}].role for optimizer ${optimizer.hparams.name}`);
     const shape = r
       .arr(t.shape, `tensors[${i}].shape`)
       .map((d, j) => r.int(d, `tensors[${i}].shape[${j}]`, maxElements));
@@ -212,15 +234,15 @@ export function readHeader(parsed: Json, version: number, fail: (problem: string
     const key = `${role}:${tName}`;
     if (seen.has(key)) throw fail(`lists ${role} ${tName} twice`);
     seen.add(key);
-    entries.push({ name: tName, role, shape, offset, length });
+    entries.push({ name: tName, role: role as TensorEntry['role'], shape, offset, length });
     next = offset + length;
   }
   if (next * 4 !== payloadBytes) {
     throw fail(`has tensors totalling ${next * 4} bytes but a payload of ${payloadBytes} bytes`);
   }
   for (const e of entries) {
-    if (e.role === 'momentum' && !seen.has(`param:${e.name}`)) {
-      throw fail(`has a momentum buffer for ${e.name}, which is not a parameter`);
+    if (e.role !== 'param' && !seen.has(`param:${e.name}`)) {
+      throw fail(`has a ${e.role} buffer for ${e.name}, which is not a parameter`);
     }
   }
 
@@ -245,13 +267,9 @@ export function readHeader(parsed: Json, version: number, fail: (problem: string
     epoch: r.int(training.epoch, 'training.epoch'),
     stepInEpoch,
     ...(partial === undefined ? {} : { partial }),
-    optimizer: {
-      name: 'SGD',
-      lr: r.num(opt.lr, 'optimizer.lr'),
-      momentum: r.num(opt.momentum, 'optimizer.momentum'),
-      weightDecay: r.num(opt.weightDecay, 'optimizer.weightDecay'),
-      maxNorm: opt.maxNorm === null ? null : r.num(opt.maxNorm, 'optimizer.maxNorm'),
-    },
+    optimizer: optimizer.hparams,
+    ...(optimizer.step === undefined ? {} : { adamwStep: optimizer.step }),
+    ...(lrSchedule === undefined ? {} : { lrSchedule }),
     generators: {
       model: r.generator(gens.model, 'generators.model'),
       data: gens.data === null ? null : r.generator(gens.data, 'generators.data'),
@@ -265,4 +283,67 @@ export function readHeader(parsed: Json, version: number, fail: (problem: string
     metrics: { epochs, board },
   };
   return { fields, tensors: entries, payload: { bytes: payloadBytes, sha256: payloadSum } };
+}
+
+/** The optimiser's hyperparameters (SGD in every version, AdamW from version 3) and AdamW's step count. */
+function readOptimizer(
+  r: Reader,
+  h: Record<string, Json>,
+  version: number,
+  fail: (problem: string) => DataError,
+): { hparams: OptimizerHparams; step?: number } {
+  const opt = r.obj(h.optimizer, 'optimizer');
+  if (opt.name === 'SGD') {
+    return {
+      hparams: {
+        name: 'SGD',
+        lr: r.num(opt.lr, 'optimizer.lr'),
+        momentum: r.num(opt.momentum, 'optimizer.momentum'),
+        weightDecay: r.num(opt.weightDecay, 'optimizer.weightDecay'),
+        maxNorm: opt.maxNorm === null ? null : r.num(opt.maxNorm, 'optimizer.maxNorm'),
+      },
+    };
+  }
+  if (opt.name !== 'AdamW' || version < 3) {
+    const expected = version < 3 ? '"SGD"' : '"SGD" or "AdamW"';
+    throw fail(`names optimizer ${JSON.stringify(opt.name) ?? 'nothing'}, expected ${expected}`);
+  }
+  const betas = r.arr(opt.betas, 'optimizer.betas');
+  if (betas.length !== 2) throw fail('has no pair [β₁, β₂] at optimizer.betas');
+  const state = r.obj(h.optimizerState, 'optimizerState');
+  return {
+    hparams: {
+      name: 'AdamW',
+      lr: r.num(opt.lr, 'optimizer.lr'),
+      betas: [r.num(betas[0], 'optimizer.betas[0]'), r.num(betas[1], 'optimizer.betas[1]')],
+      eps: r.num(opt.eps, 'optimizer.eps'),
+      weightDecay: r.num(opt.weightDecay, 'optimizer.weightDecay'),
+    },
+    step: r.int(state.step, 'optimizerState.step'),
+  };
+}
+
+/** The warm-up + cosine schedule of a version-3 header (absent: a constant rate). */
+function readSchedule(
+  r: Reader,
+  h: Record<string, Json>,
+  version: number,
+  fail: (problem: string) => DataError,
+): LrScheduleState | undefined {
+  if (h.lrSchedule === undefined) return undefined;
+  if (version < 3) throw fail(`is a version ${version} checkpoint with a learning-rate schedule`);
+  const s = r.obj(h.lrSchedule, 'lrSchedule');
+  if (s.name !== 'warmup-cosine') {
+    throw fail(`names schedule ${JSON.stringify(s.name) ?? 'nothing'}, expected "warmup-cosine"`);
+  }
+  const warmupSteps = r.int(s.warmupSteps, 'lrSchedule.warmupSteps');
+  const totalSteps = r.int(s.totalSteps, 'lrSchedule.totalSteps');
+  if (totalSteps < warmupSteps) throw fail('has lrSchedule.totalSteps below its warmupSteps');
+  return {
+    name: 'warmup-cosine',
+    warmupSteps,
+    totalSteps,
+    minLr: r.num(s.minLr, 'lrSchedule.minLr'),
+    step: r.int(s.step, 'lrSchedule.step'),
+  };
 }

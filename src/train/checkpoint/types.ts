@@ -4,6 +4,8 @@
  * compatibility check (compatibility.ts) compares it with a run; the Trainer builds and restores it.
  */
 import type { StateDict } from '../../nn/module.js';
+import type { OptimizerHparams } from '../../optim/optimizer.js';
+import type { LrScheduleState } from '../../optim/schedule.js';
 import type { GeneratorState } from '../../random/generator.js';
 import type { EpochMetrics } from '../epochMetrics.js';
 import type { BoardPoint } from '../progressBoard.js';
@@ -11,13 +13,15 @@ import type { BoardPoint } from '../progressBoard.js';
 /** A JSON-safe hyperparameter value. */
 export type ConfigValue = number | string | boolean | null;
 
-/** Hyperparameters of the optimiser (SGD). */
-export interface OptimizerHparams {
-  readonly name: 'SGD';
-  readonly lr: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly maxNorm: number | null;
+// The optimiser's hyperparameters (SGD or AdamW) are optim's; a checkpoint records them as they are.
+export type { OptimizerHparams } from '../../optim/optimizer.js';
+export type { LrScheduleState } from '../../optim/schedule.js';
+
+/** AdamW's state (version 3): steps taken and both moments by parameter name (only those that exist). */
+export interface AdamWCheckpointState {
+  readonly step: number;
+  readonly expAvg: StateDict;
+  readonly expAvgSq: StateDict;
 }
 
 /** Where the data order stands and what it depends on. */
@@ -54,7 +58,10 @@ export interface TrainingCheckpoint {
   readonly stepInEpoch: number;
   /** The interrupted epoch's running sums; present exactly when stepInEpoch > 0. */
   readonly partial?: PartialEpoch | undefined;
+  /** The optimiser's hyperparameters; with a schedule, `lr` is its peak (the rate it was built with). */
   readonly optimizer: OptimizerHparams;
+  /** The warm-up + cosine schedule and its position (version 3); absent: a constant rate. */
+  readonly lrSchedule?: LrScheduleState | undefined;
   /**
    * The model's generator (dropout masks) and the data module's shuffle generator (null if none); the
    * latter as it was when the current epoch started (before its permutation was drawn).
@@ -67,4 +74,6 @@ export interface TrainingCheckpoint {
   readonly params: StateDict;
   /** SGD momentum buffers by parameter name (only those that exist). */
   readonly momentum: StateDict;
+  /** AdamW's step count and moments; present exactly when `optimizer.name` is 'AdamW'. */
+  readonly adamw?: AdamWCheckpointState | undefined;
 }
