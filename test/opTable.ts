@@ -232,6 +232,54 @@ export const opCases: readonly OpCase[] = [
     tol: 1e-4,
     gradTol: 1e-3,
   },
+  // ---- batched matmul (attention's per-head products), every transpose combination ----
+  {
+    name: 'bmm A·B',
+    prims: ['bmm'],
+    shapes: [
+      [2, 3, 4],
+      [2, 4, 5],
+    ],
+    fn: (a, b) => a.bmm(b),
+  },
+  {
+    name: 'bmm Aᵀ·B',
+    prims: ['bmm'],
+    shapes: [
+      [3, 4, 2],
+      [3, 4, 5],
+    ],
+    fn: (a, b) => a.bmm(b, { transA: true }),
+  },
+  {
+    name: 'bmm A·Bᵀ (attention scores)',
+    prims: ['bmm'],
+    shapes: [
+      [2, 5, 4],
+      [2, 6, 4],
+    ],
+    fn: (a, b) => a.bmm(b, { transB: true }),
+  },
+  {
+    name: 'bmm Aᵀ·Bᵀ',
+    prims: ['bmm'],
+    shapes: [
+      [2, 4, 3],
+      [2, 5, 4],
+    ],
+    fn: (a, b) => a.bmm(b, { transA: true, transB: true }),
+  },
+  {
+    name: 'bmm larger (batch 5, k = 37)',
+    prims: ['bmm'],
+    shapes: [
+      [5, 9, 37],
+      [5, 37, 11],
+    ],
+    fn: (a, b) => a.bmm(b),
+    tol: 1e-4,
+    gradTol: 1e-3,
+  },
   // ---- shape ----
   {
     name: 'reshape with -1',

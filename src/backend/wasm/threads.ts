@@ -42,10 +42,20 @@ export function controlBytes(threads: number, chunks: number): number {
  * Argument layout after CTL.ARGS. GEMM and SPMM: a, b, c, m, n, k, transA, transB, bias, relu
  * (SPMM ignores a chunk's j0, j1: its chunks are whole rows). DROPOUT: x, out, k0, k1, threshold,
  * mask bits; floats offset, scale. DROPMASK: x, out, mask bits; float scale at [1]. UNIFORM: out, k0,
- * k1; float offset. SGD: w, g, v; floats lr, momentum, weight decay. Elementwise chunks are element
- * ranges [i0, i1).
+ * k1; float offset. SGD: w, g, v; floats lr, momentum, weight decay. BGEMM (a batched product): a,
+ * b, c, m, n, k, transA, transB and the bytes of one item of a, b and c; its chunks are item ranges
+ * [i0, i1), each item one whole GEMM. Elementwise chunks are element ranges [i0, i1).
  */
-export const CMD = { EXIT: 0, GEMM: 1, DROPOUT: 2, UNIFORM: 3, SGD: 4, SPMM: 5, DROPMASK: 6 } as const;
+export const CMD = {
+  EXIT: 0,
+  GEMM: 1,
+  DROPOUT: 2,
+  UNIFORM: 3,
+  SGD: 4,
+  SPMM: 5,
+  DROPMASK: 6,
+  BGEMM: 7,
+} as const;
 
 /** The main thread's handle on its helper threads. */
 export interface ThreadPool {
@@ -174,6 +184,11 @@ function helperLoop(bytes, memory, ctl, threads, index, spin) {
       if (cmd === ${CMD.GEMM}) {
         k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
           i0, i1, B[b + 2], B[b + 3], w, I[A + 8], I[A + 9]);
+      } else if (cmd === ${CMD.BGEMM}) {
+        for (let t = i0; t < i1; t++) {
+          k.gemm(I[A] + t * I[A + 8], I[A + 1] + t * I[A + 9], I[A + 2] + t * I[A + 10], I[A + 3], I[A + 4],
+            I[A + 5], I[A + 6], I[A + 7], 0, I[A + 3], 0, I[A + 4], w, 0, 0);
+        }
       } else if (cmd === ${CMD.SPMM}) {
         k.spmm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
           i0, i1, w, I[A + 8], I[A + 9]);
