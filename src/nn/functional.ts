@@ -17,6 +17,7 @@ export {
 } from '../ops/conv.js';
 export { gelu } from '../ops/gelu.js';
 export { dropBlock, type DropBlockOptions } from '../ops/dropBlock.js';
+export { dropPath, type DropPathOptions } from '../ops/dropPath.js';
 export { crossEntropy, accuracy } from '../ops/loss.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
 export { layerNorm } from '../ops/normalization.js';
