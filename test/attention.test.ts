@@ -67,6 +67,9 @@ test('sequence-first and batch-first layouts give the same attention; weights ar
     a.dataSync().forEach((v, i) => assert.ok(Math.abs(v - b.dataSync()[i]!) < 1e-6));
   close(sf.output.transpose([1, 0, 2]), bf.output);
   close(sf.weights, bf.weights);
+  const skipped = model(0, true).attend(x, x, x, { needWeights: false });
+  assert.equal(skipped.weights, null);
+  assert.deepEqual(skipped.output.dataSync(), bf.output.dataSync());
   // Rows of averaged probabilities sum to 1.
   const rows = bf.weights.sum(-1).dataSync();
   assert.ok(rows.every((v) => Math.abs(v - 1) < 1e-6));

@@ -29,6 +29,8 @@ export interface MultiheadAttentionOptions extends LayerRandomOptions {
 
 /** Options of one attention call. */
 export interface AttendOptions {
+  /** Return the attention weights (default true); false skips their head average (PyTorch's need_weights). */
+  needWeights?: boolean | undefined;
   /** Average the returned weights over heads (default true); false returns [N, heads, T, S]. */
   averageAttnWeights?: boolean | undefined;
 }
@@ -102,20 +104,33 @@ export class MultiheadAttention extends Module {
 
   /** Self-attention: the output of `attend(X, X, X)` (the weights are not needed). */
   override forward(X: Tensor): Tensor {
-    return this.attend(X, X, X).output;
+    return this.attend(X, X, X, { needWeights: false }).output;
   }
 
   /**
    * Attention of `query` [T, N, E] over `key` [S, N, E] and `value` [S, N, E] ([N, T, E] … with
    * batchFirst). Returns the output (query's layout) and the attention weights [N, T, S] averaged
-   * over heads (or [N, heads, T, S]).
+   * over heads (or [N, heads, T, S]; null with needWeights false).
    */
   attend(
     query: Tensor,
     key: Tensor,
     value: Tensor,
+    opts?: AttendOptions & { needWeights?: true },
+  ): { output: Tensor; weights: Tensor };
+  /** With needWeights false the weights are skipped (null). */
+  attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: AttendOptions,
+  ): { output: Tensor; weights: Tensor | null };
+  attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
     opts: AttendOptions = {},
-  ): { output: Tensor; weights: Tensor } {
+  ): { output: Tensor; weights: Tensor | null } {
     const E = this.embedDim;
     const H = this.numHeads;
     const D = this.headDim;
@@ -161,19 +176,18 @@ export class MultiheadAttention extends Module {
       v = project(v0, S, 2);
     }
     const p = this.dropout;
-    const { output, weights } = scaledDotProductAttention(q, k, v, {
+    const attention = scaledDotProductAttention(q, k, v, {
       dropProbabilities: p > 0 && this.training ? (probs) => this.dropAttention(probs) : undefined,
     });
-    const merged = output
+    const merged = attention.output
       .reshape([N, H, T, D])
       .transpose([0, 2, 1, 3])
       .reshape([N * T, E]);
     const out = this.outProj.forward(merged).reshape([N, T, E]);
-    const perHead = weights.reshape([N, H, T, S]);
-    return {
-      output: this.batchFirst ? out : out.transpose([1, 0, 2]),
-      weights: opts.averageAttnWeights === false ? perHead : perHead.mean(1),
-    };
+    const output = this.batchFirst ? out : out.transpose([1, 0, 2]);
+    if (opts.needWeights === false) return { output, weights: null };
+    const perHead = attention.weights.reshape([N, H, T, S]);
+    return { output, weights: opts.averageAttnWeights === false ? perHead : perHead.mean(1) };
   }
 
   /**
