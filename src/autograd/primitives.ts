@@ -165,27 +165,43 @@ function checkBmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [numb
   return [a.shape[0]!, m, n, k];
 }
 
+/** A gradient only when its input needs one (backward.ts drops the others anyway). */
+function when(need: boolean | undefined, f: () => Tensor): Tensor | null {
+  return need ? f() : null;
+}
+
 // ---------- the table ----------
 
 /** The table: each primitive's forward and backward (apply.ts runs the forwards, backward.ts the backwards). */
 export const rules: { readonly [P in Primitive]: Rule<P> } = {
+  // The binary rules skip an input that needs no gradient (a constant such as x · 0.5's scalar):
+  // its gradient would be a product and a full reduction thrown away by backward.ts.
   add: {
     forward: ([a, b]) => binaryForward('add', a!, b!),
-    backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g, b!.shape)],
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g, a!.shape)),
+      when(needB, () => unbroadcast(g, b!.shape)),
+    ],
   },
   sub: {
     forward: ([a, b]) => binaryForward('sub', a!, b!),
-    backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g.neg(), b!.shape)],
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g, a!.shape)),
+      when(needB, () => unbroadcast(g.neg(), b!.shape)),
+    ],
   },
   mul: {
     forward: ([a, b]) => binaryForward('mul', a!, b!),
-    backward: (g, { inputs: [a, b] }) => [unbroadcast(g.mul(b!), a!.shape), unbroadcast(g.mul(a!), b!.shape)],
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g.mul(b!), a!.shape)),
+      when(needB, () => unbroadcast(g.mul(a!), b!.shape)),
+    ],
   },
   div: {
     forward: ([a, b]) => binaryForward('div', a!, b!),
-    backward: (g, { inputs: [a, b], out }) => [
-      unbroadcast(g.div(b!), a!.shape),
-      unbroadcast(g.mul(out).div(b!).neg(), b!.shape),
+    backward: (g, { inputs: [a, b], out, needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g.div(b!), a!.shape)),
+      when(needB, () => unbroadcast(g.mul(out).div(b!).neg(), b!.shape)),
     ],
   },
   neg: {
@@ -216,12 +232,12 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       );
       return { out };
     },
-    backward: (g, { inputs: [cond, a, b] }) => {
+    backward: (g, { inputs: [cond, a, b], needs: [, needA, needB] }) => {
       const zero = g.mul(0);
       return [
         null,
-        unbroadcast(Tensor.where(cond!, g, zero), a!.shape),
-        unbroadcast(Tensor.where(cond!, zero, g), b!.shape),
+        when(needA, () => unbroadcast(Tensor.where(cond!, g, zero), a!.shape)),
+        when(needB, () => unbroadcast(Tensor.where(cond!, zero, g), b!.shape)),
       ];
     },
   },
@@ -257,7 +273,6 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
     backward: (g, { inputs: [a, b], needs: [needA, needB], attrs: { transA, transB } }) => {
       // C = op(A)·op(B); each case keeps every product transpose-free in memory. A product whose
       // input needs no gradient is skipped: for the first layer that is a third of backward's flops.
-      const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (need ? f() : null);
       if (!transA && !transB)
         return [
           when(needA, () => g.matmul(b!, { transB: true })),
@@ -283,7 +298,6 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
     },
     // matmul's four cases, item by item (the transposes apply to each item's last two axes).
     backward: (g, { inputs: [a, b], needs: [needA, needB], attrs: { transA, transB } }) => {
-      const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (need ? f() : null);
       if (!transA && !transB)
         return [
           when(needA, () => g.bmm(b!, { transB: true })),

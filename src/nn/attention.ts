@@ -158,23 +158,16 @@ export class MultiheadAttention extends Module {
         .reshape([N, L, H, D])
         .transpose([0, 2, 1, 3])
         .reshape([N * H, L, D]);
-    let q: Tensor;
-    let k: Tensor;
-    let v: Tensor;
-    if (query === key && key === value) {
-      // Self-attention: one GEMM for all three projections, then the thirds picked out of its rows.
-      const qkv = linear(q0.reshape([N * T, E]), this.inProjWeight, this.inProjBias).reshape([N * T, 3, E]);
-      [q, k, v] = [0, 1, 2].map((i) => heads(pick(qkv, 1, i), T)) as [Tensor, Tensor, Tensor];
-    } else {
-      // Separate inputs: each with its third of the packed weight and bias (PyTorch's _in_projection).
-      const w = this.inProjWeight.reshape([3, E * E]);
-      const b = this.inProjBias?.reshape([3, E]);
-      const project = (x: Tensor, L: number, i: number): Tensor =>
-        heads(linear(x.reshape([N * L, E]), pick(w, 0, i).reshape([E, E]), b ? pick(b, 0, i) : null), L);
-      q = project(q0, T, 0);
-      k = project(k0, S, 1);
-      v = project(v0, S, 2);
-    }
+    // Each input with its third of the packed weight and bias (PyTorch's _in_projection). Picking
+    // the thirds of the 3E×E weight costs 3E² multiplies; one packed GEMM for self-attention would
+    // instead need its [N·T, 3E] output cut in three, a pass over 3× the activations each way.
+    const w = this.inProjWeight.reshape([3, E * E]);
+    const b = this.inProjBias?.reshape([3, E]);
+    const project = (x: Tensor, L: number, i: number): Tensor =>
+      heads(linear(x.reshape([N * L, E]), pick(w, 0, i).reshape([E, E]), b ? pick(b, 0, i) : null), L);
+    const q = project(q0, T, 0);
+    const k = project(k0, S, 1);
+    const v = project(v0, S, 2);
     const p = this.dropout;
     const attention = scaledDotProductAttention(q, k, v, {
       dropProbabilities: p > 0 && this.training ? (probs) => this.dropAttention(probs) : undefined,
