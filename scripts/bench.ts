@@ -53,13 +53,14 @@ const SYSTEMS = [
 ] as const;
 type SystemId = (typeof SYSTEMS)[number];
 const SECTIONS = ['gemm', 'dropout-share', 'determinism', 'browser'] as const;
-const MODELS: readonly ModelKind[] = ['dropout', 'mlp', 'cnn'];
+const MODELS: readonly ModelKind[] = ['dropout', 'mlp', 'cnn', 'vit'];
 const MODEL_LABEL: Record<ModelKind, string> = {
   dropout: 'dropout MLP',
   mlp: 'plain MLP',
   cnn: 'LeNet CNN',
+  vit: 'tiny ViT',
 };
-/** Systems with a CNN peer (dropout-lab's own and PyTorch's); the others are skipped for it, saying so. */
+/** Systems with CNN and ViT peers (dropout-lab's own and PyTorch's); the others are skipped for them, saying so. */
 const CNN_SYSTEMS: readonly NodePeerSpec['system'][] = ['lab-wasm', 'lab-js', 'lab-webgpu'];
 const PYTHON = '/usr/bin/python3';
 
@@ -164,8 +165,12 @@ function nodePeer(
   hparams: HParams = BOOK,
 ) {
   return (model: ModelKind): Promise<Peer> => {
-    if (model === 'cnn' && !CNN_SYSTEMS.includes(system))
-      return Promise.reject(new Error(`no CNN peer for ${system} (the CNN is compared with PyTorch only)`));
+    if ((model === 'cnn' || model === 'vit') && !CNN_SYSTEMS.includes(system)) {
+      const what = MODEL_LABEL[model];
+      return Promise.reject(
+        new Error(`no ${what} peer for ${system} (the ${what} is compared with PyTorch only)`),
+      );
+    }
     const spec: NodePeerSpec = { system, threads, model, hparams, dataDir: opts.dataDir, ...o };
     const flags = o.gcAfterEpoch === true ? ['--expose-gc'] : [];
     return Peer.start(id, process.execPath, [
@@ -657,7 +662,8 @@ function markdown(): string {
     ...warnings.map((w) => `\n**Warning:** ${w}`),
     '',
     `Book hyperparameters (784→256→256→10, dropout 0.5/0.5, batch ${BOOK.batchSize}, SGD lr ${BOOK.lr}; ` +
-      `the LeNet CNN is \`--model cnn\`: conv 1→6 5×5 pad 2, max-pool, conv 6→16 5×5, max-pool, 400→256→256→10), ` +
+      `the LeNet CNN is \`--model cnn\`: conv 1→6 5×5 pad 2, max-pool, conv 6→16 5×5, max-pool, 400→256→256→10; ` +
+      `the tiny ViT is \`--model vit\`: 7×7 patches → 16 tokens + class token, width 64, 4 pre-norm blocks × 4 heads, MLP 128, GELU), ` +
       `real Fashion-MNIST in memory, peers alternating round by round; s/epoch is the median training-phase ` +
       `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster).`,
     '',

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch CPU peer of scripts/bench.ts: the same MLP (or CNN), data and hyperparameters, driven over stdin.
+"""PyTorch CPU peer of scripts/bench.ts: the same MLP (or CNN, or ViT), data and hyperparameters, driven over stdin.
 
 Started once per model by bench.ts, with OMP_WAIT_POLICY=passive and without OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE (which slow current OpenBLAS down). It imports torch, sets its threads, finds which
@@ -96,6 +96,40 @@ def read_idx(path, offset):
         return f.read()[offset:]
 
 
+def vit(torch, nn, width=64, depth=4, heads=4, mlp=128, patch=7):
+    """dropout-lab's --model vit (src/models/vit.ts), written as a PyTorch user would."""
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(width)
+            self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
+            self.norm2 = nn.LayerNorm(width)
+            self.mlp = nn.Sequential(nn.Linear(width, mlp), nn.GELU(), nn.Linear(mlp, width))
+
+        def forward(self, x):
+            h = self.norm1(x)
+            x = x + self.attn(h, h, h, need_weights=False)[0]
+            return x + self.mlp(self.norm2(x))
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch_embed = nn.Conv2d(1, width, patch, stride=patch)
+            self.cls_token = nn.Parameter(torch.randn(1, 1, width) * 0.02)
+            self.pos_embed = nn.Parameter(torch.randn(1, (28 // patch) ** 2 + 1, width) * 0.02)
+            self.blocks = nn.Sequential(*[Block() for _ in range(depth)])
+            self.norm = nn.LayerNorm(width)
+            self.head = nn.Linear(width, 10)
+
+        def forward(self, x):
+            t = self.patch_embed(x).flatten(2).transpose(1, 2)
+            t = torch.cat([self.cls_token.expand(t.shape[0], -1, -1), t], dim=1) + self.pos_embed
+            return self.head(self.norm(self.blocks(t))[:, 0])
+
+    return ViT()
+
+
 def main():
     spec = json.loads(sys.argv[1] if len(sys.argv) > 1 else "{}")
     try:
@@ -123,7 +157,10 @@ def main():
     # On a GPU the whole data set lives on the device, as a CUDA user would keep it for this size.
     X, Y = X.to(device), Y.to(device)
     h1, h2 = hp["hidden1"], hp["hidden2"]
-    if spec["model"] == "cnn":
+    if spec["model"] == "vit":
+        X = X.reshape(n, 1, 28, 28)
+        layers = [vit(torch, nn)]
+    elif spec["model"] == "cnn":
         # dropout-lab's --model cnn (src/models/cnn.ts): two conv blocks, then the MLP head.
         X = X.reshape(n, 1, 28, 28)
         layers = [
@@ -135,10 +172,12 @@ def main():
         layers = [nn.Flatten(), nn.Linear(784, h1), nn.ReLU()]
     if spec["model"] == "dropout":
         layers.append(nn.Dropout(hp["dropout1"]))
-    layers += [nn.Linear(h1, h2), nn.ReLU()]
+    if spec["model"] != "vit":
+        layers += [nn.Linear(h1, h2), nn.ReLU()]
     if spec["model"] == "dropout":
         layers.append(nn.Dropout(hp["dropout2"]))
-    layers.append(nn.Linear(h2, 10))
+    if spec["model"] != "vit":
+        layers.append(nn.Linear(h2, 10))
     net = nn.Sequential(*layers).to(device)
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(net.parameters(), lr=hp["lr"])

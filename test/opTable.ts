@@ -19,6 +19,7 @@ import {
 import type { Primitive } from '../src/index.js';
 import { avgPool2d, conv2d, im2col, maxPool2d, windowGeometry } from '../src/ops/conv.js';
 import { gelu } from '../src/ops/gelu.js';
+import { pick, scaledDotProductAttention } from '../src/ops/attention.js';
 import { apply } from '../src/autograd/apply.js';
 import { linear } from '../src/ops/linear.js';
 import { crossEntropyComposed } from '../src/ops/loss.js';
@@ -232,6 +233,54 @@ export const opCases: readonly OpCase[] = [
     tol: 1e-4,
     gradTol: 1e-3,
   },
+  // ---- batched matmul (attention's per-head products), every transpose combination ----
+  {
+    name: 'bmm A·B',
+    prims: ['bmm'],
+    shapes: [
+      [2, 3, 4],
+      [2, 4, 5],
+    ],
+    fn: (a, b) => a.bmm(b),
+  },
+  {
+    name: 'bmm Aᵀ·B',
+    prims: ['bmm'],
+    shapes: [
+      [3, 4, 2],
+      [3, 4, 5],
+    ],
+    fn: (a, b) => a.bmm(b, { transA: true }),
+  },
+  {
+    name: 'bmm A·Bᵀ (attention scores)',
+    prims: ['bmm'],
+    shapes: [
+      [2, 5, 4],
+      [2, 6, 4],
+    ],
+    fn: (a, b) => a.bmm(b, { transB: true }),
+  },
+  {
+    name: 'bmm Aᵀ·Bᵀ',
+    prims: ['bmm'],
+    shapes: [
+      [2, 4, 3],
+      [2, 5, 4],
+    ],
+    fn: (a, b) => a.bmm(b, { transA: true, transB: true }),
+  },
+  {
+    name: 'bmm larger (batch 5, k = 37)',
+    prims: ['bmm'],
+    shapes: [
+      [5, 9, 37],
+      [5, 37, 11],
+    ],
+    fn: (a, b) => a.bmm(b),
+    tol: 1e-4,
+    gradTol: 1e-3,
+  },
   // ---- shape ----
   {
     name: 'reshape with -1',
@@ -406,6 +455,17 @@ export const opCases: readonly OpCase[] = [
     prims: ['im2col', 'sum', 'div', 'permute'],
     shapes: [[2, 2, 5, 4]],
     fn: (x) => avgPool2d(x, 3, { stride: 2, padding: 1 }),
+  },
+  {
+    name: 'scaled dot-product attention on picked q/k/v thirds (composite)',
+    prims: ['bmm', 'mul', 'sum', 'exp', 'div'],
+    shapes: [[2, 5, 3, 4]],
+    fn: (qkv) => {
+      const [q, k, v] = [0, 1, 2].map((i) => pick(qkv, 2, i)) as [Tensor, Tensor, Tensor];
+      const dropped = (probs: Tensor): Tensor =>
+        dropout(probs, 0.3, { training: true, generator: fixedStream() });
+      return scaledDotProductAttention(q, k, v, { dropProbabilities: dropped }).output;
+    },
   },
   {
     name: 'gelu (composite, erf form)',

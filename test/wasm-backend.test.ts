@@ -355,6 +355,41 @@ for (const cfg of configs) {
       }
     });
 
+    it('batchMatmul: every item equals a lone matmul of it, bit for bit, on every transpose', () => {
+      // [batch, m, n, k]: attention's head products (17 tokens, 16 per head) and odd sizes.
+      for (const [batch, m, n, k] of [
+        [1, 3, 5, 7],
+        [7, 17, 17, 16],
+        [64, 17, 16, 17],
+        [3, 37, 29, 53],
+        [2, 5, 3, 0],
+      ] as const) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const A = randomArray(batch * m * k, batch + m + 3 * n + 7 * k + (transA ? 1 : 0));
+            const B = randomArray(batch * k * n, batch + m + 5 * n + 11 * k + (transB ? 1 : 0));
+            const what = `bmm ${batch}×${m}×${n}×${k} tA=${transA} tB=${transB}`;
+            const [actual, expected] = both([A, B], batch * m * n, (be, [a, b], out) =>
+              be.batchMatmul(a!, b!, out, batch, m, n, k, transA, transB),
+            );
+            assertClose(actual, expected, what, 1e-5, new Float32Array(batch * m * n).fill(k + 1));
+            for (let t = 0; t < batch; t++) {
+              const a = upload(w, A.subarray(t * m * k, (t + 1) * m * k));
+              const b = upload(w, B.subarray(t * k * n, (t + 1) * k * n));
+              const c = w.alloc(m * n);
+              w.matmul(a, b, c, m, n, k, transA, transB);
+              assertExact(
+                w.readSync(c, m * n),
+                actual.subarray(t * m * n, (t + 1) * m * n),
+                `${what} item ${t}`,
+              );
+              [a, b, c].forEach((id) => w.free(id));
+            }
+          }
+        }
+      }
+    });
+
     it('argmax (first on ties)', () => {
       for (const [rows, cols] of [
         [1, 1],
@@ -598,6 +633,18 @@ describe('wasm backend: thread count and helpers', () => {
         const v = upload(be, randomArray(100003, 8));
         be.sgdStep(x, g, v, 100003, { lr: 0.1, momentum: 0.9, weightDecay: 1e-3 });
         r.push(be.readSync(x, 100003), be.readSync(v, 100003));
+        // Batched products (attention's heads) share out items between threads.
+        for (const [batch, m, n, k, ta, tb] of [
+          [512, 17, 17, 16, false, true],
+          [512, 17, 16, 17, false, false],
+          [512, 16, 17, 17, true, false],
+        ] as const) {
+          const a = upload(be, randomArray(batch * m * k, 12));
+          const b = upload(be, randomArray(batch * n * k, 13));
+          const c = be.alloc(batch * m * n);
+          be.batchMatmul(a, b, c, batch, m, n, k, ta, tb);
+          r.push(be.readSync(c, batch * m * n));
+        }
         // Sparse left operands take the sparse × dense path.
         const a = upload(be, sparsify(randomArray(256 * 784, 9), 0.3, 10));
         const b = upload(be, randomArray(784 * 256, 11));

@@ -8,6 +8,7 @@ import { createBackend, disposeBackend, type BackendName } from '../../src/backe
 import type { Backend } from '../../src/backend/backend.js';
 import { LeNetCNN } from '../../src/models/cnn.js';
 import { DropoutMLP, MLP } from '../../src/models/dropoutMlp.js';
+import { VisionTransformer } from '../../src/models/vit.js';
 import type { FashionMNIST } from '../../src/data/fashionMnist.js';
 import { manualSeed } from '../../src/random/generator.js';
 import { noGrad, setBackend, tidy } from '../../src/tensor/engine.js';
@@ -48,7 +49,9 @@ export function buildLabRun(kind: ModelKind, hp: HParams, data: FashionMNIST): L
       ? new DropoutMLP({ ...common, dropout1: hp.dropout1, dropout2: hp.dropout2 })
       : kind === 'cnn'
         ? new LeNetCNN(common)
-        : new MLP(common);
+        : kind === 'vit'
+          ? new VisionTransformer({ lr: hp.lr })
+          : new MLP(common);
   const first = data.valDataloader()[Symbol.iterator]().next();
   if (!first.done) {
     noGrad(() => tidy(() => model.eval().forward(first.value.X)));

@@ -14,9 +14,11 @@ import { createInterface } from 'node:readline';
 /**
  * The model a peer trains: the book's dropout MLP, the same MLP without dropout, or the LeNet-style
  * CNN of `--model cnn` (src/models/cnn.ts: conv 1→6 5×5 pad 2, ReLU, max-pool 2, conv 6→16 5×5, ReLU,
- * max-pool 2, then 400→hidden1→hidden2→10 with ReLU; no dropout).
+ * max-pool 2, then 400→hidden1→hidden2→10 with ReLU; no dropout), or the tiny ViT of `--model vit`
+ * (src/models/vit.ts: 7×7 patches → 16 tokens + class token, width 64, 4 pre-norm blocks of 4 heads
+ * and MLP 128; no dropout).
  */
-export type ModelKind = 'dropout' | 'mlp' | 'cnn';
+export type ModelKind = 'dropout' | 'mlp' | 'cnn' | 'vit';
 
 /** Hyperparameters every peer uses (the book's). */
 export interface HParams {

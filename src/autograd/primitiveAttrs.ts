@@ -19,6 +19,7 @@ export interface PrimitiveAttrs {
   sum: { axes: number[]; keepDims: boolean };
   max: { axes: number[]; keepDims: boolean };
   matmul: { transA: boolean; transB: boolean };
+  bmm: { transA: boolean; transB: boolean };
   reshape: { shape: number[] };
   permute: { perm: number[] };
   expand: { shape: number[] };

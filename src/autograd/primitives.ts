@@ -7,6 +7,8 @@
  * `im2col` and `col2im` (the unfold behind convolution and pooling, src/ops/conv.ts) are each other's
  * adjoint: both are linear, so each one's backward is the other applied to the gradient.
  *
+ * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
+ *
  * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
  * `dropout` and `softmaxCrossEntropy`. Each is tested against its composition (test/fused.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
@@ -145,27 +147,61 @@ function checkMatmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [n
   return [m, n, k];
 }
 
+function checkBmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [number, number, number, number] {
+  if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
+    throw new ShapeError(
+      `bmm needs 3-D tensors with the same leading (batch) size, got ${formatShape(a.shape)} and ` +
+        `${formatShape(b.shape)}; reshape to [batch, rows, cols] first.`,
+    );
+  }
+  const [m, k] = transA ? [a.shape[2]!, a.shape[1]!] : [a.shape[1]!, a.shape[2]!];
+  const [k2, n] = transB ? [b.shape[2]!, b.shape[1]!] : [b.shape[1]!, b.shape[2]!];
+  if (k !== k2) {
+    throw new ShapeError(
+      `bmm: shapes ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} and ${formatShape(b.shape)}${transB ? 'ᵀ' : ''} ` +
+        `do not align (${k} ≠ ${k2}); the inner dimensions must match.`,
+    );
+  }
+  return [a.shape[0]!, m, n, k];
+}
+
+/** A gradient only when its input needs one (backward.ts drops the others anyway). */
+function when(need: boolean | undefined, f: () => Tensor): Tensor | null {
+  return need ? f() : null;
+}
+
 // ---------- the table ----------
 
 /** The table: each primitive's forward and backward (apply.ts runs the forwards, backward.ts the backwards). */
 export const rules: { readonly [P in Primitive]: Rule<P> } = {
+  // The binary rules skip an input that needs no gradient (a constant such as x · 0.5's scalar):
+  // its gradient would be a product and a full reduction thrown away by backward.ts.
   add: {
     forward: ([a, b]) => binaryForward('add', a!, b!),
-    backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g, b!.shape)],
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g, a!.shape)),
+      when(needB, () => unbroadcast(g, b!.shape)),
+    ],
   },
   sub: {
     forward: ([a, b]) => binaryForward('sub', a!, b!),
-    backward: (g, { inputs: [a, b] }) => [unbroadcast(g, a!.shape), unbroadcast(g.neg(), b!.shape)],
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g, a!.shape)),
+      when(needB, () => unbroadcast(g.neg(), b!.shape)),
+    ],
   },
   mul: {
     forward: ([a, b]) => binaryForward('mul', a!, b!),
-    backward: (g, { inputs: [a, b] }) => [unbroadcast(g.mul(b!), a!.shape), unbroadcast(g.mul(a!), b!.shape)],
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g.mul(b!), a!.shape)),
+      when(needB, () => unbroadcast(g.mul(a!), b!.shape)),
+    ],
   },
   div: {
     forward: ([a, b]) => binaryForward('div', a!, b!),
-    backward: (g, { inputs: [a, b], out }) => [
-      unbroadcast(g.div(b!), a!.shape),
-      unbroadcast(g.mul(out).div(b!).neg(), b!.shape),
+    backward: (g, { inputs: [a, b], out, needs: [needA, needB] }) => [
+      when(needA, () => unbroadcast(g.div(b!), a!.shape)),
+      when(needB, () => unbroadcast(g.mul(out).div(b!).neg(), b!.shape)),
     ],
   },
   neg: {
@@ -196,12 +232,12 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       );
       return { out };
     },
-    backward: (g, { inputs: [cond, a, b] }) => {
+    backward: (g, { inputs: [cond, a, b], needs: [, needA, needB] }) => {
       const zero = g.mul(0);
       return [
         null,
-        unbroadcast(Tensor.where(cond!, g, zero), a!.shape),
-        unbroadcast(Tensor.where(cond!, zero, g), b!.shape),
+        when(needA, () => unbroadcast(Tensor.where(cond!, g, zero), a!.shape)),
+        when(needB, () => unbroadcast(Tensor.where(cond!, zero, g), b!.shape)),
       ];
     },
   },
@@ -237,7 +273,6 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
     backward: (g, { inputs: [a, b], needs: [needA, needB], attrs: { transA, transB } }) => {
       // C = op(A)·op(B); each case keeps every product transpose-free in memory. A product whose
       // input needs no gradient is skipped: for the first layer that is a third of backward's flops.
-      const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (need ? f() : null);
       if (!transA && !transB)
         return [
           when(needA, () => g.matmul(b!, { transB: true })),
@@ -250,6 +285,31 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       return [
         when(needA, () => b!.matmul(g, { transA: true, transB: true })),
         when(needB, () => g.matmul(a!, { transA: true, transB: true })),
+      ];
+    },
+  },
+  bmm: {
+    forward: ([a, b], { transA, transB }) => {
+      const [batch, m, n, k] = checkBmm(a!, b!, transA, transB);
+      const shape = [batch, m, n];
+      const out = k === 0 ? Tensor.empty(a!.backend, shape) : Tensor.uninitialized(a!.backend, shape);
+      a!.backend.batchMatmul(a!.id, b!.id, out.id, batch, m, n, k, transA, transB);
+      return { out };
+    },
+    // matmul's four cases, item by item (the transposes apply to each item's last two axes).
+    backward: (g, { inputs: [a, b], needs: [needA, needB], attrs: { transA, transB } }) => {
+      if (!transA && !transB)
+        return [
+          when(needA, () => g.bmm(b!, { transB: true })),
+          when(needB, () => a!.bmm(g, { transA: true })),
+        ];
+      if (!transA && transB)
+        return [when(needA, () => g.bmm(b!)), when(needB, () => g.bmm(a!, { transA: true }))];
+      if (transA && !transB)
+        return [when(needA, () => b!.bmm(g, { transB: true })), when(needB, () => a!.bmm(g))];
+      return [
+        when(needA, () => b!.bmm(g, { transA: true, transB: true })),
+        when(needB, () => g.bmm(a!, { transA: true, transB: true })),
       ];
     },
   },

@@ -134,6 +134,22 @@ export interface Backend {
     transB: boolean,
     epilogue?: MatmulEpilogue,
   ): void;
+  /**
+   * Batched product: out[t] = op(a[t])·op(b[t]) for t < batch, each operand's items stored one after
+   * another (a: m·k, b: k·n, out: m·n elements per item), op as in `matmul`. Attention's per-head
+   * products; every item is computed as `matmul` would compute it alone.
+   */
+  batchMatmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
   /** out[r] = index of the largest element of row r of a contiguous [rows, cols] matrix (first on ties). */
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void;
   /**

@@ -86,6 +86,45 @@ function forEachStrided(
   }
 }
 
+/** C[m×n] = op(A)·op(B) over plain arrays (the body of matmul and of each batchMatmul item). */
+function product(
+  A: FloatArray,
+  B: FloatArray,
+  C: FloatArray,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  C.fill(0, 0, m * n);
+  // Loop orders keep the innermost loop on contiguous memory for each transpose combination.
+  if (!transB) {
+    for (let i = 0; i < m; i++) {
+      const cRow = i * n;
+      for (let p = 0; p < k; p++) {
+        const av = transA ? A[p * m + i]! : A[i * k + p]!;
+        if (av === 0) continue;
+        const bRow = p * n;
+        for (let j = 0; j < n; j++) C[cRow + j]! += av * B[bRow + j]!;
+      }
+    }
+  } else {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        const bRow = j * k;
+        if (transA) for (let p = 0; p < k; p++) acc += A[p * m + i]! * B[bRow + p]!;
+        else {
+          const aRow = i * k;
+          for (let p = 0; p < k; p++) acc += A[aRow + p]! * B[bRow + p]!;
+        }
+        C[i * n + j] = acc;
+      }
+    }
+  }
+}
+
 /** Plain TypeScript backend over Float32Array (or Float64Array for gradient checks); see file comment. */
 export class ReferenceBackend implements Backend {
   readonly name: string;
@@ -235,35 +274,8 @@ export class ReferenceBackend implements Backend {
     transB: boolean,
     epilogue?: MatmulEpilogue,
   ): void {
-    const A = this.view(a);
-    const B = this.view(b);
     const C = this.view(out);
-    C.fill(0, 0, m * n);
-    // Loop orders keep the innermost loop on contiguous memory for each transpose combination.
-    if (!transB) {
-      for (let i = 0; i < m; i++) {
-        const cRow = i * n;
-        for (let p = 0; p < k; p++) {
-          const av = transA ? A[p * m + i]! : A[i * k + p]!;
-          if (av === 0) continue;
-          const bRow = p * n;
-          for (let j = 0; j < n; j++) C[cRow + j]! += av * B[bRow + j]!;
-        }
-      }
-    } else {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let acc = 0;
-          const bRow = j * k;
-          if (transA) for (let p = 0; p < k; p++) acc += A[p * m + i]! * B[bRow + p]!;
-          else {
-            const aRow = i * k;
-            for (let p = 0; p < k; p++) acc += A[aRow + p]! * B[bRow + p]!;
-          }
-          C[i * n + j] = acc;
-        }
-      }
-    }
+    product(this.view(a), this.view(b), C, m, n, k, transA, transB);
     if (epilogue !== undefined) {
       const bias = epilogue.bias >= 0 ? this.view(epilogue.bias) : undefined;
       for (let i = 0; i < m; i++) {
@@ -275,6 +287,34 @@ export class ReferenceBackend implements Backend {
           if (epilogue.relu && !(C[i * n + j]! > 0)) C[i * n + j] = 0;
         }
       }
+    }
+  }
+
+  batchMatmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void {
+    const A = this.view(a);
+    const B = this.view(b);
+    const C = this.view(out);
+    for (let t = 0; t < batch; t++) {
+      product(
+        A.subarray(t * m * k, (t + 1) * m * k),
+        B.subarray(t * k * n, (t + 1) * k * n),
+        C.subarray(t * m * n, (t + 1) * m * n),
+        m,
+        n,
+        k,
+        transA,
+        transB,
+      );
     }
   }
 

@@ -12,7 +12,9 @@ export {
 } from './layers.js';
 export { AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d, type Conv2dOptions } from './conv.js';
 export { GELU } from './activations.js';
+export { MultiheadAttention, type AttendOptions, type MultiheadAttentionOptions } from './attention.js';
 export { DropBlock2d } from './dropBlock.js';
+export { DropPath, type DropPathLayerOptions } from './dropPath.js';
 export { AlphaDropout, GaussianDropout, SpatialDropout } from './dropoutVariants.js';
 export { isDropoutModule, predict, type PredictOptions, type Prediction } from './mcDropout.js';
 export {

@@ -7,6 +7,7 @@ import { ArgumentError } from '../errors.js';
 import { LeNetCNN } from '../models/cnn.js';
 import { DropoutMLP, DropoutMLPScratch, MLP } from '../models/dropoutMlp.js';
 import { NormMLP, type NormDropout, type NormKind } from '../models/normMlp.js';
+import { VisionTransformer, VIT_HPARAMS } from '../models/vit.js';
 import type { DropMode, DropSchedule } from '../train/dropoutSchedule.js';
 import type { Classifier } from '../train/module.js';
 
@@ -114,6 +115,22 @@ function refuseCnnNoise(name: string): (c: ModelSettings) => void {
   };
 }
 
+/**
+ * What the ViTs record for the fields they do not use: their MLP-style widths (fixed by the
+ * architecture: the token width and the blocks' MLP width) and max-norm (no Linear hidden layers
+ * to constrain).
+ */
+const VIT_FIXED = { numHiddens1: VIT_HPARAMS.width, numHiddens2: VIT_HPARAMS.mlpDim, maxNorm: 0 } as const;
+
+/** The ViT's dropout is its own (attention, residual, DropPath); other kinds and schedules are refused. */
+function refuseVitNoise(c: ModelSettings): void {
+  if (c.variant !== 'bernoulli' || c.dropConnect !== 0 || c.dropMode !== 'standard') {
+    throw new ArgumentError(
+      'run config: vit-dropout applies Bernoulli attention/residual dropout and DropPath at fixed rates; use variant bernoulli, dropConnect 0 and drop mode standard with it.',
+    );
+  }
+}
+
 /** A registry entry of the normalised MLPs (src/models/normMlp.ts). */
 function normEntry(norm: NormKind, dropout: NormDropout, description: string, name: string) {
   return {
@@ -197,6 +214,30 @@ export const MODELS = {
     check: refuseCnnNoise('cnn-dropblock'),
     build: (c: ModelSettings) =>
       new LeNetCNN({ ...mlpHparams(c), dropBlock: c.dropout1, dropout: c.dropout2 }),
+  },
+  vit: {
+    description:
+      'Tiny ViT (7×7 patches → 16 tokens + class token, width 64, 4 blocks × 4 heads, MLP 128; no dropout)',
+    hasDropout: false,
+    fixed: { ...NO_NOISE, ...VIT_FIXED },
+    build: (c: ModelSettings) =>
+      new VisionTransformer({ lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }),
+  },
+  'vit-dropout': {
+    // The Transformer's standard rates are 0.1 and 0.1 (--dropout1 0.1 --dropout2 0.1).
+    description:
+      'Tiny ViT, dropout p₁ on the attention probabilities and each residual branch, DropPath p₂ (last block; linearly less before)',
+    hasDropout: true,
+    fixed: { variant: 'bernoulli', dropConnect: 0, ...VIT_FIXED },
+    check: refuseVitNoise,
+    build: (c: ModelSettings) =>
+      new VisionTransformer({
+        dropout: c.dropout1,
+        dropPath: c.dropout2,
+        lr: c.lr,
+        momentum: c.momentum,
+        weightDecay: c.weightDecay,
+      }),
   },
 } as const satisfies Record<string, ModelEntry>;
 

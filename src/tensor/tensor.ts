@@ -231,6 +231,14 @@ export class Tensor {
     return apply('matmul', [this, other], { transA: opts.transA ?? false, transB: opts.transB ?? false });
   }
 
+  /**
+   * Batched matrix product of 3-D tensors [batch, m, k]·[batch, k, n] → [batch, m, n] (torch.bmm);
+   * `transA`/`transB` transpose each item's last two axes without copying.
+   */
+  bmm(other: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
+    return apply('bmm', [this, other], { transA: opts.transA ?? false, transB: opts.transB ?? false });
+  }
+
   // ---- shape ----
   /** Same data viewed with another shape (one -1 allowed). */
   reshape(...shape: number[] | [readonly number[]]): Tensor {

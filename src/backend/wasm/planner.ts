@@ -70,6 +70,36 @@ export class MatmulPlanner {
     this.denseMatmul(p);
   }
 
+  /**
+   * `batch` products stored one after another (attention's per-head products): each item is one
+   * whole dense GEMM, exactly as `run` computes a lone product of that size on one thread, and the
+   * threads share out ranges of items. Items are small (a head's 17×17×16), so cutting inside one
+   * would cost more hand-offs than it saves; the sparse path is not tried for the same reason.
+   */
+  runBatch(p: Omit<Product, 'bias' | 'relu'>, batch: number): void {
+    const { pa, pb, pc, m, n, k, ta, tb } = p;
+    const [sa, sb, sc] = [4 * m * k, 4 * k * n, 4 * m * n];
+    const par = this.parallel;
+    if (!par.active || 2 * batch * m * n * k < PARALLEL_GEMM_FLOPS || batch < 2) {
+      const w = par.work(0, this.k.gemmWorkspace(m, n, k));
+      for (let t = 0; t < batch; t++) {
+        this.k.gemm(pa + t * sa, pb + t * sb, pc + t * sc, m, n, k, ta, tb, 0, m, 0, n, w, 0, 0);
+      }
+      return;
+    }
+    const chunks = Math.min(batch, 2 * par.threads);
+    const bounds: number[] = [];
+    for (let c = 0; c < chunks; c++) {
+      bounds.push(Math.round((batch * c) / chunks), Math.round((batch * (c + 1)) / chunks), 0, 0);
+    }
+    const w = par.workspaces(0, this.k.gemmWorkspace(m, n, k));
+    par.chunks(CMD.BGEMM, [pa, pb, pc, m, n, k, ta, tb, sa, sb, sc], [], bounds, (b) => {
+      for (let t = bounds[b]!; t < bounds[b + 1]!; t++) {
+        this.k.gemm(pa + t * sa, pb + t * sb, pc + t * sc, m, n, k, ta, tb, 0, m, 0, n, w, 0, 0);
+      }
+    });
+  }
+
   /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
   private denseMatmul(p: Product): void {
     const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;

@@ -44,8 +44,9 @@ export function controlBytes(threads: number, chunks: number): number {
  * mask bits; floats offset, scale. DROPMASK: x, out, mask bits; float scale at [1]. UNIFORM: out, k0,
  * k1; float offset. SGD: w, g, v; floats lr, momentum, weight decay. IM2COL: x, out, geometry block;
  * float padValue; chunks are column rows. COL2IM: cols, out, geometry block; chunks are images, each
- * thread's float64 accumulator its GEMM workspace.
- * Elementwise chunks are element ranges [i0, i1).
+ * thread's float64 accumulator its GEMM workspace. BGEMM (a batched product): a, b, c, m, n, k,
+ * transA, transB and the bytes of one item of a, b and c; its chunks are item ranges [i0, i1), each
+ * item one whole GEMM. Elementwise chunks are element ranges [i0, i1).
  */
 export const CMD = {
   EXIT: 0,
@@ -57,6 +58,7 @@ export const CMD = {
   DROPMASK: 6,
   IM2COL: 7,
   COL2IM: 8,
+  BGEMM: 9,
 } as const;
 
 /** The main thread's handle on its helper threads. */
@@ -186,6 +188,11 @@ function helperLoop(bytes, memory, ctl, threads, index, spin) {
       if (cmd === ${CMD.GEMM}) {
         k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
           i0, i1, B[b + 2], B[b + 3], w, I[A + 8], I[A + 9]);
+      } else if (cmd === ${CMD.BGEMM}) {
+        for (let t = i0; t < i1; t++) {
+          k.gemm(I[A] + t * I[A + 8], I[A + 1] + t * I[A + 9], I[A + 2] + t * I[A + 10], I[A + 3], I[A + 4],
+            I[A + 5], I[A + 6], I[A + 7], 0, I[A + 3], 0, I[A + 4], w, 0, 0);
+        }
       } else if (cmd === ${CMD.SPMM}) {
         k.spmm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
           i0, i1, w, I[A + 8], I[A + 9]);

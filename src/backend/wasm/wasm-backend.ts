@@ -220,6 +220,22 @@ export class WasmBackend implements Backend {
     });
   }
 
+  batchMatmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void {
+    if (batch * m * n === 0) return;
+    const product = { pa: this.ptr(a), pb: this.ptr(b), pc: this.ptr(out), m, n, k };
+    this.planner.runBatch({ ...product, ta: transA ? 1 : 0, tb: transB ? 1 : 0 }, batch);
+  }
+
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
     if (cols > 0) this.k.argmax(this.ptr(x), this.ptr(out), rows, cols);
   }

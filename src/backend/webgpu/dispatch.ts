@@ -53,7 +53,7 @@ export class Dispatcher {
     inputs: readonly StorageId[],
     outputs: readonly (readonly [StorageId, number])[],
     p: ParamBlock,
-    workgroups: readonly [number, number],
+    workgroups: readonly [number, number] | readonly [number, number, number],
     readsOutputs = false,
   ): void {
     const kernel = this.kernels.get(key, source, inputs.length, outputs.length);
@@ -84,7 +84,7 @@ export class Dispatcher {
     const pass = this.recorder.computePass();
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup, [p.slot * PARAM_BYTES]);
-    pass.dispatchWorkgroups(workgroups[0], workgroups[1]);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2] ?? 1);
     this.recorder.commands++;
     this.recorder.dispatches++;
     for (const [from, to, bytes, scratch] of copies) {

@@ -207,19 +207,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
 /**
  * GEMM: 64×64 output tile per 16×16 workgroup, 4×4 outputs per thread, K in steps of 16 through
- * shared memory. P0 m, P1 n, P2 k, P3 flags (1 bias, 2 relu). Transposes are compile-time variants.
+ * shared memory. P0 m, P1 n, P2 k, P3 flags (1 bias, 2 relu); a batched product dispatches one grid
+ * layer per item (workgroup z) with P4, P5, P6 the elements of one item of A, B, C. Transposes are
+ * compile-time variants.
  */
 export function matmulSource(transA: boolean, transB: boolean): string {
   const loadA = transA
     ? `let p = idx / 64u; let r = idx % 64u; let gr = row0 + r; let gp = t + p;
-       var v = 0.0; if (gr < M && gp < K) { v = A[gp * M + gr]; }`
+       var v = 0.0; if (gr < M && gp < K) { v = A[oa + gp * M + gr]; }`
     : `let r = idx / 16u; let p = idx % 16u; let gr = row0 + r; let gp = t + p;
-       var v = 0.0; if (gr < M && gp < K) { v = A[gr * K + gp]; }`;
+       var v = 0.0; if (gr < M && gp < K) { v = A[oa + gr * K + gp]; }`;
   const loadB = transB
     ? `let c = idx / 16u; let p = idx % 16u; let gc = col0 + c; let gp = t + p;
-       var v = 0.0; if (gc < N && gp < K) { v = B[gc * K + gp]; }`
+       var v = 0.0; if (gc < N && gp < K) { v = B[ob + gc * K + gp]; }`
     : `let p = idx / 64u; let c = idx % 64u; let gc = col0 + c; let gp = t + p;
-       var v = 0.0; if (gc < N && gp < K) { v = B[gp * N + gc]; }`;
+       var v = 0.0; if (gc < N && gp < K) { v = B[ob + gp * N + gc]; }`;
   return `${header}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -232,6 +234,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         @builtin(local_invocation_index) li: u32) {
   let M = P(0u); let N = P(1u); let K = P(2u); let flags = P(3u);
   let row0 = wg.y * 64u; let col0 = wg.x * 64u;
+  // A batched product's item wg.z starts P4/P5/P6 elements further on (all 0 for a plain matmul).
+  let oa = wg.z * P(4u); let ob = wg.z * P(5u); let oc = wg.z * P(6u);
   let tx = lid.x; let ty = lid.y;
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
@@ -261,7 +265,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       var v = accs[r][c];
       if ((flags & 1u) != 0u) { v += bias[gc]; }
       if ((flags & 2u) != 0u && !(v > 0.0)) { v = 0.0; }
-      C[gr * N + gc] = v;
+      C[oc + gr * N + gc] = v;
     }
   }
 }`;

@@ -254,6 +254,37 @@ export class WebGPUBackend implements Backend {
     );
   }
 
+  batchMatmul(
+    a: StorageId,
+    b: StorageId,
+    out: StorageId,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void {
+    if (batch * m * n === 0) return;
+    const gx = Math.ceil(n / 64);
+    const gy = Math.ceil(m / 64);
+    if (gx > MAX_GROUPS || gy > MAX_GROUPS || batch > MAX_GROUPS) {
+      throw new DropoutLabError(
+        `webgpu backend: batched matmul of ${batch}×${m}×${n} exceeds the dispatch limits.`,
+      );
+    }
+    const p = this.params.next();
+    p.u32.set([m, n, k, 0, m * k, k * n, m * n], 0);
+    this.record(
+      `matmul:${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`,
+      () => matmulSource(transA, transB),
+      [a, b, -1],
+      [[out, batch * m * n]],
+      p,
+      [gx, gy, batch],
+    );
+  }
+
   argmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
     if (rows === 0) return;
     const p = this.params.next();

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Writes test/fixtures/golden-attention.json: PyTorch values and gradients for test/golden-attention.test.ts.
+
+Run with the system interpreter (Debian's python3-torch):
+    OMP_WAIT_POLICY=passive /usr/bin/python3 scripts/golden_attention.py && npx prettier --write test/fixtures/golden-attention.json
+
+torch.nn.MultiheadAttention in float64 on float32-drawn inputs and parameters (as scripts/golden.py),
+forward (output and head-averaged weights) and every gradient of Σ g ⊙ output + Σ gw ⊙ weights.
+Dropout on the attention probabilities is made deterministic: the dropout case replaces the
+F.dropout that F.multi_head_attention_forward calls by a fixed mask (a formula of the element index,
+which the TypeScript test rebuilds), scaled by 1/(1 - p) as inverted dropout does. Kept apart from
+golden.json so regenerating it leaves the other fixtures' draws untouched.
+"""
+import json
+import pathlib
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(16)
+OUT = pathlib.Path(__file__).resolve().parent.parent / "test" / "fixtures" / "golden-attention.json"
+
+
+def draw(*shape, scale=1.0):
+    """float32 normal draws, returned as float64 leaves (exact copies of the float32 values)."""
+    return (torch.randn(*shape, dtype=torch.float32) * scale).to(torch.float64).requires_grad_(True)
+
+
+def flat(t):
+    return [float(v) for v in t.detach().reshape(-1).tolist()]
+
+
+def entry(**tensors):
+    return {k: {"shape": list(v.shape), "data": flat(v)} for k, v in tensors.items()}
+
+
+def keep_mask(n):
+    """The fixed dropout mask: element i is kept unless (5·i + 2) mod 8 < 2 (a quarter dropped)."""
+    return torch.tensor([0.0 if (5 * i + 2) % 8 < 2 else 1.0 for i in range(n)], dtype=torch.float64)
+
+
+def mha_case(E, H, N, T, S, *, bias, batch_first, self_attention, p=0.0):
+    mha = torch.nn.MultiheadAttention(E, H, dropout=p, bias=bias, batch_first=batch_first, dtype=torch.float64)
+    params = {"in_proj_weight": draw(3 * E, E, scale=0.4), "out_proj.weight": draw(E, E, scale=0.4)}
+    if bias:
+        params["in_proj_bias"] = draw(3 * E, scale=0.2)
+        params["out_proj.bias"] = draw(E, scale=0.2)
+    mha.load_state_dict({k: v.detach() for k, v in params.items()})
+    mha.train()
+    layout = (lambda L: (N, L, E)) if batch_first else (lambda L: (L, N, E))
+    q = draw(*layout(T))
+    inputs = {"query": q}
+    if self_attention:
+        k = v = q
+    else:
+        k = inputs["key"] = draw(*layout(S))
+        v = inputs["value"] = draw(*layout(S))
+    original = F.dropout
+    if p > 0:
+        mask = keep_mask(N * H * T * S).reshape(N * H, T, S)
+        F.dropout = lambda x, p=0.5, training=True, inplace=False: x * mask / (1 - p)
+    try:
+        out, weights = mha(q, k, v)
+    finally:
+        F.dropout = original
+    g = draw(*out.shape).detach()
+    gw = draw(*weights.shape).detach()
+    ((out * g).sum() + (weights * gw).sum()).backward()
+    named = dict(mha.named_parameters())
+    grads = {f"grad_{k}": named[k].grad for k in params}
+    grads.update({f"grad_{k}": t.grad for k, t in inputs.items()})
+    return {
+        "config": {"embedDim": E, "numHeads": H, "bias": bias, "batchFirst": batch_first, "dropout": p},
+        **entry(**{k: v.detach() for k, v in params.items()}, **inputs, g=g, gw=gw, out=out, weights=weights, **grads),
+    }
+
+
+golden = {"torch": torch.__version__}
+# Self-attention, PyTorch's default [T, N, E] layout, with biases.
+golden["mha_self"] = mha_case(8, 2, 3, 5, 5, bias=True, batch_first=False, self_attention=True)
+# Attention of a query over separate key and value sequences (another length), batch first, no biases.
+golden["mha_cross"] = mha_case(8, 4, 2, 3, 6, bias=False, batch_first=True, self_attention=False)
+# Self-attention, batch first, dropout 0.25 on the attention probabilities with the fixed mask.
+golden["mha_dropout"] = mha_case(12, 3, 2, 5, 5, bias=True, batch_first=True, self_attention=True, p=0.25)
+
+OUT.parent.mkdir(parents=True, exist_ok=True)
+OUT.write_text(json.dumps(golden, indent=1) + "\n")
+print(f"wrote {OUT}")

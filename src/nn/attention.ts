@@ -1,0 +1,193 @@
+/**
+ * nn.MultiheadAttention with PyTorch's parameter layout and semantics (torch.nn.MultiheadAttention,
+ * F.multi_head_attention_forward): one packed input projection in_proj_weight [3E, E] (rows: the
+ * query, key and value projections) and in_proj_bias [3E], an output projection out_proj (a Linear
+ * E → E); numHeads heads of E / numHeads dimensions each attend with scaled dot products, dropout
+ * acts on the attention probabilities while training, and the weights returned are the probabilities
+ * (after dropout) averaged over heads. Inputs are [T, N, E] by default, [N, T, E] with batchFirst.
+ */
+import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
+import { scaledDotProductAttention, pick } from '../ops/attention.js';
+import { applyDropout, checkDropoutP } from '../ops/dropout.js';
+import { linear } from '../ops/linear.js';
+import { defaultGenerator, type Generator } from '../random/generator.js';
+import { rand, zeros } from '../tensor/creation.js';
+import { getBackend, tidy } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Linear, type LayerRandomOptions } from './layers.js';
+import { Module } from './module.js';
+
+/** Options of nn.MultiheadAttention (PyTorch's names). */
+export interface MultiheadAttentionOptions extends LayerRandomOptions {
+  /** Dropout probability on the attention probabilities while training (default 0). */
+  dropout?: number | undefined;
+  /** Biases in the input and output projections (default true). */
+  bias?: boolean | undefined;
+  /** Inputs and output are [batch, sequence, embed] (true) or [sequence, batch, embed] (false, default). */
+  batchFirst?: boolean | undefined;
+}
+
+/** Options of one attention call. */
+export interface AttendOptions {
+  /** Return the attention weights (default true); false skips their head average (PyTorch's need_weights). */
+  needWeights?: boolean | undefined;
+  /** Average the returned weights over heads (default true); false returns [N, heads, T, S]. */
+  averageAttnWeights?: boolean | undefined;
+}
+
+/** Multi-head scaled dot-product attention (Vaswani et al. 2017); see the file comment. */
+export class MultiheadAttention extends Module {
+  /** The packed query/key/value projection [3E, E] (PyTorch's in_proj_weight). */
+  readonly inProjWeight: Tensor;
+  /** Its bias [3E] (in_proj_bias), or null with bias false. */
+  readonly inProjBias: Tensor | null;
+  /** The output projection E → E (out_proj). */
+  readonly outProj: Linear;
+  /** Dimensions per head: embedDim / numHeads. */
+  readonly headDim: number;
+  readonly dropout: number;
+  readonly batchFirst: boolean;
+  private readonly generator: Generator;
+
+  /** `numHeads` heads over `embedDim` features (embedDim divisible by numHeads), initialised as PyTorch. */
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    opts: MultiheadAttentionOptions = {},
+  ) {
+    super();
+    for (const [name, v] of [
+      ['embedDim', embedDim],
+      ['numHeads', numHeads],
+    ] as const) {
+      if (!(Number.isInteger(v) && v > 0)) {
+        throw new ArgumentError(
+          `MultiheadAttention: ${name} must be a positive integer, got ${formatValue(v)}.`,
+        );
+      }
+    }
+    if (embedDim % numHeads !== 0) {
+      throw new ArgumentError(
+        `MultiheadAttention: embedDim ${embedDim} must be divisible by numHeads ${numHeads}; e.g. 64 and 4.`,
+      );
+    }
+    this.headDim = embedDim / numHeads;
+    this.dropout = opts.dropout ?? 0;
+    checkDropoutP(this.dropout, 'MultiheadAttention dropout');
+    this.batchFirst = opts.batchFirst ?? false;
+    this.generator = opts.generator ?? defaultGenerator;
+    const E = embedDim;
+    // xavier_uniform_ on [3E, E] (fan in E, fan out 3E), zero biases: PyTorch's _reset_parameters.
+    const bound = Math.sqrt(6 / (E + 3 * E));
+    const backend = getBackend();
+    const w = tidy(() =>
+      rand([3 * E, E], { generator: this.generator, backend })
+        .mul(2 * bound)
+        .sub(bound),
+    );
+    this.inProjWeight = this.registerParameter('in_proj_weight', w)!;
+    this.inProjBias =
+      opts.bias === false ? null : this.registerParameter('in_proj_bias', zeros([3 * E], { backend }));
+    this.outProj = this.registerModule(
+      'out_proj',
+      new Linear(E, E, { bias: opts.bias !== false, generator: this.generator }),
+    );
+    const outBias = this.outProj.bias;
+    // PyTorch zeroes out_proj.bias after Linear's own initialisation.
+    if (outBias !== null) outBias.backend.fill(outBias.id, outBias.size, 0);
+  }
+
+  /** Training mode only switches the attention dropout (when it is on). */
+  override get trainingOnlySwitchesDropout(): boolean {
+    return this.dropout > 0;
+  }
+
+  /** Self-attention: the output of `attend(X, X, X)` (the weights are not needed). */
+  override forward(X: Tensor): Tensor {
+    return this.attend(X, X, X, { needWeights: false }).output;
+  }
+
+  /**
+   * Attention of `query` [T, N, E] over `key` [S, N, E] and `value` [S, N, E] ([N, T, E] … with
+   * batchFirst). Returns the output (query's layout) and the attention weights [N, T, S] averaged
+   * over heads (or [N, heads, T, S]; null with needWeights false).
+   */
+  attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts?: AttendOptions & { needWeights?: true },
+  ): { output: Tensor; weights: Tensor };
+  /** With needWeights false the weights are skipped (null). */
+  attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: AttendOptions,
+  ): { output: Tensor; weights: Tensor | null };
+  attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: AttendOptions = {},
+  ): { output: Tensor; weights: Tensor | null } {
+    const E = this.embedDim;
+    const H = this.numHeads;
+    const D = this.headDim;
+    const toBatchFirst = (x: Tensor, what: string): Tensor => {
+      if (x.ndim !== 3 || x.shape[2] !== E) {
+        throw new ShapeError(
+          `MultiheadAttention(${E}, ${H}): ${what} must be ${this.batchFirst ? '[batch, sequence, embed]' : '[sequence, batch, embed]'} with embed ${E}, got ${formatShape(x.shape)}.`,
+        );
+      }
+      return this.batchFirst ? x : x.transpose([1, 0, 2]);
+    };
+    const q0 = toBatchFirst(query, 'query');
+    const [N, T] = q0.shape as [number, number];
+    const k0 = key === query ? q0 : toBatchFirst(key, 'key');
+    const v0 = value === key ? k0 : toBatchFirst(value, 'value');
+    const S = k0.shape[1]!;
+    if (k0.shape[0] !== N || v0.shape[0] !== N || v0.shape[1] !== S) {
+      throw new ShapeError(
+        `MultiheadAttention: query, key and value must share the batch size and key/value the sequence length; got ${formatShape(query.shape)}, ${formatShape(key.shape)}, ${formatShape(value.shape)}.`,
+      );
+    }
+    // [N, L, E] → per head [N·H, L, D].
+    const heads = (x: Tensor, L: number): Tensor =>
+      x
+        .reshape([N, L, H, D])
+        .transpose([0, 2, 1, 3])
+        .reshape([N * H, L, D]);
+    // Each input with its third of the packed weight and bias (PyTorch's _in_projection). Picking
+    // the thirds of the 3E×E weight costs 3E² multiplies; one packed GEMM for self-attention would
+    // instead need its [N·T, 3E] output cut in three, a pass over 3× the activations each way.
+    const w = this.inProjWeight.reshape([3, E * E]);
+    const b = this.inProjBias?.reshape([3, E]);
+    const project = (x: Tensor, L: number, i: number): Tensor =>
+      heads(linear(x.reshape([N * L, E]), pick(w, 0, i).reshape([E, E]), b ? pick(b, 0, i) : null), L);
+    const q = project(q0, T, 0);
+    const k = project(k0, S, 1);
+    const v = project(v0, S, 2);
+    const p = this.dropout;
+    const attention = scaledDotProductAttention(q, k, v, {
+      dropProbabilities: p > 0 && this.training ? (probs) => this.dropAttention(probs) : undefined,
+    });
+    const merged = attention.output
+      .reshape([N, H, T, D])
+      .transpose([0, 2, 1, 3])
+      .reshape([N * T, E]);
+    const out = this.outProj.forward(merged).reshape([N, T, E]);
+    const output = this.batchFirst ? out : out.transpose([1, 0, 2]);
+    if (opts.needWeights === false) return { output, weights: null };
+    const perHead = attention.weights.reshape([N, H, T, S]);
+    return { output, weights: opts.averageAttnWeights === false ? perHead : perHead.mean(1) };
+  }
+
+  /**
+   * Dropout on the attention probabilities [N·heads, T, S] (called while training with dropout > 0).
+   * A subclass may override it, e.g. to record which weights were dropped or to apply a fixed mask.
+   */
+  protected dropAttention(probs: Tensor): Tensor {
+    return applyDropout(probs, this.dropout, true, this.generator);
+  }
+}
