@@ -139,6 +139,7 @@ async function train(
   post({ type: 'ready', runId, backend: name, numTrain: data.numTrain, numVal: data.numVal });
   const hasDropout = modelEntry(config.model).hasDropout;
   const ps = hasDropout ? [config.dropout1, config.dropout2] : [0, 0];
+  const maskView = config.variant === 'bernoulli' && config.dropMode === 'standard';
   const widths = [config.numHiddens1, config.numHiddens2];
   const control = controlBuffer === null ? null : new Int32Array(controlBuffer);
   const recorder = new DrawRecorder(defaultGenerator);
@@ -151,7 +152,10 @@ async function train(
       keepModel: true,
       onStep: (info, board) => {
         globalStep++;
-        const m = stepMasks(recorder.take(), ps, widths);
+        const draws = recorder.take();
+        // The view redraws Bernoulli masks at the configured p: Gaussian noise and a scheduled p
+        // would be drawn wrongly, so they show no mask.
+        const m = maskView ? stepMasks(draws, ps, widths) : undefined;
         const points = board.points.slice(sent);
         sent += points.length;
         post({
