@@ -3,7 +3,8 @@
  * reads like a command line: `?model=dropout-mlp&dropout1=0.2&epochs=3`), its form element, its limits
  * (the same as the CLI's parsers in src/cli/options.ts) and its default. The page sets the inputs'
  * `name`, `min`, `max` and `step` from this table, so the HTML limits and the script's cannot disagree,
- * and it parses the form and the query string with the same function. Pure: unit-tested in Node.
+ * and it parses the form and the query string with the same function. The table's choice rows are
+ * menus (ChoiceField: a <select> of the row's names). Pure: unit-tested in Node.
  */
 import { describeLimits as describeRange, optionsFor, type RunOption } from '../run/options.js';
 import type { RunConfig } from '../run/config.js';
