@@ -221,7 +221,7 @@ export async function runPreset(
     at.set(epoch, rows);
     const t = markdownTable(rows, metrics);
     if (!f.json) log(`\n${preset.name}, epoch ${epoch}\n${t.text}`);
-    md.push(`### After ${epoch} epochs`, '', t.md, '');
+    md.push(`### After ${epoch} epoch${epoch === 1 ? '' : 's'}`, '', t.md, '');
     for (const r of rows) {
       const row: Record<string, unknown> = {
         event: 'summary',
