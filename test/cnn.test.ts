@@ -4,13 +4,18 @@
  * synthetic images, SGD with momentum so the velocity buffers must round-trip too).
  */
 import { describe, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { nn } from '../src/index.js';
 import { activationStats } from '../src/nn/activationStats.js';
 import { LeNetCNN } from '../src/models/cnn.js';
+import { ArgumentError } from '../src/errors.js';
 import type { RunConfig } from '../src/run/config.js';
 import { buildModel } from '../src/run/models.js';
-import { DEFAULT_CONFIG } from '../src/run/options.js';
+import { checkRun, DEFAULT_CONFIG } from '../src/run/options.js';
 import { runData, runOne } from '../src/run/runOne.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from '../src/train/checkpoint.js';
 import type { EpochMetrics } from '../src/train/trainer.js';
@@ -86,6 +91,74 @@ test('the CNNs refuse noise they do not apply', async () => {
   assert.throws(() => new LeNetCNN({ spatialDropout: 0.1, dropBlock: 0.1 }), /not both/);
   assert.throws(() => new LeNetCNN({ dropout: 1.5 }), /dropout/);
 });
+
+test('a drop mode on a CNN with p₁ > 0 is refused where the config enters, in one line', () => {
+  for (const [model, layer] of [
+    ['cnn-dropout', 'spatial dropout'],
+    ['cnn-dropblock', 'DropBlock'],
+  ] as const) {
+    for (const dropMode of ['early', 'late'] as const) {
+      const c: RunConfig = { ...run(model, 2), dropMode, cutoffEpoch: 1 };
+      assert.throws(
+        () => checkRun(c),
+        (e: unknown) =>
+          e instanceof ArgumentError &&
+          !e.message.includes('\n') &&
+          e.message.includes(`drop mode ${dropMode} schedules nn.Dropout only, not ${model}'s ${layer}`) &&
+          /use drop mode standard, or dropout1 0/.test(e.message),
+      );
+      // Without p₁ only the head's nn.Dropout is left, which a schedule can set.
+      checkRun({ ...c, dropout1: 0 });
+    }
+    checkRun(run(model, 2));
+  }
+  checkRun({ ...run('cnn', 2), dropMode: 'early', cutoffEpoch: 1 });
+});
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+
+/** Runs the CLI; resolves with its exit code and output. */
+function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test(
+  'train, compare and sweep refuse --drop-mode early on cnn-dropout before training',
+  { timeout: 120_000 },
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-cnn-mode-'));
+    try {
+      const flags = ['--drop-mode', 'early', '--cutoff-epoch', '1', '--epochs', '2', '--data-dir', out];
+      for (const args of [
+        ['train', '--model', 'cnn-dropout', ...flags, '--out', join(out, 'train')],
+        ['compare', '--models', 'cnn,cnn-dropout', ...flags],
+        ['sweep', '--model', 'cnn-dropout', ...flags, '--out', join(out, 'sweep'), '--workers', '1'],
+      ]) {
+        const r = await cli(args);
+        assert.notEqual(r.code, 0, args[0]);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(
+          r.stderr,
+          /drop mode early schedules nn\.Dropout only, not cnn-dropout's spatial dropout/,
+        );
+        assert.doesNotMatch(r.stdout, /epoch 1/);
+      }
+      // Nothing was written: the refusal came before any run started.
+      assert.deepEqual(await readdir(out), []);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+);
 
 describe('a CNN run checkpointed after epoch 1 and resumed equals the uninterrupted run, bit for bit', () => {
   for (const model of ['cnn', 'cnn-dropout', 'cnn-dropblock'] as const) {

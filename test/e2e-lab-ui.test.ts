@@ -16,7 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startLabServer } from '../src/node/labServer.js';
 import { loadFashionMnistRaw, type FashionMnistRaw } from '../src/node/data/fashionMnistFiles.js';
 import { Y_CAP } from '../src/web/chart.js';
-import { NUMBER_FIELDS } from '../src/web/fields.js';
+import { CHOICE_FIELDS, NUMBER_FIELDS } from '../src/web/fields.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -124,13 +124,64 @@ test(
       assert.equal(query.get('dropout1'), '0.2');
       assert.deepEqual(
         [...query.keys()],
-        ['model', ...NUMBER_FIELDS.map((f) => f.key)],
+        ['model', ...NUMBER_FIELDS.map((f) => f.key), ...CHOICE_FIELDS.map((f) => f.key)],
         'every setting is in the address bar, under the CLI names',
       );
       await page.reload();
       assert.equal(await page.inputValue('#seed'), '7', 'round trip through a reload');
       assert.equal(await page.inputValue('#train-limit'), '1500');
       assert.equal(await page.inputValue('#model'), 'dropout-mlp-scratch');
+
+      // --- The option table's choice rows are selects: named by URL key, the table's names, in the URL. ---
+      for (const f of CHOICE_FIELDS) {
+        assert.equal(await page.evaluate((id) => document.getElementById(id)?.tagName, f.id), 'SELECT');
+        assert.equal(await page.getAttribute(`#${f.id}`, 'name'), f.key);
+        assert.deepEqual(
+          await page
+            .locator(`#${f.id} option`)
+            .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)),
+          [...f.choices],
+        );
+        assert.equal(await page.inputValue(`#${f.id}`), f.defaultValue);
+      }
+      // They sit folded under one summary (the form stays one screen tall); a click shows them.
+      assert.equal(await page.isVisible('#drop-mode'), false);
+      await page.click('.more-fields summary');
+      await page.selectOption('select[name="drop-mode"]', 'late');
+      assert.equal(new URLSearchParams(await page.evaluate(() => location.search)).get('drop-mode'), 'late');
+      const shared = page.url();
+      // A link with a name the select lacks keeps the default and marks it; valid names fill the form.
+      await page.goto(
+        `${server.url}?model=cnn-dropout&variant=gaussian&drop-mode=early&cutoff-epoch=1&drop-schedule=zigzag`,
+      );
+      assert.equal(await page.inputValue('#variant'), 'gaussian');
+      assert.equal(await page.inputValue('#drop-mode'), 'early');
+      assert.equal(await page.inputValue('#cutoff-epoch'), '1');
+      assert.equal(await page.inputValue('#drop-schedule'), 'constant');
+      assert.equal(await page.getAttribute('#drop-schedule', 'aria-invalid'), 'true');
+      assert.match(
+        (await page.textContent('#drop-schedule-err')) ?? '',
+        /Drop schedule must be one of constant, linear; got 'zigzag'/,
+      );
+      // What the model refuses is refused at Start, in one line, before any run (checkRun).
+      await page.click('#start');
+      assert.match(
+        (await page.textContent('#status')) ?? '',
+        /drop mode early schedules nn\.Dropout's p only; use variant bernoulli/,
+      );
+      await page.selectOption('#variant', 'bernoulli');
+      await page.click('#start');
+      assert.match(
+        (await page.textContent('#status')) ?? '',
+        /drop mode early schedules nn\.Dropout only, not cnn-dropout's spatial dropout/,
+      );
+      assert.equal(await page.locator('#runs tbody tr').count(), 0, 'no run started');
+      await page.goto(shared);
+      assert.equal(await page.inputValue('#drop-mode'), 'late', 'the choice came back from the link');
+      assert.equal(await page.isVisible('#drop-mode'), true, 'a link that sets a folded field unfolds it');
+      await page.selectOption('#drop-mode', 'standard');
+      await page.click('.more-fields summary');
+      assert.equal(await page.isVisible('#drop-mode'), false);
 
       // Arrow keys step on the grid: 0.1 → 0.11 (not 0.1001), 60000 → 59999 (not 59501).
       await page.fill('#lr', '0.1');
@@ -241,7 +292,7 @@ test(
       const csv = (await grab('#export-csv')).toString('utf8').trim().split('\n');
       assert.equal(
         csv[0],
-        'run,model,dropout1,dropout2,batch_size,lr,momentum,weight_decay,rdrop_alpha,epochs,seed,train_limit,val_limit,' +
+        'run,model,variant,dropout1,dropout2,batch_size,lr,momentum,weight_decay,drop_mode,drop_schedule,cutoff_epoch,rdrop_alpha,epochs,seed,train_limit,val_limit,' +
           'epoch,train_loss,val_loss,val_acc,epoch_seconds,samples_per_second',
       );
       const valAcc = csv[0]!.split(',').indexOf('val_acc');

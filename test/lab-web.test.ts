@@ -7,7 +7,17 @@ import { fileURLToPath } from 'node:url';
 import type { BoardPoint, EpochMetrics } from '../src/train/index.js';
 import { divergedAt, formatValue, offScale, Y_CAP } from '../src/web/chart.js';
 import { metricsCsv, metricsJsonl, type ExportRun } from '../src/web/export.js';
-import { fromQuery, NUMBER_FIELDS, parseField, parseModel, toQuery } from '../src/web/fields.js';
+import {
+  CHOICE_FIELDS,
+  fromQuery,
+  isChoiceField,
+  NUMBER_FIELDS,
+  parseChoice,
+  parseField,
+  parseModel,
+  RUN_FORM_FIELDS,
+  toQuery,
+} from '../src/web/fields.js';
 import { DEFAULT_CONFIG, optionsFor, parseOption } from '../src/run/options.js';
 
 const field = (key: string): (typeof NUMBER_FIELDS)[number] => {
@@ -43,6 +53,51 @@ test('settings: URL keys are the CLI option names, and limits match the CLI pars
     if (!f.integer) assert.equal(f.min, 0, `${f.key}: step base 0`);
     else assert.equal(f.step, 1, `${f.key}: integer step 1`);
   }
+});
+
+test("settings: the option table's choice rows are the lab's select fields, in the URL and validated", () => {
+  // Every lab choice row but the model (its own menu) is a choice field with the table's names and default.
+  const rows = optionsFor('lab').filter((o) => o.kind === 'choice' && o.key !== 'model');
+  assert.deepEqual(
+    CHOICE_FIELDS.map((f) => f.runKey),
+    rows.map((o) => o.key),
+  );
+  for (const key of ['variant', 'dropMode', 'dropSchedule'] as const)
+    assert.ok(
+      CHOICE_FIELDS.some((f) => f.runKey === key),
+      `the lab has ${key}`,
+    );
+  for (const f of CHOICE_FIELDS) {
+    const o = rows.find((r) => r.key === f.runKey)!;
+    assert.equal(f.key, o.flag.slice(2), 'URL key = CLI option name');
+    assert.deepEqual(f.choices, o.kind === 'choice' ? o.choices : []);
+    assert.equal(f.defaultValue, DEFAULT_CONFIG[f.runKey]);
+    for (const text of [...f.choices, '', 'sideways', f.choices[0]!.toUpperCase()]) {
+      assert.equal(parseChoice(f, text).ok, parseOption(o, text).ok, `--${f.key} ${text}`);
+    }
+  }
+  const mode = CHOICE_FIELDS.find((f) => f.key === 'drop-mode')!;
+  const bad = parseChoice(mode, 'sideways');
+  assert.equal(!bad.ok && bad.error, "Drop mode must be one of standard, early, late; got 'sideways'.");
+  // The form draws numbers and choices in the table's order.
+  const order = optionsFor('lab').map((o) => o.key);
+  const drawn = RUN_FORM_FIELDS.map((f) => f.runKey!);
+  assert.deepEqual(
+    drawn,
+    order.filter((k) => drawn.includes(k)),
+  );
+  assert.ok(RUN_FORM_FIELDS.some(isChoiceField) && !RUN_FORM_FIELDS.every(isChoiceField));
+  // Choices ride in the address bar, after the number fields, and come back as text.
+  const values = {
+    model: 'mlp',
+    epochs: '3',
+    'drop-mode': 'early',
+    'cutoff-epoch': '1',
+    variant: 'gaussian',
+  };
+  const q = toQuery(values);
+  assert.equal(q, 'model=mlp&cutoff-epoch=1&epochs=3&variant=gaussian&drop-mode=early');
+  assert.deepEqual(fromQuery(`?${q}`), values);
 });
 
 test('settings: the query string round-trips and ignores unknown keys', () => {
@@ -108,10 +163,13 @@ test('exports: CSV and JSON lines in the CLI names', () => {
   assert.equal(csv.length, 3);
   assert.equal(
     csv[0],
-    'run,model,dropout1,dropout2,batch_size,lr,momentum,weight_decay,rdrop_alpha,epochs,seed,train_limit,val_limit,' +
+    'run,model,variant,dropout1,dropout2,batch_size,lr,momentum,weight_decay,drop_mode,drop_schedule,cutoff_epoch,rdrop_alpha,epochs,seed,train_limit,val_limit,' +
       'epoch,train_loss,val_loss,val_acc,epoch_seconds,samples_per_second',
   );
-  assert.equal(csv[1], '3,mlp,0,0,256,0.1,0,0,0,2,0,60000,10000,1,0.5,0.6,0.8,1.5,1000');
+  assert.equal(
+    csv[1],
+    '3,mlp,bernoulli,0,0,256,0.1,0,0,standard,constant,0,0,2,0,60000,10000,1,0.5,0.6,0.8,1.5,1000',
+  );
   const lines = metricsJsonl(runs)
     .trim()
     .split('\n')
@@ -126,6 +184,10 @@ test('exports: CSV and JSON lines in the CLI names', () => {
     epoch_seconds: 1.5,
     samples_per_second: 1000,
     run: 3,
+    variant: 'bernoulli',
+    drop_mode: 'standard',
+    drop_schedule: 'constant',
+    cutoff_epoch: 0,
     dropout1: 0,
     dropout2: 0,
     lr: 0.1,

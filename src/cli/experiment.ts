@@ -1,6 +1,6 @@
 /**
- * `dropout-lab experiment NAME`: one of the experiments beyond the deck (src/experiments/presets.ts:
- * norm, schedule, rdrop), each configuration for several seeds in worker processes, reported as
+ * `dropout-lab experiment NAME`: one experiment of src/experiments/presets.ts (the deck's claims, the
+ * book's seven exercises, and norm, schedule, rdrop beyond the deck), each configuration for several seeds in worker processes, reported as
  * mean ± std tables, val_acc and training-loss bands, and a verdict written from the numbers.
  */
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { ArgumentError } from '../errors.js';
 import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';
 import { PRESET_NAMES, PRESETS, type GroupNumbers, type Preset } from '../experiments/presets.js';
-import { formatMeanStd } from '../experiments/stats.js';
+import { formatMeanStd, meanStd } from '../experiments/stats.js';
 import { writeFileAtomic } from '../node/atomicWrite.js';
-import { bandChart, writeChart } from '../node/charts.js';
+import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
 import {
   addExperimentOptions,
   curveBands,
@@ -26,7 +26,16 @@ import { integerAtLeast } from './options.js';
 import { shownArgv } from './queueOptions.js';
 
 /** Flags of `experiment`. */
-export type PresetFlags = ExperimentFlags & { epochs?: number; trainLimit?: number; valLimit?: number };
+export type PresetFlags = ExperimentFlags & {
+  epochs?: number;
+  trainLimit?: number;
+  valLimit?: number;
+  /** MC dropout passes of the experiments that measure them (default 100). */
+  samples?: number;
+};
+
+/** MC passes of an experiment that measures them, as the `mc` command's default. */
+export const DEFAULT_SAMPLES = 100;
 
 /** What one experiment measured and wrote. */
 export interface PresetOutcome {
@@ -49,18 +58,80 @@ function shiftOf(e: Record<string, unknown>, layer: number, key: string): number
   return v?.[key] ?? Number.NaN;
 }
 
+/** A metric of a run at one epoch: from its epoch event, or (MC metrics) its `mc` event at the end. */
+type MetricGet = (e: Record<string, unknown>, r: RunRecord, last: boolean) => number;
+
 /** The metrics of the experiments' tables: the summary's, then the variance shift. */
-const METRICS: [string, (e: Record<string, unknown>) => number][] = [
-  ...SUMMARY_METRICS.filter(([n]) => !n.startsWith('zeros')),
+const METRICS: [string, MetricGet][] = [
+  ...SUMMARY_METRICS.filter(([n]) => !n.startsWith('zeros')).map(([n, get]): [string, MetricGet] => [
+    n,
+    (e) => get(e),
+  ]),
   ['train_var_bn2', (e) => shiftOf(e, 2, 'train_var')],
   ['eval_var_bn2', (e) => shiftOf(e, 2, 'eval_var')],
   ['shift_bn2', (e) => shiftOf(e, 2, 'shift')],
   ['shift_bn1', (e) => shiftOf(e, 1, 'shift')],
 ];
 
+/** A hidden layer's activation statistic (eval mode, the probe batch) of an epoch event. */
+function activation(e: Record<string, unknown>, layer: number, key: 'mean' | 'variance'): number {
+  return (e['activations'] as Record<string, number>[] | undefined)?.[layer - 1]?.[key] ?? Number.NaN;
+}
+
+/**
+ * The variance the next layer sees in training, after the inverted-dropout mask m/(1 − p), in
+ * expectation over masks: E[h'²] = E[h²]/(1 − p) and E[h'] = E[h], so Var = (σ² + μ²)/(1 − p) − μ².
+ */
+function maskedVariance(e: Record<string, unknown>, layer: number, p: number): number {
+  const mu = activation(e, layer, 'mean');
+  const v = activation(e, layer, 'variance');
+  return p >= 1 ? Number.NaN : (v + mu * mu) / (1 - p) - mu * mu;
+}
+
+/** A number of a run's `mc` event, read at the last epoch only (it is measured after training). */
+function mcOf(r: RunRecord, last: boolean, get: (mc: Record<string, unknown>) => unknown): number {
+  if (!last) return Number.NaN;
+  const mc = r.events.find((v) => v['event'] === 'mc');
+  const v = mc === undefined ? undefined : get(mc);
+  return typeof v === 'number' ? v : Number.NaN;
+}
+
+/** The metrics a preset adds as columns (`Preset.metrics`), by name. */
+const EXTRA_METRICS: Readonly<Record<string, MetricGet>> = {
+  mean_h1: (e) => activation(e, 1, 'mean'),
+  mean_h2: (e) => activation(e, 2, 'mean'),
+  var_h1: (e) => activation(e, 1, 'variance'),
+  var_h2: (e) => activation(e, 2, 'variance'),
+  var_h1_masked: (e, r) => maskedVariance(e, 1, r.config.dropout1),
+  var_h2_masked: (e, r) => maskedVariance(e, 2, r.config.dropout2),
+  ws_error: (_e, r, last) => mcOf(r, last, (m) => m['ws_error']),
+  mc1_error: (_e, r, last) => mcOf(r, last, (m) => (m['mc_error'] as number[] | undefined)?.[0]),
+  mcT_error: (_e, r, last) => mcOf(r, last, (m) => (m['mc_error'] as number[] | undefined)?.at(-1)),
+  ws_nll: (_e, r, last) => mcOf(r, last, (m) => m['ws_nll']),
+  mc_nll: (_e, r, last) => mcOf(r, last, (m) => m['mc_nll']),
+  ws_ece: (_e, r, last) => mcOf(r, last, (m) => m['ws_ece']),
+  mc_ece: (_e, r, last) => mcOf(r, last, (m) => m['mc_ece']),
+  mc_passes: (_e, r, last) => mcOf(r, last, (m) => m['samples']),
+};
+
+/** The metrics of a preset's tables: the standard ones, then its own. */
+function metricsOf(preset: Preset): [string, MetricGet][] {
+  return [
+    ...METRICS,
+    ...(preset.metrics ?? []).map((n): [string, MetricGet] => {
+      const get = EXTRA_METRICS[n];
+      if (get === undefined) throw new Error(`preset ${preset.name}: unknown metric ${n}`);
+      return [n, get];
+    }),
+  ];
+}
+
 /** A Markdown table of groups × metrics (mean ± std), leaving out metrics no group has. */
-function markdownTable(rows: readonly GroupNumbers[]): { md: string; text: string } {
-  const used = METRICS.filter(([n]) => rows.some((r) => (r.metrics[n] ?? []).some(Number.isFinite)));
+function markdownTable(
+  rows: readonly GroupNumbers[],
+  metrics: readonly [string, MetricGet][],
+): { md: string; text: string } {
+  const used = metrics.filter(([n]) => rows.some((r) => (r.metrics[n] ?? []).some(Number.isFinite)));
   const cols = ['configuration', 'seeds', ...used.map(([n]) => n)];
   const cells = rows.map((r) => [
     r.label,
@@ -77,6 +148,39 @@ function markdownTable(rows: readonly GroupNumbers[]): { md: string; text: strin
   return { md, text: formatTable(cols, cells) };
 }
 
+/** Test error of the MC average of k = 1…T passes (mean ± std over seeds) against weight scaling. */
+function mcErrorChart(preset: Preset, groups: readonly { label: string; runs: RunRecord[] }[]) {
+  const points: BandPoint[] = [];
+  for (const g of groups) {
+    const mcs = g.runs.map((r) => r.events.find((v) => v['event'] === 'mc')!);
+    const curves = mcs.map((m) => m['mc_error'] as number[]);
+    const ws = meanStd(mcs.map((m) => m['ws_error'] as number));
+    const T = Math.min(...curves.map((c) => c.length));
+    for (let k = 1; k <= T; k++) {
+      const { mean, std } = meanStd(curves.map((c) => c[k - 1]!));
+      points.push({
+        series: `${g.label}: MC average of k passes`,
+        x: k,
+        mean,
+        lo: mean - std,
+        hi: mean + std,
+      });
+      points.push({
+        series: `${g.label}: weight scaling (dropout off)`,
+        x: k,
+        mean: ws.mean,
+        lo: ws.mean - ws.std,
+        hi: ws.mean + ws.std,
+      });
+    }
+  }
+  return bandChart(points, {
+    title: `${preset.name}: test error vs MC passes k, mean ± std over seeds`,
+    xTitle: 'passes k',
+    yTitle: 'test error',
+  });
+}
+
 /** Runs one preset with the flags; writes summary.md, results.jsonl and the charts into the out dir. */
 export async function runPreset(
   preset: Preset,
@@ -84,7 +188,11 @@ export async function runPreset(
   log: (line: string) => void,
 ): Promise<PresetOutcome> {
   const epochs = f.epochs ?? preset.epochs;
-  const groups = preset.groups(epochs);
+  const groups = preset.groups(epochs, {
+    trainLimit: f.trainLimit ?? 0,
+    samples: f.samples ?? DEFAULT_SAMPLES,
+  });
+  const metrics = metricsOf(preset);
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
   const base: ExperimentConfig = {
     ...DEFAULT_EXPERIMENT,
@@ -102,16 +210,18 @@ export async function runPreset(
     runsOf.map((g) => ({
       label: g.label,
       metrics: Object.fromEntries(
-        METRICS.map(([n, get]) => [n, g.runs.map((r) => get(epochEvent(r, epoch)))]),
+        metrics.map(([n, get]) => [n, g.runs.map((r) => get(epochEvent(r, epoch), r, epoch === epochs))]),
       ),
     }));
   const md: string[] = [];
   const jsonl: string[] = [];
+  const at = new Map<number, GroupNumbers[]>();
   for (const epoch of preset.readAt(epochs)) {
     const rows = numbersAt(epoch);
-    const t = markdownTable(rows);
+    at.set(epoch, rows);
+    const t = markdownTable(rows, metrics);
     if (!f.json) log(`\n${preset.name}, epoch ${epoch}\n${t.text}`);
-    md.push(`### After ${epoch} epochs`, '', t.md, '');
+    md.push(`### After ${epoch} epoch${epoch === 1 ? '' : 's'}`, '', t.md, '');
     for (const r of rows) {
       const row: Record<string, unknown> = {
         event: 'summary',
@@ -123,11 +233,11 @@ export async function runPreset(
       jsonl.push(JSON.stringify(row));
     }
   }
-  const last = numbersAt(epochs);
-  const verdict = preset.verdict(last);
+  const last = at.get(epochs) ?? numbersAt(epochs);
+  const verdict = preset.verdict(last, at);
   if (f.json) for (const l of jsonl) log(l);
   else log(`\n${verdict}`);
-  const charts = [
+  const charts: string[] = [
     await writeChart(
       outDir,
       'val_acc',
@@ -153,6 +263,26 @@ export async function runPreset(
       ),
     ),
   ];
+  for (const c of preset.curves ?? []) {
+    const get = metrics.find(([n]) => n === c.metric)![1];
+    charts.push(
+      await writeChart(
+        outDir,
+        c.metric,
+        bandChart(
+          // A group's runs differ only in the seed, so its first run stands for the config.
+          runsOf.flatMap((g) => curveBands([g], epochs, (e) => get(e, g.runs[0]!, false))),
+          {
+            title: `${preset.name}: ${c.title}, mean ± std over ${seeds.length} seeds`,
+            xTitle: 'epoch',
+            yTitle: c.metric,
+          },
+        ),
+      ),
+    );
+  }
+  const mcRuns = runsOf.filter((g) => g.runs.some((r) => r.events.some((v) => v['event'] === 'mc')));
+  if (mcRuns.length > 0) charts.push(await writeChart(outDir, 'mc_error', mcErrorChart(preset, mcRuns)));
   const summary = [
     `# ${preset.title}`,
     '',
@@ -200,9 +330,13 @@ export function registerExperiment(program: Command, print: (line: string) => vo
     .command('experiment')
     .argument('<name>', `which experiment: ${PRESET_NAMES.join(', ')}`)
     .description(
-      'an experiment beyond the deck, with seeds, plots and summary.md: norm (BatchNorm/LayerNorm vs dropout, variance shift), schedule (early/late dropout), rdrop (R-Drop)',
+      "an experiment with seeds, plots, summary.md and a verdict from the numbers: the deck's claims (deck-*), the book's seven exercises (ex1-… to ex7-…), and beyond the deck: norm (BatchNorm/LayerNorm vs dropout, variance shift), schedule (early/late dropout), rdrop (R-Drop)",
     );
-  addSubsetOptions(cmd, "epochs (default: the experiment's: norm 50, schedule 20, rdrop 10)");
+  addSubsetOptions(cmd, "epochs (default: the experiment's: 10 to 50)").option(
+    '--samples <T>',
+    `MC dropout passes of ex4-test-time (default ${DEFAULT_SAMPLES})`,
+    integerAtLeast('--samples', 1, 'e.g. 100'),
+  );
   addExperimentOptions(cmd, 'out/experiment').action(async (name: string, f: PresetFlags) => {
     const preset = PRESETS[name];
     if (preset === undefined) {

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
+import { checkExperiment, DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
 import { completeConfig } from '../run/options.js';
 import { modelEntry, type ModelName } from '../run/models.js';
@@ -65,6 +65,8 @@ export async function runExperiments(
   f: ExperimentFlags,
   log: (line: string) => void,
 ): Promise<{ records: RunRecord[]; outDir: string }> {
+  // Every run is checked before the output folder is made: a refused setting leaves nothing behind.
+  for (const c of configs) checkExperiment(c);
   const out = await prepareOutDir(f.out);
   if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
   const records = await runPool(configs, {

@@ -1,9 +1,11 @@
 /**
- * `dropout-lab report --out DIR [--quick]`: runs the experiments beyond the deck (norm, schedule,
- * rdrop; src/experiments/presets.ts) with seeds, each into DIR/<name>/ (finished runs are reused on
- * a rerun), and writes DIR/report.html (one self-contained page: question, command, plots, mean ± std
- * tables and a verdict written from the numbers, per experiment) and DIR/report.md. `--quick` trains
- * tiny subsets for 2 epochs with 2 seeds: minutes on two cores, for checking the pipeline.
+ * `dropout-lab report --out DIR [--quick]`: runs every experiment of src/experiments/presets.ts (the
+ * deck's claims, the book's seven exercises, then norm, schedule and rdrop beyond the deck) with
+ * seeds, each into DIR/<name>/, all runs in one folder DIR/runs (a run two sections need is trained
+ * once, and finished runs are reused on a rerun), and writes DIR/report.html (one self-contained page:
+ * question, command, plots, mean ± std tables and a verdict written from the numbers, per section)
+ * and DIR/report.md. `--quick` trains tiny subsets for 2 epochs with 2 seeds: minutes on two cores,
+ * for checking the pipeline.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
@@ -13,21 +15,21 @@ import { reportHtml, reportMarkdown, type ReportSection } from '../experiments/r
 import { writeFileAtomic } from '../node/atomicWrite.js';
 import { prepareOutDir } from '../node/outDir.js';
 import { addExperimentOptions, type ExperimentFlags } from './experiments.js';
-import { runPreset } from './experiment.js';
+import { DEFAULT_SAMPLES, runPreset } from './experiment.js';
 import { integerAtLeast } from './options.js';
 import { shownArgv } from './queueOptions.js';
 
 type ReportFlags = ExperimentFlags & { quick: boolean; trainLimit?: number; valLimit?: number };
 
-/** The quick report's runs: 2 epochs on 512 training and 256 test images, 2 seeds. */
-const QUICK = { epochs: 2, trainLimit: 512, valLimit: 256, seeds: 2 } as const;
+/** The quick report's runs: 2 epochs on 512 training and 256 test images, 2 seeds, 10 MC passes. */
+const QUICK = { epochs: 2, trainLimit: 512, valLimit: 256, seeds: 2, samples: 10 } as const;
 
 /** Registers `report` on the program. */
 export function registerReport(program: Command, print: (line: string) => void): void {
   const cmd = program
     .command('report')
     .description(
-      'run the experiments beyond the deck with seeds and write one self-contained HTML page (+ Markdown) of questions, commands, plots, mean ± std and verdicts',
+      "run the deck's claims, the book's seven exercises and the experiments beyond the deck with seeds, and write one self-contained HTML page (+ Markdown) of questions, commands, plots, mean ± std and verdicts",
     )
     .option('--quick', 'tiny subsets, 2 epochs, 2 seeds: a few minutes on two cores', false)
     .option(
@@ -51,6 +53,8 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
   const out = await prepareOutDir(f.out);
   const sections: ReportSection[] = [];
   const seeds = f.quick ? QUICK.seeds : f.seeds;
+  const samples = f.quick ? QUICK.samples : DEFAULT_SAMPLES;
+  const runsDir = f.runsDir ?? join(out.path, 'runs');
   for (const name of PRESET_NAMES) {
     const preset = PRESETS[name]!;
     const epochs = f.quick ? QUICK.epochs : preset.epochs;
@@ -67,6 +71,8 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
         ...(subset.valLimit > 0 ? { valLimit: subset.valLimit } : {}),
         seeds,
         epochs,
+        samples,
+        runsDir,
         out: join(out.path, name),
       },
       log,
@@ -77,6 +83,7 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
       `--seeds ${seeds}`,
       ...(f.seed !== 0 ? [`--seed ${f.seed}`] : []),
       `--epochs ${epochs}`,
+      ...(preset.usesSamples === true ? [`--samples ${samples}`] : []),
       ...(subset.trainLimit > 0 ? [`--train-limit ${subset.trainLimit}`] : []),
       ...(subset.valLimit > 0 ? [`--val-limit ${subset.valLimit}`] : []),
     ].join(' ');
@@ -88,6 +95,7 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
       })),
     );
     sections.push({
+      part: preset.part,
       title: preset.title,
       question: preset.question,
       command,
@@ -99,14 +107,14 @@ export async function runReport(f: ReportFlags, log: (line: string) => void): Pr
   }
   const wallSeconds = (performance.now() - started) / 1000;
   const header = {
-    title: 'Dropout, beyond the deck: normalisation, schedules and R-Drop, reproduced',
+    title: "Dropout, the chapter reproduced: the deck's claims, the book's seven exercises, and beyond",
     mode: f.quick ? ('quick' as const) : ('full' as const),
     command: `dropout-lab ${shownArgv()}`,
     wallSeconds,
     date: new Date().toISOString().slice(0, 10),
     settings: f.quick
-      ? `${QUICK.epochs} epochs on the first ${QUICK.trainLimit} training and ${QUICK.valLimit} test images, ${QUICK.seeds} seeds, ${f.workers} workers.`
-      : `${f.trainLimit ? `The first ${f.trainLimit} training images` : 'All 60,000 training images'} and ${f.valLimit ? `the first ${f.valLimit}` : 'all 10,000'} test images, each experiment's epochs, ${seeds} seeds, ${f.workers} workers.`,
+      ? `${QUICK.epochs} epochs on the first ${QUICK.trainLimit} training and ${QUICK.valLimit} test images, ${QUICK.seeds} seeds, ${QUICK.samples} MC passes, ${f.workers} workers.`
+      : `${f.trainLimit ? `The first ${f.trainLimit} training images` : 'All 60,000 training images'} and ${f.valLimit ? `the first ${f.valLimit}` : 'all 10,000'} test images, each experiment's epochs, ${seeds} seeds, ${samples} MC passes, ${f.workers} workers.`,
   };
   await writeFileAtomic(join(out.path, 'report.html'), reportHtml(header, sections));
   await writeFileAtomic(join(out.path, 'report.md'), reportMarkdown(header, sections));

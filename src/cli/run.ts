@@ -12,6 +12,7 @@ import type { RunConfig } from '../run/config.js';
 import { epochEvent, summaryEvent } from '../run/events.js';
 import { completeConfig } from '../run/options.js';
 import type { ModelName } from '../run/models.js';
+import { checkRun } from '../run/options.js';
 import { checkResumable, runOne, type RunResult, type RunSummary } from '../run/runOne.js';
 import { writeRunOutputs } from '../node/runOutputs.js';
 import { cliCheckpointOptions, loadResumeCheckpoints } from './resume.js';
@@ -50,6 +51,9 @@ export interface RunSpec {
 
 /** Runs the spec end to end; resolves with one summary per model. */
 export async function runModels(spec: RunSpec, log: (line: string) => void): Promise<RunSummary[]> {
+  // Each model's config first: a setting a model refuses (e.g. a drop mode on a CNN's spatial
+  // dropout) is one line before any file, download or training, not when its run starts.
+  for (const model of spec.models) checkRun({ ...spec.config, model });
   if (spec.dataDir !== undefined) checkPathFlag('--data-dir', spec.dataDir);
   if (spec.resume !== undefined) checkPathFlag('--resume', spec.resume);
   // Weight files are checked before anything is trained, so a typo costs seconds, not a run.

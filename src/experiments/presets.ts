@@ -1,102 +1,20 @@
 /**
- * The three experiments beyond the deck, as data: which runs each trains (labelled groups of
- * RunConfig changes), at which epochs it is read, and the verdict it writes from the measured means
- * and standard deviations (templated from the numbers, never fixed text). `dropout-lab experiment
- * NAME` runs one; `dropout-lab report` runs them all.
+ * The experiments as data: the deck's claims and the book's seven exercises (chapter.ts), then the
+ * three beyond the deck here (norm, schedule, rdrop). Each trains labelled groups of run changes, is
+ * read at some epochs, and writes a verdict from the measured means and standard deviations
+ * (templated from the numbers, never fixed text). `dropout-lab experiment NAME` runs one;
+ * `dropout-lab report` runs them all.
  */
 import type { RunConfig } from '../run/config.js';
-import { meanStd } from './stats.js';
+import { CHAPTER_PRESETS } from './chapter.js';
+import { best, find, fmt, mean, versus, type Preset, type PresetGroup } from './preset.js';
 
-/** One configuration of an experiment: its label and what it changes from the book's run. */
-export interface PresetGroup {
-  readonly label: string;
-  readonly config: Partial<RunConfig>;
-}
-
-/** A group's measured numbers at one epoch: every metric's values over seeds. */
-export interface GroupNumbers {
-  readonly label: string;
-  readonly metrics: Readonly<Record<string, readonly number[]>>;
-}
-
-/** An experiment preset. */
-export interface Preset {
-  readonly name: string;
-  readonly title: string;
-  /** The question it answers, for summary.md and the report. */
-  readonly question: string;
-  /** Epochs of a full run (overridable with --epochs). */
-  readonly epochs: number;
-  /** The configurations, for a run of `epochs` epochs. */
-  readonly groups: (epochs: number) => readonly PresetGroup[];
-  /** The epochs at which the tables are read. */
-  readonly readAt: (epochs: number) => readonly number[];
-  /** A paragraph written from the numbers at the last epoch. */
-  readonly verdict: (groups: readonly GroupNumbers[]) => string;
-  /** What the configurations are, in words (summary.md). */
-  readonly notes: string;
-}
-
-/** Mean of a group's metric. */
-function mean(g: GroupNumbers, metric: string): number {
-  return meanStd(g.metrics[metric] ?? []).mean;
-}
-
-function fmt(g: GroupNumbers, metric: string, digits = 4): string {
-  const { mean: m, std, n } = meanStd(g.metrics[metric] ?? []);
-  return n > 1 ? `${m.toFixed(digits)} ± ${std.toFixed(digits)}` : m.toFixed(digits);
-}
-
-/**
- * How a difference a − b of two groups' means compares with the seeds' spread: "clearly" when it
- * exceeds twice the combined standard deviation √(s_a² + s_b²), "within the seed spread" when under one.
- */
-export function compareGroups(
-  a: GroupNumbers,
-  b: GroupNumbers,
-  metric: string,
-): { diff: number; words: 'clearly' | 'slightly' | 'within the seed spread' } {
-  const x = meanStd(a.metrics[metric] ?? []);
-  const y = meanStd(b.metrics[metric] ?? []);
-  const diff = x.mean - y.mean;
-  const spread = Math.sqrt(x.std ** 2 + y.std ** 2);
-  const words =
-    Math.abs(diff) > 2 * spread ? 'clearly' : Math.abs(diff) > spread ? 'slightly' : 'within the seed spread';
-  return { diff, words };
-}
-
-/** "higher than B's (a vs b, clearly)": a sentence fragment comparing a metric of two groups. */
-function versus(
-  a: GroupNumbers,
-  b: GroupNumbers,
-  metric: string,
-  higher = 'higher',
-  lower = 'lower',
-): string {
-  const c = compareGroups(a, b, metric);
-  const dir =
-    c.words === 'within the seed spread'
-      ? 'no different from'
-      : c.diff > 0
-        ? `${higher} than`
-        : `${lower} than`;
-  const how = c.words === 'within the seed spread' ? ' (within the seed spread)' : ` (${c.words})`;
-  return `${dir} ${b.label}'s: ${fmt(a, metric)} vs ${fmt(b, metric)}${how}`;
-}
-
-function find(groups: readonly GroupNumbers[], label: string): GroupNumbers {
-  const g = groups.find((x) => x.label === label);
-  if (g === undefined) throw new Error(`no group ${label}`);
-  return g;
-}
-
-function best(groups: readonly GroupNumbers[], metric: string): GroupNumbers {
-  return groups.reduce((b, g) => (mean(g, metric) > mean(b, metric) ? g : b));
-}
+export { compareGroups, type GroupNumbers, type Preset, type PresetGroup } from './preset.js';
 
 /** BatchNorm vs dropout vs both, with the variance shift. */
 const NORM: Preset = {
   name: 'norm',
+  part: 'beyond',
   title: 'BatchNorm / LayerNorm vs dropout vs both',
   question:
     'Does normalisation give the regularisation of dropout "for free" (the deck), and does dropout before BatchNorm shift the variance BatchNorm sees between training and evaluation (Li et al. 2019)?',
@@ -127,7 +45,9 @@ const NORM: Preset = {
         : Math.abs(gBn! - gDrop!) < Math.abs(gBn! - gPlain!)
           ? "closer to dropout's"
           : "closer to the plain MLP's";
-    const regularises = gBn! <= gDrop! || Math.abs(gBn! - gDrop!) < Math.abs(gBn! - gPlain!);
+    // A gap larger than both is no regularisation, however near dropout's it lies.
+    const regularises =
+      gBn! <= gDrop! || (gBn! <= gPlain! && Math.abs(gBn! - gDrop!) < Math.abs(gBn! - gPlain!));
     const shift = mean(both, 'shift_bn2');
     const shiftAfter = mean(after, 'shift_bn2');
     return [
@@ -143,11 +63,12 @@ const NORM: Preset = {
 /** Early/late dropout on the book's MLP and on an under-fitting one. */
 const SCHEDULE: Preset = {
   name: 'schedule',
+  part: 'beyond',
   title: 'Early and late dropout (Liu et al. 2023)',
   question:
     'Does early dropout (on for the first epochs, then off) lower the final training loss and help validation of an under-fitting model, as Liu et al. report, and late dropout help an over-fitting one?',
   epochs: 20,
-  groups: (epochs) => {
+  groups: (epochs: number) => {
     const cutoff = Math.max(1, Math.round(epochs / 4));
     const net = (name: string, sizes: Partial<RunConfig>, p: number): PresetGroup[] => [
       { label: `${name} none`, config: { ...sizes, dropout1: 0, dropout2: 0 } },
@@ -185,6 +106,7 @@ const SCHEDULE: Preset = {
 /** R-Drop vs dropout vs none. */
 const RDROP: Preset = {
   name: 'rdrop',
+  part: 'beyond',
   title: 'R-Drop vs dropout vs none (Liang et al. 2021)',
   question:
     "Does R-Drop (two dropout passes per batch, loss = CE + α·symmetric KL) improve on plain dropout at the book's settings?",
@@ -208,8 +130,13 @@ const RDROP: Preset = {
   },
 };
 
-/** The presets by name. */
-export const PRESETS: Readonly<Record<string, Preset>> = { norm: NORM, schedule: SCHEDULE, rdrop: RDROP };
+/** The presets by name, in report order: the deck's claims, the book's exercises, then beyond the deck. */
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  ...Object.fromEntries(CHAPTER_PRESETS.map((p) => [p.name, p])),
+  norm: NORM,
+  schedule: SCHEDULE,
+  rdrop: RDROP,
+};
 
 /** The preset names, in report order. */
 export const PRESET_NAMES = Object.keys(PRESETS);

@@ -6,6 +6,8 @@
 
 /** One section of the report: an experiment's question, command, plots, tables and verdict. */
 export interface ReportSection {
+  /** The part it belongs to (a heading opens each part). */
+  readonly part: 'deck' | 'exercise' | 'beyond';
   readonly title: string;
   readonly question: string;
   readonly command: string;
@@ -25,6 +27,18 @@ export interface ReportHeader {
   readonly wallSeconds: number;
   readonly date: string;
   readonly settings: string;
+}
+
+/** The parts' headings, in report order. */
+const PARTS: Readonly<Record<ReportSection['part'], string>> = {
+  deck: "The deck's claims",
+  exercise: "The book's exercises (d2l, Dropout)",
+  beyond: 'Beyond the deck: normalisation, schedules, R-Drop',
+};
+
+/** Whether section i opens a part (the first of its part). */
+function opensPart(sections: readonly ReportSection[], i: number): boolean {
+  return i === 0 || sections[i - 1]!.part !== sections[i]!.part;
 }
 
 function escapeHtml(s: string): string {
@@ -73,7 +87,7 @@ function inlineSvg(svg: string): string {
 }
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid #ccc}h4{margin-bottom:.3rem}
+h1{font-size:1.6rem}h2{margin-top:3rem;font-size:1.4rem}h3{margin-top:2.5rem;border-bottom:1px solid #ccc}h4{margin-bottom:.3rem}
 table{border-collapse:collapse;font-size:12px;margin:.5rem 0;display:block;overflow-x:auto}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:0 3px}
@@ -82,10 +96,11 @@ figure{display:inline-block;margin:.5rem 1rem .5rem 0}figure svg{max-width:34rem
 
 /** The self-contained HTML page. */
 export function reportHtml(h: ReportHeader, sections: readonly ReportSection[]): string {
-  const body = sections.map((s) =>
+  const body = sections.map((s, i) =>
     [
+      ...(opensPart(sections, i) ? [`<h2 class="part">${escapeHtml(PARTS[s.part])}</h2>`] : []),
       `<section>`,
-      `<h2>${inline(s.title)}</h2>`,
+      `<h3>${inline(s.title)}</h3>`,
       `<p><strong>Question.</strong> ${inline(s.question)}</p>`,
       `<p><strong>Command.</strong> <code>${escapeHtml(s.command)}</code></p>`,
       `<p class="muted">${inline(s.notes)}</p>`,
@@ -118,8 +133,9 @@ export function reportMarkdown(h: ReportHeader, sections: readonly ReportSection
     '',
     `${h.mode === 'quick' ? '**Quick report** (tiny subsets: the numbers show the pipeline, not the science). ' : ''}Made by \`${h.command}\` on ${h.date} in ${h.wallSeconds.toFixed(0)} s. ${h.settings}`,
     '',
-    ...sections.flatMap((s) => [
-      `## ${s.title}`,
+    ...sections.flatMap((s, i) => [
+      ...(opensPart(sections, i) ? [`## ${PARTS[s.part]}`, ''] : []),
+      `### ${s.title}`,
       '',
       `**Question.** ${s.question}`,
       '',
@@ -129,7 +145,7 @@ export function reportMarkdown(h: ReportHeader, sections: readonly ReportSection
       '',
       ...s.plots.map((p) => `![${p.caption}](${p.png})`),
       '',
-      s.tables,
+      s.tables.replace(/^### /gm, '#### '),
       '',
       `**Verdict.** ${s.verdict}`,
       '',

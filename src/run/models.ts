@@ -104,12 +104,21 @@ function bernoulliOnly(name: string): (c: ModelSettings) => void {
   };
 }
 
-/** The CNNs apply Bernoulli dropout only; refused rather than silently ignored. */
-function refuseCnnNoise(name: string): (c: ModelSettings) => void {
+/**
+ * The CNNs apply Bernoulli dropout only; refused rather than silently ignored. A drop mode schedules
+ * nn.Dropout layers only (src/train/dropoutSchedule.ts), so with p₁ > 0 (spatial dropout or DropBlock
+ * after the conv blocks) it is refused here, where the config enters, not when the run starts.
+ */
+function refuseCnnNoise(name: string, p1Layer: string): (c: ModelSettings) => void {
   return (c) => {
     if (c.variant !== 'bernoulli' || c.dropConnect !== 0) {
       throw new ArgumentError(
         `run config: ${name} applies only Bernoulli (spatial) dropout; use model dropout-mlp for variant or dropConnect.`,
+      );
+    }
+    if (c.dropMode !== 'standard' && c.dropout1 > 0) {
+      throw new ArgumentError(
+        `run config: drop mode ${c.dropMode} schedules nn.Dropout only, not ${name}'s ${p1Layer} (p₁ = ${c.dropout1}); use drop mode standard, or dropout1 0 to schedule only the head's dropout.`,
       );
     }
   };
@@ -203,7 +212,7 @@ export const MODELS = {
     description: 'LeNet-style CNN, spatial dropout p₁ after each conv block, dropout p₂ in the head',
     hasDropout: true,
     fixed: { variant: 'bernoulli', dropConnect: 0 },
-    check: refuseCnnNoise('cnn-dropout'),
+    check: refuseCnnNoise('cnn-dropout', 'spatial dropout'),
     build: (c: ModelSettings) =>
       new LeNetCNN({ ...mlpHparams(c), spatialDropout: c.dropout1, dropout: c.dropout2 }),
   },
@@ -211,7 +220,7 @@ export const MODELS = {
     description: 'LeNet-style CNN, DropBlock p₁ (3×3 blocks) after each conv block, dropout p₂ in the head',
     hasDropout: true,
     fixed: { variant: 'bernoulli', dropConnect: 0 },
-    check: refuseCnnNoise('cnn-dropblock'),
+    check: refuseCnnNoise('cnn-dropblock', 'DropBlock'),
     build: (c: ModelSettings) =>
       new LeNetCNN({ ...mlpHparams(c), dropBlock: c.dropout1, dropout: c.dropout2 }),
   },

@@ -13,10 +13,16 @@ import { LR_SCHEDULES, MODEL_NAMES, modelEntry, OPTIMIZERS } from './models.js';
 /** Where an option appears: the single-seed commands, the sweep's axes, the lab's form. */
 export type Surface = 'train' | 'compare' | 'sweep' | 'lab';
 
-/** How the lab draws a field: its element id, its label and the arrow keys' step. */
+/** How the lab draws a field: its element id and its label (a choice row: a <select>). */
 export interface LabField {
   readonly id: string;
   readonly label: string;
+  /** The folded group it sits in (a <details> with this summary), so the form stays one screen tall. */
+  readonly more?: string;
+}
+
+/** How the lab draws a number field: also the arrow keys' step. */
+export interface LabNumberField extends LabField {
   readonly step: number;
   /** What the form shows for the default when it differs (e.g. 60000 for "all" training examples). */
   readonly shown?: number;
@@ -43,6 +49,7 @@ export interface NumberOption<K extends keyof RunConfig = keyof RunConfig> exten
   readonly exclusiveMax?: boolean;
   /** The default 0 stands for this (e.g. "all" examples, "off"); 0 itself is not accepted as input. */
   readonly zeroMeans?: string;
+  readonly lab?: LabNumberField;
 }
 
 /** An option taking one of a fixed list of names. */
@@ -55,6 +62,8 @@ export interface ChoiceOption<K extends keyof RunConfig = keyof RunConfig> exten
 export type RunOption = NumberOption | ChoiceOption;
 
 const ALL: readonly Surface[] = ['train', 'compare', 'sweep', 'lab'];
+/** The lab's folded group of the noise kind and Liu et al.'s schedule. */
+const NOISE = 'Dropout noise and schedule';
 const CLI: readonly Surface[] = ['train', 'compare', 'sweep'];
 
 /** The option table, in help and form order. */
@@ -77,7 +86,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'dropout noise: bernoulli (inverted dropout) or gaussian N(1, p/(1 − p))',
     example: 'gaussian',
     default: 'bernoulli',
-    surfaces: ['sweep'],
+    surfaces: ['sweep', 'lab'],
+    lab: { id: 'variant', label: 'Dropout noise', more: NOISE },
   },
   {
     key: 'dropout1',
@@ -272,7 +282,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'dropout schedule (Liu et al. 2023): standard (every epoch), early (until the cutoff epoch), late (from it)',
     example: 'early',
     default: 'standard',
-    surfaces: CLI,
+    surfaces: ALL,
+    lab: { id: 'drop-mode', label: 'Drop mode', more: NOISE },
   },
   {
     key: 'dropSchedule',
@@ -282,7 +293,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'early dropout at a constant p, or p ramping linearly down to 0 by the cutoff epoch',
     example: 'linear',
     default: 'constant',
-    surfaces: CLI,
+    surfaces: ALL,
+    lab: { id: 'drop-schedule', label: 'Drop schedule', more: NOISE },
   },
   {
     key: 'cutoffEpoch',
@@ -293,7 +305,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'epochs of dropout (early) or without it (late) before the switch',
     example: '5',
     default: 0,
-    surfaces: CLI,
+    surfaces: ALL,
+    lab: { id: 'cutoff-epoch', label: 'Cutoff epoch', step: 1, more: NOISE },
   },
   {
     key: 'rdropAlpha',

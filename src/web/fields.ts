@@ -3,7 +3,8 @@
  * reads like a command line: `?model=dropout-mlp&dropout1=0.2&epochs=3`), its form element, its limits
  * (the same as the CLI's parsers in src/cli/options.ts) and its default. The page sets the inputs'
  * `name`, `min`, `max` and `step` from this table, so the HTML limits and the script's cannot disagree,
- * and it parses the form and the query string with the same function. Pure: unit-tested in Node.
+ * and it parses the form and the query string with the same function. The table's choice rows are
+ * menus (ChoiceField: a <select> of the row's names). Pure: unit-tested in Node.
  */
 import { describeLimits as describeRange, optionsFor, type RunOption } from '../run/options.js';
 import type { RunConfig } from '../run/config.js';
@@ -31,6 +32,8 @@ export interface NumberField {
   readonly step: number;
   /** Which panel validates it: the run form, or the MC gallery. */
   readonly group: 'run' | 'gallery';
+  /** The folded group of the run form it sits in (the option table's `lab.more`). */
+  readonly more?: string;
 }
 
 /** A run field of the lab, from the option table's row (src/run/options.ts). */
@@ -49,6 +52,7 @@ function runField(o: RunOption): NumberField {
     step: o.lab.step,
     group: 'run',
     runKey: o.key,
+    ...(o.lab.more === undefined ? {} : { more: o.lab.more }),
   };
 }
 
@@ -82,13 +86,72 @@ export const NUMBER_FIELDS: readonly NumberField[] = [
   },
 ];
 
+/** A setting with a fixed list of names (a choice row of the option table): drawn as a <select>. */
+export interface ChoiceField {
+  /** URL key and form `name`: the CLI's option name without the dashes. */
+  readonly key: string;
+  /** Form element id. */
+  readonly id: string;
+  /** Words for messages. */
+  readonly label: string;
+  readonly choices: readonly string[];
+  readonly defaultValue: string;
+  /** The RunConfig field it fills. */
+  readonly runKey: keyof RunConfig;
+  /** The folded group of the run form it sits in (the option table's `lab.more`). */
+  readonly more?: string;
+}
+
+/**
+ * The choice settings, in form order: the option table's lab choice rows (the dropout noise, the
+ * drop mode and schedule, …). The model is not among them: its menu names each model in words.
+ */
+export const CHOICE_FIELDS: readonly ChoiceField[] = optionsFor('lab').flatMap((o) =>
+  o.kind === 'choice' && o.key !== 'model' && o.lab !== undefined
+    ? [
+        {
+          key: o.flag.slice(2),
+          id: o.lab.id,
+          label: o.lab.label,
+          choices: o.choices,
+          defaultValue: o.default as string,
+          runKey: o.key,
+          ...(o.lab.more === undefined ? {} : { more: o.lab.more }),
+        },
+      ]
+    : [],
+);
+
+/** The run form's fields in the option table's order: numbers and choices, each drawn as its kind. */
+export const RUN_FORM_FIELDS: readonly (NumberField | ChoiceField)[] = optionsFor('lab').flatMap((o) => [
+  ...NUMBER_FIELDS.filter((f) => f.group === 'run' && f.runKey === o.key),
+  ...CHOICE_FIELDS.filter((f) => f.runKey === o.key),
+]);
+
+/** True for a choice field. */
+export function isChoiceField(f: NumberField | ChoiceField): f is ChoiceField {
+  return 'choices' in f;
+}
+
+/** Parses a choice as the CLI would; the message names the field and its choices. */
+export function parseChoice(
+  f: ChoiceField,
+  text: string,
+): { ok: true; value: string } | { ok: false; error: string } {
+  if (f.choices.includes(text)) return { ok: true, value: text };
+  return {
+    ok: false,
+    error: `${f.label} must be one of ${f.choices.join(', ')}; got '${text.slice(0, 32)}'.`,
+  };
+}
+
 /** URL key of the model select. */
 export const MODEL_KEY = 'model';
 /** The model a fresh page starts with. */
 export const DEFAULT_MODEL: LabModel = 'dropout-mlp';
 
 /** Every setting as a value, keyed by URL key. */
-export type Settings = Readonly<Record<string, number>> & { readonly model: LabModel };
+export type Settings = Readonly<Record<string, number | string>> & { readonly model: LabModel };
 
 /** A value, or the one-line reason it is not valid (naming the field and the fix). */
 export type Parsed =
@@ -118,10 +181,13 @@ export function parseModel(text: string): { ok: true; value: LabModel } | { ok: 
   return { ok: false, error: `Model must be one of ${LAB_MODELS.join(', ')}; got '${text.slice(0, 32)}'.` };
 }
 
+/** Every URL key, in the address bar's order: the model, the number fields, the choice fields. */
+const URL_KEYS = [MODEL_KEY, ...NUMBER_FIELDS.map((f) => f.key), ...CHOICE_FIELDS.map((f) => f.key)];
+
 /** The query string of `values` (model first, then the table's order): the shareable link. */
 export function toQuery(values: Readonly<Record<string, string>>): string {
   const q = new URLSearchParams();
-  for (const key of [MODEL_KEY, ...NUMBER_FIELDS.map((f) => f.key)]) {
+  for (const key of URL_KEYS) {
     const v = values[key];
     if (v !== undefined) q.set(key, v);
   }
@@ -132,7 +198,7 @@ export function toQuery(values: Readonly<Record<string, string>>): string {
 export function fromQuery(search: string): Record<string, string> {
   const q = new URLSearchParams(search);
   const out: Record<string, string> = {};
-  for (const key of [MODEL_KEY, ...NUMBER_FIELDS.map((f) => f.key)]) {
+  for (const key of URL_KEYS) {
     const v = q.get(key);
     if (v !== null) out[key] = v;
   }

@@ -4,16 +4,22 @@
  * link) and read back into a RunConfig. index.html only marks where the fields go.
  */
 import type { RunConfig } from '../run/config.js';
+import { ArgumentError } from '../errors.js';
 import { modelEntry } from '../run/models.js';
-import { DEFAULT_CONFIG } from '../run/options.js';
+import { checkRun, DEFAULT_CONFIG } from '../run/options.js';
 import {
+  CHOICE_FIELDS,
   DEFAULT_MODEL,
   fromQuery,
+  isChoiceField,
   MODEL_KEY,
   NUMBER_FIELDS,
+  parseChoice,
   parseField,
   parseModel,
+  RUN_FORM_FIELDS,
   toQuery,
+  type ChoiceField,
   type NumberField,
 } from './fields.js';
 import { LAB_MODELS } from './protocol.js';
@@ -25,16 +31,23 @@ export function byId<T extends HTMLElement | SVGElement>(id: string): T {
   return el as T;
 }
 
-/** A field's input element, with one line of text beside it for its error. */
-function fieldCell(f: NumberField): HTMLDivElement {
+/** A field's element (a number input, or a <select> of a choice row's names), with one line of text beside it for its error. */
+function fieldCell(f: NumberField | ChoiceField): HTMLDivElement {
   const cell = document.createElement('div');
   const label = document.createElement('label');
   label.htmlFor = f.id;
   label.textContent = f.label;
-  const el = document.createElement('input');
+  let el: HTMLInputElement | HTMLSelectElement;
+  if (isChoiceField(f)) {
+    el = document.createElement('select');
+    el.replaceChildren(...f.choices.map((c) => new Option(c, c, c === f.defaultValue, c === f.defaultValue)));
+    el.name = f.key;
+  } else {
+    el = document.createElement('input');
+    el.type = 'number';
+    el.value = String(f.defaultValue);
+  }
   el.id = f.id;
-  el.type = 'number';
-  el.value = String(f.defaultValue);
   el.setAttribute('aria-describedby', `${f.id}-err`);
   const err = document.createElement('p');
   err.id = `${f.id}-err`;
@@ -42,6 +55,12 @@ function fieldCell(f: NumberField): HTMLDivElement {
   err.hidden = true;
   cell.append(label, el, err);
   return cell;
+}
+
+/** Opens the folded group (<details>) around `el`, if any, so a marked or linked field is seen. */
+function unfold(el: HTMLElement | SVGElement): void {
+  const details = el.closest('details');
+  if (details !== null) details.open = true;
 }
 
 /** The settings form of the lab page. */
@@ -55,12 +74,25 @@ export class SettingsForm {
     private readonly setStatus: (text: string) => void,
   ) {
     const host = byId<HTMLDivElement>('run-fields');
-    const fields = NUMBER_FIELDS.filter((f) => f.group === 'run');
-    for (let i = 0; i < fields.length; i += 2) {
-      const pair = document.createElement('div');
-      pair.className = 'pair';
-      pair.append(...fields.slice(i, i + 2).map(fieldCell));
-      host.append(pair);
+    const pairs = (fields: readonly (NumberField | ChoiceField)[]): HTMLDivElement[] => {
+      const out: HTMLDivElement[] = [];
+      for (let i = 0; i < fields.length; i += 2) {
+        const pair = document.createElement('div');
+        pair.className = 'pair';
+        pair.append(...fields.slice(i, i + 2).map(fieldCell));
+        out.push(pair);
+      }
+      return out;
+    };
+    host.append(...pairs(RUN_FORM_FIELDS.filter((f) => f.more === undefined)));
+    // Folded groups (the option table's lab.more) after the book's settings, one <details> each.
+    for (const more of new Set(RUN_FORM_FIELDS.flatMap((f) => (f.more === undefined ? [] : [f.more])))) {
+      const details = document.createElement('details');
+      details.className = 'more-fields';
+      const summary = document.createElement('summary');
+      summary.textContent = more;
+      details.append(summary, ...pairs(RUN_FORM_FIELDS.filter((f) => f.more === more)));
+      host.append(details);
     }
     modelSelect.replaceChildren(
       ...LAB_MODELS.map((name) => new Option(modelEntry(name).description, name, name === DEFAULT_MODEL)),
@@ -79,6 +111,31 @@ export class SettingsForm {
   /** A field's input element. */
   readonly input = (f: NumberField): HTMLInputElement => byId<HTMLInputElement>(f.id);
 
+  /** A choice field's select element. */
+  readonly select = (f: ChoiceField): HTMLSelectElement => byId<HTMLSelectElement>(f.id);
+
+  /** Validates a choice field (an address bar may name anything), marks it and returns its value or error. */
+  readonly checkChoice = (
+    f: ChoiceField,
+    text = this.select(f).value,
+  ): { value?: string; error?: string } => {
+    const parsed = parseChoice(f, text);
+    this.mark(f.id, parsed.ok ? undefined : parsed.error);
+    return parsed.ok ? { value: parsed.value } : { error: parsed.error };
+  };
+
+  /** Marks an element valid or invalid, with its message beside it (unfolding its group if invalid). */
+  private mark(id: string, error: string | undefined): void {
+    const el = byId(id);
+    el.setAttribute('aria-invalid', error === undefined ? 'false' : 'true');
+    if (error !== undefined) unfold(el);
+    const msg = document.getElementById(`${id}-err`);
+    if (msg !== null) {
+      msg.hidden = error === undefined;
+      msg.textContent = error ?? '';
+    }
+  }
+
   /** Validates one field, marks it (aria-invalid, message beside it) and returns its value or error. */
   readonly checkField = (f: NumberField): { value?: number; error?: string } => {
     const el = this.input(f);
@@ -90,6 +147,7 @@ export class SettingsForm {
     }
     const parsed = parseField(f, el.value);
     el.setAttribute('aria-invalid', parsed.ok ? 'false' : 'true');
+    if (!parsed.ok) unfold(el);
     if (msg !== null) {
       msg.hidden = parsed.ok;
       msg.textContent = parsed.ok ? '' : parsed.error;
@@ -100,6 +158,7 @@ export class SettingsForm {
   private fieldValues(): Record<string, string> {
     const out: Record<string, string> = { [MODEL_KEY]: this.modelSelect.value };
     for (const f of NUMBER_FIELDS) out[f.key] = this.input(f).value;
+    for (const f of CHOICE_FIELDS) out[f.key] = this.select(f).value;
     return out;
   }
 
@@ -114,6 +173,11 @@ export class SettingsForm {
   /** Reads the address bar into the form; unknown or invalid values are marked like typed input. */
   loadUrl(): void {
     const values = fromQuery(location.search);
+    // A link that sets a folded field to other than its default shows it.
+    for (const f of RUN_FORM_FIELDS) {
+      const v = values[f.key];
+      if (f.more !== undefined && v !== undefined && v !== String(f.defaultValue)) unfold(byId(f.id));
+    }
     const model = values[MODEL_KEY];
     if (model !== undefined) {
       const parsed = parseModel(model);
@@ -124,6 +188,11 @@ export class SettingsForm {
       const v = values[f.key];
       if (v !== undefined) this.input(f).value = v;
     }
+    // A select cannot show a name it lacks: a bad one keeps the default and is marked beside it.
+    for (const f of CHOICE_FIELDS) {
+      const v = values[f.key];
+      if (v !== undefined && this.checkChoice(f, v).value !== undefined) this.select(f).value = v;
+    }
     this.syncPlain();
     for (const f of NUMBER_FIELDS) if (values[f.key] !== undefined) this.checkField(f);
   }
@@ -132,14 +201,23 @@ export class SettingsForm {
   show(c: RunConfig): void {
     this.modelSelect.value = c.model;
     for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) this.input(f).value = String(c[f.runKey]);
+    for (const f of CHOICE_FIELDS) this.select(f).value = String(c[f.runKey]);
+    for (const f of RUN_FORM_FIELDS) {
+      if (f.more !== undefined && f.runKey !== undefined && String(c[f.runKey]) !== String(f.defaultValue))
+        unfold(byId(f.id));
+    }
     this.syncPlain();
     for (const f of NUMBER_FIELDS) this.checkField(f);
+    for (const f of CHOICE_FIELDS) this.checkChoice(f);
     this.syncUrl();
   }
 
-  /** Validates every run field; returns the config, or lists every invalid field. */
+  /**
+   * Validates every run field, then the run as a whole (checkRun: what a model refuses, e.g. a drop
+   * mode on a CNN's spatial dropout); returns the config, or lists every invalid field.
+   */
   readRunConfig(): { config?: RunConfig; errors: string[]; firstInvalid?: HTMLElement } {
-    const v: Record<string, number> = {};
+    const v: Record<string, number | string> = {};
     const errors: string[] = [];
     let firstInvalid: HTMLElement | undefined;
     for (const f of NUMBER_FIELDS.filter((g) => g.group === 'run')) {
@@ -149,12 +227,27 @@ export class SettingsForm {
         firstInvalid ??= this.input(f);
       } else v[f.key] = r.value!;
     }
+    for (const f of CHOICE_FIELDS) {
+      const r = this.checkChoice(f);
+      if (r.error !== undefined) {
+        errors.push(r.error);
+        firstInvalid ??= this.select(f);
+      } else v[f.key] = r.value!;
+    }
     const model = parseModel(this.modelSelect.value);
     if (!model.ok) errors.push(model.error);
     if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
     // Every field the form lacks takes the option table's default, as on the command line.
     const config: Record<string, unknown> = { ...DEFAULT_CONFIG, model: model.value };
     for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) config[f.runKey] = v[f.key];
+    for (const f of CHOICE_FIELDS) config[f.runKey] = v[f.key];
+    try {
+      checkRun(config as unknown as RunConfig);
+    } catch (e) {
+      if (!(e instanceof ArgumentError)) throw e;
+      // The worker would refuse it when the run starts; say so before, in the settings' words.
+      return { errors: [e.message.replace(/^run config: /, '')], firstInvalid: this.modelSelect };
+    }
     return { errors, config: config as unknown as RunConfig };
   }
 

@@ -17,7 +17,7 @@ import {
 } from './chart.js';
 import { download, metricsCsv, metricsJsonl, standaloneSvg, svgToPng } from './export.js';
 import { modelEntry } from '../run/models.js';
-import { NUMBER_FIELDS } from './fields.js';
+import { CHOICE_FIELDS, NUMBER_FIELDS } from './fields.js';
 import { accuracies, renderDetail, renderGallery, type GallerySort } from './gallery.js';
 import { renderNetwork, thinnedSvg, type Thinned } from './network.js';
 import { renderSites } from './noiseView.js';
@@ -135,6 +135,12 @@ for (const f of NUMBER_FIELDS) {
     checkField(f);
     settings.syncUrl();
     if (f.group === 'gallery') syncGalleryButton();
+  });
+}
+for (const f of CHOICE_FIELDS) {
+  settings.select(f).addEventListener('change', () => {
+    settings.checkChoice(f);
+    settings.syncUrl();
   });
 }
 modelSelect.addEventListener('change', () => {
