@@ -418,6 +418,27 @@ test(
         /DropBlock 3×3 on \[64, 6, 14, 14\]/,
       );
 
+      // --- A model's own defaults fill the form: the ViT's AdamW rate and 0.1 dropout, and back. ---
+      await page.selectOption('#model', 'vit-dropout');
+      assert.equal(await page.inputValue('#lr'), '0.001', "the ViT's AdamW learning rate");
+      assert.equal(await page.inputValue('#p1'), '0.1', 'the Transformer rate');
+      await page.selectOption('#model', 'dropout-mlp');
+      assert.equal(await page.inputValue('#lr'), '0.1', "back to the book's SGD rate");
+      assert.equal(await page.inputValue('#p1'), '0.5');
+      // The ViT's draws: attention probabilities by head, residual dropout by position, DropPath.
+      await runOnce(page, { ...small, model: 'vit-dropout', 'train-limit': '128', epochs: '1' });
+      const vitKinds = new Set(
+        await page
+          .locator('#sites li')
+          .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['kind'])),
+      );
+      assert.deepEqual(
+        [...vitKinds].sort(),
+        ['groups', 'path'],
+        'head/position shares and residual branches',
+      );
+      assert.match((await page.textContent('#sites')) ?? '', /dropped, by head/);
+
       assert.deepEqual(pageErrors, [], 'no console errors');
     } finally {
       await browser?.close();

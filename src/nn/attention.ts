@@ -188,6 +188,9 @@ export class MultiheadAttention extends Module {
    * A subclass may override it, e.g. to record which weights were dropped or to apply a fixed mask.
    */
   protected dropAttention(probs: Tensor): Tensor {
-    return applyDropout(probs, this.dropout, true, this.generator);
+    // Dropped as [N, heads, T, S] (a view), so the noise tap sees each example's heads; same draw.
+    const [nh, t, s] = probs.shape as [number, number, number];
+    const heads = probs.reshape([nh / this.numHeads, this.numHeads, t, s]);
+    return applyDropout(heads, this.dropout, true, this.generator).reshape([nh, t, s]);
   }
 }

@@ -10,8 +10,9 @@
 import { ShapeError } from '../errors.js';
 import { dropoutKeep } from '../random/dropoutKeep.js';
 import { defaultGenerator } from '../random/generator.js';
-import { full, rand } from '../tensor/creation.js';
+import { full, randFromStream } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
+import { noteNoise } from './noiseTap.js';
 import { checkDropoutP, checkTraining, type DropoutOptions } from './dropout.js';
 
 /** Options of dropPath: dropout's training flag and generator, and timm's `scale_by_keep`. */
@@ -37,7 +38,9 @@ export function applyDropPath(x: Tensor, p: number, opts: DropPathOptions): Tens
   const { uniform, scale } = dropoutKeep(p);
   // One draw per example, broadcast over the example's other axes (timm's shape (N, 1, …, 1)).
   const shape = x.shape.map((d, i) => (i === 0 ? d : 1));
-  const keep = rand(shape, { backend: x.backend, generator: opts.generator ?? defaultGenerator }).ge(uniform);
+  const stream = (opts.generator ?? defaultGenerator).next('uniform', x.shape[0]!);
+  noteNoise({ kind: 'droppath', shape: x.shape, maskShape: shape, p, stream });
+  const keep = randFromStream(shape, stream, { backend: x.backend }).ge(uniform);
   const survivor = full([], opts.scaleByKeep === false ? 1 : scale, { backend: x.backend });
   return x.mul(Tensor.where(keep, survivor, full([], 0, { backend: x.backend })));
 }

@@ -131,6 +131,18 @@ function refuseCnnNoise(name: string, p1Layer: string): (c: ModelSettings) => vo
  */
 const VIT_FIXED = { numHiddens1: VIT_HPARAMS.width, numHiddens2: VIT_HPARAMS.mlpDim, maxNorm: 0 } as const;
 
+/**
+ * How a ViT is trained unless told otherwise (DeiT/timm's recipe, scaled down): AdamW at lr 1e-3 with
+ * weight decay 0.05, one warm-up epoch, then cosine decay to zero at the last epoch.
+ */
+const VIT_DEFAULTS = {
+  optimizer: 'adamw',
+  lr: 1e-3,
+  weightDecay: 0.05,
+  lrSchedule: 'warmup-cosine',
+  warmupEpochs: 1,
+} as const;
+
 /** The ViT's dropout is its own (attention, residual, DropPath); other kinds and schedules are refused. */
 function refuseVitNoise(c: ModelSettings): void {
   if (c.variant !== 'bernoulli' || c.dropConnect !== 0 || c.dropMode !== 'standard') {
@@ -229,6 +241,7 @@ export const MODELS = {
       'Tiny ViT (7×7 patches → 16 tokens + class token, width 64, 4 blocks × 4 heads, MLP 128; no dropout)',
     hasDropout: false,
     fixed: { ...NO_NOISE, ...VIT_FIXED },
+    defaults: VIT_DEFAULTS,
     build: (c: ModelSettings) =>
       new VisionTransformer({ lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }),
   },
@@ -238,6 +251,7 @@ export const MODELS = {
       'Tiny ViT, dropout p₁ on the attention probabilities and each residual branch, DropPath p₂ (last block; linearly less before)',
     hasDropout: true,
     fixed: { variant: 'bernoulli', dropConnect: 0, ...VIT_FIXED },
+    defaults: { ...VIT_DEFAULTS, dropout1: 0.1, dropout2: 0.1 },
     check: refuseVitNoise,
     build: (c: ModelSettings) =>
       new VisionTransformer({

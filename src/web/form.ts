@@ -6,7 +6,7 @@
 import type { RunConfig } from '../run/config.js';
 import { ArgumentError } from '../errors.js';
 import { modelEntry } from '../run/models.js';
-import { checkRun, DEFAULT_CONFIG } from '../run/options.js';
+import { checkRun, completeConfig } from '../run/options.js';
 import {
   CHOICE_FIELDS,
   DEFAULT_MODEL,
@@ -67,6 +67,8 @@ function unfold(el: HTMLElement | SVGElement): void {
 export class SettingsForm {
   /** The engine the address bar asks for (`?backend=wasm|webgpu|js`), read once; the worker checks it. */
   readonly backendParam = new URLSearchParams(location.search).get('backend');
+  /** The model whose defaults the fields show (the menu's value before its latest change). */
+  private modelShown: string = DEFAULT_MODEL;
 
   /** Draws the run fields (two per row) and the model menu, and gives every input its limits. */
   constructor(
@@ -181,7 +183,7 @@ export class SettingsForm {
     const model = values[MODEL_KEY];
     if (model !== undefined) {
       const parsed = parseModel(model);
-      if (parsed.ok) this.modelSelect.value = parsed.value;
+      if (parsed.ok) this.modelSelect.value = this.modelShown = parsed.value;
       else this.setStatus(`${parsed.error} (from the address bar; the default is used).`);
     }
     for (const f of NUMBER_FIELDS) {
@@ -200,6 +202,7 @@ export class SettingsForm {
   /** Puts a run's settings back into the form (and the address bar). */
   show(c: RunConfig): void {
     this.modelSelect.value = c.model;
+    this.modelShown = c.model;
     for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) this.input(f).value = String(c[f.runKey]);
     for (const f of CHOICE_FIELDS) this.select(f).value = String(c[f.runKey]);
     for (const f of RUN_FORM_FIELDS) {
@@ -237,8 +240,9 @@ export class SettingsForm {
     const model = parseModel(this.modelSelect.value);
     if (!model.ok) errors.push(model.error);
     if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
-    // Every field the form lacks takes the option table's default, as on the command line.
-    const config: Record<string, unknown> = { ...DEFAULT_CONFIG, model: model.value };
+    // Every field the form lacks takes the model's default, else the option table's, as on the
+    // command line (a ViT trains with AdamW and warm-up + cosine unless told otherwise).
+    const config: Record<string, unknown> = { ...completeConfig({ model: model.value }) };
     for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) config[f.runKey] = v[f.key];
     for (const f of CHOICE_FIELDS) config[f.runKey] = v[f.key];
     try {
@@ -249,6 +253,32 @@ export class SettingsForm {
       return { errors: [e.message.replace(/^run config: /, '')], firstInvalid: this.modelSelect };
     }
     return { errors, config: config as unknown as RunConfig };
+  }
+
+  /**
+   * After the model menu changed: every field either model sets its own default for
+   * (a ViT's lr and weight decay, its dropout rates) takes the new model's value, so a ViT does not
+   * start from the MLP's SGD learning rate, and going back restores the book's.
+   */
+  applyModelDefaults(): void {
+    const previous = this.modelShown;
+    this.modelShown = this.modelSelect.value;
+    const next = parseModel(this.modelSelect.value);
+    if (!next.ok) return;
+    const own = (name: string): RunConfig =>
+      completeConfig({ model: parseModel(name).ok ? (name as RunConfig['model']) : next.value });
+    const before = own(previous);
+    const after = own(next.value);
+    for (const f of NUMBER_FIELDS) {
+      if (f.runKey === undefined || before[f.runKey] === after[f.runKey]) continue;
+      this.input(f).value = String(after[f.runKey]);
+      this.checkField(f);
+    }
+    for (const f of CHOICE_FIELDS) {
+      if (before[f.runKey] === after[f.runKey]) continue;
+      this.select(f).value = String(after[f.runKey]);
+      this.checkChoice(f);
+    }
   }
 
   /** A model without dropout greys out the dropout rates (they do not apply). */

@@ -144,6 +144,7 @@ for (const f of CHOICE_FIELDS) {
   });
 }
 modelSelect.addEventListener('change', () => {
+  settings.applyModelDefaults();
   settings.syncPlain();
   settings.syncUrl();
 });
