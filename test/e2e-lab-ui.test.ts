@@ -438,6 +438,11 @@ test(
         'head/position shares and residual branches',
       );
       assert.match((await page.textContent('#sites')) ?? '', /dropped, by head/);
+      // A link that names only the model gets the model's defaults too.
+      await page.goto(`${server.url}?model=vit-dropout&epochs=2`);
+      assert.equal(await page.inputValue('#lr'), '0.001');
+      assert.equal(await page.inputValue('#p2'), '0.1');
+      assert.equal(await page.inputValue('#epochs'), '2');
 
       assert.deepEqual(pageErrors, [], 'no console errors');
     } finally {

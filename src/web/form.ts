@@ -183,8 +183,11 @@ export class SettingsForm {
     const model = values[MODEL_KEY];
     if (model !== undefined) {
       const parsed = parseModel(model);
-      if (parsed.ok) this.modelSelect.value = this.modelShown = parsed.value;
-      else this.setStatus(`${parsed.error} (from the address bar; the default is used).`);
+      if (parsed.ok) {
+        this.modelSelect.value = parsed.value;
+        // Fields the link leaves out take the model's defaults (a ViT's AdamW rate), as on the CLI.
+        this.applyModelDefaults();
+      } else this.setStatus(`${parsed.error} (from the address bar; the default is used).`);
     }
     for (const f of NUMBER_FIELDS) {
       const v = values[f.key];

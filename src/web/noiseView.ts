@@ -99,7 +99,7 @@ export function summary(s: NoiseSiteView): string {
             : s.onWeights
               ? `${lost} of the weights dropped`
               : `${lost} of the units dropped`;
-  return `${s.label}, p = ${s.p}: ${what}`;
+  return `${s.label}, p = ${Number(s.p.toPrecision(3))}: ${what}`;
 }
 
 /** Draws the sites of a step into `box` (a list; empty: `empty` is shown instead). */
