@@ -21,6 +21,7 @@ import {
   SUMMARY_METRICS,
   type ExperimentFlags,
 } from './experiments.js';
+import { completeConfig } from '../run/options.js';
 import { formatTable } from './format.js';
 import { integerAtLeast } from './options.js';
 import { shownArgv } from './queueOptions.js';
@@ -200,7 +201,16 @@ export async function runPreset(
     trainLimit: f.trainLimit ?? 0,
     valLimit: f.valLimit ?? 0,
   };
-  const configs = groups.flatMap((g) => seeds.map((seed) => ({ ...base, ...g.config, seed })));
+  // A group's model brings its own defaults (a ViT: AdamW, warm-up + cosine), as on the command line;
+  // the MLPs have none, so their runs (and cached run ids) are as before.
+  const configs = groups.flatMap((g) =>
+    seeds.map((seed) => ({
+      ...base,
+      ...completeConfig({ epochs, trainLimit: base.trainLimit, valLimit: base.valLimit, ...g.config }),
+      ...g.config,
+      seed,
+    })),
+  );
   const { records, outDir } = await runExperiments(configs, f, log);
   const runsOf = groups.map((g, i) => ({
     label: g.label,

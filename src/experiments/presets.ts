@@ -6,6 +6,7 @@
  * `dropout-lab report` runs them all.
  */
 import type { RunConfig } from '../run/config.js';
+import { ARCHITECTURE_PRESETS } from './architectures.js';
 import { CHAPTER_PRESETS } from './chapter.js';
 import { best, find, fmt, mean, versus, type Preset, type PresetGroup } from './preset.js';
 
@@ -136,6 +137,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   norm: NORM,
   schedule: SCHEDULE,
   rdrop: RDROP,
+  ...Object.fromEntries(ARCHITECTURE_PRESETS.map((p) => [p.name, p])),
 };
 
 /** The preset names, in report order. */
