@@ -1,5 +1,5 @@
 /**
- * `dropout-lab report --quick`: the deck's claims, the book's seven exercises and the three
+ * `dropout-lab report --quick`: the deck's claims, the book's seven exercises and the six
  * experiments beyond the deck on tiny subsets, then one self-contained HTML page (inline SVG plots,
  * no external reference) and its Markdown twin, each section with its question, command, mean ± std
  * table and a verdict quoting the measured numbers; runs two sections share are trained once, and a
@@ -53,6 +53,9 @@ test(
         'BatchNorm / LayerNorm vs dropout',
         'Early and late dropout',
         'R-Drop vs dropout',
+        'Spatial dropout and DropBlock on a CNN',
+        'Transformer dropout (~10%) and DropPath on a tiny ViT',
+        'MLP, CNN and ViT, with and without dropout',
       ];
       for (const title of titles) {
         assert.ok(html.includes(title) && md.includes(title), `${title} missing`);

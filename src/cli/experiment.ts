@@ -340,7 +340,7 @@ export function registerExperiment(program: Command, print: (line: string) => vo
     .command('experiment')
     .argument('<name>', `which experiment: ${PRESET_NAMES.join(', ')}`)
     .description(
-      "an experiment with seeds, plots, summary.md and a verdict from the numbers: the deck's claims (deck-*), the book's seven exercises (ex1-… to ex7-…), and beyond the deck: norm (BatchNorm/LayerNorm vs dropout, variance shift), schedule (early/late dropout), rdrop (R-Drop)",
+      "an experiment with seeds, plots, summary.md and a verdict from the numbers: the deck's claims (deck-*), the book's seven exercises (ex1-… to ex7-…), and beyond the deck: norm (BatchNorm/LayerNorm vs dropout, variance shift), schedule (early/late dropout), rdrop (R-Drop), cnn (head dropout vs spatial dropout vs DropBlock), vit (Transformer dropout and DropPath), architectures (MLP vs CNN vs ViT)",
     );
   addSubsetOptions(cmd, "epochs (default: the experiment's: 10 to 50)").option(
     '--samples <T>',

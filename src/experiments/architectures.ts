@@ -35,7 +35,7 @@ const CNN: Preset = {
     return [
       `The best validation accuracy is ${top.label}'s (${fmt(top, 'val_acc')}).`,
       `Dropout in the head gives a val_acc ${versus(head, plain, 'val_acc')} (${fmt(plain, 'val_acc')} without dropout).`,
-      `Adding spatial dropout after the conv blocks gives ${versus(spatial, head, 'val_acc')}, and DropBlock ${versus(block, head, 'val_acc')}; DropBlock against spatial dropout: ${versus(block, spatial, 'val_acc')}.`,
+      `Adding spatial dropout after the conv blocks gives a val_acc ${versus(spatial, head, 'val_acc')}, and adding DropBlock one ${versus(block, head, 'val_acc')}; DropBlock's val_acc is ${versus(block, spatial, 'val_acc')}.`,
       `The noise-free gap (val_loss − train_loss in eval mode) is ${fmt(plain, 'gap_eval')} without dropout, ${fmt(head, 'gap_eval')} with head dropout, ${fmt(spatial, 'gap_eval')} with spatial dropout and ${fmt(block, 'gap_eval')} with DropBlock.`,
     ].join(' ');
   },
@@ -45,7 +45,7 @@ const CNN: Preset = {
 const VIT: Preset = {
   name: 'vit',
   part: 'beyond',
-  title: "The Transformer's ~10% dropout on a tiny ViT",
+  title: 'Transformer dropout (~10%) and DropPath on a tiny ViT',
   question:
     'Does the ~10% dropout that still ships in Transformers help a tiny ViT on Fashion-MNIST (0 vs 0.1 vs 0.2), with and without DropPath?',
   epochs: 10,
@@ -70,7 +70,7 @@ const VIT: Preset = {
     return [
       `The best validation accuracy is ${top.label}'s (${fmt(top, 'val_acc')}).`,
       `Dropout 0.1 gives a val_acc ${versus(p1, none, 'val_acc')} (${fmt(none, 'val_acc')} without), and 0.2 ${versus(p2, none, 'val_acc')}: ${helps ? 'at this size and length, the Transformer rate helps' : 'at this size and length, the Transformer rate does not help'}.`,
-      `DropPath 0.1 on top of p = 0.1 gives ${versus(dp1, p1, 'val_acc')}, and on top of p = 0.2 ${versus(dp2, p2, 'val_acc')}.`,
+      `DropPath 0.1 on top of p = 0.1 gives a val_acc ${versus(dp1, p1, 'val_acc')}, and on top of p = 0.2 one ${versus(dp2, p2, 'val_acc')}.`,
       `The noise-free gap is ${fmt(none, 'gap_eval')} without dropout and ${fmt(dp1, 'gap_eval')} with p = 0.1 and DropPath.`,
     ].join(' ');
   },
@@ -101,7 +101,7 @@ const ARCHITECTURES: Preset = {
       const mlp = find(gs, 'dropout-mlp');
       const cnn = find(gs, 'cnn-dropout');
       const vit = find(gs, 'vit-dropout');
-      return `after ${e} epochs the dropout CNN's val_acc is ${versus(cnn, mlp, 'val_acc')} and the dropout ViT's ${versus(vit, mlp, 'val_acc')}; dropout moves the MLP ${versus(mlp, find(gs, 'mlp'), 'val_acc')}, the CNN ${versus(cnn, find(gs, 'cnn'), 'val_acc')} and the ViT ${versus(vit, find(gs, 'vit'), 'val_acc')}`;
+      return `after ${e} epochs the dropout CNN's val_acc is ${versus(cnn, mlp, 'val_acc')} and the dropout ViT's ${versus(vit, mlp, 'val_acc')}; with dropout the MLP's val_acc is ${versus(mlp, find(gs, 'mlp'), 'val_acc')}, the CNN's ${versus(cnn, find(gs, 'cnn'), 'val_acc')} and the ViT's ${versus(vit, find(gs, 'vit'), 'val_acc')}`;
     };
     const top = best(groups, 'val_acc');
     return (
