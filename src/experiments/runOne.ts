@@ -23,28 +23,56 @@ import { crossEntropy } from '../ops/loss.js';
 const PIXELS = 784;
 /** Training examples re-scored in eval mode each epoch, for a gap free of the dropout noise. */
 const TRAIN_EVAL_SIZE = 10_000;
+/** Examples per forward pass when re-scoring the training examples. */
+const EVAL_CHUNK = 1000;
 /** Examples of the fixed probe batch for activation statistics. */
 const PROBE_SIZE = 1000;
 /** Most and least certain test images kept per run. */
 const EXTREMES = 8;
 
-/** Images [n, 1, 28, 28] in [0, 1] and labels from raw IDX bytes. */
-function imagesTensor(images: Uint8Array, labels: Uint8Array, n: number): { X: Tensor; y: Float32Array } {
+/** Images [n, 1, 28, 28] in [0, 1] and labels from raw IDX bytes, from example `start`. */
+function imagesTensor(
+  images: Uint8Array,
+  labels: Uint8Array,
+  n: number,
+  start = 0,
+): { X: Tensor; y: Float32Array } {
   const x = new Float32Array(n * PIXELS);
-  for (let i = 0; i < x.length; i++) x[i] = images[i]! / 255;
-  return { X: tensor(x, { shape: [n, 1, 28, 28] }), y: Float32Array.from(labels.subarray(0, n)) };
+  const from = start * PIXELS;
+  for (let i = 0; i < x.length; i++) x[i] = images[from + i]! / 255;
+  return { X: tensor(x, { shape: [n, 1, 28, 28] }), y: Float32Array.from(labels.subarray(start, start + n)) };
 }
 
-/** Eval-mode (weight-scaling) loss and accuracy of `model` on X, y. */
-function evaluate(model: Classifier, X: Tensor, y: Float32Array): { loss: number; acc: number } {
-  const probs = predict(model, X);
-  const p = probs.probs.dataSync();
-  probs.probs.dispose();
-  probs.entropy.dispose();
-  probs.variance.dispose();
+/**
+ * The first n images in chunks of EVAL_CHUNK: one forward pass over 10,000 images holds every layer's
+ * activations for all of them at once (a ViT's ran out of wasm memory), a chunk at a time does not.
+ */
+function imageChunks(images: Uint8Array, labels: Uint8Array, n: number): { X: Tensor; y: Float32Array }[] {
+  const out: { X: Tensor; y: Float32Array }[] = [];
+  for (let s = 0; s < n; s += EVAL_CHUNK)
+    out.push(imagesTensor(images, labels, Math.min(EVAL_CHUNK, n - s), s));
+  return out;
+}
+
+/** Eval-mode (weight-scaling) loss and accuracy of `model` over the chunks. */
+function evaluate(
+  model: Classifier,
+  chunks: readonly { X: Tensor; y: Float32Array }[],
+): { loss: number; acc: number } {
   let loss = 0;
-  for (let i = 0; i < y.length; i++) loss -= Math.log(Math.max(p[i * 10 + y[i]!]!, 1e-30));
-  return { loss: loss / y.length, acc: 1 - errorRate(p, y, 10) };
+  let wrong = 0;
+  let n = 0;
+  for (const { X, y } of chunks) {
+    const probs = predict(model, X);
+    const p = probs.probs.dataSync();
+    probs.probs.dispose();
+    probs.entropy.dispose();
+    probs.variance.dispose();
+    for (let i = 0; i < y.length; i++) loss -= Math.log(Math.max(p[i * 10 + y[i]!]!, 1e-30));
+    wrong += Math.round(errorRate(p, y, 10) * y.length);
+    n += y.length;
+  }
+  return { loss: loss / n, acc: 1 - wrong / n };
 }
 
 /** True when `m` or a module inside it is a BatchNorm1d. */
@@ -95,7 +123,7 @@ export async function runOne(
     : [{ event: 'config', id: runId(c), ...c }];
   const data = runData(raw, runPart(c));
   const nTrainEval = Math.min(TRAIN_EVAL_SIZE, data.numTrain);
-  const trainEval = imagesTensor(raw.trainImages, raw.trainLabels, nTrainEval);
+  const trainEval = imageChunks(raw.trainImages, raw.trainLabels, nTrainEval);
   const probe = imagesTensor(raw.trainImages, raw.trainLabels, Math.min(PROBE_SIZE, data.numTrain)).X;
   let model: Classifier | undefined;
   try {
@@ -106,7 +134,7 @@ export async function runOne(
       ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom.checkpoint } : {}),
       keepModel: c.kind === 'mc',
       onEpochEnd: (m, trained) => {
-        const te = evaluate(trained, trainEval.X, trainEval.y);
+        const te = evaluate(trained, trainEval);
         events.push({
           event: 'epoch',
           epoch: m.epoch,
@@ -131,7 +159,7 @@ export async function runOne(
       events.push(mcEvent(model, raw, data.numVal, c.mcSamples, c.seed, c.mcConsistent === true));
   } finally {
     for (const p of model?.parameters() ?? []) p.dispose();
-    trainEval.X.dispose();
+    for (const chunk of trainEval) chunk.X.dispose();
     probe.dispose();
   }
   events.push({ event: 'done', seconds: (performance.now() - started) / 1000 });
