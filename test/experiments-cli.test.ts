@@ -184,7 +184,7 @@ test(
       assert.notEqual(bad.code, 0);
       assert.match(
         bad.stderr.trim(),
-        /^dropout-lab: unknown experiment 'dropconnect'; use one of deck-dropout, deck-data, ex1-swap, ex2-epochs, ex3-variance, ex4-test-time, ex5-weight-decay, ex6-dropconnect, ex7-noise, norm, schedule, rdrop\.$/,
+        /^dropout-lab: unknown experiment 'dropconnect'; use one of deck-dropout, deck-data, ex1-swap, ex2-epochs, ex3-variance, ex4-test-time, ex5-weight-decay, ex6-dropconnect, ex7-noise, norm, schedule, rdrop, cnn, vit, architectures\.$/,
       );
     } finally {
       await rm(out, { recursive: true, force: true });
