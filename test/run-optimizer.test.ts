@@ -67,11 +67,29 @@ function withTestModel<T>(fn: (name: ModelName) => T): T {
 
 describe('completing a run config', () => {
   test("the existing models' defaults stay SGD at a constant rate (every earlier result unchanged)", () => {
-    for (const model of Object.keys(MODELS) as ModelName[]) {
+    // The ViTs bring their own recipe (AdamW, warm-up + cosine): checked below.
+    for (const model of (Object.keys(MODELS) as ModelName[]).filter((m) => !m.startsWith('vit'))) {
       const c = completeConfig({ model });
       assert.deepEqual([c.optimizer, c.lrSchedule, c.lr, c.weightDecay], ['sgd', 'constant', 0.1, 0]);
       assert.deepEqual(c, { ...DEFAULT_CONFIG, model });
     }
+  });
+
+  test('the ViTs default to AdamW (lr 1e-3, weight decay 0.05) with one warm-up epoch then cosine; flags win', () => {
+    for (const model of ['vit', 'vit-dropout'] as const) {
+      const c = completeConfig({ model });
+      assert.deepEqual(
+        [c.optimizer, c.lr, c.weightDecay, c.lrSchedule, c.warmupEpochs],
+        ['adamw', 1e-3, 0.05, 'warmup-cosine', 1],
+      );
+    }
+    assert.deepEqual(
+      [completeConfig({ model: 'vit-dropout' }).dropout1, completeConfig({ model: 'vit-dropout' }).dropout2],
+      [0.1, 0.1],
+      "the Transformer's rates",
+    );
+    const given = completeConfig({ model: 'vit', optimizer: 'sgd', lr: 0.05 });
+    assert.deepEqual([given.optimizer, given.lr, given.lrSchedule], ['sgd', 0.05, 'warmup-cosine']);
   });
 
   test("--optimizer adamw takes torch.optim.AdamW's defaults unless given", () => {
