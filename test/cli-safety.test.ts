@@ -55,6 +55,7 @@ function cli(
     cwd?: string;
     env?: Record<string, string>;
     onStdout?: (all: string, kill: (s: NodeJS.Signals) => void) => void;
+    onStderr?: (all: string, kill: (s: NodeJS.Signals) => void) => void;
   } = {},
 ): Promise<Result> {
   return new Promise((resolve) => {
@@ -69,7 +70,10 @@ function cli(
       stdout += d.toString();
       opts.onStdout?.(stdout, (s) => child.kill(s));
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr, (s) => child.kill(s));
+    });
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : -2), stdout, stderr }));
   });
 }
@@ -449,12 +453,21 @@ test('exit codes: 2 for usage errors (commander or ours), 1 for runtime failures
 test('a second Ctrl-C quits at once (exit 130) and leaves the last good checkpoint', needsData, async () => {
   const dir = await temp();
   let sent = false;
+  let again = false;
   const r = await cli(
     [
       'train',
       ...SMALL,
       '--train-limit',
       '8192',
+      // Wide layers and big batches, so stopping after the current step (and saving its checkpoint)
+      // takes far longer than the second signal's trip.
+      '--num-hiddens1',
+      '1024',
+      '--num-hiddens2',
+      '1024',
+      '--batch-size',
+      '512',
       '--epochs',
       '5',
       '--json',
@@ -469,7 +482,13 @@ test('a second Ctrl-C quits at once (exit 130) and leaves the last good checkpoi
         if (!sent && all.includes('"epoch":2')) {
           sent = true;
           kill('SIGINT');
-          setTimeout(() => kill('SIGINT'), 5);
+        }
+      },
+      // The second Ctrl-C once the first was heard (two signals sent at once may arrive as one).
+      onStderr: (all, kill) => {
+        if (!again && all.includes('SIGINT: stopping after the current step')) {
+          again = true;
+          kill('SIGINT');
         }
       },
     },
