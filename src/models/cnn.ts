@@ -14,7 +14,7 @@ import { DropBlock2d } from '../nn/dropBlock.js';
 import { SpatialDropout } from '../nn/dropoutVariants.js';
 import { Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { SGD } from '../optim/sgd.js';
+import { sgdFromHparams, type SGD } from '../optim/sgd.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
@@ -116,12 +116,7 @@ export class LeNetCNN extends Classifier {
   /** SGD with the model's lr, momentum, weight decay and max-norm. */
   override configureOptimizers(): SGD {
     const h = this.hparams;
-    return new SGD(this.parameters(), {
-      lr: h.lr,
-      momentum: h.momentum,
-      weightDecay: h.weightDecay,
-      ...(h.maxNorm > 0 ? { maxNorm: h.maxNorm } : {}),
-    });
+    return sgdFromHparams(this.parameters(), h);
   }
 
   /** Runs the Sequential on X [N, 1, 28, 28]. */

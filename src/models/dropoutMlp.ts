@@ -8,7 +8,7 @@ import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js'
 import type { Module } from '../nn/module.js';
 import { ArgumentError } from '../errors.js';
 import { checkDropoutP, dropoutLayer } from '../ops/dropout.js';
-import { SGD } from '../optim/sgd.js';
+import { sgdFromHparams, type SGD } from '../optim/sgd.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
@@ -70,16 +70,6 @@ function genOpts(config: DropoutMLPConfig): { generator?: Generator } {
   return config.generator ? { generator: config.generator } : {};
 }
 
-/** The SGD of the run: the book's plain SGD, or the paper's recipe with momentum, decay and max-norm. */
-function sgdOf(model: Module, h: ResolvedDropoutMLPConfig): SGD {
-  return new SGD(model.parameters(), {
-    lr: h.lr,
-    momentum: h.momentum,
-    weightDecay: h.weightDecay,
-    ...(h.maxNorm > 0 ? { maxNorm: h.maxNorm } : {}),
-  });
-}
-
 /** Refuses the options a model does not implement, rather than silently training without them. */
 function refuseNoise(model: string, h: ResolvedDropoutMLPConfig): void {
   if (h.variant !== 'bernoulli' || h.dropConnect !== 0) {
@@ -117,7 +107,7 @@ export class DropoutMLPScratch extends Classifier implements ListsHiddenActivati
 
   /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
   override configureOptimizers(): SGD {
-    return sgdOf(this, this.hparams);
+    return sgdFromHparams(this.parameters(), this.hparams);
   }
 
   /** Its children are deterministic and `forward` drops H1 and H2 only when training: the flag is dropout alone. */
@@ -178,7 +168,7 @@ export class DropoutMLP extends Classifier {
 
   /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
   override configureOptimizers(): SGD {
-    return sgdOf(this, this.hparams);
+    return sgdFromHparams(this.parameters(), this.hparams);
   }
 
   /** Runs the Sequential. */
@@ -217,7 +207,7 @@ export class MLP extends Classifier {
 
   /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
   override configureOptimizers(): SGD {
-    return sgdOf(this, this.hparams);
+    return sgdFromHparams(this.parameters(), this.hparams);
   }
 
   /** Runs the Sequential. */

@@ -10,7 +10,7 @@ import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js'
 import type { Module } from '../nn/module.js';
 import { BatchNorm1d, LayerNorm } from '../nn/normalization.js';
 import { checkDropoutP } from '../ops/dropout.js';
-import { SGD } from '../optim/sgd.js';
+import { sgdFromHparams, type SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
 
@@ -102,12 +102,7 @@ export class NormMLP extends Classifier {
   /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
   override configureOptimizers(): SGD {
     const h = this.hparams;
-    return new SGD(this.parameters(), {
-      lr: h.lr,
-      momentum: h.momentum,
-      weightDecay: h.weightDecay,
-      ...(h.maxNorm > 0 ? { maxNorm: h.maxNorm } : {}),
-    });
+    return sgdFromHparams(this.parameters(), h);
   }
 
   /** Runs the Sequential. */

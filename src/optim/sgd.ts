@@ -152,3 +152,25 @@ export class SGD implements Optimizer {
     }
   }
 }
+
+/**
+ * SGD from a model's or run's hyperparameters, where max-norm 0 means off (the book's plain SGD,
+ * or the paper's recipe with momentum, weight decay and max-norm): the one recipe every model and
+ * the run layer build.
+ */
+export function sgdFromHparams(
+  params: Tensor[],
+  h: {
+    readonly lr: number;
+    readonly momentum: number;
+    readonly weightDecay: number;
+    readonly maxNorm: number;
+  },
+): SGD {
+  return new SGD(params, {
+    lr: h.lr,
+    momentum: h.momentum,
+    weightDecay: h.weightDecay,
+    ...(h.maxNorm > 0 ? { maxNorm: h.maxNorm } : {}),
+  });
+}

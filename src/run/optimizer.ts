@@ -6,7 +6,7 @@
 import { AdamW } from '../optim/adamw.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LrScheduleOptions } from '../optim/schedule.js';
-import { SGD } from '../optim/sgd.js';
+import { sgdFromHparams } from '../optim/sgd.js';
 import type { TrainableModule } from '../train/module.js';
 import type { RunConfig } from './config.js';
 
@@ -20,12 +20,7 @@ export function runOptimizer(model: TrainableModule, c: RunConfig): Optimizer {
       weightDecay: c.weightDecay,
     });
   }
-  return new SGD(model.parameters(), {
-    lr: c.lr,
-    momentum: c.momentum,
-    weightDecay: c.weightDecay,
-    ...(c.maxNorm > 0 ? { maxNorm: c.maxNorm } : {}),
-  });
+  return sgdFromHparams(model.parameters(), c);
 }
 
 /** The run's schedule in optimizer steps: warm-up epochs × steps per epoch, then cosine to 0. */
