@@ -23,6 +23,17 @@ export interface Kernels {
     cols: number,
   ): void;
   sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
+  /** sgdStep over elements [start, end). */
+  sgdStepRange(
+    w: number,
+    g: number,
+    v: number,
+    start: number,
+    end: number,
+    lr: number,
+    momentum: number,
+    wd: number,
+  ): void;
   /** Geometry at `args`: 12 i32 words in Im2colGeometry's order. */
   im2col(x: number, out: number, args: number, padValue: number, rowFrom: number, rowTo: number): void;
   col2im(cols: number, out: number, args: number, imageFrom: number, imageTo: number, acc: number): void;
@@ -57,6 +68,20 @@ export interface Kernels {
     work: number,
     bias: number,
     relu: number,
+  ): void;
+  /** Items [itemFrom, itemTo) of `batch` products stored one after another, each one whole gemm. */
+  gemmBatch(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    itemFrom: number,
+    itemTo: number,
+    work: number,
   ): void;
   gemmWorkspace(rows: number, cols: number, k: number): number;
   sampleDensity(a: number, rows: number, cols: number, step: number): number;

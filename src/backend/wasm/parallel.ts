@@ -1,16 +1,28 @@
 /**
  * The main thread's side of a parallel command (the protocol is in threads.ts): it owns the control
- * block and the per-thread workspaces in the heap, writes a command's arguments and chunk bounds, and
- * hands them to the helper pool. Without helpers (`active` false) callers run their kernel directly.
- * Every element is computed by the same kernel call whichever thread takes its chunk, so results do
- * not depend on the thread count.
+ * block and the per-thread workspaces in the heap, writes a command's arguments (by name, in the
+ * layout of the command table, commands.ts) and chunk bounds, hands them to the helper pool and runs
+ * its own chunks from the same table row. Without helpers (`active` false) callers run their kernel
+ * directly. Every element is computed by the same kernel call whichever thread takes its chunk, so
+ * results do not depend on the thread count.
  */
+import {
+  COMMAND_CODES,
+  commandLayout,
+  COMMANDS,
+  runChunk,
+  type CommandArgs,
+  type CommandLayout,
+  type CommandName,
+} from './commands.js';
+import type { Kernels } from './exports.js';
 import type { WasmHeap } from './heap.js';
 import {
   boundsWord,
   controlBytes,
   CTL,
   FLOAT_OFFSET,
+  FLOAT_SLOTS,
   MAX_CHUNKS,
   WORK_TABLE,
   type ThreadPool,
@@ -24,9 +36,11 @@ export class Parallel {
   private readonly chunkCapacity: number;
   private readonly workspace: { ptr: number; bytes: number }[] = [];
   private pool: ThreadPool | undefined;
+  private readonly layouts = new Map<CommandName, CommandLayout>();
 
   /** Lays out a control block in `heap` for up to `maxThreads` threads (main thread included). */
   constructor(
+    private readonly k: Kernels,
     private readonly heap: WasmHeap,
     memory: WebAssembly.Memory,
     private readonly maxThreads: number,
@@ -35,7 +49,7 @@ export class Parallel {
     this.chunkCapacity = Math.min(MAX_CHUNKS, 3 * maxThreads + 8);
     this.ctl = heap.allocBytes(controlBytes(maxThreads, this.chunkCapacity));
     // The control block sits below any later growth, so a view made now stays valid.
-    this.ctlF64 = new Float64Array(memory.buffer, this.ctl + FLOAT_OFFSET, 4);
+    this.ctlF64 = new Float64Array(memory.buffer, this.ctl + FLOAT_OFFSET, FLOAT_SLOTS);
   }
 
   /** Threads in use, the main thread included. */
@@ -83,42 +97,41 @@ export class Parallel {
   }
 
   /**
-   * Runs a parallel command (threads.ts): `ints` after CTL.ARGS, `floats` in the Float64 area and
-   * `bounds` (i0, i1, j0, j1 per chunk); all threads take chunks until none is left and `chunk`
-   * runs one here, given its offset in `bounds`.
+   * Runs command `name` (commands.ts) with `args` over the chunks in `bounds` (i0, i1, j0, j1 per
+   * chunk): all threads take chunks until none is left, each running the command's kernel on it with
+   * its own workspace (the table written by `workspaces`).
    */
-  chunks(
-    cmd: number,
-    ints: readonly number[],
-    floats: readonly number[],
-    bounds: readonly number[],
-    chunk: (b: number) => void,
-  ): void {
+  chunks<N extends CommandName>(name: N, args: CommandArgs<N>, bounds: readonly number[]): void {
     const pool = this.pool!;
     if (bounds.length / 4 > this.chunkCapacity) {
       throw new RangeError(`wasm backend: ${bounds.length / 4} chunks exceed ${this.chunkCapacity}`);
     }
+    const row = COMMANDS[name];
+    let layout = this.layouts.get(name);
+    if (layout === undefined) this.layouts.set(name, (layout = commandLayout(row)));
+    const named = args as Readonly<Record<string, number>>;
     const i32 = this.heap.i32;
     const base = this.ctl >>> 2;
-    i32[base + CTL.CMD] = cmd;
-    i32.set(ints, base + CTL.ARGS);
-    this.ctlF64.set(floats);
+    i32[base + CTL.CMD] = COMMAND_CODES[name];
+    i32.set(
+      layout.ints.map((p) => named[p]!),
+      base + CTL.ARGS,
+    );
+    this.ctlF64.set(layout.floats.map((p) => named[p]!));
     i32.set(bounds, base + boundsWord(this.threads));
-    pool.run(bounds.length / 4, (c) => chunk(4 * c));
+    const work = i32[base + WORK_TABLE]!;
+    pool.run(bounds.length / 4, (c) => {
+      const b = 4 * c;
+      const chunk = { i0: bounds[b]!, i1: bounds[b + 1]!, j0: bounds[b + 2]!, j1: bounds[b + 3]!, work };
+      runChunk(this.k, row, named, chunk);
+    });
   }
 
   /**
-   * Runs elementwise command `cmd` over [0, size) cut into one range per thread at multiples of
-   * `unit` (so every range takes the SIMD path); `range(from, to)` runs one range here.
+   * Runs elementwise command `name` over [0, size) cut into one range per thread at multiples of
+   * `unit` (so every range takes the SIMD path).
    */
-  ranges(
-    cmd: number,
-    ints: readonly number[],
-    floats: readonly number[],
-    size: number,
-    unit: number,
-    range: (from: number, to: number) => void,
-  ): void {
+  ranges<N extends CommandName>(name: N, args: CommandArgs<N>, size: number, unit: number): void {
     const parts = this.threads;
     const bounds: number[] = [];
     for (let p = 0; p < parts; p++) {
@@ -126,6 +139,6 @@ export class Parallel {
       const to = p === parts - 1 ? size : Math.ceil((size * (p + 1)) / parts / unit) * unit;
       if (to > from) bounds.push(from, to, 0, 0);
     }
-    this.chunks(cmd, ints, floats, bounds, (b) => range(bounds[b]!, bounds[b + 1]!));
+    this.chunks(name, args, bounds);
   }
 }

@@ -7,7 +7,7 @@
 import type { Kernels } from './exports.js';
 import type { Parallel } from './parallel.js';
 import { PathChooser } from './path-chooser.js';
-import { CMD, MAX_CHUNKS } from './threads.js';
+import { MAX_CHUNKS } from './threads.js';
 
 /** GEMMs below this many flops run on one thread: a hand-off costs a few microseconds. */
 const PARALLEL_GEMM_FLOPS = 1 << 20;
@@ -78,13 +78,9 @@ export class MatmulPlanner {
    */
   runBatch(p: Omit<Product, 'bias' | 'relu'>, batch: number): void {
     const { pa, pb, pc, m, n, k, ta, tb } = p;
-    const [sa, sb, sc] = [4 * m * k, 4 * k * n, 4 * m * n];
     const par = this.parallel;
     if (!par.active || 2 * batch * m * n * k < PARALLEL_GEMM_FLOPS || batch < 2) {
-      const w = par.work(0, this.k.gemmWorkspace(m, n, k));
-      for (let t = 0; t < batch; t++) {
-        this.k.gemm(pa + t * sa, pb + t * sb, pc + t * sc, m, n, k, ta, tb, 0, m, 0, n, w, 0, 0);
-      }
+      this.k.gemmBatch(pa, pb, pc, m, n, k, ta, tb, 0, batch, par.work(0, this.k.gemmWorkspace(m, n, k)));
       return;
     }
     const chunks = Math.min(batch, 2 * par.threads);
@@ -92,12 +88,8 @@ export class MatmulPlanner {
     for (let c = 0; c < chunks; c++) {
       bounds.push(Math.round((batch * c) / chunks), Math.round((batch * (c + 1)) / chunks), 0, 0);
     }
-    const w = par.workspaces(0, this.k.gemmWorkspace(m, n, k));
-    par.chunks(CMD.BGEMM, [pa, pb, pc, m, n, k, ta, tb, sa, sb, sc], [], bounds, (b) => {
-      for (let t = bounds[b]!; t < bounds[b + 1]!; t++) {
-        this.k.gemm(pa + t * sa, pb + t * sb, pc + t * sc, m, n, k, ta, tb, 0, m, 0, n, w, 0, 0);
-      }
-    });
+    par.workspaces(0, this.k.gemmWorkspace(m, n, k));
+    par.chunks('bgemm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb }, bounds);
   }
 
   /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
@@ -110,26 +102,8 @@ export class MatmulPlanner {
       return;
     }
     const { bounds, maxRows, maxCols } = gemmChunks(m, n, par.threads);
-    const w = par.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
-    par.chunks(CMD.GEMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
-      this.k.gemm(
-        pa,
-        pb,
-        pc,
-        m,
-        n,
-        k,
-        ta,
-        tb,
-        bounds[b]!,
-        bounds[b + 1]!,
-        bounds[b + 2]!,
-        bounds[b + 3]!,
-        w,
-        bias,
-        relu,
-      ),
-    );
+    par.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
+    par.chunks('gemm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu }, bounds);
   }
 
   /**
@@ -152,10 +126,8 @@ export class MatmulPlanner {
     for (let c = 0; c < chunks; c++) {
       bounds.push(Math.round((m * c) / chunks), Math.round((m * (c + 1)) / chunks), 0, n);
     }
-    const w = par.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
-    par.chunks(CMD.SPMM, [pa, pb, pc, m, n, k, ta, tb, bias, relu], [], bounds, (b) =>
-      this.k.spmm(pa, pb, pc, m, n, k, ta, tb, bounds[b]!, bounds[b + 1]!, w, bias, relu),
-    );
+    par.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
+    par.chunks('spmm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu }, bounds);
   }
 }
 

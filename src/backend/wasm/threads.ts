@@ -14,12 +14,16 @@
  * Atomics.wait/notify keep a hand-off in the tens of microseconds, where a postMessage round trip
  * costs far more. The loop is plain JavaScript source so Node worker_threads (node-host.ts) and
  * browser Web Workers (web-host.ts, from a Blob URL, when crossOriginIsolated) both run it;
- * controlPool is the main side of both.
+ * controlPool is the main side of both. The commands, their codes and argument layouts come from one
+ * table (commands.ts): the dispatch below is generated from it.
  */
+import { EXIT_CODE, helperDispatchSource } from './commands.js';
 
 /** Int32 word indices in the control block's header. */
 export const CTL = { SEQ: 0, DONE: 1, CMD: 2, NEXT: 3, CHUNKS: 4, ARGS: 5 } as const;
-/** Byte offset of the Float64 argument area (four values) within the control block. */
+/** Float64 slots in the argument area. */
+export const FLOAT_SLOTS = 4;
+/** Byte offset of the Float64 argument area (FLOAT_SLOTS values) within the control block. */
 export const FLOAT_OFFSET = 64;
 /** Int32 word index of the workspace table (one pointer per thread; main thread first). */
 export const WORK_TABLE = 24;
@@ -37,29 +41,6 @@ export function boundsWord(threads: number): number {
 export function controlBytes(threads: number, chunks: number): number {
   return 4 * (boundsWord(threads) + 4 * chunks);
 }
-
-/**
- * Argument layout after CTL.ARGS. GEMM and SPMM: a, b, c, m, n, k, transA, transB, bias, relu
- * (SPMM ignores a chunk's j0, j1: its chunks are whole rows). DROPOUT: x, out, k0, k1, threshold,
- * mask bits; floats offset, scale. DROPMASK: x, out, mask bits; float scale at [1]. UNIFORM: out, k0,
- * k1; float offset. SGD: w, g, v; floats lr, momentum, weight decay. IM2COL: x, out, geometry block;
- * float padValue; chunks are column rows. COL2IM: cols, out, geometry block; chunks are images, each
- * thread's float64 accumulator its GEMM workspace. BGEMM (a batched product): a, b, c, m, n, k,
- * transA, transB and the bytes of one item of a, b and c; its chunks are item ranges [i0, i1), each
- * item one whole GEMM. Elementwise chunks are element ranges [i0, i1).
- */
-export const CMD = {
-  EXIT: 0,
-  GEMM: 1,
-  DROPOUT: 2,
-  UNIFORM: 3,
-  SGD: 4,
-  SPMM: 5,
-  DROPMASK: 6,
-  IM2COL: 7,
-  COL2IM: 8,
-  BGEMM: 9,
-} as const;
 
 /** The main thread's handle on its helper threads. */
 export interface ThreadPool {
@@ -141,7 +122,7 @@ export function controlPool(
     dispose() {
       if (disposed) return;
       disposed = true;
-      words[CTL.CMD] = CMD.EXIT;
+      words[CTL.CMD] = EXIT_CODE;
       publish(0);
       terminate();
     },
@@ -158,7 +139,7 @@ function helperLoop(bytes, memory, ctl, threads, index, spin) {
   const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
   const I = new Int32Array(memory.buffer, ctl, ${WORK_TABLE} + threads);
   const B = new Int32Array(memory.buffer, ctl + 4 * (${WORK_TABLE} + threads));
-  const F = new Float64Array(memory.buffer, ctl + ${FLOAT_OFFSET}, 4);
+  const F = new Float64Array(memory.buffer, ctl + ${FLOAT_OFFSET}, ${FLOAT_SLOTS});
   const A = ${CTL.ARGS};
   const tagMask = ${(1 << (31 - CHUNK_BITS)) - 1};
   let seen = Atomics.load(I, ${CTL.SEQ});
@@ -175,7 +156,7 @@ function helperLoop(bytes, memory, ctl, threads, index, spin) {
       s = Atomics.load(I, ${CTL.SEQ});
     }
     seen = s;
-    if (Atomics.load(I, ${CTL.CMD}) === ${CMD.EXIT}) return;
+    if (Atomics.load(I, ${CTL.CMD}) === ${EXIT_CODE}) return;
     const tag = (s & tagMask) << ${CHUNK_BITS};
     for (;;) {
       const v = Atomics.load(I, ${CTL.NEXT});
@@ -184,32 +165,10 @@ function helperLoop(bytes, memory, ctl, threads, index, spin) {
       if (c < 0 || c > ${MAX_CHUNKS} || c >= I[${CTL.CHUNKS}]) break;
       if (Atomics.compareExchange(I, ${CTL.NEXT}, v, v + 1) !== v) continue;
       // This chunk is ours, so the command and its arguments stay until we count it done.
-      const cmd = I[${CTL.CMD}], b = 4 * c, i0 = B[b], i1 = B[b + 1], w = I[${WORK_TABLE} + index];
-      if (cmd === ${CMD.GEMM}) {
-        k.gemm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
-          i0, i1, B[b + 2], B[b + 3], w, I[A + 8], I[A + 9]);
-      } else if (cmd === ${CMD.BGEMM}) {
-        for (let t = i0; t < i1; t++) {
-          k.gemm(I[A] + t * I[A + 8], I[A + 1] + t * I[A + 9], I[A + 2] + t * I[A + 10], I[A + 3], I[A + 4],
-            I[A + 5], I[A + 6], I[A + 7], 0, I[A + 3], 0, I[A + 4], w, 0, 0);
-        }
-      } else if (cmd === ${CMD.SPMM}) {
-        k.spmm(I[A], I[A + 1], I[A + 2], I[A + 3], I[A + 4], I[A + 5], I[A + 6], I[A + 7],
-          i0, i1, w, I[A + 8], I[A + 9]);
-      } else if (cmd === ${CMD.DROPOUT}) {
-        k.dropout(I[A], I[A + 1], i0, i1, I[A + 2], I[A + 3], F[0], I[A + 4], F[1], I[A + 5]);
-      } else if (cmd === ${CMD.DROPMASK}) {
-        k.dropoutMasked(I[A], I[A + 1], i0, i1, I[A + 2], F[1]);
-      } else if (cmd === ${CMD.SGD}) {
-        const v0 = I[A + 2];
-        k.sgdStep(I[A] + 4 * i0, I[A + 1] + 4 * i0, v0 === 0 ? 0 : v0 + 4 * i0, i1 - i0, F[0], F[1], F[2]);
-      } else if (cmd === ${CMD.UNIFORM}) {
-        k.randomUniform(I[A], i0, i1, I[A + 1], I[A + 2], F[0]);
-      } else if (cmd === ${CMD.IM2COL}) {
-        k.im2col(I[A], I[A + 1], I[A + 2], F[0], i0, i1);
-      } else if (cmd === ${CMD.COL2IM}) {
-        k.col2im(I[A], I[A + 1], I[A + 2], i0, i1, w);
-      }
+      const cmd = I[${CTL.CMD}], b = 4 * c, work = I[${WORK_TABLE} + index];
+      const i0 = B[b], i1 = B[b + 1], j0 = B[b + 2], j1 = B[b + 3];
+      // Generated from the command table (commands.ts): the kernel call of each command.
+      ${helperDispatchSource()}
       if (Atomics.add(I, ${CTL.DONE}, 1) + 1 === I[${CTL.CHUNKS}]) Atomics.notify(I, ${CTL.DONE});
     }
   }

@@ -31,7 +31,7 @@ import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from './opcodes.js';
 import { Parallel } from './parallel.js';
 import type { PathChooser } from './path-chooser.js';
 import { MatmulPlanner } from './planner.js';
-import { CMD, type ThreadPool } from './threads.js';
+import type { ThreadPool } from './threads.js';
 
 /** Dropout / uniform draws / SGD steps below this many elements run on one thread. */
 const PARALLEL_ELEMENTS = 1 << 15;
@@ -63,7 +63,7 @@ export class WasmBackend implements Backend {
   ) {
     this.heap = new WasmHeap(memory, k.heapBase());
     this.args = this.heap.allocBytes(5 * MAX_RANK * 4);
-    this.parallel = new Parallel(this.heap, memory, maxThreads);
+    this.parallel = new Parallel(k, this.heap, memory, maxThreads);
     this.planner = new MatmulPlanner(k, this.parallel, sparse);
     this.masks = new MaskCache(this.heap);
   }
@@ -251,9 +251,7 @@ export class WasmBackend implements Backend {
       this.k.im2col(px, po, this.args, padValue, 0, rows);
       return;
     }
-    this.parallel.ranges(CMD.IM2COL, [px, po, this.args], [padValue], rows, 1, (from, to) =>
-      this.k.im2col(px, po, this.args, padValue, from, to),
-    );
+    this.parallel.ranges('im2col', { x: px, out: po, geometry: this.args, padValue }, rows, 1);
   }
 
   col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void {
@@ -267,10 +265,8 @@ export class WasmBackend implements Backend {
       this.k.col2im(pc, po, this.args, 0, geom.batch, this.parallel.work(0, 8 * imageSize));
       return;
     }
-    const acc = this.parallel.workspaces(0, 8 * imageSize);
-    this.parallel.ranges(CMD.COL2IM, [pc, po, this.args], [], geom.batch, 1, (from, to) =>
-      this.k.col2im(pc, po, this.args, from, to, acc),
-    );
+    this.parallel.workspaces(0, 8 * imageSize);
+    this.parallel.ranges('col2im', { cols: pc, out: po, geometry: this.args }, geom.batch, 1);
   }
 
   /** Writes an im2col geometry into the argument block, in the kernels' word order (assembly/conv.ts). */
@@ -301,11 +297,12 @@ export class WasmBackend implements Backend {
       this.k.randomNormal(po, size, k0 >>> 0, k1 >>> 0, stream.offset);
       return;
     }
-    const draw = (from: number, to: number): void =>
-      this.k.randomUniform(po, from, to, k0, k1, stream.offset);
-    if (!this.parallel.active || size < PARALLEL_ELEMENTS) draw(0, size);
+    if (!this.parallel.active || size < PARALLEL_ELEMENTS) {
+      this.k.randomUniform(po, 0, size, k0, k1, stream.offset);
+      return;
+    }
     // Ranges start on 16-element boundaries (four Philox blocks) so every range takes the SIMD path.
-    else this.parallel.ranges(CMD.UNIFORM, [po, k0, k1], [stream.offset], size, 16, draw);
+    this.parallel.ranges('uniform', { out: po, k0, k1, offset: stream.offset }, size, 16);
   }
 
   dropout(x: StorageId, stream: RandomStream, p: number, out: StorageId, size: number): void {
@@ -316,23 +313,20 @@ export class WasmBackend implements Backend {
     const scale = Math.fround(keep.scale);
     const key = MaskCache.key(stream, keep.bits, size);
     const cached = this.masks.get(key);
-    const floats = [stream.offset, scale];
     const parallel = this.parallel.active && size >= PARALLEL_ELEMENTS;
     // Ranges start on 16-element boundaries (four Philox blocks, two mask bytes) so every range
     // takes the SIMD path.
     if (cached !== undefined) {
-      const masked = (from: number, to: number): void =>
-        this.k.dropoutMasked(px, po, from, to, cached, scale);
-      if (parallel) this.parallel.ranges(CMD.DROPMASK, [px, po, cached], floats, size, 16, masked);
-      else masked(0, size);
+      if (parallel) this.parallel.ranges('dropoutMasked', { g: px, out: po, bits: cached, scale }, size, 16);
+      else this.k.dropoutMasked(px, po, 0, size, cached, scale);
       return;
     }
     const bits = this.masks.slot(key, size);
-    const draw = (from: number, to: number): void =>
-      this.k.dropout(px, po, from, to, k0, k1, stream.offset, keep.bits, scale, bits);
-    if (parallel)
-      this.parallel.ranges(CMD.DROPOUT, [px, po, k0, k1, keep.bits, bits], floats, size, 16, draw);
-    else draw(0, size);
+    const { offset } = stream;
+    const threshold = keep.bits;
+    if (parallel) {
+      this.parallel.ranges('dropout', { x: px, out: po, k0, k1, offset, threshold, scale, bits }, size, 16);
+    } else this.k.dropout(px, po, 0, size, k0, k1, offset, threshold, scale, bits);
   }
 
   softmaxCrossEntropy(
@@ -363,9 +357,6 @@ export class WasmBackend implements Backend {
       return;
     }
     // Elementwise and independent, so the ranges may run on any thread; cut at multiples of 4.
-    const at = (p: number, i: number): number => (p === 0 ? 0 : p + 4 * i);
-    this.parallel.ranges(CMD.SGD, [pw, pg, pv], [lr, momentum, weightDecay], size, 4, (from, to) =>
-      this.k.sgdStep(at(pw, from), at(pg, from), at(pv, from), to - from, lr, momentum, weightDecay),
-    );
+    this.parallel.ranges('sgd', { w: pw, g: pg, v: pv, lr, momentum, weightDecay }, size, 4);
   }
 }

@@ -538,3 +538,21 @@ export function sgdStep(w: usize, g: usize, vel: usize, n: i32, lr: f64, momentu
     store<f32>(w + o, <f32>(wi - lr * d));
   }
 }
+
+/**
+ * sgdStep over elements [start, end) (a helper thread's range): the same kernel on offset pointers,
+ * so a split at multiples of 4 keeps every element on the path it takes in one whole call.
+ */
+export function sgdStepRange(
+  w: usize,
+  g: usize,
+  vel: usize,
+  start: i32,
+  end: i32,
+  lr: f64,
+  momentum: f64,
+  wd: f64,
+): void {
+  const o = <usize>start << 2;
+  sgdStep(w + o, g + o, vel == 0 ? 0 : vel + o, end - start, lr, momentum, wd);
+}

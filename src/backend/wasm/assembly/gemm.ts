@@ -285,6 +285,32 @@ export function gemm(
   if (bias != 0 || relu) epilogue(c, n, i0, i1, j0, j1, bias, relu);
 }
 
+/**
+ * Items [itemFrom, itemTo) of a batch of products stored one after another (A items m·k floats
+ * apart, B k·n, C m·n): each item is one whole gemm, exactly as a lone product of that size.
+ */
+export function gemmBatch(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  transA: bool,
+  transB: bool,
+  itemFrom: i32,
+  itemTo: i32,
+  work: usize,
+): void {
+  const sa = <usize>(m * k) << 2;
+  const sb = <usize>(k * n) << 2;
+  const sc = <usize>(m * n) << 2;
+  for (let t = itemFrom; t < itemTo; t++) {
+    const u = <usize>t;
+    gemm(a + u * sa, b + u * sb, c + u * sc, m, n, k, transA, transB, 0, m, 0, n, work, 0, false);
+  }
+}
+
 /** C = relu?(C + bias[j]) over the region; rounds the sum to f32 before the ReLU like the oracle. */
 export function epilogue(c: usize, n: i32, i0: i32, i1: i32, j0: i32, j1: i32, bias: usize, relu: bool): void {
   const zero = f32x4.splat(0);
