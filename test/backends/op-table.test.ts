@@ -1,5 +1,5 @@
 /**
- * Op-table tests (test/opTable.ts) on every backend (test/backends.ts): forward values and
+ * Op-table tests (test/helpers/opTable.ts) on every backend (test/helpers/backends.ts): forward values and
  * backward() gradients against the float64 reference backend, central-difference gradchecks in
  * float64, primitive coverage, and the shape errors users meet first.
  */

@@ -3,7 +3,7 @@
  * nn.MultiheadAttention: self-attention in PyTorch's [T, N, E] layout, attention over separate key and
  * value sequences (batch first, no biases) and self-attention with dropout 0.25 on the attention
  * probabilities under a fixed mask applied identically on both sides. Forward (output and
- * head-averaged weights) and every gradient, on every backend of test/backends.ts; the parameters are
+ * head-averaged weights) and every gradient, on every backend of test/helpers/backends.ts; the parameters are
  * loaded by PyTorch's state-dict names, so the layout is checked too.
  */
 import { describe, test } from 'node:test';

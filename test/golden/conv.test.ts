@@ -1,7 +1,7 @@
 /**
  * PyTorch golden values (test/fixtures/golden.json, scripts/golden.py) for the convolution engine:
  * Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GELU, forward and every gradient, on every
- * backend of test/backends.ts. Each test reports its worst error as a diagnostic.
+ * backend of test/helpers/backends.ts. Each test reports its worst error as a diagnostic.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

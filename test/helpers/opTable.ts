@@ -1,6 +1,6 @@
 /**
  * The op table: one list of cases that drives the forward-parity, gradient-parity and gradcheck tests
- * in test/ops.test.ts on every backend (test/backends.ts). Every primitive of the autograd table has
+ * in test/backends/op-table.test.ts on every backend (test/helpers/backends.ts). Every primitive of the autograd table has
  * at least one case (asserted there), plus the composites built from primitives.
  *
  * Inputs are deterministic (no RNG) and rounded to float32, so the float32 backends and the float64

@@ -1,6 +1,6 @@
 /**
  * Bad input at the library level, table-driven: every case must fail fast with the right error class
- * and one clear line naming the problem (the CLI's flag table lives in cli.test.ts; this file adds
+ * and one clear line naming the problem (the CLI's flag table lives in test/cli/commands.test.ts; this file adds
  * only the CLI cases that table lacks). Every test has a timeout, so a hang fails instead of blocking.
  */
 import { describe, test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * nn.MultiheadAttention beyond the PyTorch goldens (test/golden-attention.test.ts): PyTorch's
+ * nn.MultiheadAttention beyond the PyTorch goldens (test/golden/attention.test.ts): PyTorch's
  * initialisation, attention dropout only while training and drawn from the seeded stream, the
  * batch-first and sequence-first layouts agreeing, per-head weights, and clear errors.
  */
