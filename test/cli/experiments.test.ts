@@ -5,15 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const SUBSET = [
   '--seeds',
   '1',
@@ -34,19 +33,8 @@ const needsData = {
   timeout: 180_000,
 };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, DROPOUT_LAB_DATA: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (args: string[], timeoutMs?: number): Promise<CliResult> =>
+  runCli(args, timeoutMs === undefined ? {} : { timeoutMs });
 
 const events = (text: string): Record<string, unknown>[] =>
   text
@@ -164,7 +152,7 @@ test(
     try {
       const tiny = ['--train-limit', '256', '--val-limit', '128', '--workers', '2'];
       const args = ['experiment', 'rdrop', ...SUBSET, ...tiny, '--seeds', '2', '--out', out, '--json'];
-      const r = await cli(args);
+      const r = await cli(args, 400_000);
       assert.equal(r.code, 0, r.stderr);
       const rows = events(r.stdout);
       assert.deepEqual(
@@ -197,42 +185,34 @@ test(
   needsData,
   async () => {
     const out = await mkdtemp(join(tmpdir(), 'dropout-lab-sweep-term-'));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        MAIN,
-        'sweep',
-        '--dropout1',
-        '0,0.1,0.2,0.3',
-        ...SUBSET,
-        '--train-limit',
-        '4096',
-        '--workers',
-        '2',
-        '--out',
-        out,
-      ],
-      { env: { ...process.env, DROPOUT_LAB_DATA: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
     let timer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      // Once the workers are started (and loading data or training), stop the sweep.
-      if (timer === undefined && stdout.includes('worker processes'))
-        timer = setTimeout(() => child.kill('SIGTERM'), 3000);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // 'close' waits for every holder of the pipes, i.e. for the workers too.
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('close', (_c, s) => resolve(s)),
-    );
-    clearTimeout(timer);
-    assert.equal(signal, 'SIGTERM');
-    assert.doesNotMatch(stderr, /EPIPE|ERR_IPC|\n\s+at /, stderr);
-    await rm(out, { recursive: true, force: true });
+    try {
+      const r = await runCli(
+        [
+          'sweep',
+          '--dropout1',
+          '0,0.1,0.2,0.3',
+          ...SUBSET,
+          '--train-limit',
+          '4096',
+          '--workers',
+          '2',
+          '--out',
+          out,
+        ],
+        {
+          // Once the workers are started (and loading data or training), stop the sweep.
+          onStdout: (all, kill) => {
+            if (timer === undefined && all.includes('worker processes'))
+              timer = setTimeout(() => kill('SIGTERM'), 3000);
+          },
+        },
+      );
+      assert.equal(r.signal, 'SIGTERM');
+      assert.doesNotMatch(r.stderr, /EPIPE|ERR_IPC|\n\s+at /, r.stderr);
+    } finally {
+      clearTimeout(timer);
+      await rm(out, { recursive: true, force: true });
+    }
   },
 );

@@ -5,15 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianMirror } from '../../src/node/data/aptSources.js';
+import { runCli } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const DIST_MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 const wanted = process.env['CI'] === 'true' || process.env['DROPOUT_LAB_TEST_DEBIAN'] === '1';
 
 test(
@@ -29,27 +26,14 @@ test(
     try {
       // As in the README, but short: the data step is the same as for the full 10 epochs.
       const args = ['compare', '--epochs', '1', '--train-limit', '512', '--val-limit', '256', '--json'];
-      // `npm run compare` is `node dist/cli/main.js compare`; before a build, run the source instead.
-      const argv = existsSync(DIST_MAIN)
-        ? [DIST_MAIN, ...args]
-        : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args];
+      // `npm run compare` is `node dist/cli/main.js compare`, which runCli runs.
       const started = performance.now();
-      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, argv, {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            DROPOUT_LAB_DATA: '',
-            DROPOUT_LAB_SYSTEM_DATA: join(home, 'no-system-dataset'),
-            XDG_CACHE_HOME: join(home, 'cache'),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      const r = await runCli(args, {
+        env: {
+          DROPOUT_LAB_SYSTEM_DATA: join(home, 'no-system-dataset'),
+          XDG_CACHE_HOME: join(home, 'cache'),
+        },
+        timeoutMs: 290_000,
       });
       const seconds = (performance.now() - started) / 1000;
       assert.equal(r.code, 0, r.stderr);

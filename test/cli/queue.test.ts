@@ -22,8 +22,8 @@ import { runOne } from '../../src/experiments/runOne.js';
 import { JOB_OPTIONS, jobData, jobIdOf } from '../../src/queue/jobs.js';
 import { dirStore } from '../../src/queue/store.js';
 import { setBackend } from '../../src/tensor/engine.js';
+import { runCli as runBuiltCli, startCli as startBuiltCli } from '../helpers/cli.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const REDIS = '/usr/bin/redis-server';
 const CI = process.env['CI'] === 'true';
 const hasRedis = existsSync(REDIS) || spawnSync('redis-server', ['--version']).status === 0;
@@ -46,24 +46,16 @@ interface Proc {
   exited: Promise<number>;
 }
 
+/** A CLI of this file in the background: stdout and stderr as one text, and its exit code. */
 function startCli(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, DROPOUT_LAB_DATA: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number>((resolve) =>
-    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : -1))),
-  );
-  return { child, out: () => out, exited };
+  const p = startBuiltCli(args);
+  return { child: p.child, out: () => p.stdout() + p.stderr(), exited: p.exited.then((r) => r.code) };
 }
 
+/** A CLI run to the end (killed in finally by the helper): its exit code and output. */
 async function runCli(args: string[]): Promise<{ code: number; out: string }> {
-  const p = startCli(args);
-  const code = await p.exited;
-  return { code, out: p.out() };
+  const r = await runBuiltCli(args);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> {

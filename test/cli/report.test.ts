@@ -7,28 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
+import { runCli } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
-
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 test(
   'report --quick writes one self-contained page with a verdict per experiment',
@@ -42,7 +27,7 @@ test(
   async () => {
     const out = await mkdtemp(join(tmpdir(), 'dropout-lab-report-'));
     try {
-      const r = await cli(['report', '--quick', '--out', out, '--workers', '2']);
+      const r = await runCli(['report', '--quick', '--out', out, '--workers', '2'], { timeoutMs: 900_000 });
       assert.equal(r.code, 0, r.stderr);
       const html = await readFile(join(out, 'report.html'), 'utf8');
       const md = await readFile(join(out, 'report.md'), 'utf8');
@@ -93,7 +78,9 @@ test(
         md.includes(`R-Drop's val_acc is`) && md.split(mean).length >= 3,
         `${mean} in table and verdict`,
       );
-      const again = await cli(['report', '--quick', '--out', out, '--workers', '2']);
+      const again = await runCli(['report', '--quick', '--out', out, '--workers', '2'], {
+        timeoutMs: 900_000,
+      });
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /36 already finished|14 already finished/);
     } finally {

@@ -18,11 +18,9 @@ import { gunzipIfNeeded, readIdxBytes } from '../../src/node/data/gunzip.js';
 import { encodeIdx } from '../../src/data/idx.js';
 import { mkdirs } from '../../src/node/mkdirs.js';
 import { loadCheckpoint } from '../../src/node/checkpointFiles.js';
+import { runCli } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-// An absolute loader URL: some tests run the CLI in an empty temp folder as the working directory.
-const TSX = import.meta.resolve('tsx');
 const SMALL = [
   '--train-limit',
   '1024',
@@ -42,41 +40,7 @@ const needsData = requires(
   `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)`,
 );
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; `onStdout` sees stdout as it arrives (to send a signal at the right moment). */
-function cli(
-  args: string[],
-  opts: {
-    cwd?: string;
-    env?: Record<string, string>;
-    onStdout?: (all: string, kill: (s: NodeJS.Signals) => void) => void;
-    onStderr?: (all: string, kill: (s: NodeJS.Signals) => void) => void;
-  } = {},
-): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, DROPOUT_LAB_DATA: '', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      opts.onStdout?.(stdout, (s) => child.kill(s));
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      opts.onStderr?.(stderr, (s) => child.kill(s));
-    });
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : -2), stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 const temp = (): Promise<string> => mkdtemp(join(tmpdir(), 'dropout-lab-safety-'));
 

@@ -2,32 +2,17 @@
 // the dropout masks, and gets the same numbers as Node for the same seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startLabServer } from '../../src/node/labServer.js';
+import { CHROMIUM, launchLab, loadOfflineData } from '../helpers/browser.js';
 import { CI, requires } from '../helpers/environment.js';
 import { createBackend } from '../../src/backend/select.js';
-import { loadFashionMnistRaw, type FashionMnistRaw } from '../../src/node/data/fashionMnistFiles.js';
 import { DropoutMLP, d2l, manualSeed, setBackend } from '../../src/index.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const APP_DIR = join(ROOT, 'dist', 'web');
 
 // The run both engines do: a small subset, two epochs, the dropout MLP with the book's p and lr.
 const RUN = { trainLimit: 2000, valLimit: 500, epochs: 2, batchSize: 32, lr: 0.1, seed: 0, p: 0.5 };
-
-async function loadData(): Promise<FashionMnistRaw | string> {
-  try {
-    return await loadFashionMnistRaw({ download: false });
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
 
 const { skip: skipReason } = requires(
   existsSync(CHROMIUM),
@@ -38,39 +23,21 @@ test(
   'browser lab: trains in a worker, curves and masks update, same numbers as Node',
   { skip: skipReason, timeout: 120_000 },
   async (t) => {
-    const data = await loadData();
+    const data = await loadOfflineData();
     if (typeof data === 'string') {
       // A data-loading bug must not turn into a skip in CI.
       assert.ok(!CI, `CI=true: Fashion-MNIST must load: ${data}`);
       t.skip(`Fashion-MNIST is not available offline (${data})`);
       return;
     }
-    if (!existsSync(join(APP_DIR, 'index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], {
-        cwd: ROOT,
-        stdio: 'ignore',
-      });
-    }
-    const { chromium } = await import('playwright-core');
-    const server = await startLabServer({ data, appDir: APP_DIR });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    });
-    try {
+    await launchLab(data, async ({ browser, url }) => {
       const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(e.message));
       page.on('console', (m) => {
         if (m.type() === 'error') pageErrors.push(m.text());
       });
-      await page.goto(server.url);
+      await page.goto(url);
       assert.equal(
         await page.evaluate(() => globalThis.crossOriginIsolated),
         true,
@@ -200,9 +167,6 @@ test(
       );
       assert.ok(Math.abs(rows[1]!.valAcc - node[1]!.valAcc) <= 1e-6, 'last val_acc matches Node');
       assert.deepEqual(pageErrors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
+    });
   },
 );

@@ -5,31 +5,17 @@
 // viewports and of dark mode are written to docs/ (the README shows them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { svgToPng } from '../../src/node/plot.js';
-import type { Browser, Page } from 'playwright-core';
-import { startLabServer } from '../../src/node/labServer.js';
-import { loadFashionMnistRaw, type FashionMnistRaw } from '../../src/node/data/fashionMnistFiles.js';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, ROOT, launchLab, loadOfflineData } from '../helpers/browser.js';
 import { Y_CAP } from '../../src/web/chart.js';
 import { CHOICE_FIELDS, NUMBER_FIELDS } from '../../src/web/fields.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const APP_DIR = join(ROOT, 'dist', 'web');
 const CI = process.env['CI'] === 'true';
-
-async function loadData(): Promise<FashionMnistRaw | string> {
-  try {
-    return await loadFashionMnistRaw({ download: false });
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
 
 const skipReason =
   !existsSync(CHROMIUM) && !CI
@@ -68,35 +54,16 @@ test(
   'browser lab UI: URL state, field errors, divergence, exports, three viewports, dark mode',
   { skip: skipReason, timeout: 300_000 },
   async (t) => {
-    const data = await loadData();
+    const data = await loadOfflineData();
     if (typeof data === 'string') {
       if (CI) assert.fail(`Fashion-MNIST is missing: ${data}`);
       t.skip(`Fashion-MNIST is not available offline (${data})`);
       return;
     }
-    if (!existsSync(join(APP_DIR, 'index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], {
-        cwd: ROOT,
-        stdio: 'ignore',
-      });
-    }
     const shotDir =
       process.env['LAB_SCREENSHOTS'] === 'docs' ? join(ROOT, 'docs') : join(tmpdir(), 'dropout-lab-e2e-ui');
     await mkdir(shotDir, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    const server = await startLabServer({ data, appDir: APP_DIR });
-    let browser: Browser | undefined;
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-        ],
-      });
+    await launchLab(data, async ({ browser, url }) => {
       const context = await browser.newContext({
         viewport: { width: 1440, height: 900 },
         acceptDownloads: true,
@@ -109,7 +76,7 @@ test(
       });
 
       // --- URL state: a shared link fills the form; every input's name is its URL key (the CLI's). ---
-      await page.goto(`${server.url}?model=dropout-mlp-scratch&dropout1=0.2&epochs=3`);
+      await page.goto(`${url}?model=dropout-mlp-scratch&dropout1=0.2&epochs=3`);
       assert.equal(await page.inputValue('#model'), 'dropout-mlp-scratch');
       assert.equal(await page.inputValue('#p1'), '0.2');
       assert.equal(await page.inputValue('#epochs'), '3');
@@ -152,7 +119,7 @@ test(
       const shared = page.url();
       // A link with a name the select lacks keeps the default and marks it; valid names fill the form.
       await page.goto(
-        `${server.url}?model=cnn-dropout&variant=gaussian&drop-mode=early&cutoff-epoch=1&drop-schedule=zigzag`,
+        `${url}?model=cnn-dropout&variant=gaussian&drop-mode=early&cutoff-epoch=1&drop-schedule=zigzag`,
       );
       assert.equal(await page.inputValue('#variant'), 'gaussian');
       assert.equal(await page.inputValue('#drop-mode'), 'early');
@@ -439,15 +406,12 @@ test(
       );
       assert.match((await page.textContent('#sites')) ?? '', /dropped, by head/);
       // A link that names only the model gets the model's defaults too.
-      await page.goto(`${server.url}?model=vit-dropout&epochs=2`);
+      await page.goto(`${url}?model=vit-dropout&epochs=2`);
       assert.equal(await page.inputValue('#lr'), '0.001');
       assert.equal(await page.inputValue('#p2'), '0.1');
       assert.equal(await page.inputValue('#epochs'), '2');
 
       assert.deepEqual(pageErrors, [], 'no console errors');
-    } finally {
-      await browser?.close();
-      await server.close();
-    }
+    });
   },
 );

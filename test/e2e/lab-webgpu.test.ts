@@ -4,22 +4,16 @@
 // masks Node draws, and gets Node's losses on Node's WebGPU backend (Dawn on Mesa's lavapipe).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { startLabServer } from '../../src/node/labServer.js';
-import { loadFashionMnistRaw, type FashionMnistRaw } from '../../src/node/data/fashionMnistFiles.js';
+import { CHROMIUM, launchLab, loadOfflineData } from '../helpers/browser.js';
+import type { FashionMnistRaw } from '../../src/node/data/fashionMnistFiles.js';
 import { NoiseRecorder } from '../../src/web/masks.js';
 import { stepNoise } from '../../src/web/noiseSites.js';
 import { VIEW_UNITS } from '../../src/web/protocol.js';
 import { DropoutMLP, d2l, disposeBackend, manualSeed, setBackend } from '../../src/index.js';
 import { createWebGPUBackend } from '../../src/backend/webgpu/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const APP_DIR = join(ROOT, 'dist', 'web');
 const CI = process.env['CI'] === 'true';
 
 // Small, since a software adapter is slow: 8 steps of 32 examples, one epoch.
@@ -34,14 +28,6 @@ async function missing(): Promise<string | false> {
     return `no WebGPU in Node (${(err as Error).message})`;
   }
   return false;
-}
-
-async function loadData(): Promise<FashionMnistRaw | string> {
-  try {
-    return await loadFashionMnistRaw({ download: false });
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
 }
 
 /** Fills the lab's form with RUN, records every network frame, starts and waits for the end. */
@@ -113,80 +99,63 @@ test(
   { skip: reason !== false && !CI ? reason : false, timeout: 240_000 },
   async (t) => {
     assert.equal(reason, false, `CI=true needs every piece of this test: ${String(reason)}`);
-    const data = await loadData();
+    const data = await loadOfflineData();
     if (typeof data === 'string') {
       if (CI) assert.fail(`Fashion-MNIST is not available offline (${data})`);
       t.skip(`Fashion-MNIST is not available offline (${data})`);
       return;
     }
-    if (!existsSync(join(APP_DIR, 'index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], {
-        cwd: ROOT,
-        stdio: 'ignore',
-      });
-    }
-    const { chromium } = await import('playwright-core');
-    const server = await startLabServer({ data, appDir: APP_DIR });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    });
-    try {
-      const pageErrors: string[] = [];
-      const open = async (query: string): Promise<Page> => {
-        const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-        page.on('pageerror', (e) => pageErrors.push(e.message));
-        page.on('console', (m) => {
-          if (m.type() === 'error') pageErrors.push(m.text());
+    await launchLab(
+      data,
+      async ({ browser, url }) => {
+        const pageErrors: string[] = [];
+        const open = async (query: string): Promise<Page> => {
+          const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+          page.on('pageerror', (e) => pageErrors.push(e.message));
+          page.on('console', (m) => {
+            if (m.type() === 'error') pageErrors.push(m.text());
+          });
+          await page.goto(`${url}${query}`);
+          return page;
+        };
+
+        // The page sees SwiftShader, a software adapter, so the rule picks WebAssembly.
+        const auto = await open('');
+        const adapter = await auto.evaluate(async () => {
+          type Info = { info: { isFallbackAdapter?: boolean; architecture: string } };
+          const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<Info | null> } }).gpu;
+          const a = await gpu?.requestAdapter();
+          return a === null || a === undefined
+            ? null
+            : { fallback: a.info.isFallbackAdapter, arch: a.info.architecture };
         });
-        await page.goto(`${server.url}${query}`);
-        return page;
-      };
+        t.diagnostic(`Chromium's adapter: ${JSON.stringify(adapter)}`);
+        assert.notEqual(adapter, null, '--enable-unsafe-webgpu gives Chromium a (software) adapter');
+        const byRule = await runInPage(auto);
+        assert.match(byRule.engine, /WebAssembly SIMD: wasm \((relaxed|simd)\)/, byRule.engine);
+        await auto.close();
 
-      // The page sees SwiftShader, a software adapter, so the rule picks WebAssembly.
-      const auto = await open('');
-      const adapter = await auto.evaluate(async () => {
-        type Info = { info: { isFallbackAdapter?: boolean; architecture: string } };
-        const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<Info | null> } }).gpu;
-        const a = await gpu?.requestAdapter();
-        return a === null || a === undefined
-          ? null
-          : { fallback: a.info.isFallbackAdapter, arch: a.info.architecture };
-      });
-      t.diagnostic(`Chromium's adapter: ${JSON.stringify(adapter)}`);
-      assert.notEqual(adapter, null, '--enable-unsafe-webgpu gives Chromium a (software) adapter');
-      const byRule = await runInPage(auto);
-      assert.match(byRule.engine, /WebAssembly SIMD: wasm \((relaxed|simd)\)/, byRule.engine);
-      await auto.close();
+        const page = await open('?backend=webgpu');
+        const onGpu = await runInPage(page);
+        t.diagnostic(`engine: ${onGpu.engine}`);
+        assert.match(onGpu.engine, /WebGPU: webgpu on .*swiftshader.*\(software adapter\)/i, onGpu.engine);
+        const head = (await page.locator('#engine-head').textContent()) ?? '';
+        assert.match(head, /WebGPU/, 'the header names the engine in use');
 
-      const page = await open('?backend=webgpu');
-      const onGpu = await runInPage(page);
-      t.diagnostic(`engine: ${onGpu.engine}`);
-      assert.match(onGpu.engine, /WebGPU: webgpu on .*swiftshader.*\(software adapter\)/i, onGpu.engine);
-      const head = (await page.locator('#engine-head').textContent()) ?? '';
-      assert.match(head, /WebGPU/, 'the header names the engine in use');
-
-      const node = await runInNode(data);
-      const steps = Math.ceil(RUN.trainLimit / RUN.batchSize) * RUN.epochs;
-      assert.equal(onGpu.frames.length, steps, 'one network frame per step');
-      assert.deepEqual(onGpu.frames, node.frames, "every step's masks are Node's, bit for bit");
-      assert.deepEqual(byRule.frames, node.frames, 'and the wasm run draws the same masks');
-      t.diagnostic(`train_loss: chromium webgpu ${onGpu.trainLoss}, node webgpu ${node.trainLoss}`);
-      // Two GPUs (SwiftShader, lavapipe) round float32 sums in different orders: close, not equal.
-      assert.ok(
-        Math.abs(onGpu.trainLoss - node.trainLoss) <= 1e-4 * Math.max(1, Math.abs(node.trainLoss)),
-        `train_loss ${onGpu.trainLoss} vs Node's ${node.trainLoss}`,
-      );
-      assert.deepEqual(pageErrors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
+        const node = await runInNode(data);
+        const steps = Math.ceil(RUN.trainLimit / RUN.batchSize) * RUN.epochs;
+        assert.equal(onGpu.frames.length, steps, 'one network frame per step');
+        assert.deepEqual(onGpu.frames, node.frames, "every step's masks are Node's, bit for bit");
+        assert.deepEqual(byRule.frames, node.frames, 'and the wasm run draws the same masks');
+        t.diagnostic(`train_loss: chromium webgpu ${onGpu.trainLoss}, node webgpu ${node.trainLoss}`);
+        // Two GPUs (SwiftShader, lavapipe) round float32 sums in different orders: close, not equal.
+        assert.ok(
+          Math.abs(onGpu.trainLoss - node.trainLoss) <= 1e-4 * Math.max(1, Math.abs(node.trainLoss)),
+          `train_loss ${onGpu.trainLoss} vs Node's ${node.trainLoss}`,
+        );
+        assert.deepEqual(pageErrors, []);
+      },
+      { webgpu: true },
+    );
   },
 );

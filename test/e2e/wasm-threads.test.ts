@@ -5,11 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CHROMIUM, ROOT, withChromium } from '../helpers/browser.js';
 import { requires } from '../helpers/environment.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 // localhost is a secure context, which cross-origin isolation requires; routes answer every request.
 const ORIGIN = 'http://localhost:8977';
@@ -70,13 +68,7 @@ const { skip: skipReason } = !existsSync(CHROMIUM)
   : requires(existsSync(join(DIST, 'backend', 'wasm', 'index.js')), 'dist/ is not built (npm run build)');
 
 test('wasm backend threads in Chromium', { skip: skipReason, timeout: 120_000 }, async (t) => {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
-  try {
+  await withChromium(async (browser) => {
     const page = await browser.newPage();
     await page.route(`${ORIGIN}/**`, async (route) => {
       const path = new URL(route.request().url()).pathname.slice(1);
@@ -119,7 +111,5 @@ test('wasm backend threads in Chromium', { skip: skipReason, timeout: 120_000 },
       const r = await run('strict-csp.html');
       assert.match(String(r['error']), /helper Web Worker did not start.*worker-src blob:.*threads: 1/);
     });
-  } finally {
-    await browser.close();
-  }
+  });
 });

@@ -13,11 +13,9 @@ import { join } from 'node:path';
 import { DataError, DropoutMLP, DropoutMLPScratch, manualSeed, MLP, tensor, zeros } from '../../src/index.js';
 import { loadSafetensors, saveSafetensors } from '../../src/nn/safetensors.js';
 import * as files from '../../src/node/safetensorsFile.js';
-import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
 import type { Module } from '../../src/nn/module.js';
 import { randomArray } from '../helpers/testData.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const PYTHON = '/usr/bin/python3';
 const HELPER = join(import.meta.dirname, '..', 'helpers', 'safetensors_torch.py');
 
@@ -257,83 +255,6 @@ test(
       // float32 sums of 784 and 256 products in another order: a few ulps of logits of size ~1.
       assert.ok(toTorch < 1e-4, `${arch} here → PyTorch: ${toTorch}`);
       assert.ok(fromTorch < 1e-4, `${arch} PyTorch → here: ${fromTorch}`);
-    }
-  },
-);
-
-// ---- the CLI ----
-
-const hasData = existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz'));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
-      env: { ...process.env, DROPOUT_LAB_DATA: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-test(
-  'train --save-weights then --init-weights; bad weight files are one-line errors before training',
-  { skip: hasData || inCI ? false : `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)` },
-  async () => {
-    const short = [
-      '--epochs',
-      '1',
-      '--train-limit',
-      '256',
-      '--val-limit',
-      '128',
-      '--json',
-      '--backend',
-      'js',
-    ];
-    const saved = join(dir, 'cli.safetensors');
-    const first = await cli(['train', '--model', 'mlp', ...short, '--save-weights', saved]);
-    assert.equal(first.code, 0, first.stderr);
-    const { tensors, metadata } = await files.loadSafetensors(saved);
-    assert.deepEqual(metadata, { format: 'pt', model: 'mlp' });
-    assert.deepEqual(tensors['net.1.weight']!.shape, [256, 784]);
-
-    const again = await cli(['train', '--model', 'mlp', ...short, '--init-weights', saved]);
-    assert.equal(again.code, 0, again.stderr);
-
-    const wrongModel = await cli([
-      'train',
-      '--model',
-      'dropout-mlp-scratch',
-      ...short,
-      '--init-weights',
-      saved,
-    ]);
-    assert.notEqual(wrongModel.code, 0);
-    assert.match(
-      wrongModel.stderr.trim(),
-      /^dropout-lab: --init-weights .* does not fit this model: missing keys \[lin1\.weight/,
-    );
-    assert.equal(wrongModel.stderr.trim().split('\n').length, 1);
-
-    await writeFile(join(dir, 'junk.safetensors'), 'junk');
-    for (const [args, pattern] of [
-      [
-        ['--init-weights', join(dir, 'junk.safetensors')],
-        /junk\.safetensors is not a valid safetensors file/,
-      ],
-      [['--init-weights', join(dir, 'none.safetensors')], /Cannot read .*none\.safetensors/],
-      [['--init-weights', join(dir, 'w.pt')], /--init-weights needs a \.safetensors file/],
-      [['--save-weights', join(dir, 'no', 'w.safetensors')], /--save-weights .* does not exist/],
-    ] as const) {
-      const r = await cli(['train', ...short, ...args]);
-      assert.notEqual(r.code, 0, r.stderr);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.match(r.stderr, pattern);
-      assert.equal(r.stdout, '', 'nothing trained');
     }
   },
 );

@@ -1,7 +1,7 @@
 /**
  * Bad input at the library level, table-driven: every case must fail fast with the right error class
- * and one clear line naming the problem (the CLI's flag table lives in test/cli/commands.test.ts; this file adds
- * only the CLI cases that table lacks). Every test has a timeout, so a hang fails instead of blocking.
+ * and one clear line naming the problem (the CLI's refusals are in test/cli/:
+ * commands.test.ts and refusals.test.ts). Every test has a timeout, so a hang fails instead of blocking.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -291,20 +291,3 @@ test('an unwritable checkpoint directory is one DataError', T, async () =>
     clear(DataError, /cannot write checkpoint \/proc\/dropout-lab\/run\.dlck/),
   ),
 );
-
-test('CLI: --out inside /proc (unwritable even for root) is one line, exit ≠ 0', T, async () => {
-  const main = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.ts');
-  const r = await run(process.execPath, [
-    '--import',
-    'tsx',
-    main,
-    'train',
-    '--out',
-    '/proc/dropout-lab-out',
-    '--epochs',
-    '1',
-  ]);
-  assert.notEqual(r.code, 0);
-  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /^dropout-lab: --out \/proc\/dropout-lab-out is not writable/);
-});

@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ArgumentError, F, nn, optim, ShapeError, tensor, zeros } from '../../../src/index.js';
@@ -126,17 +125,4 @@ test('library errors name no CLI flag (the command line adds its own)', () => {
   };
   walk(join(ROOT, 'src'));
   assert.deepEqual(offenders, []);
-});
-
-test('dropout-lab --version prints the package version and exits 0', () => {
-  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), '--version'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), version);
 });

@@ -4,10 +4,6 @@
  * synthetic images, SGD with momentum so the velocity buffers must round-trip too).
  */
 import { describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { nn } from '../../../src/index.js';
 import { activationStats } from '../../../src/nn/activationStats.js';
@@ -118,51 +114,6 @@ test('a drop mode on a CNN with p₁ > 0 is refused where the config enters, in 
   }
   checkRun({ ...run('cnn', 2), dropMode: 'early', cutoffEpoch: 1 });
 });
-
-const MAIN = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.ts');
-
-/** Runs the CLI; resolves with its exit code and output. */
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-test(
-  'train, compare and sweep refuse --drop-mode early on cnn-dropout before training',
-  { timeout: 120_000 },
-  async () => {
-    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-cnn-mode-'));
-    try {
-      const flags = ['--drop-mode', 'early', '--cutoff-epoch', '1', '--epochs', '2', '--data-dir', out];
-      for (const args of [
-        ['train', '--model', 'cnn-dropout', ...flags, '--out', join(out, 'train')],
-        ['compare', '--models', 'cnn,cnn-dropout', ...flags],
-        ['sweep', '--model', 'cnn-dropout', ...flags, '--out', join(out, 'sweep'), '--workers', '1'],
-      ]) {
-        const r = await cli(args);
-        assert.notEqual(r.code, 0, args[0]);
-        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-        assert.match(
-          r.stderr,
-          /drop mode early schedules nn\.Dropout only, not cnn-dropout's spatial dropout/,
-        );
-        assert.doesNotMatch(r.stdout, /epoch 1/);
-      }
-      // Nothing was written: the refusal came before any run started.
-      assert.deepEqual(await readdir(out), []);
-    } finally {
-      await rm(out, { recursive: true, force: true });
-    }
-  },
-);
 
 describe('a CNN run checkpointed after epoch 1 and resumed equals the uninterrupted run, bit for bit', () => {
   for (const model of ['cnn', 'cnn-dropout', 'cnn-dropblock'] as const) {
