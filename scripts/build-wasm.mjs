@@ -45,7 +45,19 @@ const common = [
 // The kernels import this file, so it is written before they are compiled (checked for staleness in CI
 // with the other outputs below).
 const opcodes = assemblyOpcodes();
-if (process.env.CI !== 'true') await writeFile(opcodesFile, opcodes);
+
+/**
+ * Writes `text` to `file` only when it differs: the generated files are committed, and a build (every
+ * `npm test` runs one) must leave them untouched, modification time included, when nothing changed.
+ */
+async function writeIfChanged(file, text) {
+  const before = await readFile(file, 'utf8').catch(() => undefined);
+  if (before === text) return false;
+  await writeFile(file, text);
+  return true;
+}
+
+if (process.env.CI !== 'true') await writeIfChanged(opcodesFile, opcodes);
 
 async function compile(entry, extra) {
   const out = {};
@@ -120,7 +132,7 @@ if (process.env.CI === 'true') {
   }
 }
 for (const [file, text] of Object.entries(outputs)) {
-  await writeFile(file, text);
-  console.log(`wrote ${path.relative(root, file)}`);
+  const wrote = await writeIfChanged(file, text);
+  console.log(`${wrote ? 'wrote' : 'unchanged'} ${path.relative(root, file)}`);
 }
 for (const [name, v] of Object.entries(variants)) console.log(`${name}: ${v.wasm.length} bytes`);

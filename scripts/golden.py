@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes test/fixtures/golden.json: PyTorch values and gradients for test/golden.test.ts.
+"""Writes test/fixtures/golden.json: PyTorch values and gradients for the goldens in test/golden/
+(mlp, conv, normalization, adamw) and the R-Drop loss in test/unit/train/rdrop-schedules.test.ts.
 
 Run with the system interpreter (Debian's python3-torch):
     OMP_WAIT_POLICY=passive /usr/bin/python3 scripts/golden.py

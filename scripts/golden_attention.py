@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes test/fixtures/golden-attention.json: PyTorch values and gradients for test/golden-attention.test.ts.
+"""Writes test/fixtures/golden-attention.json: PyTorch values and gradients for test/golden/attention.test.ts.
 
 Run with the system interpreter (Debian's python3-torch):
     OMP_WAIT_POLICY=passive /usr/bin/python3 scripts/golden_attention.py && npx prettier --write test/fixtures/golden-attention.json

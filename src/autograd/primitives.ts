@@ -10,7 +10,10 @@
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
  * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout` and `softmaxCrossEntropy`. Each is tested against its composition (test/fused.test.ts).
+ * `dropout` and `softmaxCrossEntropy`. Each is checked against float64 and central differences in the
+ * op table (test/helpers/opTable.ts), `linear` and the cross-entropy against PyTorch too
+ * (test/golden/mlp.test.ts), and `dropout` against its composition bit for bit
+ * (test/unit/ops/dropout.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp } from '../backend/backend.js';

@@ -35,7 +35,7 @@ function mulhi(a: number, b: number): number {
 
 /**
  * One Philox4x32-10 block: 4 counter words and 2 key words in, 4 random words out (written to `out`).
- * Verified against the Random123 known-answer vectors in test/random.test.ts.
+ * Verified against the Random123 known-answer vectors in test/unit/random/generator.test.ts.
  */
 export function philox4x32(
   c0: number,

@@ -10,10 +10,11 @@ import { test } from 'node:test';
 /** True when the suite runs in CI (`CI=true bash .ci/run`). */
 export const CI = process.env['CI'] === 'true';
 
-/** The documented skips that remain under CI=true, by test file. */
+/** The documented skips that remain under CI=true, by test file (its path under test/). */
 export const ALLOWED_CI_SKIPS: Readonly<Record<string, string>> = {
-  'plot.test.ts': 'a permission test is skipped when running as root (root ignores permission bits)',
-  'cli-safety.test.ts': 'the full-disk test is skipped where a small tmpfs cannot be mounted (needs root)',
+  'unit/node/plot.test.ts':
+    'a permission test is skipped when running as root (root ignores permission bits)',
+  'cli/safety.test.ts': 'the full-disk test is skipped where a small tmpfs cannot be mounted (needs root)',
 };
 
 /**

@@ -1,4 +1,4 @@
-"""PyTorch's side of the safetensors round trip (test/safetensors.test.ts).
+"""PyTorch's side of the safetensors round trip (test/golden/safetensors.test.ts).
 
 The d2l "Dropout" models written in torch exactly as the book writes them, so their state_dict() names
 are PyTorch's own, and the published safetensors layout in plain Python (the reference `safetensors`

@@ -1,0 +1,103 @@
+/**
+ * PyTorch golden values (test/fixtures/golden-attention.json, scripts/golden_attention.py) for
+ * nn.MultiheadAttention: self-attention in PyTorch's [T, N, E] layout, attention over separate key and
+ * value sequences (batch first, no biases) and self-attention with dropout 0.25 on the attention
+ * probabilities under a fixed mask applied identically on both sides. Forward (output and
+ * head-averaged weights) and every gradient, on every backend of test/helpers/backends.ts; the parameters are
+ * loaded by PyTorch's state-dict names, so the layout is checked too.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { getBackend, nn, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { backends } from '../helpers/backends.js';
+
+interface Stored {
+  readonly shape: number[];
+  readonly data: number[];
+}
+
+interface Config {
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+}
+
+const golden = JSON.parse(
+  readFileSync(new URL('../fixtures/golden-attention.json', import.meta.url), 'utf8'),
+) as Record<string, Record<string, Stored> & { config: Config }>;
+
+const TOL = 1e-5;
+const PARAMS = ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'];
+
+/** The worst |Δ|/max(1, |expected|) of `actual` against `expected`, failing past TOL. */
+function compare(actual: Tensor | null, expected: Stored, what: string): number {
+  assert.ok(actual !== null, `${what}: missing`);
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.dataSync();
+  let worst = 0;
+  expected.data.forEach((e, i) => {
+    const d = Math.abs(a[i]! - e) / Math.max(1, Math.abs(e));
+    if (d > TOL) assert.fail(`${what}[${i}]: got ${a[i]}, PyTorch ${e} (|Δ| = ${d})`);
+    worst = Math.max(worst, d);
+  });
+  return worst;
+}
+
+/** The script's fixed mask: element i kept unless (5·i + 2) mod 8 < 2, survivors × 1/(1 − p). */
+class FixedMaskAttention extends nn.MultiheadAttention {
+  protected override dropAttention(probs: Tensor): Tensor {
+    const scale = 1 / (1 - this.dropout);
+    const mask = Array.from({ length: probs.size }, (_, i) => ((5 * i + 2) % 8 < 2 ? 0 : scale));
+    return probs.mul(tensor(mask, { shape: probs.shape }));
+  }
+}
+
+for (const entry of backends) {
+  describe(`attention goldens on the ${entry.name} backend`, async () => {
+    const backend = await entry.create();
+    for (const [name, g] of Object.entries(golden).filter(([k]) => k !== 'torch')) {
+      test(name, (t) => {
+        const previous = getBackend();
+        setBackend(backend);
+        try {
+          tidy(() => {
+            const { embedDim, numHeads, bias, batchFirst, dropout } = g.config;
+            const mha = new FixedMaskAttention(embedDim, numHeads, { bias, batchFirst, dropout });
+            const params = PARAMS.filter((k) => g[k] !== undefined);
+            assert.deepEqual(
+              mha.namedParameters().map(([n]) => n),
+              params,
+              'PyTorch parameter names and order',
+            );
+            mha.loadStateDict(Object.fromEntries(params.map((k) => [k, g[k]!])));
+            const leaf = (k: string): Tensor =>
+              tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true });
+            const query = leaf('query');
+            const inputs: [string, Tensor][] = [['query', query]];
+            if (g['key'] !== undefined) inputs.push(['key', leaf('key')], ['value', leaf('value')]);
+            const key = inputs[1]?.[1] ?? query;
+            const value = inputs[2]?.[1] ?? query;
+            const { output, weights } = mha.attend(query, key, value);
+            const errors = [
+              `out ${compare(output, g['out']!, 'out').toExponential(1)}`,
+              `weights ${compare(weights, g['weights']!, 'weights').toExponential(1)}`,
+            ];
+            const weigh = (y: Tensor, k: string): Tensor =>
+              y.mul(tensor(g[k]!.data, { shape: g[k]!.shape })).sum();
+            weigh(output, 'g').add(weigh(weights, 'gw')).backward();
+            const named = new Map(mha.namedParameters());
+            for (const [k, x] of [...params.map((p) => [p, named.get(p)!] as const), ...inputs]) {
+              errors.push(`grad_${k} ${compare(x.grad, g[`grad_${k}`]!, `grad_${k}`).toExponential(1)}`);
+            }
+            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
+          });
+        } finally {
+          setBackend(previous);
+        }
+      });
+    }
+  });
+}

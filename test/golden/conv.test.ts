@@ -1,0 +1,84 @@
+/**
+ * PyTorch golden values (test/fixtures/golden.json, scripts/golden.py) for the convolution engine:
+ * Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GELU, forward and every gradient, on every
+ * backend of test/helpers/backends.ts. Each test reports its worst error as a diagnostic.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { getBackend, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d } from '../../src/ops/conv.js';
+import { gelu } from '../../src/ops/gelu.js';
+import { backends } from '../helpers/backends.js';
+
+interface Stored {
+  readonly shape: number[];
+  readonly data: number[];
+}
+
+const golden = JSON.parse(
+  readFileSync(new URL('../fixtures/golden.json', import.meta.url), 'utf8'),
+) as Record<string, Record<string, Stored>>;
+
+const TOL = 1e-5;
+
+/** The worst |Δ|/max(1, |expected|) of `actual` against `expected`, failing past TOL. */
+function compare(actual: Tensor | null, expected: Stored, what: string): number {
+  assert.ok(actual !== null, `${what}: missing`);
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.dataSync();
+  let worst = 0;
+  expected.data.forEach((e, i) => {
+    const d = Math.abs(a[i]! - e) / Math.max(1, Math.abs(e));
+    if (d > TOL) assert.fail(`${what}[${i}]: got ${a[i]}, PyTorch ${e} (|Δ| = ${d})`);
+    worst = Math.max(worst, d);
+  });
+  return worst;
+}
+
+/** A golden section's forward `fn` on leaves named `inputs`, differentiated through Σ weights ⊙ out. */
+const cases: Record<string, { inputs: string[]; fn: (...xs: Tensor[]) => Tensor }> = {
+  conv2d: {
+    inputs: ['x', 'weight', 'bias'],
+    fn: (x, w, b) => conv2d(x!, w!, b, { stride: 2, padding: 1 }),
+  },
+  conv2d_nobias: { inputs: ['x', 'weight'], fn: (x, w) => conv2d(x!, w!) },
+  max_pool2d: { inputs: ['x'], fn: (x) => maxPool2d(x!, 2) },
+  max_pool2d_padded: { inputs: ['x'], fn: (x) => maxPool2d(x!, 3, { stride: 2, padding: 1 }) },
+  avg_pool2d: { inputs: ['x'], fn: (x) => avgPool2d(x!, 3, { stride: 2, padding: 1 }) },
+  adaptive_avg_pool2d: { inputs: ['x'], fn: (x) => adaptiveAvgPool2d(x!, 2) },
+  gelu: { inputs: ['x'], fn: (x) => gelu(x!) },
+};
+
+for (const entry of backends) {
+  describe(`convolution goldens on the ${entry.name} backend`, async () => {
+    const backend = await entry.create();
+    for (const [name, c] of Object.entries(cases)) {
+      test(name, (t) => {
+        const g = golden[name]!;
+        const previous = getBackend();
+        setBackend(backend);
+        try {
+          tidy(() => {
+            const leaves = c.inputs.map((k) =>
+              tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true }),
+            );
+            const y = c.fn(...leaves);
+            const errors = [`out ${compare(y, g['out']!, 'out').toExponential(1)}`];
+            y.mul(tensor(g['weights']!.data, { shape: g['weights']!.shape }))
+              .sum()
+              .backward();
+            c.inputs.forEach((k, i) => {
+              errors.push(
+                `grad_${k} ${compare(leaves[i]!.grad, g[`grad_${k}`]!, `grad_${k}`).toExponential(1)}`,
+              );
+            });
+            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
+          });
+        } finally {
+          setBackend(previous);
+        }
+      });
+    }
+  });
+}
