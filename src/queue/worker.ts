@@ -214,7 +214,18 @@ async function work(opts: QueueWorkerOptions, me: string, stop: StopState): Prom
     maxStalledCount: 10,
     autorun: false,
   });
-  worker.on('error', outage.error);
+  // BullMQ cannot record a job whose keys vanished (Redis restarted without saving): say what
+  // that means once per job, instead of its "Missing key/lock … moveToFinished" for each attempt.
+  const vanished = new Set<string>();
+  worker.on('error', (e) => {
+    const lost = /^Missing (?:key|lock) for job (\S+)\./.exec(e.message)?.[1];
+    if (lost === undefined) return outage.error(e);
+    if (vanished.has(lost)) return;
+    vanished.add(lost);
+    opts.log(
+      `${me}: job ${lost} vanished from Redis while it ran; its last checkpoint stays in the store for the job the coordinator submits again`,
+    );
+  });
   worker.on('failed', (job, e) => {
     if (job && !(e instanceof WaitingError)) opts.log(`${me}: ${job.id} failed: ${e.message}`);
   });

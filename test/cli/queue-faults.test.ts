@@ -288,7 +288,9 @@ describe('queued sweeps under faults', { ...gate, concurrency: false }, () => {
     assert.doesNotMatch(c, /^\s+at |ECONNREFUSED.*\n.*errno/m, c);
     // The run that was going when Redis went away finished on the worker; its result waited in the
     // store, so the resubmitted job resumed from the last epoch instead of training again.
+    assert.match(worker.out(), new RegExp(`job ${id} vanished from Redis while it ran`), worker.out());
     assert.match(worker.out(), new RegExp(`resuming ${id} from epoch 3 of 3`), worker.out());
+    assert.doesNotMatch(worker.out(), /Missing (key|lock)|^\s+at /m, worker.out());
     assert.equal(worker.out().match(new RegExp(`starting ${id}`, 'g'))?.length, 1, worker.out());
 
     const withoutTimings = (text: string): string => text.replace(/"(epoch_)?seconds":[0-9.e+-]+,?/g, '');
