@@ -11,6 +11,7 @@ import { noGrad, tidy } from '../tensor/engine.js';
  * drawing the same initial values so later dropout masks are unchanged) and loads `tensors` into it.
  */
 export function loadInitWeights(model: Module, tensors: StateDict, file: string): void {
+  checkFiniteWeights(tensors, file);
   if (model.hasUninitializedParameters()) {
     noGrad(() => tidy(() => model.eval().forward(zeros([1, 1, 28, 28]))));
     model.train();
@@ -24,6 +25,21 @@ export function loadInitWeights(model: Module, tensors: StateDict, file: string)
       );
     }
     throw err;
+  }
+}
+
+/**
+ * Refuses weights holding NaN or ±Infinity, as a checkpoint holding them is never written: training
+ * from them would only print NaN losses (or, through ReLU, hide them) after spending the run.
+ */
+export function checkFiniteWeights(tensors: StateDict, file: string): void {
+  for (const [name, { data }] of Object.entries(tensors)) {
+    const i = data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) {
+      throw new ArgumentError(
+        `--init-weights ${file}: tensor ${name} holds ${data[i]} at element ${i}; save weights from a run that did not diverge.`,
+      );
+    }
   }
 }
 

@@ -51,6 +51,12 @@ export function redisOptions(conn: QueueConnection): { options: RedisOptions; la
       throw new ArgumentError('--queue-password-file and a password in the --queue URL: give only one.');
     }
     password = readSmallFile(conn.passwordFile, '--queue-password-file').split(/\r?\n/)[0]!;
+    // An empty first line would connect with no password and fail later with Redis' own NOAUTH text.
+    if (password === '') {
+      throw new ArgumentError(
+        `--queue-password-file ${conn.passwordFile} is empty; write the Redis password on its first line.`,
+      );
+    }
   }
   password ??= process.env[PASSWORD_ENV] || undefined;
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -113,13 +119,31 @@ export async function connectRedis(conn: QueueConnection, timeoutMs = 10_000): P
   try {
     await Promise.race([redis.connect(), timer]);
     await Promise.race([redis.ping(), timer]);
-    redis.options.retryStrategy = (times) => Math.min(times * 500, 5000);
   } catch (e) {
     redis.disconnect();
     const reason = lastError || (e instanceof Error ? e.message : String(e));
+    if (/NOAUTH/.test(reason)) {
+      throw new DataError(
+        `Redis at ${label} wants a password and got none. Fix: --queue-password-file FILE, ${PASSWORD_ENV}, or redis://:PASSWORD@HOST in --queue.`,
+      );
+    }
     throw new DataError(
       `cannot reach Redis at ${label} (${reason}). Fix: start redis-server there, or correct --queue / the password / --queue-ca.`,
     );
   }
+  if (options.db !== undefined) {
+    // ioredis selects the database while connecting but only reports a failure as an event, and then
+    // works in database 0: select it again here so that a bad index stops us before any work.
+    try {
+      await Promise.race([redis.select(options.db), timer]);
+    } catch (e) {
+      redis.disconnect();
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new ArgumentError(
+        `--queue ${label}: Redis refuses database ${options.db} (${reason}); use one of its databases, e.g. /0.`,
+      );
+    }
+  }
+  redis.options.retryStrategy = (times) => Math.min(times * 500, 5000);
   return redis;
 }

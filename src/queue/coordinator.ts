@@ -13,8 +13,9 @@ import { writeFileAtomic } from '../node/atomicWrite.js';
 import { DropoutLabError } from '../errors.js';
 import { canonicalRun, checkExperiment, runId, type ExperimentConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';
-import { connectRedis, type QueueConnection } from './connection.js';
+import { connectRedis, redisOptions, type QueueConnection } from './connection.js';
 import { JOB_OPTIONS, jobData, jobIdOf, type RunJobData, type RunJobProgress } from './jobs.js';
+import { watchOutages } from './outage.js';
 
 /** Options of runQueue. */
 export interface QueueRunOptions {
@@ -75,10 +76,16 @@ async function waitForJobs(
   total: number,
 ): Promise<void> {
   const redis = await connectRedis(opts.connection);
+  // Redis going away is one line (and one when it is back), not a stack per retry and connection.
+  const outage = watchOutages(redisOptions(opts.connection).label, '', (line) => opts.log?.(line));
+  redis.on('error', outage.error);
+  redis.on('ready', outage.ready);
   const queue = new Queue<RunJobData, Record<string, unknown>[]>(opts.queueName, { connection: redis });
+  queue.on('error', outage.error);
   const eventsRedis = redis.duplicate();
-  eventsRedis.on('error', () => {}); // reconnects are retried; a lost server shows as no progress
+  eventsRedis.on('error', outage.error);
   const queueEvents = new QueueEvents(opts.queueName, { connection: eventsRedis });
+  queueEvents.on('error', outage.error);
   const totalEpochs = [...pending.values()].reduce((s, p) => s + p.config.epochs, 0);
   const epochsDone = new Map<string, number>();
   const bar = runsProgressBar(opts.progress === true);
@@ -101,13 +108,15 @@ async function waitForJobs(
       retried.push(jobId);
     }
     const missing = [...states].filter(([, s]) => s === 'unknown').map(([jobId]) => jobId);
-    await queue.addBulk(
-      missing.map((jobId) => ({
-        name: 'run',
-        data: jobData(pending.get(jobId)!.config, backend),
-        opts: { ...JOB_OPTIONS, jobId },
-      })),
-    );
+    const submit = (jobIds: readonly string[]): Promise<unknown> =>
+      queue.addBulk(
+        jobIds.map((jobId) => ({
+          name: 'run',
+          data: jobData(pending.get(jobId)!.config, backend),
+          opts: { ...JOB_OPTIONS, jobId },
+        })),
+      );
+    await submit(missing);
     const attached = pending.size - missing.length - retried.length;
     opts.log?.(
       `${total} runs: ${total - pending.size} already finished in ${opts.runsDir}, ` +
@@ -120,25 +129,27 @@ async function waitForJobs(
       bar?.update(done, { runs: `${pending.size - left.size}/${pending.size}` });
     };
     let wake: (() => void) | undefined;
-    // Reads a job's state; a finished job's result is written to runsDir like a local run's.
-    const check = async (jobId: string): Promise<void> => {
-      if (!left.has(jobId)) return;
+    // Reads a job's state; a finished job's result is written to runsDir like a local run's. Returns
+    // false when the job is gone from Redis (a restart without persistence, a flush).
+    const check = async (jobId: string): Promise<boolean> => {
+      if (!left.has(jobId)) return true;
       const job = await Job.fromId<RunJobData, Record<string, unknown>[]>(queue, jobId);
-      if (job === undefined) return;
+      if (job === undefined) return false;
       const state = await job.getState();
       if (state === 'completed' && Array.isArray(job.returnvalue)) {
-        if (!left.delete(jobId)) return;
+        if (!left.delete(jobId)) return true;
         const { id, config } = pending.get(jobId)!;
         const file = join(opts.runsDir, `${id}.jsonl`);
         await writeFileAtomic(file, job.returnvalue.map((e) => JSON.stringify(e)).join('\n') + '\n');
         epochsDone.set(jobId, config.epochs);
         if (!bar) opts.log?.(`run ${pending.size - left.size}/${pending.size} finished: ${id}`);
       } else if (state === 'failed') {
-        if (!left.delete(jobId)) return;
+        if (!left.delete(jobId)) return true;
         failures.push(`${pending.get(jobId)!.id}: ${job.failedReason}`);
-      } else return;
+      } else return true;
       update();
       if (left.size === 0) wake?.();
+      return true;
     };
     queueEvents.on('completed', ({ jobId }) => void check(jobId).catch(() => {}));
     queueEvents.on('failed', ({ jobId }) => void check(jobId).catch(() => {}));
@@ -150,8 +161,25 @@ async function waitForJobs(
       }
     });
     const finished = new Promise<void>((resolve) => (wake = resolve));
+    let sweeping = false;
+    // Every job still to finish is read again; jobs that vanished are submitted again (same ids, so
+    // a worker still running one finds its checkpoint, and a finished one its result, in the store).
     const sweep = async (): Promise<void> => {
-      for (const jobId of [...left]) await check(jobId);
+      // While Redis is down each read waits for it: one sweep at a time, not one per tick.
+      if (sweeping) return;
+      sweeping = true;
+      try {
+        const vanished: string[] = [];
+        for (const jobId of [...left]) if (!(await check(jobId))) vanished.push(jobId);
+        if (vanished.length > 0) {
+          await submit(vanished);
+          opts.log?.(
+            `${vanished.length} run(s) vanished from Redis (restarted without saving?); submitted them again`,
+          );
+        }
+      } finally {
+        sweeping = false;
+      }
     };
     await sweep();
     poll = setInterval(() => void sweep().catch(() => {}), opts.pollMs ?? 5000);

@@ -18,8 +18,9 @@ import { DropoutLabError } from '../errors.js';
 import { checkExperiment, DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import { runOne } from '../experiments/runOne.js';
 import { setBackend } from '../tensor/engine.js';
-import { connectRedis, type QueueConnection } from './connection.js';
+import { connectRedis, redisOptions, type QueueConnection } from './connection.js';
 import { jobIdOf, type RunJobData, type RunJobProgress } from './jobs.js';
+import { watchOutages } from './outage.js';
 import { dirStore, redisStore, type CheckpointStore } from './store.js';
 
 /** Options of runQueueWorker. */
@@ -65,34 +66,74 @@ function checkJob(data: unknown): RunJobData {
   return d as RunJobData;
 }
 
+/** Resolves when `p` settles or after `ms`, whichever is first: a bound on waits that need Redis. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Runs the worker until SIGINT/SIGTERM; resolves once it has stopped cleanly. */
 export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
   let stopping = false;
   let stoppingAt = 0;
+  /** Runs in progress (0 or 1): a stop with none ends at once instead of waiting for an epoch. */
+  let active = 0;
   const me = `${hostname()}:${process.pid}`;
+  let wake = (): void => {};
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
   // Signals are ours from the start: one during startup means "do not start".
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      // A terminal's Ctrl-C reaches a `--concurrency N` parent and its children alike, and the parent
-      // forwards it too: a repeat within a second is the same request.
-      if (stopping && Date.now() - stoppingAt < 1000) return;
-      if (stopping) {
-        opts.log(
-          `${me}: ${signal} again: exiting now; the current run resumes elsewhere from its checkpoint`,
-        );
-        process.exit(130);
-      }
-      stopping = true;
-      stoppingAt = Date.now();
-      opts.log(`${me}: ${signal}: finishing the current epoch, then stopping (again to exit now)`);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    // Forked by a `worker --concurrency N` parent that is gone: stop the same way.
-    process.on('disconnect', () => onSignal('SIGTERM'));
-  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // A terminal's Ctrl-C reaches a `--concurrency N` parent and its children alike, and the parent
+    // forwards it too: a repeat within a second is the same request.
+    if (stopping && Date.now() - stoppingAt < 1000) return;
+    if (stopping) {
+      opts.log(`${me}: ${signal} again: exiting now; the current run resumes elsewhere from its checkpoint`);
+      process.exit(130);
+    }
+    stopping = true;
+    stoppingAt = Date.now();
+    opts.log(
+      active > 0
+        ? `${me}: ${signal}: finishing the current epoch, then stopping (again to exit now)`
+        : `${me}: ${signal}: no run in progress; stopping`,
+    );
+    wake();
+  };
+  // Forked by a `worker --concurrency N` parent that is gone: stop the same way.
+  const onDisconnect = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('disconnect', onDisconnect);
+  try {
+    await work(opts, me, {
+      stopping: () => stopping,
+      stopped,
+      running: (n) => (active += n),
+      idle: () => active === 0,
+    });
+  } finally {
+    // A worker that failed to start must not outlive its error: with these handlers left, a signal
+    // would only print "finishing the current epoch" and the process would stay.
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('disconnect', onDisconnect);
+  }
+}
+
+/** The signal state `work` reads. */
+interface StopState {
+  stopping(): boolean;
+  readonly stopped: Promise<void>;
+  running(delta: number): void;
+  idle(): boolean;
+}
+
+async function work(opts: QueueWorkerOptions, me: string, stop: StopState): Promise<void> {
   const redis: Redis = await connectRedis(opts.connection);
+  const outage = watchOutages(redisOptions(opts.connection).label, `${me}: `, opts.log);
+  redis.on('error', outage.error);
+  redis.on('ready', outage.ready);
   // Load the data before taking a job: a machine without it must fail here, not fail every job.
   const raw = await loadFashionMnistRaw(opts.dataDir ? { dataDir: opts.dataDir } : {}).catch(async (e) => {
     redis.disconnect();
@@ -104,6 +145,19 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
   const backends = new Map<string, Backend>();
 
   const processor = async (job: Job<RunJobData>, token?: string): Promise<Record<string, unknown>[]> => {
+    stop.running(1);
+    try {
+      return await processRun(job, token);
+    } finally {
+      stop.running(-1);
+    }
+  };
+  const processRun = async (job: Job<RunJobData>, token?: string): Promise<Record<string, unknown>[]> => {
+    if (stop.stopping()) {
+      // Taken between the stop and the close: hand it back untouched.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     const { config, backend: backendName } = checkJob(job.data);
     const id = job.id ?? jobIdOf(config, backendName);
     if (id !== jobIdOf(config, backendName)) {
@@ -129,11 +183,13 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
         },
         checkpoint: async (events, ckpt) => {
           await store.save(id, { events, checkpoint: ckpt });
-          if (stopping && ckpt.epoch < config.epochs) throw new Interrupted();
+          if (stop.stopping() && ckpt.epoch < config.epochs) throw new Interrupted();
         },
         ...(resume ? { resumeFrom: resume } : {}),
       });
-      await store.remove(id);
+      // The last epoch's checkpoint stays in the store until BullMQ has recorded the result (the
+      // 'completed' listener removes it): if the job vanished meanwhile (Redis restarted without
+      // persistence), the coordinator resubmits it and that job finds the finished run here.
       opts.log(`${me}: finished ${id}`);
       return events;
     } catch (e) {
@@ -158,21 +214,42 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<void> {
     maxStalledCount: 10,
     autorun: false,
   });
-  worker.on('error', (e) => opts.log(`${me}: queue error: ${e.message}`));
+  // BullMQ cannot record a job whose keys vanished (Redis restarted without saving): say what
+  // that means once per job, instead of its "Missing key/lock … moveToFinished" for each attempt.
+  const vanished = new Set<string>();
+  worker.on('error', (e) => {
+    const lost = /^Missing (?:key|lock) for job (\S+)\./.exec(e.message)?.[1];
+    if (lost === undefined) return outage.error(e);
+    if (vanished.has(lost)) return;
+    vanished.add(lost);
+    opts.log(
+      `${me}: job ${lost} vanished from Redis while it ran; its last checkpoint stays in the store for the job the coordinator submits again`,
+    );
+  });
   worker.on('failed', (job, e) => {
     if (job && !(e instanceof WaitingError)) opts.log(`${me}: ${job.id} failed: ${e.message}`);
   });
+  worker.on('completed', (job) => {
+    if (job.id !== undefined) store.remove(job.id).catch(() => {});
+  });
 
   opts.log(`${me}: waiting for runs on queue '${opts.queueName}' (checkpoints in ${store.where})`);
-  if (stopping) {
-    await redis.quit().catch(() => redis.disconnect());
-    return;
+  if (!stop.stopping()) {
+    const running = worker.run();
+    await stop.stopped;
+    if (!stop.idle() && outage.down()) {
+      opts.log(`${me}: Redis is unreachable: the run's last checkpoint waits for it (again to exit now)`);
+    }
+    // close() waits for the current job, which ends at its next epoch checkpoint. With no job it
+    // must be quick even when Redis is unreachable and BullMQ's commands wait for a reconnect.
+    // With no job, close(true) disconnects instead of quitting: QUIT would wait for Redis too.
+    if (stop.idle()) await within(worker.close(true), 5000);
+    else await worker.close();
+    await within(running, 1000);
+  } else {
+    await within(worker.close(true), 5000);
   }
-  const running = worker.run();
-  await stopped;
-  // close() waits for the current job, which ends at its next epoch checkpoint.
-  await worker.close();
-  await running.catch(() => {});
-  await redis.quit().catch(() => redis.disconnect());
+  if (!outage.down()) await within(redis.quit(), 2000);
+  redis.disconnect();
   opts.log(`${me}: stopped`);
 }
