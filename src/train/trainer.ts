@@ -4,7 +4,7 @@
  * records the book's curves on a ProgressBoard.
  */
 import type { Batch, DataModule } from '../data/dataModule.js';
-import { ArgumentError, NumericError, formatValue } from '../errors.js';
+import { ArgumentError, DropoutLabError, NumericError, formatValue } from '../errors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { warmupCosine, type LrScheduleOptions } from '../optim/schedule.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
@@ -27,6 +27,7 @@ import { checkResumable, restoreCheckpoint } from './checkpoint/restore.js';
 import { shuffleGeneratorOf, type TrainingState } from './checkpoint/state.js';
 import type { Checkpointer, ConfigValue, TrainingCheckpoint } from './checkpoint/types.js';
 import type { EpochMetrics } from './epochMetrics.js';
+import { lastBatchNote, trainStepsPerEpoch } from './lastBatch.js';
 import type { TrainableModule } from './module.js';
 import { ProgressBoard } from './progressBoard.js';
 
@@ -74,6 +75,8 @@ export interface TrainerOptions {
   generator?: Generator | undefined;
   /** The model's identity in checkpoints (default: its scalar `hparams`, if it has them). */
   modelConfig?: Readonly<Record<string, ConfigValue>> | undefined;
+  /** Receives one-line notes on how the data is used (e.g. a last batch of one left out under BatchNorm). */
+  onNote?: ((line: string) => void) | undefined;
   /**
    * Stops training after the current step when aborted (e.g. on Ctrl-C): with a checkpointer, a
    * checkpoint of that exact step is saved first; then `fit` rejects with an InterruptedError whose
@@ -94,15 +97,29 @@ function disposeBatch(batch: Batch): void {
 }
 
 /**
- * The training batches of an epoch from step `from` on. The loader draws the epoch's permutation as
- * it starts, so a resumed epoch draws the batches done before the interrupt too: freed, not trained.
+ * The training batches of an epoch from step `from` up to `until`. The loader draws the epoch's
+ * permutation as it starts, so a resumed epoch draws the batches done before the interrupt too:
+ * freed, not trained. Batches past `until` (a last batch of one under BatchNorm) are not drawn.
  */
-function* remainingBatches(data: DataModule, from: number): Generator_<Batch> {
+function* remainingBatches(data: DataModule, from: number, until: number): Generator_<Batch> {
   let step = 0;
   for (const batch of data.trainDataloader()) {
+    if (step >= until) {
+      disposeBatch(batch);
+      return;
+    }
     if (step++ < from) disposeBatch(batch);
     else yield batch;
   }
+}
+
+/**
+ * An error of the model's raised after training began: a failed run (exit 1), not a usage error,
+ * whatever its kind; the message says where it happened.
+ */
+function failedAt(e: unknown, where: string): unknown {
+  if (!(e instanceof ArgumentError)) return e;
+  return new DropoutLabError(`training failed at ${where}: ${e.message}`, { cause: e });
 }
 
 /** The built-in generator type (the name Generator is the random-number generator here). */
@@ -183,7 +200,7 @@ export class Trainer {
   private start(model: TrainableModule, data: DataModule): TrainingState {
     this.prepareModel(model, data);
     const optim = this.optimizerOf(model);
-    const stepsPerEpoch = data.numTrainBatches;
+    const stepsPerEpoch = trainStepsPerEpoch(model, data);
     return {
       model,
       optim,
@@ -208,6 +225,8 @@ export class Trainer {
   /** Trains `model` on `data`; resolves with the metrics once every epoch is done. */
   async fit(model: TrainableModule, data: DataModule): Promise<FitResult> {
     const run = this.start(model, data);
+    const note = lastBatchNote(model, data);
+    if (note !== null) this.opts.onNote?.(note);
     const resume = this.opts.resumeFrom;
     let at = resume === undefined ? runStart(run.stepsPerEpoch) : restoreCheckpoint(resume, run);
     while (at.epoch < this.maxEpochs) {
@@ -233,7 +252,7 @@ export class Trainer {
     const epochData = run.dataGenerator?.getState() ?? null;
     let at = from;
     let lastYield = performance.now();
-    for (const batch of remainingBatches(run.data, from.step)) {
+    for (const batch of remainingBatches(run.data, from.step, run.stepsPerEpoch)) {
       const n = batch.y.size;
       const loss = await this.step(run, at, batch);
       at = afterStep(at, loss, n);
@@ -283,7 +302,9 @@ export class Trainer {
       if (schedule !== null) {
         run.optim.lr = warmupCosine(globalStep(at), { lr: run.identity.optimizer.lr, ...schedule });
       }
-      loss = await trainStep(run.model, run.optim, batch);
+      loss = await trainStep(run.model, run.optim, batch).catch((e: unknown) => {
+        throw failedAt(e, where);
+      });
     } finally {
       disposeBatch(batch);
     }
@@ -298,7 +319,9 @@ export class Trainer {
   /** Validates after `at`'s epoch, records and plots its metrics. */
   private async endEpoch(run: TrainingState, at: RunPosition, started: number): Promise<void> {
     const trainSeconds = (performance.now() - started) / 1000;
-    const { valLoss, valAcc } = await this.validate(run.model, run.data);
+    const { valLoss, valAcc } = await this.validate(run.model, run.data).catch((e: unknown) => {
+      throw failedAt(e, `the validation of epoch ${at.epoch + 1}`);
+    });
     this.board.draw('val_loss', at.epoch + 1, valLoss);
     this.board.draw('val_acc', at.epoch + 1, valAcc);
     const metrics: EpochMetrics = {
