@@ -4,7 +4,7 @@
  * records the book's curves on a ProgressBoard.
  */
 import type { Batch, DataModule } from '../data/dataModule.js';
-import { ArgumentError, DropoutLabError, NumericError, formatValue } from '../errors.js';
+import { ArgumentError, NumericError, formatValue } from '../errors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { warmupCosine, type LrScheduleOptions } from '../optim/schedule.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
@@ -30,11 +30,21 @@ import type { EpochMetrics } from './epochMetrics.js';
 import { lastBatchNote, trainStepsPerEpoch } from './lastBatch.js';
 import type { TrainableModule } from './module.js';
 import { ProgressBoard } from './progressBoard.js';
+import {
+  YIELD_EVERY_MS,
+  disposeBatch,
+  failedAt,
+  remainingBatches,
+  trainStep,
+  yieldToEventLoop,
+} from './step.js';
 
 // The Trainer produces EpochMetrics; they live in their own file so that checkpoints can hold them.
 export type { EpochMetrics } from './epochMetrics.js';
 // Where checkpoints go: the checkpoint folder's, named here too for the Trainer's callers.
 export type { Checkpointer } from './checkpoint/types.js';
+// One minibatch step, the loop's building block, also for callers that write their own loop.
+export { trainStep } from './step.js';
 
 /** Progress of one training step, for progress bars. */
 export interface StepInfo {
@@ -91,71 +101,6 @@ export interface FitResult {
   readonly board: ProgressBoard;
 }
 
-function disposeBatch(batch: Batch): void {
-  batch.X.dispose();
-  batch.y.dispose();
-}
-
-/**
- * The training batches of an epoch from step `from` up to `until`. The loader draws the epoch's
- * permutation as it starts, so a resumed epoch draws the batches done before the interrupt too:
- * freed, not trained. Batches past `until` (a last batch of one under BatchNorm) are not drawn.
- */
-function* remainingBatches(data: DataModule, from: number, until: number): Generator_<Batch> {
-  let step = 0;
-  for (const batch of data.trainDataloader()) {
-    if (step >= until) {
-      disposeBatch(batch);
-      return;
-    }
-    if (step++ < from) disposeBatch(batch);
-    else yield batch;
-  }
-}
-
-/**
- * An error of the model's raised after training began: a failed run (exit 1), not a usage error,
- * whatever its kind; the message says where it happened.
- */
-function failedAt(e: unknown, where: string): unknown {
-  if (!(e instanceof ArgumentError)) return e;
-  return new DropoutLabError(`training failed at ${where}: ${e.message}`, { cause: e });
-}
-
-/** The built-in generator type (the name Generator is the random-number generator here). */
-type Generator_<T> = globalThis.Generator<T, void, undefined>;
-
-/**
- * One minibatch step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
- * loss value (read asynchronously, so it works on every backend).
- */
-export async function trainStep(model: TrainableModule, optim: Optimizer, batch: Batch): Promise<number> {
-  const loss = tidy(() => {
-    const l = model.trainingStep(batch);
-    optim.zeroGrad();
-    l.backward();
-    optim.step();
-    return l;
-  });
-  const value = (await loss.data())[0]!;
-  loss.dispose();
-  return value;
-}
-
-/** Milliseconds between yields to the event loop while a `signal` is watched. */
-const YIELD_EVERY_MS = 25;
-
-/**
- * Lets signal handlers and timers run. A training step only awaits promises that CPU backends
- * resolve at once (microtasks), so without this a Ctrl-C handler would run only after training.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    if (typeof setImmediate === 'function') setImmediate(resolve);
-    else setTimeout(resolve, 0);
-  });
-}
-
 /** Fits a d2l-style model to a DataModule for `maxEpochs` epochs. */
 export class Trainer {
   readonly maxEpochs: number;
@@ -197,7 +142,7 @@ export class Trainer {
    * The live run of `model` on `data`: lazy layers materialised, the optimiser built and the identity
    * taken (before a schedule moves the rate: it records the peak lr).
    */
-  private start(model: TrainableModule, data: DataModule): TrainingState {
+  private runState(model: TrainableModule, data: DataModule): TrainingState {
     this.prepareModel(model, data);
     const optim = this.optimizerOf(model);
     const stepsPerEpoch = trainStepsPerEpoch(model, data);
@@ -224,7 +169,7 @@ export class Trainer {
 
   /** Trains `model` on `data`; resolves with the metrics once every epoch is done. */
   async fit(model: TrainableModule, data: DataModule): Promise<FitResult> {
-    const run = this.start(model, data);
+    const run = this.runState(model, data);
     const note = lastBatchNote(model, data);
     if (note !== null) this.opts.onNote?.(note);
     const resume = this.opts.resumeFrom;
@@ -358,7 +303,7 @@ export class Trainer {
    * Materialises lazy layers (drawing their initial weights), so call it on a throwaway model.
    */
   checkResume(ckpt: TrainingCheckpoint, model: TrainableModule, data: DataModule): void {
-    checkResumable(ckpt, this.start(model, data));
+    checkResumable(ckpt, this.runState(model, data));
   }
 
   /** Sample-weighted validation loss and accuracy, in eval mode without a tape. */
