@@ -109,6 +109,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
         const result = await runOne(c, data, {
           ...(await cliCheckpointOptions(spec, name, out?.path, resumes.get(name))),
           signal: interrupts?.signal,
+          onNote: note,
           onModel: init && ((model) => loadInitWeights(model, init.tensors, spec.initWeights!)),
           onStep: (info) => progress.step(name, info),
           onEpochEnd: (m) => {

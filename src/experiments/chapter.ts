@@ -4,8 +4,8 @@
  * that several sections need are the same runs (the same configs at the same epochs share one id),
  * so the report trains the book's two MLPs once for all of them.
  */
-import type { GroupNumbers, Preset, PresetGroup } from './preset.js';
-import { clarity, find, fmt, mean, pairedDiff, signed, versus } from './preset.js';
+import type { Clarity, GroupNumbers, Preset, PresetGroup } from './preset.js';
+import { ONE_SEED, clarity, find, fmt, isDifference, mean, pairedDiff, signed, versus } from './preset.js';
 
 /** Epochs of the sections that read the book's two MLPs (norm's 50: the same runs). */
 const LONG = 50;
@@ -29,14 +29,19 @@ function epochsText(n: number): string {
   return `${n} epoch${n === 1 ? '' : 's'}`;
 }
 
-/** "clearly better", "slightly worse", "no better or worse (within the seed spread)". */
-function judged(diff: number, words: string, better = 'better', worse = 'worse'): string {
+/**
+ * "clearly better", "slightly worse", "no better or worse (within the seed spread)"; with one seed
+ * "better on its one seed" (a direction, not a judgement).
+ */
+function judged(diff: number, words: Clarity, better = 'better', worse = 'worse'): string {
   if (words === 'within the seed spread') return `no ${better} or ${worse} (within the seed spread)`;
+  if (diff === 0) return `no ${better} or ${worse}`;
+  if (words === ONE_SEED) return `${diff > 0 ? better : worse} on its one seed`;
   return `${words} ${diff > 0 ? better : worse}`;
 }
 
 /** "+0.0123 ± 0.0040 (clearly)": a paired difference in words. */
-function pairedText(d: { mean: number; std: number; n: number; words: string }): string {
+function pairedText(d: { mean: number; std: number; n: number; words: Clarity }): string {
   return `${signed(d.mean)}${d.n > 1 ? ` ± ${d.std.toFixed(4)}` : ''} (${d.words})`;
 }
 
@@ -63,9 +68,16 @@ const DECK_DROPOUT: Preset = {
     const drop = find(last, DROPOUT.label);
     const acc = pairedDiff(drop, none, 'val_acc');
     const gap = pairedDiff(drop, none, 'gap_eval');
-    const better = acc.mean > 0 && acc.words !== 'within the seed spread';
-    const smaller = gap.mean < 0 && gap.words !== 'within the seed spread';
-    const holds = better && smaller ? 'holds' : better || smaller ? 'holds in part' : 'does not hold';
+    const better = acc.mean > 0 && isDifference(acc.words);
+    const smaller = gap.mean < 0 && isDifference(gap.words);
+    const holds =
+      acc.words === ONE_SEED
+        ? 'cannot be judged from one seed'
+        : better && smaller
+          ? 'holds'
+          : better || smaller
+            ? 'holds in part'
+            : 'does not hold';
     return `${sentences.join(' ')} Paired by seed, dropout changes val_acc by ${pairedText(acc)} and the eval-mode gap by ${pairedText(gap)}: at the last epoch the deck's claim ${holds} here.`;
   },
 };
@@ -96,17 +108,20 @@ const DECK_DATA: Preset = {
     const full = pairedDiff(drop!, none!, 'val_acc');
     const small = pairedDiff(dropSmall!, noneSmall!, 'val_acc');
     const diff = small.mean - full.mean;
-    const words = clarity(diff, Math.sqrt(full.std ** 2 + small.std ** 2));
+    const words = clarity(diff, Math.sqrt(full.std ** 2 + small.std ** 2), Math.min(full.n, small.n));
     const how =
       words === 'within the seed spread'
         ? 'about as much as'
-        : diff > 0
-          ? `${words} more than`
-          : `${words} less than`;
+        : words === ONE_SEED
+          ? `${diff > 0 ? 'more' : 'less'} than the one with ten times the data on its one seed (no spread to judge by)`
+          : diff > 0
+            ? `${words} more than`
+            : `${words} less than`;
+    const than = words === ONE_SEED ? '' : ' the one with ten times the data';
     return (
       `On the full set dropout changes val_acc by ${pairedText(full)} (${fmt(drop!, 'val_acc')} vs ${fmt(none!, 'val_acc')}); on a tenth of it by ${pairedText(small)} (${fmt(dropSmall!, 'val_acc')} vs ${fmt(noneSmall!, 'val_acc')}). ` +
       `Its noise-free gap on the tenth is ${versus(dropSmall!, noneSmall!, 'gap_eval', 'larger', 'smaller')}. ` +
-      `So here dropout helps the data-starved network ${how} the one with ten times the data.`
+      `So here dropout helps the data-starved network ${how}${than}.`
     );
   },
 };
@@ -133,7 +148,7 @@ const EX1: Preset = {
     const d = pairedDiff(swapped!, conv!, 'val_acc');
     return (
       `Swapped (p₁ = 0.5, p₂ = 0.2), val_acc is ${versus(swapped!, conv!, 'val_acc')}: swapping is ${judged(d.mean, d.words)} (paired by seed ${pairedText(d)}), ` +
-      `so the deck's "less early, more later" convention is ${d.mean < 0 && d.words !== 'within the seed spread' ? 'borne out' : 'not borne out'} here. ` +
+      `so the deck's "less early, more later" convention ${d.words === ONE_SEED ? 'cannot be judged from one seed' : d.mean < 0 && isDifference(d.words) ? 'is borne out' : 'is not borne out'} here. ` +
       `The swapped network's noise-free gap is ${versus(swapped!, conv!, 'gap_eval', 'larger', 'smaller')}. ` +
       `For reference, p₁ = p₂ = 0.5 reaches ${fmt(book!, 'val_acc')} and no dropout ${fmt(none!, 'val_acc')}.`
     );
@@ -242,7 +257,9 @@ const EX4: Preset = {
     return (
       `Left on at test time, one pass with dropout errs on ${fmt(one, 'error')} of the test images against ${fmt(ws, 'error')} with it off: ${judged(-oneVsWs.mean, oneVsWs.words)} by ${pairedText(oneVsWs)} (paired by seed), and its answer changes from pass to pass. ` +
       `Averaging T = ${T} passes gives ${fmt(avg, 'error')}, ${judged(-avgVsWs.mean, avgVsWs.words)} than the single deterministic pass by ${pairedText(avgVsWs)}, at ${T} times the cost; its NLL differs by ${pairedText(nll)} (${fmt(g, 'mc_nll')} vs ${fmt(g, 'ws_nll')}). ` +
-      `So the deterministic pass ${avgVsWs.words === 'within the seed spread' || avgVsWs.mean > 0 ? 'is as good as the ensemble it approximates, for one pass' : 'trails the MC ensemble here, but at one pass instead of ' + String(T)}: that is why dropout is off at test time (MC dropout keeps it on only to measure uncertainty).`
+      (avgVsWs.words === ONE_SEED
+        ? `One seed gives no spread to say whether the deterministic pass is as good as the ensemble; it costs one pass instead of ${T}, which is why dropout is off at test time (MC dropout keeps it on only to measure uncertainty).`
+        : `So the deterministic pass ${!isDifference(avgVsWs.words) || avgVsWs.mean > 0 ? 'is as good as the ensemble it approximates, for one pass' : 'trails the MC ensemble here, but at one pass instead of ' + String(T)}: that is why dropout is off at test time (MC dropout keeps it on only to measure uncertainty).`)
     );
   },
 };
@@ -270,15 +287,18 @@ const EX5: Preset = {
     const gw = pairedDiff(wd!, none!, 'val_acc');
     const gb = pairedDiff(both!, none!, 'val_acc');
     const excess = gb.mean - (gd.mean + gw.mean);
-    const words = clarity(excess, Math.sqrt(gb.std ** 2 + gd.std ** 2 + gw.std ** 2));
+    const spread = Math.sqrt(gb.std ** 2 + gd.std ** 2 + gw.std ** 2);
+    const words = clarity(excess, spread, Math.min(gb.n, gd.n, gw.n));
     const kind =
       words === 'within the seed spread'
         ? 'additive within the seed spread'
-        : excess < 0
-          ? gb.mean < Math.max(gd.mean, gw.mean)
-            ? `worse than the better one alone (${words}): they partly cancel`
-            : `diminishing returns (${words})`
-          : `more than additive (${words})`;
+        : words === ONE_SEED
+          ? `${excess < 0 ? 'less' : 'more'} than additive on its one seed (no spread to judge by)`
+          : excess < 0
+            ? gb.mean < Math.max(gd.mean, gw.mean)
+              ? `worse than the better one alone (${words}): they partly cancel`
+              : `diminishing returns (${words})`
+            : `more than additive (${words})`;
     return (
       `Against no regulariser (${fmt(none!, 'val_acc')}), dropout changes val_acc by ${pairedText(gd)}, weight decay by ${pairedText(gw)} and both by ${pairedText(gb)}. ` +
       `The sum of the separate gains is ${signed(gd.mean + gw.mean)}, the combined gain ${signed(gb.mean)}: ${kind}. ` +
@@ -337,7 +357,7 @@ const EX7: Preset = {
     const d = pairedDiff(gauss!, drop!, 'val_acc');
     return (
       `Gaussian noise reaches a val_acc ${versus(gauss!, drop!, 'val_acc')} and ${versus(gauss!, none!, 'val_acc')}. ` +
-      `Paired by seed it is ${judged(d.mean, d.words)} than dropout by ${pairedText(d)}: it ${d.mean > 0 && d.words !== 'within the seed spread' ? 'outperforms' : 'does not outperform'} dropout here. ` +
+      `Paired by seed it is ${judged(d.mean, d.words)} than dropout by ${pairedText(d)}: ${d.words === ONE_SEED ? 'whether it outperforms dropout cannot be judged from one seed' : d.mean > 0 && isDifference(d.words) ? 'it outperforms dropout' : 'it does not outperform dropout'} here. ` +
       `Its noise-free gap is ${versus(gauss!, drop!, 'gap_eval', 'larger', 'smaller')}.`
     );
   },

@@ -75,16 +75,31 @@ export function fmt(g: GroupNumbers, metric: string, digits = 4): string {
   return n > 1 ? `${m.toFixed(digits)} ± ${std.toFixed(digits)}` : m.toFixed(digits);
 }
 
-/** How a difference compares with the seeds' spread (see compareGroups). */
-export type Clarity = 'clearly' | 'slightly' | 'within the seed spread';
+/**
+ * What a verdict says when a group has a single seed: a sample standard deviation needs two values, so
+ * one seed shows a difference but no spread to call it clear or slight against.
+ */
+export const ONE_SEED = 'one seed: no spread to judge by';
 
-/** The words for a difference `diff` against a combined standard deviation `spread`. */
-export function clarity(diff: number, spread: number): Clarity {
+/** How a difference compares with the seeds' spread (see compareGroups). */
+export type Clarity = 'clearly' | 'slightly' | 'within the seed spread' | typeof ONE_SEED;
+
+/**
+ * The words for a difference `diff` against a combined standard deviation `spread` measured over
+ * `seeds` seeds (the fewest of the groups compared): with fewer than 2 there is no spread to judge by.
+ */
+export function clarity(diff: number, spread: number, seeds: number): Clarity {
+  if (seeds < 2) return ONE_SEED;
   return Math.abs(diff) > 2 * spread
     ? 'clearly'
     : Math.abs(diff) > spread
       ? 'slightly'
       : 'within the seed spread';
+}
+
+/** Whether `words` claim a difference (clearly or slightly): the seed spread and one seed do not. */
+export function isDifference(words: Clarity): boolean {
+  return words === 'clearly' || words === 'slightly';
 }
 
 /**
@@ -99,10 +114,13 @@ export function compareGroups(
   const x = meanStd(a.metrics[metric] ?? []);
   const y = meanStd(b.metrics[metric] ?? []);
   const diff = x.mean - y.mean;
-  return { diff, words: clarity(diff, Math.sqrt(x.std ** 2 + y.std ** 2)) };
+  return { diff, words: clarity(diff, Math.sqrt(x.std ** 2 + y.std ** 2), Math.min(x.n, y.n)) };
 }
 
-/** "higher than B's: a vs b (clearly)": a sentence fragment comparing a metric of two groups. */
+/**
+ * "higher than B's: a vs b (clearly)": a sentence fragment comparing a metric of two groups. With one
+ * seed the direction is the numbers' and the parenthesis says there is no spread to judge it by.
+ */
 export function versus(
   a: GroupNumbers,
   b: GroupNumbers,
@@ -112,13 +130,12 @@ export function versus(
 ): string {
   const c = compareGroups(a, b, metric);
   const dir =
-    c.words === 'within the seed spread'
+    c.words === 'within the seed spread' || c.diff === 0
       ? 'no different from'
       : c.diff > 0
         ? `${higher} than`
         : `${lower} than`;
-  const how = c.words === 'within the seed spread' ? ' (within the seed spread)' : ` (${c.words})`;
-  return `${dir} ${b.label}'s: ${fmt(a, metric)} vs ${fmt(b, metric)}${how}`;
+  return `${dir} ${b.label}'s: ${fmt(a, metric)} vs ${fmt(b, metric)} (${c.words})`;
 }
 
 /** The group labelled `label` (a preset's own labels: a missing one is a bug). */
@@ -146,9 +163,7 @@ export function pairedDiff(
   const ys = b.metrics[metric] ?? [];
   const d = xs.slice(0, ys.length).map((x, i) => x - ys[i]!);
   const s = meanStd(d);
-  // One seed has no spread: call any difference "slightly" rather than claim it clearly.
-  const words = s.n > 1 ? clarity(s.mean, s.std) : s.mean === 0 ? 'within the seed spread' : 'slightly';
-  return { ...s, words };
+  return { ...s, words: clarity(s.mean, s.std, s.n) };
 }
 
 /** Signed text of a number: "+0.0123" / "−0.0123". */

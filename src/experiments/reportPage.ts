@@ -119,7 +119,7 @@ export function reportHtml(h: ReportHeader, sections: readonly ReportSection[]):
     `<style>${STYLE}</style></head><body>`,
     `<h1>${escapeHtml(h.title)}</h1>`,
     `<p>${h.mode === 'quick' ? '<strong>Quick report</strong> (tiny subsets: the numbers show the pipeline, not the science). ' : ''}Made by <code>${escapeHtml(h.command)}</code> on ${escapeHtml(h.date)} in ${h.wallSeconds.toFixed(0)} s. ${inline(h.settings)}</p>`,
-    '<p class="muted">Every number is mean ± sample standard deviation over seeds; every verdict is written from those numbers by a template: "clearly" means the difference of means exceeds twice the combined standard deviation, "slightly" more than once, otherwise "within the seed spread".</p>',
+    '<p class="muted">Every number is mean ± sample standard deviation over seeds; every verdict is written from those numbers by a template: "clearly" means the difference of means exceeds twice the combined standard deviation, "slightly" more than once, otherwise "within the seed spread"; with one seed there is no spread, so no such word: "one seed: no spread to judge by".</p>',
     ...body,
     '</body></html>',
     '',

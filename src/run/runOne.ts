@@ -12,6 +12,7 @@ import type { TrainingCheckpoint } from '../train/checkpoint.js';
 import type { Classifier, TrainableModule } from '../train/module.js';
 import type { BoardPoint, ProgressBoard } from '../train/progressBoard.js';
 import { dropoutScheduler } from '../train/dropoutSchedule.js';
+import { trainStepsPerEpoch } from '../train/lastBatch.js';
 import { Trainer, type Checkpointer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import type { RunConfig } from './config.js';
 import { buildModel } from './models.js';
@@ -32,6 +33,8 @@ export interface RunHooks {
   checkpointer?: Checkpointer | undefined;
   /** Continue from this checkpoint (refused, naming the field, if it is another run's). */
   resumeFrom?: TrainingCheckpoint | undefined;
+  /** One-line notes on how the run uses its data (e.g. a last batch of one left out under BatchNorm). */
+  onNote?: ((line: string) => void) | undefined;
   /** Stop after the current step (saving a checkpoint when checkpointing). */
   signal?: AbortSignal | undefined;
   /** Keep the trained model in the result (the caller then frees it); by default its memory is freed. */
@@ -82,16 +85,16 @@ function seedRun(c: RunConfig, data: FashionMNIST): void {
 
 /**
  * The Trainer's options that make it this run's: the identity its checkpoints carry, the optimiser
- * and the learning-rate schedule (built from the canonical form).
+ * and the learning-rate schedule (built from the canonical form, in the steps the Trainer takes).
  */
-function runTrainerOptions(c: RunConfig, data: FashionMNIST) {
+function runTrainerOptions(c: RunConfig, data: FashionMNIST, model: TrainableModule) {
   const canon = canonicalConfig(c);
   return {
     maxEpochs: c.epochs,
     // The run's description is the checkpoint's identity: a checkpoint of another run is refused.
     modelConfig: checkpointIdentity(c),
     configureOptimizers: (m: TrainableModule) => runOptimizer(m, canon),
-    lrSchedule: runSchedule(canon, data.numTrainBatches),
+    lrSchedule: runSchedule(canon, trainStepsPerEpoch(model, data)),
   };
 }
 
@@ -118,7 +121,7 @@ export function checkResumable(c: RunConfig, ckpt: TrainingCheckpoint, data: Fas
   manualSeed(c.seed);
   const probe = buildModel(c);
   try {
-    new Trainer(runTrainerOptions(c, data)).checkResume(upgraded(ckpt), probe, data);
+    new Trainer(runTrainerOptions(c, data, probe)).checkResume(upgraded(ckpt), probe, data);
   } finally {
     freeModel(probe);
   }
@@ -146,11 +149,12 @@ export async function runOne(c: RunConfig, data: FashionMNIST, hooks: RunHooks =
             cutoffEpoch: noise.cutoffEpoch,
           });
     const trainer: Trainer = new Trainer({
-      ...runTrainerOptions(c, data),
+      ...runTrainerOptions(c, data, model),
       checkpointEvery: hooks.checkpointEvery,
       checkpointer: hooks.checkpointer,
       resumeFrom: hooks.resumeFrom && upgraded(hooks.resumeFrom),
       signal: hooks.signal,
+      onNote: hooks.onNote,
       onEpochStart: schedule,
       onStep: hooks.onStep && ((info) => hooks.onStep!(info, trainer.board)),
       onEpochEnd: hooks.onEpochEnd && ((m) => hooks.onEpochEnd!(m, model, trainer.board)),

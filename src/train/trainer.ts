@@ -4,21 +4,47 @@
  * records the book's curves on a ProgressBoard.
  */
 import type { Batch, DataModule } from '../data/dataModule.js';
-import { ArgumentError, InterruptedError, NumericError, formatValue } from '../errors.js';
-import type { StateDict } from '../nn/module.js';
+import { ArgumentError, NumericError, formatValue } from '../errors.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { checkWarmupCosine, warmupCosine, type LrScheduleOptions } from '../optim/schedule.js';
-import { Generator, defaultGenerator, type GeneratorState } from '../random/generator.js';
+import { warmupCosine, type LrScheduleOptions } from '../optim/schedule.js';
+import { defaultGenerator, type Generator } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, type RunIdentity } from './checkpoint/compatibility.js';
-import type { ConfigValue, PartialEpoch, TrainingCheckpoint } from './checkpoint/types.js';
-import type { TrainableModule } from './module.js';
+import { captureCheckpoint } from './checkpoint/capture.js';
+import { runIdentity } from './checkpoint/identity.js';
+import { interrupt } from './checkpoint/interrupt.js';
+import {
+  afterStep,
+  globalStep,
+  isMidEpoch,
+  nextEpoch,
+  runStart,
+  trainLossPoint,
+  windowCleared,
+  withSeconds,
+  type RunPosition,
+} from './checkpoint/position.js';
+import { checkResumable, restoreCheckpoint } from './checkpoint/restore.js';
+import { shuffleGeneratorOf, type TrainingState } from './checkpoint/state.js';
+import type { Checkpointer, ConfigValue, TrainingCheckpoint } from './checkpoint/types.js';
 import type { EpochMetrics } from './epochMetrics.js';
+import { lastBatchNote, trainStepsPerEpoch } from './lastBatch.js';
+import type { TrainableModule } from './module.js';
 import { ProgressBoard } from './progressBoard.js';
+import {
+  YIELD_EVERY_MS,
+  disposeBatch,
+  failedAt,
+  remainingBatches,
+  trainStep,
+  yieldToEventLoop,
+} from './step.js';
 
 // The Trainer produces EpochMetrics; they live in their own file so that checkpoints can hold them.
 export type { EpochMetrics } from './epochMetrics.js';
+// Where checkpoints go: the checkpoint folder's, named here too for the Trainer's callers.
+export type { Checkpointer } from './checkpoint/types.js';
+// One minibatch step, the loop's building block, also for callers that write their own loop.
+export { trainStep } from './step.js';
 
 /** Progress of one training step, for progress bars. */
 export interface StepInfo {
@@ -59,6 +85,8 @@ export interface TrainerOptions {
   generator?: Generator | undefined;
   /** The model's identity in checkpoints (default: its scalar `hparams`, if it has them). */
   modelConfig?: Readonly<Record<string, ConfigValue>> | undefined;
+  /** Receives one-line notes on how the data is used (e.g. a last batch of one left out under BatchNorm). */
+  onNote?: ((line: string) => void) | undefined;
   /**
    * Stops training after the current step when aborted (e.g. on Ctrl-C): with a checkpointer, a
    * checkpoint of that exact step is saved first; then `fit` rejects with an InterruptedError whose
@@ -67,102 +95,10 @@ export interface TrainerOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Where a restored run continues: the epoch (0-based), the steps already done in it and their sums. */
-interface StartPoint {
-  readonly epoch: number;
-  readonly step: number;
-  readonly partial: PartialEpoch | undefined;
-}
-
-/** Where the Trainer sends checkpoints (saved at epoch boundaries). */
-export interface Checkpointer {
-  save(checkpoint: TrainingCheckpoint): Promise<void> | void;
-}
-
 /** What `fit` returns: per-epoch metrics and the board of plotted points. */
 export interface FitResult {
   readonly epochs: EpochMetrics[];
   readonly board: ProgressBoard;
-}
-
-function disposeBatch(batch: Batch): void {
-  batch.X.dispose();
-  batch.y.dispose();
-}
-
-/** The data module's shuffle generator, when it has one (FashionMNIST does). */
-function shuffleGeneratorOf(data: DataModule): Generator | null {
-  const g = (data as { shuffleGenerator?: unknown }).shuffleGenerator;
-  return g instanceof Generator ? g : null;
-}
-
-/** A model's scalar `hparams` (d2l's saved hyperparameters), its identity in checkpoints. */
-function scalarHparams(model: TrainableModule): Record<string, ConfigValue> {
-  const h = (model as { hparams?: unknown }).hparams;
-  const out: Record<string, ConfigValue> = {};
-  if (typeof h !== 'object' || h === null) return out;
-  for (const [k, v] of Object.entries(h)) {
-    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
-  }
-  return out;
-}
-
-/** The model's name of each parameter the optimiser updates, in the optimiser's order. */
-function optimizerNames(model: TrainableModule, optim: Optimizer): string[] {
-  const byTensor = new Map<Tensor, string>(model.namedParameters().map(([n, p]) => [p, n]));
-  return optim.params.map((p, i) => {
-    const name = byTensor.get(p);
-    if (name === undefined) {
-      throw new ArgumentError(
-        `optimizer parameter ${i} is not a parameter of the model; it cannot be checkpointed.`,
-      );
-    }
-    return name;
-  });
-}
-
-/** Buffers by parameter name, from one of an optimiser's state lists (null entries left out). */
-function byName(
-  names: readonly string[],
-  optim: Optimizer,
-  list: readonly (Float32Array | null)[],
-): StateDict {
-  const out: StateDict = {};
-  list.forEach((v, i) => {
-    if (v !== null) out[names[i]!] = { shape: [...optim.params[i]!.shape], data: v };
-  });
-  return out;
-}
-
-/**
- * One minibatch step in its own memory scope: loss, zeroGrad, backward, step. Resolves with the
- * loss value (read asynchronously, so it works on every backend).
- */
-export async function trainStep(model: TrainableModule, optim: Optimizer, batch: Batch): Promise<number> {
-  const loss = tidy(() => {
-    const l = model.trainingStep(batch);
-    optim.zeroGrad();
-    l.backward();
-    optim.step();
-    return l;
-  });
-  const value = (await loss.data())[0]!;
-  loss.dispose();
-  return value;
-}
-
-/** Milliseconds between yields to the event loop while a `signal` is watched. */
-const YIELD_EVERY_MS = 25;
-
-/**
- * Lets signal handlers and timers run. A training step only awaits promises that CPU backends
- * resolve at once (microtasks), so without this a Ctrl-C handler would run only after training.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    if (typeof setImmediate === 'function') setImmediate(resolve);
-    else setTimeout(resolve, 0);
-  });
 }
 
 /** Fits a d2l-style model to a DataModule for `maxEpochs` epochs. */
@@ -202,232 +138,163 @@ export class Trainer {
     return this.opts.configureOptimizers?.(model) ?? model.configureOptimizers();
   }
 
-  /** The schedule over this run's steps, peaking at `lr`; null for a constant rate. Checked here. */
-  private scheduleOf(lr: number, data: DataModule): RunIdentity['lrSchedule'] {
-    const s = this.opts.lrSchedule;
-    if (s === undefined || s.name === 'constant') return null;
-    const o = {
-      name: s.name,
-      warmupSteps: s.warmupSteps,
-      totalSteps: this.maxEpochs * data.numTrainBatches,
-      minLr: s.minLr ?? 0,
+  /**
+   * The live run of `model` on `data`: lazy layers materialised, the optimiser built and the identity
+   * taken (before a schedule moves the rate: it records the peak lr).
+   */
+  private runState(model: TrainableModule, data: DataModule): TrainingState {
+    this.prepareModel(model, data);
+    const optim = this.optimizerOf(model);
+    const stepsPerEpoch = trainStepsPerEpoch(model, data);
+    return {
+      model,
+      optim,
+      data,
+      identity: runIdentity(model, data, optim, {
+        modelConfig: this.opts.modelConfig,
+        lrSchedule: this.opts.lrSchedule,
+        maxEpochs: this.maxEpochs,
+        stepsPerEpoch,
+      }),
+      generator: this.opts.generator ?? defaultGenerator,
+      dataGenerator: shuffleGeneratorOf(data),
+      board: this.board,
+      epochs: [],
+      maxEpochs: this.maxEpochs,
+      stepsPerEpoch,
+      batchSize: data.batchSize,
+      numTrain: data.numTrain,
     };
-    checkWarmupCosine({ lr, ...o });
-    return o;
   }
 
   /** Trains `model` on `data`; resolves with the metrics once every epoch is done. */
   async fit(model: TrainableModule, data: DataModule): Promise<FitResult> {
-    this.prepareModel(model, data);
-    const optim = this.optimizerOf(model);
-    // The identity is taken before a schedule moves the rate: it records the peak lr.
-    const id = this.identity(model, data, optim);
-    const peak = optim.lr;
-    const epochs: EpochMetrics[] = [];
-    const stepsPerEpoch = data.numTrainBatches;
-    const half = Math.max(1, Math.ceil(stepsPerEpoch / 2));
+    const run = this.runState(model, data);
+    const note = lastBatchNote(model, data);
+    if (note !== null) this.opts.onNote?.(note);
     const resume = this.opts.resumeFrom;
-    const start: StartPoint =
-      resume === undefined
-        ? { epoch: 0, step: 0, partial: undefined }
-        : this.restore(resume, model, optim, data, epochs, id);
-    // The schedule's position: steps taken over the whole run (a pure function of it, so a resume
-    // continues the curve exactly).
-    let globalStep = start.epoch * stepsPerEpoch + start.step;
-    const dataGenerator = shuffleGeneratorOf(data);
-    let lastYield = performance.now();
-    for (let epoch = start.epoch; epoch < this.maxEpochs; epoch++) {
-      // A resumed epoch replays the part done before the interrupt: same sums, same elapsed time.
-      const resumed = epoch === start.epoch ? start.partial : undefined;
-      const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
-      this.opts.onEpochStart?.(epoch);
-      model.train();
-      // The shuffle generator before this epoch's permutation is drawn: with the model generator and
-      // the step, all a mid-epoch checkpoint needs to repeat the rest of the epoch bit for bit.
-      const epochData = dataGenerator?.getState() ?? null;
-      const skip = epoch === start.epoch ? start.step : 0;
-      let step = 0;
-      let sum = resumed?.sum ?? 0;
-      let count = resumed?.count ?? 0;
-      let epochSum = resumed?.epochSum ?? 0;
-      let epochCount = resumed?.epochCount ?? 0;
-      for (const batch of data.trainDataloader()) {
-        if (step < skip) {
-          // Already trained before the interrupt: the batch is drawn (same order) but not used.
-          disposeBatch(batch);
-          step++;
-          continue;
-        }
-        // ReLU maps NaN to 0, so a NaN input would not show in the loss: it would silently turn the
-        // first layer's weights into NaN. Checking the batch costs one pass over it (CPU backends).
-        if (batch.X.backend.syncRead && !data.inputsAreFinite) {
-          try {
-            batch.X.assertFinite(`the training batch at epoch ${epoch + 1}, step ${step + 1}`);
-          } catch (e) {
-            disposeBatch(batch);
-            throw e;
-          }
-        }
-        if (id.lrSchedule !== null) optim.lr = warmupCosine(globalStep, { lr: peak, ...id.lrSchedule });
-        const value = await trainStep(model, optim, batch);
-        globalStep++;
-        const n = batch.y.size;
-        disposeBatch(batch);
-        if (!Number.isFinite(value)) {
-          throw new NumericError(
-            `training diverged: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate.`,
-          );
-        }
-        sum += value * n;
-        count += n;
-        epochSum += value * n;
-        epochCount += n;
-        step++;
-        this.opts.onStep?.({ epoch: epoch + 1, step, stepsPerEpoch, loss: value });
-        if (step % half === 0 || step === stepsPerEpoch) {
-          this.board.draw('train_loss', epoch + step / stepsPerEpoch, sum / count);
-          sum = 0;
-          count = 0;
-        }
-        if (this.opts.signal !== undefined && performance.now() - lastYield >= YIELD_EVERY_MS) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
-        if (this.opts.signal?.aborted === true && step < stepsPerEpoch) {
-          const partial: PartialEpoch = {
-            sum,
-            count,
-            epochSum,
-            epochCount,
-            seconds: (performance.now() - started) / 1000,
-          };
-          await this.interrupt(model, optim, data, epochs, id, { epoch, step, epochData, partial });
-        }
-      }
-      if (step === 0) {
-        throw new ArgumentError(
-          `the training loader yielded no batches in epoch ${epoch + 1}; the training set must not be empty.`,
-        );
-      }
-      const trainSeconds = (performance.now() - started) / 1000;
-      const { valLoss, valAcc } = await this.validate(model, data);
-      this.board.draw('val_loss', epoch + 1, valLoss);
-      this.board.draw('val_acc', epoch + 1, valAcc);
-      const metrics: EpochMetrics = {
-        epoch: epoch + 1,
-        trainLoss: epochSum / epochCount,
-        valLoss,
-        valAcc,
-        epochSeconds: (performance.now() - started) / 1000,
-        samplesPerSecond: epochCount / trainSeconds,
-      };
-      epochs.push(metrics);
-      this.opts.onEpochEnd?.(metrics);
-      const every = this.opts.checkpointEvery;
-      const aborted = this.opts.signal?.aborted === true && epoch + 1 < this.maxEpochs;
-      if (every !== undefined && ((epoch + 1) % every === 0 || epoch + 1 === this.maxEpochs || aborted)) {
-        await this.opts.checkpointer!.save(await this.checkpoint(model, optim, data, epochs, id));
-      }
-      if (aborted) {
-        throw new InterruptedError(
-          `interrupted after epoch ${epoch + 1}`,
-          String(this.opts.signal!.reason),
-          this.opts.checkpointer !== undefined,
-        );
-      }
+    let at = resume === undefined ? runStart(run.stepsPerEpoch) : restoreCheckpoint(resume, run);
+    while (at.epoch < this.maxEpochs) {
+      // A resumed epoch counts the time spent on it before the interrupt.
+      const started = performance.now() - at.seconds * 1000;
+      this.opts.onEpochStart?.(at.epoch);
+      const end = await this.trainEpoch(run, at, started);
+      await this.endEpoch(run, end, started);
+      at = nextEpoch(end);
+      await this.atBoundary(run, at);
     }
-    return { epochs, board: this.board };
-  }
-
-  /** What the run is, for refusing a checkpoint of another model, config or data size. */
-  private identity(model: TrainableModule, data: DataModule, optim: Optimizer): RunIdentity {
-    return {
-      modelClass: model.constructor.name,
-      config: this.opts.modelConfig ?? scalarHparams(model),
-      optimizer: optim.hparams(),
-      lrSchedule: this.scheduleOf(optim.lr, data),
-      data: { batchSize: data.batchSize, numTrain: data.numTrain, numVal: data.numVal },
-      // Buffers (BatchNorm's running statistics) are state too: saved, checked and restored.
-      shapes: model.namedState().map(([n, p]) => [n, [...p.shape]] as const),
-    };
-  }
-
-  /** Saves a mid-epoch checkpoint (when checkpointing is on) and stops with an InterruptedError. */
-  private async interrupt(
-    model: TrainableModule,
-    optim: Optimizer,
-    data: DataModule,
-    epochs: readonly EpochMetrics[],
-    id: RunIdentity,
-    at: { epoch: number; step: number; epochData: GeneratorState | null; partial: PartialEpoch },
-  ): Promise<never> {
-    const signal = String(this.opts.signal!.reason);
-    const saver = this.opts.checkpointer;
-    if (saver !== undefined) await saver.save(await this.checkpoint(model, optim, data, epochs, id, at));
-    throw new InterruptedError(
-      `interrupted at epoch ${at.epoch + 1}, step ${at.step}`,
-      signal,
-      saver !== undefined,
-    );
+    return { epochs: run.epochs, board: this.board };
   }
 
   /**
-   * The state at the end of a finished epoch, or (with `at`) after step `at.step` of epoch
-   * `at.epoch + 1`. The data order of an epoch is drawn when it starts, so a mid-epoch checkpoint
-   * keeps the shuffle generator's state from before that draw: the resumed run draws the same
-   * permutation, skips the steps already done and repeats the uninterrupted run bit for bit.
+   * Trains the rest of `from`'s epoch, from its step on; returns the position at the epoch's end. An
+   * abort inside the epoch saves a checkpoint of the step just done and rejects (see `signal`).
    */
-  private async checkpoint(
-    model: TrainableModule,
-    optim: Optimizer,
-    data: DataModule,
-    epochs: readonly EpochMetrics[],
-    id: RunIdentity,
-    at?: { epoch: number; step: number; epochData: GeneratorState | null; partial: PartialEpoch },
-  ): Promise<TrainingCheckpoint> {
-    const params: StateDict = {};
-    for (const [name, p] of model.namedState()) {
-      const values = await p.data();
-      // A checkpoint is a last good state: never write one holding NaN or Infinity.
-      if (!values.every(Number.isFinite)) {
-        throw new NumericError(
-          `training diverged: parameter ${name} holds non-finite values after epoch ${at?.epoch ?? epochs.length}; ` +
-            'the last good checkpoint is kept. Lower the learning rate.',
+  private async trainEpoch(run: TrainingState, from: RunPosition, started: number): Promise<RunPosition> {
+    run.model.train();
+    // The shuffle generator before this epoch's permutation is drawn: with the model generator and
+    // the step, all a mid-epoch checkpoint needs to repeat the rest of the epoch bit for bit.
+    const epochData = run.dataGenerator?.getState() ?? null;
+    let at = from;
+    let lastYield = performance.now();
+    for (const batch of remainingBatches(run.data, from.step, run.stepsPerEpoch)) {
+      const n = batch.y.size;
+      const loss = await this.step(run, at, batch);
+      at = afterStep(at, loss, n);
+      this.opts.onStep?.({ epoch: at.epoch + 1, step: at.step, stepsPerEpoch: at.stepsPerEpoch, loss });
+      const point = trainLossPoint(at);
+      if (point !== null) {
+        this.board.draw('train_loss', point.x, point.y);
+        at = windowCleared(at);
+      }
+      if (this.opts.signal !== undefined && performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+      if (this.opts.signal?.aborted === true && isMidEpoch(at)) {
+        const seconds = (performance.now() - started) / 1000;
+        await interrupt(
+          run,
+          withSeconds(at, seconds),
+          epochData,
+          this.opts.signal.reason,
+          this.opts.checkpointer,
         );
       }
-      params[name] = { shape: [...p.shape], data: values };
     }
-    const names = optimizerNames(model, optim);
-    const state = optim.state();
-    const buffers = (key: string): StateDict => byName(names, optim, state.buffers[key] ?? []);
-    const dataGenerator = shuffleGeneratorOf(data);
-    const epoch = at?.epoch ?? epochs[epochs.length - 1]!.epoch;
-    const stepInEpoch = at?.step ?? 0;
-    return {
-      modelClass: id.modelClass,
-      config: id.config,
-      epoch,
-      stepInEpoch,
-      optimizer: id.optimizer,
-      ...(id.lrSchedule === null
-        ? {}
-        : { lrSchedule: { ...id.lrSchedule, step: epoch * data.numTrainBatches + stepInEpoch } }),
-      generators: {
-        model: (this.opts.generator ?? defaultGenerator).getState(),
-        data: at !== undefined ? at.epochData : (dataGenerator?.getState() ?? null),
-      },
-      data: {
-        ...id.data,
-        position: at === undefined ? 0 : Math.min(at.step * data.batchSize, data.numTrain),
-      },
-      metrics: { epochs: [...epochs], board: [...this.board.points] },
-      params,
-      momentum: buffers('momentum'),
-      ...(id.optimizer.name === 'AdamW'
-        ? { adamw: { step: state.step, expAvg: buffers('exp_avg'), expAvgSq: buffers('exp_avg_sq') } }
-        : {}),
-      ...(at === undefined ? {} : { partial: at.partial }),
+    if (at.step === 0) {
+      throw new ArgumentError(
+        `the training loader yielded no batches in epoch ${at.epoch + 1}; the training set must not be empty.`,
+      );
+    }
+    return at;
+  }
+
+  /**
+   * One training step at `at` (steps done before it): the batch checked, the scheduled rate set, the
+   * batch freed; resolves with its loss, refusing a non-finite one.
+   */
+  private async step(run: TrainingState, at: RunPosition, batch: Batch): Promise<number> {
+    const where = `epoch ${at.epoch + 1}, step ${at.step + 1}`;
+    let loss: number;
+    try {
+      // ReLU maps NaN to 0, so a NaN input would not show in the loss: it would silently turn the
+      // first layer's weights into NaN. Checking the batch costs one pass over it (CPU backends).
+      if (batch.X.backend.syncRead && !run.data.inputsAreFinite) {
+        batch.X.assertFinite(`the training batch at ${where}`);
+      }
+      const schedule = run.identity.lrSchedule;
+      if (schedule !== null) {
+        run.optim.lr = warmupCosine(globalStep(at), { lr: run.identity.optimizer.lr, ...schedule });
+      }
+      loss = await trainStep(run.model, run.optim, batch).catch((e: unknown) => {
+        throw failedAt(e, where);
+      });
+    } finally {
+      disposeBatch(batch);
+    }
+    if (!Number.isFinite(loss)) {
+      throw new NumericError(
+        `training diverged: the loss became ${loss} at ${where}; lower the learning rate.`,
+      );
+    }
+    return loss;
+  }
+
+  /** Validates after `at`'s epoch, records and plots its metrics. */
+  private async endEpoch(run: TrainingState, at: RunPosition, started: number): Promise<void> {
+    const trainSeconds = (performance.now() - started) / 1000;
+    const { valLoss, valAcc } = await this.validate(run.model, run.data).catch((e: unknown) => {
+      throw failedAt(e, `the validation of epoch ${at.epoch + 1}`);
+    });
+    this.board.draw('val_loss', at.epoch + 1, valLoss);
+    this.board.draw('val_acc', at.epoch + 1, valAcc);
+    const metrics: EpochMetrics = {
+      epoch: at.epoch + 1,
+      trainLoss: at.sums.epochSum / at.sums.epochCount,
+      valLoss,
+      valAcc,
+      epochSeconds: (performance.now() - started) / 1000,
+      samplesPerSecond: at.sums.epochCount / trainSeconds,
     };
+    run.epochs.push(metrics);
+    this.opts.onEpochEnd?.(metrics);
+  }
+
+  /**
+   * At an epoch boundary: an abort stops the run here (with a checkpoint when there is a
+   * checkpointer) unless the run is done; otherwise a checkpoint every `checkpointEvery` epochs and
+   * after the last.
+   */
+  private async atBoundary(run: TrainingState, at: RunPosition): Promise<void> {
+    const dataState = run.dataGenerator?.getState() ?? null;
+    if (this.opts.signal?.aborted === true && at.epoch < this.maxEpochs) {
+      await interrupt(run, at, dataState, this.opts.signal.reason, this.opts.checkpointer);
+    }
+    const every = this.opts.checkpointEvery;
+    if (every !== undefined && (at.epoch % every === 0 || at.epoch === this.maxEpochs)) {
+      await this.opts.checkpointer!.save(await captureCheckpoint(run, at, dataState));
+    }
   }
 
   /**
@@ -436,78 +303,7 @@ export class Trainer {
    * Materialises lazy layers (drawing their initial weights), so call it on a throwaway model.
    */
   checkResume(ckpt: TrainingCheckpoint, model: TrainableModule, data: DataModule): void {
-    this.prepareModel(model, data);
-    const optim = this.optimizerOf(model);
-    checkCompatible(ckpt, this.identity(model, data, optim));
-    this.checkPosition(ckpt, data);
-  }
-
-  /** The checkpoint's position must lie within this run: epochs ≤ maxEpochs, steps within an epoch. */
-  private checkPosition(ckpt: TrainingCheckpoint, data: DataModule): void {
-    if (ckpt.epoch > this.maxEpochs || (ckpt.epoch === this.maxEpochs && ckpt.stepInEpoch > 0)) {
-      throw new ArgumentError(
-        `the checkpoint is at epoch ${ckpt.epoch}${ckpt.stepInEpoch > 0 ? `, step ${ckpt.stepInEpoch}` : ''}, beyond this run's ${this.maxEpochs} epochs; ` +
-          `resume it with ${ckpt.stepInEpoch > 0 ? ckpt.epoch + 1 : ckpt.epoch} or more epochs.`,
-      );
-    }
-    if (ckpt.stepInEpoch >= data.numTrainBatches) {
-      throw new ArgumentError(
-        `the checkpoint is at step ${ckpt.stepInEpoch} of an epoch of ${data.numTrainBatches} steps; it does not belong to this run.`,
-      );
-    }
-    if (ckpt.data.position !== Math.min(ckpt.stepInEpoch * data.batchSize, data.numTrain)) {
-      throw new ArgumentError(
-        `the checkpoint's data position ${ckpt.data.position} does not match its step ${ckpt.stepInEpoch}; it is inconsistent. Delete it or start without resuming.`,
-      );
-    }
-    const position = ckpt.epoch * data.numTrainBatches + ckpt.stepInEpoch;
-    if (ckpt.lrSchedule !== undefined && ckpt.lrSchedule.step !== position) {
-      throw new ArgumentError(
-        `the checkpoint's learning-rate schedule is at step ${ckpt.lrSchedule.step} but its position is step ${position}; it is inconsistent. Delete it or start without resuming.`,
-      );
-    }
-    if (ckpt.metrics.epochs.length !== ckpt.epoch) {
-      throw new ArgumentError(
-        `the checkpoint is at epoch ${ckpt.epoch} but holds metrics of ${ckpt.metrics.epochs.length} epochs; it is inconsistent. Delete it or start without resuming.`,
-      );
-    }
-  }
-
-  /** Loads a checkpoint into the model, optimiser, generators and board; returns where to continue. */
-  private restore(
-    ckpt: TrainingCheckpoint,
-    model: TrainableModule,
-    optim: Optimizer,
-    data: DataModule,
-    epochs: EpochMetrics[],
-    id: RunIdentity,
-  ): StartPoint {
-    checkCompatible(ckpt, id);
-    this.checkPosition(ckpt, data);
-    const dataGenerator = shuffleGeneratorOf(data);
-    if ((dataGenerator === null) !== (ckpt.generators.data === null)) {
-      throw new ArgumentError(
-        'checkpoint does not match this run: one has a data shuffle generator and the other does not; resume with the same data module.',
-      );
-    }
-    model.loadStateDict(ckpt.params);
-    const names = optimizerNames(model, optim);
-    const list = (dict: StateDict): (Float32Array | null)[] => names.map((n) => dict[n]?.data ?? null);
-    // Before version 3 only SGD was saved, and its step count was the run's position.
-    const steps = ckpt.epoch * data.numTrainBatches + ckpt.stepInEpoch;
-    optim.loadState(
-      ckpt.adamw === undefined
-        ? { step: steps, buffers: { momentum: list(ckpt.momentum) } }
-        : {
-            step: ckpt.adamw.step,
-            buffers: { exp_avg: list(ckpt.adamw.expAvg), exp_avg_sq: list(ckpt.adamw.expAvgSq) },
-          },
-    );
-    (this.opts.generator ?? defaultGenerator).setState(ckpt.generators.model);
-    if (dataGenerator !== null) dataGenerator.setState(ckpt.generators.data!);
-    epochs.push(...ckpt.metrics.epochs);
-    this.board.points.push(...ckpt.metrics.board);
-    return { epoch: ckpt.epoch, step: ckpt.stepInEpoch, partial: ckpt.partial };
+    checkResumable(ckpt, this.runState(model, data));
   }
 
   /** Sample-weighted validation loss and accuracy, in eval mode without a tape. */

@@ -77,3 +77,8 @@ export interface TrainingCheckpoint {
   /** AdamW's step count and moments; present exactly when `optimizer.name` is 'AdamW'. */
   readonly adamw?: AdamWCheckpointState | undefined;
 }
+
+/** Where the Trainer sends checkpoints (`checkpointDir(dir)` from `dropout-lab/node` writes them atomically). */
+export interface Checkpointer {
+  save(checkpoint: TrainingCheckpoint): Promise<void> | void;
+}
