@@ -6,12 +6,13 @@
  * by an atomic rename. Node-only.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEBIAN_MIRROR_ENV, debianMirror } from './aptSources.js';
 import { extractDebFiles } from './debArchive.js';
 import { gunzipIfNeeded } from './gunzip.js';
 import { sha256Hex } from '../../data/sha256.js';
+import { mkdirs } from '../mkdirs.js';
 
 /** A pinned Debian package that holds the data files: where it sits in the pool and what it must hash to. */
 export interface DebianPackage {
@@ -187,7 +188,8 @@ export async function fetchFromDebian(
 
   const temps: string[] = [];
   try {
-    await mkdir(cacheDir, { recursive: true });
+    // Never Node's recursive mkdir: it spins for ever on paths such as /proc/… (see mkdirs.ts).
+    await mkdirs(cacheDir);
     for (const [name, bytes] of verified) temps.push(await writeTemp(cacheDir, name, bytes));
     // Each rename is atomic; the cache counts as complete only once all four are there.
     for (const [i, [name]] of verified.entries()) {

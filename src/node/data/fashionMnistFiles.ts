@@ -332,7 +332,7 @@ async function downloadFile(
   }
 }
 
-/** Downloads each missing file from the first mirror that works; returns why it failed, or undefined. */
+/** Downloads each missing file (into the existing `cacheDir`) from the first mirror that works; returns why it failed, or undefined. */
 async function downloadMissing(
   cacheDir: string,
   missing: readonly FashionMnistFileName[],
@@ -341,11 +341,6 @@ async function downloadMissing(
   onProgress: LoadOptions['onProgress'],
 ): Promise<string | undefined> {
   if (mirrors.length === 0) return 'no mirrors are configured';
-  try {
-    await mkdirs(cacheDir);
-  } catch (err) {
-    return `cannot create the cache dir ${cacheDir} (${describe(err)})`;
-  }
   for (const name of missing) {
     const expected = checksums === undefined ? undefined : checksums[name];
     if (checksums !== undefined && expected === undefined) return `no SHA-256 checksum is known for ${name}`;
@@ -407,6 +402,16 @@ export async function loadFashionMnistRaw(opts: LoadOptions = {}): Promise<Fashi
 
   let why = 'downloading is turned off';
   if (opts.download ?? true) {
+    // The cache dir first: a download (30.9 MB from the Debian archive) is pointless when there is
+    // nowhere to keep it, and this is the one place that finds out in milliseconds.
+    try {
+      await mkdirs(cacheDir);
+    } catch (err) {
+      throw new DataError(
+        `Fashion-MNIST is neither in ${cacheDir} nor in ${systemDir}, and nothing was downloaded: cannot create the cache dir ${cacheDir} (${describe(err)}). ` +
+          `Fix: set XDG_CACHE_HOME to a folder you can write to, or ${NOTHING_WORKED_FIX}.`,
+      );
+    }
     const mirrors = opts.mirrors ?? DEFAULT_MIRRORS;
     let failure = await downloadMissing(cacheDir, cached.missing, mirrors, checksums, opts.onProgress);
     const debianOpts = opts.debian ?? (opts.mirrors === undefined ? {} : false);
