@@ -17,7 +17,7 @@ export function signalExitCode(signal: string): number {
 }
 
 /** How long the first signal's work may take to stop before the process exits anyway. */
-export const STOP_DEADLINE_MS = 1000;
+export const STOP_DEADLINE_MS = 750;
 
 /** What the first signal does: stop the running work now, or let training finish its current step. */
 export type FirstSignal = 'stop-now' | 'after-step';

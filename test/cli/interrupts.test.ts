@@ -9,11 +9,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
@@ -27,6 +27,10 @@ const KILL_AFTER_MS = 25_000;
 const needsData = requires(
   existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz')),
   `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)`,
+);
+const needsRedis = requires(
+  spawnSync('redis-server', ['--version']).status === 0,
+  'redis-server is not installed (apt-get install redis-server)',
 );
 
 interface Result {
@@ -119,7 +123,7 @@ test('the first Ctrl-C during a download stops it at once: exit 130, one line, n
     assert.equal(r.code, 130, r.stderr);
     assert.doesNotMatch(r.stdout, /after the current step/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /stopped by SIGINT while loading Fashion-MNIST .*nothing was trained or written/);
+    assert.match(r.stderr, /stopped by SIGINT while loading Fashion-MNIST; nothing was trained or written$/m);
     assert.deepEqual(await partials(cache), []);
   } finally {
     for (const s of sockets) s.destroy();
@@ -210,6 +214,70 @@ test(
       assert.match(e.stdout, new RegExp(`took over the stale lock .* of process ${deadPid}, which is gone`));
       assert.match(await readFile(join(out, LOCK_FILE), 'utf8').catch(() => 'released'), /^released$/);
     } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+);
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test(
+  'Ctrl-C while a queued sweep waits for workers: exit 130 with the resume command, lock removed',
+  needsRedis,
+  async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropout-lab-int-queue-'));
+    const port = await freePort();
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let log = '';
+        redis.stdout.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('Ready to accept connections')) resolve();
+        });
+        redis.once('exit', () => reject(new Error(`redis-server exited: ${log}`)));
+      });
+      // No worker is running, so the coordinator waits until it is stopped.
+      const r = await cli(
+        [
+          'sweep',
+          '--dropout1',
+          '0.1,0.2',
+          '--seeds',
+          '1',
+          '--epochs',
+          '1',
+          '--queue',
+          `redis://127.0.0.1:${port}`,
+          '--out',
+          out,
+        ],
+        {},
+        (stdout) => (stdout.includes('waiting for workers') ? 'SIGINT' : undefined),
+      );
+      process.stdout.write(`# exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGINT\n`);
+      assert.equal(r.signal, null, `still waiting ${KILL_AFTER_MS / 1000} s later: ${r.stdout}`);
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(r.stderr, /stopped by SIGINT; .*rerun to resume: dropout-lab sweep --dropout1 0.1,0.2 /);
+      assert.equal(existsSync(join(out, LOCK_FILE)), false, 'the lock is removed');
+    } finally {
+      redis.kill('SIGKILL');
       await rm(out, { recursive: true, force: true });
     }
   },

@@ -117,10 +117,7 @@ export interface LoadOptions {
 function checkStopped(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) {
     const sig = String(signal.reason);
-    throw new InterruptedError(
-      `stopped by ${sig} while loading Fashion-MNIST (partial downloads are removed)`,
-      sig,
-    );
+    throw new InterruptedError(`stopped by ${sig} while loading Fashion-MNIST`, sig);
   }
 }
 
