@@ -121,8 +121,9 @@ async function runPending(pending: [string, ExperimentConfig][], opts: PoolOptio
   };
   const failures: string[] = [];
   const signal = opts.signal;
+  let stop = (): void => undefined;
   const stopped = new Promise<never>((_, reject) => {
-    const stop = (): void =>
+    stop = (): void =>
       reject(
         new InterruptedError(
           `stopped by ${String(signal?.reason)}: ${finished} of ${pending.length} runs finished and kept in ${opts.runsDir}`,
@@ -179,6 +180,8 @@ async function runPending(pending: [string, ExperimentConfig][], opts: PoolOptio
     );
     await Promise.race([all, stopped]);
   } finally {
+    // The signal is the process's: a report runs many pools, each must take its listener back.
+    signal?.removeEventListener('abort', stop);
     bar?.stop();
     await stopWorkers(children);
     // A worker stopped mid-write leaves a temp file; it is no output (its run is trained again).

@@ -170,6 +170,46 @@ test(
   },
 );
 
+/** Long enough runs that the signal lands while the pool is busy. */
+const BUSY = ['--epochs', '3', '--train-limit', '8192', '--val-limit', '256', '--workers', '1'];
+
+for (const args of [
+  ['experiment', 'deck-dropout', '--seeds', '1', ...BUSY],
+  // report has no --epochs: --quick's 2 epochs on 8192 images.
+  ['report', '--quick', ...BUSY.slice(2)],
+  ['compare', '--seeds', '2', ...BUSY],
+  ['mc', '--samples', '2', '--seeds', '1', ...BUSY],
+]) {
+  test(
+    `Ctrl-C on ${args.slice(0, 2).join(' ')}: exit 130, the resume command, no lock or temp file left`,
+    needsData,
+    async () => {
+      const out = await mkdtemp(join(tmpdir(), 'dropout-lab-int-cmd-'));
+      try {
+        const r = await cli(
+          [...args, '--out', out],
+          {},
+          (stdout) => (stdout.includes('worker processes') ? 'SIGINT' : undefined),
+          1000,
+        );
+        process.stdout.write(`# ${args[0]}: exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGINT\n`);
+        assert.equal(r.signal, null, `killed: ${r.stderr}`);
+        assert.equal(r.code, 130, r.stderr);
+        assert.match(r.stderr, new RegExp(`rerun to resume: dropout-lab ${args[0]} .*--out ${out}\n$`));
+        const left = await readdir(out, { recursive: true });
+        assert.deepEqual(
+          left.filter((f) => f.endsWith(LOCK_FILE)),
+          [],
+          'every lock is removed',
+        );
+        assert.deepEqual(await partials(out), []);
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    },
+  );
+}
+
 test(
   'a stale lock (dead PID, or a PID now held by another process) is taken over with a note; stale temp files are removed',
   needsData,
