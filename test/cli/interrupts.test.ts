@@ -87,6 +87,13 @@ function cli(
   });
 }
 
+/** Why a command ended by a signal: the one the test sent (not handled) or the kill after a hang. */
+function died(r: Result): string {
+  const how =
+    r.signal === 'SIGKILL' ? `still running ${KILL_AFTER_MS / 1000} s in, killed` : `died of ${r.signal}`;
+  return `${how}; stdout: ${r.stdout.slice(-500)}; stderr: ${r.stderr.slice(-500)}`;
+}
+
 /** Every file under `dir` whose name ends in .tmp or .part (partial writes). */
 async function partials(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
@@ -119,7 +126,7 @@ test('the first Ctrl-C during a download stops it at once: exit 130, one line, n
       (stdout) => (/downloading .*…/.test(stdout) ? 'SIGINT' : undefined),
     );
     process.stdout.write(`# exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGINT\n`);
-    assert.equal(r.signal, null, `still running ${KILL_AFTER_MS / 1000} s later; stdout: ${r.stdout}`);
+    assert.equal(r.signal, null, died(r));
     assert.equal(r.code, 130, r.stderr);
     assert.doesNotMatch(r.stdout, /after the current step/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -150,7 +157,7 @@ test(
         2000,
       );
       process.stdout.write(`# exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGTERM\n`);
-      assert.equal(r.signal, null, `killed: ${r.stderr}`);
+      assert.equal(r.signal, null, died(r));
       assert.equal(r.code, 143, r.stderr);
       assert.match(
         r.stderr,
@@ -193,7 +200,7 @@ for (const args of [
           1000,
         );
         process.stdout.write(`# ${args[0]}: exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGINT\n`);
-        assert.equal(r.signal, null, `killed: ${r.stderr}`);
+        assert.equal(r.signal, null, died(r));
         assert.equal(r.code, 130, r.stderr);
         assert.match(r.stderr, new RegExp(`rerun to resume: dropout-lab ${args[0]} .*--out ${out}\n$`));
         const left = await readdir(out, { recursive: true });
@@ -312,7 +319,7 @@ test(
         (stdout) => (stdout.includes('waiting for workers') ? 'SIGINT' : undefined),
       );
       process.stdout.write(`# exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGINT\n`);
-      assert.equal(r.signal, null, `still waiting ${KILL_AFTER_MS / 1000} s later: ${r.stdout}`);
+      assert.equal(r.signal, null, died(r));
       assert.equal(r.code, 130, r.stderr);
       assert.match(r.stderr, /stopped by SIGINT; .*rerun to resume: dropout-lab sweep --dropout1 0.1,0.2 /);
       assert.equal(existsSync(join(out, LOCK_FILE)), false, 'the lock is removed');
