@@ -97,7 +97,7 @@ function tempName(path: string): string {
 
 /** The PID of the process that wrote temp file `name` (as tempName spells it), or undefined for any other name. */
 export function tempOwner(name: string): number | undefined {
-  const m = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name);
+  const m = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
   return m === null ? undefined : Number(m[1]);
 }
 
