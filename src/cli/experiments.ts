@@ -61,6 +61,14 @@ export function addExperimentOptions(cmd: Command, defaultOut: string): Command 
     .option('--verbose', 'print stack traces on errors', false);
 }
 
+/** Where notes go: the command's output in text mode, stderr with --json (stdout is JSON lines). */
+function noteTo(f: { json: boolean }, log: (line: string) => void): (line: string) => void {
+  return (line) => {
+    if (f.json) process.stderr.write(line + '\n');
+    else log(line);
+  };
+}
+
 /** What an interrupted experiment command keeps and how to go on, for its last line. */
 function resumeHint(): string {
   return `finished runs are kept; rerun to resume: dropout-lab ${shownArgv()}`;
@@ -76,11 +84,7 @@ export function experimentCommand<T>(
   log: (line: string) => void,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const note = (line: string): void => {
-    if (f.json) process.stderr.write(line + '\n');
-    else log(line);
-  };
-  return interruptible({ note, quitLine: resumeHint }, fn);
+  return interruptible({ note: noteTo(f, log), quitLine: resumeHint }, fn);
 }
 
 /** Runs `configs` through the worker pool with the command's flags; returns their records. */
@@ -91,11 +95,7 @@ export async function runExperiments(
 ): Promise<{ records: RunRecord[]; outDir: string }> {
   // Every run is checked before the output folder is made: a refused setting leaves nothing behind.
   for (const c of configs) checkExperiment(c);
-  const note = (line: string): void => {
-    if (f.json) process.stderr.write(line + '\n');
-    else log(line);
-  };
-  const out = await prepareOutDir(f.out, { log: note });
+  const out = await prepareOutDir(f.out, { log: noteTo(f, log) });
   try {
     if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
     const records = await runPool(configs, {
