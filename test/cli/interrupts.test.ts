@@ -22,8 +22,10 @@ import { requires } from '../helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const TSX = import.meta.resolve('tsx');
-/** A command that ignores the signal is a failure, not a stuck suite: it is killed after this long. */
-const KILL_AFTER_MS = 25_000;
+/** A command that ignores the signal is a failure, not a stuck suite: it is killed this long after the signal. */
+const KILL_AFTER_MS = 20_000;
+/** Any command is killed after this long (a busy machine is slow, a stuck one never ends). */
+const RUN_LIMIT_MS = 300_000;
 const needsData = requires(
   existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz')),
   `${SYSTEM_DATA_DIR} is absent (apt-get install dataset-fashion-mnist)`,
@@ -44,7 +46,7 @@ interface Result {
 
 /**
  * Runs the CLI; once `when(stdout, stderr)` returns a signal, it is sent `delayMs` later (once).
- * Killed after KILL_AFTER_MS.
+ * Killed KILL_AFTER_MS after that signal (a command that ignores it), and in any case after RUN_LIMIT_MS.
  */
 function cli(
   args: string[],
@@ -61,6 +63,7 @@ function cli(
     let stderr = '';
     let sentAt = Number.NaN;
     let delay: NodeJS.Timeout | undefined;
+    let hang: NodeJS.Timeout | undefined;
     const check = (): void => {
       if (delay !== undefined) return;
       const sig = when?.(stdout, stderr);
@@ -68,6 +71,7 @@ function cli(
       delay = setTimeout(() => {
         sentAt = performance.now();
         child.kill(sig);
+        hang = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
       }, delayMs);
     };
     child.stdout.on('data', (d: Buffer) => {
@@ -78,10 +82,11 @@ function cli(
       stderr += d.toString();
       check();
     });
-    const killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    const killer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
     child.on('close', (code, signal) => {
       clearTimeout(killer);
       clearTimeout(delay);
+      clearTimeout(hang);
       resolve({ code, signal, stdout, stderr, afterSignal: (performance.now() - sentAt) / 1000 });
     });
   });
@@ -89,8 +94,7 @@ function cli(
 
 /** Why a command ended by a signal: the one the test sent (not handled) or the kill after a hang. */
 function died(r: Result): string {
-  const how =
-    r.signal === 'SIGKILL' ? `still running ${KILL_AFTER_MS / 1000} s in, killed` : `died of ${r.signal}`;
+  const how = r.signal === 'SIGKILL' ? 'still running long after the signal, killed' : `died of ${r.signal}`;
   return `${how}; stdout: ${r.stdout.slice(-500)}; stderr: ${r.stderr.slice(-500)}`;
 }
 
