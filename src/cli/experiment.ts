@@ -17,6 +17,7 @@ import {
   curveBands,
   epochEvent,
   METRIC_NOTES,
+  experimentCommand,
   runExperiments,
   SUMMARY_METRICS,
   type ExperimentFlags,
@@ -353,6 +354,6 @@ export function registerExperiment(program: Command, print: (line: string) => vo
       throw new ArgumentError(`unknown experiment '${name}'; use one of ${PRESET_NAMES.join(', ')}.`);
     }
     const out = f.out === 'out/experiment' ? `out/experiment-${name}` : f.out;
-    await runPreset(preset, { ...f, out }, print);
+    await experimentCommand(f, print, () => runPreset(preset, { ...f, out }, print));
   });
 }

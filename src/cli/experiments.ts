@@ -17,6 +17,8 @@ import { formatTable } from './format.js';
 import { integerAtLeast, pathFlag } from './options.js';
 import { prepareOutDir } from '../node/outDir.js';
 import { addQueueOptions, runQueueWithFlags, shownArgv, type QueueFlags } from './queueOptions.js';
+import { currentInterruptSignal, interruptible } from './signals.js';
+import { InterruptedError } from '../errors.js';
 
 /** Flags every experiment command has. */
 export interface ExperimentFlags extends QueueFlags {
@@ -59,6 +61,32 @@ export function addExperimentOptions(cmd: Command, defaultOut: string): Command 
     .option('--verbose', 'print stack traces on errors', false);
 }
 
+/** Where notes go: the command's output in text mode, stderr with --json (stdout is JSON lines). */
+function noteTo(f: { json: boolean }, log: (line: string) => void): (line: string) => void {
+  return (line) => {
+    if (f.json) process.stderr.write(line + '\n');
+    else log(line);
+  };
+}
+
+/** What an interrupted experiment command keeps and how to go on, for its last line. */
+function resumeHint(): string {
+  return `finished runs are kept; rerun to resume: dropout-lab ${shownArgv()}`;
+}
+
+/**
+ * Runs an experiment command (sweep, mc, compare --seeds, experiment, report) inside the process's
+ * interrupt scope: the first Ctrl-C/SIGTERM stops the pool or the queue wait, removes temp files and
+ * the --out lock, and the command ends with one line naming the command that resumes it.
+ */
+export function experimentCommand<T>(
+  f: { json: boolean },
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return interruptible({ note: noteTo(f, log), quitLine: resumeHint }, fn);
+}
+
 /** Runs `configs` through the worker pool with the command's flags; returns their records. */
 export async function runExperiments(
   configs: readonly ExperimentConfig[],
@@ -67,17 +95,24 @@ export async function runExperiments(
 ): Promise<{ records: RunRecord[]; outDir: string }> {
   // Every run is checked before the output folder is made: a refused setting leaves nothing behind.
   for (const c of configs) checkExperiment(c);
-  const out = await prepareOutDir(f.out);
-  if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
-  const records = await runPool(configs, {
-    runsDir: resolve(f.runsDir ?? join(out.path, 'runs')),
-    workers: f.workers,
-    dataDir: f.dataDir,
-    backend: f.backend,
-    progress: !f.json,
-    log: f.json ? () => {} : log,
-  });
-  return { records, outDir: out.path };
+  const out = await prepareOutDir(f.out, { log: noteTo(f, log) });
+  try {
+    if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
+    const records = await runPool(configs, {
+      runsDir: resolve(f.runsDir ?? join(out.path, 'runs')),
+      workers: f.workers,
+      dataDir: f.dataDir,
+      backend: f.backend,
+      progress: !f.json,
+      log: f.json ? () => {} : log,
+      signal: currentInterruptSignal(),
+    });
+    return { records, outDir: out.path };
+  } catch (e) {
+    if (!(e instanceof InterruptedError)) throw e;
+    out.release();
+    throw new InterruptedError(`${e.message}; rerun to resume: dropout-lab ${shownArgv()}`, e.signal);
+  }
 }
 
 /** The `epoch` event of a run at `epoch` (a run of E epochs is the prefix of a longer one: constant lr, same streams). */
@@ -180,7 +215,11 @@ export interface CompareSeedsFlags extends QueueFlags {
  * `compare --seeds N`: each model for N seeds, in worker processes, reported as mean ± std at
  * epoch 10 (when trained that long) and at the last epoch.
  */
-export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
+export function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
+  return experimentCommand(f, log, () => compareSeeds(f, log));
+}
+
+async function compareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
   const c = f.config;
   const base: ExperimentConfig = { ...DEFAULT_EXPERIMENT, ...c };
   const models = f.models.map((model) => ({

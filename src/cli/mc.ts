@@ -18,7 +18,12 @@ import {
 } from '../node/charts.js';
 import { formatMeanStd, meanStd, type ReliabilityBin } from '../experiments/stats.js';
 import { writeFileAtomic } from '../node/atomicWrite.js';
-import { addExperimentOptions, runExperiments, type ExperimentFlags } from './experiments.js';
+import {
+  addExperimentOptions,
+  experimentCommand,
+  runExperiments,
+  type ExperimentFlags,
+} from './experiments.js';
 import { formatTable } from './format.js';
 import { integerAtLeast, numberIn } from './options.js';
 import { shownArgv } from './queueOptions.js';
@@ -74,7 +79,7 @@ export function registerMc(program: Command, print: (line: string) => void): voi
       false,
     );
   addExperimentOptions(cmd, 'out/mc').action(async (f: McFlags) => {
-    await runMc(f, print);
+    await experimentCommand(f, print, () => runMc(f, print));
   });
 }
 

@@ -14,7 +14,7 @@ import { PRESET_NAMES, PRESETS } from '../experiments/presets.js';
 import { reportHtml, reportMarkdown, type ReportSection } from '../experiments/reportPage.js';
 import { writeFileAtomic } from '../node/atomicWrite.js';
 import { prepareOutDir } from '../node/outDir.js';
-import { addExperimentOptions, type ExperimentFlags } from './experiments.js';
+import { addExperimentOptions, experimentCommand, type ExperimentFlags } from './experiments.js';
 import { DEFAULT_SAMPLES, runPreset } from './experiment.js';
 import { integerAtLeast } from './options.js';
 import { shownArgv } from './queueOptions.js';
@@ -43,14 +43,16 @@ export function registerReport(program: Command, print: (line: string) => void):
       integerAtLeast('--val-limit', 1, 'e.g. 2000'),
     );
   addExperimentOptions(cmd, 'out/report').action(async (f: ReportFlags) => {
-    await runReport(f, print);
+    await experimentCommand(f, print, () => runReport(f, print));
   });
 }
 
 /** Runs every preset and writes the report. */
 export async function runReport(f: ReportFlags, log: (line: string) => void): Promise<void> {
   const started = performance.now();
-  const out = await prepareOutDir(f.out);
+  const out = await prepareOutDir(f.out, {
+    log: (line) => (f.json ? process.stderr.write(line + '\n') : log(line)),
+  });
   const sections: ReportSection[] = [];
   const seeds = f.quick ? QUICK.seeds : f.seeds;
   const samples = f.quick ? QUICK.samples : DEFAULT_SAMPLES;

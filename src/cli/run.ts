@@ -22,7 +22,7 @@ import { createProgress } from './progress.js';
 import { downloadReporter } from './downloadProgress.js';
 import { checkWritableDir, loadInitWeights } from './initWeights.js';
 import { loadSafetensors, saveSafetensors } from '../node/safetensorsFile.js';
-import { watchSignals } from './signals.js';
+import { interruptScope } from './signals.js';
 
 export type { RunSummary } from '../run/runOne.js';
 
@@ -64,7 +64,16 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
     else log(line);
   };
   const out = spec.out === undefined ? undefined : await prepareOutDir(spec.out, { log: note });
-  const interrupts = spec.handleSignals === false ? undefined : watchSignals(note);
+  // Until training starts, the first Ctrl-C stops the download or data load at once.
+  let training = false;
+  const interrupts =
+    spec.handleSignals === false
+      ? undefined
+      : interruptScope({
+          note,
+          quitLine: () =>
+            training ? 'the last good checkpoint is kept.' : 'nothing was trained or written.',
+        });
   let backend: Backend | undefined;
   const previousBackend = getBackend();
   const configs = spec.models.map((model) =>
@@ -82,6 +91,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       trainLimit: spec.config.trainLimit || undefined,
       valLimit: spec.config.valLimit || undefined,
       onProgress: spec.json ? undefined : downloadReporter(log),
+      signal: interrupts?.signal,
     });
     for (const c of configs) {
       const ckpt = resumes.get(c.model);
@@ -101,6 +111,8 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       }
     }
     const results: RunResult[] = [];
+    training = true;
+    interrupts?.setMode('after-step');
     for (const c of configs) {
       const name = c.model;
       const progress = createProgress(!spec.json, c.epochs);
@@ -152,6 +164,9 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
     return summaries;
   } catch (e) {
     await out?.cleanup();
+    if (e instanceof InterruptedError && !training) {
+      throw new InterruptedError(`${e.message}; nothing was trained or written`, e.signal);
+    }
     if (e instanceof InterruptedError) throw interruptedMessage(e, spec, out?.path);
     throw e;
   } finally {

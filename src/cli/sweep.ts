@@ -20,6 +20,7 @@ import {
   curveBands,
   epochEvent,
   METRIC_NOTES,
+  experimentCommand,
   runExperiments,
   summaryTables,
   type ExperimentFlags,
@@ -96,7 +97,7 @@ export function registerSweep(program: Command, print: (line: string) => void): 
     integerAtLeast('--max-runs', 1, `e.g. --max-runs ${DEFAULT_MAX_RUNS}`),
   );
   addExperimentOptions(cmd, 'out/sweep').action(async (f: SweepFlags) => {
-    await runSweep(f, print);
+    await experimentCommand(f, print, () => runSweep(f, print));
   });
 }
 

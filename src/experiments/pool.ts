@@ -11,7 +11,8 @@ import { mkdirs } from '../node/mkdirs.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runsProgressBar } from './runsProgress.js';
-import { DropoutLabError } from '../errors.js';
+import { DropoutLabError, InterruptedError } from '../errors.js';
+import { removeStaleTempsIn } from '../node/atomicWrite.js';
 import { canonicalRun, checkExperiment, runId, type ExperimentConfig } from './config.js';
 
 /** Parent → worker messages. */
@@ -42,7 +43,15 @@ export interface PoolOptions {
   readonly progress?: boolean;
   /** One-line messages (skips, starts). */
   readonly log?: (line: string) => void;
+  /**
+   * Stops the pool when aborted (Ctrl-C): the workers are stopped, runs in progress are dropped (a
+   * rerun trains them), finished ones are kept, and runPool rejects with an InterruptedError.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
+
+/** How long stopped workers get to exit before they are killed outright. */
+const WORKER_EXIT_MS = 500;
 
 async function readRun(file: string): Promise<Record<string, unknown>[] | null> {
   if (!existsSync(file)) return null;
@@ -61,6 +70,11 @@ function workerPath(): string {
 /** Runs every config not yet finished in `runsDir` and resolves with all records, in input order. */
 export async function runPool(configs: readonly ExperimentConfig[], opts: PoolOptions): Promise<RunRecord[]> {
   await mkdirs(opts.runsDir);
+  // Temp files of workers killed between writing a run and renaming it: the run is trained again.
+  const stale = await removeStaleTempsIn(opts.runsDir);
+  if (stale.length > 0) {
+    opts.log?.(`removed ${stale.length} temp file(s) an interrupted run left in ${opts.runsDir}`);
+  }
   const unique = new Map<string, ExperimentConfig>();
   for (const c of configs) {
     checkExperiment(c);
@@ -78,6 +92,11 @@ export async function runPool(configs: readonly ExperimentConfig[], opts: PoolOp
         : ''),
   );
   if (pending.length > 0) await runPending(pending, opts);
+  // Workers that saw the Ctrl-C themselves may all have exited before the pool heard of it.
+  if (opts.signal?.aborted === true) {
+    const sig = String(opts.signal.reason);
+    throw new InterruptedError(`stopped by ${sig}: finished runs are kept in ${opts.runsDir}`, sig);
+  }
   const records: RunRecord[] = [];
   for (const c of configs) {
     const id = runId(c);
@@ -101,10 +120,25 @@ async function runPending(pending: [string, ExperimentConfig][], opts: PoolOptio
     DROPOUT_LAB_BACKEND: opts.backend ?? 'wasm',
   };
   const failures: string[] = [];
+  const signal = opts.signal;
+  let stop = (): void => undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = (): void =>
+      reject(
+        new InterruptedError(
+          `stopped by ${String(signal?.reason)}: ${finished} of ${pending.length} runs finished and kept in ${opts.runsDir}`,
+          String(signal?.reason),
+        ),
+      );
+    if (signal?.aborted === true) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
+  // Only a race below reads it; a pool that ends first must not leave an unhandled rejection.
+  stopped.catch(() => undefined);
   const workerCount = Math.max(1, Math.min(opts.workers ?? availableParallelism(), pending.length));
   const children: ChildProcess[] = [];
   try {
-    await Promise.all(
+    const all = Promise.all(
       Array.from({ length: workerCount }, () => {
         // execArgv carries `--import tsx` when running from source.
         const child = fork(workerPath(), [], { env, execArgv: process.execArgv, stdio: 'inherit' });
@@ -144,13 +178,32 @@ async function runPending(pending: [string, ExperimentConfig][], opts: PoolOptio
         });
       }),
     );
+    await Promise.race([all, stopped]);
   } finally {
+    // The signal is the process's: a report runs many pools, each must take its listener back.
+    signal?.removeEventListener('abort', stop);
     bar?.stop();
-    for (const c of children) if (c.exitCode === null) c.kill();
+    await stopWorkers(children);
+    // A worker stopped mid-write leaves a temp file; it is no output (its run is trained again).
+    if (signal?.aborted === true) await removeStaleTempsIn(opts.runsDir);
   }
   if (failures.length > 0) {
     throw new DropoutLabError(
       `${failures.length} run(s) failed (finished runs are kept): ${failures.join('; ')}`,
     );
   }
+}
+
+/** Stops the workers still running (SIGTERM, then SIGKILL after WORKER_EXIT_MS) and waits for them. */
+async function stopWorkers(children: readonly ChildProcess[]): Promise<void> {
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exited = running.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
+  for (const c of running) c.kill();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), WORKER_EXIT_MS)));
+  if ((await Promise.race([Promise.all(exited), late])) === 'late') {
+    for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(exited);
+  }
+  clearTimeout(timer);
 }

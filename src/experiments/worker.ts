@@ -11,8 +11,13 @@ import { runOne } from './runOne.js';
 import type { ToWorker, FromWorker } from './pool.js';
 
 // Stopped from outside (SIGTERM/SIGINT, or the parent gone so that the IPC channel or stdout is a
-// broken pipe): exit quietly. Finished runs are on disk; the one in progress is rerun on restart.
-const quit = (): never => process.exit(0);
+// broken pipe): exit quietly. Finished runs are on disk; the one in progress is rerun on restart. A
+// result being written is finished first (milliseconds), so no temp file is left behind.
+let writing: Promise<void> | undefined;
+const quit = (): void => {
+  if (writing === undefined) process.exit(0);
+  void writing.finally(() => process.exit(0));
+};
 process.on('SIGTERM', quit);
 process.on('SIGINT', quit);
 process.stdout.on('error', quit);
@@ -33,7 +38,7 @@ setBackend(backend);
 const raw = await loadFashionMnistRaw(dataDir ? { dataDir } : {});
 send({ type: 'ready' });
 // The parent is gone (Ctrl-C, crash): stop rather than train for nobody; finished runs are on disk.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', quit);
 
 process.on('message', (message: ToWorker) => {
   if (message.type === 'exit') {
@@ -43,7 +48,9 @@ process.on('message', (message: ToWorker) => {
   const { id, config, file } = message;
   runOne(config, raw, { onEpoch: (epoch) => send({ type: 'epoch', id, epoch }) })
     .then(async (events) => {
-      await writeFileAtomic(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      writing = writeFileAtomic(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      await writing;
+      writing = undefined;
       send({ type: 'done', id });
     })
     .catch((e: unknown) => send({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));

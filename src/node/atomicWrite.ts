@@ -3,10 +3,11 @@
  * old file or the complete new one, never a truncated one.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from '../errors.js';
+import { isAlive } from './pids.js';
 
 /** Writes `data` to `path` atomically (temp file in the same directory + fsync + rename); on failure no temp file is left and the error is rethrown. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -92,6 +93,27 @@ export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<v
 
 function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** The PID of the process that wrote temp file `name` (as tempName spells it), or undefined for any other name. */
+export function tempOwner(name: string): number | undefined {
+  const m = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/**
+ * Removes the temp files in `dir` whose writer is gone (a process killed between writing and
+ * renaming); a live process's temps, ours included, are left alone. Returns the names removed.
+ */
+export async function removeStaleTempsIn(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = tempOwner(name);
+    if (pid === undefined || pid === process.pid || isAlive(pid)) continue;
+    await rm(join(dir, name), { force: true }).catch(() => undefined);
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Best-effort fsync of a directory so the rename itself survives a crash; unsupported on some platforms (Windows), hence ignored. */

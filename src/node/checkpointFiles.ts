@@ -16,7 +16,7 @@ import {
   type TrainingCheckpoint,
 } from '../train/checkpoint.js';
 import type { Checkpointer } from '../train/trainer.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { tempOwner, writeFileAtomic } from './atomicWrite.js';
 import { isAlive } from './pids.js';
 
 /** File extension of checkpoint files. */
@@ -34,9 +34,8 @@ export async function removeStaleTemps(path: string): Promise<string[]> {
   const prefix = `.${basename(path)}.`;
   const removed: string[] = [];
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue;
-    const pid = Number(entry.slice(prefix.length).split('.')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    const pid = tempOwner(entry);
+    if (!entry.startsWith(prefix) || pid === undefined || pid === process.pid || isAlive(pid)) continue;
     await rm(join(dir, entry), { force: true });
     removed.push(entry);
   }

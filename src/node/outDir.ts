@@ -9,9 +9,10 @@ import { open, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { mkdirs } from './mkdirs.js';
 import { ArgumentError } from '../errors.js';
-import { isAlive } from './pids.js';
+import { identityState, ownIdentity, type ProcessIdentity } from './pids.js';
+import { removeStaleTempsIn } from './atomicWrite.js';
 
-/** Name of the lock file inside an --out directory; it holds the PID of the process writing there. */
+/** Name of the lock file inside an --out directory; it names the process writing there (PID, host, start time). */
 export const LOCK_FILE = '.dropout-lab.lock';
 
 /** A prepared output directory. */
@@ -41,36 +42,58 @@ export function checkPathFlag(flag: string, value: string): string {
   return value;
 }
 
+/** The lock file's text: the holder's PID on the first line (as before), then its host and start time. */
+function lockText(id: ProcessIdentity): string {
+  return `${id.pid}\n${id.host ?? '-'} ${id.start ?? '-'}\n`;
+}
+
+/** The holder a lock file names; undefined fields where it says '-' or is an older one-line lock. */
+function parseLock(text: string): ProcessIdentity {
+  const [pidLine = '', second = ''] = text.split('\n');
+  const [host, start] = second.trim().split(/\s+/);
+  const known = (v: string | undefined): string | undefined =>
+    v === undefined || v === '' || v === '-' ? undefined : v;
+  return { pid: Number(pidLine.trim()), host: known(host), start: known(start) };
+}
+
 /**
- * Takes the lock of `dir`: creates LOCK_FILE holding our PID, or takes over one whose process is gone.
- * A live holder is refused with one line naming its PID.
+ * Takes the lock of `dir`: creates LOCK_FILE naming this process (PID, host, start time), or takes
+ * over one whose process is gone, or whose PID now belongs to another process (a PID is reused after
+ * its process ends), with a one-line note. A live holder is refused with one line naming its PID.
  */
 async function lock(dir: string, flag: string, log?: (line: string) => void): Promise<string> {
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
+      await handle.writeFile(lockText(ownIdentity()));
       await handle.close();
       return path;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let pid = Number.NaN;
+    let holder: ProcessIdentity;
     try {
-      pid = Number(readFileSync(path, 'utf8').trim());
+      holder = parseLock(readFileSync(path, 'utf8'));
     } catch {
       // Removed in between: try again.
       continue;
     }
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    const { pid } = holder;
+    const valid = Number.isInteger(pid) && pid > 0;
+    const state = valid ? identityState(holder) : 'gone';
+    if (state === 'alive') {
       throw new ArgumentError(
         `${flag} ${dir} is in use by process ${pid} (lock file ${path}); wait for it to finish or choose another ${flag}.`,
       );
     }
-    log?.(
-      `note: took over the stale lock ${path} of process ${Number.isNaN(pid) ? '?' : pid}, which is gone`,
-    );
+    if (state === 'elsewhere') {
+      throw new ArgumentError(
+        `${flag} ${dir} is in use by process ${pid} on ${holder.host} (lock file ${path}); wait for it to finish, or delete the lock file if that process is gone.`,
+      );
+    }
+    const why = state === 'reused' ? `gone (PID ${pid} now belongs to another process)` : 'gone';
+    log?.(`note: took over the stale lock ${path} of process ${valid ? pid : '?'}, which is ${why}`);
     await rm(path, { force: true });
   }
   throw new ArgumentError(`${flag} ${dir}: cannot take the lock ${path}; another process keeps taking it.`);
@@ -105,6 +128,14 @@ export async function prepareOutDir(dir: string, opts: OutDirOptions = {}): Prom
   } catch (e) {
     if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => {});
     throw e;
+  }
+  // Temp files of a writer that was killed before its rename (a Ctrl-C, a crash): never outputs.
+  const stale = [
+    ...(await removeStaleTempsIn(path)),
+    ...(await removeStaleTempsIn(join(path, 'checkpoints'))),
+  ];
+  if (stale.length > 0) {
+    opts.log?.(`note: removed ${stale.length} temp file(s) an interrupted run left in ${path}`);
   }
   let held = true;
   // Ctrl-C, a fatal error or process.exit anywhere: the lock must not outlive us.

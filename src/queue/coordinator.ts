@@ -4,12 +4,13 @@
  * worker` processes on any machine take. Jobs have stable ids (jobs.ts), so a coordinator that is
  * restarted with the same command re-attaches to the jobs already queued, running or done.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { runsProgressBar } from '../experiments/runsProgress.js';
 import { writeFileAtomic } from '../node/atomicWrite.js';
+import { mkdirs } from '../node/mkdirs.js';
 import { DropoutLabError } from '../errors.js';
 import { canonicalRun, checkExperiment, runId, type ExperimentConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';
@@ -44,7 +45,7 @@ export async function runQueue(
   configs: readonly ExperimentConfig[],
   opts: QueueRunOptions,
 ): Promise<RunRecord[]> {
-  await mkdir(opts.runsDir, { recursive: true });
+  await mkdirs(opts.runsDir);
   const backend = opts.backend ?? 'wasm';
   const unique = new Map<string, ExperimentConfig>();
   for (const c of configs) {

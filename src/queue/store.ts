@@ -7,10 +7,11 @@
  * Blob layout: magic "DLQRUN01", uint32 LE length L of the events' JSON, L bytes of UTF-8 JSON, then
  * the checkpoint file's bytes (src/train/checkpoint.ts).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { writeFileAtomic } from '../node/atomicWrite.js';
+import { mkdirs } from '../node/mkdirs.js';
 import { DataError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from '../train/checkpoint.js';
 
@@ -91,7 +92,7 @@ export function dirStore(dir: string): CheckpointStore {
       return blob === null ? null : decodeRunState(blob, file(id));
     },
     async save(id, state) {
-      await mkdir(root, { recursive: true });
+      await mkdirs(root);
       await writeFileAtomic(file(id), encodeRunState(state));
     },
     async remove(id) {

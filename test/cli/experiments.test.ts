@@ -181,7 +181,7 @@ test(
 );
 
 test(
-  'a sweep stopped by SIGTERM exits quietly: no EPIPE or IPC stack trace from its workers',
+  'a sweep stopped by SIGTERM exits 143 quietly: no EPIPE or IPC stack trace from its workers',
   needsData,
   async () => {
     const out = await mkdtemp(join(tmpdir(), 'dropout-lab-sweep-term-'));
@@ -208,7 +208,10 @@ test(
           },
         },
       );
-      assert.equal(r.signal, 'SIGTERM');
+      // Stopped, not killed: 128 + 15, with the command that resumes it.
+      assert.equal(r.code, 143, r.stderr);
+      assert.equal(r.signal, null);
+      assert.match(r.stderr, /rerun to resume: dropout-lab sweep /);
       assert.doesNotMatch(r.stderr, /EPIPE|ERR_IPC|\n\s+at /, r.stderr);
     } finally {
       clearTimeout(timer);

@@ -6,12 +6,13 @@
  * by an atomic rename. Node-only.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEBIAN_MIRROR_ENV, debianMirror } from './aptSources.js';
 import { extractDebFiles } from './debArchive.js';
 import { gunzipIfNeeded } from './gunzip.js';
 import { sha256Hex } from '../../data/sha256.js';
+import { mkdirs } from '../mkdirs.js';
 
 /** A pinned Debian package that holds the data files: where it sits in the pool and what it must hash to. */
 export interface DebianPackage {
@@ -39,6 +40,8 @@ export interface DebianSourceOptions {
   package?: DebianPackage | undefined;
   /** Directory holding apt's configuration; default /etc/apt. */
   aptDir?: string | undefined;
+  /** Stops the download when aborted (Ctrl-C); nothing is written to the cache then. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Download progress, as fashionMnistFiles reports it. */
@@ -54,8 +57,12 @@ async function download(
   pkg: DebianPackage,
   file: string,
   onProgress: OnProgress,
+  signal: AbortSignal | undefined,
 ): Promise<Uint8Array> {
   const controller = new AbortController();
+  const onAbort = (): void => controller.abort(new Error(`stopped by ${String(signal?.reason)}`));
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = (): void => {
     clearTimeout(timer);
@@ -101,6 +108,7 @@ async function download(
     return bytes;
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -152,7 +160,7 @@ export async function fetchFromDebian(
 
   let members: Map<string, Uint8Array>;
   try {
-    const deb = await download(url, pkg, file, onProgress);
+    const deb = await download(url, pkg, file, onProgress, opts.signal);
     const paths = names.map((name) => `${pkg.dataDir}/${name}.gz`);
     members = await extractDebFiles(deb, paths);
     const missing = paths.filter((path) => !members.has(path));
@@ -185,9 +193,11 @@ export async function fetchFromDebian(
     verified.push([`${name}.gz`, gz]);
   }
 
+  if (opts.signal?.aborted === true) return `stopped by ${String(opts.signal.reason)}`;
   const temps: string[] = [];
   try {
-    await mkdir(cacheDir, { recursive: true });
+    // Never Node's recursive mkdir: it spins for ever on paths such as /proc/… (see mkdirs.ts).
+    await mkdirs(cacheDir);
     for (const [name, bytes] of verified) temps.push(await writeTemp(cacheDir, name, bytes));
     // Each rename is atomic; the cache counts as complete only once all four are there.
     for (const [i, [name]] of verified.entries()) {

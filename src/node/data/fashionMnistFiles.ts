@@ -12,7 +12,7 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { mkdirs } from '../mkdirs.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ArgumentError, DataError, formatShape } from '../../errors.js';
+import { ArgumentError, DataError, InterruptedError, formatShape } from '../../errors.js';
 import { type DebianSourceOptions, fetchFromDebian } from './debianSource.js';
 import { gunzipIfNeeded, readIdxBytes } from './gunzip.js';
 import { type IdxArray, isGzip, parseIdx } from '../../data/idx.js';
@@ -55,6 +55,9 @@ export const SYSTEM_DATA_DIR = '/usr/share/datasets/fashion-mnist';
 /** Environment variable that replaces SYSTEM_DATA_DIR (e.g. a nonexistent path, to test a bare machine). */
 export const SYSTEM_DATA_ENV = 'DROPOUT_LAB_SYSTEM_DATA';
 
+/** Environment variable replacing DEFAULT_MIRRORS: comma-separated base URLs (e.g. a local mirror; tests). */
+export const MIRRORS_ENV = 'DROPOUT_LAB_MIRRORS';
+
 /** Environment variable naming a directory that holds the files (same as `dataDir`). */
 export const DATA_DIR_ENV = 'DROPOUT_LAB_DATA';
 
@@ -88,7 +91,7 @@ export interface LoadOptions {
   cacheDir?: string | undefined;
   /** System-wide data directory; default: $DROPOUT_LAB_SYSTEM_DATA, else /usr/share/datasets/fashion-mnist. */
   systemDir?: string | undefined;
-  /** Mirror base URLs, tried in order; default: DEFAULT_MIRRORS. */
+  /** Mirror base URLs, tried in order; default: $DROPOUT_LAB_MIRRORS (comma-separated), else DEFAULT_MIRRORS. */
   mirrors?: readonly string[] | undefined;
   /** Whether to download when no directory has the files; default true. */
   download?: boolean | undefined;
@@ -103,6 +106,28 @@ export interface LoadOptions {
   debian?: DebianSourceOptions | false | undefined;
   /** Called as download bytes arrive. */
   onProgress?: ((event: DownloadProgress) => void) | undefined;
+  /**
+   * Stops a download or load when aborted (Ctrl-C): the partial download is removed and the call
+   * rejects with an InterruptedError whose signal is the abort reason ('SIGINT' or 'SIGTERM').
+   */
+  signal?: AbortSignal | undefined;
+}
+
+/** Rejects with an InterruptedError once `signal` is aborted. */
+function checkStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) {
+    const sig = String(signal.reason);
+    throw new InterruptedError(`stopped by ${sig} while loading Fashion-MNIST`, sig);
+  }
+}
+
+/** An AbortController that also aborts with `outer` (e.g. a stall timer plus Ctrl-C); `dispose` unlinks it. */
+function linkedController(outer: AbortSignal | undefined): { controller: AbortController; dispose(): void } {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(new Error(`stopped by ${String(outer?.reason)}`));
+  if (outer?.aborted === true) onAbort();
+  else outer?.addEventListener('abort', onAbort, { once: true });
+  return { controller, dispose: () => outer?.removeEventListener('abort', onAbort) };
 }
 
 /** The default cache directory: $XDG_CACHE_HOME (or %LOCALAPPDATA% on Windows, or ~/.cache)/dropout-lab/fashion-mnist. */
@@ -128,6 +153,15 @@ const NOTHING_WORKED_FIX =
   'run `sudo apt-get install dataset-fashion-mnist`, or allow network access so they can be downloaded';
 // Abort a download that sends nothing for this long; a total timeout would fail slow but working links.
 const STALL_MS = 30_000;
+
+/** The mirrors $DROPOUT_LAB_MIRRORS lists, or undefined when it is unset or empty. */
+function mirrorsFromEnv(): string[] | undefined {
+  const list = (process.env[MIRRORS_ENV] ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
+  return list.length === 0 ? undefined : list;
+}
 
 /** Collapses whitespace so every message stays on one line, and unwraps fetch's `cause`. */
 function describe(err: unknown): string {
@@ -171,7 +205,12 @@ async function scanDir(dir: string): Promise<DirScan> {
 }
 
 /** Reads, decompresses, parses and (with `expected`) checksums one file; problems name `fix`. */
-async function readIdx(path: string, expected: string | undefined, fix: string): Promise<IdxArray> {
+async function readIdx(
+  path: string,
+  expected: string | undefined,
+  fix: string,
+  signal?: AbortSignal,
+): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
     bytes = await readIdxBytes(path, fix);
@@ -179,6 +218,8 @@ async function readIdx(path: string, expected: string | undefined, fix: string):
     if (err instanceof DataError) throw err;
     throw new DataError(`Cannot read ${path} (${describe(err)}). Fix: ${fix}.`);
   }
+  // Between the read and the (synchronous) gunzip: the one point where a Ctrl-C can stop a load.
+  checkStopped(signal);
   const raw = gunzipIfNeeded(bytes, path, fix);
   const idx = parseIdx(raw, path, fix);
   if (expected !== undefined) {
@@ -199,13 +240,14 @@ async function loadDir(
   paths: Map<FashionMnistFileName, string>,
   checksums: Readonly<Record<string, string>> | undefined,
   fix: string,
+  signal?: AbortSignal,
 ): Promise<FashionMnistRaw> {
   const load = (name: FashionMnistFileName): Promise<IdxArray> => {
     const expected = checksums === undefined ? undefined : checksums[name];
     if (checksums !== undefined && expected === undefined) {
       throw new DataError(`No SHA-256 checksum is known for ${name}. Fix: add it to the checksums table.`);
     }
-    return readIdx(paths.get(name)!, expected, fix);
+    return readIdx(paths.get(name)!, expected, fix, signal);
   };
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     FASHION_MNIST_FILE_NAMES.map((name) => load(name)),
@@ -270,10 +312,12 @@ async function downloadFile(
   name: FashionMnistFileName,
   expected: string | undefined,
   onProgress: LoadOptions['onProgress'],
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const file = `${name}.gz`;
   const tmp = join(cacheDir, `.${file}.${randomUUID()}.part`);
-  const controller = new AbortController();
+  const link = linkedController(signal);
+  const { controller } = link;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = (): void => {
     clearTimeout(timer);
@@ -328,24 +372,21 @@ async function downloadFile(
     renamed = true;
   } finally {
     clearTimeout(timer);
+    link.dispose();
     if (!renamed) await rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 
-/** Downloads each missing file from the first mirror that works; returns why it failed, or undefined. */
+/** Downloads each missing file (into the existing `cacheDir`) from the first mirror that works; returns why it failed, or undefined. */
 async function downloadMissing(
   cacheDir: string,
   missing: readonly FashionMnistFileName[],
   mirrors: readonly string[],
   checksums: Readonly<Record<string, string>> | undefined,
   onProgress: LoadOptions['onProgress'],
+  signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   if (mirrors.length === 0) return 'no mirrors are configured';
-  try {
-    await mkdirs(cacheDir);
-  } catch (err) {
-    return `cannot create the cache dir ${cacheDir} (${describe(err)})`;
-  }
   for (const name of missing) {
     const expected = checksums === undefined ? undefined : checksums[name];
     if (checksums !== undefined && expected === undefined) return `no SHA-256 checksum is known for ${name}`;
@@ -354,10 +395,12 @@ async function downloadMissing(
     for (const mirror of mirrors) {
       const url = new URL(`${name}.gz`, mirror.endsWith('/') ? mirror : `${mirror}/`).href;
       try {
-        await downloadFile(url, cacheDir, name, expected, onProgress);
+        await downloadFile(url, cacheDir, name, expected, onProgress, signal);
         done = true;
         break;
       } catch (err) {
+        // A Ctrl-C is not a mirror failure: no other mirror, no Debian archive.
+        checkStopped(signal);
         failures.push(`${url}: ${describe(err)}`);
       }
     }
@@ -372,6 +415,7 @@ async function downloadMissing(
  * `verify` is false, SHA-256 checked. Every failure is a one-line DataError naming the problem and fix.
  */
 export async function loadFashionMnistRaw(opts: LoadOptions = {}): Promise<FashionMnistRaw> {
+  checkStopped(opts.signal);
   const checksums = (opts.verify ?? true) ? (opts.checksums ?? FASHION_MNIST_SHA256) : undefined;
 
   // An empty dataDir (an unset shell variable) would resolve to the current directory.
@@ -391,32 +435,55 @@ export async function loadFashionMnistRaw(opts: LoadOptions = {}): Promise<Fashi
           `or drop ${via} to use the cache, the system copy or a download.`,
       );
     }
-    return loadDir(dir, scan.paths, checksums, `${EXPLICIT_FIX}, or point ${via} elsewhere`);
+    return loadDir(dir, scan.paths, checksums, `${EXPLICIT_FIX}, or point ${via} elsewhere`, opts.signal);
   }
 
   const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir());
   const cached = await scanDir(cacheDir);
-  if (cached.missing.length === 0) return loadDir(cacheDir, cached.paths, checksums, CACHE_FIX);
+  if (cached.missing.length === 0) return loadDir(cacheDir, cached.paths, checksums, CACHE_FIX, opts.signal);
 
   const systemEnv = process.env[SYSTEM_DATA_ENV];
   const systemDir = resolve(
     opts.systemDir ?? (systemEnv === undefined || systemEnv === '' ? SYSTEM_DATA_DIR : systemEnv),
   );
   const system = await scanDir(systemDir);
-  if (system.missing.length === 0) return loadDir(systemDir, system.paths, checksums, SYSTEM_FIX);
+  if (system.missing.length === 0)
+    return loadDir(systemDir, system.paths, checksums, SYSTEM_FIX, opts.signal);
 
   let why = 'downloading is turned off';
   if (opts.download ?? true) {
-    const mirrors = opts.mirrors ?? DEFAULT_MIRRORS;
-    let failure = await downloadMissing(cacheDir, cached.missing, mirrors, checksums, opts.onProgress);
+    // The cache dir first: a download (30.9 MB from the Debian archive) is pointless when there is
+    // nowhere to keep it, and this is the one place that finds out in milliseconds.
+    try {
+      await mkdirs(cacheDir);
+    } catch (err) {
+      throw new DataError(
+        `Fashion-MNIST is neither in ${cacheDir} nor in ${systemDir}, and nothing was downloaded: cannot create the cache dir ${cacheDir} (${describe(err)}). ` +
+          `Fix: set XDG_CACHE_HOME to a folder you can write to, or ${NOTHING_WORKED_FIX}.`,
+      );
+    }
+    const mirrors = opts.mirrors ?? mirrorsFromEnv() ?? DEFAULT_MIRRORS;
+    let failure = await downloadMissing(
+      cacheDir,
+      cached.missing,
+      mirrors,
+      checksums,
+      opts.onProgress,
+      opts.signal,
+    );
     const debianOpts = opts.debian ?? (opts.mirrors === undefined ? {} : false);
     if (failure !== undefined && debianOpts !== false) {
-      const debian = await fetchFromDebian(cacheDir, cached.missing, checksums, opts.onProgress, debianOpts);
+      const debian = await fetchFromDebian(cacheDir, cached.missing, checksums, opts.onProgress, {
+        ...debianOpts,
+        signal: opts.signal,
+      });
+      checkStopped(opts.signal);
       failure = debian === undefined ? undefined : `${failure}; and from the Debian archive: ${debian}`;
     }
     if (failure === undefined) {
       const fresh = await scanDir(cacheDir);
-      if (fresh.missing.length === 0) return loadDir(cacheDir, fresh.paths, checksums, CACHE_FIX);
+      if (fresh.missing.length === 0)
+        return loadDir(cacheDir, fresh.paths, checksums, CACHE_FIX, opts.signal);
       why = `the downloaded files vanished from ${cacheDir}`;
     } else {
       why = `the download failed: ${failure}`;
