@@ -18,6 +18,7 @@ export {
   type RandomOptions,
   gatherRows,
 } from './tensor/creation.js';
+export { cat, stack } from './tensor/joining.js';
 export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
 export type { Shape } from './tensor/shape.js';
 export type { MemoryInfo } from './backend/backend.js';

@@ -33,7 +33,10 @@ interface CaseResult {
 
 function read(backend: Backend, t: Tensor): number[] {
   // The float64 oracle is read at full precision; dataSync would round it to float32.
-  if (backend instanceof ReferenceBackend) return Array.from(backend.view(t.id).subarray(0, t.size));
+  if (backend instanceof ReferenceBackend) {
+    const packed = t.packed();
+    return Array.from(backend.view(packed.id).subarray(0, t.size));
+  }
   return Array.from(t.dataSync());
 }
 

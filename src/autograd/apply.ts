@@ -14,6 +14,11 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
 import { rules, type Rule } from './primitives.js';
 
+/** Primitives whose output may share its input's storage (a view). */
+const VIEWS = new Set<Primitive>(['reshape', 'permute', 'expand', 'shrink', 'stride']);
+/** Primitives whose forward reads any layout itself (views, and the strided copies). */
+const READS_LAYOUTS = new Set<Primitive>([...VIEWS, 'contiguous', 'cat', 'pad']);
+
 /**
  * Runs primitive `prim` on `inputs`, recording a tape node when gradients are enabled and any input
  * requires them. This is the only way the frontend computes.
@@ -33,7 +38,10 @@ export function apply<P extends Primitive>(
     }
   }
   const rule = rules[prim] as Rule<P>;
-  const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
+  // Kernels read contiguous storage: a view input is copied for them, unless the rule reads layouts.
+  const packed = READS_LAYOUTS.has(prim) ? inputs : inputs.map((t) => t.packed());
+  const { out, saved = [] } = noGrad(() => rule.forward(packed, attrs));
+  packed.forEach((t, i) => t !== inputs[i] && t.dispose());
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
   for (const t of inputs) consumeLifted(t, record);
@@ -43,7 +51,7 @@ export function apply<P extends Primitive>(
     adoptGraphTensor(out);
   } else {
     for (const s of saved) s.dispose();
-    if (prim === 'reshape') addDependentView(inputs[0]!, out);
+    if (VIEWS.has(prim) && out.id === inputs[0]!.id) addDependentView(inputs[0]!, out);
   }
   return out;
 }

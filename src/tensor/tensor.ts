@@ -15,7 +15,8 @@ import {
   track,
   untrack,
 } from './engine.js';
-import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
+import { normalizeAxes, resolveReshape, sizeOf, stridesOf, type Shape } from './shape.js';
+import { isRowMajor, normalizeDim, sliceRange, splitSizes, type Layout } from './views.js';
 
 /** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
 export interface Node {
@@ -79,6 +80,28 @@ function allocate(backend: Backend, size: number, zeroed: boolean): StorageId {
   }
 }
 
+/** Reads a strided view synchronously through a contiguous copy, freed once read. */
+function readPacked<T>(t: Tensor, read: (packed: Tensor) => T): T {
+  const packed = t.packed();
+  try {
+    return read(packed);
+  } finally {
+    packed.dispose();
+  }
+}
+
+/** Throws unless every index is an integer in [0, n) (read where the backend reads synchronously). */
+function checkIndices(index: Tensor, n: number, op: string): void {
+  if (!index.backend.syncRead) return;
+  for (const v of index.dataSync()) {
+    if (!Number.isInteger(v) || v < 0 || v >= n) {
+      throw new ArgumentError(
+        `${op}: index ${v} is out of range for a dim of size ${n}; indices must be integers in 0…${n - 1}.`,
+      );
+    }
+  }
+}
+
 /** Nested JavaScript arrays of numbers, as returned by `toArray()`. */
 export type NestedArray = number | NestedArray[];
 
@@ -100,6 +123,8 @@ export class Tensor {
   /** The tape entry that produced this tensor, when recorded. */
   node: Node | null;
   private disposed = false;
+  /** Element strides and storage offset of a strided view; null when row-major from element 0. */
+  private strided: { readonly strides: number[]; readonly offset: number } | null = null;
 
   /** Wraps existing backend storage; private: tensors come from the creation functions and ops. */
   private constructor(
@@ -125,6 +150,41 @@ export class Tensor {
     this.assertAlive();
     retainStorage(this.backend, this.id);
     return new Tensor(this.backend, this.id, [...shape]);
+  }
+
+  /**
+   * A view of `base`'s storage with another layout (permute, expand, narrow, select, slice): no copy.
+   * Kernels that need contiguous memory get a copy from apply (src/autograd/apply.ts). @internal
+   */
+  static viewOf(base: Tensor, layout: Layout): Tensor {
+    base.assertAlive();
+    retainStorage(base.backend, base.id);
+    const t = new Tensor(base.backend, base.id, [...layout.shape]);
+    if (!isRowMajor(layout)) t.strided = { strides: [...layout.strides], offset: layout.offset };
+    return t;
+  }
+
+  /** Shape, element strides and storage offset: where each element sits in the storage. */
+  get layout(): Layout {
+    return { shape: this.shape, strides: this.stride(), offset: this.storageOffset() };
+  }
+
+  /** Element strides of each axis (torch.Tensor.stride()): row-major unless this is a strided view. */
+  stride(): number[] {
+    return this.strided === null ? stridesOf(this.shape) : [...this.strided.strides];
+  }
+
+  /** Index of the first element in the storage (torch.Tensor.storage_offset()). */
+  storageOffset(): number {
+    return this.strided?.offset ?? 0;
+  }
+
+  /**
+   * True when the elements are row-major from the storage's first element, what every kernel but the
+   * strided copy reads (stricter than PyTorch's is_contiguous, which ignores the offset).
+   */
+  isContiguous(): boolean {
+    return this.strided === null;
   }
 
   /** Allocates a tensor whose contents are unspecified, for a kernel that writes every element. @internal */
@@ -245,22 +305,191 @@ export class Tensor {
     const target = Array.isArray(shape[0]) ? [...shape[0]] : (shape as number[]);
     return apply('reshape', [this], { shape: resolveReshape(this.shape, target) });
   }
-  /** Permutes axes; with no argument reverses them (the matrix transpose for 2-D). */
-  transpose(perm?: readonly number[]): Tensor {
-    const p = perm ?? this.shape.map((_, i) => this.ndim - 1 - i);
-    if (p.length !== this.ndim || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
-      throw new ArgumentError(`transpose: ${formatShape(p)} is not a permutation of ${this.ndim} axes.`);
+  /** Broadcasts to a larger shape (NumPy rules; -1 keeps a dim) as a view, like torch.Tensor.expand. */
+  expand(...sizes: number[] | [readonly number[]]): Tensor {
+    const target = Array.isArray(sizes[0]) ? [...sizes[0]] : (sizes as number[]);
+    const lead = target.length - this.ndim;
+    const shape = target.map((d, i) => (d === -1 && i >= lead ? this.shape[i - lead]! : d));
+    return apply('expand', [this], { shape });
+  }
+  /** Flattens dims `startDim`…`endDim` (inclusive) into one, like torch.flatten; a view when the layout allows. */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    if (this.ndim === 0) return this.reshape([1]);
+    const start = normalizeDim(startDim, this.ndim, 'flatten');
+    const end = normalizeDim(endDim, this.ndim, 'flatten');
+    if (end < start) throw new ArgumentError(`flatten: startDim ${startDim} comes after endDim ${endDim}.`);
+    return this.reshape([...this.shape.slice(0, start), -1, ...this.shape.slice(end + 1)]);
+  }
+
+  // ---- views and indexing (PyTorch's names; the layout arithmetic is in ./views.ts) ----
+  /** Reorders all dims (torch.permute): dim a of the result is dim dims[a] of this; a view. */
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    const p = (Array.isArray(dims[0]) ? [...dims[0]] : (dims as number[])).map((d) =>
+      normalizeDim(d, this.ndim, 'permute'),
+    );
+    if (p.length !== this.ndim || new Set(p).size !== p.length) {
+      throw new ArgumentError(`permute: ${formatShape(p)} is not a permutation of ${this.ndim} dims.`);
     }
-    return apply('permute', [this], { perm: [...p] });
+    return apply('permute', [this], { perm: p });
   }
-  /** Broadcasts to a larger shape (NumPy rules), like torch.Tensor.expand. */
-  expand(shape: Shape): Tensor {
-    return apply('expand', [this], { shape: [...shape] });
+  /** Swaps two dims (torch.transpose); a view. For an order of all dims use permute. */
+  transpose(dim0: number, dim1: number): Tensor {
+    if (typeof dim0 !== 'number' || typeof dim1 !== 'number') {
+      throw new ArgumentError(
+        'transpose(dim0, dim1) swaps two dims, as in PyTorch; use permute(...dims) to reorder all of them.',
+      );
+    }
+    const p = this.shape.map((_, i) => i);
+    const [a, b] = [normalizeDim(dim0, this.ndim, 'transpose'), normalizeDim(dim1, this.ndim, 'transpose')];
+    [p[a], p[b]] = [p[b]!, p[a]!];
+    return apply('permute', [this], { perm: p });
   }
-  /** Flattens all axes from `startDim` on into one (like torch.flatten). */
-  flatten(startDim = 0): Tensor {
-    const keep = this.shape.slice(0, startDim);
-    return this.reshape([...keep, -1]);
+  /** The matrix transpose of a tensor with at most 2 dims (torch.t); a view. */
+  t(): Tensor {
+    if (this.ndim > 2) {
+      throw new ArgumentError(
+        `t() expects at most 2 dims, got ${formatShape(this.shape)}; use transpose(d0, d1).`,
+      );
+    }
+    return this.ndim < 2 ? this : this.transpose(0, 1);
+  }
+  /** `length` elements of `dim` from `start` (torch.narrow; negative start counts from the end); a view. */
+  narrow(dim: number, start: number, length: number): Tensor {
+    const d = normalizeDim(dim, this.ndim, 'narrow');
+    const n = this.shape[d]!;
+    const s = start < 0 ? start + n : start;
+    if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+      throw new ArgumentError(
+        `narrow: start ${start} and length ${length} do not fit dim ${d} of size ${n}; need 0 ≤ start and start + length ≤ ${n}.`,
+      );
+    }
+    const ranges = this.shape.map((m, a): [number, number] => (a === d ? [s, s + length] : [0, m]));
+    return apply('shrink', [this], { ranges });
+  }
+  /** Python's x[start:end:step] on one dim (negative bounds count from the end, clamped); a view. */
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    const d = normalizeDim(dim, this.ndim, 'slice');
+    const r = sliceRange(this.shape[d]!, start, end, step);
+    const ranges = this.shape.map((m, a): [number, number] => (a === d ? [r.start, r.end] : [0, m]));
+    const shrunk = apply('shrink', [this], { ranges });
+    if (step === 1) return shrunk;
+    return apply('stride', [shrunk], { steps: this.shape.map((_, a) => (a === d ? step : 1)) });
+  }
+  /** The slice at `index` of `dim`, which is removed (torch.select, Python's x[index]); a view. */
+  select(dim: number, index: number): Tensor {
+    const d = normalizeDim(dim, this.ndim, 'select');
+    const n = this.shape[d]!;
+    if (!Number.isInteger(index) || index < -n || index >= n) {
+      throw new ArgumentError(
+        `select: index ${index} is out of range for dim ${d} of size ${n}; use ${-n}…${n - 1}.`,
+      );
+    }
+    const i = index < 0 ? index + n : index;
+    return this.narrow(d, i, 1).squeeze(d);
+  }
+  /** A size-1 dim inserted at `dim` (torch.unsqueeze; -1 appends); a view. */
+  unsqueeze(dim: number): Tensor {
+    const d = normalizeDim(dim, this.ndim + 1, 'unsqueeze');
+    return this.reshape([...this.shape.slice(0, d), 1, ...this.shape.slice(d)]);
+  }
+  /** Size-1 dims removed: all of them, or `dim` when given and of size 1 (torch.squeeze); a view. */
+  squeeze(dim?: number | readonly number[]): Tensor {
+    const dims =
+      dim === undefined
+        ? this.shape.map((_, a) => a)
+        : (typeof dim === 'number' ? [dim] : [...dim]).map((d) => normalizeDim(d, this.ndim, 'squeeze'));
+    return this.reshape(this.shape.filter((n, a) => !(n === 1 && dims.includes(a))));
+  }
+  /**
+   * Values picked along `dim` by an integer tensor of indices (torch.gather): out[i][j] =
+   * this[i][index[i][j]] for dim 1. index has this tensor's number of dims, no dim larger than this
+   * one's but `dim`; the gradient scatter-adds back (repeated indices sum).
+   */
+  gather(dim: number, index: Tensor): Tensor {
+    const d = normalizeDim(dim, this.ndim, 'gather');
+    if (index.ndim !== this.ndim || index.shape.some((n, a) => a !== d && n > this.shape[a]!)) {
+      throw new ArgumentError(
+        `gather: index of shape ${formatShape(index.shape)} does not fit input ${formatShape(this.shape)} along dim ${d}; ` +
+          'it needs as many dims and no dim larger than the input but dim itself.',
+      );
+    }
+    checkIndices(index, this.shape[d]!, 'gather');
+    return apply('gather', [this, index], { dim: d });
+  }
+  /** The entries of `dim` listed by a 1-D integer tensor (torch.index_select); a copy. */
+  indexSelect(dim: number, index: Tensor): Tensor {
+    const d = normalizeDim(dim, this.ndim, 'indexSelect');
+    if (index.ndim !== 1) {
+      throw new ArgumentError(
+        `indexSelect: index must be 1-D, got shape ${formatShape(index.shape)}; flatten it first.`,
+      );
+    }
+    const shape = this.shape.map((n, a) => (a === d ? index.size : n));
+    const along = this.shape.map((_, a) => (a === d ? index.size : 1));
+    return composite(() => this.gather(d, index.reshape(along).expand(shape)));
+  }
+  /** Pieces of `splitSize` along `dim` (the last may be smaller), or of the listed sizes (torch.split); views. */
+  split(splitSizeOrSections: number | readonly number[], dim = 0): Tensor[] {
+    const d = normalizeDim(dim, this.ndim, 'split');
+    let start = 0;
+    return splitSizes(this.shape[d]!, splitSizeOrSections).map((n) => {
+      const piece = this.narrow(d, start, n);
+      start += n;
+      return piece;
+    });
+  }
+  /** `chunks` pieces of equal size along `dim` (the last may be smaller; torch.chunk); views. */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    if (!Number.isInteger(chunks) || chunks < 1) {
+      throw new ArgumentError(`chunk: chunks must be a positive integer, got ${chunks}.`);
+    }
+    const n = this.shape[normalizeDim(dim, this.ndim, 'chunk')]!;
+    return this.split(Math.max(1, Math.ceil(n / chunks)), dim);
+  }
+  /** Concatenates along `dim` (torch.cat): every other dim must match. */
+  static cat(tensors: readonly Tensor[], dim = 0): Tensor {
+    if (!Array.isArray(tensors) || tensors.length === 0) {
+      throw new ArgumentError('cat: expected a non-empty array of tensors, e.g. cat([a, b], 0).');
+    }
+    return apply('cat', tensors, { dim: normalizeDim(dim, tensors[0]!.ndim, 'cat') });
+  }
+  /** Stacks equal-shaped tensors along a new `dim` (torch.stack). */
+  static stack(tensors: readonly Tensor[], dim = 0): Tensor {
+    if (!Array.isArray(tensors) || tensors.length === 0) {
+      throw new ArgumentError('stack: expected a non-empty array of tensors, e.g. stack([a, b], 0).');
+    }
+    const d = normalizeDim(dim, tensors[0]!.ndim + 1, 'stack');
+    return composite(() =>
+      Tensor.cat(
+        tensors.map((t) => t.unsqueeze(d)),
+        d,
+      ),
+    );
+  }
+  /** Keeps [start, end) of each dim, as a view (tinygrad's shrink; narrow and slice use it). @internal */
+  static shrink(x: Tensor, ranges: [number, number][]): Tensor {
+    return apply('shrink', [x], { ranges });
+  }
+  /** Pads each dim with [before, after] zeros (tinygrad's pad, the adjoint of shrink). @internal */
+  static pad(x: Tensor, pads: [number, number][]): Tensor {
+    return apply('pad', [x], { pads });
+  }
+  /** A tensor with the same values in contiguous memory: this one when it already is (torch.contiguous). */
+  contiguous(): Tensor {
+    return this.isContiguous() ? this : apply('contiguous', [this], {});
+  }
+  /** A copy in fresh contiguous memory that stays on the tape (torch.clone). */
+  clone(): Tensor {
+    return apply('contiguous', [this], {});
+  }
+  /** This tensor in contiguous memory, copied without a tape when it is a view (for kernels). @internal */
+  packed(): Tensor {
+    if (this.isContiguous()) return this;
+    this.assertAlive();
+    const out = Tensor.uninitialized(this.backend, this.shape);
+    const s = this.strided!;
+    this.backend.copyStrided(this.id, s.offset, s.strides, out.id, 0, stridesOf(this.shape), this.shape);
+    return out;
   }
 
   // ---- reductions ----
@@ -292,6 +521,7 @@ export class Tensor {
   /** A tensor sharing no tape with this one (a copy of the values without gradient history). */
   detach(): Tensor {
     this.assertAlive();
+    if (!this.isContiguous()) return this.packed();
     const out = Tensor.uninitialized(this.backend, this.shape);
     this.backend.unary('copy', this.id, this.strides(), out.id, this.shape);
     return out;
@@ -320,6 +550,14 @@ export class Tensor {
   /** Copies the values out; works on every backend (the only read on asynchronous ones, e.g. WebGPU). */
   async data(): Promise<Float32Array> {
     this.assertAlive();
+    if (!this.isContiguous()) {
+      const packed = this.packed();
+      try {
+        return await packed.backend.read(packed.id, packed.size);
+      } finally {
+        packed.dispose();
+      }
+    }
     return this.backend.read(this.id, this.size);
   }
   /** Copies the values out synchronously (CPU backends only). */
@@ -330,6 +568,7 @@ export class Tensor {
         `the ${this.backend.name} backend reads asynchronously; use await t.data() or t.array().`,
       );
     }
+    if (!this.isContiguous()) return readPacked(this, (t) => t.backend.readSync(t.id, t.size));
     return this.backend.readSync(this.id, this.size);
   }
   /** Nested arrays of the values (CPU backends; use `array()` on any backend). */
@@ -358,7 +597,7 @@ export class Tensor {
     }
     return this;
   }
-  /** Row-major contiguous strides of this tensor. */
+  /** Row-major contiguous strides of this tensor's shape (a view's own strides are `stride()`). */
   strides(): number[] {
     const s = new Array<number>(this.ndim);
     let acc = 1;
