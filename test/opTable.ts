@@ -483,6 +483,58 @@ export const opCases: readonly OpCase[] = [
     shapes: [[2, 5]],
     fn: (a) => a.indexSelect(1, tensor([4, 1])),
   },
+  // ---- matmul with torch.matmul's N-D rules (composed over the matmul and bmm primitives) ----
+  { name: 'matmul 1-D · 1-D (dot)', prims: ['matmul'], shapes: [[5], [5]], fn: (a, b) => a.matmul(b) },
+  { name: 'matmul 1-D · 2-D', prims: ['matmul'], shapes: [[3], [3, 4]], fn: (a, b) => a.matmul(b) },
+  { name: 'matmul 2-D · 1-D', prims: ['matmul'], shapes: [[4, 3], [3]], fn: (a, b) => a.matmul(b) },
+  {
+    name: 'matmul 3-D · 2-D folds the batch into rows',
+    prims: ['matmul', 'reshape'],
+    shapes: [
+      [2, 3, 4],
+      [4, 5],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  {
+    name: 'matmul 3-D · 3-D (bmm)',
+    prims: ['bmm'],
+    shapes: [
+      [2, 3, 4],
+      [2, 4, 2],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  {
+    name: 'matmul broadcast batch [2,1,3,4]·[3,4,2]',
+    prims: ['bmm', 'expand', 'reshape'],
+    shapes: [
+      [2, 1, 3, 4],
+      [3, 4, 2],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  {
+    name: 'matmul 2-D · 3-D broadcasts the left operand',
+    prims: ['bmm', 'expand'],
+    shapes: [
+      [3, 4],
+      [2, 4, 5],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  { name: 'matmul 1-D · 3-D', prims: ['bmm'], shapes: [[4], [2, 4, 3]], fn: (a, b) => a.matmul(b) },
+  { name: 'matmul 3-D · 1-D', prims: ['matmul'], shapes: [[2, 3, 4], [4]], fn: (a, b) => a.matmul(b) },
+  {
+    name: 'matmul N-D with transB and a transposed view',
+    prims: ['bmm', 'permute'],
+    shapes: [
+      [2, 3, 4],
+      [2, 5, 4],
+      [2, 4, 5],
+    ],
+    fn: (a, b, c) => a.matmul(b, { transB: true }).add(a.matmul(c.transpose(1, 2), { transB: true })),
+  },
   // ---- composites ----
   {
     name: 'relu (composite)',
@@ -507,7 +559,7 @@ export const opCases: readonly OpCase[] = [
   },
   {
     name: 'crossEntropyComposed',
-    prims: ['mul', 'sum', 'neg'],
+    prims: ['gather', 'sum', 'neg'],
     shapes: [[4, 5]],
     fn: (z) => crossEntropyComposed(z, labels()),
     gen: (n, i) => smooth(n, i, 3),

@@ -5,7 +5,7 @@
  */
 import type { Backend, StorageId } from '../backend/backend.js';
 import type { Primitive, PrimitiveAttrs } from '../autograd/primitiveAttrs.js';
-import { ArgumentError, DropoutLabError, NumericError, formatShape } from '../errors.js';
+import { ArgumentError, DropoutLabError, NumericError, ShapeError, formatShape } from '../errors.js';
 import {
   composite,
   disposeSymbol,
@@ -15,7 +15,7 @@ import {
   track,
   untrack,
 } from './engine.js';
-import { normalizeAxes, resolveReshape, sizeOf, stridesOf, type Shape } from './shape.js';
+import { broadcastShapes, normalizeAxes, resolveReshape, sizeOf, stridesOf, type Shape } from './shape.js';
 import { isRowMajor, normalizeDim, sliceRange, splitSizes, type Layout } from './views.js';
 
 /** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
@@ -286,9 +286,52 @@ export class Tensor {
   }
 
   // ---- linear algebra ----
-  /** Matrix product of 2-D tensors; `transA`/`transB` multiply by a transposed operand without copying. */
+  /**
+   * Matrix product with torch.matmul's rules: 2-D·2-D is the matrix product; a 1-D left operand is a
+   * row and a 1-D right one a column (that dim removed from the result); otherwise the last two dims
+   * multiply and the dims before them broadcast, one bmm over the broadcast batch (a 2-D right
+   * operand folds the batch into rows instead: one matmul). `transA`/`transB` transpose the last two
+   * dims of an operand without copying.
+   */
   matmul(other: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
-    return apply('matmul', [this, other], { transA: opts.transA ?? false, transB: opts.transB ?? false });
+    const transA = opts.transA ?? false;
+    const transB = opts.transB ?? false;
+    if (this.ndim === 2 && other.ndim === 2) return apply('matmul', [this, other], { transA, transB });
+    if (this.ndim === 0 || other.ndim === 0) {
+      throw new ShapeError(
+        `matmul: both operands need at least 1 dim, got ${formatShape(this.shape)} and ${formatShape(other.shape)}; use mul for a scalar.`,
+      );
+    }
+    return composite(() => {
+      const a = this.ndim === 1 ? this.unsqueeze(transA ? 1 : 0) : this;
+      const b = other.ndim === 1 ? other.unsqueeze(transB ? 0 : 1) : other;
+      const [ra, ca] = a.shape.slice(-2) as [number, number];
+      const [rb, cb] = b.shape.slice(-2) as [number, number];
+      const [m, k] = transA ? [ca, ra] : [ra, ca];
+      const [k2, n] = transB ? [cb, rb] : [rb, cb];
+      if (k !== k2) {
+        throw new ShapeError(
+          `matmul: shapes ${formatShape(this.shape)} and ${formatShape(other.shape)} do not align (${k} ≠ ${k2}); ` +
+            "the first operand's last dim must match the second's second-to-last.",
+        );
+      }
+      let out: Tensor;
+      if (a.ndim === 2 && b.ndim === 2) out = apply('matmul', [a, b], { transA, transB });
+      else if (b.ndim === 2 && !transA) {
+        const lead = a.shape.slice(0, -2);
+        out = apply('matmul', [a.reshape([-1, k]), b], { transA: false, transB }).reshape([...lead, m, n]);
+      } else {
+        const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul (batch dims)');
+        const items = sizeOf(batch);
+        // Broadcast batch dims are stride-0 views; the reshape to [items, rows, cols] copies only those.
+        const a3 = a.expand([...batch, ra, ca]).reshape([items, ra, ca]);
+        const b3 = b.expand([...batch, rb, cb]).reshape([items, rb, cb]);
+        out = apply('bmm', [a3, b3], { transA, transB }).reshape([...batch, m, n]);
+      }
+      if (this.ndim === 1) out = out.squeeze(-2);
+      if (other.ndim === 1) out = out.squeeze(-1);
+      return out;
+    });
   }
 
   /**

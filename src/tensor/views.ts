@@ -6,7 +6,7 @@
  * here too.
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
-import { broadcastShapes, sameShape, sizeOf, type Shape } from './shape.js';
+import { sizeOf, type Shape } from './shape.js';
 
 /** Where a tensor's elements sit in its storage: element i = storage[offset + Σ iₐ·strides[a]]. */
 export interface Layout {
@@ -44,8 +44,12 @@ export function permuteLayout(x: Layout, perm: readonly number[]): Layout {
 
 /** expand: new leading axes and size-1 axes grown to `shape` read with stride 0 (NumPy broadcasting). */
 export function expandLayout(x: Layout, shape: readonly number[]): Layout {
-  const target = broadcastShapes(x.shape, shape, 'expand');
-  if (!sameShape(target, shape)) {
+  const fits = (d: number, i: number): boolean => d === shape[i + shape.length - x.shape.length] || d === 1;
+  if (
+    shape.length < x.shape.length ||
+    !x.shape.every(fits) ||
+    shape.some((d) => !Number.isInteger(d) || d < 0)
+  ) {
     throw new ShapeError(
       `expand: cannot expand ${formatShape(x.shape)} to ${formatShape(shape)}; only size-1 dims grow (use repeat to copy).`,
     );
