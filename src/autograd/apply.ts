@@ -10,6 +10,7 @@ import {
   isGradEnabled,
   noGrad,
 } from '../tensor/engine.js';
+import { resultDType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
 import { rules, type Rule } from './primitives.js';
@@ -42,6 +43,7 @@ export function apply<P extends Primitive>(
   const packed = READS_LAYOUTS.has(prim) ? inputs : inputs.map((t) => t.packed());
   const { out, saved = [] } = noGrad(() => rule.forward(packed, attrs));
   packed.forEach((t, i) => t !== inputs[i] && t.dispose());
+  out.setDType(resultDType(prim, inputs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
   for (const t of inputs) consumeLifted(t, record);

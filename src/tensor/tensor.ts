@@ -16,6 +16,7 @@ import {
   untrack,
 } from './engine.js';
 import { broadcastShapes, normalizeAxes, resolveReshape, sizeOf, stridesOf, type Shape } from './shape.js';
+import { toInt32Values, type DType } from './dtype.js';
 import { isRowMajor, normalizeDim, sliceRange, splitSizes, type Layout } from './views.js';
 
 /** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
@@ -123,6 +124,8 @@ export class Tensor {
   /** The tape entry that produced this tensor, when recorded. */
   node: Node | null;
   private disposed = false;
+  /** float32, or int32 for labels and indices (see ./dtype.ts). */
+  private elementType: DType = 'float32';
   /** Element strides and storage offset of a strided view; null when row-major from element 0. */
   private strided: { readonly strides: number[]; readonly offset: number } | null = null;
 
@@ -149,7 +152,52 @@ export class Tensor {
   view(shape: Shape): Tensor {
     this.assertAlive();
     retainStorage(this.backend, this.id);
-    return new Tensor(this.backend, this.id, [...shape]);
+    const t = new Tensor(this.backend, this.id, [...shape]);
+    t.elementType = this.elementType;
+    return t;
+  }
+
+  /** The element type: 'float32' (the default) or 'int32' (labels and indices), as torch.Tensor.dtype. */
+  get dtype(): DType {
+    return this.elementType;
+  }
+
+  /** Marks the element type of a tensor a creation function or a primitive just made. @internal */
+  setDType(dtype: DType): this {
+    this.elementType = dtype;
+    return this;
+  }
+
+  /**
+   * This tensor as `dtype` (torch.Tensor.to): itself when it already is; int32 → float32 is a copy;
+   * float32 → int32 truncates toward zero as torch does, on backends that read synchronously.
+   */
+  to(dtype: DType): Tensor {
+    if (dtype === this.elementType) return this;
+    if (dtype === 'float32') {
+      const out = this.detach();
+      return out.setDType('float32');
+    }
+    if (dtype !== 'int32') {
+      throw new ArgumentError(`to(): dtype must be 'float32' or 'int32', got ${String(dtype)}.`);
+    }
+    if (!this.backend.syncRead) {
+      throw new DropoutLabError(
+        `to('int32') truncates on the CPU, and the ${this.backend.name} backend reads asynchronously; ` +
+          "create the tensor with { dtype: 'int32' } instead.",
+      );
+    }
+    const out = Tensor.uninitialized(this.backend, this.shape);
+    this.backend.write(out.id, toInt32Values(this.dataSync(), 'to(int32)'));
+    return out.setDType('int32');
+  }
+  /** this.to('int32') (torch.Tensor.int). */
+  int(): Tensor {
+    return this.to('int32');
+  }
+  /** this.to('float32') (torch.Tensor.float). */
+  float(): Tensor {
+    return this.to('float32');
   }
 
   /**
@@ -160,6 +208,7 @@ export class Tensor {
     base.assertAlive();
     retainStorage(base.backend, base.id);
     const t = new Tensor(base.backend, base.id, [...layout.shape]);
+    t.elementType = base.elementType;
     if (!isRowMajor(layout)) t.strided = { strides: [...layout.strides], offset: layout.offset };
     return t;
   }
@@ -529,7 +578,7 @@ export class Tensor {
   packed(): Tensor {
     if (this.isContiguous()) return this;
     this.assertAlive();
-    const out = Tensor.uninitialized(this.backend, this.shape);
+    const out = Tensor.uninitialized(this.backend, this.shape).setDType(this.elementType);
     const s = this.strided!;
     this.backend.copyStrided(this.id, s.offset, s.strides, out.id, 0, stridesOf(this.shape), this.shape);
     return out;
@@ -567,7 +616,7 @@ export class Tensor {
     if (!this.isContiguous()) return this.packed();
     const out = Tensor.uninitialized(this.backend, this.shape);
     this.backend.unary('copy', this.id, this.strides(), out.id, this.shape);
-    return out;
+    return out.setDType(this.elementType);
   }
   /**
    * Backpropagates from this tensor (a scalar, unless `gradient` is given), accumulating into leaves'
@@ -659,6 +708,8 @@ export class Tensor {
     if (typeof value !== 'number') return value;
     const t = Tensor.empty(this.backend, []);
     this.backend.fill(t.id, 1, value);
+    // An integer constant keeps integer arithmetic integer (x.add(1) of an int32 x is int32, as in torch).
+    if (this.elementType === 'int32' && Number.isInteger(value)) t.elementType = 'int32';
     // Made for one op: freed with its graph, or at once when no tape records it.
     markLifted(t);
     return t;
