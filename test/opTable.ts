@@ -535,6 +535,24 @@ export const opCases: readonly OpCase[] = [
     ],
     fn: (a, b, c) => a.matmul(b, { transB: true }).add(a.matmul(c.transpose(1, 2), { transB: true })),
   },
+  {
+    name: 'matmul of transposed views reads them as stored (flags flipped)',
+    prims: ['matmul', 'permute'],
+    shapes: [
+      [3, 4],
+      [5, 3],
+    ],
+    fn: (a, b) => a.t().matmul(b.t()),
+  },
+  {
+    name: 'batched matmul of a transposed view',
+    prims: ['bmm', 'permute'],
+    shapes: [
+      [2, 4, 3],
+      [2, 4, 5],
+    ],
+    fn: (a, b) => a.transpose(1, 2).matmul(b),
+  },
   // ---- composites ----
   {
     name: 'relu (composite)',

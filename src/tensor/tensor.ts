@@ -17,7 +17,7 @@ import {
 } from './engine.js';
 import { broadcastShapes, normalizeAxes, resolveReshape, sizeOf, stridesOf, type Shape } from './shape.js';
 import { toInt32Values, type DType } from './dtype.js';
-import { isRowMajor, normalizeDim, sliceRange, splitSizes, type Layout } from './views.js';
+import { isRowMajor, normalizeDim, permuteLayout, sliceRange, splitSizes, type Layout } from './views.js';
 
 /** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
 export interface Node {
@@ -101,6 +101,18 @@ function checkIndices(index: Tensor, n: number, op: string): void {
       );
     }
   }
+}
+
+/**
+ * A matmul operand that is a transposed view of contiguous memory (x.t(), x.transpose(-2, -1)) as its
+ * transpose, which is contiguous, with the transpose flag flipped; any other operand as it is.
+ */
+function storedOperand(x: Tensor, trans: boolean): [Tensor, boolean] {
+  if (x.ndim < 2 || x.isContiguous()) return [x, trans];
+  const swap = x.shape.map((_, i) => i);
+  [swap[x.ndim - 2], swap[x.ndim - 1]] = [x.ndim - 1, x.ndim - 2];
+  if (!isRowMajor(permuteLayout(x.layout, swap))) return [x, trans];
+  return [x.transpose(-2, -1), !trans];
 }
 
 /** Nested JavaScript arrays of numbers, as returned by `toArray()`. */
@@ -343,8 +355,10 @@ export class Tensor {
    * dims of an operand without copying.
    */
   matmul(other: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
-    const transA = opts.transA ?? false;
-    const transB = opts.transB ?? false;
+    // A transposed view of contiguous memory is read as it is stored, with the flag flipped: no copy.
+    const [self, transA] = storedOperand(this, opts.transA ?? false);
+    const [rhs, transB] = storedOperand(other, opts.transB ?? false);
+    if (self !== this || rhs !== other) return self.matmul(rhs, { transA, transB });
     if (this.ndim === 2 && other.ndim === 2) return apply('matmul', [this, other], { transA, transB });
     if (this.ndim === 0 || other.ndim === 0) {
       throw new ShapeError(

@@ -130,6 +130,30 @@ describe('views share storage', () => {
   });
 });
 
+describe('kernels that read views as stored', () => {
+  test('matmul of a transposed view flips its transpose flag instead of copying', () => {
+    const backend = new ReferenceBackend();
+    let copies = 0;
+    const copy = backend.copyStrided.bind(backend);
+    backend.copyStrided = (...args) => {
+      copies++;
+      copy(...args);
+    };
+    const previous = getBackend();
+    setBackend(backend);
+    try {
+      const a = arange(12).reshape(3, 4);
+      const b = arange(15).reshape(5, 3);
+      const y = a.t().matmul(b.t());
+      assert.equal(copies, 0);
+      assert.deepEqual(y.toArray(), a.t().contiguous().matmul(b.t().contiguous()).toArray());
+      assert.equal(copies, 2, 'contiguous() copies');
+    } finally {
+      setBackend(previous);
+    }
+  });
+});
+
 describe('indexing', () => {
   test('cat, stack and indexSelect read views in place and match PyTorch', () => {
     const x = arange(6).reshape(2, 3);
