@@ -20,6 +20,19 @@ const VIEWS = new Set<Primitive>(['reshape', 'permute', 'expand', 'shrink', 'str
 /** Primitives whose forward reads any layout itself (views, and the strided copies). */
 const READS_LAYOUTS = new Set<Primitive>([...VIEWS, 'contiguous', 'cat', 'pad']);
 
+/** Primitives whose kernels read any strides (the strided elementwise kernels), though not an offset. */
+const READS_STRIDES = new Set<Primitive>([
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'neg',
+  'exp',
+  'log',
+  'where',
+  'compare',
+]);
+
 /**
  * Runs primitive `prim` on `inputs`, recording a tape node when gradients are enabled and any input
  * requires them. This is the only way the frontend computes.
@@ -40,7 +53,9 @@ export function apply<P extends Primitive>(
   }
   const rule = rules[prim] as Rule<P>;
   // Kernels read contiguous storage: a view input is copied for them, unless the rule reads layouts.
-  const packed = READS_LAYOUTS.has(prim) ? inputs : inputs.map((t) => t.packed());
+  const packed = READS_LAYOUTS.has(prim)
+    ? inputs
+    : inputs.map((t) => (READS_STRIDES.has(prim) && t.storageOffset() === 0 ? t : t.packed()));
   const { out, saved = [] } = noGrad(() => rule.forward(packed, attrs));
   packed.forEach((t, i) => t !== inputs[i] && t.dispose());
   out.setDType(resultDType(prim, inputs));

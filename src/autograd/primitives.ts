@@ -58,22 +58,24 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { out: Tensor } {
   a.backend.binary(
     op,
     a.id,
-    broadcastStrides(a.shape, shape),
+    broadcastStrides(a.shape, shape, a.stride()),
     b.id,
-    broadcastStrides(b.shape, shape),
+    broadcastStrides(b.shape, shape, b.stride()),
     out.id,
     shape,
   );
   return { out };
 }
 
+// The elementwise helpers read their inputs through their strides, so apply.ts hands them views
+// without an offset as they are (a transposed or expanded operand costs no copy).
 function unaryForward(
   op: 'neg' | 'exp' | 'log' | 'copy',
   x: Tensor,
   shape: Shape = x.shape,
 ): { out: Tensor } {
   const out = Tensor.uninitialized(x.backend, shape);
-  x.backend.unary(op, x.id, broadcastStrides(x.shape, shape), out.id, shape);
+  x.backend.unary(op, x.id, broadcastStrides(x.shape, shape, x.stride()), out.id, shape);
   return { out };
 }
 
@@ -236,11 +238,11 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const out = Tensor.uninitialized(a!.backend, shape);
       a!.backend.where(
         cond!.id,
-        broadcastStrides(cond!.shape, shape),
+        broadcastStrides(cond!.shape, shape, cond!.stride()),
         a!.id,
-        broadcastStrides(a!.shape, shape),
+        broadcastStrides(a!.shape, shape, a!.stride()),
         b!.id,
-        broadcastStrides(b!.shape, shape),
+        broadcastStrides(b!.shape, shape, b!.stride()),
         out.id,
         shape,
       );

@@ -130,7 +130,48 @@ describe('views share storage', () => {
   });
 });
 
+/** Runs fn on a fresh reference backend, counting its strided copies (the materialisation of views). */
+function copiesDuring(fn: () => void): number {
+  const backend = new ReferenceBackend();
+  let copies = 0;
+  const copy = backend.copyStrided.bind(backend);
+  backend.copyStrided = (...args) => {
+    copies++;
+    copy(...args);
+  };
+  const previous = getBackend();
+  setBackend(backend);
+  try {
+    fn();
+    return copies;
+  } finally {
+    setBackend(previous);
+  }
+}
+
 describe('kernels that read views as stored', () => {
+  test('elementwise ops read transposed and expanded views through their strides; an offset is copied', () => {
+    const x = () => arange(12).reshape(3, 4);
+    assert.equal(
+      copiesDuring(() => void x().t().mul(2).add(x().t())),
+      0,
+    );
+    assert.equal(
+      copiesDuring(() => void x().narrow(0, 0, 1).expand(5, 4).exp()),
+      0,
+    );
+    assert.equal(
+      copiesDuring(() => void x().narrow(0, 1, 2).neg()),
+      1,
+      'offset views are copied',
+    );
+    assert.equal(
+      copiesDuring(() => void x().t().sum(0)),
+      1,
+      'reductions read contiguous storage',
+    );
+  });
+
   test('matmul of a transposed view flips its transpose flag instead of copying', () => {
     const backend = new ReferenceBackend();
     let copies = 0;
