@@ -18,8 +18,10 @@ export {
   type RandomOptions,
   gatherRows,
 } from './tensor/creation.js';
+export { cat, stack } from './tensor/joining.js';
 export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
 export type { Shape } from './tensor/shape.js';
+export type { DType } from './tensor/dtype.js';
 export type { MemoryInfo } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
 export {

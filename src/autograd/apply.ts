@@ -10,9 +10,28 @@ import {
   isGradEnabled,
   noGrad,
 } from '../tensor/engine.js';
+import { resultDType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
 import { rules, type Rule } from './primitives.js';
+
+/** Primitives whose output may share its input's storage (a view). */
+const VIEWS = new Set<Primitive>(['reshape', 'permute', 'expand', 'shrink', 'stride']);
+/** Primitives whose forward reads any layout itself (views, and the strided copies). */
+const READS_LAYOUTS = new Set<Primitive>([...VIEWS, 'contiguous', 'cat', 'pad']);
+
+/** Primitives whose kernels read any strides (the strided elementwise kernels), though not an offset. */
+const READS_STRIDES = new Set<Primitive>([
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'neg',
+  'exp',
+  'log',
+  'where',
+  'compare',
+]);
 
 /**
  * Runs primitive `prim` on `inputs`, recording a tape node when gradients are enabled and any input
@@ -33,7 +52,13 @@ export function apply<P extends Primitive>(
     }
   }
   const rule = rules[prim] as Rule<P>;
-  const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
+  // Kernels read contiguous storage: a view input is copied for them, unless the rule reads layouts.
+  const packed = READS_LAYOUTS.has(prim)
+    ? inputs
+    : inputs.map((t) => (READS_STRIDES.has(prim) && t.storageOffset() === 0 ? t : t.packed()));
+  const { out, saved = [] } = noGrad(() => rule.forward(packed, attrs));
+  packed.forEach((t, i) => t !== inputs[i] && t.dispose());
+  out.setDType(resultDType(prim, inputs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
   for (const t of inputs) consumeLifted(t, record);
@@ -43,7 +68,7 @@ export function apply<P extends Primitive>(
     adoptGraphTensor(out);
   } else {
     for (const s of saved) s.dispose();
-    if (prim === 'reshape') addDependentView(inputs[0]!, out);
+    if (VIEWS.has(prim) && out.id === inputs[0]!.id) addDependentView(inputs[0]!, out);
   }
   return out;
 }

@@ -68,8 +68,11 @@ export function runBackward(root: Tensor, gradient?: Tensor, opts: BackwardOptio
       const owned = new Set<Tensor>();
       for (let k = order.length - 1; k >= 0; k--) {
         const t = order[k]!;
-        const g = grads.get(t);
-        if (g === undefined) continue;
+        const viewed = grads.get(t);
+        if (viewed === undefined) continue;
+        // A view's adjoint may hand back a view (permute's is a permute): the rules, the kernels they
+        // call and the optimisers reading .grad take contiguous storage.
+        const g = viewed.packed();
         if (t.node === null) {
           // A leaf: accumulate into .grad, which must outlive this scope.
           const previous = t.grad;

@@ -23,6 +23,13 @@ export interface PrimitiveAttrs {
   reshape: { shape: number[] };
   permute: { perm: number[] };
   expand: { shape: number[] };
+  // Views (strided, no copy: src/tensor/views.ts) and indexing; permute, expand and reshape above are views too.
+  shrink: { ranges: [number, number][] };
+  pad: { pads: [number, number][] };
+  stride: { steps: number[] };
+  contiguous: Record<string, never>;
+  cat: { dim: number };
+  gather: { dim: number };
   linear: { relu: boolean };
   im2col: { geom: Im2colGeometry; padValue: number };
   col2im: { geom: Im2colGeometry };

@@ -27,6 +27,14 @@ import {
   type Shape,
 } from '../tensor/shape.js';
 import { Tensor, type Node } from '../tensor/tensor.js';
+import {
+  catShape,
+  expandLayout,
+  permuteLayout,
+  reshapeStrides,
+  shrinkLayout,
+  strideLayout,
+} from '../tensor/views.js';
 import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
 
 /** What a backward rule sees. */
@@ -53,22 +61,24 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { out: Tensor } {
   a.backend.binary(
     op,
     a.id,
-    broadcastStrides(a.shape, shape),
+    broadcastStrides(a.shape, shape, a.stride()),
     b.id,
-    broadcastStrides(b.shape, shape),
+    broadcastStrides(b.shape, shape, b.stride()),
     out.id,
     shape,
   );
   return { out };
 }
 
+// The elementwise helpers read their inputs through their strides, so apply.ts hands them views
+// without an offset as they are (a transposed or expanded operand costs no copy).
 function unaryForward(
   op: 'neg' | 'exp' | 'log' | 'copy',
   x: Tensor,
   shape: Shape = x.shape,
 ): { out: Tensor } {
   const out = Tensor.uninitialized(x.backend, shape);
-  x.backend.unary(op, x.id, broadcastStrides(x.shape, shape), out.id, shape);
+  x.backend.unary(op, x.id, broadcastStrides(x.shape, shape, x.stride()), out.id, shape);
   return { out };
 }
 
@@ -168,6 +178,12 @@ function checkBmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [numb
   return [a.shape[0]!, m, n, k];
 }
 
+/** pad as a recorded op (the adjoint of shrink; the backward of a backward stays differentiable). */
+function padded(g: Tensor, pads: [number, number][]): Tensor {
+  if (pads.every(([b, a]) => b === 0 && a === 0)) return g;
+  return Tensor.pad(g, pads);
+}
+
 /** A gradient only when its input needs one (backward.ts drops the others anyway). */
 function when(need: boolean | undefined, f: () => Tensor): Tensor | null {
   return need ? f() : null;
@@ -225,11 +241,11 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const out = Tensor.uninitialized(a!.backend, shape);
       a!.backend.where(
         cond!.id,
-        broadcastStrides(cond!.shape, shape),
+        broadcastStrides(cond!.shape, shape, cond!.stride()),
         a!.id,
-        broadcastStrides(a!.shape, shape),
+        broadcastStrides(a!.shape, shape, a!.stride()),
         b!.id,
-        broadcastStrides(b!.shape, shape),
+        broadcastStrides(b!.shape, shape, b!.stride()),
         out.id,
         shape,
       );
@@ -316,41 +332,133 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       ];
     },
   },
+  // ---- views: a new layout (shape, strides, offset) over the input's storage, no copy (tinygrad's
+  // movement ops, src/tensor/views.ts); each one's adjoint is another: expand ↔ sum, shrink ↔ pad,
+  // permute ↔ the inverse permute, stride ↔ pad + reshape. apply.ts hands the other rules contiguous
+  // inputs, copying a view only when a kernel needs contiguous memory.
   reshape: {
-    // Row-major storage reads the same under any shape with the same element count, so a reshape
-    // is a view sharing its input's storage (released when the last owner is disposed).
-    forward: ([x], { shape }) => ({ out: x!.view(shape) }),
+    // A reshape is a view when the layout allows (always for contiguous storage, and for unsqueeze,
+    // squeeze and most flattens of views); otherwise it reads a contiguous copy.
+    forward: ([x], { shape }) => {
+      if (x!.isContiguous()) return { out: x!.view(shape) };
+      const strides = reshapeStrides(x!.shape, x!.stride(), shape);
+      if (strides !== null) return { out: Tensor.viewOf(x!, { shape, strides, offset: x!.storageOffset() }) };
+      const packed = x!.packed();
+      const out = packed.view(shape);
+      packed.dispose();
+      return { out };
+    },
     backward: (g, { inputs: [x] }) => [g.reshape([...x!.shape])],
   },
   permute: {
-    forward: ([x], { perm }) => {
-      const strides = stridesOf(x!.shape);
-      const shape = perm.map((p) => x!.shape[p]!);
-      const out = Tensor.uninitialized(x!.backend, shape);
-      x!.backend.unary(
-        'copy',
-        x!.id,
-        perm.map((p) => strides[p]!),
-        out.id,
-        shape,
-      );
-      return { out };
-    },
+    forward: ([x], { perm }) => ({ out: Tensor.viewOf(x!, permuteLayout(x!.layout, perm)) }),
     backward: (g, { attrs: { perm } }) => {
       const inverse = new Array<number>(perm.length);
       perm.forEach((p, i) => (inverse[p] = i));
-      return [g.transpose(inverse)];
+      return [g.permute(inverse)];
     },
   },
   expand: {
-    forward: ([x], { shape }) => {
-      const target = broadcastShapes(x!.shape, shape, 'expand');
-      if (!sameShape(target, shape)) {
-        throw new ShapeError(`expand: cannot expand ${formatShape(x!.shape)} to ${formatShape(shape)}.`);
-      }
-      return unaryForward('copy', x!, shape);
-    },
+    forward: ([x], { shape }) => ({ out: Tensor.viewOf(x!, expandLayout(x!.layout, shape)) }),
     backward: (g, { inputs: [x] }) => [unbroadcast(g, x!.shape)],
+  },
+  shrink: {
+    forward: ([x], { ranges }) => ({ out: Tensor.viewOf(x!, shrinkLayout(x!.layout, ranges)) }),
+    backward: (g, { inputs: [x], attrs: { ranges } }) => [
+      padded(
+        g,
+        ranges.map(([s, e], a): [number, number] => [s, x!.shape[a]! - e]),
+      ),
+    ],
+  },
+  stride: {
+    forward: ([x], { steps }) => ({ out: Tensor.viewOf(x!, strideLayout(x!.layout, steps)) }),
+    // Each strided axis of m kept entries becomes [m, 1], is padded to [m, step] with zeros, flattened
+    // to m·step and cut to the input's length (tinygrad's adjoint of a strided slice).
+    backward: (g, { inputs: [x], attrs: { steps } }) => {
+      let out = g;
+      steps.forEach((step, a) => {
+        if (step === 1) return;
+        const spread = out.unsqueeze(a + 1);
+        const pads = spread.shape.map((_, b): [number, number] => (b === a + 1 ? [0, step - 1] : [0, 0]));
+        const flat = padded(spread, pads).flatten(a, a + 1);
+        out = flat.narrow(a, 0, x!.shape[a]!);
+      });
+      return [out];
+    },
+  },
+  pad: {
+    // Zeros, with the input copied into the region that the adjoint's shrink reads back.
+    forward: ([x], { pads }) => {
+      const shape = x!.shape.map((n, a) => pads[a]![0] + n + pads[a]![1]);
+      const out = Tensor.empty(x!.backend, shape);
+      const strides = stridesOf(shape);
+      const offset = pads.reduce((o, [before], a) => o + before * strides[a]!, 0);
+      x!.backend.copyStrided(x!.id, x!.storageOffset(), x!.stride(), out.id, offset, strides, x!.shape);
+      return { out };
+    },
+    backward: (g, { inputs: [x], attrs: { pads } }) => [
+      Tensor.shrink(
+        g,
+        pads.map(([before], a): [number, number] => [before, before + x!.shape[a]!]),
+      ),
+    ],
+  },
+  contiguous: {
+    forward: ([x]) => {
+      const out = Tensor.uninitialized(x!.backend, x!.shape);
+      x!.backend.copyStrided(
+        x!.id,
+        x!.storageOffset(),
+        x!.stride(),
+        out.id,
+        0,
+        stridesOf(x!.shape),
+        x!.shape,
+      );
+      return { out };
+    },
+    backward: (g) => [g],
+  },
+  cat: {
+    // Each input is copied from its own layout into its region of the output: views are read in place.
+    forward: (inputs, { dim }) => {
+      const shape = catShape(
+        inputs.map((t) => t.shape),
+        dim,
+      );
+      const out = Tensor.uninitialized(inputs[0]!.backend, shape);
+      const strides = stridesOf(shape);
+      let offset = 0;
+      for (const t of inputs) {
+        t.backend.copyStrided(t.id, t.storageOffset(), t.stride(), out.id, offset, strides, t.shape);
+        offset += t.shape[dim]! * strides[dim]!;
+      }
+      return { out };
+    },
+    backward: (g, { inputs, needs, attrs: { dim } }) => {
+      let start = 0;
+      return inputs.map((t, i) => {
+        const piece = when(needs[i], () => g.narrow(dim, start, t.shape[dim]!));
+        start += t.shape[dim]!;
+        return piece;
+      });
+    },
+  },
+  gather: {
+    forward: ([x, index], { dim }) => {
+      const out = Tensor.uninitialized(x!.backend, index!.shape);
+      x!.backend.gather(x!.id, stridesOf(x!.shape), dim, index!.id, out.id, index!.shape);
+      return { out };
+    },
+    // Scatter-add back (repeated indices sum); called on the kernel directly, as im2col's adjoint is.
+    backward: (g, { inputs: [x, index], attrs: { dim } }) => {
+      const out = Tensor.uninitialized(g.backend, x!.shape);
+      const idx = index!.packed();
+      g.backend.scatterAdd(g.id, idx.id, index!.shape, dim, out.id, x!.shape);
+      if (idx !== index) idx.dispose();
+      return [out, null];
+    },
   },
   linear: {
     forward: (inputs, { relu }) => {

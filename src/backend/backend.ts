@@ -184,6 +184,47 @@ export interface Backend {
     losses: StorageId,
     grad: StorageId,
   ): void;
+  // ---- views and indexing (the loops are in src/backend/indexing.ts) ----
+  /**
+   * Strided copy: out[outOffset + Σ iₐ·outStrides[a]] = x[xOffset + Σ iₐ·xStrides[a]] for every index i
+   * of `shape`. Materialises a view (out contiguous) and writes into a region of a larger tensor (cat,
+   * pad); x and out are different storage.
+   */
+  copyStrided(
+    x: StorageId,
+    xOffset: number,
+    xStrides: readonly number[],
+    out: StorageId,
+    outOffset: number,
+    outStrides: readonly number[],
+    shape: readonly number[],
+  ): void;
+  /**
+   * torch.gather: out[p] = x[Σ_{a≠dim} pₐ·xStrides[a] + index[p]·xStrides[dim]] over outShape; index
+   * and out are contiguous of outShape, index holds integers in range (the frontend checks them where
+   * it can read them; a GPU kernel reads 0 for one out of range).
+   */
+  gather(
+    x: StorageId,
+    xStrides: readonly number[],
+    dim: number,
+    index: StorageId,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void;
+  /**
+   * The adjoint of gather: out (contiguous, outShape, written whole) starts at zero and
+   * out[p with p[dim] = index[p]] += g[p] for every p of indexShape, each element summing its
+   * contributions in ascending position along dim on every backend (so results agree bit for bit).
+   */
+  scatterAdd(
+    g: StorageId,
+    index: StorageId,
+    indexShape: readonly number[],
+    dim: number,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void;
   /** One in-place SGD step on a parameter; `velocity` is -1 when momentum is 0. */
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void;
 }

@@ -18,6 +18,7 @@ import type {
   UnaryOp,
 } from './backend.js';
 import { fillNormal, fillUniform } from '../random/philox.js';
+import { copyStridedArrays, gatherArrays, scatterAddArrays } from './indexing.js';
 
 type FloatArray = Float32Array | Float64Array;
 type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -426,5 +427,40 @@ export class ReferenceBackend implements Backend {
       }
       w[i]! -= lr * d;
     }
+  }
+
+  // ---- views and indexing (src/backend/indexing.ts) ----
+  copyStrided(
+    x: StorageId,
+    xOffset: number,
+    xStrides: readonly number[],
+    out: StorageId,
+    outOffset: number,
+    outStrides: readonly number[],
+    shape: readonly number[],
+  ): void {
+    copyStridedArrays(this.view(x), xOffset, xStrides, this.view(out), outOffset, outStrides, shape);
+  }
+
+  gather(
+    x: StorageId,
+    xStrides: readonly number[],
+    dim: number,
+    index: StorageId,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    gatherArrays(this.view(x), xStrides, dim, this.view(index), this.view(out), outShape);
+  }
+
+  scatterAdd(
+    g: StorageId,
+    index: StorageId,
+    indexShape: readonly number[],
+    dim: number,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    scatterAddArrays(this.view(g), this.view(index), indexShape, dim, this.view(out), outShape);
   }
 }

@@ -12,6 +12,7 @@ import { Generator } from '../random/generator.js';
 import { randperm } from '../random/randperm.js';
 import { gatherRows } from '../tensor/creation.js';
 import { disposeSymbol, getBackend } from '../tensor/engine.js';
+import type { DType } from '../tensor/dtype.js';
 import { sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -20,6 +21,8 @@ export interface HostColumn {
   readonly data: Float32Array;
   /** The shape of one row (e.g. [1, 28, 28] for an image, [] for a label). */
   readonly rowShape: readonly number[];
+  /** The batches' element type: 'int32' for labels; float32 when absent. */
+  readonly dtype?: DType;
 }
 
 /** A minibatch: one tensor per dataset column, disposable with `using`. */
@@ -34,7 +37,11 @@ export class TensorDataset<T extends Tensor[] = Tensor[]> {
 
   /** Examples along the first axis of each tensor (all the same length); values are copied once (CPU backends). */
   constructor(...tensors: T) {
-    this.columns = tensors.map((t) => ({ data: t.dataSync().slice(), rowShape: t.shape.slice(1) }));
+    this.columns = tensors.map((t) => ({
+      data: t.dataSync().slice(),
+      rowShape: t.shape.slice(1),
+      dtype: t.dtype,
+    }));
     this.length = TensorDataset.checkColumns(tensors.map((t) => t.shape));
   }
 
@@ -71,7 +78,7 @@ export class TensorDataset<T extends Tensor[] = Tensor[]> {
   gather(rows: ArrayLike<number>): TensorBatch<T> {
     const backend = getBackend();
     const batch = this.columns.map((c) =>
-      gatherRows(c.data, rows, sizeOf(c.rowShape), [rows.length, ...c.rowShape], { backend }),
+      gatherRows(c.data, rows, sizeOf(c.rowShape), [rows.length, ...c.rowShape], { backend, dtype: c.dtype }),
     ) as Tensor[] as TensorBatch<T>;
     Object.defineProperty(batch, disposeSymbol, {
       value: () => {

@@ -93,7 +93,7 @@ export class FashionMNIST extends DataModule {
     const columns = (images: Uint8Array, labels: Uint8Array, n: number): TensorDataset =>
       TensorDataset.fromColumns([
         { data: toFloat(images, n), rowShape: [1, 28, 28] },
-        { data: Float32Array.from(labels.subarray(0, n)), rowShape: [] },
+        { data: Float32Array.from(labels.subarray(0, n)), rowShape: [], dtype: 'int32' },
       ]);
     this.trainSet = columns(arrays.trainImages, arrays.trainLabels, this.numTrain);
     this.valSet = columns(arrays.testImages, arrays.testLabels, this.numVal);

@@ -10,7 +10,6 @@
  * Trained with SGD like the other models until the optimiser options offer AdamW.
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
-import { pick } from '../ops/attention.js';
 import { checkDropoutP } from '../ops/dropout.js';
 import { GELU } from '../nn/activations.js';
 import { MultiheadAttention } from '../nn/attention.js';
@@ -21,8 +20,9 @@ import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/normalization.js';
 import { SGD } from '../optim/sgd.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
-import { randn, tensor } from '../tensor/creation.js';
+import { randn } from '../tensor/creation.js';
 import { getBackend, tidy } from '../tensor/engine.js';
+import { cat } from '../tensor/joining.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
 
@@ -211,21 +211,10 @@ export class VisionTransformer extends Classifier {
     const n = X.shape[0]!;
     const w = this.hparams.width;
     const P = this.numPatches;
-    let t = this.patchEmbed.forward(X).reshape([n * w, P]);
-    if (this.clsToken !== null) {
-      // Prepend the class token without a concatenation primitive: shift the patches one column
-      // right with a constant [P, P + 1] shift matrix (column 0 left zero), then add the token there.
-      const shift = new Float32Array(P * (P + 1));
-      for (let p = 0; p < P; p++) shift[p * (P + 1) + p + 1] = 1;
-      const first = new Float32Array(P + 1);
-      first[0] = 1;
-      const backend = X.backend;
-      t = t
-        .matmul(tensor(shift, { shape: [P, P + 1], backend }))
-        .reshape([n, w, P + 1])
-        .add(this.clsToken.reshape([w, 1]).mul(tensor(first, { shape: [1, P + 1], backend })));
-    }
-    return t.reshape([n, w, -1]).transpose([0, 2, 1]).add(this.posEmbed);
+    let t = this.patchEmbed.forward(X).reshape([n, w, P]);
+    // The class token goes first, as token 0 of every image.
+    if (this.clsToken !== null) t = cat([this.clsToken.reshape([1, w, 1]).expand([n, w, 1]), t], 2);
+    return t.reshape([n, w, -1]).permute([0, 2, 1]).add(this.posEmbed);
   }
 
   /** Logits [N, 10] of images X [N, 1, 28, 28]. */
@@ -233,7 +222,7 @@ export class VisionTransformer extends Classifier {
     let x = this.embed(X);
     for (const block of this.blocks) x = block.forward(x);
     x = this.norm.forward(x);
-    return this.head.forward(this.clsToken !== null ? pick(x, 1, 0) : x.mean(1));
+    return this.head.forward(this.clsToken !== null ? x.select(1, 0) : x.mean(1));
   }
 
   /** Each block's MLP activations GELU(fc₁(LN₂(x))) [N·T, mlpDim], in eval-mode order (for nn.activationStats). */

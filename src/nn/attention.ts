@@ -7,7 +7,7 @@
  * (after dropout) averaged over heads. Inputs are [T, N, E] by default, [N, T, E] with batchFirst.
  */
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
-import { scaledDotProductAttention, pick } from '../ops/attention.js';
+import { scaledDotProductAttention } from '../ops/attention.js';
 import { applyDropout, checkDropoutP } from '../ops/dropout.js';
 import { linear } from '../ops/linear.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
@@ -140,7 +140,7 @@ export class MultiheadAttention extends Module {
           `MultiheadAttention(${E}, ${H}): ${what} must be ${this.batchFirst ? '[batch, sequence, embed]' : '[sequence, batch, embed]'} with embed ${E}, got ${formatShape(x.shape)}.`,
         );
       }
-      return this.batchFirst ? x : x.transpose([1, 0, 2]);
+      return this.batchFirst ? x : x.permute([1, 0, 2]);
     };
     const q0 = toBatchFirst(query, 'query');
     const [N, T] = q0.shape as [number, number];
@@ -156,7 +156,7 @@ export class MultiheadAttention extends Module {
     const heads = (x: Tensor, L: number): Tensor =>
       x
         .reshape([N, L, H, D])
-        .transpose([0, 2, 1, 3])
+        .permute([0, 2, 1, 3])
         .reshape([N * H, L, D]);
     // Each input with its third of the packed weight and bias (PyTorch's _in_projection). Picking
     // the thirds of the 3E×E weight costs 3E² multiplies; one packed GEMM for self-attention would
@@ -164,7 +164,7 @@ export class MultiheadAttention extends Module {
     const w = this.inProjWeight.reshape([3, E * E]);
     const b = this.inProjBias?.reshape([3, E]);
     const project = (x: Tensor, L: number, i: number): Tensor =>
-      heads(linear(x.reshape([N * L, E]), pick(w, 0, i).reshape([E, E]), b ? pick(b, 0, i) : null), L);
+      heads(linear(x.reshape([N * L, E]), w.select(0, i).reshape([E, E]), b ? b.select(0, i) : null), L);
     const q = project(q0, T, 0);
     const k = project(k0, S, 1);
     const v = project(v0, S, 2);
@@ -174,10 +174,10 @@ export class MultiheadAttention extends Module {
     });
     const merged = attention.output
       .reshape([N, H, T, D])
-      .transpose([0, 2, 1, 3])
+      .permute([0, 2, 1, 3])
       .reshape([N * T, E]);
     const out = this.outProj.forward(merged).reshape([N, T, E]);
-    const output = this.batchFirst ? out : out.transpose([1, 0, 2]);
+    const output = this.batchFirst ? out : out.permute([1, 0, 2]);
     if (opts.needWeights === false) return { output, weights: null };
     const perHead = attention.weights.reshape([N, H, T, S]);
     return { output, weights: opts.averageAttnWeights === false ? perHead : perHead.mean(1) };

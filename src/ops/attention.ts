@@ -3,18 +3,13 @@
  * batched matrix product: Attention(Q, K, V) = softmax(Q·Kᵀ / √d) · V, per batch item (an example's
  * head), with an optional hook that drops attention probabilities (PyTorch applies dropout there,
  * after the softmax and before the product with V). Also `pick`, which takes one index of an axis
- * (the q/k/v thirds of a packed projection, the class token): composed as Σ over the axis of x ⊙ a
- * one-hot, it costs one pass over x and its gradient scatters back through the same one-hot.
+ * (now Tensor.select, a view whose gradient pads back; kept for existing callers).
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
-import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { softmax } from './softmax.js';
 
-/**
- * x's slice at `index` along `axis` (that axis removed), times `scale`: Σ_axis x ⊙ onehot(index)·scale.
- * Exact for scale 1 (one product by 1, a sum of zeros); the gradient is the one-hot times the upstream.
- */
+/** x's slice at `index` along `axis` (that axis removed), times `scale`: `x.select(axis, index)` as a view when scale is 1. */
 export function pick(x: Tensor, axis: number, index: number, scale = 1): Tensor {
   const ax = axis < 0 ? axis + x.ndim : axis;
   const size = x.shape[ax];
@@ -23,10 +18,8 @@ export function pick(x: Tensor, axis: number, index: number, scale = 1): Tensor 
       `pick: index ${index} along axis ${axis} is out of range for shape ${formatShape(x.shape)}.`,
     );
   }
-  const hot = new Float32Array(size);
-  hot[index] = scale;
-  const shape = x.shape.map((d, i) => (i === ax ? d : 1));
-  return x.mul(tensor(hot, { shape, backend: x.backend })).sum(ax);
+  const slice = x.select(ax, index);
+  return scale === 1 ? slice : slice.mul(scale);
 }
 
 /** Options of scaledDotProductAttention. */

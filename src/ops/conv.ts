@@ -69,7 +69,7 @@ function rowsToImage(y: Tensor, g: Im2colGeometry): Tensor {
   const features = y.shape[1]!;
   return y
     .reshape([g.batch, g.outH * g.outW, features])
-    .transpose([0, 2, 1])
+    .permute([0, 2, 1])
     .reshape([g.batch, features, g.outH, g.outW]);
 }
 

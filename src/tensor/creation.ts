@@ -10,6 +10,7 @@ import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.j
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import type { RandomStream } from '../random/stream.js';
 import { getBackend } from './engine.js';
+import { checkDType, toInt32Values, type DType } from './dtype.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Tensor, installAutograd, type NestedArray } from './tensor.js';
 
@@ -23,9 +24,11 @@ export interface CreateOptions {
   requiresGrad?: boolean | undefined;
   /** Backend to allocate on; defaults to the active one (`setBackend`). */
   backend?: Backend | undefined;
+  /** Element type: 'float32' (the default) or 'int32' for labels and indices (values truncated toward zero). */
+  dtype?: DType | undefined;
 }
 
-/** Options of the random creation functions. */
+/** Options of the random creation functions (float32 draws). */
 export interface RandomOptions extends CreateOptions {
   /** Generator to draw from; defaults to the global one seeded by `manualSeed`. */
   generator?: Generator | undefined;
@@ -64,13 +67,19 @@ function flattenInto(data: NestedArray, shape: Shape, depth: number, out: number
 function make(shape: Shape, opts: CreateOptions, init: (t: Tensor) => void): Tensor {
   checkShape(shape);
   // Every creation function writes all elements, so zero-filling first would be wasted work.
+  const dtype = opts.dtype === undefined ? 'float32' : checkDType(opts.dtype, 'tensor creation');
+  if (dtype === 'int32' && opts.requiresGrad === true) {
+    throw new ArgumentError(
+      "only float32 tensors can require gradients (as in PyTorch); drop requiresGrad or use dtype 'float32'.",
+    );
+  }
   const t = Tensor.uninitialized(opts.backend ?? getBackend(), shape);
   init(t);
   t.requiresGrad = opts.requiresGrad ?? false;
-  return t;
+  return t.setDType(dtype);
 }
 
-const TENSOR_OPTION_KEYS = new Set(['shape', 'requiresGrad', 'backend']);
+const TENSOR_OPTION_KEYS = new Set(['shape', 'requiresGrad', 'backend', 'dtype']);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -98,11 +107,12 @@ function tensorOptions(second: unknown, third: unknown): CreateOptions & { shape
   }
   if (Array.isArray(second)) {
     const shape = checkTensorShape(second);
-    // TF.js's third argument is a dtype; float32 is the only one there is here.
+    // TF.js's third argument is a dtype.
     if (third === undefined || third === 'float32') return { shape };
+    if (third === 'int32') return { shape, dtype: 'int32' };
     if (!isPlainObject(third) || 'shape' in third) {
       throw new ArgumentError(
-        `tensor(): after a shape only 'float32' or { requiresGrad, backend } may follow, got ${formatValue(third)}.`,
+        `tensor(): after a shape only 'float32', 'int32' or { requiresGrad, backend, dtype } may follow, got ${formatValue(third)}.`,
       );
     }
     return { ...tensorOptions(third, undefined), shape };
@@ -114,7 +124,7 @@ function tensorOptions(second: unknown, third: unknown): CreateOptions & { shape
   const unknown = Object.keys(second).filter((k) => !TENSOR_OPTION_KEYS.has(k));
   if (unknown.length > 0) {
     throw new ArgumentError(
-      `tensor(): unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; the options are shape, requiresGrad and backend.`,
+      `tensor(): unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; the options are shape, requiresGrad, backend and dtype.`,
     );
   }
   if (second['shape'] !== undefined) checkTensorShape(second['shape']);
@@ -128,7 +138,7 @@ function tensorOptions(second: unknown, third: unknown): CreateOptions & { shape
 export function tensor(
   data: NestedArray | ArrayLike<number>,
   shape: Shape,
-  dtypeOrOpts?: 'float32' | CreateOptions,
+  dtypeOrOpts?: DType | CreateOptions,
 ): Tensor;
 /** A tensor from nested arrays or a flat typed array; `shape` in the options reshapes the values. */
 export function tensor(
@@ -156,7 +166,8 @@ export function tensor(data: NestedArray | ArrayLike<number>, second?: unknown, 
   if (sizeOf(shape) !== flat.length) {
     throw new ShapeError(`tensor(): ${flat.length} values do not fill shape ${formatShape(shape)}.`);
   }
-  return make(shape, opts, (t) => t.backend.write(t.id, flat));
+  const values = opts.dtype === 'int32' ? toInt32Values(flat, 'tensor()') : flat;
+  return make(shape, opts, (t) => t.backend.write(t.id, values));
 }
 
 /**
@@ -198,7 +209,8 @@ export function gatherRows(
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
-  return make(shape, opts, (t) => t.backend.fill(t.id, t.size, value));
+  const v = opts.dtype === 'int32' ? toInt32Values([value], 'full()')[0]! : value;
+  return make(shape, opts, (t) => t.backend.fill(t.id, t.size, v));
 }
 
 /** A tensor of zeros. */
@@ -224,19 +236,29 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   );
 }
 
+/** Random draws are float32: an int32 request is an error rather than truncated noise. */
+function floatDraws(opts: CreateOptions, op: string): void {
+  if (opts.dtype !== undefined && opts.dtype !== 'float32') {
+    throw new ArgumentError(`${op}: draws are float32; convert with .to('int32') if you need integers.`);
+  }
+}
+
 /** Uniform draws in [0, 1) from the seeded counter-based generator. */
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
+  floatDraws(opts, 'rand');
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('uniform', gen.next('uniform', t.size), t.id, t.size));
 }
 
 /** The uniforms of a stream already taken from a generator (`rand` = this after `next('uniform', size)`). */
 export function randFromStream(shape: Shape, stream: RandomStream, opts: CreateOptions = {}): Tensor {
+  floatDraws(opts, 'randFromStream');
   return make(shape, opts, (t) => t.backend.random('uniform', stream, t.id, t.size));
 }
 
 /** Standard normal draws (Box–Muller over the counter-based generator). */
 export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
+  floatDraws(opts, 'randn');
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('normal', gen.next('normal', t.size), t.id, t.size));
 }

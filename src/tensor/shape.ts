@@ -45,9 +45,16 @@ export function broadcastShapes(a: Shape, b: Shape, op = 'operation'): number[] 
   return out;
 }
 
-/** Element strides that read a contiguous tensor of `shape` as if it had shape `outShape` (0 = broadcast). */
-export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const own = stridesOf(shape);
+/**
+ * Element strides that read a tensor of `shape` as if it had shape `outShape` (0 = broadcast): a
+ * contiguous one, or a view with its own `strides` (Tensor.stride()).
+ */
+export function broadcastStrides(
+  shape: Shape,
+  outShape: Shape,
+  strides: readonly number[] = stridesOf(shape),
+): number[] {
+  const own = strides;
   const offset = outShape.length - shape.length;
   return outShape.map((d, i) => {
     const j = i - offset;

@@ -288,8 +288,8 @@ export const opCases: readonly OpCase[] = [
     shapes: [[2, 3, 4]],
     fn: (a) => a.reshape([4, -1]).mul(a.reshape(4, 6)),
   },
-  { name: 'permute 3-D', prims: ['permute'], shapes: [[2, 3, 4]], fn: (a) => a.transpose([2, 0, 1]) },
-  { name: 'transpose 2-D', prims: ['permute'], shapes: [[3, 5]], fn: (a) => a.transpose() },
+  { name: 'permute 3-D', prims: ['permute'], shapes: [[2, 3, 4]], fn: (a) => a.permute([2, 0, 1]) },
+  { name: 'transpose 2-D', prims: ['permute'], shapes: [[3, 5]], fn: (a) => a.transpose(0, 1) },
   { name: 'expand [3,1]→[2,3,4]', prims: ['expand'], shapes: [[3, 1]], fn: (a) => a.expand([2, 3, 4]) },
   { name: 'expand scalar', prims: ['expand'], shapes: [[]], fn: (a) => a.expand([2, 2]) },
   // ---- fused linear ----
@@ -344,6 +344,215 @@ export const opCases: readonly OpCase[] = [
     fn: (z) => crossEntropy(z, labels()),
     gen: (n, i) => smooth(n, i, 3),
   },
+  // ---- views and indexing (strided views over one storage; src/tensor/views.ts) ----
+  { name: 'narrow dim 1', prims: ['shrink'], shapes: [[3, 5]], fn: (a) => a.narrow(1, 1, 3) },
+  { name: 'narrow negative start', prims: ['shrink'], shapes: [[4, 2]], fn: (a) => a.narrow(0, -3, 2) },
+  {
+    name: 'slice [1:-1:2] on dim 1',
+    prims: ['shrink', 'stride'],
+    shapes: [[2, 7, 3]],
+    fn: (a) => a.slice(1, 1, -1, 2),
+  },
+  {
+    name: 'slice step 3 to the end',
+    prims: ['shrink', 'stride'],
+    shapes: [[8]],
+    fn: (a) => a.slice(0, 0, undefined, 3),
+  },
+  {
+    name: 'select row of a transposed view',
+    prims: ['permute', 'shrink', 'reshape'],
+    shapes: [[3, 4]],
+    fn: (a) => a.transpose(0, 1).select(0, 2),
+  },
+  {
+    name: 'unsqueeze, squeeze and flatten of a view (no copy)',
+    prims: ['permute', 'reshape'],
+    shapes: [[2, 3, 4]],
+    fn: (a) =>
+      a
+        .permute(2, 0, 1)
+        .unsqueeze(1)
+        .squeeze(1)
+        .flatten(1)
+        .mul(a.permute(2, 0, 1).flatten(1)),
+  },
+  {
+    name: 'flatten of a transposed view (copies)',
+    prims: ['permute', 'reshape'],
+    shapes: [[3, 4]],
+    fn: (a) => a.transpose(0, 1).flatten(),
+  },
+  {
+    name: 'pad (the adjoint of shrink)',
+    prims: ['pad'],
+    shapes: [[2, 3]],
+    fn: (a) =>
+      Tensor.pad(a, [
+        [1, 0],
+        [2, 1],
+      ]),
+  },
+  {
+    name: 'pad of a narrowed view',
+    prims: ['shrink', 'pad'],
+    shapes: [[4, 3]],
+    fn: (a) =>
+      Tensor.pad(a.narrow(0, 1, 2), [
+        [0, 2],
+        [1, 1],
+      ]),
+  },
+  {
+    name: 'contiguous of a view',
+    prims: ['permute', 'contiguous'],
+    shapes: [[3, 4]],
+    fn: (a) => a.t().contiguous(),
+  },
+  { name: 'clone', prims: ['contiguous', 'mul'], shapes: [[2, 3]], fn: (a) => a.clone().mul(a) },
+  {
+    name: 'cat dim 1 of three (one a view)',
+    prims: ['cat', 'permute'],
+    shapes: [
+      [2, 3],
+      [2, 1],
+      [4, 2],
+    ],
+    fn: (a, b, c) => Tensor.cat([a, b, c.narrow(0, 1, 2).transpose(0, 1).transpose(0, 1)], 1),
+  },
+  {
+    name: 'cat dim 0, an input used twice',
+    prims: ['cat'],
+    shapes: [[2, 3]],
+    fn: (a) => Tensor.cat([a, a.mul(2), a], 0),
+  },
+  {
+    name: 'stack dim 1',
+    prims: ['cat', 'reshape'],
+    shapes: [
+      [2, 3],
+      [2, 3],
+    ],
+    fn: (a, b) => Tensor.stack([a, b], 1),
+  },
+  {
+    name: 'split and chunk recombined',
+    prims: ['shrink', 'mul'],
+    shapes: [[5, 4]],
+    fn: (a) => {
+      const [p, q] = a.split([2, 3], 0);
+      const [r, t] = a.chunk(2, 1);
+      return p!.sum(0).mul(q!.sum(0)).add(r!.mul(t!).sum());
+    },
+  },
+  {
+    name: 'gather dim 1 with repeated indices',
+    prims: ['gather'],
+    shapes: [[3, 4]],
+    fn: (a) =>
+      a.gather(
+        1,
+        tensor([
+          [3, 0, 3],
+          [1, 1, 2],
+          [0, 2, 1],
+        ]),
+      ),
+  },
+  {
+    name: 'gather dim 0, index smaller than the input',
+    prims: ['gather'],
+    shapes: [[4, 3, 2]],
+    fn: (a) => a.gather(0, tensor([3, 0, 1, 1, 2, 3], { shape: [1, 3, 2] })),
+  },
+  {
+    name: 'gather of a transposed view',
+    prims: ['gather', 'permute'],
+    shapes: [[4, 3]],
+    fn: (a) => a.t().gather(1, tensor([[0], [3], [2]])),
+  },
+  {
+    name: 'indexSelect dim 0 with repeats',
+    prims: ['gather'],
+    shapes: [[4, 3]],
+    fn: (a) => a.indexSelect(0, tensor([2, 0, 2, 3])),
+  },
+  {
+    name: 'indexSelect dim 1',
+    prims: ['gather'],
+    shapes: [[2, 5]],
+    fn: (a) => a.indexSelect(1, tensor([4, 1])),
+  },
+  // ---- matmul with torch.matmul's N-D rules (composed over the matmul and bmm primitives) ----
+  { name: 'matmul 1-D · 1-D (dot)', prims: ['matmul'], shapes: [[5], [5]], fn: (a, b) => a.matmul(b) },
+  { name: 'matmul 1-D · 2-D', prims: ['matmul'], shapes: [[3], [3, 4]], fn: (a, b) => a.matmul(b) },
+  { name: 'matmul 2-D · 1-D', prims: ['matmul'], shapes: [[4, 3], [3]], fn: (a, b) => a.matmul(b) },
+  {
+    name: 'matmul 3-D · 2-D folds the batch into rows',
+    prims: ['matmul', 'reshape'],
+    shapes: [
+      [2, 3, 4],
+      [4, 5],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  {
+    name: 'matmul 3-D · 3-D (bmm)',
+    prims: ['bmm'],
+    shapes: [
+      [2, 3, 4],
+      [2, 4, 2],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  {
+    name: 'matmul broadcast batch [2,1,3,4]·[3,4,2]',
+    prims: ['bmm', 'expand', 'reshape'],
+    shapes: [
+      [2, 1, 3, 4],
+      [3, 4, 2],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  {
+    name: 'matmul 2-D · 3-D broadcasts the left operand',
+    prims: ['bmm', 'expand'],
+    shapes: [
+      [3, 4],
+      [2, 4, 5],
+    ],
+    fn: (a, b) => a.matmul(b),
+  },
+  { name: 'matmul 1-D · 3-D', prims: ['bmm'], shapes: [[4], [2, 4, 3]], fn: (a, b) => a.matmul(b) },
+  { name: 'matmul 3-D · 1-D', prims: ['matmul'], shapes: [[2, 3, 4], [4]], fn: (a, b) => a.matmul(b) },
+  {
+    name: 'matmul N-D with transB and a transposed view',
+    prims: ['bmm', 'permute'],
+    shapes: [
+      [2, 3, 4],
+      [2, 5, 4],
+      [2, 4, 5],
+    ],
+    fn: (a, b, c) => a.matmul(b, { transB: true }).add(a.matmul(c.transpose(1, 2), { transB: true })),
+  },
+  {
+    name: 'matmul of transposed views reads them as stored (flags flipped)',
+    prims: ['matmul', 'permute'],
+    shapes: [
+      [3, 4],
+      [5, 3],
+    ],
+    fn: (a, b) => a.t().matmul(b.t()),
+  },
+  {
+    name: 'batched matmul of a transposed view',
+    prims: ['bmm', 'permute'],
+    shapes: [
+      [2, 4, 3],
+      [2, 4, 5],
+    ],
+    fn: (a, b) => a.transpose(1, 2).matmul(b),
+  },
   // ---- composites ----
   {
     name: 'relu (composite)',
@@ -368,7 +577,7 @@ export const opCases: readonly OpCase[] = [
   },
   {
     name: 'crossEntropyComposed',
-    prims: ['mul', 'sum', 'neg'],
+    prims: ['gather', 'sum', 'neg'],
     shapes: [[4, 5]],
     fn: (z) => crossEntropyComposed(z, labels()),
     gen: (n, i) => smooth(n, i, 3),

@@ -22,6 +22,7 @@ import type {
 } from '../backend.js';
 import { dropoutKeep } from '../../random/dropoutKeep.js';
 import type { RandomDist, RandomStream } from '../../random/stream.js';
+import { copyStridedArrays, gatherArrays, scatterAddArrays } from '../indexing.js';
 import { collapseDimsMinRank1 } from '../strides.js';
 import type { KernelVariant } from './binary.js';
 import type { Kernels } from './exports.js';
@@ -358,5 +359,67 @@ export class WasmBackend implements Backend {
     }
     // Elementwise and independent, so the ranges may run on any thread; cut at multiples of 4.
     this.parallel.ranges('sgd', { w: pw, g: pg, v: pv, lr, momentum, weightDecay }, size, 4);
+  }
+
+  // ---- views and indexing ----
+  copyStrided(
+    x: StorageId,
+    xOffset: number,
+    xStrides: readonly number[],
+    out: StorageId,
+    outOffset: number,
+    outStrides: readonly number[],
+    shape: readonly number[],
+  ): void {
+    if (shape.some((n) => n === 0)) return;
+    const c = collapseDimsMinRank1(shape, [xStrides, outStrides]);
+    if (c.shape.length === 1 && c.strides[1]![0] === 1) {
+      // A contiguous destination (materialising a view, cat along the first axis): the SIMD copy
+      // kernel, on pointers moved to the offsets.
+      const rank = this.writeArgs(c.shape, [c.strides[0]!]);
+      this.k.unary(
+        UNARY_CODES.copy,
+        this.ptr(x) + 4 * xOffset,
+        this.ptr(out) + 4 * outOffset,
+        rank,
+        this.args,
+      );
+      return;
+    }
+    const f32 = this.heap.f32;
+    const [xs, os] = [this.ptr(x) >>> 2, this.ptr(out) >>> 2];
+    copyStridedArrays(f32, xs + xOffset, c.strides[0]!, f32, os + outOffset, c.strides[1]!, c.shape);
+  }
+
+  gather(
+    x: StorageId,
+    xStrides: readonly number[],
+    dim: number,
+    index: StorageId,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const f32 = this.heap.f32;
+    const view = (id: StorageId, size: number): Float32Array =>
+      f32.subarray(this.ptr(id) >>> 2, (this.ptr(id) >>> 2) + size);
+    const size = outShape.reduce((a, b) => a * b, 1);
+    const xBlock = this.heap.block(x);
+    gatherArrays(view(x, xBlock.size), xStrides, dim, view(index, size), view(out, size), outShape);
+  }
+
+  scatterAdd(
+    g: StorageId,
+    index: StorageId,
+    indexShape: readonly number[],
+    dim: number,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const f32 = this.heap.f32;
+    const view = (id: StorageId, size: number): Float32Array =>
+      f32.subarray(this.ptr(id) >>> 2, (this.ptr(id) >>> 2) + size);
+    const gSize = indexShape.reduce((a, b) => a * b, 1);
+    const outSize = outShape.reduce((a, b) => a * b, 1);
+    scatterAddArrays(view(g, gSize), view(index, gSize), indexShape, dim, view(out, outSize), outShape);
   }
 }

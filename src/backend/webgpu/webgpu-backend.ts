@@ -26,6 +26,7 @@ import { DropoutLabError } from '../../errors.js';
 import { dropoutKeep } from '../../random/dropoutKeep.js';
 import type { RandomDist, RandomStream } from '../../random/stream.js';
 import { collapseDims } from '../strides.js';
+import { MAX_RANK } from './kernels.js';
 import { Dispatcher, grid, groups, MAX_GROUPS } from './dispatch.js';
 import { KernelCache } from './kernel-cache.js';
 import {
@@ -42,6 +43,7 @@ import {
   unarySource,
   whereSource,
 } from './kernels.js';
+import { copyStridedSource, gatherSource, scatterAddSource } from './kernels-indexing.js';
 import { dropoutSource, normalSource, uniformSource } from './kernels-random.js';
 import { ParamArena, stridedParams, streamParams, type ParamBlock } from './params.js';
 import { BufferPool } from './pool.js';
@@ -390,6 +392,77 @@ export class WebGPUBackend implements Backend {
   // ---- dispatch ----
 
   /** Records one dispatch (Dispatcher.run), refused once the backend is disposed. */
+  // ---- views and indexing (kernels-indexing.ts) ----
+  copyStrided(
+    x: StorageId,
+    xOffset: number,
+    xStrides: readonly number[],
+    out: StorageId,
+    outOffset: number,
+    outStrides: readonly number[],
+    shape: readonly number[],
+  ): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (size === 0) return;
+    const c = collapseDims(shape, [xStrides, outStrides]);
+    const p = this.indexingParams(size, c.shape, [c.strides[0]!, c.strides[1]!]);
+    p.u32[2] = xOffset;
+    p.u32[3] = outOffset;
+    this.record('copyStrided', () => copyStridedSource, [x], [[out, size]], p, grid(size));
+  }
+
+  gather(
+    x: StorageId,
+    xStrides: readonly number[],
+    dim: number,
+    index: StorageId,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const size = outShape.reduce((a, b) => a * b, 1);
+    if (size === 0) return;
+    const p = this.indexingParams(size, outShape, [xStrides]);
+    p.u32[2] = dim;
+    this.record('gather', () => gatherSource, [x, index], [[out, size]], p, grid(size));
+  }
+
+  scatterAdd(
+    g: StorageId,
+    index: StorageId,
+    indexShape: readonly number[],
+    dim: number,
+    out: StorageId,
+    outShape: readonly number[],
+  ): void {
+    const size = outShape.reduce((a, b) => a * b, 1);
+    if (size === 0) return;
+    const p = this.indexingParams(size, outShape, [indexShape]);
+    p.u32[2] = dim;
+    this.record('scatterAdd', () => scatterAddSource, [g, index], [[out, size]], p, grid(size));
+  }
+
+  /** An indexing kernel's block: P0 size, P1 rank, P4… shape, P12+8j… the j-th per-axis list. */
+  private indexingParams(
+    size: number,
+    shape: readonly number[],
+    lists: readonly (readonly number[])[],
+  ): ParamBlock {
+    const rank = shape.length;
+    if (rank > MAX_RANK) {
+      throw new DropoutLabError(
+        `webgpu backend: views of rank ${rank} are not supported (at most ${MAX_RANK} after merging contiguous axes).`,
+      );
+    }
+    const p = this.params.next();
+    p.u32[0] = size;
+    p.u32[1] = rank;
+    for (let d = 0; d < rank; d++) {
+      p.u32[4 + d] = shape[d]!;
+      lists.forEach((l, j) => (p.u32[12 + 8 * j + d] = l[d]!));
+    }
+    return p;
+  }
+
   private record(...args: Parameters<Dispatcher['run']>): void {
     if (this.disposed) throw new DropoutLabError('webgpu backend: used after dispose().');
     this.dispatcher.run(...args);

@@ -33,8 +33,9 @@ test('any other second argument to tensor() is a clear error quoting it', () => 
     [6, undefined, /got 6\b/],
     [[2, 2.5], undefined, /non-negative integers .* got \[2, 2\.5\] \(an array\)/],
     [[-1, 6], undefined, /got \[-1, 6\]/],
-    [{ dtype: 'float32' }, undefined, /unknown option 'dtype'/],
-    [[2, 3], 'int32', /only 'float32' .* got "int32" \(a string\)/],
+    [{ dtype: 'int64' }, undefined, /dtype must be 'float32' or 'int32', got "int64"/],
+    [{ dtypes: 'int32' }, undefined, /unknown option 'dtypes'/],
+    [[2, 3], 'int64', /only 'float32', 'int32' .* got "int64" \(a string\)/],
     [{ shape: [2, 3] }, [2, 3], /nothing may follow the options object, got \[2, 3\]/],
   ];
   for (const [second, third, pattern] of bad) {

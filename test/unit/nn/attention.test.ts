@@ -60,12 +60,12 @@ test('attention dropout acts only while training, from the seeded stream, fresh 
 test('sequence-first and batch-first layouts give the same attention; weights are [N, T, S]', () => {
   const x = rand([3, 5, E], { generator: new Generator(2) });
   const bf = model(0, true).attend(x, x, x);
-  const sf = model(0, false).attend(x.transpose([1, 0, 2]), x.transpose([1, 0, 2]), x.transpose([1, 0, 2]));
+  const sf = model(0, false).attend(x.permute([1, 0, 2]), x.permute([1, 0, 2]), x.permute([1, 0, 2]));
   assert.deepEqual(sf.output.shape, [5, 3, E]);
   assert.deepEqual(bf.weights.shape, [3, 5, 5]);
   const close = (a: Tensor, b: Tensor): void =>
     a.dataSync().forEach((v, i) => assert.ok(Math.abs(v - b.dataSync()[i]!) < 1e-6));
-  close(sf.output.transpose([1, 0, 2]), bf.output);
+  close(sf.output.permute([1, 0, 2]), bf.output);
   close(sf.weights, bf.weights);
   const skipped = model(0, true).attend(x, x, x, { needWeights: false });
   assert.equal(skipped.weights, null);
