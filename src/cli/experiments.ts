@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkExperiment, DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
-import { completeConfig } from '../run/options.js';
 import { modelEntry, type ModelName } from '../run/models.js';
 import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
 import { runPool, type RunRecord } from '../experiments/pool.js';
@@ -163,9 +162,8 @@ export function curveBands(
 
 /** Flags of `compare --seeds`: the run (from the option table), its models and the pool's flags. */
 export interface CompareSeedsFlags extends QueueFlags {
-  config: RunConfig;
-  /** The fields set explicitly: each model's config is completed from them with its own defaults. */
-  given?: Partial<RunConfig>;
+  /** Every run, model by model and seed by seed within a model, resolved (src/run/resolve.ts). */
+  configs: readonly RunConfig[];
   models: readonly ModelName[];
   seeds: number;
   dataDir?: string;
@@ -181,17 +179,16 @@ export interface CompareSeedsFlags extends QueueFlags {
  * epoch 10 (when trained that long) and at the last epoch.
  */
 export async function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
-  const c = f.config;
-  const base: ExperimentConfig = { ...DEFAULT_EXPERIMENT, ...c };
-  const models = f.models.map((model) => ({
-    label: modelEntry(model).hasDropout ? `${model} (p=${c.dropout1}/${c.dropout2})` : model,
-    model,
-  }));
-  const seeds = Array.from({ length: f.seeds }, (_, i) => c.seed + i);
-  const configs = models.flatMap((m) => {
-    const own = f.given === undefined ? { model: m.model } : completeConfig({ ...f.given, model: m.model });
-    return seeds.map((seed) => ({ ...base, ...own, seed }));
+  const c = f.configs[0]!;
+  const models = f.models.map((model, i) => {
+    const own = f.configs[i * f.seeds]!;
+    return {
+      label: modelEntry(model).hasDropout ? `${model} (p=${own.dropout1}/${own.dropout2})` : model,
+      model,
+    };
   });
+  const seeds = f.configs.slice(0, f.seeds).map((r) => r.seed);
+  const configs = f.configs.map((r): ExperimentConfig => ({ ...DEFAULT_EXPERIMENT, ...r }));
   const flags: ExperimentFlags = {
     seeds: f.seeds,
     seed: c.seed,

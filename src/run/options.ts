@@ -8,10 +8,11 @@
 import { ArgumentError } from '../errors.js';
 import { DROPOUT_VARIANTS, FULL_SIZES, type RunConfig } from './config.js';
 import { checkDropoutSchedule } from '../train/dropoutSchedule.js';
-import { LR_SCHEDULES, MODEL_NAMES, modelEntry, OPTIMIZERS } from './models.js';
+import { BOOK_HPARAMS } from '../models/dropoutMlp.js';
+import { LR_SCHEDULES, MODEL_NAMES, modelEntry, OPTIMIZERS, rateMeaning } from './models.js';
 
-/** Where an option appears: the single-seed commands, the sweep's axes, the lab's form. */
-export type Surface = 'train' | 'compare' | 'sweep' | 'lab';
+/** Where an option appears: the single-seed commands, the sweep's axes, the lab's form, `mc`. */
+export type Surface = 'train' | 'compare' | 'sweep' | 'lab' | 'mc';
 
 /** How the lab draws a field: its element id and its label (a choice row: a <select>). */
 export interface LabField {
@@ -38,6 +39,12 @@ interface OptionBase<K extends keyof RunConfig> {
   readonly default: RunConfig[K];
   readonly surfaces: readonly Surface[];
   readonly lab?: LabField;
+  /**
+   * What happens when the option is given but does nothing for any of a command's runs (its model
+   * fixes the field, or another setting makes it moot: betas with SGD): 'refuse' (the default: one
+   * line before any work) or 'warn' (a note, and the run goes ahead). See ./resolve.ts.
+   */
+  readonly ifUnused?: 'refuse' | 'warn';
 }
 
 /** A numeric option: an integer or a finite number in [min, max] (or (min, max] with exclusiveMin). */
@@ -62,6 +69,8 @@ export interface ChoiceOption<K extends keyof RunConfig = keyof RunConfig> exten
 export type RunOption = NumberOption | ChoiceOption;
 
 const ALL: readonly Surface[] = ['train', 'compare', 'sweep', 'lab'];
+/** The fields `mc` lets a user set: it trains the book's dropout MLP, so the rates, length and subset. */
+const WITH_MC: readonly Surface[] = [...ALL, 'mc'];
 /** The lab's folded group of the noise kind and Liu et al.'s schedule. */
 const NOISE = 'Dropout noise and schedule';
 const CLI: readonly Surface[] = ['train', 'compare', 'sweep'];
@@ -95,10 +104,10 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     kind: 'number',
     min: 0,
     max: 1,
-    help: 'dropout probability after hidden layer 1',
+    help: `dropout rate p₁: ${rateMeaning('p1')}`,
     example: '0.5',
-    default: 0.5,
-    surfaces: ALL,
+    default: BOOK_HPARAMS.dropout1,
+    surfaces: WITH_MC,
     lab: { id: 'p1', label: 'p₁ (dropout 1)', step: 0.05 },
   },
   {
@@ -107,10 +116,10 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     kind: 'number',
     min: 0,
     max: 1,
-    help: 'dropout probability after hidden layer 2',
+    help: `dropout rate p₂: ${rateMeaning('p2')}`,
     example: '0.5',
-    default: 0.5,
-    surfaces: ALL,
+    default: BOOK_HPARAMS.dropout2,
+    surfaces: WITH_MC,
     lab: { id: 'p2', label: 'p₂ (dropout 2)', step: 0.05 },
   },
   {
@@ -229,6 +238,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: '0.9',
     default: 0.9,
     surfaces: CLI,
+    ifUnused: 'warn',
   },
   {
     key: 'beta2',
@@ -241,6 +251,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: '0.999',
     default: 0.999,
     surfaces: CLI,
+    ifUnused: 'warn',
   },
   {
     key: 'eps',
@@ -252,6 +263,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: '1e-8',
     default: 1e-8,
     surfaces: CLI,
+    ifUnused: 'warn',
   },
   {
     key: 'lrSchedule',
@@ -273,6 +285,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: '1',
     default: 0,
     surfaces: CLI,
+    ifUnused: 'warn',
   },
   {
     key: 'dropMode',
@@ -294,6 +307,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: 'linear',
     default: 'constant',
     surfaces: ALL,
+    ifUnused: 'warn',
     lab: { id: 'drop-schedule', label: 'Drop schedule', more: NOISE },
   },
   {
@@ -306,6 +320,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     example: '5',
     default: 0,
     surfaces: ALL,
+    ifUnused: 'warn',
     lab: { id: 'cutoff-epoch', label: 'Cutoff epoch', step: 1, more: NOISE },
   },
   {
@@ -329,7 +344,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'passes over the training set',
     example: '10',
     default: 10,
-    surfaces: ALL,
+    surfaces: WITH_MC,
     lab: { id: 'epochs', label: 'Epochs', step: 1 },
   },
   {
@@ -354,7 +369,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'use only the first N training examples',
     example: '6000',
     default: 0,
-    surfaces: ALL,
+    surfaces: WITH_MC,
     lab: { id: 'train-limit', label: 'Train subset', step: 1, shown: FULL_SIZES.trainLimit },
   },
   {
@@ -367,7 +382,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     help: 'use only the first N validation examples',
     example: '2000',
     default: 0,
-    surfaces: ALL,
+    surfaces: WITH_MC,
     lab: { id: 'val-limit', label: 'Validation subset', step: 1, shown: FULL_SIZES.valLimit },
   },
 ];
