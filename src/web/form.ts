@@ -37,6 +37,7 @@ function fieldCell(f: NumberField | ChoiceField): HTMLDivElement {
   const cell = document.createElement('div');
   const label = document.createElement('label');
   label.htmlFor = f.id;
+  label.id = `${f.id}-label`;
   label.textContent = f.label;
   let el: HTMLInputElement | HTMLSelectElement;
   if (isChoiceField(f)) {
@@ -292,11 +293,23 @@ export class SettingsForm {
     }
   }
 
-  /** A model without dropout greys out the dropout rates (they do not apply). */
+  /**
+   * The rates p₁ and p₂ are labelled with what they are in the chosen model (the registry's words:
+   * hidden-layer dropout, spatial dropout, DropBlock, attention dropout, …); a rate the model does
+   * not have is greyed out.
+   */
   syncPlain(): void {
     const parsed = parseModel(this.modelSelect.value);
-    const plain = parsed.ok && !modelEntry(parsed.value).hasDropout;
-    byId<HTMLInputElement>('p1').disabled = plain;
-    byId<HTMLInputElement>('p2').disabled = plain;
+    for (const f of NUMBER_FIELDS) {
+      if (f.runKey !== 'dropout1' && f.runKey !== 'dropout2') continue;
+      const meaning = parsed.ok ? modelEntry(parsed.value)[f.runKey === 'dropout1' ? 'p1' : 'p2'] : undefined;
+      this.input(f).disabled = parsed.ok && meaning === undefined;
+      const name = f.label.split(' ')[0]!;
+      byId(`${f.id}-label`).textContent = !parsed.ok
+        ? f.label
+        : meaning === undefined
+          ? `${name} (not used by ${parsed.value})`
+          : `${name}: ${meaning}`;
+    }
   }
 }
