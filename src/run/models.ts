@@ -87,16 +87,12 @@ const NO_NOISE = {
   rdropAlpha: 0,
 } as const;
 
-/** The hyperparameters every MLP of d2l's Dropout section takes from a run. */
+/**
+ * The sizes every MLP of d2l's Dropout section (and the CNN's head) takes from a run. The optimiser's
+ * settings are not the model's: the run builds its optimiser (./optimizer.ts).
+ */
 function mlpHparams(c: ModelSettings) {
-  return {
-    numHiddens1: c.numHiddens1,
-    numHiddens2: c.numHiddens2,
-    lr: c.lr,
-    momentum: c.momentum,
-    weightDecay: c.weightDecay,
-    maxNorm: c.maxNorm,
-  };
+  return { numHiddens1: c.numHiddens1, numHiddens2: c.numHiddens2 };
 }
 
 /** Refuses the dropout kinds a normalised MLP does not build (it has nn.Dropout layers only). */
@@ -267,8 +263,7 @@ export const MODELS = {
     hasDropout: false,
     fixed: { ...NO_NOISE, ...VIT_FIXED },
     defaults: VIT_DEFAULTS,
-    build: (c: ModelSettings) =>
-      new VisionTransformer({ lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }),
+    build: () => new VisionTransformer(),
   },
   'vit-dropout': {
     // The Transformer's standard rates are 0.1 and 0.1 (--dropout1 0.1 --dropout2 0.1).
@@ -280,14 +275,7 @@ export const MODELS = {
     p1: 'dropout on the attention probabilities and each residual branch',
     p2: 'DropPath (stochastic depth) of the last block, linearly less in earlier blocks',
     check: refuseVitNoise,
-    build: (c: ModelSettings) =>
-      new VisionTransformer({
-        dropout: c.dropout1,
-        dropPath: c.dropout2,
-        lr: c.lr,
-        momentum: c.momentum,
-        weightDecay: c.weightDecay,
-      }),
+    build: (c: ModelSettings) => new VisionTransformer({ dropout: c.dropout1, dropPath: c.dropout2 }),
   },
 } as const satisfies Record<string, ModelEntry>;
 
