@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkExperiment, DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
+import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
 import { modelEntry, type ModelName } from '../run/models.js';
 import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
@@ -58,14 +58,16 @@ export function addExperimentOptions(cmd: Command, defaultOut: string): Command 
     .option('--verbose', 'print stack traces on errors', false);
 }
 
-/** Runs `configs` through the worker pool with the command's flags; returns their records. */
+/**
+ * Runs `configs` through the worker pool with the command's flags; returns their records. Their run
+ * parts come from resolveRuns (src/run/resolve.ts), checked before this call, so a refused setting
+ * leaves no output folder behind; the pool (or the queue) checks each again where it crosses a process.
+ */
 export async function runExperiments(
   configs: readonly ExperimentConfig[],
   f: ExperimentFlags,
   log: (line: string) => void,
 ): Promise<{ records: RunRecord[]; outDir: string }> {
-  // Every run is checked before the output folder is made: a refused setting leaves nothing behind.
-  for (const c of configs) checkExperiment(c);
   const out = await prepareOutDir(f.out);
   if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
   const records = await runPool(configs, {
