@@ -13,7 +13,7 @@ import type { FashionMNIST } from '../../src/data/fashionMnist.js';
 import { manualSeed } from '../../src/random/generator.js';
 import { noGrad, setBackend, tidy } from '../../src/tensor/engine.js';
 import type { Classifier } from '../../src/train/module.js';
-import type { SGD } from '../../src/optim/sgd.js';
+import { SGD } from '../../src/optim/sgd.js';
 import { trainStep } from '../../src/train/trainer.js';
 import type { HParams, ModelKind } from './protocol.js';
 
@@ -50,7 +50,7 @@ export function buildLabRun(kind: ModelKind, hp: HParams, data: FashionMNIST): L
       : kind === 'cnn'
         ? new LeNetCNN(common)
         : kind === 'vit'
-          ? new VisionTransformer({ lr: hp.lr })
+          ? new VisionTransformer()
           : new MLP(common);
   const first = data.valDataloader()[Symbol.iterator]().next();
   if (!first.done) {
@@ -59,7 +59,8 @@ export function buildLabRun(kind: ModelKind, hp: HParams, data: FashionMNIST): L
     first.value.y.dispose();
   }
   model.train();
-  return { model, optim: model.configureOptimizers(), data };
+  // The book's plain SGD at the bench's rate, for every model (as the models' own optimisers were).
+  return { model, optim: new SGD(model.parameters(), { lr: hp.lr }), data };
 }
 
 /** Result of trainSteps. */

@@ -22,7 +22,8 @@ import {
   SUMMARY_METRICS,
   type ExperimentFlags,
 } from './experiments.js';
-import { completeConfig } from '../run/options.js';
+import { resolveRuns } from '../run/resolve.js';
+import { printNotes } from './runOptions.js';
 import { formatTable } from './format.js';
 import { integerAtLeast } from './options.js';
 import { shownArgv } from './queueOptions.js';
@@ -196,22 +197,20 @@ export async function runPreset(
   });
   const metrics = metricsOf(preset);
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
-  const base: ExperimentConfig = {
+  // Every run of every group, resolved before any work: a group's model brings its own defaults (a
+  // ViT: AdamW, warm-up + cosine), as on the command line; the MLPs have none, so their runs (and
+  // cached run ids) are as before.
+  const asked = groups.flatMap((g) => {
+    const { kind: _kind, mcSamples: _samples, mcConsistent: _consistent, ...run } = g.config;
+    return seeds.map((seed) => ({ ...run, seed }));
+  });
+  const data = { epochs, trainLimit: f.trainLimit ?? 0, valLimit: f.valLimit ?? 0 };
+  const runs = printNotes(resolveRuns(data, asked, { spelling: 'fields' }));
+  const configs = runs.map((c, i): ExperimentConfig => ({
     ...DEFAULT_EXPERIMENT,
-    epochs,
-    trainLimit: f.trainLimit ?? 0,
-    valLimit: f.valLimit ?? 0,
-  };
-  // A group's model brings its own defaults (a ViT: AdamW, warm-up + cosine), as on the command line;
-  // the MLPs have none, so their runs (and cached run ids) are as before.
-  const configs = groups.flatMap((g) =>
-    seeds.map((seed) => ({
-      ...base,
-      ...completeConfig({ epochs, trainLimit: base.trainLimit, valLimit: base.valLimit, ...g.config }),
-      ...g.config,
-      seed,
-    })),
-  );
+    ...groups[Math.floor(i / seeds.length)]!.config,
+    ...c,
+  }));
   const { records, outDir } = await runExperiments(configs, f, log);
   const runsOf = groups.map((g, i) => ({
     label: g.label,
@@ -299,7 +298,7 @@ export async function runPreset(
     '',
     `**Question.** ${preset.question}`,
     '',
-    `Command: \`dropout-lab ${shownArgv()}\` (${seeds.length} seeds: ${seeds.join(', ')}; ${epochs} epochs${base.trainLimit > 0 ? `, first ${base.trainLimit} training examples` : ''}${base.valLimit > 0 ? `, first ${base.valLimit} test examples` : ''}).`,
+    `Command: \`dropout-lab ${shownArgv()}\` (${seeds.length} seeds: ${seeds.join(', ')}; ${epochs} epochs${data.trainLimit > 0 ? `, first ${data.trainLimit} training examples` : ''}${data.valLimit > 0 ? `, first ${data.valLimit} test examples` : ''}).`,
     '',
     preset.notes,
     '',

@@ -5,9 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkExperiment, DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
+import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
-import { completeConfig } from '../run/options.js';
 import { modelEntry, type ModelName } from '../run/models.js';
 import { bandChart, writeChart, type BandPoint } from '../node/charts.js';
 import { runPool, type RunRecord } from '../experiments/pool.js';
@@ -87,14 +86,16 @@ export function experimentCommand<T>(
   return interruptible({ note: noteTo(f, log), quitLine: resumeHint }, fn);
 }
 
-/** Runs `configs` through the worker pool with the command's flags; returns their records. */
+/**
+ * Runs `configs` through the worker pool with the command's flags; returns their records. Their run
+ * parts come from resolveRuns (src/run/resolve.ts), checked before this call, so a refused setting
+ * leaves no output folder behind; the pool (or the queue) checks each again where it crosses a process.
+ */
 export async function runExperiments(
   configs: readonly ExperimentConfig[],
   f: ExperimentFlags,
   log: (line: string) => void,
 ): Promise<{ records: RunRecord[]; outDir: string }> {
-  // Every run is checked before the output folder is made: a refused setting leaves nothing behind.
-  for (const c of configs) checkExperiment(c);
   const out = await prepareOutDir(f.out, { log: noteTo(f, log) });
   try {
     if (f.queue) return { records: await runQueueWithFlags(configs, f, out.path, log), outDir: out.path };
@@ -198,9 +199,8 @@ export function curveBands(
 
 /** Flags of `compare --seeds`: the run (from the option table), its models and the pool's flags. */
 export interface CompareSeedsFlags extends QueueFlags {
-  config: RunConfig;
-  /** The fields set explicitly: each model's config is completed from them with its own defaults. */
-  given?: Partial<RunConfig>;
+  /** Every run, model by model and seed by seed within a model, resolved (src/run/resolve.ts). */
+  configs: readonly RunConfig[];
   models: readonly ModelName[];
   seeds: number;
   dataDir?: string;
@@ -220,17 +220,16 @@ export function runCompareSeeds(f: CompareSeedsFlags, log: (line: string) => voi
 }
 
 async function compareSeeds(f: CompareSeedsFlags, log: (line: string) => void): Promise<void> {
-  const c = f.config;
-  const base: ExperimentConfig = { ...DEFAULT_EXPERIMENT, ...c };
-  const models = f.models.map((model) => ({
-    label: modelEntry(model).hasDropout ? `${model} (p=${c.dropout1}/${c.dropout2})` : model,
-    model,
-  }));
-  const seeds = Array.from({ length: f.seeds }, (_, i) => c.seed + i);
-  const configs = models.flatMap((m) => {
-    const own = f.given === undefined ? { model: m.model } : completeConfig({ ...f.given, model: m.model });
-    return seeds.map((seed) => ({ ...base, ...own, seed }));
+  const c = f.configs[0]!;
+  const models = f.models.map((model, i) => {
+    const own = f.configs[i * f.seeds]!;
+    return {
+      label: modelEntry(model).hasDropout ? `${model} (p=${own.dropout1}/${own.dropout2})` : model,
+      model,
+    };
   });
+  const seeds = f.configs.slice(0, f.seeds).map((r) => r.seed);
+  const configs = f.configs.map((r): ExperimentConfig => ({ ...DEFAULT_EXPERIMENT, ...r }));
   const flags: ExperimentFlags = {
     seeds: f.seeds,
     seed: c.seed,

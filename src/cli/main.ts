@@ -16,7 +16,7 @@ import { runModels, type RunSpec } from './run.js';
 import type { RunConfig } from '../run/config.js';
 import { MODEL_NAMES, type ModelName } from '../run/models.js';
 import { optionOf } from '../run/options.js';
-import { addRunOptions, configFromFlags, flagParser, givenFromFlags } from './runOptions.js';
+import { addRunOptions, flagParser, runsFromFlags } from './runOptions.js';
 import { runCompareSeeds } from './experiments.js';
 import { registerMc } from './mc.js';
 import { registerSweep } from './sweep.js';
@@ -78,12 +78,15 @@ function addTrainingOptions(cmd: Command, surface: 'train' | 'compare'): Command
     .option('--verbose', 'print stack traces on errors', false);
 }
 
-function toSpec(command: 'train' | 'compare', models: readonly ModelName[], f: TrainFlags): RunSpec {
+/** The spec of `train`/`compare`: one resolved run per model (`train`: the --model flag's). */
+function toSpec(
+  command: 'train' | 'compare',
+  models: readonly ModelName[] | undefined,
+  f: TrainFlags,
+): RunSpec {
   return {
     command,
-    config: configFromFlags(f),
-    given: givenFromFlags(f),
-    models,
+    configs: runsFromFlags(f, models === undefined ? [{}] : models.map((model) => ({ model }))),
     dataDir: f.dataDir,
     out: f.out,
     json: f.json,
@@ -162,7 +165,7 @@ export function buildProgram(): Command {
       ),
     'train',
   ).action(async (f: TrainFlags) => {
-    await runModels(toSpec('train', [configFromFlags(f).model], f), print);
+    await runModels(toSpec('train', undefined, f), print);
   });
 
   addTrainingOptions(
@@ -197,11 +200,16 @@ export function buildProgram(): Command {
       await runModels(toSpec('compare', models, f), print);
       return;
     }
+    // Every run of every model and seed, resolved before the pool starts.
+    const first = f.seed === undefined ? 0 : (f.seed as number);
+    const seeds = Array.from({ length: f.seeds }, (_, i) => first + i);
     await runCompareSeeds(
       {
         ...f,
-        config: configFromFlags(f),
-        given: givenFromFlags(f),
+        configs: runsFromFlags(
+          f,
+          models.flatMap((model) => seeds.map((seed) => ({ model, seed }))),
+        ),
         models,
         seeds: f.seeds,
         ...(f.out === undefined ? {} : { out: f.out }),

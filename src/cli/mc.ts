@@ -25,18 +25,18 @@ import {
   type ExperimentFlags,
 } from './experiments.js';
 import { formatTable } from './format.js';
-import { integerAtLeast, numberIn } from './options.js';
+import { integerAtLeast } from './options.js';
+import type { RunConfig } from '../run/config.js';
+import { resolveRuns } from '../run/resolve.js';
+import { addRunOptions, givenFromFlags, printNotes } from './runOptions.js';
 import { shownArgv } from './queueOptions.js';
 
-type McFlags = ExperimentFlags & {
-  epochs: number;
-  samples: number;
-  dropout1: number;
-  dropout2: number;
-  trainLimit?: number;
-  valLimit?: number;
-  consistent: boolean;
-};
+/** The flags of `mc`: the run's (the option table's `mc` rows, unset = undefined), the experiment's, its own. */
+type McFlags = ExperimentFlags &
+  Partial<Record<keyof RunConfig, unknown>> & {
+    samples: number;
+    consistent: boolean;
+  };
 
 interface McEvent {
   ws_error: number;
@@ -57,22 +57,20 @@ interface McEvent {
 /** Registers `mc` on the program. */
 export function registerMc(program: Command, print: (line: string) => void): void {
   // program.command() (not new Command) so it inherits the one-line error output and exitOverride.
-  const cmd = program
-    .command('mc')
-    .description(
-      'weight scaling vs Monte-Carlo dropout averaging (k = 1…T passes), calibration, certain/uncertain images',
-    )
-    .option('--epochs <n>', 'training epochs per seed', integerAtLeast('--epochs', 1, 'e.g. 10'), 10)
+  const cmd = addRunOptions(
+    program
+      .command('mc')
+      .description(
+        'weight scaling vs Monte-Carlo dropout averaging (k = 1…T passes), calibration, certain/uncertain images',
+      ),
+    'mc',
+  )
     .option(
       '--samples <T>',
       'MC passes (error reported for every k ≤ T)',
       integerAtLeast('--samples', 1, 'e.g. 100'),
       100,
     )
-    .option('--dropout1 <p>', 'dropout after hidden layer 1', numberIn('--dropout1', 0, 1, 'e.g. 0.5'), 0.5)
-    .option('--dropout2 <p>', 'dropout after hidden layer 2', numberIn('--dropout2', 0, 1, 'e.g. 0.5'), 0.5)
-    .option('--train-limit <n>', 'first N training examples', integerAtLeast('--train-limit', 1, 'e.g. 6000'))
-    .option('--val-limit <n>', 'first N test examples', integerAtLeast('--val-limit', 1, 'e.g. 2000'))
     .option(
       '--consistent',
       'the same T dropout masks for every test image (BaaL ConsistentDropout), not fresh masks per image',
@@ -88,18 +86,21 @@ const KS = [1, 2, 5, 10, 20, 50, 100];
 /** Runs the MC experiment described by the flags. */
 export async function runMc(f: McFlags, log: (line: string) => void): Promise<void> {
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
-  const configs: ExperimentConfig[] = seeds.map((seed) => ({
+  // The book's dropout MLP, one run per seed, resolved from the option table's rows before any work.
+  const runs = printNotes(
+    resolveRuns(
+      givenFromFlags(f),
+      seeds.map((seed) => ({ seed })),
+    ),
+  );
+  const configs: ExperimentConfig[] = runs.map((c) => ({
     ...DEFAULT_EXPERIMENT,
+    ...c,
     kind: 'mc',
-    epochs: f.epochs,
-    dropout1: f.dropout1,
-    dropout2: f.dropout2,
-    trainLimit: f.trainLimit ?? 0,
-    valLimit: f.valLimit ?? 0,
     mcSamples: f.samples,
     ...(f.consistent ? { mcConsistent: true } : {}),
-    seed,
   }));
+  const { dropout1, dropout2, epochs } = runs[0]!;
   const { records, outDir } = await runExperiments(configs, f, log);
   const mcs = records.map((r) => r.events.find((e) => e['event'] === 'mc') as unknown as McEvent);
   const T = f.samples;
@@ -160,7 +161,7 @@ export async function runMc(f: McFlags, log: (line: string) => void): Promise<vo
   const md = [
     `# Weight scaling vs MC dropout, ${f.seeds} seeds`,
     '',
-    `Command: \`dropout-lab ${shownArgv()}\` (dropout ${f.dropout1}/${f.dropout2}, ${f.epochs} epochs, T = ${T}${f.consistent ? ', consistent masks' : ''}).`,
+    `Command: \`dropout-lab ${shownArgv()}\` (dropout ${dropout1}/${dropout2}, ${epochs} epochs, T = ${T}${f.consistent ? ', consistent masks' : ''}).`,
     '',
     '```',
     table,

@@ -10,9 +10,6 @@ import { createBackend, disposeBackend, type BackendName } from '../backend/sele
 import { ArgumentError, InterruptedError } from '../errors.js';
 import type { RunConfig } from '../run/config.js';
 import { epochEvent, summaryEvent } from '../run/events.js';
-import { completeConfig } from '../run/options.js';
-import type { ModelName } from '../run/models.js';
-import { checkRun } from '../run/options.js';
 import { checkResumable, runOne, type RunResult, type RunSummary } from '../run/runOne.js';
 import { writeRunOutputs } from '../node/runOutputs.js';
 import { cliCheckpointOptions, loadResumeCheckpoints } from './resume.js';
@@ -29,11 +26,8 @@ export type { RunSummary } from '../run/runOne.js';
 /** Everything one `train`/`compare` invocation needs: the run's description and the command's files. */
 export interface RunSpec {
   readonly command: 'train' | 'compare';
-  /** The run; `models` replaces its `model` (each model trains with these settings and seed). */
-  readonly config: RunConfig;
-  readonly models: readonly ModelName[];
-  /** The fields set explicitly: each model's config is completed from them with its own defaults. */
-  readonly given?: Partial<RunConfig> | undefined;
+  /** One run per model, resolved and checked before anything (src/run/resolve.ts); trained as given. */
+  readonly configs: readonly RunConfig[];
   readonly dataDir?: string | undefined;
   readonly out?: string | undefined;
   readonly json: boolean;
@@ -51,9 +45,10 @@ export interface RunSpec {
 
 /** Runs the spec end to end; resolves with one summary per model. */
 export async function runModels(spec: RunSpec, log: (line: string) => void): Promise<RunSummary[]> {
-  // Each model's config first: a setting a model refuses (e.g. a drop mode on a CNN's spatial
-  // dropout) is one line before any file, download or training, not when its run starts.
-  for (const model of spec.models) checkRun({ ...spec.config, model });
+  // The configs were resolved (complete, checked, canonical) before this call: a setting one model
+  // refuses is one line before any file, download or training.
+  const configs = spec.configs;
+  const models = configs.map((c) => c.model);
   if (spec.dataDir !== undefined) checkPathFlag('--data-dir', spec.dataDir);
   if (spec.resume !== undefined) checkPathFlag('--resume', spec.resume);
   // Weight files are checked before anything is trained, so a typo costs seconds, not a run.
@@ -76,20 +71,19 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
         });
   let backend: Backend | undefined;
   const previousBackend = getBackend();
-  const configs = spec.models.map((model) =>
-    spec.given === undefined ? { ...spec.config, model } : completeConfig({ ...spec.given, model }),
-  );
   try {
     // Everything that can be refused is checked before any training: a run of two models must not
     // train the first for minutes and then fail on the second's checkpoint.
-    const resumes = await loadResumeCheckpoints(spec, spec.models, note);
+    const resumes = await loadResumeCheckpoints(spec, models, note);
     backend = await createBackend(spec.backend, { threads: spec.threads });
     setBackend(backend);
+    // The data settings are the command's, the same for every model.
+    const first = configs[0]!;
     const data = await loadFashionMNIST({
-      batchSize: spec.config.batchSize,
+      batchSize: first.batchSize,
       dataDir: spec.dataDir,
-      trainLimit: spec.config.trainLimit || undefined,
-      valLimit: spec.config.valLimit || undefined,
+      trainLimit: first.trainLimit || undefined,
+      valLimit: first.valLimit || undefined,
       onProgress: spec.json ? undefined : downloadReporter(log),
       signal: interrupts?.signal,
     });
@@ -152,7 +146,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
       const written = await writeRunOutputs(out.path, {
         command: spec.command,
         // The seed that ran: a resumed run's is the checkpoint's (a different --seed is refused).
-        config: configs.length === 1 ? configs[0]! : spec.config,
+        config: first,
         results,
         backend: backend.name,
         threads: spec.backend === 'wasm' ? spec.threads : 1,

@@ -5,14 +5,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RunConfig } from '../run/config.js';
-import {
-  completeConfig,
-  optionsFor,
-  parseOption,
-  RUN_OPTIONS,
-  type RunOption,
-  type Surface,
-} from '../run/options.js';
+import { resolveRuns, type ResolvedRuns } from '../run/resolve.js';
+import { optionsFor, parseOption, RUN_OPTIONS, type RunOption, type Surface } from '../run/options.js';
 
 /** A commander parser for one table row: one line naming the flag and the fix. */
 export function flagParser(o: RunOption): (value: string) => number | string {
@@ -53,7 +47,17 @@ export function givenFromFlags(flags: object): Partial<RunConfig> {
   return out as Partial<RunConfig>;
 }
 
-/** The RunConfig of parsed flags: each table field from its flag, else the model's or the table's default. */
-export function configFromFlags(flags: object): RunConfig {
-  return completeConfig(givenFromFlags(flags));
+/**
+ * The runs a command's flags ask for, resolved before any work (src/run/resolve.ts): the flags given,
+ * overridden per run by `runs` (the models of `compare`, its seeds). A flag that does nothing for
+ * every run is refused in one line, or noted on stderr where its table row says 'warn'.
+ */
+export function runsFromFlags(flags: object, runs: readonly Partial<RunConfig>[] = [{}]): RunConfig[] {
+  return printNotes(resolveRuns(givenFromFlags(flags), runs));
+}
+
+/** Writes a resolution's notes to stderr (never stdout: `--json` output stays JSON); returns its configs. */
+export function printNotes(resolved: ResolvedRuns): RunConfig[] {
+  for (const n of resolved.notes) process.stderr.write(`dropout-lab: ${n}\n`);
+  return [...resolved.configs];
 }

@@ -10,8 +10,9 @@ import { ArgumentError } from '../errors.js';
 import { DEFAULT_EXPERIMENT, type ExperimentConfig } from '../experiments/config.js';
 import type { RunConfig } from '../run/config.js';
 import { completeConfig, describeLimits, optionsFor, parseOption, type RunOption } from '../run/options.js';
+import { resolveRuns } from '../run/resolve.js';
+import { printNotes } from './runOptions.js';
 import { bandChart, heatmap, writeChart, type BandPoint } from '../node/charts.js';
-import type { RunRecord } from '../experiments/pool.js';
 import { meanStd } from '../experiments/stats.js';
 import { writeFileAtomic } from '../node/atomicWrite.js';
 import {
@@ -124,34 +125,39 @@ export async function runSweep(f: SweepFlags, log: (line: string) => void): Prom
   const maxEpochs = Math.max(...epochList);
   const points = grid(axes);
   const seeds = Array.from({ length: f.seeds }, (_, i) => f.seed + i);
-  const toConfig = (p: Partial<ExperimentConfig>, seed: number): ExperimentConfig => {
-    // A model's own defaults fill what the axes leave (a ViT trains with AdamW unless swept otherwise).
-    const c: ExperimentConfig = {
-      ...DEFAULT_EXPERIMENT,
-      ...completeConfig(p as Partial<RunConfig>),
-      epochs: maxEpochs,
-      seed,
-    };
-    // Shorter runs are read off the longest one's epochs: right only when the rate does not depend on
-    // the run's length, as a cosine does.
-    if (epochList.length > 1 && c.lrSchedule !== 'constant') {
-      throw new ArgumentError(
-        'an epochs axis reads shorter runs off the longest, but a warm-up + cosine rate depends on the run length; sweep one epochs value at a time.',
-      );
-    }
-    if (f.fixedPn === undefined) return c;
+  // --fixed-pn: the widths follow each run's rates (its model's defaults where the axes leave them).
+  const widths = (p: Partial<RunConfig>): Partial<RunConfig> => {
+    if (f.fixedPn === undefined) return {};
+    const c = completeConfig(p);
     const size = (q: number): number => {
       if (q >= 1) throw new ArgumentError('--fixed-pn needs dropout p < 1 in every layer.');
       return Math.max(1, Math.round(f.fixedPn! / (1 - q)));
     };
     const plain = c.model === 'mlp';
-    return { ...c, numHiddens1: size(plain ? 0 : c.dropout1), numHiddens2: size(plain ? 0 : c.dropout2) };
+    return { numHiddens1: size(plain ? 0 : c.dropout1), numHiddens2: size(plain ? 0 : c.dropout2) };
   };
-  const configs = points.flatMap((p) => seeds.map((s) => toConfig(p, s)));
+  // Every run of the grid, resolved before anything starts: a model's own defaults fill what the axes
+  // leave (a ViT trains with AdamW unless swept otherwise), and a value one model refuses is one line.
+  const asked = points.flatMap((p) =>
+    seeds.map((seed) => ({
+      ...(p as Partial<RunConfig>),
+      ...widths(p as Partial<RunConfig>),
+      epochs: maxEpochs,
+      seed,
+    })),
+  );
+  const runConfigs = printNotes(resolveRuns({}, asked));
+  // Shorter runs are read off the longest one's epochs: right only when the rate does not depend on
+  // the run's length, as a cosine does.
+  if (epochList.length > 1 && runConfigs.some((c) => c.lrSchedule !== 'constant')) {
+    throw new ArgumentError(
+      'an epochs axis reads shorter runs off the longest, but a warm-up + cosine rate depends on the run length; sweep one epochs value at a time.',
+    );
+  }
+  const configs = runConfigs.map((c): ExperimentConfig => ({ ...DEFAULT_EXPERIMENT, ...c }));
   const { records, outDir } = await runExperiments(configs, f, log);
-  const byConfig = new Map<string, RunRecord>(configs.map((c, i) => [JSON.stringify(c), records[i]!]));
-  const groups = points.map((p) => {
-    const runs = seeds.map((s) => byConfig.get(JSON.stringify(toConfig(p, s)))!);
+  const groups = points.map((p, i) => {
+    const runs = records.slice(i * seeds.length, (i + 1) * seeds.length);
     const epoch = (p.epochs as number | undefined) ?? maxEpochs;
     return { point: p, label: label(p, swept), runs, events: runs.map((r) => epochEvent(r, epoch)) };
   });

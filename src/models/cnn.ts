@@ -14,7 +14,6 @@ import { DropBlock2d } from '../nn/dropBlock.js';
 import { SpatialDropout } from '../nn/dropoutVariants.js';
 import { Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { sgdFromHparams, type SGD } from '../optim/sgd.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
@@ -62,7 +61,7 @@ export const LENET_HPARAMS: ResolvedLeNetCNNConfig = {
  * each Conv2d + ReLU as one fused call.
  */
 export class LeNetCNN extends Classifier {
-  readonly hparams: ResolvedLeNetCNNConfig;
+  override readonly hparams: ResolvedLeNetCNNConfig;
   readonly net: Sequential;
 
   /** A LeNet-style CNN; omitted hyperparameters take LENET_HPARAMS' values. */
@@ -106,17 +105,6 @@ export class LeNetCNN extends Classifier {
       ...hidden(h.numHiddens1, h.numHiddens2),
       new Linear(h.numHiddens2, 10, g),
     );
-  }
-
-  /** Learning rate (default 0.1). */
-  get lr(): number {
-    return this.hparams.lr;
-  }
-
-  /** SGD with the model's lr, momentum, weight decay and max-norm. */
-  override configureOptimizers(): SGD {
-    const h = this.hparams;
-    return sgdFromHparams(this.parameters(), h);
   }
 
   /** Runs the Sequential on X [N, 1, 28, 28]. */

@@ -8,7 +8,6 @@ import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js'
 import type { Module } from '../nn/module.js';
 import { ArgumentError } from '../errors.js';
 import { checkDropoutP, dropoutLayer } from '../ops/dropout.js';
-import { sgdFromHparams, type SGD } from '../optim/sgd.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
@@ -60,8 +59,9 @@ function resolve(config: DropoutMLPConfig): ResolvedDropoutMLPConfig {
   // An option given as undefined takes the book's value, as an omitted one does.
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
   const c = { ...BOOK_HPARAMS, ...given } as ResolvedDropoutMLPConfig;
-  checkDropoutP(c.dropout1, 'dropout1');
-  checkDropoutP(c.dropout2, 'dropout2');
+  // The rates are checked where they enter a layer (nn.Dropout, nn.GaussianDropout) or, for the
+  // scratch model's functional dropoutLayer, in its constructor; DropConnect here, because a
+  // LazyLinear builds its Linear (which would check it) only at the first forward.
   checkDropoutP(c.dropConnect, 'dropConnect');
   return c;
 }
@@ -81,7 +81,7 @@ function refuseNoise(model: string, h: ResolvedDropoutMLPConfig): void {
 
 /** d2l's DropoutMLPScratch: applies the from-scratch `dropoutLayer` after each hidden ReLU, only when training. */
 export class DropoutMLPScratch extends Classifier implements ListsHiddenActivations {
-  readonly hparams: ResolvedDropoutMLPConfig;
+  override readonly hparams: ResolvedDropoutMLPConfig;
   readonly lin1: LazyLinear;
   readonly lin2: LazyLinear;
   readonly lin3: LazyLinear;
@@ -92,22 +92,15 @@ export class DropoutMLPScratch extends Classifier implements ListsHiddenActivati
   constructor(config: DropoutMLPConfig = {}) {
     super();
     this.hparams = resolve(config);
+    // p enters here: dropoutLayer would refuse it only at the first forward.
+    checkDropoutP(this.hparams.dropout1, 'dropout1');
+    checkDropoutP(this.hparams.dropout2, 'dropout2');
     refuseNoise('DropoutMLPScratch', this.hparams);
     const g = genOpts(config);
     this.generator = config.generator;
     this.lin1 = this.registerModule('lin1', new LazyLinear(this.hparams.numHiddens1, g));
     this.lin2 = this.registerModule('lin2', new LazyLinear(this.hparams.numHiddens2, g));
     this.lin3 = this.registerModule('lin3', new LazyLinear(this.hparams.numOutputs, g));
-  }
-
-  /** Learning rate (book default 0.1). */
-  get lr(): number {
-    return this.hparams.lr;
-  }
-
-  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
-  override configureOptimizers(): SGD {
-    return sgdFromHparams(this.parameters(), this.hparams);
   }
 
   /** Its children are deterministic and `forward` drops H1 and H2 only when training: the flag is dropout alone. */
@@ -134,7 +127,7 @@ export class DropoutMLPScratch extends Classifier implements ListsHiddenActivati
 
 /** d2l's concise DropoutMLP: Sequential(Flatten, Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear). */
 export class DropoutMLP extends Classifier {
-  readonly hparams: ResolvedDropoutMLPConfig;
+  override readonly hparams: ResolvedDropoutMLPConfig;
   readonly net: Sequential;
 
   /** The book's concise model; omitted hyperparameters take the book's values. */
@@ -161,16 +154,6 @@ export class DropoutMLP extends Classifier {
     );
   }
 
-  /** Learning rate (book default 0.1). */
-  get lr(): number {
-    return this.hparams.lr;
-  }
-
-  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
-  override configureOptimizers(): SGD {
-    return sgdFromHparams(this.parameters(), this.hparams);
-  }
-
   /** Runs the Sequential. */
   forward(X: Tensor): Tensor {
     return this.net.forward(X);
@@ -179,7 +162,7 @@ export class DropoutMLP extends Classifier {
 
 /** The plain MLP baseline: DropoutMLP's architecture with no dropout layers (its noise is recorded as 0). */
 export class MLP extends Classifier {
-  readonly hparams: ResolvedDropoutMLPConfig;
+  override readonly hparams: ResolvedDropoutMLPConfig;
   readonly net: Sequential;
 
   /** A 784→numHiddens1→numHiddens2→numOutputs ReLU MLP without dropout. */
@@ -198,16 +181,6 @@ export class MLP extends Classifier {
         new LazyLinear(this.hparams.numOutputs, g),
       ),
     );
-  }
-
-  /** Learning rate (book default 0.1). */
-  get lr(): number {
-    return this.hparams.lr;
-  }
-
-  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
-  override configureOptimizers(): SGD {
-    return sgdFromHparams(this.parameters(), this.hparams);
   }
 
   /** Runs the Sequential. */

@@ -10,7 +10,7 @@ import { Dropout, Flatten, LazyLinear, ReLU, Sequential } from '../nn/layers.js'
 import type { Module } from '../nn/module.js';
 import { BatchNorm1d, LayerNorm } from '../nn/normalization.js';
 import { checkDropoutP } from '../ops/dropout.js';
-import { sgdFromHparams, type SGD } from '../optim/sgd.js';
+import { BOOK_HPARAMS } from './dropoutMlp.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Classifier } from '../train/module.js';
 
@@ -47,24 +47,15 @@ export interface NormMLPConfig {
  * training, running statistics in evaluation) or LayerNorm (per-example statistics in both).
  */
 export class NormMLP extends Classifier {
-  readonly hparams: Required<NormMLPConfig>;
+  override readonly hparams: Required<NormMLPConfig>;
   readonly net: Sequential;
 
   /** Builds the network; omitted hyperparameters take the book's values. */
   constructor(config: NormMLPConfig) {
     super();
-    const h: Required<NormMLPConfig> = {
-      numOutputs: 10,
-      numHiddens1: 256,
-      numHiddens2: 256,
-      dropout1: 0.5,
-      dropout2: 0.5,
-      lr: 0.1,
-      momentum: 0,
-      weightDecay: 0,
-      maxNorm: 0,
-      ...config,
-    };
+    // The book's values (sizes, p = 0.5, plain SGD) are written once, in BOOK_HPARAMS.
+    const { variant: _variant, dropConnect: _dropConnect, ...book } = BOOK_HPARAMS;
+    const h: Required<NormMLPConfig> = { ...book, ...config };
     if (h.dropout === 'none') Object.assign(h, { dropout1: 0, dropout2: 0 });
     if (h.dropout === 'after') Object.assign(h, { dropout1: 0 });
     if (!['none', 'before', 'after'].includes(h.dropout) || !['batch', 'layer'].includes(h.norm)) {
@@ -92,17 +83,6 @@ export class NormMLP extends Classifier {
         new LazyLinear(h.numOutputs),
       ),
     );
-  }
-
-  /** Learning rate (book default 0.1). */
-  get lr(): number {
-    return this.hparams.lr;
-  }
-
-  /** SGD with the model's lr, momentum, weight decay and max-norm (the book: plain SGD). */
-  override configureOptimizers(): SGD {
-    const h = this.hparams;
-    return sgdFromHparams(this.parameters(), h);
   }
 
   /** Runs the Sequential. */

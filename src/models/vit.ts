@@ -7,7 +7,8 @@
  * with dropout `dropout` on the attention probabilities (inside nn.MultiheadAttention, as PyTorch) and on
  * each residual branch (Vaswani et al. 2017, §5.4), and DropPath (stochastic depth) whose rate grows
  * linearly from 0 in the first block to `dropPath` in the last (timm's stochastic depth decay rule).
- * Trained with SGD like the other models until the optimiser options offer AdamW.
+ * How it is trained (AdamW, warm-up + cosine: DeiT's recipe) is the run registry's
+ * (src/run/models.ts), not the model's; with a bare d2l.Trainer it gets d2l's default SGD at 0.1.
  */
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import { checkDropoutP } from '../ops/dropout.js';
@@ -18,7 +19,6 @@ import { DropPath } from '../nn/dropPath.js';
 import { Dropout, Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/normalization.js';
-import { SGD } from '../optim/sgd.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import { randn } from '../tensor/creation.js';
 import { getBackend, tidy } from '../tensor/engine.js';
@@ -47,9 +47,6 @@ export interface ViTConfig {
   patchSize?: number | undefined;
   /** Head input: the class token ('cls') or the mean of the patch tokens ('mean', no class token). */
   pool?: ViTPool | undefined;
-  lr?: number | undefined;
-  momentum?: number | undefined;
-  weightDecay?: number | undefined;
   /** Generator for initialisation and masks; defaults to the global one (`manualSeed`). */
   generator?: Generator | undefined;
 }
@@ -59,7 +56,7 @@ export type ResolvedViTConfig = {
   readonly [K in Exclude<keyof ViTConfig, 'generator'>]-?: Exclude<ViTConfig[K], undefined>;
 };
 
-/** Width 64, 4 blocks of 4 heads, MLP 128, 7×7 patches, class token, no dropout; SGD lr 0.1. */
+/** Width 64, 4 blocks of 4 heads, MLP 128, 7×7 patches, class token, no dropout. */
 export const VIT_HPARAMS: ResolvedViTConfig = {
   dropout: 0,
   dropPath: 0,
@@ -69,9 +66,6 @@ export const VIT_HPARAMS: ResolvedViTConfig = {
   mlpDim: 128,
   patchSize: 7,
   pool: 'cls',
-  lr: 0.1,
-  momentum: 0,
-  weightDecay: 0,
 };
 
 const IMAGE = 28;
@@ -134,7 +128,7 @@ export class EncoderBlock extends Module {
 
 /** The tiny Vision Transformer; see the file comment. */
 export class VisionTransformer extends Classifier {
-  readonly hparams: ResolvedViTConfig;
+  override readonly hparams: ResolvedViTConfig;
   /** Conv2d(1, width, patchSize, stride patchSize): one token per patch. */
   readonly patchEmbed: Conv2d;
   /** The learned class token [1, width] (null with mean pooling). */
@@ -190,17 +184,6 @@ export class VisionTransformer extends Classifier {
     );
     this.norm = new LayerNorm(h.width);
     this.head = new Linear(h.width, 10, g);
-  }
-
-  /** Learning rate (default 0.1). */
-  get lr(): number {
-    return this.hparams.lr;
-  }
-
-  /** SGD with the model's lr, momentum and weight decay. */
-  override configureOptimizers(): SGD {
-    const h = this.hparams;
-    return new SGD(this.parameters(), { lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay });
   }
 
   /** Tokens [N, T, width] of images X [N, 1, 28, 28]: patches, class token, position embedding. */

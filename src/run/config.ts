@@ -2,7 +2,7 @@
  * What one training run is, as plain data: the model (by registry name), its hyperparameters, the
  * optimiser's, the data subset and the seed. Every surface (the CLI's train/compare/sweep, the
  * experiments, the lab, config.json, the checkpoint's identity) reads and writes this one type; its
- * fields, limits, defaults and flags are described once, in ./options.ts.
+ * fields, limits, defaults and flags are described once, in ./optionTable.ts.
  */
 import type { ModelName, ModelSettings } from './models.js';
 

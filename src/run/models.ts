@@ -63,6 +63,12 @@ export interface ModelEntry {
   readonly fixed: Partial<ModelSettings>;
   /** Its own defaults for run fields (e.g. a ViT: AdamW, warm-up + cosine); explicit settings win. */
   readonly defaults?: Partial<ModelSettings>;
+  /**
+   * What p₁ (`--dropout1`) and p₂ (`--dropout2`) are in this model, in words for the help and the
+   * lab's labels; absent: the model has no such rate (and `fixed` records it as 0).
+   */
+  readonly p1?: string;
+  readonly p2?: string;
   /** Refuses settings the model cannot honour (one line naming the field). */
   readonly check?: (c: ModelSettings) => void;
   /** Builds the model; its initial draws come from the global generator (`manualSeed`). */
@@ -81,16 +87,12 @@ const NO_NOISE = {
   rdropAlpha: 0,
 } as const;
 
-/** The hyperparameters every MLP of d2l's Dropout section takes from a run. */
+/**
+ * The sizes every MLP of d2l's Dropout section (and the CNN's head) takes from a run. The optimiser's
+ * settings are not the model's: the run builds its optimiser (./optimizer.ts).
+ */
 function mlpHparams(c: ModelSettings) {
-  return {
-    numHiddens1: c.numHiddens1,
-    numHiddens2: c.numHiddens2,
-    lr: c.lr,
-    momentum: c.momentum,
-    weightDecay: c.weightDecay,
-    maxNorm: c.maxNorm,
-  };
+  return { numHiddens1: c.numHiddens1, numHiddens2: c.numHiddens2 };
 }
 
 /** Refuses the dropout kinds a normalised MLP does not build (it has nn.Dropout layers only). */
@@ -152,12 +154,23 @@ function refuseVitNoise(c: ModelSettings): void {
   }
 }
 
+/** p₁ and p₂ of the book's MLPs. */
+const MLP_P1 = 'dropout after hidden layer 1';
+const MLP_P2 = 'dropout after hidden layer 2';
+/** p₂ of the CNNs: the head's dropout. */
+const CNN_P2 = 'dropout after each hidden layer of the head';
+
 /** A registry entry of the normalised MLPs (src/models/normMlp.ts). */
-function normEntry(norm: NormKind, dropout: NormDropout, description: string, name: string) {
+function normEntry(norm: NormKind, dropout: NormDropout, description: string, name: string): ModelEntry {
+  const norms = norm === 'batch' ? 'BatchNorm' : 'LayerNorm';
+  // Before a BatchNorm, p₁'s noise shifts the variance the next BatchNorm sees (Li et al.).
+  const p1 = norm === 'batch' ? `${MLP_P1}, before the second BatchNorm` : MLP_P1;
   return {
     description,
     hasDropout: dropout !== 'none',
     fixed: dropout === 'none' ? NO_NOISE : dropout === 'after' ? { dropout1: 0 } : {},
+    ...(dropout === 'before' ? { p1, p2: MLP_P2 } : {}),
+    ...(dropout === 'after' ? { p2: `dropout after the last ${norms} (hidden layer 2)` } : {}),
     ...(dropout === 'none' ? {} : { check: bernoulliOnly(name) }),
     build: (c: ModelSettings) =>
       new NormMLP({ ...mlpHparams(c), norm, dropout, dropout1: c.dropout1, dropout2: c.dropout2 }),
@@ -170,6 +183,8 @@ export const MODELS = {
     description: 'Dropout MLP (nn.Dropout)',
     hasDropout: true,
     fixed: {},
+    p1: MLP_P1,
+    p2: MLP_P2,
     build: (c: ModelSettings) =>
       new DropoutMLP({
         ...mlpHparams(c),
@@ -183,6 +198,8 @@ export const MODELS = {
     description: 'Dropout MLP (scratch dropoutLayer)',
     hasDropout: true,
     fixed: {},
+    p1: MLP_P1,
+    p2: MLP_P2,
     check: (c: ModelSettings) => {
       if (c.variant !== 'bernoulli' || c.dropConnect !== 0 || c.dropMode !== 'standard') {
         throw new ArgumentError(
@@ -224,6 +241,8 @@ export const MODELS = {
     description: 'LeNet-style CNN, spatial dropout p₁ after each conv block, dropout p₂ in the head',
     hasDropout: true,
     fixed: { variant: 'bernoulli', dropConnect: 0 },
+    p1: 'spatial dropout (whole feature maps) after each conv block',
+    p2: CNN_P2,
     check: refuseCnnNoise('cnn-dropout', 'spatial dropout'),
     build: (c: ModelSettings) =>
       new LeNetCNN({ ...mlpHparams(c), spatialDropout: c.dropout1, dropout: c.dropout2 }),
@@ -232,6 +251,8 @@ export const MODELS = {
     description: 'LeNet-style CNN, DropBlock p₁ (3×3 blocks) after each conv block, dropout p₂ in the head',
     hasDropout: true,
     fixed: { variant: 'bernoulli', dropConnect: 0 },
+    p1: 'DropBlock (3×3 blocks) after each conv block',
+    p2: CNN_P2,
     check: refuseCnnNoise('cnn-dropblock', 'DropBlock'),
     build: (c: ModelSettings) =>
       new LeNetCNN({ ...mlpHparams(c), dropBlock: c.dropout1, dropout: c.dropout2 }),
@@ -242,8 +263,7 @@ export const MODELS = {
     hasDropout: false,
     fixed: { ...NO_NOISE, ...VIT_FIXED },
     defaults: VIT_DEFAULTS,
-    build: (c: ModelSettings) =>
-      new VisionTransformer({ lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }),
+    build: () => new VisionTransformer(),
   },
   'vit-dropout': {
     // The Transformer's standard rates are 0.1 and 0.1 (--dropout1 0.1 --dropout2 0.1).
@@ -252,15 +272,10 @@ export const MODELS = {
     hasDropout: true,
     fixed: { variant: 'bernoulli', dropConnect: 0, ...VIT_FIXED },
     defaults: { ...VIT_DEFAULTS, dropout1: 0.1, dropout2: 0.1 },
+    p1: 'dropout on the attention probabilities and each residual branch',
+    p2: 'DropPath (stochastic depth) of the last block, linearly less in earlier blocks',
     check: refuseVitNoise,
-    build: (c: ModelSettings) =>
-      new VisionTransformer({
-        dropout: c.dropout1,
-        dropPath: c.dropout2,
-        lr: c.lr,
-        momentum: c.momentum,
-        weightDecay: c.weightDecay,
-      }),
+    build: (c: ModelSettings) => new VisionTransformer({ dropout: c.dropout1, dropPath: c.dropout2 }),
   },
 } as const satisfies Record<string, ModelEntry>;
 
@@ -282,4 +297,20 @@ export function buildModel(c: ModelSettings & { readonly model: string }): Class
     throw new ArgumentError(`run config: unknown model '${c.model}'; use one of ${MODEL_NAMES.join(', ')}.`);
   }
   return entry.build(c);
+}
+
+/**
+ * What the rate `which` (p₁ = `--dropout1`, p₂ = `--dropout2`) means, model by model, in one line:
+ * models sharing a meaning are named together; those without the rate are listed last.
+ */
+export function rateMeaning(which: 'p1' | 'p2'): string {
+  const byMeaning = new Map<string, ModelName[]>();
+  const without: ModelName[] = [];
+  for (const name of MODEL_NAMES) {
+    const meaning = modelEntry(name)[which];
+    if (meaning === undefined) without.push(name);
+    else byMeaning.set(meaning, [...(byMeaning.get(meaning) ?? []), name]);
+  }
+  const parts = [...byMeaning].map(([meaning, names]) => `${meaning} (${names.join(', ')})`);
+  return `${parts.join('; ')}; not used by ${without.join(', ')}`;
 }

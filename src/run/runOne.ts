@@ -16,7 +16,7 @@ import { trainStepsPerEpoch } from '../train/lastBatch.js';
 import { Trainer, type Checkpointer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import type { RunConfig } from './config.js';
 import { buildModel } from './models.js';
-import { canonicalConfig, checkpointIdentity, checkRun, upgradeIdentity } from './options.js';
+import { canonicalConfig, checkpointIdentity, upgradeIdentity } from './options.js';
 import { runOptimizer, runSchedule } from './optimizer.js';
 import { useRDrop } from './rdrop.js';
 
@@ -127,10 +127,12 @@ export function checkResumable(c: RunConfig, ckpt: TrainingCheckpoint, data: Fas
   }
 }
 
-/** Trains one run on `data` (see {@link runData}); resolves with its epochs, curves and summary. */
+/**
+ * Trains one run on `data` (see {@link runData}); resolves with its epochs, curves and summary. `c` is
+ * trusted: it comes from resolveRuns (./resolve.ts), or from checkExperiment where a config crosses
+ * a process (a pool's worker, a queue's job); nothing here checks it again.
+ */
 export async function runOne(c: RunConfig, data: FashionMNIST, hooks: RunHooks = {}): Promise<RunResult> {
-  // Validated where it enters: a page's message or a library caller's object, like a flag.
-  checkRun(c);
   seedRun(c, data);
   const model = buildModel(c);
   let kept = false;

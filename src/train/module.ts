@@ -9,7 +9,7 @@ import type { Batch } from '../data/dataModule.js';
 import { Module } from '../nn/module.js';
 import { accuracy, accuracyTensor, crossEntropy } from '../ops/loss.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { SGD } from '../optim/sgd.js';
+import { sgdFromHparams } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -21,10 +21,34 @@ export interface ValidationResult {
   readonly acc?: Tensor;
 }
 
-/** d2l.Module: a network with a loss, a training step and an optimiser (default SGD with `lr`). */
+/** The SGD settings a module's hyperparameters may name for d2l's default optimiser (absent: the book's plain SGD). */
+export interface SgdHparams {
+  readonly lr?: number;
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  /** Max-norm c on each unit's incoming weights; 0 = off. */
+  readonly maxNorm?: number;
+}
+
+/** d2l's default learning rate: the book's 0.1. */
+const BOOK_LR = 0.1;
+
+/**
+ * d2l.Module: a network with a loss, a training step and an optimiser (default SGD with `lr`). A run
+ * (src/run/) builds its optimiser and schedule itself (run/optimizer.ts); the default here is d2l's,
+ * for `new Trainer({ maxEpochs }).fit(model, data)` in the library.
+ */
 export abstract class TrainableModule extends Module {
-  /** Learning rate used by `configureOptimizers`. */
-  abstract readonly lr: number;
+  /**
+   * d2l's saved hyperparameters, as a typed config object instead of introspection: the default
+   * optimiser reads its SGD settings here, the Trainer the checkpoint's identity.
+   */
+  declare readonly hparams?: Readonly<SgdHparams & Record<string, unknown>>;
+
+  /** Learning rate of the default optimiser: `hparams.lr`, else the book's 0.1. */
+  get lr(): number {
+    return this.hparams?.lr ?? BOOK_LR;
+  }
 
   /** The training objective. */
   abstract loss(yHat: Tensor, y: Tensor): Tensor;
@@ -39,9 +63,18 @@ export abstract class TrainableModule extends Module {
     return { loss: this.loss(this.forward(batch.X), batch.y) };
   }
 
-  /** The optimiser the Trainer steps (SGD or AdamW): minibatch SGD on all parameters with `lr`, as in the book. */
+  /**
+   * The optimiser the Trainer steps by default: minibatch SGD on all parameters with `lr`, as in the
+   * book, with the momentum, weight decay and max-norm the hyperparameters name (0 = off).
+   */
   configureOptimizers(): Optimizer {
-    return new SGD(this.parameters(), { lr: this.lr });
+    const h = this.hparams ?? {};
+    return sgdFromHparams(this.parameters(), {
+      lr: this.lr,
+      momentum: h.momentum ?? 0,
+      weightDecay: h.weightDecay ?? 0,
+      maxNorm: h.maxNorm ?? 0,
+    });
   }
 }
 

@@ -6,7 +6,8 @@
 import type { RunConfig } from '../run/config.js';
 import { ArgumentError } from '../errors.js';
 import { modelEntry } from '../run/models.js';
-import { checkRun, completeConfig } from '../run/options.js';
+import { completeConfig } from '../run/options.js';
+import { resolveRuns } from '../run/resolve.js';
 import {
   CHOICE_FIELDS,
   DEFAULT_MODEL,
@@ -36,6 +37,7 @@ function fieldCell(f: NumberField | ChoiceField): HTMLDivElement {
   const cell = document.createElement('div');
   const label = document.createElement('label');
   label.htmlFor = f.id;
+  label.id = `${f.id}-label`;
   label.textContent = f.label;
   let el: HTMLInputElement | HTMLSelectElement;
   if (isChoiceField(f)) {
@@ -244,18 +246,25 @@ export class SettingsForm {
     if (!model.ok) errors.push(model.error);
     if (errors.length > 0 || !model.ok) return { errors, ...(firstInvalid ? { firstInvalid } : {}) };
     // Every field the form lacks takes the model's default, else the option table's, as on the
-    // command line (a ViT trains with AdamW and warm-up + cosine unless told otherwise).
-    const config: Record<string, unknown> = { ...completeConfig({ model: model.value }) };
-    for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) config[f.runKey] = v[f.key];
-    for (const f of CHOICE_FIELDS) config[f.runKey] = v[f.key];
+    // command line (a ViT trains with AdamW and warm-up + cosine unless told otherwise); the run is
+    // resolved here, where it enters, and the worker trains it as it is.
+    const given: Record<string, unknown> = { model: model.value };
+    for (const f of NUMBER_FIELDS) if (f.runKey !== undefined) given[f.runKey] = v[f.key];
+    for (const f of CHOICE_FIELDS) given[f.runKey] = v[f.key];
     try {
-      checkRun(config as unknown as RunConfig);
+      // The form sends every field and greys out the rates a model lacks: nothing to refuse as unused;
+      // the run is shown back in the form as typed (runOne trains its canonical form all the same).
+      const [config] = resolveRuns(given as Partial<RunConfig>, [{}], {
+        spelling: 'fields',
+        checkUnused: false,
+        asGiven: true,
+      }).configs;
+      return { errors, config: config! };
     } catch (e) {
       if (!(e instanceof ArgumentError)) throw e;
       // The worker would refuse it when the run starts; say so before, in the settings' words.
       return { errors: [e.message.replace(/^run config: /, '')], firstInvalid: this.modelSelect };
     }
-    return { errors, config: config as unknown as RunConfig };
   }
 
   /**
@@ -284,11 +293,23 @@ export class SettingsForm {
     }
   }
 
-  /** A model without dropout greys out the dropout rates (they do not apply). */
+  /**
+   * The rates p₁ and p₂ are labelled with what they are in the chosen model (the registry's words:
+   * hidden-layer dropout, spatial dropout, DropBlock, attention dropout, …); a rate the model does
+   * not have is greyed out.
+   */
   syncPlain(): void {
     const parsed = parseModel(this.modelSelect.value);
-    const plain = parsed.ok && !modelEntry(parsed.value).hasDropout;
-    byId<HTMLInputElement>('p1').disabled = plain;
-    byId<HTMLInputElement>('p2').disabled = plain;
+    for (const f of NUMBER_FIELDS) {
+      if (f.runKey !== 'dropout1' && f.runKey !== 'dropout2') continue;
+      const meaning = parsed.ok ? modelEntry(parsed.value)[f.runKey === 'dropout1' ? 'p1' : 'p2'] : undefined;
+      this.input(f).disabled = parsed.ok && meaning === undefined;
+      const name = f.label.split(' ')[0]!;
+      byId(`${f.id}-label`).textContent = !parsed.ok
+        ? f.label
+        : meaning === undefined
+          ? `${name} (not used by ${parsed.value})`
+          : `${name}: ${meaning}`;
+    }
   }
 }

@@ -389,7 +389,17 @@ test(
       await page.selectOption('#model', 'vit-dropout');
       assert.equal(await page.inputValue('#lr'), '0.001', "the ViT's AdamW learning rate");
       assert.equal(await page.inputValue('#p1'), '0.1', 'the Transformer rate');
+      // p₁ and p₂ are labelled with what they are in this model (the registry's words).
+      assert.match(
+        (await page.textContent('#p1-label')) ?? '',
+        /^p₁: dropout on the attention probabilities/,
+      );
+      assert.match((await page.textContent('#p2-label')) ?? '', /^p₂: DropPath/);
+      await page.selectOption('#model', 'vit');
+      assert.equal(await page.isDisabled('#p1'), true, 'a ViT without dropout has no p₁');
+      assert.match((await page.textContent('#p1-label')) ?? '', /^p₁ \(not used by vit\)$/);
       await page.selectOption('#model', 'dropout-mlp');
+      assert.match((await page.textContent('#p1-label')) ?? '', /^p₁: dropout after hidden layer 1$/);
       assert.equal(await page.inputValue('#lr'), '0.1', "back to the book's SGD rate");
       assert.equal(await page.inputValue('#p1'), '0.5');
       // The ViT's draws: attention probabilities by head, residual dropout by position, DropPath.

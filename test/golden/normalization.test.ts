@@ -238,7 +238,6 @@ describe('BatchNorm1d and LayerNorm modules', () => {
 
   test('the Trainer checkpoints and restores the running statistics', async () => {
     class BnNet extends d2l.Classifier {
-      readonly lr = 0.1;
       readonly net = this.registerModule(
         'net',
         new nn.Sequential(

@@ -22,7 +22,7 @@ import {
 import { checkResumable, runData, runOne, type RunResult } from '../../../src/run/runOne.js';
 import type { RunConfig } from '../../../src/run/config.js';
 import type { TrainingCheckpoint } from '../../../src/train/checkpoint.js';
-import { configFromFlags } from '../../../src/cli/runOptions.js';
+import { givenFromFlags } from '../../../src/cli/runOptions.js';
 import { synthetic } from '../../helpers/syntheticFashion.js';
 
 const RAW = synthetic(256, 128, 5);
@@ -107,10 +107,10 @@ describe('completing a run config', () => {
         [c.optimizer, c.lr, c.weightDecay, c.lrSchedule, c.warmupEpochs, c.batchSize],
         ['adamw', 0.002, 0.05, 'warmup-cosine', 2, 256],
       );
-      const flags = configFromFlags({ model, lr: 0.01, optimizer: 'sgd', other: 'ignored' });
+      const flags = completeConfig(givenFromFlags({ model, lr: 0.01, optimizer: 'sgd', other: 'ignored' }));
       assert.deepEqual([flags.optimizer, flags.lr, flags.weightDecay], ['sgd', 0.01, 0.05]);
       // Commander leaves an unset flag undefined: it does not hide the model's default.
-      const unset = configFromFlags({ model, lr: undefined });
+      const unset = completeConfig(givenFromFlags({ model, lr: undefined }));
       assert.equal(unset.lr, 0.002);
     });
   });
