@@ -19,6 +19,7 @@ export {
   gatherRows,
 } from './tensor/creation.js';
 export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
+export { where, type MinMaxResult, type VarOptions } from './tensor/math.js';
 export type { Shape } from './tensor/shape.js';
 export type { MemoryInfo } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';

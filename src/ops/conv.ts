@@ -109,7 +109,7 @@ function pool(x: Tensor, g: Im2colGeometry, reduce: 'max' | 'mean'): Tensor {
   return composite(() => {
     const cols = im2col(x, g, reduce === 'max' ? -Infinity : 0);
     const patches = cols.reshape([cols.shape[0]!, g.channels, g.kernelH * g.kernelW]);
-    const y = reduce === 'max' ? patches.max(2) : patches.mean(2);
+    const y = reduce === 'max' ? patches.amax(2) : patches.mean(2);
     return rowsToImage(y, g);
   });
 }

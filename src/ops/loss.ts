@@ -51,7 +51,7 @@ export function crossEntropyComposed(logits: Tensor, labels: Tensor): Tensor {
 /** Fraction of rows whose largest logit is the label, as a scalar tensor (no gradient). */
 export function accuracyTensor(yHat: Tensor, y: Tensor): Tensor {
   return noGrad(() => {
-    const predicted = yHat.argmax();
+    const predicted = yHat.argmax(-1);
     const correct = predicted.eq(y).mean();
     predicted.dispose();
     return correct;

@@ -12,10 +12,14 @@ import type { RandomStream } from '../random/stream.js';
 import { getBackend } from './engine.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Tensor, installAutograd, type NestedArray } from './tensor.js';
+import { installMath } from './math.js';
 
 // Late binding (see tensor.ts): tensor.ts cannot import autograd/, which imports it. The call sits in
 // a module whose exports every program with tensors uses, so no bundler drops it as unused.
 installAutograd(apply, runBackward);
+// The everyday math methods (sqrt, pow, max(dim), var, …) on Tensor's prototype; a call, not a bare
+// import, because the package declares no side effects and a bundler would drop the import.
+installMath();
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {

@@ -274,18 +274,12 @@ export class Tensor {
     const count = axes.reduce((n, a) => n * this.shape[a]!, 1);
     return composite(() => this.sum(axes, keepDims).div(count));
   }
-  /** Maximum over `axis` (all axes by default); the gradient is split evenly among ties. */
-  max(axis?: number | readonly number[], keepDims = false): Tensor {
+  /**
+   * Maximum over `axis` (all axes by default), torch.amax: the gradient is split evenly among ties.
+   * `max`/`min` with indices, `argmax`, `amin` and the other everyday ops are in tensor/math.ts.
+   */
+  amax(axis?: number | readonly number[], keepDims = false): Tensor {
     return apply('max', [this], { axes: normalizeAxes(axis, this.ndim), keepDims });
-  }
-  /** Index of the largest element along the last axis (first on ties); no gradient. */
-  argmax(): Tensor {
-    this.assertAlive();
-    const cols = this.shape[this.ndim - 1] ?? 1;
-    const rows = this.size / cols;
-    const out = Tensor.uninitialized(this.backend, this.shape.slice(0, -1));
-    this.backend.argmax(this.id, rows, cols, out.id);
-    return out;
   }
 
   // ---- autograd ----
