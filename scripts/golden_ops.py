@@ -102,5 +102,19 @@ for op in ["eq", "ne", "lt", "le", "gt", "ge"]:
     case(op, lambda x, y, op=op: getattr(x, op)(y).to(torch.float64), a, b, grad=False)
 case("where", lambda c, x, y: torch.where(c > 0, x, y), ints(3, 4), draw(3, 4), draw(4))
 
+# Cross-entropy's options (F.crossEntropy(z, y, { reduction, labelSmoothing })); labels are carried
+# as floats and converted here, so they have no gradient.
+import torch.nn.functional as F  # noqa: E402
+
+z, y = draw(4, 5, scale=2.0), torch.tensor([3.0, 0.0, 4.0, 1.0], dtype=torch.float64)
+for reduction in ["none", "sum", "mean"]:
+    for eps in [0.0, 0.1]:
+        case(
+            f"cross_entropy {reduction} smoothing {eps}",
+            lambda z, y, r=reduction, e=eps: F.cross_entropy(z, y.long(), reduction=r, label_smoothing=e),
+            z,
+            y,
+        )
+
 OUT.write_text(json.dumps({"torch": torch.__version__, "cases": cases}, indent=None) + "\n")
 print(f"wrote {OUT} ({len(cases)} cases)")

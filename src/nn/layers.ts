@@ -203,6 +203,14 @@ export class Sequential extends Module {
   /** Chains `layers`; their parameters are named by index (`0.weight`, …) as in PyTorch. */
   constructor(...layers: Module[]) {
     super();
+    layers.forEach((layer, i) => {
+      if (layer instanceof Module) return;
+      throw new ArgumentError(
+        Array.isArray(layer)
+          ? 'Sequential takes the modules as separate arguments, as in PyTorch: new Sequential(a, b), or new Sequential(...list) for an array.'
+          : `Sequential: argument ${i} is ${formatValue(layer)}, not a Module; pass layers such as new Linear(784, 256).`,
+      );
+    });
     this.layers = layers;
     layers.forEach((layer, i) => this.registerModule(String(i), layer));
   }

@@ -10,6 +10,7 @@
  * the results are copied back into the parameter's and the moments' own storage, so tensors keep
  * their identity (the model and a checkpoint see the same objects).
  */
+import { checkOptions } from '../tensor/options.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
@@ -56,6 +57,11 @@ export class AdamW implements Optimizer {
         code: 'ERR_NO_PARAMETERS',
       });
     }
+    checkOptions('AdamW', opts, ['lr', 'betas', 'eps', 'weightDecay'], {
+      amsgrad: 'AMSGrad is not implemented; remove amsgrad',
+      maximize: 'minimise the negated loss instead',
+      weight_decay: "the option is spelt 'weightDecay'",
+    });
     const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0.01 } = opts;
     if (!(Number.isFinite(lr) && lr > 0))
       throw new ArgumentError(`AdamW: lr must be a positive number, got ${formatValue(lr)}; e.g. 0.001.`);

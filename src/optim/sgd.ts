@@ -3,6 +3,7 @@ import { ArgumentError, formatValue } from '../errors.js';
 import { applyMaxNorm } from '../ops/maxNorm.js';
 import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/engine.js';
+import { checkOptions } from '../tensor/options.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer, OptimizerState, SGDHparams } from './optimizer.js';
 
@@ -42,6 +43,15 @@ export class SGD implements Optimizer {
           '(or registered with registerModule), after lazy layers have seen an input or loaded a state dict.',
         { code: 'ERR_NO_PARAMETERS' },
       );
+    }
+    checkOptions('SGD', opts, ['lr', 'momentum', 'weightDecay', 'maxNorm'], {
+      nesterov: 'this SGD has heavy-ball momentum only; remove nesterov (or use AdamW)',
+      dampening: 'momentum is undampened here, as PyTorch by default; remove dampening',
+      maximize: 'minimise the negated loss instead',
+      weight_decay: "the option is spelt 'weightDecay'",
+    });
+    if (opts?.lr === undefined) {
+      throw new ArgumentError('SGD: give a learning rate, e.g. new SGD(params, { lr: 0.1 }).');
     }
     const { lr, momentum = 0, weightDecay = 0, maxNorm } = opts;
     if (!(Number.isFinite(lr) && lr > 0))

@@ -10,6 +10,7 @@ import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.j
 import { defaultGenerator, type Generator } from '../random/generator.js';
 import type { RandomStream } from '../random/stream.js';
 import { getBackend } from './engine.js';
+import { checkOptions, checkShapeArg } from './options.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Tensor, installAutograd, type NestedArray } from './tensor.js';
 import { installMath } from './math.js';
@@ -74,6 +75,8 @@ function make(shape: Shape, opts: CreateOptions, init: (t: Tensor) => void): Ten
   return t;
 }
 
+const CREATE_KEYS = ['requiresGrad', 'backend'];
+const RANDOM_KEYS = ['requiresGrad', 'backend', 'generator'];
 const TENSOR_OPTION_KEYS = new Set(['shape', 'requiresGrad', 'backend']);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -202,21 +205,29 @@ export function gatherRows(
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  checkShapeArg('full', shape);
+  if (typeof value !== 'number') {
+    throw new ArgumentError(`full(shape, value): value must be a number, got ${formatValue(value)}.`);
+  }
+  checkOptions('full', opts, CREATE_KEYS);
   return make(shape, opts, (t) => t.backend.fill(t.id, t.size, value));
 }
 
 /** A tensor of zeros. */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+  checkShapeArg('zeros', shape, opts);
   return full(shape, 0, opts);
 }
 
 /** A tensor of ones. */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+  checkShapeArg('ones', shape, opts);
   return full(shape, 1, opts);
 }
 
 /** Values start, start + step, … below end (like torch.arange); `arange(n)` is 0…n−1. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  checkOptions('arange', opts, CREATE_KEYS);
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   if (step === 0 || !Number.isFinite(step) || !Number.isFinite(lo) || !Number.isFinite(hi)) {
     throw new ArgumentError(`arange(${lo}, ${hi}, ${step}): bounds must be finite and step non-zero.`);
@@ -230,6 +241,8 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 
 /** Uniform draws in [0, 1) from the seeded counter-based generator. */
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
+  checkShapeArg('rand', shape, opts);
+  checkOptions('rand', opts, RANDOM_KEYS);
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('uniform', gen.next('uniform', t.size), t.id, t.size));
 }
@@ -241,12 +254,16 @@ export function randFromStream(shape: Shape, stream: RandomStream, opts: CreateO
 
 /** Standard normal draws (Box–Muller over the counter-based generator). */
 export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
+  checkShapeArg('randn', shape, opts);
+  checkOptions('randn', opts, RANDOM_KEYS);
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('normal', gen.next('normal', t.size), t.id, t.size));
 }
 
 /** 1 with probability `prob`, else 0, elementwise (like torch.bernoulli on a constant). */
 export function bernoulli(shape: Shape, prob: number, opts: RandomOptions = {}): Tensor {
+  checkShapeArg('bernoulli', shape, typeof prob === 'number' && typeof opts === 'number' ? opts : undefined);
+  checkOptions('bernoulli', opts, RANDOM_KEYS);
   if (!(prob >= 0 && prob <= 1)) {
     throw new ArgumentError(`bernoulli: probability must be in [0, 1], got ${formatValue(prob)}.`);
   }

@@ -122,6 +122,12 @@ export class Tensor {
 
   /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. @internal */
   view(shape: Shape): Tensor {
+    if (!Array.isArray(shape)) {
+      throw new ArgumentError(
+        `view(shape) takes one array (it shares storage without a tape, for the library's own use); ` +
+          `to change a tensor's shape use reshape, e.g. t.reshape(3, 2) or t.reshape([3, 2]).`,
+      );
+    }
     this.assertAlive();
     retainStorage(this.backend, this.id);
     return new Tensor(this.backend, this.id, [...shape]);

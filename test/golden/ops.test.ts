@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { getBackend, setBackend, tensor, tidy, where, type Tensor } from '../../src/index.js';
+import { F, getBackend, setBackend, tensor, tidy, where, type Tensor } from '../../src/index.js';
 import { backends } from '../backends.js';
 
 interface Stored {
@@ -78,6 +78,14 @@ const ops: Record<string, (...xs: Tensor[]) => Tensor[]> = {
   gt: (a, b) => [a!.gt(b!)],
   ge: (a, b) => [a!.ge(b!)],
   where: (c, a, b) => [where(c!.gt(0), a!, b!)],
+  ...Object.fromEntries(
+    (['none', 'sum', 'mean'] as const).flatMap((reduction) =>
+      [0, 0.1].map((labelSmoothing) => [
+        `cross_entropy ${reduction} smoothing ${labelSmoothing.toFixed(1)}`,
+        (z: Tensor, y: Tensor) => [F.crossEntropy(z, y, { reduction, labelSmoothing })],
+      ]),
+    ),
+  ),
 };
 
 const TOL = 2e-5;
