@@ -15,7 +15,11 @@ import {
   track,
   untrack,
 } from './engine.js';
+import { formatTensor } from './print.js';
 import { normalizeAxes, resolveReshape, sizeOf, type Shape } from './shape.js';
+
+/** Node's util.inspect hook, by its registry name so that browser-safe code imports nothing of Node. */
+const inspectSymbol: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
 
 /** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
 export interface Node {
@@ -368,9 +372,34 @@ export class Tensor {
     }
     return s;
   }
-  /** Short description for debugging. */
+  /**
+   * The values as PyTorch prints them (`tensor([[1., 2.], [3., 4.]], requiresGrad=true)`),
+   * summarised past 1,000 elements; an asynchronous backend's tensor prints its shape instead.
+   */
   toString(): string {
-    return `Tensor(shape=${formatShape(this.shape)}, backend=${this.backend.name}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const extras: string[] = [];
+    if (this.node !== null) extras.push(`gradFn=<${this.node.prim}>`);
+    else if (this.requiresGrad) extras.push('requiresGrad=true');
+    if (this.disposed) return formatTensor(null, this.shape, extras, '<disposed>');
+    if (!this.backend.syncRead) {
+      extras.push(`backend=${this.backend.name}`);
+      return formatTensor(null, this.shape, extras, '<await t.array() to read>');
+    }
+    return formatTensor(this.dataSync(), this.shape, extras);
+  }
+  /** What Node's console.log and util.inspect show: the values, not the backend's heap. */
+  [inspectSymbol](): string {
+    return this.toString();
+  }
+  /** JSON.stringify(t): the nested values (CPU backends), or the shape where they cannot be read now. */
+  toJSON(): NestedArray | { shape: number[]; backend: string } {
+    if (this.disposed || !this.backend.syncRead)
+      return { shape: [...this.shape], backend: this.backend.name };
+    return this.toArray();
+  }
+  /** Nested arrays of the values (torch.Tensor.tolist; CPU backends, `array()` on any). */
+  tolist(): NestedArray {
+    return this.toArray();
   }
 
   private lift(value: Tensor | number): Tensor {
