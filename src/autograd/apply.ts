@@ -8,7 +8,7 @@ import {
   adoptGraphTensor,
   consumeLifted,
   isGradEnabled,
-  noGrad,
+  withoutGrad,
 } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Primitive, PrimitiveAttrs } from './primitiveAttrs.js';
@@ -33,7 +33,7 @@ export function apply<P extends Primitive>(
     }
   }
   const rule = rules[prim] as Rule<P>;
-  const { out, saved = [] } = noGrad(() => rule.forward(inputs, attrs));
+  const { out, saved = [] } = withoutGrad(() => rule.forward(inputs, attrs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   // Constants lifted from numbers for this op alone: freed with its graph, or now when none is recorded.
   for (const t of inputs) consumeLifted(t, record);
