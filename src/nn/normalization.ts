@@ -116,6 +116,24 @@ export class BatchNorm1d extends Module {
   }
 }
 
+/**
+ * Batch normalisation of images [N, C, H, W] per channel (torch.nn.BatchNorm2d): BatchNorm1d over
+ * [N, C, H·W], the same statistics and updates.
+ */
+export class BatchNorm2d extends BatchNorm1d {
+  /** Normalises each of the C channels over the batch and the image. */
+  override forward(X: Tensor): Tensor {
+    const C = this.numFeatures;
+    if (!(X.ndim === 4 && X.shape[1] === C)) {
+      throw new ShapeError(
+        `BatchNorm2d(${C}) expects [batch, ${C}, height, width], got ${formatShape(X.shape)}.`,
+      );
+    }
+    const [n, , h, w] = X.shape as [number, number, number, number];
+    return super.forward(X.reshape([n, C, h * w])).reshape([n, C, h, w]);
+  }
+}
+
 /** Layer normalisation over the trailing `normalizedShape` axes of each example (torch.nn.LayerNorm). */
 export class LayerNorm extends Module {
   /** Elementwise scale of shape normalizedShape (init 1; null without elementwiseAffine). */

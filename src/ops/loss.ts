@@ -108,3 +108,51 @@ export function accuracy(yHat: Tensor, y: Tensor): number {
   correct.dispose();
   return value;
 }
+
+/** How a loss reduces its per-element values (PyTorch's `reduction`). */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduce(losses: Tensor, reduction: Reduction, where: string): Tensor {
+  if (!REDUCTIONS.includes(reduction)) {
+    throw new ArgumentError(
+      `${where}: reduction must be 'mean', 'sum' or 'none', got ${formatValue(reduction)}.`,
+    );
+  }
+  return reduction === 'none' ? losses : reduction === 'sum' ? losses.sum() : losses.mean();
+}
+
+/** Mean squared error (x − y)² over every element (torch.nn.functional.mse_loss); `reduction` as PyTorch's. */
+export function mseLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction | undefined } = {},
+): Tensor {
+  checkOptions('mseLoss', opts, ['reduction']);
+  return composite(() => {
+    const d = input.sub(target);
+    return reduce(d.mul(d), opts.reduction ?? 'mean', 'mseLoss');
+  });
+}
+
+/**
+ * Negative log-likelihood −logProbs[n, y_n] of integer labels (torch.nn.functional.nll_loss): the
+ * loss after a logSoftmax; `reduction` as PyTorch's.
+ */
+export function nllLoss(
+  logProbs: Tensor,
+  labels: Tensor,
+  opts: { reduction?: Reduction | undefined } = {},
+): Tensor {
+  checkOptions('nllLoss', opts, ['reduction'], {
+    weight: 'class weights are not implemented; weight the { reduction: "none" } losses',
+    ignoreIndex: 'drop those rows from the inputs, or weight the { reduction: "none" } losses',
+  });
+  checkClassification(logProbs, labels, 'nllLoss');
+  return composite(() => {
+    const [n, c] = logProbs.shape as [number, number];
+    const oneHot = noGrad(() =>
+      labels.reshape([n, 1]).eq(arange(c, undefined, 1, { backend: labels.backend }).reshape([1, c])),
+    );
+    return reduce(where(oneHot, logProbs, 0).sum(1).neg(), opts.reduction ?? 'mean', 'nllLoss');
+  });
+}
