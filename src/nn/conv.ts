@@ -13,7 +13,7 @@ import { defaultGenerator } from '../random/generator.js';
 import { checkOptions } from '../tensor/options.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { uniformInit, type LayerRandomOptions } from './layers.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
 
 /**
  * Checks a layer's window options where they enter (the constructor): known keys only, stride ≥ 1,
@@ -122,6 +122,11 @@ export class MaxPool2d extends Module {
     pair(kernelSize, 'MaxPool2d: kernelSize', 1);
   }
 
+  /** The window, as PyTorch prints this layer. */
+  override extraRepr(): string {
+    return `kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.opts.stride ?? this.kernelSize)}, padding=${pyRepr(this.opts.padding ?? 0)}, dilation=1, ceil_mode=False`;
+  }
+
   /** maxPool2d with this layer's window. */
   override forward(X: Tensor): Tensor {
     return maxPool2d(X, this.kernelSize, this.opts);
@@ -140,6 +145,11 @@ export class AvgPool2d extends Module {
     pair(kernelSize, 'AvgPool2d: kernelSize', 1);
   }
 
+  /** The window, as PyTorch prints this layer. */
+  override extraRepr(): string {
+    return `kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.opts.stride ?? this.kernelSize)}, padding=${pyRepr(this.opts.padding ?? 0)}`;
+  }
+
   /** avgPool2d with this layer's window. */
   override forward(X: Tensor): Tensor {
     return avgPool2d(X, this.kernelSize, this.opts);
@@ -152,6 +162,11 @@ export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Size2) {
     super();
     pair(outputSize, 'AdaptiveAvgPool2d: outputSize', 1);
+  }
+
+  /** `output_size=1`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `output_size=${pyRepr(this.outputSize)}`;
   }
 
   /** adaptiveAvgPool2d to this layer's output size. */

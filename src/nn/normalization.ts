@@ -7,7 +7,7 @@ import { checkEps, layerNorm, normalize, rsqrtEps } from '../ops/normalization.j
 import { full, ones, zeros } from '../tensor/creation.js';
 import { getBackend, noGrad } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
 
 /** Options of BatchNorm1d (PyTorch's defaults). */
 export interface BatchNormOptions {
@@ -72,6 +72,14 @@ export class BatchNorm1d extends Module {
     this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures], { backend }));
     this.runningVar = this.registerBuffer('running_var', ones([numFeatures], { backend }));
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { backend }));
+  }
+
+  /** `256, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return (
+      `${this.numFeatures}, eps=${pyRepr(this.eps)}, momentum=${pyRepr(this.momentum)}, ` +
+      `affine=${pyRepr(this.weight !== null)}, track_running_stats=True`
+    );
   }
 
   /** Batch statistics (and a running-statistics update) in training mode, running statistics in eval. */
@@ -163,6 +171,11 @@ export class LayerNorm extends Module {
       this.weight = this.registerParameter('weight', ones(shape, { backend }));
       this.bias = this.registerParameter('bias', zeros(shape, { backend }));
     }
+  }
+
+  /** `(256,), eps=1e-05, elementwise_affine=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `${pyRepr([...this.normalizedShape])}, eps=${pyRepr(this.eps)}, elementwise_affine=${pyRepr(this.weight !== null)}`;
   }
 
   /** F.layerNorm with this module's shape, eps and affine parameters (the same in train and eval). */

@@ -90,3 +90,17 @@ test('a module prints its tree as repr(model) does', () => {
   );
   assert.equal(inspect(new nn.ReLU()), 'ReLU()');
 });
+
+test('layers print their arguments as PyTorch does', () => {
+  assert.equal(
+    String(new nn.BatchNorm1d(256)),
+    'BatchNorm1d(256, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)',
+  );
+  assert.equal(String(new nn.LayerNorm(64)), 'LayerNorm((64,), eps=1e-05, elementwise_affine=True)');
+  assert.equal(
+    String(new nn.MaxPool2d(2)),
+    'MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
+  );
+  assert.equal(String(new nn.AvgPool2d(3, { stride: 1 })), 'AvgPool2d(kernel_size=3, stride=1, padding=0)');
+  assert.equal(String(new nn.AdaptiveAvgPool2d(1)), 'AdaptiveAvgPool2d(output_size=1)');
+});
