@@ -42,6 +42,15 @@ for _ in range(5):
     opt.step()
 golden["adam"] = {"X": st(X), "T": st(T), "W0": st(W0), "b0": st(b0), "W": st(W), "b": st(b)}
 
+# SGD with momentum and two parameter groups (W: its own lr and weight decay; b: the defaults), 4 steps.
+W, b = W0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+opt = torch.optim.SGD([{"params": [W], "lr": 0.05, "weight_decay": 0.1}, {"params": [b]}], lr=0.2, momentum=0.9)
+for _ in range(4):
+    opt.zero_grad()
+    ((X @ W.T + b - T) ** 2).mean().backward()
+    opt.step()
+golden["sgd_groups"] = {"W": st(W), "b": st(b)}
+
 
 # Schedulers on SGD(lr=0.1): the lr before each of 12 epochs (get_last_lr after 0…11 steps).
 def lrs(make):

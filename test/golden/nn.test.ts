@@ -54,6 +54,28 @@ test('Adam with two parameter groups matches torch.optim.Adam over 5 steps', () 
   );
 });
 
+test('SGD with momentum and two parameter groups matches torch.optim.SGD over 4 steps', () => {
+  const g = golden.adam;
+  const [X, T] = [leaf(g.X), leaf(g.T)];
+  const W = leaf(g.W0, true);
+  const b = leaf(g.b0, true);
+  const opt = new optim.SGD([{ params: [W], lr: 0.05, weightDecay: 0.1 }, { params: [b] }], {
+    lr: 0.2,
+    momentum: 0.9,
+  });
+  for (let i = 0; i < 4; i++) {
+    opt.zeroGrad();
+    X.matmul(W, { transB: true }).add(b).sub(T).pow(2).mean().backward();
+    opt.step();
+  }
+  close(W, golden.sgd_groups.W, 'W', 1e-4);
+  close(b, golden.sgd_groups.b, 'b', 1e-4);
+  // A scheduler on a grouped optimiser scales each group from its own initial rate.
+  const s = new optim.StepLR(opt, 1, { gamma: 0.5 });
+  s.step();
+  assert.deepEqual(s.getLastLr(), [0.025, 0.1]);
+});
+
 describe('learning-rate schedulers match torch.optim.lr_scheduler', () => {
   const run = (make: (o: optim.SGD) => optim.LRScheduler): number[] => {
     const o = new optim.SGD([zeros([1], { requiresGrad: true })], { lr: 0.1 });
