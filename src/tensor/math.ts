@@ -169,14 +169,15 @@ function extremeAlong(x: Tensor, dim: number, keepDim: boolean, which: 'max' | '
     return Tensor.where(at.eq(indices), x, constant(x, 0)).sum(d, keepDim);
   });
   const idx = keepDim ? indices : noGrad(() => composite(() => indices.reshape(values.shape)));
-  return {
-    values,
-    indices: idx,
-    *[Symbol.iterator]() {
+  const result = { values, indices: idx };
+  // Iterable for `const [values, indices] = x.max(1)`, non-enumerable so that it prints as two fields.
+  Object.defineProperty(result, Symbol.iterator, {
+    value: function* (): Generator<Tensor> {
       yield values;
       yield idx;
     },
-  };
+  });
+  return result as MinMaxResult;
 }
 
 function minMax(x: Tensor, which: 'max' | 'min', dimOrOther: unknown, keepDim: unknown): unknown {
