@@ -51,6 +51,15 @@ for _ in range(4):
     opt.step()
 golden["sgd_groups"] = {"W": st(W), "b": st(b)}
 
+# AdamW with two groups (the usual: decay on W, none on b), 5 steps.
+W, b = W0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+opt = torch.optim.AdamW([{"params": [W], "lr": 0.05}, {"params": [b], "weight_decay": 0.0}], lr=0.02, weight_decay=0.1)
+for _ in range(5):
+    opt.zero_grad()
+    ((X @ W.T + b - T) ** 2).mean().backward()
+    opt.step()
+golden["adamw_groups"] = {"W": st(W), "b": st(b)}
+
 
 # Schedulers on SGD(lr=0.1): the lr before each of 12 epochs (get_last_lr after 0…11 steps).
 def lrs(make):

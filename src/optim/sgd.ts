@@ -74,7 +74,9 @@ export class SGD implements Optimizer {
         'SGD: pass model.parameters(), or parameter groups such as [{ params: a.parameters(), lr: 0.01 }, { params: b.parameters() }].',
       );
     }
-    const groupInputs = grouped ? (list as unknown as SGDParamGroupInput[]) : [{ params: list as Tensor[] }];
+    const groupInputs = (
+      grouped ? (list as unknown as SGDParamGroupInput[]) : [{ params: list as Tensor[] }]
+    ).map((g) => ({ ...g, params: [...g.params] }));
     const flat = groupInputs.flatMap((g) => [...g.params]);
     if (flat.length === 0) {
       throw new ArgumentError(

@@ -76,6 +76,30 @@ test('SGD with momentum and two parameter groups matches torch.optim.SGD over 4 
   assert.deepEqual(s.getLastLr(), [0.025, 0.1]);
 });
 
+test('AdamW with a no-decay group matches torch.optim.AdamW over 5 steps', () => {
+  const g = golden.adam;
+  const [X, T] = [leaf(g.X), leaf(g.T)];
+  const W = leaf(g.W0, true);
+  const b = leaf(g.b0, true);
+  const opt = new optim.AdamW(
+    [
+      { params: [W], lr: 0.05 },
+      { params: [b], weightDecay: 0 },
+    ],
+    {
+      lr: 0.02,
+      weightDecay: 0.1,
+    },
+  );
+  for (let i = 0; i < 5; i++) {
+    opt.zeroGrad();
+    X.matmul(W, { transB: true }).add(b).sub(T).pow(2).mean().backward();
+    opt.step();
+  }
+  close(W, golden.adamw_groups.W, 'W', 1e-4);
+  close(b, golden.adamw_groups.b, 'b', 1e-4);
+});
+
 describe('learning-rate schedulers match torch.optim.lr_scheduler', () => {
   const run = (make: (o: optim.SGD) => optim.LRScheduler): number[] => {
     const o = new optim.SGD([zeros([1], { requiresGrad: true })], { lr: 0.1 });
