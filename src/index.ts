@@ -20,6 +20,7 @@ export {
 } from './tensor/creation.js';
 export { cat, stack } from './tensor/joining.js';
 export { getBackend, keep, noGrad, setBackend, tidy, isGradEnabled } from './tensor/engine.js';
+export { where, type MinMaxResult, type VarOptions } from './tensor/math.js';
 export type { Shape } from './tensor/shape.js';
 export type { DType } from './tensor/dtype.js';
 export type { MemoryInfo } from './backend/backend.js';

@@ -8,7 +8,7 @@ import {
   adoptGraphTensor,
   consumeLifted,
   isGradEnabled,
-  noGrad,
+  withoutGrad,
 } from '../tensor/engine.js';
 import { resultDType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -56,7 +56,7 @@ export function apply<P extends Primitive>(
   const packed = READS_LAYOUTS.has(prim)
     ? inputs
     : inputs.map((t) => (READS_STRIDES.has(prim) && t.storageOffset() === 0 ? t : t.packed()));
-  const { out, saved = [] } = noGrad(() => rule.forward(packed, attrs));
+  const { out, saved = [] } = withoutGrad(() => rule.forward(packed, attrs));
   packed.forEach((t, i) => t !== inputs[i] && t.dispose());
   out.setDType(resultDType(prim, inputs));
   const record = isGradEnabled() && inputs.some((t) => t.requiresGrad);

@@ -35,6 +35,14 @@ export interface PrimitiveAttrs {
   col2im: { geom: Im2colGeometry };
   dropout: { p: number; stream: RandomStream };
   softmaxCrossEntropy: Record<string, never>;
+  // ---- the everyday math (src/tensor/math.ts) ----
+  sqrt: Record<string, never>;
+  abs: Record<string, never>;
+  tanh: Record<string, never>;
+  sigmoid: Record<string, never>;
+  pow: { exponent: number };
+  maximum: Record<string, never>;
+  minimum: Record<string, never>;
 }
 
 /** Name of a primitive operation. */

@@ -26,6 +26,7 @@ import {
   stridesOf,
   type Shape,
 } from '../tensor/shape.js';
+import { composite } from '../tensor/engine.js';
 import { Tensor, type Node } from '../tensor/tensor.js';
 import {
   catShape,
@@ -73,7 +74,7 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { out: Tensor } {
 // The elementwise helpers read their inputs through their strides, so apply.ts hands them views
 // without an offset as they are (a transposed or expanded operand costs no copy).
 function unaryForward(
-  op: 'neg' | 'exp' | 'log' | 'copy',
+  op: 'neg' | 'exp' | 'log' | 'copy' | 'sqrt' | 'abs' | 'tanh',
   x: Tensor,
   shape: Shape = x.shape,
 ): { out: Tensor } {
@@ -182,6 +183,56 @@ function checkBmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [numb
 function padded(g: Tensor, pads: [number, number][]): Tensor {
   if (pads.every(([b, a]) => b === 0 && a === 0)) return g;
   return Tensor.pad(g, pads);
+}
+
+/** A tensor of `shape` on x's backend filled with `value` (a constant: no tape). */
+function filled(x: Tensor, value: number, shape: Shape): Tensor {
+  const out = Tensor.uninitialized(x.backend, shape);
+  x.backend.fill(out.id, out.size, value);
+  return out;
+}
+
+/** 1 / x. */
+function reciprocal(x: Tensor): Tensor {
+  return filled(x, 1, []).div(x);
+}
+
+/** x^p for a number p on the kernels every backend has (see the `pow` rule). */
+function powForward(x: Tensor, p: number): Tensor {
+  if (p === 0) return filled(x, 1, x.shape);
+  if (p === 0.5) return x.sqrt();
+  if (Number.isInteger(p) && Math.abs(p) <= 2 ** 31) {
+    let n = Math.abs(p);
+    let result: Tensor | null = null;
+    let square = x;
+    for (;;) {
+      if (n % 2 === 1) result = result === null ? square.mul(1) : result.mul(square);
+      n = Math.floor(n / 2);
+      if (n === 0) break;
+      square = square.mul(square);
+    }
+    return p > 0 ? result! : reciprocal(result!);
+  }
+  return x.log().mul(p).exp();
+}
+
+/**
+ * maximum/minimum's backward: the gradient goes to the winner, and is split evenly on a tie, as
+ * torch.maximum does (`win` is 'gt' for maximum, 'lt' for minimum).
+ */
+function minMaxBackward(
+  g: Tensor,
+  a: Tensor,
+  b: Tensor,
+  win: 'gt' | 'lt',
+  needA: boolean | undefined,
+  needB: boolean | undefined,
+): (Tensor | null)[] {
+  const share = (win === 'gt' ? a.gt(b) : a.lt(b)).add(a.eq(b).mul(0.5));
+  return [
+    when(needA, () => unbroadcast(g.mul(share), a.shape)),
+    when(needB, () => unbroadcast(g.mul(share.neg().add(1)), b.shape)),
+  ];
 }
 
 /** A gradient only when its input needs one (backward.ts drops the others anyway). */
@@ -540,6 +591,51 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       return { out, saved: [grad] };
     },
     backward: (g, { inputs: [logits], saved: [grad] }) => [grad!.mul(g.div(logits!.shape[0]!)), null],
+  },
+
+  // ---- the everyday math (methods in src/tensor/math.ts; PyTorch's derivatives.yaml formulas) ----
+  sqrt: {
+    forward: ([x]) => unaryForward('sqrt', x!),
+    backward: (g, { out }) => [g.div(out.mul(2))],
+  },
+  abs: {
+    forward: ([x]) => unaryForward('abs', x!),
+    // sign(0) = 0: no gradient at the kink, as in PyTorch.
+    backward: (g, { inputs: [x] }) => [g.mul(x!.sign())],
+  },
+  tanh: {
+    forward: ([x]) => unaryForward('tanh', x!),
+    backward: (g, { out }) => [g.mul(out.mul(out).neg().add(1))],
+  },
+  sigmoid: {
+    // Composed from kernels every backend has, in the form that cannot overflow: e = exp(−|x|) ≤ 1.
+    // A primitive (not a composite) so that backward is σ(1 − σ): the composite's exp' would be 0·∞
+    // far in the tails.
+    forward: ([x]) => ({
+      out: composite(() => {
+        const e = x!.abs().neg().exp();
+        const onePlus = e.add(1);
+        return Tensor.where(x!.ge(0), reciprocal(onePlus), e.div(onePlus));
+      }),
+    }),
+    backward: (g, { out }) => [g.mul(out.mul(out.neg().add(1)))],
+  },
+  pow: {
+    // x^p for a number p, composed from kernels every backend has: repeated squaring for integers
+    // (exact signs for negative x, as torch.pow), sqrt for ½, exp(p·log x) otherwise (NaN for x < 0, as
+    // PyTorch). A primitive so that backward is p·x^(p−1), finite at x = 0 where exp∘log's is 0·∞.
+    forward: ([x], { exponent }) => ({ out: composite(() => powForward(x!, exponent)) }),
+    backward: (g, { inputs: [x], attrs: { exponent } }) => [
+      exponent === 0 ? g.mul(0) : g.mul(x!.pow(exponent - 1).mul(exponent)),
+    ],
+  },
+  maximum: {
+    forward: ([a, b]) => binaryForward('maximum', a!, b!),
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => minMaxBackward(g, a!, b!, 'gt', needA, needB),
+  },
+  minimum: {
+    forward: ([a, b]) => binaryForward('minimum', a!, b!),
+    backward: (g, { inputs: [a, b], needs: [needA, needB] }) => minMaxBackward(g, a!, b!, 'lt', needA, needB),
   },
 };
 

@@ -6,6 +6,7 @@
  * acts on the attention probabilities while training, and the weights returned are the probabilities
  * (after dropout) averaged over heads. Inputs are [T, N, E] by default, [N, T, E] with batchFirst.
  */
+import { checkOptions } from '../tensor/options.js';
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { applyDropout, checkDropoutP } from '../ops/dropout.js';
@@ -56,6 +57,13 @@ export class MultiheadAttention extends Module {
     opts: MultiheadAttentionOptions = {},
   ) {
     super();
+    checkOptions('MultiheadAttention', opts, ['dropout', 'bias', 'batchFirst', 'generator'], {
+      addBiasKv: 'not implemented; remove addBiasKv',
+      addZeroAttn: 'not implemented; remove addZeroAttn',
+      kdim: 'keys must have embedDim features here; project them first',
+      vdim: 'values must have embedDim features here; project them first',
+      batch_first: "the option is spelt 'batchFirst'",
+    });
     for (const [name, v] of [
       ['embedDim', embedDim],
       ['numHeads', numHeads],
@@ -147,6 +155,11 @@ export class MultiheadAttention extends Module {
     const k0 = key === query ? q0 : toBatchFirst(key, 'key');
     const v0 = value === key ? k0 : toBatchFirst(value, 'value');
     const S = k0.shape[1]!;
+    if (N === 0 || T === 0 || S === 0) {
+      throw new ShapeError(
+        `MultiheadAttention: empty input (batch ${N}, query length ${T}, key length ${S}); attention needs at least one example, query and key position.`,
+      );
+    }
     if (k0.shape[0] !== N || v0.shape[0] !== N || v0.shape[1] !== S) {
       throw new ShapeError(
         `MultiheadAttention: query, key and value must share the batch size and key/value the sequence length; got ${formatShape(query.shape)}, ${formatShape(key.shape)}, ${formatShape(value.shape)}.`,

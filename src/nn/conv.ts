@@ -5,13 +5,36 @@ import {
   avgPool2d,
   conv2d,
   maxPool2d,
+  pair,
   type Size2,
   type WindowOptions,
 } from '../ops/conv.js';
 import { defaultGenerator } from '../random/generator.js';
+import { checkOptions } from '../tensor/options.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { uniformInit, type LayerRandomOptions } from './layers.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
+
+/**
+ * Checks a layer's window options where they enter (the constructor): known keys only, stride ≥ 1,
+ * padding ≥ 0; PyTorch options this library leaves out (dilation ≠ 1, groups ≠ 1, …) are refused, not ignored.
+ */
+function checkWindowOptions(layer: string, opts: unknown, extra: readonly string[]): void {
+  const o = (opts ?? {}) as Record<string, unknown>;
+  const one = (v: unknown): boolean =>
+    v === 1 || (Array.isArray(v) && v.length === 2 && v[0] === 1 && v[1] === 1);
+  const tolerated = ['dilation', 'groups'].filter((k) => k in o && one(o[k]));
+  checkOptions(layer, opts, ['stride', 'padding', ...extra, ...tolerated], {
+    dilation: 'only dilation 1 is implemented; remove it or use a larger kernel',
+    groups: 'only groups 1 is implemented; use separate layers per group',
+    paddingMode: 'only zero padding is implemented; pad the input yourself',
+    ceilMode: 'only floor mode is implemented; add padding instead',
+    countIncludePad: "padding always counts as zeros here (PyTorch's default)",
+    returnIndices: 'not implemented; compute the argmax of the windows if you need it',
+  });
+  if (o['stride'] !== undefined) pair(o['stride'] as Size2, `${layer}: stride`, 1);
+  if (o['padding'] !== undefined) pair(o['padding'] as Size2, `${layer}: padding`, 0);
+}
 
 /** Options of Conv2d: stride, padding, bias on/off and the initialisation generator. */
 export interface Conv2dOptions extends WindowOptions, LayerRandomOptions {
@@ -39,6 +62,8 @@ export class Conv2d extends Module {
     readonly opts: Conv2dOptions = {},
   ) {
     super();
+    // Every argument is checked here, once, so a bad one fails at construction, not at the first forward.
+    checkWindowOptions('Conv2d', opts, ['bias', 'generator']);
     for (const [name, v] of [
       ['inChannels', inChannels],
       ['outChannels', outChannels],
@@ -63,6 +88,18 @@ export class Conv2d extends Module {
       this.bias = this.registerParameter('bias', uniformInit([outChannels], fanIn, generator));
   }
 
+  /** `1, 6, kernel_size=(5, 5), stride=(1, 1)`, as PyTorch prints a Conv2d. */
+  override extraRepr(): string {
+    const k = pair(this.kernelSize, 'kernelSize', 1);
+    const s = pair(this.opts.stride ?? 1, 'stride', 1);
+    const p = pair(this.opts.padding ?? 0, 'padding', 0);
+    return (
+      `${this.inChannels}, ${this.outChannels}, kernel_size=(${k.join(', ')}), stride=(${s.join(', ')})` +
+      (p[0] !== 0 || p[1] !== 0 ? `, padding=(${p.join(', ')})` : '') +
+      (this.bias === null ? ', bias=False' : '')
+    );
+  }
+
   /** conv2d(x, weight, bias) with this layer's stride and padding; `relu` fuses the ReLU after it. */
   override forward(X: Tensor, opts: { relu?: boolean } = {}): Tensor {
     return conv2d(X, this.weight, this.bias, {
@@ -81,6 +118,13 @@ export class MaxPool2d extends Module {
     readonly opts: WindowOptions = {},
   ) {
     super();
+    checkWindowOptions('MaxPool2d', opts, []);
+    pair(kernelSize, 'MaxPool2d: kernelSize', 1);
+  }
+
+  /** The window, as PyTorch prints this layer. */
+  override extraRepr(): string {
+    return `kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.opts.stride ?? this.kernelSize)}, padding=${pyRepr(this.opts.padding ?? 0)}, dilation=1, ceil_mode=False`;
   }
 
   /** maxPool2d with this layer's window. */
@@ -97,6 +141,13 @@ export class AvgPool2d extends Module {
     readonly opts: WindowOptions = {},
   ) {
     super();
+    checkWindowOptions('AvgPool2d', opts, []);
+    pair(kernelSize, 'AvgPool2d: kernelSize', 1);
+  }
+
+  /** The window, as PyTorch prints this layer. */
+  override extraRepr(): string {
+    return `kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.opts.stride ?? this.kernelSize)}, padding=${pyRepr(this.opts.padding ?? 0)}`;
   }
 
   /** avgPool2d with this layer's window. */
@@ -110,6 +161,12 @@ export class AdaptiveAvgPool2d extends Module {
   /** Pools every map down to `outputSize`. */
   constructor(readonly outputSize: Size2) {
     super();
+    pair(outputSize, 'AdaptiveAvgPool2d: outputSize', 1);
+  }
+
+  /** `output_size=1`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `output_size=${pyRepr(this.outputSize)}`;
   }
 
   /** adaptiveAvgPool2d to this layer's output size. */

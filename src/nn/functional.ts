@@ -19,7 +19,14 @@ export { gelu } from '../ops/gelu.js';
 export { scaledDotProductAttention, type AttentionOptions } from '../ops/attention.js';
 export { dropBlock, type DropBlockOptions } from '../ops/dropBlock.js';
 export { dropPath, type DropPathOptions } from '../ops/dropPath.js';
-export { crossEntropy, accuracy } from '../ops/loss.js';
+export {
+  crossEntropy,
+  accuracy,
+  mseLoss,
+  nllLoss,
+  type CrossEntropyOptions,
+  type Reduction,
+} from '../ops/loss.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
 export { layerNorm } from '../ops/normalization.js';
 export { rdropLoss, symmetricKl } from '../ops/rdrop.js';

@@ -6,7 +6,7 @@ import { defaultGenerator, type Generator } from '../random/generator.js';
 import { rand } from '../tensor/creation.js';
 import { getBackend, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
 
 /** Options shared by layers that draw random numbers. */
 export interface LayerRandomOptions {
@@ -69,6 +69,15 @@ export class Linear extends Module {
     this.registerParameter('weight', null);
     if (opts.bias !== false) this.registerParameter('bias', null);
     if (inFeatures !== null) this.initialize(inFeatures);
+  }
+
+  /** `in_features=784, out_features=256, bias=True`, as PyTorch prints a Linear. */
+  override extraRepr(): string {
+    const dc = this.opts.dropConnect ?? 0;
+    return (
+      `in_features=${pyRepr(this.inFeatures)}, out_features=${this.outFeatures}, bias=${pyRepr(this.opts.bias !== false)}` +
+      (dc > 0 ? `, drop_connect=${dc}` : '')
+    );
   }
 
   private initialize(inFeatures: number): void {
@@ -141,6 +150,11 @@ export class ReLU extends Module {
 
 /** Flattens all axes after the first: [N, …] → [N, ∏…] (torch.nn.Flatten). */
 export class Flatten extends Module {
+  /** `start_dim=1, end_dim=-1`, as PyTorch prints a Flatten. */
+  override extraRepr(): string {
+    return 'start_dim=1, end_dim=-1';
+  }
+
   /** Reshapes to [batch, -1]. */
   override forward(X: Tensor): Tensor {
     return X.reshape([X.shape[0] ?? 1, -1]);
@@ -168,6 +182,11 @@ export class Dropout extends Module {
     checkDropoutP(p, 'nn.Dropout');
     this.rate = p;
     this.generator = opts.generator;
+  }
+
+  /** `p=0.5, inplace=False`, as PyTorch prints a Dropout. */
+  override extraRepr(): string {
+    return `p=${this.rate}, inplace=False`;
   }
 
   /** The drop probability. */
@@ -203,6 +222,14 @@ export class Sequential extends Module {
   /** Chains `layers`; their parameters are named by index (`0.weight`, …) as in PyTorch. */
   constructor(...layers: Module[]) {
     super();
+    layers.forEach((layer, i) => {
+      if (layer instanceof Module) return;
+      throw new ArgumentError(
+        Array.isArray(layer)
+          ? 'Sequential takes the modules as separate arguments, as in PyTorch: new Sequential(a, b), or new Sequential(...list) for an array.'
+          : `Sequential: argument ${i} is ${formatValue(layer)}, not a Module; pass layers such as new Linear(784, 256).`,
+      );
+    });
     this.layers = layers;
     layers.forEach((layer, i) => this.registerModule(String(i), layer));
   }

@@ -16,6 +16,21 @@ import { keep } from '../tensor/engine.js';
 import { sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
+/** Node's util.inspect hook, by its registry name so that browser-safe code imports nothing of Node. */
+const inspectSymbol: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
+
+/** A value as Python's repr writes it in PyTorch's module reprs (True, 1e-05, (5, 5)). */
+export function pyRepr(value: unknown): string {
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (value === null || value === undefined) return 'None';
+  if (Array.isArray(value)) return `(${value.map(pyRepr).join(', ')}${value.length === 1 ? ',' : ''})`;
+  if (typeof value === 'number') {
+    if (value !== 0 && Math.abs(value) < 1e-4) return value.toExponential().replace(/e-(\d)$/, 'e-0$1');
+    return String(value);
+  }
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}
+
 function isParameter(value: unknown): value is Tensor {
   return value instanceof Tensor && value.requiresGrad && value.node === null && !value.isDisposed;
 }
@@ -54,6 +69,28 @@ export abstract class Module {
 
   /** The computation of this module. */
   abstract forward(X: Tensor): Tensor;
+
+  /** The text inside this module's parentheses when it prints (PyTorch's extra_repr), e.g. `p=0.5, inplace=False`. */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** The module tree as PyTorch's repr(model) prints it: `Name(extra)`, or one `(name): child` line per child. */
+  toString(): string {
+    const name = this.constructor.name;
+    const extra = this.extraRepr();
+    const children = this.namedChildren();
+    if (children.length === 0) return `${name}(${extra})`;
+    // Children's own lines are indented two more, as torch's _addindent does.
+    const lines = [...(extra === '' ? [] : extra.split('\n'))];
+    for (const [key, child] of children) lines.push(`(${key}): ${String(child).split('\n').join('\n  ')}`);
+    return `${name}(\n  ${lines.join('\n  ')}\n)`;
+  }
+
+  /** What Node's console.log and util.inspect show: the tree. */
+  [inspectSymbol](): string {
+    return this.toString();
+  }
 
   /**
    * True when this module's `training` flag switches dropout on and nothing else (nn.Dropout and its

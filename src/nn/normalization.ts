@@ -7,7 +7,7 @@ import { checkEps, layerNorm, normalize, rsqrtEps } from '../ops/normalization.j
 import { full, ones, zeros } from '../tensor/creation.js';
 import { getBackend, noGrad } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
 
 /** Options of BatchNorm1d (PyTorch's defaults). */
 export interface BatchNormOptions {
@@ -74,6 +74,14 @@ export class BatchNorm1d extends Module {
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { backend }));
   }
 
+  /** `256, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return (
+      `${this.numFeatures}, eps=${pyRepr(this.eps)}, momentum=${pyRepr(this.momentum)}, ` +
+      `affine=${pyRepr(this.weight !== null)}, track_running_stats=True`
+    );
+  }
+
   /** Batch statistics (and a running-statistics update) in training mode, running statistics in eval. */
   override forward(X: Tensor): Tensor {
     const C = this.numFeatures;
@@ -116,6 +124,24 @@ export class BatchNorm1d extends Module {
   }
 }
 
+/**
+ * Batch normalisation of images [N, C, H, W] per channel (torch.nn.BatchNorm2d): BatchNorm1d over
+ * [N, C, H·W], the same statistics and updates.
+ */
+export class BatchNorm2d extends BatchNorm1d {
+  /** Normalises each of the C channels over the batch and the image. */
+  override forward(X: Tensor): Tensor {
+    const C = this.numFeatures;
+    if (!(X.ndim === 4 && X.shape[1] === C)) {
+      throw new ShapeError(
+        `BatchNorm2d(${C}) expects [batch, ${C}, height, width], got ${formatShape(X.shape)}.`,
+      );
+    }
+    const [n, , h, w] = X.shape as [number, number, number, number];
+    return super.forward(X.reshape([n, C, h * w])).reshape([n, C, h, w]);
+  }
+}
+
 /** Layer normalisation over the trailing `normalizedShape` axes of each example (torch.nn.LayerNorm). */
 export class LayerNorm extends Module {
   /** Elementwise scale of shape normalizedShape (init 1; null without elementwiseAffine). */
@@ -145,6 +171,11 @@ export class LayerNorm extends Module {
       this.weight = this.registerParameter('weight', ones(shape, { backend }));
       this.bias = this.registerParameter('bias', zeros(shape, { backend }));
     }
+  }
+
+  /** `(256,), eps=1e-05, elementwise_affine=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `${pyRepr([...this.normalizedShape])}, eps=${pyRepr(this.eps)}, elementwise_affine=${pyRepr(this.weight !== null)}`;
   }
 
   /** F.layerNorm with this module's shape, eps and affine parameters (the same in train and eval). */

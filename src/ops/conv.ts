@@ -22,8 +22,10 @@ export interface WindowOptions {
   padding?: Size2 | undefined;
 }
 
-function pair(v: Size2, what: string, min: number): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+/** A Size2 as a pair of integers ≥ `min`, or one ArgumentError line naming `what` (exported for the layers' constructors). */
+export function pair(v: Size2, what: string, min: number): [number, number] {
+  const ok = typeof v === 'number' || (Array.isArray(v) && v.length === 2);
+  const p: [number, number] = typeof v === 'number' ? [v, v] : ok ? [v[0], v[1]] : [NaN, NaN];
   if (!p.every((d) => Number.isInteger(d) && d >= min)) {
     throw new ArgumentError(
       `${what} must be an integer ≥ ${min} (or a pair of them), got ${formatValue(v)}.`,
@@ -109,7 +111,7 @@ function pool(x: Tensor, g: Im2colGeometry, reduce: 'max' | 'mean'): Tensor {
   return composite(() => {
     const cols = im2col(x, g, reduce === 'max' ? -Infinity : 0);
     const patches = cols.reshape([cols.shape[0]!, g.channels, g.kernelH * g.kernelW]);
-    const y = reduce === 'max' ? patches.max(2) : patches.mean(2);
+    const y = reduce === 'max' ? patches.amax(2) : patches.mean(2);
     return rowsToImage(y, g);
   });
 }

@@ -3,6 +3,7 @@
  * each unit is zeroed with probability p and survivors are scaled by 1/(1 − p), so E[h'] = h and the
  * network needs no rescaling at test time.
  */
+import { checkOptions } from '../tensor/options.js';
 import { apply } from '../autograd/apply.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { dropoutKeep } from '../random/dropoutKeep.js';
@@ -49,6 +50,9 @@ export function checkTraining(opts: DropoutOptions | undefined, where: string): 
 export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   checkDropoutP(p);
   checkTraining(opts, 'dropout');
+  checkOptions('dropout', opts, ['training', 'generator'], {
+    inplace: 'results are always new tensors here; remove inplace',
+  });
   return applyDropout(x, p, opts.training, opts.generator);
 }
 
@@ -70,6 +74,7 @@ export function applyDropout(x: Tensor, p: number, training: boolean, generator?
  */
 export function dropoutLayer(X: Tensor, p: number, opts: { generator?: Generator } = {}): Tensor {
   checkDropoutP(p, 'dropoutLayer');
+  checkOptions('dropoutLayer', opts, ['generator']);
   if (p === 0) return X;
   if (p === 1) return X.mul(0);
   // u ≥ ceil(p·2^24)·2^-24, not u ≥ p: the threshold the kernels use, exact in float32 (dropoutKeep.ts).

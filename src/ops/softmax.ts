@@ -1,5 +1,4 @@
-/** Softmax and log-softmax, composed from primitives with the max-shift that keeps exp from overflowing. */
-import { noGrad } from '../tensor/engine.js';
+/** Softmax and log-softmax over an axis: the functional forms of the Tensor methods (tensor/math.ts). */
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -7,14 +6,10 @@ import type { Tensor } from '../tensor/tensor.js';
  * tape: its gradient contributions cancel exactly, so recording it would only cost time.
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  const m = noGrad(() => x.max(axis, true));
-  const shifted = x.sub(m);
-  return shifted.sub(shifted.exp().sum(axis, true).log());
+  return x.logSoftmax(axis);
 }
 
 /** softmax(x)_i = exp(x_i − m) / Σ_j exp(x_j − m). */
 export function softmax(x: Tensor, axis = -1): Tensor {
-  const m = noGrad(() => x.max(axis, true));
-  const e = x.sub(m).exp();
-  return e.div(e.sum(axis, true));
+  return x.softmax(axis);
 }

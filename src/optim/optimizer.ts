@@ -23,8 +23,17 @@ export interface AdamWHparams {
   readonly weightDecay: number;
 }
 
-/** The hyperparameters of either optimiser; `name` tells them apart. */
-export type OptimizerHparams = SGDHparams | AdamWHparams;
+/** Adam's hyperparameters (L2 weight decay added to the gradient), those of its first parameter group. */
+export interface AdamHparams {
+  readonly name: 'Adam';
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+}
+
+/** The hyperparameters of any optimiser; `name` tells them apart. */
+export type OptimizerHparams = SGDHparams | AdamWHparams | AdamHparams;
 
 /**
  * An optimiser's state: steps taken and named per-parameter buffers in `params` order (null where a

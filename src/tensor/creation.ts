@@ -11,12 +11,17 @@ import { defaultGenerator, type Generator } from '../random/generator.js';
 import type { RandomStream } from '../random/stream.js';
 import { getBackend } from './engine.js';
 import { checkDType, toInt32Values, type DType } from './dtype.js';
+import { checkOptions, checkShapeArg } from './options.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Tensor, installAutograd, type NestedArray } from './tensor.js';
+import { installMath } from './math.js';
 
 // Late binding (see tensor.ts): tensor.ts cannot import autograd/, which imports it. The call sits in
 // a module whose exports every program with tensors uses, so no bundler drops it as unused.
 installAutograd(apply, runBackward);
+// The everyday math methods (sqrt, pow, max(dim), var, …) on Tensor's prototype; a call, not a bare
+// import, because the package declares no side effects and a bundler would drop the import.
+installMath();
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {
@@ -79,6 +84,8 @@ function make(shape: Shape, opts: CreateOptions, init: (t: Tensor) => void): Ten
   return t.setDType(dtype);
 }
 
+const CREATE_KEYS = ['requiresGrad', 'backend', 'dtype'];
+const RANDOM_KEYS = ['requiresGrad', 'backend', 'generator', 'dtype'];
 const TENSOR_OPTION_KEYS = new Set(['shape', 'requiresGrad', 'backend', 'dtype']);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -209,22 +216,30 @@ export function gatherRows(
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  checkShapeArg('full', shape);
+  if (typeof value !== 'number') {
+    throw new ArgumentError(`full(shape, value): value must be a number, got ${formatValue(value)}.`);
+  }
+  checkOptions('full', opts, CREATE_KEYS);
   const v = opts.dtype === 'int32' ? toInt32Values([value], 'full()')[0]! : value;
   return make(shape, opts, (t) => t.backend.fill(t.id, t.size, v));
 }
 
 /** A tensor of zeros. */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+  checkShapeArg('zeros', shape, opts);
   return full(shape, 0, opts);
 }
 
 /** A tensor of ones. */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+  checkShapeArg('ones', shape, opts);
   return full(shape, 1, opts);
 }
 
 /** Values start, start + step, … below end (like torch.arange); `arange(n)` is 0…n−1. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  checkOptions('arange', opts, CREATE_KEYS);
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   if (step === 0 || !Number.isFinite(step) || !Number.isFinite(lo) || !Number.isFinite(hi)) {
     throw new ArgumentError(`arange(${lo}, ${hi}, ${step}): bounds must be finite and step non-zero.`);
@@ -245,6 +260,8 @@ function floatDraws(opts: CreateOptions, op: string): void {
 
 /** Uniform draws in [0, 1) from the seeded counter-based generator. */
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
+  checkShapeArg('rand', shape, opts);
+  checkOptions('rand', opts, RANDOM_KEYS);
   floatDraws(opts, 'rand');
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('uniform', gen.next('uniform', t.size), t.id, t.size));
@@ -258,6 +275,8 @@ export function randFromStream(shape: Shape, stream: RandomStream, opts: CreateO
 
 /** Standard normal draws (Box–Muller over the counter-based generator). */
 export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
+  checkShapeArg('randn', shape, opts);
+  checkOptions('randn', opts, RANDOM_KEYS);
   floatDraws(opts, 'randn');
   const gen = opts.generator ?? defaultGenerator;
   return make(shape, opts, (t) => t.backend.random('normal', gen.next('normal', t.size), t.id, t.size));
@@ -265,6 +284,8 @@ export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
 
 /** 1 with probability `prob`, else 0, elementwise (like torch.bernoulli on a constant). */
 export function bernoulli(shape: Shape, prob: number, opts: RandomOptions = {}): Tensor {
+  checkShapeArg('bernoulli', shape, typeof prob === 'number' && typeof opts === 'number' ? opts : undefined);
+  checkOptions('bernoulli', opts, RANDOM_KEYS);
   if (!(prob >= 0 && prob <= 1)) {
     throw new ArgumentError(`bernoulli: probability must be in [0, 1], got ${formatValue(prob)}.`);
   }

@@ -338,8 +338,53 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn without recording the tape (like torch.no_grad); used for evaluation and optimiser steps. */
+/**
+ * Runs fn without recording the tape (like torch.no_grad); used for evaluation and optimiser steps.
+ * Outside every scope it is one itself: what fn made is freed when it returns, except what it
+ * returns, what was kept, and tensors created with requiresGrad (parameters made there), so that
+ * `noGrad(() => F.accuracy(model.forward(X), y))` in a loop without tidy does not grow. Inside a
+ * scope it only switches the tape off; the enclosing scope frees as before.
+ */
 export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return scopes.length === 0 ? freeingScope(fn) : fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** noGrad's scope at the top level: like tidy, but parameters made inside survive and async fn is left alone. */
+function freeingScope<T>(fn: () => T): T {
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const survivors = new Set<Disposable>();
+  // A Promise's tensors are still in use when fn returns: leave them to the GC fallback, as before.
+  if (isThenable(result)) for (const t of scope) survivors.add(t);
+  else collect(result, survivors);
+  for (const t of scope) {
+    const isLeafParameter = t.node === null && (t as { requiresGrad?: boolean }).requiresGrad === true;
+    if (survivors.has(t) || isLeafParameter) promote(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/**
+ * Switches the tape off for fn and does nothing else: the per-op form apply.ts uses, whose results
+ * are its caller's to keep. @internal
+ */
+export function withoutGrad<T>(fn: () => T): T {
   const previous = gradEnabled;
   gradEnabled = false;
   try {

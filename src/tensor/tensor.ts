@@ -18,6 +18,10 @@ import {
 import { broadcastShapes, normalizeAxes, resolveReshape, sizeOf, stridesOf, type Shape } from './shape.js';
 import { toInt32Values, type DType } from './dtype.js';
 import { isRowMajor, normalizeDim, permuteLayout, sliceRange, splitSizes, type Layout } from './views.js';
+import { formatTensor } from './print.js';
+
+/** Node's util.inspect hook, by its registry name so that browser-safe code imports nothing of Node. */
+const inspectSymbol: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
 
 /** One tape entry: which primitive produced a tensor, from which inputs, and what backward needs. */
 export interface Node {
@@ -162,6 +166,12 @@ export class Tensor {
 
   /** A tensor of another shape sharing this one's storage (same element count, row-major): no copy. @internal */
   view(shape: Shape): Tensor {
+    if (!Array.isArray(shape)) {
+      throw new ArgumentError(
+        `view(shape) takes one array (it shares storage without a tape, for the library's own use); ` +
+          `to change a tensor's shape use reshape, e.g. t.reshape(3, 2) or t.reshape([3, 2]).`,
+      );
+    }
     this.assertAlive();
     retainStorage(this.backend, this.id);
     const t = new Tensor(this.backend, this.id, [...shape]);
@@ -609,18 +619,12 @@ export class Tensor {
     const count = axes.reduce((n, a) => n * this.shape[a]!, 1);
     return composite(() => this.sum(axes, keepDims).div(count));
   }
-  /** Maximum over `axis` (all axes by default); the gradient is split evenly among ties. */
-  max(axis?: number | readonly number[], keepDims = false): Tensor {
+  /**
+   * Maximum over `axis` (all axes by default), torch.amax: the gradient is split evenly among ties.
+   * `max`/`min` with indices, `argmax`, `amin` and the other everyday ops are in tensor/math.ts.
+   */
+  amax(axis?: number | readonly number[], keepDims = false): Tensor {
     return apply('max', [this], { axes: normalizeAxes(axis, this.ndim), keepDims });
-  }
-  /** Index of the largest element along the last axis (first on ties); no gradient. */
-  argmax(): Tensor {
-    this.assertAlive();
-    const cols = this.shape[this.ndim - 1] ?? 1;
-    const rows = this.size / cols;
-    const out = Tensor.uninitialized(this.backend, this.shape.slice(0, -1));
-    this.backend.argmax(this.id, rows, cols, out.id);
-    return out;
   }
 
   // ---- autograd ----
@@ -713,9 +717,34 @@ export class Tensor {
     }
     return s;
   }
-  /** Short description for debugging. */
+  /**
+   * The values as PyTorch prints them (`tensor([[1., 2.], [3., 4.]], requiresGrad=true)`),
+   * summarised past 1,000 elements; an asynchronous backend's tensor prints its shape instead.
+   */
   toString(): string {
-    return `Tensor(shape=${formatShape(this.shape)}, backend=${this.backend.name}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const extras: string[] = [];
+    if (this.node !== null) extras.push(`gradFn=<${this.node.prim}>`);
+    else if (this.requiresGrad) extras.push('requiresGrad=true');
+    if (this.disposed) return formatTensor(null, this.shape, extras, '<disposed>');
+    if (!this.backend.syncRead) {
+      extras.push(`backend=${this.backend.name}`);
+      return formatTensor(null, this.shape, extras, '<await t.array() to read>');
+    }
+    return formatTensor(this.dataSync(), this.shape, extras);
+  }
+  /** What Node's console.log and util.inspect show: the values, not the backend's heap. */
+  [inspectSymbol](): string {
+    return this.toString();
+  }
+  /** JSON.stringify(t): the nested values (CPU backends), or the shape where they cannot be read now. */
+  toJSON(): NestedArray | { shape: number[]; backend: string } {
+    if (this.disposed || !this.backend.syncRead)
+      return { shape: [...this.shape], backend: this.backend.name };
+    return this.toArray();
+  }
+  /** Nested arrays of the values (torch.Tensor.tolist; CPU backends, `array()` on any). */
+  tolist(): NestedArray {
+    return this.toArray();
   }
 
   private lift(value: Tensor | number): Tensor {
