@@ -10,7 +10,7 @@ import {
 import { writeFileAtomic } from './atomicWrite.js';
 
 /** Writes a model's parameters (or a state dict) to `path` as safetensors, atomically: the old file or the whole new one. */
-export async function saveSafetensors(
+export async function saveSafetensorsFile(
   path: string,
   source: Module | Readonly<Record<string, StateDictEntry>>,
   metadata: Readonly<Record<string, string>> = {},
@@ -27,7 +27,7 @@ export async function saveSafetensors(
 }
 
 /** Reads a safetensors file: tensors by name (for `model.loadStateDict`) and its metadata. */
-export async function loadSafetensors(path: string): Promise<SafetensorsContents> {
+export async function loadSafetensorsFile(path: string): Promise<SafetensorsContents> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
