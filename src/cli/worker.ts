@@ -9,8 +9,8 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { DropoutLabError } from '../errors.js';
 import { redisOptions } from '../queue/connection.js';
-import { runQueueWorker } from '../queue/worker.js';
 import { integerAtLeast } from './options.js';
+import { importQueueExtra } from './queueExtra.js';
 import { addQueueOptions, queueConnection, type QueueFlags } from './queueOptions.js';
 
 interface WorkerFlags extends QueueFlags {
@@ -49,6 +49,7 @@ export function registerWorker(program: Command): void {
       }
       const connection = queueConnection({ ...f, queue: f.queue });
       redisOptions(connection); // bad flags fail here, once, not in every child
+      const { runQueueWorker } = await importQueueExtra(() => import('../queue/worker.js'));
       const n = f.concurrency ?? availableParallelism();
       const log = (line: string): void => void process.stderr.write(line + '\n');
       if (n === 1) {

@@ -7,6 +7,8 @@
  * ends), so a plain `for (const [X, y] of loader)` loop needs no dispose. To hold a batch tensor
  * longer, copy it (`X.detach()`).
  */
+// Kept in the .d.ts (preserve): consumers on lib ES2022 without esnext.disposable still know Symbol.dispose.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { randperm } from '../random/randperm.js';

@@ -1,4 +1,6 @@
 /** d2l.DataModule: where minibatches come from, for training and for validation. */
+// Kept in the .d.ts (preserve): consumers on lib ES2022 without esnext.disposable still know Symbol.dispose.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { Tensor } from '../tensor/tensor.js';
 
 /** One minibatch: inputs X and integer labels y (data loaders' batches also free both with `using`). */
