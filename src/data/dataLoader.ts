@@ -25,7 +25,10 @@ export interface HostColumn {
 }
 
 /** A minibatch: one tensor per dataset column, disposable with `using`. */
-export type TensorBatch<T extends Tensor[] = Tensor[]> = T & { [Symbol.dispose](): void };
+export type TensorBatch<T extends Tensor[] = Tensor[]> = T & {
+  /** Disposes every tensor of the batch (`using batch = …`). */
+  [Symbol.dispose](): void;
+};
 
 /** torch.utils.data.TensorDataset: row i of every tensor is example i. */
 export class TensorDataset<T extends Tensor[] = Tensor[]> {

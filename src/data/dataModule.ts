@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor/tensor.js';
 export interface Batch {
   readonly X: Tensor;
   readonly y: Tensor;
+  /** Disposes the batch's tensors, where the data module made them (`using batch = …`). */
   [Symbol.dispose]?(): void;
 }
 

@@ -9,7 +9,18 @@ import {
 } from '../nn/safetensors.js';
 import { writeFileAtomic } from './atomicWrite.js';
 
-/** Writes a model's parameters (or a state dict) to `path` as safetensors, atomically: the old file or the whole new one. */
+/**
+ * Writes a model's parameters (or a state dict) to `path` as safetensors, atomically: the old file or the whole new one.
+ *
+ * @example
+ * ```ts
+ * import { nn } from 'dropout-lab';
+ * import { loadSafetensorsFile, saveSafetensorsFile } from 'dropout-lab/node';
+ * const model = new nn.Linear(4, 2);
+ * await saveSafetensorsFile('linear.safetensors', model, { format: 'pt' });
+ * model.loadStateDict((await loadSafetensorsFile('linear.safetensors')).tensors);
+ * ```
+ */
 export async function saveSafetensorsFile(
   path: string,
   source: Module | Readonly<Record<string, StateDictEntry>>,

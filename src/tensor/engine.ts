@@ -35,6 +35,7 @@ export interface GraphNode {
 
 /** Anything a tensor can be disposed through: the minimal view of a Tensor the engine needs. */
 export interface Disposable {
+  /** Frees the storage now (idempotent). */
   dispose(): void;
   readonly isDisposed: boolean;
   readonly backend: Backend;

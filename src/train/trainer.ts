@@ -76,6 +76,7 @@ interface StartPoint {
 
 /** Where the Trainer sends checkpoints (saved at epoch boundaries). */
 export interface Checkpointer {
+  /** Stores one checkpoint; the Trainer awaits it before the next epoch. */
   save(checkpoint: TrainingCheckpoint): Promise<void> | void;
 }
 
