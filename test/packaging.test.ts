@@ -54,6 +54,15 @@ describe('package.json of dropout-lab', () => {
     assert.match(String(pkg['homepage']), /^https:\/\//);
   });
 
+  it('has a README of a few screens whose links work on the registry page (absolute, no repository paths)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.ok(readme.split('\n').length <= 250, `${readme.split('\n').length} lines`);
+    const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1]!)
+      .filter((target) => !/^(https?:|mailto:|#)/.test(target));
+    assert.deepEqual(relative, []);
+  });
+
   it('is an npm workspace with the CLI, so `npx dropout-lab` works in the repository after `npm ci`', () => {
     assert.deepEqual(pkg['workspaces'], ['packages/cli']);
   });

@@ -1,8 +1,8 @@
 /**
  * The API reference (`npm run docs`, TypeDoc over docs/reference/): every export of `dropout-lab` and
  * `dropout-lab/node` sits in one of its sections (PyTorch's: tensor, nn, nn.functional, optim, data,
- * train, random, node) and has a doc comment, the examples in doc comments type-check against the
- * sources, and TypeDoc builds the site with its own validation (undocumented members, broken links)
+ * train, random, node) and has a doc comment, the examples in doc comments (and the README's) type-check
+ * against the sources, and TypeDoc builds the site with its own validation (undocumented members, broken links)
  * as errors.
  */
 import { describe, it } from 'node:test';
@@ -97,7 +97,7 @@ describe('the API reference', () => {
     assert.deepEqual(undocumented, [], 'give each a one-line doc comment');
   });
 
-  it('type-checks every example in a doc comment against the sources', () => {
+  it("type-checks every example in a doc comment, and the README's, against the sources", () => {
     const examples: { where: string; code: string }[] = [];
     const walk = (dir: string): void => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -117,6 +117,13 @@ describe('the API reference', () => {
     };
     walk(join(ROOT, 'src'));
     assert.ok(examples.length >= 2, `found ${examples.length} examples`);
+    // The README's library example too: it is the first code a user copies.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const fences = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)];
+    assert.ok(fences.length >= 1, 'the README has a TypeScript example');
+    for (const f of fences) {
+      examples.push({ where: `README.md:${readme.slice(0, f.index).split('\n').length}`, code: f[1]! });
+    }
     // Inside the repository (build/ is ignored), so the examples resolve Node's types and ESM as src/ does.
     const dir = join(ROOT, 'build', `doc-examples-${process.pid}`);
     mkdirSync(dir, { recursive: true });
