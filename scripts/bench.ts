@@ -821,6 +821,6 @@ if (opts.json) {
       '',
     );
   }
-  out.push('Markdown for the README:', '', markdown());
+  out.push('Markdown for docs/development.md (Performance):', '', markdown());
   console.log(out.join('\n'));
 }

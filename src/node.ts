@@ -13,7 +13,7 @@ export {
 } from './node/data/fashionMnistFiles.js';
 
 export { checkpointDir, loadCheckpoint, saveCheckpoint } from './node/checkpointFiles.js';
-export { loadSafetensors, saveSafetensors } from './node/safetensorsFile.js';
+export { loadSafetensorsFile, saveSafetensorsFile } from './node/safetensorsFile.js';
 
 /** Finds (or downloads), verifies and loads Fashion-MNIST into a FashionMNIST data module. */
 export async function loadFashionMNIST(opts: FashionMNISTOptions & LoadOptions = {}): Promise<FashionMNIST> {

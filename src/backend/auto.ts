@@ -38,8 +38,12 @@ export function hostThreads(): number {
   return defaultThreads(cores);
 }
 
-/** What an adapter says about itself, across the spec's versions (info moved into `adapter.info`). */
-interface AdapterFacts {
+/**
+ * What an adapter says about itself, across the spec's versions (info moved into `adapter.info`). A
+ * GPUAdapter is one; the published declarations name this shape, not GPUAdapter, so a consumer without
+ * the WebGPU types (lib.dom has none yet) type-checks them with skipLibCheck off.
+ */
+export interface AdapterFacts {
   readonly isFallbackAdapter?: boolean;
   readonly info?: {
     readonly vendor?: string;
@@ -53,17 +57,16 @@ interface AdapterFacts {
 const SOFTWARE_ADAPTER = /swiftshader|lavapipe|llvmpipe|softpipe|software|basic render/i;
 
 /** The adapter's own words: vendor, architecture, device and description, non-empty ones joined. */
-export function describeAdapter(adapter: GPUAdapter): string {
-  const { info } = adapter as unknown as AdapterFacts;
+export function describeAdapter(adapter: AdapterFacts): string {
+  const { info } = adapter;
   const words = [info?.vendor, info?.architecture, info?.device, info?.description];
   const text = [...new Set(words.filter((w): w is string => typeof w === 'string' && w !== ''))].join(' ');
   return text === '' ? 'unnamed adapter' : text;
 }
 
 /** True for a software (CPU-emulated) WebGPU adapter such as SwiftShader or lavapipe. */
-export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
-  const facts = adapter as unknown as AdapterFacts;
-  if (facts.isFallbackAdapter === true || facts.info?.isFallbackAdapter === true) return true;
+export function isSoftwareAdapter(adapter: AdapterFacts): boolean {
+  if (adapter.isFallbackAdapter === true || adapter.info?.isFallbackAdapter === true) return true;
   return SOFTWARE_ADAPTER.test(describeAdapter(adapter));
 }
 

@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentConfig } from '../experiments/config.js';
 import type { RunRecord } from '../experiments/pool.js';
-import { runQueue } from '../queue/coordinator.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/jobs.js';
 import { PASSWORD_ENV, type QueueConnection } from '../queue/connection.js';
+import { importQueueExtra } from './queueExtra.js';
 
 /** The queue flags as commander parses them. */
 export interface QueueFlags {
@@ -57,6 +57,7 @@ export async function runQueueWithFlags(
   outDir: string,
   log: (line: string) => void,
 ): Promise<RunRecord[]> {
+  const { runQueue } = await importQueueExtra(() => import('../queue/coordinator.js'));
   return runQueue(configs, {
     connection: queueConnection({ ...f, queue: f.queue ?? '' }),
     queueName: f.queueName ?? DEFAULT_QUEUE_NAME,

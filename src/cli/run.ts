@@ -18,7 +18,7 @@ import { checkPathFlag, prepareOutDir } from '../node/outDir.js';
 import { createProgress } from './progress.js';
 import { downloadReporter } from './downloadProgress.js';
 import { checkWritableDir, loadInitWeights } from './initWeights.js';
-import { loadSafetensors, saveSafetensors } from '../node/safetensorsFile.js';
+import { loadSafetensorsFile, saveSafetensorsFile } from '../node/safetensorsFile.js';
 import { interruptScope } from './signals.js';
 
 export type { RunSummary } from '../run/runOne.js';
@@ -52,7 +52,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
   if (spec.dataDir !== undefined) checkPathFlag('--data-dir', spec.dataDir);
   if (spec.resume !== undefined) checkPathFlag('--resume', spec.resume);
   // Weight files are checked before anything is trained, so a typo costs seconds, not a run.
-  const init = spec.initWeights === undefined ? undefined : await loadSafetensors(spec.initWeights);
+  const init = spec.initWeights === undefined ? undefined : await loadSafetensorsFile(spec.initWeights);
   if (spec.saveWeights !== undefined) await checkWritableDir(spec.saveWeights, '--save-weights');
   const note = (line: string): void => {
     if (spec.json) process.stderr.write(line + '\n');
@@ -130,7 +130,7 @@ export async function runModels(spec: RunSpec, log: (line: string) => void): Pro
           },
           afterFit: async (model) => {
             if (spec.saveWeights === undefined) return;
-            await saveSafetensors(spec.saveWeights, model, { format: 'pt', model: name });
+            await saveSafetensorsFile(spec.saveWeights, model, { format: 'pt', model: name });
             if (!spec.json) log(`wrote ${spec.saveWeights}`);
           },
         });

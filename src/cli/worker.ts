@@ -10,8 +10,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { DropoutLabError } from '../errors.js';
 import { connectRedis, redisOptions } from '../queue/connection.js';
-import { runQueueWorker } from '../queue/worker.js';
 import { integerAtLeast } from './options.js';
+import { importQueueExtra } from './queueExtra.js';
 import { addQueueOptions, queueConnection, type QueueFlags } from './queueOptions.js';
 
 interface WorkerFlags extends QueueFlags {
@@ -50,6 +50,7 @@ export function registerWorker(program: Command): void {
       }
       const connection = queueConnection({ ...f, queue: f.queue });
       redisOptions(connection); // bad flags fail here, once, not in every child
+      const { runQueueWorker } = await importQueueExtra(() => import('../queue/worker.js'));
       const n = f.concurrency ?? availableParallelism();
       const log = (line: string): void => void process.stderr.write(line + '\n');
       if (n === 1) {
@@ -70,7 +71,7 @@ export function registerWorker(program: Command): void {
         return;
       }
       // One check before forking: an unreachable or misconfigured Redis is one line, not one per child.
-      const probe = await connectRedis(connection);
+      const probe = await importQueueExtra(() => connectRedis(connection));
       probe.disconnect();
       await runChildren(n);
     });

@@ -7,6 +7,8 @@
  * ends), so a plain `for (const [X, y] of loader)` loop needs no dispose. To hold a batch tensor
  * longer, copy it (`X.detach()`).
  */
+// Kept in the .d.ts (preserve): consumers on lib ES2022 without esnext.disposable still know Symbol.dispose.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { randperm } from '../random/randperm.js';
@@ -26,7 +28,10 @@ export interface HostColumn {
 }
 
 /** A minibatch: one tensor per dataset column, disposable with `using`. */
-export type TensorBatch<T extends Tensor[] = Tensor[]> = T & { [Symbol.dispose](): void };
+export type TensorBatch<T extends Tensor[] = Tensor[]> = T & {
+  /** Disposes every tensor of the batch (`using batch = …`). */
+  [Symbol.dispose](): void;
+};
 
 /** torch.utils.data.TensorDataset: row i of every tensor is example i. */
 export class TensorDataset<T extends Tensor[] = Tensor[]> {

@@ -1,10 +1,13 @@
 /** d2l.DataModule: where minibatches come from, for training and for validation. */
+// Kept in the .d.ts (preserve): consumers on lib ES2022 without esnext.disposable still know Symbol.dispose.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { Tensor } from '../tensor/tensor.js';
 
 /** One minibatch: inputs X and integer labels y (data loaders' batches also free both with `using`). */
 export interface Batch {
   readonly X: Tensor;
   readonly y: Tensor;
+  /** Disposes the batch's tensors, where the data module made them (`using batch = …`). */
   [Symbol.dispose]?(): void;
 }
 

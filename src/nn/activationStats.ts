@@ -33,6 +33,7 @@ function findSequential(m: Module): Sequential | null {
  * the post-activation values of each hidden layer on X, in order, without dropout.
  */
 export interface ListsHiddenActivations {
+  /** The post-activation values of each hidden layer on X, in order, without dropout. */
   hiddenActivations(X: Tensor): Tensor[];
 }
 
@@ -107,7 +108,12 @@ export function activationStats(model: Module, X: Tensor): ActivationStats[] {
 export function activationStatsRecorder(
   model: Module,
   probe: Tensor,
-): { history: { epoch: number; stats: ActivationStats[] }[]; onEpochEnd: (m: { epoch: number }) => void } {
+): {
+  /** The statistics recorded so far, one entry per epoch. */
+  history: { epoch: number; stats: ActivationStats[] }[];
+  /** The callback to pass as the Trainer's `onEpochEnd`. */
+  onEpochEnd: (m: { epoch: number }) => void;
+} {
   const history: { epoch: number; stats: ActivationStats[] }[] = [];
   return {
     history,

@@ -9,8 +9,19 @@ import {
 } from '../nn/safetensors.js';
 import { writeFileAtomic } from './atomicWrite.js';
 
-/** Writes a model's parameters (or a state dict) to `path` as safetensors, atomically: the old file or the whole new one. */
-export async function saveSafetensors(
+/**
+ * Writes a model's parameters (or a state dict) to `path` as safetensors, atomically: the old file or the whole new one.
+ *
+ * @example
+ * ```ts
+ * import { nn } from 'dropout-lab';
+ * import { loadSafetensorsFile, saveSafetensorsFile } from 'dropout-lab/node';
+ * const model = new nn.Linear(4, 2);
+ * await saveSafetensorsFile('linear.safetensors', model, { format: 'pt' });
+ * model.loadStateDict((await loadSafetensorsFile('linear.safetensors')).tensors);
+ * ```
+ */
+export async function saveSafetensorsFile(
   path: string,
   source: Module | Readonly<Record<string, StateDictEntry>>,
   metadata: Readonly<Record<string, string>> = {},
@@ -27,7 +38,7 @@ export async function saveSafetensors(
 }
 
 /** Reads a safetensors file: tensors by name (for `model.loadStateDict`) and its metadata. */
-export async function loadSafetensors(path: string): Promise<SafetensorsContents> {
+export async function loadSafetensorsFile(path: string): Promise<SafetensorsContents> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

@@ -46,6 +46,13 @@ export function checkTraining(opts: DropoutOptions | undefined, where: string): 
  * F.dropout: y = mask ⊙ x / (1 − p) with mask_i ~ Bernoulli(1 − p) when training, x otherwise.
  * Unlike PyTorch, `training` has no default: a default of true silently ignores eval mode.
  * p = 0 returns x itself; p = 1 returns zeros. Uses the fused kernel; see `dropoutComposed`.
+ *
+ * @example
+ * ```ts
+ * import { dropout, Generator, ones } from 'dropout-lab';
+ * const y = dropout(ones([2, 4]), 0.5, { training: true, generator: new Generator(0) });
+ * y.data; // each entry 0 or 2 (kept entries are scaled by 1 / (1 − p))
+ * ```
  */
 export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   checkDropoutP(p);

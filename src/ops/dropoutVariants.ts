@@ -23,8 +23,9 @@ export interface NoiseShapeOptions extends DropoutOptions {
   noiseShape?: readonly (number | null)[] | undefined;
 }
 
-/** SELU's α and λ (Klambauer et al. 2017, eq. 2), to 16 digits as in PyTorch and Keras. */
+/** SELU's α (Klambauer et al. 2017, eq. 2), to 16 digits as in PyTorch and Keras; SELU_SCALE is its λ. */
 export const SELU_ALPHA = 1.6732632423543772;
+/** SELU's λ (Klambauer et al. 2017, eq. 2). */
 export const SELU_SCALE = 1.0507009873554805;
 
 /** Keep mask u ≥ ceil(p·2^24)·2^-24 of shape `shape`: the fused kernels' rule (random/dropoutKeep.ts). */

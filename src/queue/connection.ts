@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { ArgumentError, DataError } from '../errors.js';
 
 /** Environment variable read for the Redis password when the URL and --queue-password-file give none. */
@@ -97,8 +97,11 @@ function readSmallFile(path: string, flag: string): string {
  */
 export async function connectRedis(conn: QueueConnection, timeoutMs = 10_000): Promise<Redis> {
   const { options, label } = redisOptions(conn);
+  // ioredis is loaded here, not at the top: it is the CLI's optional queue extra, and the flags above
+  // (and this module's PASSWORD_ENV) are read by commands that never connect.
+  const { Redis: RedisClient } = await import('ioredis');
   // No retries while connecting, so a wrong address fails at once; after that, reconnect forever.
-  const redis = new Redis({
+  const redis = new RedisClient({
     ...options,
     lazyConnect: true,
     replyMapping: 'legacy',

@@ -18,6 +18,8 @@
  *    Batches from a DataLoader are freed when the loader moves on to the next batch, and a view made
  *    without a tape (`X.reshape(…)` of a batch) is freed with the tensor it views (keep(view) to hold it).
  */
+// Kept in the .d.ts (preserve): consumers on lib ES2022 without esnext.disposable still know Symbol.dispose.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { Backend, StorageId } from '../backend/backend.js';
 import { defaultBackend } from '../backend/auto.js';
 import { ArgumentError } from '../errors.js';
@@ -33,6 +35,7 @@ export interface GraphNode {
 
 /** Anything a tensor can be disposed through: the minimal view of a Tensor the engine needs. */
 export interface Disposable {
+  /** Frees the storage now (idempotent). */
   dispose(): void;
   readonly isDisposed: boolean;
   readonly backend: Backend;

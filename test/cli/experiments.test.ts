@@ -195,6 +195,9 @@ test(
           ...SUBSET,
           '--train-limit',
           '4096',
+          // Long enough that the signal always finds the workers busy, however fast the machine.
+          '--epochs',
+          '30',
           '--workers',
           '2',
           '--out',

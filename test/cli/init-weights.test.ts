@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
-import { loadSafetensors, saveSafetensors } from '../../src/node/safetensorsFile.js';
+import { loadSafetensorsFile, saveSafetensorsFile } from '../../src/node/safetensorsFile.js';
 import { requires } from '../helpers/environment.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -49,7 +49,7 @@ test(
     const good = join(dir, 'good.safetensors');
     const saved = await cli(['train', ...SHORT, '--save-weights', good]);
     assert.equal(saved.code, 0, saved.stderr);
-    const { tensors, metadata } = await loadSafetensors(good);
+    const { tensors, metadata } = await loadSafetensorsFile(good);
     for (const [value, name] of [
       [Number.NaN, 'NaN'],
       [Number.POSITIVE_INFINITY, 'Infinity'],
@@ -58,7 +58,7 @@ test(
       const weight = tensors['net.1.weight']!;
       const data = Float32Array.from(weight.data);
       data[7] = value;
-      await saveSafetensors(bad, { ...tensors, 'net.1.weight': { shape: weight.shape, data } }, metadata);
+      await saveSafetensorsFile(bad, { ...tensors, 'net.1.weight': { shape: weight.shape, data } }, metadata);
       const r = await cli(['train', ...SHORT, '--init-weights', bad]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

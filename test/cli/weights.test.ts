@@ -43,7 +43,7 @@ test(
     const saved = join(dir, 'cli.safetensors');
     const first = await runCli(['train', '--model', 'mlp', ...short, '--save-weights', saved]);
     assert.equal(first.code, 0, first.stderr);
-    const { tensors, metadata } = await files.loadSafetensors(saved);
+    const { tensors, metadata } = await files.loadSafetensorsFile(saved);
     assert.deepEqual(metadata, { format: 'pt', model: 'mlp' });
     assert.deepEqual(tensors['net.1.weight']!.shape, [256, 784]);
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DataError, DropoutMLP, DropoutMLPScratch, manualSeed, MLP, tensor, zeros } from '../../src/index.js';
 import { loadSafetensors, saveSafetensors } from '../../src/nn/safetensors.js';
 import * as files from '../../src/node/safetensorsFile.js';
+import * as nodeEntry from '../../src/node.js';
 import type { Module } from '../../src/nn/module.js';
 import { randomArray } from '../helpers/testData.js';
 
@@ -145,16 +146,22 @@ test('malformed files are refused with one line naming the problem', () => {
 
 test('files: atomic save, and read errors name the file', async () => {
   const path = join(dir, 'w.safetensors');
-  await files.saveSafetensors(path, { w: tensor([1, 2, 3], [3]) });
-  assert.deepEqual((await files.loadSafetensors(path)).tensors['w']!.data, Float32Array.of(1, 2, 3));
+  await files.saveSafetensorsFile(path, { w: tensor([1, 2, 3], [3]) });
+  assert.deepEqual((await files.loadSafetensorsFile(path)).tensors['w']!.data, Float32Array.of(1, 2, 3));
   await assert.rejects(
-    files.loadSafetensors(join(dir, 'missing.safetensors')),
+    files.loadSafetensorsFile(join(dir, 'missing.safetensors')),
     /Cannot read .*missing\.safetensors/,
   );
   await assert.rejects(
-    files.saveSafetensors(join(dir, 'no', 'such', 'dir.safetensors'), { w: tensor([1]) }),
+    files.saveSafetensorsFile(join(dir, 'no', 'such', 'dir.safetensors'), { w: tensor([1]) }),
     /Cannot write/,
   );
+});
+
+test('one name, one signature: the Node entry names its file helpers apart from the bytes ones', () => {
+  assert.equal(typeof nodeEntry.saveSafetensorsFile, 'function');
+  assert.equal(typeof nodeEntry.loadSafetensorsFile, 'function');
+  assert.ok(!('saveSafetensors' in nodeEntry) && !('loadSafetensors' in nodeEntry));
 });
 
 // ---- PyTorch as the oracle ----
@@ -216,7 +223,7 @@ test(
       manualSeed(3);
       const model: Module = new Model();
       mine.set(arch, await ourLogits(model));
-      await files.saveSafetensors(path(arch, 'ours.safetensors'), model, { format: 'pt' });
+      await files.saveSafetensorsFile(path(arch, 'ours.safetensors'), model, { format: 'pt' });
       jobs.push([
         'logits',
         arch,
@@ -243,7 +250,7 @@ test(
       new Float32Array((await readFile(file)).buffer.slice(0));
     for (const [arch, Model] of ARCHS) {
       const toTorch = maxAbsDiff(mine.get(arch)!, await f32(path(arch, 'torch-on-ours.f32')));
-      const { tensors, metadata } = await files.loadSafetensors(path(arch, 'torch.safetensors'));
+      const { tensors, metadata } = await files.loadSafetensorsFile(path(arch, 'torch.safetensors'));
       assert.deepEqual(metadata, { format: 'pt' });
       const fresh: Module = new Model();
       fresh.eval().forward(zeros([1, 1, 28, 28]));
