@@ -71,6 +71,8 @@ export interface ModelEntry {
   readonly p2?: string;
   /** Refuses settings the model cannot honour (one line naming the field). */
   readonly check?: (c: ModelSettings) => void;
+  /** True when it normalises with batch statistics in training (BatchNorm): a batch needs 2 examples. */
+  readonly batchStatistics?: boolean;
   /** Builds the model; its initial draws come from the global generator (`manualSeed`). */
   readonly build: (c: ModelSettings) => Classifier;
 }
@@ -168,6 +170,7 @@ function normEntry(norm: NormKind, dropout: NormDropout, description: string, na
   return {
     description,
     hasDropout: dropout !== 'none',
+    ...(norm === 'batch' ? { batchStatistics: true } : {}),
     fixed: dropout === 'none' ? NO_NOISE : dropout === 'after' ? { dropout1: 0 } : {},
     ...(dropout === 'before' ? { p1, p2: MLP_P2 } : {}),
     ...(dropout === 'after' ? { p2: `dropout after the last ${norms} (hidden layer 2)` } : {}),

@@ -65,6 +65,12 @@ export function resolveRuns(
   for (const c of complete) {
     try {
       checkRun(c);
+      // Known before any data: the Trainer would refuse it at the model's turn, after the others trained.
+      if (modelEntry(c.model).batchStatistics === true && c.batchSize < 2) {
+        throw new ArgumentError(
+          `BatchNorm needs at least 2 examples per training batch, got --batch-size ${c.batchSize}; use 2 or more.`,
+        );
+      }
     } catch (e) {
       // One model of several: say which, so `compare --models mlp,vit` names the one that refuses.
       if (e instanceof ArgumentError && complete.some((o) => o.model !== c.model)) {

@@ -34,6 +34,14 @@ describe('resolveRuns', () => {
     assert.equal(configs[0]!.trainLimit, 0, 'all 60000 examples are "all"');
   });
 
+  test('a batch of one under BatchNorm is refused up front, naming the model, before the others train', () => {
+    refuses(
+      () => resolveRuns({ batchSize: 1 }, [{ model: 'mlp' }, { model: 'dropout-mlp-bn' }]),
+      /^dropout-mlp-bn: BatchNorm needs at least 2 examples per training batch, got --batch-size 1/,
+    );
+    assert.equal(resolveRuns({ batchSize: 1 }, [{ model: 'mlp' }, { model: 'mlp-ln' }]).configs.length, 2);
+  });
+
   test('every run is checked, and the refusal names the model when there are several', () => {
     refuses(
       () => resolveRuns({ momentum: 0.9 }, [{ model: 'mlp' }, { model: 'vit' }]),
