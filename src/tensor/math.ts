@@ -21,7 +21,7 @@ import { Tensor } from './tensor.js';
 export interface MinMaxResult extends Iterable<Tensor> {
   /** The extreme values along the dim. */
   readonly values: Tensor;
-  /** Their positions along the dim (float32 integers; the first on ties). */
+  /** Their positions along the dim (an int32 tensor; the first on ties). */
   readonly indices: Tensor;
 }
 

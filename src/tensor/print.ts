@@ -1,6 +1,7 @@
 /**
  * How a tensor prints: PyTorch's repr (torch/_tensor_str.py), the first thing a user looks at.
- * `tensor([[1., 2., 3.],\n        [4., 5., 6.]])`: integers with a trailing dot, otherwise four
+ * `tensor([[1., 2., 3.],\n        [4., 5., 6.]])`: whole floats with a trailing dot (an int32 tensor's
+ * values plainly, as torch prints its integer tensors: `tensor([1, 2])`), otherwise four
  * decimals, scientific notation when the magnitudes span more than 10^3 (or leave [10^-4, 10^8]),
  * every element padded to one width, rows wrapped at 80 columns, and more than 1,000 elements
  * summarised to the 3 first and last of each axis with `...` (then the shape is appended, as
@@ -13,8 +14,9 @@ export const PRINT_THRESHOLD = 1000;
 const EDGE = 3;
 const LINE_WIDTH = 80;
 
-/** One number as PyTorch's formatter writes it, before padding. */
-function formatter(values: ArrayLike<number>): (v: number) => string {
+/** One number as PyTorch's formatter writes it, before padding (an integer dtype's plainly: `tensor([1, 2])`). */
+function formatter(values: ArrayLike<number>, integer: boolean): (v: number) => string {
+  if (integer) return (v) => v.toFixed(0);
   const finite: number[] = [];
   for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) finite.push(values[i]!);
   const special = (v: number): string | null =>
@@ -54,7 +56,9 @@ export function formatTensor(
   shape: readonly number[],
   extras: readonly string[] = [],
   placeholder = '…',
+  dtype: 'float32' | 'int32' = 'float32',
 ): string {
+  const integer = dtype === 'int32';
   const size = shape.reduce((a, b) => a * b, 1);
   const summarise = size > PRINT_THRESHOLD;
   const tail = [...extras];
@@ -62,7 +66,7 @@ export function formatTensor(
   const suffix = tail.length > 0 ? `, ${tail.join(', ')}` : '';
   const prefix = 'tensor(';
   if (values === null) return `${prefix}${placeholder}${suffix})`;
-  if (shape.length === 0) return `${prefix}${formatter(values)(values[0]!)}${suffix})`;
+  if (shape.length === 0) return `${prefix}${formatter(values, integer)(values[0]!)}${suffix})`;
 
   // Format the elements shown, then pad them to one width.
   const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
@@ -75,7 +79,7 @@ export function formatTensor(
       }
   };
   collect(0, 0);
-  const format = formatter(shown);
+  const format = formatter(shown, integer);
   const width = Math.max(0, ...shown.map((v) => format(v).length));
   const cell = (v: number): string => format(v).padStart(width);
 

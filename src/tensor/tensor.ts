@@ -730,7 +730,7 @@ export class Tensor {
       extras.push(`backend=${this.backend.name}`);
       return formatTensor(null, this.shape, extras, '<await t.array() to read>');
     }
-    return formatTensor(this.dataSync(), this.shape, extras);
+    return formatTensor(this.dataSync(), this.shape, extras, undefined, this.elementType);
   }
   /** What Node's console.log and util.inspect show: the values, not the backend's heap. */
   [inspectSymbol](): string {

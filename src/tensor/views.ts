@@ -51,7 +51,7 @@ export function expandLayout(x: Layout, shape: readonly number[]): Layout {
     shape.some((d) => !Number.isInteger(d) || d < 0)
   ) {
     throw new ShapeError(
-      `expand: cannot expand ${formatShape(x.shape)} to ${formatShape(shape)}; only size-1 dims grow (use repeat to copy).`,
+      `expand: cannot expand ${formatShape(x.shape)} to ${formatShape(shape)}; only size-1 dims grow (cat([x, x, …], dim) repeats the values).`,
     );
   }
   const lead = shape.length - x.shape.length;

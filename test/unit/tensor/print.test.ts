@@ -37,6 +37,30 @@ test('values print as torch.Tensor.__repr__ writes them', () => {
   for (const [t, expected] of cases) assert.equal(t.toString(), expected);
 });
 
+test('int32 tensors print their integers plainly, as torch prints integer tensors (argmax, labels)', () => {
+  const x = tensor(
+    [
+      [1, 2],
+      [3, 40],
+    ],
+    { dtype: 'int32' },
+  );
+  assert.equal(x.toString(), 'tensor([[ 1,  2],\n        [ 3, 40]])');
+  assert.equal(
+    tensor([-1, 0, 12345678], { dtype: 'int32' }).toString(),
+    'tensor([      -1,        0, 12345678])',
+  );
+  assert.equal(tensor(7, { dtype: 'int32' }).toString(), 'tensor(7)');
+  const y = tensor([
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.equal(y.argmax(0).toString(), 'tensor([1, 1])');
+  assert.equal(inspect(y.max(1).indices), 'tensor([1, 1])');
+  // The same whole numbers as float32 keep PyTorch's trailing dot.
+  assert.equal(tensor([1, 2]).toString(), 'tensor([1., 2.])');
+});
+
 test('past 1,000 elements the print is summarised, and the shape is appended', () => {
   const expected =
     'tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 9.9700e+02, 9.9800e+02,\n' +

@@ -246,5 +246,7 @@ describe('errors name the fix', () => {
     assert.throws(() => cat([x, arange(4).reshape(2, 2)], 0), ShapeError);
     assert.throws(() => cat([], 0), /non-empty array/);
     assert.throws(() => x.expand(4, 3), /only size-1 dims grow/);
+    // The fix it names exists (there is no repeat yet): cat repeats the values.
+    assert.throws(() => x.expand(4, 3), /cat\(\[x, x, …\], dim\) repeats/);
   });
 });
