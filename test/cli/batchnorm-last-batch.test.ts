@@ -5,38 +5,19 @@
  * PyTorch's drop_last would, with a one-line note; a batch size of 1 is refused before any training.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI from source; killed after 120 s so a hang fails instead of stalling the suite. */
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, XDG_CACHE_HOME: join(tmpdir(), 'dropout-lab-cli-test-cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+/** Runs the built CLI; killed after 120 s so a hang fails instead of stalling the suite. */
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, {
+    env: { XDG_CACHE_HOME: join(tmpdir(), 'dropout-lab-cli-test-cache') },
+    timeoutMs: 120_000,
   });
 }
 
@@ -113,7 +94,7 @@ test('mlp-bn with batches of one: refused before any training, one line, exit 2'
   assert.equal(r.stdout, '', 'no epoch was trained');
   assert.match(
     r.stderr,
-    /^dropout-lab: BatchNorm needs at least 2 examples per training batch.*batch size of 1/,
+    /^dropout-lab: BatchNorm needs at least 2 examples per training batch, got --batch-size 1; use 2 or more\./,
   );
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });

@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -13,12 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FASHION_MNIST_DEB } from '../../src/node/data/debianSource.js';
+import { runCli } from '../helpers/cli.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-const TSX = import.meta.resolve('tsx');
 /** Where apt keeps the package it installed; served when present, so the old code reaches its mkdir. */
 const APT_DEB = '/var/cache/apt/archives/dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb';
-/** A hang is a failure, not a stuck suite: the child is killed after this long. */
+/** A hang is a failure, not a stuck suite: the CLI is killed (and the test fails) after this long. */
 const KILL_AFTER_MS = 30_000;
 
 test('cache dir under /proc and no data: one line, no download, no hang', { timeout: 60_000 }, async () => {
@@ -35,29 +33,17 @@ test('cache dir under /proc and no data: one line, no download, no hang', { time
   const { port } = server.address() as AddressInfo;
   try {
     const started = performance.now();
-    const child = spawn(
-      process.execPath,
-      ['--import', TSX, MAIN, 'train', '--epochs', '1', '--threads', '1'],
-      {
-        env: {
-          ...process.env,
-          DROPOUT_LAB_DATA: '',
-          DROPOUT_LAB_SYSTEM_DATA: empty,
-          DROPOUT_LAB_DEBIAN_MIRROR: `http://127.0.0.1:${port}/`,
-          XDG_CACHE_HOME: '/proc',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, signal, stderr } = await runCli(['train', '--epochs', '1', '--threads', '1'], {
+      env: {
+        DROPOUT_LAB_SYSTEM_DATA: empty,
+        DROPOUT_LAB_DEBIAN_MIRROR: `http://127.0.0.1:${port}/`,
+        XDG_CACHE_HOME: '/proc',
       },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('close', (c, s) => resolve([c, s])),
-    );
-    clearTimeout(killer);
+      timeoutMs: KILL_AFTER_MS,
+    });
     const seconds = (performance.now() - started) / 1000;
-    assert.equal(signal, null, `killed after ${seconds.toFixed(1)} s: the command hung; stderr: ${stderr}`);
+    // A hang rejects runCli after KILL_AFTER_MS; a crash by signal fails here.
+    assert.equal(signal, null, `died of ${signal} after ${seconds.toFixed(1)} s; stderr: ${stderr}`);
     assert.equal(code, 1, stderr);
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
     assert.match(stderr, /cannot create the cache dir \/proc\/dropout-lab\/fashion-mnist \(.+\)\. Fix: /);

@@ -4,36 +4,21 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
 import { loadSafetensorsFile, saveSafetensorsFile } from '../../src/node/safetensorsFile.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const hasData = existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz'));
 const SHORT = ['--model', 'mlp', '--epochs', '1', '--train-limit', '256', '--val-limit', '128', '--json'];
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, DROPOUT_LAB_DATA: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // Bounded: a run that ignored the check would train one tiny epoch, not hang.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+/** The built CLI, bounded: a run that ignored the check would train one tiny epoch, not hang. */
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, { timeoutMs: 120_000 });
 }
 
 let dir = '';

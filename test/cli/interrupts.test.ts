@@ -18,10 +18,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
 import { LOCK_FILE } from '../../src/node/outDir.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-const TSX = import.meta.resolve('tsx');
 /** A command that ignores the signal is a failure, not a stuck suite: it is killed this long after the signal. */
 const KILL_AFTER_MS = 20_000;
 /** Any command is killed after this long (a busy machine is slow, a stuck one never ends). */
@@ -35,61 +34,45 @@ const needsRedis = requires(
   'redis-server is not installed (apt-get install redis-server)',
 );
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+interface Result extends CliResult {
   /** Seconds from the signal the test sent to the exit (NaN when it sent none). */
-  afterSignal: number;
+  readonly afterSignal: number;
 }
 
 /**
- * Runs the CLI; once `when(stdout, stderr)` returns a signal, it is sent `delayMs` later (once).
- * Killed KILL_AFTER_MS after that signal (a command that ignores it), and in any case after RUN_LIMIT_MS.
+ * Runs the built CLI; once `when(stdout)` returns a signal, it is sent `delayMs` later (once).
+ * Killed KILL_AFTER_MS after that signal (a command that ignores it: `signal` is then SIGKILL), and
+ * in any case after RUN_LIMIT_MS (runCli's kill timer, which fails the test).
  */
-function cli(
+async function cli(
   args: string[],
   env: Record<string, string> = {},
-  when?: (stdout: string, stderr: string) => NodeJS.Signals | undefined,
+  when?: (stdout: string) => NodeJS.Signals | undefined,
   delayMs = 0,
 ): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-      env: { ...process.env, DROPOUT_LAB_DATA: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  let sentAt = Number.NaN;
+  let delay: NodeJS.Timeout | undefined;
+  let hang: NodeJS.Timeout | undefined;
+  try {
+    const r = await runCli(args, {
+      env,
+      timeoutMs: RUN_LIMIT_MS,
+      onStdout: (stdout, kill) => {
+        if (delay !== undefined) return;
+        const sig = when?.(stdout);
+        if (sig === undefined) return;
+        delay = setTimeout(() => {
+          sentAt = performance.now();
+          kill(sig);
+          hang = setTimeout(() => kill('SIGKILL'), KILL_AFTER_MS);
+        }, delayMs);
+      },
     });
-    let stdout = '';
-    let stderr = '';
-    let sentAt = Number.NaN;
-    let delay: NodeJS.Timeout | undefined;
-    let hang: NodeJS.Timeout | undefined;
-    const check = (): void => {
-      if (delay !== undefined) return;
-      const sig = when?.(stdout, stderr);
-      if (sig === undefined) return;
-      delay = setTimeout(() => {
-        sentAt = performance.now();
-        child.kill(sig);
-        hang = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-      }, delayMs);
-    };
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      check();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      check();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      clearTimeout(delay);
-      clearTimeout(hang);
-      resolve({ code, signal, stdout, stderr, afterSignal: (performance.now() - sentAt) / 1000 });
-    });
-  });
+    return { ...r, afterSignal: (performance.now() - sentAt) / 1000 };
+  } finally {
+    clearTimeout(delay);
+    clearTimeout(hang);
+  }
 }
 
 /** Why a command ended by a signal: the one the test sent (not handled) or the kill after a hang. */

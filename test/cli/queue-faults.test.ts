@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
+import { startCli as startBuiltCli, type CliProcess } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const hasData = existsSync(join(SYSTEM_DATA_DIR, 'train-images-idx3-ubyte.gz'));
 const gate = requires(hasRedis && hasData, 'redis-server and the system Fashion-MNIST copy');
@@ -27,41 +27,33 @@ const PASSWORD = 'queue-faults-password';
 /** Far beyond what any of these commands needs on a busy machine: reaching it means a hang. */
 const HANG_MS = 120_000;
 
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<number>;
+interface Proc extends CliProcess {
+  /** stdout and stderr as one text, in the order they arrived. */
+  out(): string;
 }
 
+/** Every CLI this file started, killed in `after` if a failed test left it running. */
 const procs: Proc[] = [];
 
+/** The built CLI in the background, with no Redis password from the test's environment. */
 function startCli(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, DROPOUT_LAB_DATA: '', DROPOUT_LAB_REDIS_PASSWORD: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number>((resolve) =>
-    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : -1))),
-  );
-  const p = { child, out: () => out, exited };
-  procs.push(p);
-  return p;
+  const p = startBuiltCli(args, { env: { DROPOUT_LAB_REDIS_PASSWORD: '' } });
+  const proc = { ...p, out: p.output };
+  procs.push(proc);
+  return proc;
 }
 
 /** The exit code of `p`, failing (and killing it) if it has not exited after `ms`. */
 async function exitWithin(p: Proc, ms = HANG_MS): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)));
-  const code = await Promise.race([p.exited, hung]);
+  const r = await Promise.race([p.exited, hung]);
   clearTimeout(timer);
-  if (code === 'hung') {
-    p.child.kill('SIGKILL');
+  if (r === 'hung') {
+    p.kill('SIGKILL');
     assert.fail(`still running after ${ms / 1000} s (a hang); its output:\n${p.out()}`);
   }
-  return code;
+  return r.code;
 }
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = HANG_MS): Promise<void> {
@@ -159,8 +151,7 @@ describe('queued sweeps under faults', { ...gate, concurrency: false }, () => {
   };
 
   after(async () => {
-    for (const p of procs)
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const p of procs) p.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     for (const s of servers) await s.kill();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -210,7 +201,7 @@ describe('queued sweeps under faults', { ...gate, concurrency: false }, () => {
     await redis.kill();
     // Long enough for the worker to have lost its connections (ff7e7c3 then survived SIGTERM).
     await new Promise((r) => setTimeout(r, 4000));
-    w.child.kill('SIGTERM');
+    w.kill('SIGTERM');
     assert.equal(await exitWithin(w), 0, w.out());
     assert.match(w.out(), /SIGTERM: no run in progress; stopping/);
     assert.doesNotMatch(w.out(), /finishing the current epoch|^\s+at /m);
@@ -304,7 +295,7 @@ describe('queued sweeps under faults', { ...gate, concurrency: false }, () => {
       async () => (await readdir(store)).filter((f) => f.endsWith('.dlqrun')).length === 0,
       30_000,
     );
-    worker.child.kill('SIGTERM');
+    worker.kill('SIGTERM');
     assert.equal(await exitWithin(worker), 0, worker.out());
   });
 });

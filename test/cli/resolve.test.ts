@@ -5,49 +5,27 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_DATA_DIR } from '../../src/node/data/fashionMnistFiles.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { requires } from '../helpers/environment.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 /** A run short enough that the old code's late refusal costs seconds, not minutes. */
 const TINY = ['--epochs', '1', '--train-limit', '64', '--val-limit', '64', '--batch-size', '32', '--json'];
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from source; a child still running after 120 s is killed (the test then fails). */
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: {
-        ...process.env,
-        DROPOUT_LAB_DATA: '',
-        XDG_CACHE_HOME: join(tmpdir(), 'dropout-lab-cli-test-cache'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+/** Runs the built CLI; one still running after 120 s is killed and the test fails. */
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, {
+    env: { XDG_CACHE_HOME: join(tmpdir(), 'dropout-lab-cli-test-cache') },
+    timeoutMs: 120_000,
   });
 }
 
 /** Refused before any work: exit 2 (usage), one line on stderr, nothing trained (no stdout). */
-function assertRefusedUpFront(r: Result, pattern: RegExp): void {
+function assertRefusedUpFront(r: CliResult, pattern: RegExp): void {
   assert.equal(r.stdout, '', `nothing may train before the refusal, got:\n${r.stdout}`);
   assert.equal(r.code, 2, `expected exit 2, stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');

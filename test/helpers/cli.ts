@@ -42,6 +42,8 @@ export interface CliProcess {
   readonly child: ChildProcess;
   stdout(): string;
   stderr(): string;
+  /** stdout and stderr as one text, chunk by chunk in the order they arrived (as a terminal shows them). */
+  output(): string;
   readonly exited: Promise<CliResult>;
   /** Sends `signal` (SIGKILL by default) unless the process has already exited. */
   kill(signal?: NodeJS.Signals): void;
@@ -86,15 +88,18 @@ export function startCli(args: readonly string[], opts: CliOptions = {}): CliPro
   });
   let stdout = '';
   let stderr = '';
+  let output = '';
   const kill = (signal: NodeJS.Signals = 'SIGKILL'): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   child.stdout!.on('data', (d: Buffer) => {
     stdout += d.toString();
+    output += d.toString();
     opts.onStdout?.(stdout, kill);
   });
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
+    output += d.toString();
     opts.onStderr?.(stderr, kill);
   });
   // 'close' waits for every holder of the pipes, so a CLI's worker processes have ended too.
@@ -104,7 +109,7 @@ export function startCli(args: readonly string[], opts: CliOptions = {}): CliPro
       resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), signal, stdout, stderr }),
     );
   });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited, kill };
+  return { child, stdout: () => stdout, stderr: () => stderr, output: () => output, exited, kill };
 }
 
 /**
