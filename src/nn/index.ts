@@ -31,5 +31,6 @@ export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { CrossEntropyLoss, MSELoss, NLLLoss, type LossOptions } from './losses.js';
 export { ModuleDict, ModuleList } from './containers.js';
 export { clipGradNorm } from './clipGrad.js';
+// nn.init's doc comment is the head of init.ts (a namespace export takes its module's).
 export * as init from './init.js';
 export { varianceShift, type VarianceShift } from './varianceShift.js';

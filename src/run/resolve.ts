@@ -68,7 +68,7 @@ export function resolveRuns(
       // Known before any data: the Trainer would refuse it at the model's turn, after the others trained.
       if (modelEntry(c.model).batchStatistics === true && c.batchSize < 2) {
         throw new ArgumentError(
-          `BatchNorm needs at least 2 examples per training batch, got --batch-size ${c.batchSize}; use 2 or more.`,
+          `BatchNorm needs at least 2 examples per training batch, got a batch size of ${c.batchSize}; use 2 or more.`,
         );
       }
     } catch (e) {

@@ -94,7 +94,7 @@ test('mlp-bn with batches of one: refused before any training, one line, exit 2'
   assert.equal(r.stdout, '', 'no epoch was trained');
   assert.match(
     r.stderr,
-    /^dropout-lab: BatchNorm needs at least 2 examples per training batch, got --batch-size 1; use 2 or more\./,
+    /^dropout-lab: BatchNorm needs at least 2 examples per training batch, got a batch size of 1; use 2 or more\./,
   );
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });

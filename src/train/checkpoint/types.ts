@@ -80,5 +80,6 @@ export interface TrainingCheckpoint {
 
 /** Where the Trainer sends checkpoints (`checkpointDir(dir)` from `dropout-lab/node` writes them atomically). */
 export interface Checkpointer {
+  /** Stores one checkpoint; the Trainer awaits it before it goes on. */
   save(checkpoint: TrainingCheckpoint): Promise<void> | void;
 }

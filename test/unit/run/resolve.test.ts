@@ -37,7 +37,7 @@ describe('resolveRuns', () => {
   test('a batch of one under BatchNorm is refused up front, naming the model, before the others train', () => {
     refuses(
       () => resolveRuns({ batchSize: 1 }, [{ model: 'mlp' }, { model: 'dropout-mlp-bn' }]),
-      /^dropout-mlp-bn: BatchNorm needs at least 2 examples per training batch, got --batch-size 1/,
+      /^dropout-mlp-bn: BatchNorm needs at least 2 examples per training batch, got a batch size of 1/,
     );
     assert.equal(resolveRuns({ batchSize: 1 }, [{ model: 'mlp' }, { model: 'mlp-ln' }]).configs.length, 2);
   });
