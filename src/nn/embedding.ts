@@ -1,8 +1,8 @@
 /** nn.Embedding: a lookup table of learnable vectors, row i for index i (torch.nn.Embedding). */
 import { ArgumentError, formatValue } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
-import { arange, randn } from '../tensor/creation.js';
-import { composite, getBackend, noGrad } from '../tensor/engine.js';
+import { randn } from '../tensor/creation.js';
+import { composite, getBackend } from '../tensor/engine.js';
 import { checkOptions } from '../tensor/options.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
@@ -60,12 +60,9 @@ export class Embedding extends Module {
         }
       }
     }
-    return composite(() => {
-      // A one-hot product: its gradient scatters into the rows looked up, on every backend.
-      const oneHot = noGrad(() =>
-        indices.reshape([-1, 1]).eq(arange(n, undefined, 1, { backend: indices.backend }).reshape([1, n])),
-      );
-      return oneHot.matmul(this.weight).reshape([...indices.shape, this.embeddingDim]);
-    });
+    return composite(() =>
+      // indexSelect's gradient scatter-adds into the rows looked up (a repeated index sums), on every backend.
+      this.weight.indexSelect(0, indices.reshape([-1])).reshape([...indices.shape, this.embeddingDim]),
+    );
   }
 }
