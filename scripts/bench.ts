@@ -31,6 +31,7 @@ import { browserVsNode, type BrowserVsNode } from './bench-lib/browser.js';
 import { benchGemms, gemmVariants, STEP_GEMMS, type GemmResult } from './bench-lib/gemm.js';
 import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
 import { Peer } from './bench-lib/peers.js';
+import { profileStep, type ProfileClock, type StepProfile } from './bench-lib/profile.js';
 import {
   BOOK,
   type EpochReply,
@@ -74,6 +75,13 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch (a full GC
                   ends each epoch, so V8's lazy heap growth does not hide or mimic a leak)
   --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
+  --profile M     only the step profile of model M (mlp, dropout-mlp, cnn, vit): seconds and share of a
+                  training step per op kind (GEMM, im2col/col2im, elementwise, reductions, softmax,
+                  random, thread sync, JS dispatch) and the GEMMs' share of the measured SIMD peak
+  --threads N     threads of the profiled wasm backend (default 1)
+  --clock C       the profile's clock: wall (default) or cpu (process CPU time; use it on a loaded
+                  machine, with --threads 1)
+  --steps N       profiled steps (default 20 after 5 warm-up steps)
   --json          print one JSON document instead of the text report (progress goes to stderr)`;
 
 interface Options {
@@ -84,7 +92,20 @@ interface Options {
   readonly scale: boolean;
   readonly json: boolean;
   readonly dataDir: string | undefined;
+  readonly profile: ModelKind | null;
+  readonly threads: number;
+  readonly clock: ProfileClock;
+  readonly steps: number;
 }
+
+/** --profile's model names (the CLI's `--model` spellings) → the bench's model kinds. */
+const PROFILE_MODELS: Record<string, ModelKind> = {
+  mlp: 'mlp',
+  'dropout-mlp': 'dropout',
+  dropout: 'dropout',
+  cnn: 'cnn',
+  vit: 'vit',
+};
 
 function parseOptions(argv: readonly string[]): Options {
   let epochs: number | undefined;
@@ -93,6 +114,15 @@ function parseOptions(argv: readonly string[]): Options {
   let scale = false;
   let json = false;
   let dataDir: string | undefined;
+  let profile: ModelKind | null = null;
+  let threads = 1;
+  let clock: ProfileClock = 'wall';
+  let steps = 20;
+  const positive = (flag: string, v: string): number => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} must be a positive integer`);
+    return x;
+  };
   const skip = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -117,13 +147,37 @@ function parseOptions(argv: readonly string[]): Options {
         if (!known.includes(s)) throw new Error(`--skip: unknown name '${s}'; use ${known.join(', ')}`);
         skip.add(s);
       }
+    } else if (a === '--profile') {
+      const m = value();
+      const kind = PROFILE_MODELS[m];
+      if (kind === undefined)
+        throw new Error(`--profile: unknown model '${m}'; use mlp, dropout-mlp, cnn or vit`);
+      profile = kind;
+    } else if (a === '--threads') threads = positive(a, value());
+    else if (a === '--steps') steps = positive(a, value());
+    else if (a === '--clock') {
+      const c = value();
+      if (c !== 'wall' && c !== 'cpu') throw new Error(`--clock must be wall or cpu, not '${c}'`);
+      clock = c;
     } else if (a === '--data-dir') dataDir = value();
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, scale, json, dataDir };
+  return {
+    epochs: epochs ?? (quick ? 2 : 3),
+    quick,
+    skip,
+    soak,
+    scale,
+    json,
+    dataDir,
+    profile,
+    threads,
+    clock,
+    steps,
+  };
 }
 
 let opts: Options;
@@ -409,6 +463,87 @@ async function scaleTable(): Promise<ScaleRow[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Profile: one model's step, per op kind (bench-lib/profile.ts).
+
+/** Runs --profile and prints its table (or JSON). */
+async function printProfile(model: ModelKind): Promise<void> {
+  const data = await loadFashionMNIST({
+    batchSize: BOOK.batchSize,
+    dataDir: opts.dataDir,
+    valLimit: BOOK.batchSize,
+  });
+  log(`[profile] ${MODEL_LABEL[model]}, wasm ×${opts.threads}, ${opts.clock} clock, ${opts.steps} steps`);
+  if (opts.clock === 'cpu' && opts.threads > 1)
+    log('warning: the cpu clock counts every thread of the process (helpers spin while they wait)');
+  const p: StepProfile = await profileStep(model, BOOK, data, opts.threads, opts.clock, 5, opts.steps);
+  setBackend(new ReferenceBackend());
+  log('[profile] measuring the SIMD peak on 1 thread');
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const simd = await measurePeak(opts.quick, opts.clock === 'cpu' ? cpuMs : undefined);
+  // Relaxed builds run fused multiply-add where the engine has it; compare with the peak they can reach.
+  const peakGflops = simd.relaxed ?? simd.plain;
+  const achieved = p.gemmFlops / p.stepSeconds / 1e9;
+  const peakShare = achieved / (peakGflops * p.threads);
+  if (opts.json) {
+    console.log(
+      JSON.stringify(
+        { profile: p, simd_peak_gflops: simd, gemm_gflops: achieved, peak_share: peakShare },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  const load = os.loadavg()[0]!;
+  console.log(
+    `Step profile: ${MODEL_LABEL[model]}, batch ${BOOK.batchSize}, wasm ×${p.threads}, ${p.clock} clock` +
+      `${p.clock === 'cpu' ? ' (process CPU time)' : ''}, ${p.steps} steps after 5 warm-up; ` +
+      `load average ${load.toFixed(2)}${load > 0.5 ? ' (loaded machine: prefer --clock cpu)' : ''}\n`,
+  );
+  console.log(
+    formatTable(
+      ['op kind', 'ms/step', 'share', 'calls/step'],
+      [
+        ...p.rows.map((r) => [
+          r.kind,
+          (r.seconds * 1000).toFixed(2),
+          `${(100 * r.share).toFixed(1)}%`,
+          r.calls === 0 ? '' : r.calls.toFixed(0),
+        ]),
+        ['step', (p.stepSeconds * 1000).toFixed(2), '100%', ''],
+      ],
+    ),
+  );
+  console.log(
+    `\nGEMM work: ${(p.gemmFlops / 1e6).toFixed(1)} MFLOP/step = ${achieved.toFixed(2)} GFLOP/s over the whole step, ` +
+      `${(100 * peakShare).toFixed(1)}% of the measured SIMD peak (${peakGflops.toFixed(1)} GFLOP/s ` +
+      `${simd.relaxed === null ? 'mul+add' : 'relaxed madd'} per thread × ${p.threads}). ` +
+      `Wrapper cost ${p.overheadMicros.toFixed(2)} µs per call, taken out of JS dispatch.\n`,
+  );
+  console.log(
+    formatTable(
+      ['kernel', 'ms/step', 'calls/step'],
+      p.kernels.map((k) => [k.name, (k.seconds * 1000).toFixed(2), k.calls.toFixed(0)]),
+    ),
+  );
+  if (p.dispatches.length > 0) {
+    const total = p.dispatches.reduce((s, d) => s + d.perStep, 0);
+    console.log(
+      `\nHelper-thread dispatches: ${total.toFixed(0)} per step (command, work in flops or elements)`,
+    );
+    console.log(
+      formatTable(
+        ['command work', 'per step', 'chunks each'],
+        p.dispatches.map((d) => [d.key, d.perStep.toFixed(0), d.chunksPerDispatch.toFixed(1)]),
+      ),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Soak: RSS over 20 epochs of the dropout MLP on wasm ×2, in its own process.
 
 interface Soak {
@@ -522,6 +657,10 @@ if (opts.scale) {
     );
     console.log(formatTable(header, cells));
   }
+  process.exit(0);
+}
+if (opts.profile !== null) {
+  await printProfile(opts.profile);
   process.exit(0);
 }
 const results: PeerResult[] = [];

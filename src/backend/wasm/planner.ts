@@ -89,7 +89,12 @@ export class MatmulPlanner {
       bounds.push(Math.round((batch * c) / chunks), Math.round((batch * (c + 1)) / chunks), 0, 0);
     }
     par.workspaces(0, this.k.gemmWorkspace(m, n, k));
-    par.chunks('bgemm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb }, bounds);
+    par.chunks(
+      'bgemm',
+      { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb },
+      bounds,
+      2 * batch * m * n * k,
+    );
   }
 
   /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
@@ -103,7 +108,12 @@ export class MatmulPlanner {
     }
     const { bounds, maxRows, maxCols } = gemmChunks(m, n, par.threads);
     par.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
-    par.chunks('gemm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu }, bounds);
+    par.chunks(
+      'gemm',
+      { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu },
+      bounds,
+      2 * m * n * k,
+    );
   }
 
   /**
@@ -127,7 +137,12 @@ export class MatmulPlanner {
       bounds.push(Math.round((m * c) / chunks), Math.round((m * (c + 1)) / chunks), 0, n);
     }
     par.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
-    par.chunks('spmm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu }, bounds);
+    par.chunks(
+      'spmm',
+      { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu },
+      bounds,
+      2 * m * n * k,
+    );
   }
 }
 

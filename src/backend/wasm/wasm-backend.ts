@@ -29,7 +29,7 @@ import type { Kernels } from './exports.js';
 import { WasmHeap } from './heap.js';
 import { MaskCache } from './mask-cache.js';
 import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from './opcodes.js';
-import { Parallel } from './parallel.js';
+import { Parallel, type ThreadTrace } from './parallel.js';
 import type { PathChooser } from './path-chooser.js';
 import { MatmulPlanner } from './planner.js';
 import type { ThreadPool } from './threads.js';
@@ -82,6 +82,11 @@ export class WasmBackend implements Backend {
   /** @internal Attaches helper threads serving the control block (createWasmBackend does this). */
   attachHelpers(pool: ThreadPool): void {
     this.parallel.attach(pool);
+  }
+
+  /** @internal Records every helper-thread dispatch into `trace` (the benchmark's profile); undefined stops. */
+  traceThreads(trace: ThreadTrace | undefined): void {
+    this.parallel.trace = trace;
   }
 
   /** @internal Byte offset of the control block helpers serve. */
