@@ -64,9 +64,15 @@ const MODEL_LABEL: Record<ModelKind, string> = {
 /** Systems with CNN and ViT peers (dropout-lab's own and PyTorch's); the others are skipped for them, saying so. */
 const CNN_SYSTEMS: readonly NodePeerSpec['system'][] = ['lab-wasm', 'lab-js', 'lab-webgpu'];
 const PYTHON = '/usr/bin/python3';
+/** Steps per round of the CNN and the ViT for every peer, unless --full (their epochs take minutes). */
+const CNN_STEPS = 20;
+const VIT_STEPS = 10;
 
 const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
+  --full          whole epochs for every peer but the reference and WebGPU ones (the default, about
+                  5 minutes, runs the slow peers (PyTorch, TF.js, jax-js) for ~1 s rounds and the CNN
+                  and ViT for ${CNN_STEPS} and ${VIT_STEPS} steps per round, extrapolated to an epoch)
   --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
   --skip a,b      skip systems (${SYSTEMS.join(', ')}), models (${MODELS.join(', ')}) or sections
                   (${SECTIONS.join(', ')})
@@ -87,6 +93,7 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
 interface Options {
   readonly epochs: number;
   readonly quick: boolean;
+  readonly full: boolean;
   readonly skip: ReadonlySet<string>;
   readonly soak: boolean;
   readonly scale: boolean;
@@ -110,6 +117,7 @@ const PROFILE_MODELS: Record<string, ModelKind> = {
 function parseOptions(argv: readonly string[]): Options {
   let epochs: number | undefined;
   let quick = false;
+  let full = false;
   let soak = false;
   let scale = false;
   let json = false;
@@ -132,6 +140,7 @@ function parseOptions(argv: readonly string[]): Options {
       return v;
     };
     if (a === '--quick') quick = true;
+    else if (a === '--full') full = true;
     else if (a === '--soak') soak = true;
     else if (a === '--scale') scale = true;
     else if (a === '--json') json = true;
@@ -168,6 +177,7 @@ function parseOptions(argv: readonly string[]): Options {
   return {
     epochs: epochs ?? (quick ? 2 : 3),
     quick,
+    full,
     skip,
     soak,
     scale,
@@ -197,8 +207,11 @@ const log = (line: string): void => {
 interface SystemDef {
   readonly id: SystemId;
   readonly label: string;
-  /** 'full': whole epochs (capped only in --quick); 'capped': a fixed number of steps, extrapolated. */
-  readonly mode: 'full' | 'capped';
+  /**
+   * 'full': whole epochs (capped only in --quick); 'capped': a fixed number of steps, extrapolated;
+   * 'slow': capped unless --full (PyTorch, TF.js, jax-js: minutes per epoch on some models).
+   */
+  readonly mode: 'full' | 'capped' | 'slow';
   start(model: ModelKind): Promise<Peer>;
 }
 
@@ -266,7 +279,7 @@ const DEFS: readonly SystemDef[] = [
     start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, { sparse: false }),
   },
   { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
-  { id: 'torch', label: 'PyTorch CPU ×2', mode: 'full', start: torchPeer(BOOK) },
+  { id: 'torch', label: 'PyTorch CPU ×2', mode: 'slow', start: torchPeer(BOOK) },
   {
     // A software adapter (lavapipe) is ~1 GFLOP/s, so this peer is capped; on a real GPU it runs fast.
     id: 'webgpu',
@@ -284,16 +297,23 @@ const DEFS: readonly SystemDef[] = [
       return Peer.start('torch-cuda', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
     },
   },
-  { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'capped', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
-  { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'capped', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
+  { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'slow', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
+  { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'slow', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
   // jax-js as its users run it in Node: wasm device, one thread, the whole step jitted (jaxjs.ts).
-  { id: 'jaxjs', label: 'jax-js wasm ×1 (jit)', mode: 'capped', start: nodePeer('jaxjs', 'jaxjs', 1) },
+  { id: 'jaxjs', label: 'jax-js wasm ×1 (jit)', mode: 'slow', start: nodePeer('jaxjs', 'jaxjs', 1) },
 ];
 
-/** Steps and time budgets; --quick shrinks all of them. */
+/** Steps and time budgets; --quick shrinks all of them, the default keeps the run near 5 minutes. */
 const CAPS = opts.quick
   ? { fullWarm: 3, fullQuickCap: 20, cappedWarm: 1, cappedTargetS: 0.4, cappedMin: 2 }
-  : { fullWarm: 10, fullQuickCap: null, cappedWarm: 2, cappedTargetS: 2, cappedMin: 3 };
+  : { fullWarm: 10, fullQuickCap: null, cappedWarm: 2, cappedTargetS: opts.full ? 2 : 1, cappedMin: 3 };
+
+/** How a peer runs `model`: its mode after --full, and the fixed steps the CNN and ViT get by default. */
+function planOf(def: SystemDef, model: ModelKind): { mode: 'full' | 'capped'; fixed: number | null } {
+  const mode = def.mode === 'slow' ? (opts.full ? 'full' : 'capped') : def.mode;
+  if (opts.full || opts.quick || (model !== 'cnn' && model !== 'vit')) return { mode, fixed: null };
+  return { mode, fixed: model === 'cnn' ? CNN_STEPS : VIT_STEPS };
+}
 
 interface PeerResult {
   readonly system: SystemId;
@@ -310,6 +330,8 @@ interface PeerResult {
   readonly finalLoss: number;
   readonly info: Record<string, string | number | boolean>;
   ratioToTorch: number | null;
+  /** The model's GEMM flops per sample as dropout-lab counted them (the same for every system). */
+  flopsPerSample: number | null;
 }
 
 interface Skipped {
@@ -345,7 +367,16 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
     // Warm-up round (JIT tier-up, first allocations); it also sizes the capped peers' rounds.
     for (const p of peers) {
       const numBatches = Math.ceil(p.peer.ready.num_train / BOOK.batchSize);
-      if (p.def.mode === 'full') {
+      const plan = planOf(p.def, model);
+      if (plan.fixed !== null) {
+        // The same number of steps for every peer of the CNN and the ViT, a third of them to warm up.
+        const w = await p.peer.epoch(Math.max(2, Math.round(plan.fixed / 3)));
+        const perStep = w.seconds / w.steps;
+        p.cap =
+          plan.mode === 'full'
+            ? plan.fixed
+            : Math.min(plan.fixed, Math.max(CAPS.cappedMin, Math.round(CAPS.cappedTargetS / perStep)));
+      } else if (plan.mode === 'full') {
         await p.peer.epoch(CAPS.fullWarm);
         p.cap = CAPS.fullQuickCap;
       } else {
@@ -390,7 +421,14 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
       finalLoss: p.rounds[p.rounds.length - 1]!.loss,
       info: p.peer.ready.info,
       ratioToTorch: null,
+      flopsPerSample: null,
     });
+  }
+  // Counted by dropout-lab's peers; every system runs the same model, so all rows share the figure.
+  const counted = results.find((x) => x.model === model && x.rounds.some((r) => (r.gemm_flops ?? 0) > 0));
+  if (counted !== undefined) {
+    const r = counted.rounds.find((x) => (x.gemm_flops ?? 0) > 0)!;
+    for (const x of results) if (x.model === model) x.flopsPerSample = r.gemm_flops! / r.samples;
   }
   const torch = results.find((x) => x.model === model && x.system === 'torch');
   for (const x of results)
@@ -683,6 +721,12 @@ if (!opts.skip.has('gemm')) {
   };
 }
 
+if (peak === null && results.length > 0) {
+  // The training table's share of the peak needs it even when the GEMM section is skipped.
+  log('[peak] measuring the SIMD peak on 1 thread');
+  peak = await measurePeak(true);
+}
+
 const shares: DropoutShare[] = [];
 const determinism: Determinism[] = [];
 if (!opts.skip.has('dropout-share') || !opts.skip.has('determinism')) {
@@ -778,13 +822,33 @@ function measuredNote(r: PeerResult): string {
   return `${n}×${r.stepsPerRound} of ${r.stepsPerEpoch} steps, extrapolated`;
 }
 
-const trainingHeader = ['system', 'model', 's/epoch', 'samples/s', 'vs PyTorch', 'peak RSS MB', 'measured'];
+/**
+ * GEMM flops per second over the whole training phase ÷ (the 1-thread SIMD peak × the system's
+ * threads): how much of the machine's arithmetic a system turns into the model's products.
+ */
+function peakShare(r: PeerResult): number | null {
+  if (r.flopsPerSample === null || peak === null) return null;
+  const threads = Number(r.info['threads'] ?? 1) || 1;
+  return (r.flopsPerSample * r.samplesPerSecond) / ((peak.relaxed ?? peak.plain) * 1e9 * threads);
+}
+
+const trainingHeader = [
+  'system',
+  'model',
+  's/epoch',
+  'samples/s',
+  'vs PyTorch',
+  '% of peak',
+  'peak RSS MB',
+  'measured',
+];
 const trainingRows = results.map((r) => [
   r.label,
   MODEL_LABEL[r.model],
   f2(r.secondsPerEpoch),
   r.samplesPerSecond.toFixed(0),
   r.ratioToTorch === null ? '—' : `${f2(r.ratioToTorch)}×`,
+  peakShare(r) === null ? '—' : `${(100 * peakShare(r)!).toFixed(1)}%`,
   r.peakRssMb.toFixed(0),
   measuredNote(r),
 ]);
@@ -804,7 +868,8 @@ function markdown(): string {
       `the LeNet CNN is \`--model cnn\`: conv 1→6 5×5 pad 2, max-pool, conv 6→16 5×5, max-pool, 400→256→256→10; ` +
       `the tiny ViT is \`--model vit\`: 7×7 patches → 16 tokens + class token, width 64, 4 pre-norm blocks × 4 heads, MLP 128, GELU), ` +
       `real Fashion-MNIST in memory, peers alternating round by round; s/epoch is the median training-phase ` +
-      `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster).`,
+      `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster), ` +
+      `both from this run; "% of peak" is the model's GEMM flops per second ÷ (the measured 1-thread SIMD peak × the system's threads).`,
     '',
     row(trainingHeader),
     row(trainingHeader.map((_, i) => (i < 2 ? '---' : '---:'))),
@@ -881,7 +946,7 @@ function shareText(): string {
 
 const report = {
   machine,
-  options: { epochs: opts.epochs, quick: opts.quick, skip: [...opts.skip], soak: opts.soak },
+  options: { epochs: opts.epochs, quick: opts.quick, full: opts.full, skip: [...opts.skip], soak: opts.soak },
   hparams: BOOK,
   training: results.map((r) => ({
     system: r.system,
@@ -890,6 +955,8 @@ const report = {
     seconds_per_epoch: r.secondsPerEpoch,
     samples_per_second: r.samplesPerSecond,
     ratio_to_torch: r.ratioToTorch,
+    gemm_flops_per_sample: r.flopsPerSample,
+    peak_share: peakShare(r),
     peak_rss_mb: r.peakRssMb,
     ready_rss_mb: r.readyRssMb,
     steps_per_round: r.stepsPerRound,

@@ -1,0 +1,45 @@
+/**
+ * When the wasm backend splits an op across its helper threads, and into how many chunks. A split
+ * costs the main thread a hand-off (publish the command, a helper wakes or stops spinning, the main
+ * thread waits for the last chunk) whatever the op's size, and saves at most the part of the work the
+ * helpers take; so an op is split only when the time it saves beats that cost, and never into chunks
+ * smaller than the cost itself (a chunk that size would take longer to hand off than to run). With
+ * T threads and W microseconds of one-thread work, a split into T shares costs about W/T + HANDOFF,
+ * so it pays from W > HANDOFF·T/(T − 1): twice the hand-off on two threads. This is what keeps
+ * `--threads 2` from losing to `--threads 1` on the small ops of a small model. The split changes
+ * only the time: every element is computed by the same kernel call whichever thread runs its chunk.
+ */
+
+/**
+ * Microseconds one hand-off costs the main thread. Measured on the 2-core dev machine (bench
+ * --profile --threads 2, the thread-sync row) at 20–60 µs per dispatch on a quiet machine; the upper
+ * end is taken, since a split that only just pays on a quiet machine loses on a busy one.
+ */
+export const HANDOFF_MICROS = 60;
+
+/**
+ * Work one thread does per microsecond, by kind of op (conservative one-core figures from the
+ * profile, so the model errs towards not splitting): GEMM flops (the SIMD GEMM runs at 15–35 GFLOP/s
+ * a core), elements for the streaming kernels (bandwidth-bound: dropout draws Philox numbers,
+ * im2col/col2im move a patch element each).
+ */
+export const WORK_PER_MICRO = {
+  gemm: 15000,
+  spmm: 15000,
+  elements: 1000,
+} as const;
+
+/** A kind of work the model knows. */
+export type WorkKind = keyof typeof WORK_PER_MICRO;
+
+/**
+ * How many chunks to cut `work` units of `kind` into for `threads` threads (at most `maxChunks`):
+ * 1 (run on this thread, no hand-off) unless splitting saves more than a hand-off, and never so many
+ * that a chunk holds less than a hand-off's worth of work.
+ */
+export function splitChunks(kind: WorkKind, work: number, threads: number, maxChunks: number): number {
+  if (threads < 2) return 1;
+  const micros = work / WORK_PER_MICRO[kind];
+  if (micros * (1 - 1 / threads) <= HANDOFF_MICROS) return 1;
+  return Math.max(1, Math.min(maxChunks, Math.floor(micros / HANDOFF_MICROS)));
+}
