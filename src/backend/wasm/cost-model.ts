@@ -11,11 +11,12 @@
  */
 
 /**
- * Microseconds one hand-off costs the main thread. Measured on the 2-core dev machine (bench
- * --profile --threads 2, the thread-sync row) at 20–60 µs per dispatch on a quiet machine; the upper
- * end is taken, since a split that only just pays on a quiet machine loses on a busy one.
+ * Microseconds one hand-off costs the main thread: the main thread's spin budget for the last chunk
+ * (threads.ts, ~50 µs) and a sleeping helper's wake-up (tens of µs). Not yet measured on a quiet
+ * machine: `bench --profile MODEL --threads 2` prints the thread-sync time and the dispatches per
+ * step, whose ratio is this figure.
  */
-export const HANDOFF_MICROS = 60;
+export const HANDOFF_MICROS = 50;
 
 /**
  * Work one thread does per microsecond, by kind of op (conservative one-core figures from the
