@@ -39,6 +39,16 @@ const PARALLEL_ELEMENTS = 1 << 15;
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
 
+/** True when `strides` are the row-major (contiguous) strides of `shape`. */
+function isRowMajor(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i]!;
+  }
+  return true;
+}
+
 /** The WebAssembly SIMD backend; create it with createWasmBackend. */
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
@@ -378,9 +388,11 @@ export class WasmBackend implements Backend {
   ): void {
     if (shape.some((n) => n === 0)) return;
     const c = collapseDimsMinRank1(shape, [xStrides, outStrides]);
-    if (c.shape.length === 1 && c.strides[1]![0] === 1) {
-      // A contiguous destination (materialising a view, cat along the first axis): the SIMD copy
-      // kernel, on pointers moved to the offsets.
+    if (c.shape.length <= MAX_RANK && isRowMajor(c.shape, c.strides[1]!)) {
+      // A contiguous destination (materialising a view: a permute's or a slice's copy, cat along the
+      // first axis): the SIMD strided copy kernel, on pointers moved to the offsets. Attention's
+      // head permutes went through the JS loop below while only rank 1 came here (the profile's
+      // largest ViT kernel).
       const rank = this.writeArgs(c.shape, [c.strides[0]!]);
       this.k.unary(
         UNARY_CODES.copy,
