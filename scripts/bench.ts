@@ -570,7 +570,7 @@ async function printProfile(model: ModelKind): Promise<void> {
   if (p.dispatches.length > 0) {
     const total = p.dispatches.reduce((s, d) => s + d.perStep, 0);
     console.log(
-      `\nHelper-thread dispatches: ${total.toFixed(0)} per step (command, work in flops or elements)`,
+      `\nHelper-thread dispatches: ${total.toFixed(0)} per step (command, work: flops for products, else the range cut: elements, im2col rows, col2im images)`,
     );
     console.log(
       formatTable(
