@@ -15,6 +15,7 @@ import {
   type CommandLayout,
   type CommandName,
 } from './commands.js';
+import { HandoffCost } from './cost-model.js';
 import type { Kernels } from './exports.js';
 import type { WasmHeap } from './heap.js';
 import {
@@ -44,6 +45,8 @@ export interface ThreadTrace {
 export class Parallel {
   /** Set to record every dispatch (the profile); undefined (the default) costs one check per dispatch. */
   trace: ThreadTrace | undefined;
+  /** The measured price of a dispatch, which decides whether the next ops are split (cost-model.ts). */
+  readonly handoff = new HandoffCost();
   /** Byte offset of the control block helpers serve. */
   readonly ctl: number;
   private readonly ctlF64: Float64Array;
@@ -136,20 +139,19 @@ export class Parallel {
     const ws = i32[base + WORK_TABLE]!;
     const trace = this.trace;
     let own = 0;
-    const t0 = trace === undefined ? 0 : performance.now();
+    const t0 = performance.now();
     pool.run(bounds.length / 4, (c) => {
       const b = 4 * c;
       const chunk = { i0: bounds[b]!, i1: bounds[b + 1]!, j0: bounds[b + 2]!, j1: bounds[b + 3]!, work: ws };
-      if (trace === undefined) {
-        runChunk(this.k, row, named, chunk);
-        return;
-      }
       const c0 = performance.now();
       runChunk(this.k, row, named, chunk);
       own += performance.now() - c0;
     });
+    // What the split cost the main thread: publishing, and waiting for chunks a helper holds.
+    const sync = performance.now() - t0 - own;
+    this.handoff.record(1000 * sync);
     if (trace !== undefined) {
-      trace.syncMs += performance.now() - t0 - own;
+      trace.syncMs += sync;
       const key = `${name} ${work}`;
       const d = trace.dispatches.get(key) ?? { count: 0, chunks: 0 };
       d.count++;

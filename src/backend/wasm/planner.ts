@@ -4,7 +4,6 @@
  * work into chunks for the threads. Both paths and every cut compute each element with the same chain
  * of multiply-adds, so the plan changes only the time, never a result.
  */
-import { splitChunks } from './cost-model.js';
 import type { Kernels } from './exports.js';
 import type { Parallel } from './parallel.js';
 import { PathChooser } from './path-chooser.js';
@@ -81,7 +80,9 @@ export class MatmulPlanner {
     const { pa, pb, pc, m, n, k, ta, tb } = p;
     const par = this.parallel;
     const flops = 2 * batch * m * n * k;
-    const chunks = par.active ? Math.min(batch, splitChunks('gemm', flops, par.threads, 2 * par.threads)) : 1;
+    const chunks = par.active
+      ? Math.min(batch, par.handoff.chunks('gemm', flops, par.threads, 2 * par.threads))
+      : 1;
     if (flops < PARALLEL_GEMM_FLOPS || chunks < 2) {
       this.k.gemmBatch(pa, pb, pc, m, n, k, ta, tb, 0, batch, par.work(0, this.k.gemmWorkspace(m, n, k)));
       return;
@@ -104,7 +105,7 @@ export class MatmulPlanner {
     const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;
     const par = this.parallel;
     const flops = 2 * m * n * k;
-    const target = par.active ? splitChunks('gemm', flops, par.threads, 2 * par.threads) : 1;
+    const target = par.active ? par.handoff.chunks('gemm', flops, par.threads, 2 * par.threads) : 1;
     if (flops < PARALLEL_GEMM_FLOPS || target < 2 || (n < 16 && m < 8)) {
       const w = par.work(0, this.k.gemmWorkspace(m, n, k));
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
@@ -132,7 +133,7 @@ export class MatmulPlanner {
     // At most one chunk per thread: each more chunk packs B once more (on two threads four measured
     // slower than two); a helper that is late leaves its chunk to the others.
     const chunks = par.active
-      ? Math.min(splitChunks('spmm', flops, par.threads, par.threads), Math.floor(m / 4))
+      ? Math.min(par.handoff.chunks('spmm', flops, par.threads, par.threads), Math.floor(m / 4))
       : 1;
     if (flops < PARALLEL_GEMM_FLOPS || chunks < 2) {
       const w = par.work(1, this.k.spmmWorkspace(m, n, k));
