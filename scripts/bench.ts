@@ -9,8 +9,10 @@
  * Every system runs in its own process (peer), loads the data and builds the model before it is
  * timed, and trains only when told, one peer at a time, round-robin epoch by epoch, so all see the
  * same machine state. Usage:
- *   node --import tsx scripts/bench.ts [--epochs N] [--quick] [--skip torch,tfjs-cpu,...] [--soak] [--json]
- * Run with --help for the system and section names.
+ *   node --import tsx scripts/bench.ts [--epochs N] [--quick|--full] [--skip torch,tfjs-cpu,...] [--soak] [--json]
+ *   node --import tsx scripts/bench.ts --profile vit [--threads N] [--steps N] [--clock cpu]
+ * The default run takes about 5 minutes (the slow peers, the CNN and the ViT on capped steps);
+ * --full trains whole epochs. Run with --help for the system and section names.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
