@@ -19,15 +19,16 @@
 export const HANDOFF_MICROS = 50;
 
 /**
- * Work one thread does per microsecond, by kind of op (conservative one-core figures from the
- * profile, so the model errs towards not splitting): GEMM flops (the SIMD GEMM runs at 15–35 GFLOP/s
- * a core), elements for the streaming kernels (bandwidth-bound: dropout draws Philox numbers,
- * im2col/col2im move a patch element each).
+ * Work one thread does per microsecond, by kind of op: GEMM flops (the SIMD GEMM ran at ~22 GFLOP/s
+ * on one core of the dev machine in `bench --profile cnn --clock cpu`; 15 is taken so the model errs
+ * towards not splitting), and elements for the streaming kernels (dropout, uniform draws, SGD,
+ * im2col/col2im), set so that at the nominal hand-off their break-even is the fixed threshold they
+ * had before (1 << 15 elements, wasm-backend.ts): only a measured hand-off above it changes them.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
   spmm: 15000,
-  elements: 1000,
+  elements: 327,
 } as const;
 
 /** A kind of work the model knows. */

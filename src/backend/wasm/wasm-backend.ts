@@ -116,6 +116,20 @@ export class WasmBackend implements Backend {
     this.parallel.dispose();
   }
 
+  /**
+   * Whether an elementwise op over `size` elements is cut into one range per thread: never below
+   * PARALLEL_ELEMENTS, and above it only when the measured hand-off cost (cost-model.ts) says the
+   * split pays; each element is computed the same on any thread, so this changes only the time.
+   */
+  private splits(size: number): boolean {
+    const par = this.parallel;
+    return (
+      par.active &&
+      size >= PARALLEL_ELEMENTS &&
+      par.handoff.chunks('elements', size, par.threads, par.threads) > 1
+    );
+  }
+
   private ptr(id: StorageId): number {
     return this.heap.ptr(id);
   }
@@ -263,7 +277,7 @@ export class WasmBackend implements Backend {
     const rows = geom.batch * geom.outH * geom.outW;
     const patch = geom.channels * geom.kernelH * geom.kernelW;
     // Rows are independent copies: any split gives the same bytes.
-    if (!this.parallel.active || rows * patch < PARALLEL_ELEMENTS) {
+    if (!this.splits(rows * patch)) {
       this.k.im2col(px, po, this.args, padValue, 0, rows);
       return;
     }
@@ -277,7 +291,7 @@ export class WasmBackend implements Backend {
     const imageSize = geom.channels * geom.height * geom.width;
     // Each image is summed whole by one thread, in the same tap order: any split gives the same sums.
     // The float64 accumulator of one image lives in the thread's GEMM workspace (never in use at once).
-    if (!this.parallel.active || geom.batch * imageSize < PARALLEL_ELEMENTS) {
+    if (!this.splits(geom.batch * imageSize)) {
       this.k.col2im(pc, po, this.args, 0, geom.batch, this.parallel.work(0, 8 * imageSize));
       return;
     }
@@ -313,7 +327,7 @@ export class WasmBackend implements Backend {
       this.k.randomNormal(po, size, k0 >>> 0, k1 >>> 0, stream.offset);
       return;
     }
-    if (!this.parallel.active || size < PARALLEL_ELEMENTS) {
+    if (!this.splits(size)) {
       this.k.randomUniform(po, 0, size, k0, k1, stream.offset);
       return;
     }
@@ -329,7 +343,7 @@ export class WasmBackend implements Backend {
     const scale = Math.fround(keep.scale);
     const key = MaskCache.key(stream, keep.bits, size);
     const cached = this.masks.get(key);
-    const parallel = this.parallel.active && size >= PARALLEL_ELEMENTS;
+    const parallel = this.splits(size);
     // Ranges start on 16-element boundaries (four Philox blocks, two mask bytes) so every range
     // takes the SIMD path.
     if (cached !== undefined) {
@@ -368,7 +382,7 @@ export class WasmBackend implements Backend {
     const pg = this.ptr(grad);
     const pv = velocity >= 0 ? this.ptr(velocity) : 0;
     const { lr, momentum, weightDecay } = params;
-    if (!this.parallel.active || size < PARALLEL_ELEMENTS) {
+    if (!this.splits(size)) {
       this.k.sgdStep(pw, pg, pv, size, lr, momentum, weightDecay);
       return;
     }
