@@ -379,8 +379,10 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
       const numBatches = Math.ceil(p.peer.ready.num_train / BOOK.batchSize);
       const plan = planOf(p.def, model);
       if (plan.fixed !== null) {
-        // The same number of steps for every peer of the CNN and the ViT, a third of them to warm up.
-        const w = await p.peer.epoch(Math.max(2, Math.round(plan.fixed / 3)));
+        // The same number of steps for every peer of the CNN and the ViT, and as many to warm up: the
+        // wasm backend's sparse/dense chooser probes each product shape's first dozen calls
+        // (path-chooser.ts), which would otherwise land in the short measured rounds.
+        const w = await p.peer.epoch(plan.mode === 'full' ? plan.fixed : CAPS.cappedWarm);
         const perStep = w.seconds / w.steps;
         p.cap =
           plan.mode === 'full'
