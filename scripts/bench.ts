@@ -9,8 +9,10 @@
  * Every system runs in its own process (peer), loads the data and builds the model before it is
  * timed, and trains only when told, one peer at a time, round-robin epoch by epoch, so all see the
  * same machine state. Usage:
- *   node --import tsx scripts/bench.ts [--epochs N] [--quick] [--skip torch,tfjs-cpu,...] [--soak] [--json]
- * Run with --help for the system and section names.
+ *   node --import tsx scripts/bench.ts [--epochs N] [--quick|--full] [--skip torch,tfjs-cpu,...] [--soak] [--json]
+ *   node --import tsx scripts/bench.ts --profile vit [--threads N] [--steps N] [--clock cpu]
+ * The default run takes about 5 minutes (the slow peers, the CNN and the ViT on capped steps);
+ * --full trains whole epochs. Run with --help for the system and section names.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +33,7 @@ import { browserVsNode, type BrowserVsNode } from './bench-lib/browser.js';
 import { benchGemms, gemmVariants, STEP_GEMMS, type GemmResult } from './bench-lib/gemm.js';
 import { measurePeak, type SimdPeak } from './bench-lib/peak.js';
 import { Peer } from './bench-lib/peers.js';
+import { profileStep, type ProfileClock, type StepProfile } from './bench-lib/profile.js';
 import {
   BOOK,
   type EpochReply,
@@ -63,9 +66,15 @@ const MODEL_LABEL: Record<ModelKind, string> = {
 /** Systems with CNN and ViT peers (dropout-lab's own and PyTorch's); the others are skipped for them, saying so. */
 const CNN_SYSTEMS: readonly NodePeerSpec['system'][] = ['lab-wasm', 'lab-js', 'lab-webgpu'];
 const PYTHON = '/usr/bin/python3';
+/** Steps per round of the CNN and the ViT for every peer, unless --full (their epochs take minutes). */
+const CNN_STEPS = 20;
+const VIT_STEPS = 10;
 
 const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
+  --full          whole epochs for every peer but the reference and WebGPU ones (the default, about
+                  5 minutes, runs the slow peers (PyTorch, TF.js, jax-js) for ~1 s rounds and the CNN
+                  and ViT for ${CNN_STEPS} and ${VIT_STEPS} steps per round, extrapolated to an epoch)
   --quick         smoke run: every peer capped to a few steps, short GEMM/peak timings
   --skip a,b      skip systems (${SYSTEMS.join(', ')}), models (${MODELS.join(', ')}) or sections
                   (${SECTIONS.join(', ')})
@@ -74,25 +83,56 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --soak          also train the dropout MLP 20 epochs on wasm ×2 and report RSS per epoch (a full GC
                   ends each epoch, so V8's lazy heap growth does not hide or mimic a leak)
   --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
+  --profile M     only the step profile of model M (mlp, dropout-mlp, cnn, vit): seconds and share of a
+                  training step per op kind (GEMM, im2col/col2im, elementwise, reductions, softmax,
+                  random, thread sync, JS dispatch) and the GEMMs' share of the measured SIMD peak
+  --threads N     threads of the profiled wasm backend (default 1)
+  --clock C       the profile's clock: wall (default) or cpu (process CPU time; use it on a loaded
+                  machine, with --threads 1)
+  --steps N       profiled steps (default 20 after 5 warm-up steps)
   --json          print one JSON document instead of the text report (progress goes to stderr)`;
 
 interface Options {
   readonly epochs: number;
   readonly quick: boolean;
+  readonly full: boolean;
   readonly skip: ReadonlySet<string>;
   readonly soak: boolean;
   readonly scale: boolean;
   readonly json: boolean;
   readonly dataDir: string | undefined;
+  readonly profile: ModelKind | null;
+  readonly threads: number;
+  readonly clock: ProfileClock;
+  readonly steps: number;
 }
+
+/** --profile's model names (the CLI's `--model` spellings) → the bench's model kinds. */
+const PROFILE_MODELS: Record<string, ModelKind> = {
+  mlp: 'mlp',
+  'dropout-mlp': 'dropout',
+  dropout: 'dropout',
+  cnn: 'cnn',
+  vit: 'vit',
+};
 
 function parseOptions(argv: readonly string[]): Options {
   let epochs: number | undefined;
   let quick = false;
+  let full = false;
   let soak = false;
   let scale = false;
   let json = false;
   let dataDir: string | undefined;
+  let profile: ModelKind | null = null;
+  let threads = 1;
+  let clock: ProfileClock = 'wall';
+  let steps = 20;
+  const positive = (flag: string, v: string): number => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} must be a positive integer`);
+    return x;
+  };
   const skip = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -102,6 +142,7 @@ function parseOptions(argv: readonly string[]): Options {
       return v;
     };
     if (a === '--quick') quick = true;
+    else if (a === '--full') full = true;
     else if (a === '--soak') soak = true;
     else if (a === '--scale') scale = true;
     else if (a === '--json') json = true;
@@ -117,13 +158,38 @@ function parseOptions(argv: readonly string[]): Options {
         if (!known.includes(s)) throw new Error(`--skip: unknown name '${s}'; use ${known.join(', ')}`);
         skip.add(s);
       }
+    } else if (a === '--profile') {
+      const m = value();
+      const kind = PROFILE_MODELS[m];
+      if (kind === undefined)
+        throw new Error(`--profile: unknown model '${m}'; use mlp, dropout-mlp, cnn or vit`);
+      profile = kind;
+    } else if (a === '--threads') threads = positive(a, value());
+    else if (a === '--steps') steps = positive(a, value());
+    else if (a === '--clock') {
+      const c = value();
+      if (c !== 'wall' && c !== 'cpu') throw new Error(`--clock must be wall or cpu, not '${c}'`);
+      clock = c;
     } else if (a === '--data-dir') dataDir = value();
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  return { epochs: epochs ?? (quick ? 2 : 3), quick, skip, soak, scale, json, dataDir };
+  return {
+    epochs: epochs ?? (quick ? 2 : 3),
+    quick,
+    full,
+    skip,
+    soak,
+    scale,
+    json,
+    dataDir,
+    profile,
+    threads,
+    clock,
+    steps,
+  };
 }
 
 let opts: Options;
@@ -143,8 +209,11 @@ const log = (line: string): void => {
 interface SystemDef {
   readonly id: SystemId;
   readonly label: string;
-  /** 'full': whole epochs (capped only in --quick); 'capped': a fixed number of steps, extrapolated. */
-  readonly mode: 'full' | 'capped';
+  /**
+   * 'full': whole epochs (capped only in --quick); 'capped': a fixed number of steps, extrapolated;
+   * 'slow': capped unless --full (PyTorch, TF.js, jax-js: minutes per epoch on some models).
+   */
+  readonly mode: 'full' | 'capped' | 'slow';
   start(model: ModelKind): Promise<Peer>;
 }
 
@@ -212,7 +281,7 @@ const DEFS: readonly SystemDef[] = [
     start: nodePeer('wasm-2t-dense', 'lab-wasm', 2, { sparse: false }),
   },
   { id: 'js', label: 'dropout-lab js (reference)', mode: 'capped', start: nodePeer('js', 'lab-js', 1) },
-  { id: 'torch', label: 'PyTorch CPU ×2', mode: 'full', start: torchPeer(BOOK) },
+  { id: 'torch', label: 'PyTorch CPU ×2', mode: 'slow', start: torchPeer(BOOK) },
   {
     // A software adapter (lavapipe) is ~1 GFLOP/s, so this peer is capped; on a real GPU it runs fast.
     id: 'webgpu',
@@ -230,16 +299,23 @@ const DEFS: readonly SystemDef[] = [
       return Peer.start('torch-cuda', PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], torchEnv());
     },
   },
-  { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'capped', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
-  { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'capped', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
+  { id: 'tfjs-wasm', label: 'TF.js wasm ×1', mode: 'slow', start: nodePeer('tfjs-wasm', 'tfjs-wasm', 1) },
+  { id: 'tfjs-cpu', label: 'TF.js cpu', mode: 'slow', start: nodePeer('tfjs-cpu', 'tfjs-cpu', 1) },
   // jax-js as its users run it in Node: wasm device, one thread, the whole step jitted (jaxjs.ts).
-  { id: 'jaxjs', label: 'jax-js wasm ×1 (jit)', mode: 'capped', start: nodePeer('jaxjs', 'jaxjs', 1) },
+  { id: 'jaxjs', label: 'jax-js wasm ×1 (jit)', mode: 'slow', start: nodePeer('jaxjs', 'jaxjs', 1) },
 ];
 
-/** Steps and time budgets; --quick shrinks all of them. */
+/** Steps and time budgets; --quick shrinks all of them, the default keeps the run near 5 minutes. */
 const CAPS = opts.quick
   ? { fullWarm: 3, fullQuickCap: 20, cappedWarm: 1, cappedTargetS: 0.4, cappedMin: 2 }
-  : { fullWarm: 10, fullQuickCap: null, cappedWarm: 2, cappedTargetS: 2, cappedMin: 3 };
+  : { fullWarm: 10, fullQuickCap: null, cappedWarm: 2, cappedTargetS: opts.full ? 2 : 1, cappedMin: 3 };
+
+/** How a peer runs `model`: its mode after --full, and the fixed steps the CNN and ViT get by default. */
+function planOf(def: SystemDef, model: ModelKind): { mode: 'full' | 'capped'; fixed: number | null } {
+  const mode = def.mode === 'slow' ? (opts.full ? 'full' : 'capped') : def.mode;
+  if (opts.full || opts.quick || (model !== 'cnn' && model !== 'vit')) return { mode, fixed: null };
+  return { mode, fixed: model === 'cnn' ? CNN_STEPS : VIT_STEPS };
+}
 
 interface PeerResult {
   readonly system: SystemId;
@@ -256,6 +332,8 @@ interface PeerResult {
   readonly finalLoss: number;
   readonly info: Record<string, string | number | boolean>;
   ratioToTorch: number | null;
+  /** The model's GEMM flops per sample as dropout-lab counted them (the same for every system). */
+  flopsPerSample: number | null;
 }
 
 interface Skipped {
@@ -271,6 +349,14 @@ process.on('exit', () => {
 
 async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skipped[]): Promise<void> {
   const defs = DEFS.filter((d) => !opts.skip.has(d.id));
+  // The reference and the software-WebGPU peers take seconds a step on the CNN and ViT (27 s a round
+  // of 3 CNN steps for WebGPU on lavapipe), more than the whole default budget: only --full runs them.
+  for (const d of [...defs]) {
+    if (d.mode === 'capped' && planOf(d, model).fixed !== null) {
+      defs.splice(defs.indexOf(d), 1);
+      skipped.push({ system: d.id, model, reason: 'seconds per step on this model; run with --full' });
+    }
+  }
   log(
     `[${MODEL_LABEL[model]}] starting ${defs.map((d) => d.id).join(', ')} (data load and set-up, not timed)`,
   );
@@ -291,7 +377,18 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
     // Warm-up round (JIT tier-up, first allocations); it also sizes the capped peers' rounds.
     for (const p of peers) {
       const numBatches = Math.ceil(p.peer.ready.num_train / BOOK.batchSize);
-      if (p.def.mode === 'full') {
+      const plan = planOf(p.def, model);
+      if (plan.fixed !== null) {
+        // The same number of steps for every peer of the CNN and the ViT, and as many to warm up: the
+        // wasm backend's sparse/dense chooser probes each product shape's first dozen calls
+        // (path-chooser.ts), which would otherwise land in the short measured rounds.
+        const w = await p.peer.epoch(plan.mode === 'full' ? plan.fixed : CAPS.cappedWarm);
+        const perStep = w.seconds / w.steps;
+        p.cap =
+          plan.mode === 'full'
+            ? plan.fixed
+            : Math.min(plan.fixed, Math.max(CAPS.cappedMin, Math.round(CAPS.cappedTargetS / perStep)));
+      } else if (plan.mode === 'full') {
         await p.peer.epoch(CAPS.fullWarm);
         p.cap = CAPS.fullQuickCap;
       } else {
@@ -336,7 +433,14 @@ async function benchModel(model: ModelKind, results: PeerResult[], skipped: Skip
       finalLoss: p.rounds[p.rounds.length - 1]!.loss,
       info: p.peer.ready.info,
       ratioToTorch: null,
+      flopsPerSample: null,
     });
+  }
+  // Counted by dropout-lab's peers; every system runs the same model, so all rows share the figure.
+  const counted = results.find((x) => x.model === model && x.rounds.some((r) => (r.gemm_flops ?? 0) > 0));
+  if (counted !== undefined) {
+    const r = counted.rounds.find((x) => (x.gemm_flops ?? 0) > 0)!;
+    for (const x of results) if (x.model === model) x.flopsPerSample = r.gemm_flops! / r.samples;
   }
   const torch = results.find((x) => x.model === model && x.system === 'torch');
   for (const x of results)
@@ -406,6 +510,87 @@ async function scaleTable(): Promise<ScaleRow[]> {
     }
   }
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile: one model's step, per op kind (bench-lib/profile.ts).
+
+/** Runs --profile and prints its table (or JSON). */
+async function printProfile(model: ModelKind): Promise<void> {
+  const data = await loadFashionMNIST({
+    batchSize: BOOK.batchSize,
+    dataDir: opts.dataDir,
+    valLimit: BOOK.batchSize,
+  });
+  log(`[profile] ${MODEL_LABEL[model]}, wasm ×${opts.threads}, ${opts.clock} clock, ${opts.steps} steps`);
+  if (opts.clock === 'cpu' && opts.threads > 1)
+    log('warning: the cpu clock counts every thread of the process (helpers spin while they wait)');
+  const p: StepProfile = await profileStep(model, BOOK, data, opts.threads, opts.clock, 5, opts.steps);
+  setBackend(new ReferenceBackend());
+  log('[profile] measuring the SIMD peak on 1 thread');
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const simd = await measurePeak(opts.quick, opts.clock === 'cpu' ? cpuMs : undefined);
+  // Relaxed builds run fused multiply-add where the engine has it; compare with the peak they can reach.
+  const peakGflops = simd.relaxed ?? simd.plain;
+  const achieved = p.gemmFlops / p.stepSeconds / 1e9;
+  const peakShare = achieved / (peakGflops * p.threads);
+  if (opts.json) {
+    console.log(
+      JSON.stringify(
+        { profile: p, simd_peak_gflops: simd, gemm_gflops: achieved, peak_share: peakShare },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  const load = os.loadavg()[0]!;
+  console.log(
+    `Step profile: ${MODEL_LABEL[model]}, batch ${BOOK.batchSize}, wasm ×${p.threads}, ${p.clock} clock` +
+      `${p.clock === 'cpu' ? ' (process CPU time)' : ''}, ${p.steps} steps after 5 warm-up; ` +
+      `load average ${load.toFixed(2)}${load > 0.5 ? ' (loaded machine: prefer --clock cpu)' : ''}\n`,
+  );
+  console.log(
+    formatTable(
+      ['op kind', 'ms/step', 'share', 'calls/step'],
+      [
+        ...p.rows.map((r) => [
+          r.kind,
+          (r.seconds * 1000).toFixed(2),
+          `${(100 * r.share).toFixed(1)}%`,
+          r.calls === 0 ? '' : r.calls.toFixed(0),
+        ]),
+        ['step', (p.stepSeconds * 1000).toFixed(2), '100%', ''],
+      ],
+    ),
+  );
+  console.log(
+    `\nGEMM work: ${(p.gemmFlops / 1e6).toFixed(1)} MFLOP/step = ${achieved.toFixed(2)} GFLOP/s over the whole step, ` +
+      `${(100 * peakShare).toFixed(1)}% of the measured SIMD peak (${peakGflops.toFixed(1)} GFLOP/s ` +
+      `${simd.relaxed === null ? 'mul+add' : 'relaxed madd'} per thread × ${p.threads}). ` +
+      `Wrapper cost ${p.overheadMicros.toFixed(2)} µs per call, taken out of JS dispatch.\n`,
+  );
+  console.log(
+    formatTable(
+      ['kernel', 'ms/step', 'calls/step'],
+      p.kernels.map((k) => [k.name, (k.seconds * 1000).toFixed(2), k.calls.toFixed(0)]),
+    ),
+  );
+  if (p.dispatches.length > 0) {
+    const total = p.dispatches.reduce((s, d) => s + d.perStep, 0);
+    console.log(
+      `\nHelper-thread dispatches: ${total.toFixed(0)} per step (command, work: flops for products, else the range cut: elements, im2col rows, col2im images)`,
+    );
+    console.log(
+      formatTable(
+        ['command work', 'per step', 'chunks each'],
+        p.dispatches.map((d) => [d.key, d.perStep.toFixed(0), d.chunksPerDispatch.toFixed(1)]),
+      ),
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,6 +709,10 @@ if (opts.scale) {
   }
   process.exit(0);
 }
+if (opts.profile !== null) {
+  await printProfile(opts.profile);
+  process.exit(0);
+}
 const results: PeerResult[] = [];
 const skipped: Skipped[] = [];
 for (const model of MODELS) if (!opts.skip.has(model)) await benchModel(model, results, skipped);
@@ -542,6 +731,12 @@ if (!opts.skip.has('gemm')) {
     relaxed:
       before.relaxed === null || after.relaxed === null ? null : Math.max(before.relaxed, after.relaxed),
   };
+}
+
+if (peak === null && results.length > 0) {
+  // The training table's share of the peak needs it even when the GEMM section is skipped.
+  log('[peak] measuring the SIMD peak on 1 thread');
+  peak = await measurePeak(true);
 }
 
 const shares: DropoutShare[] = [];
@@ -639,13 +834,33 @@ function measuredNote(r: PeerResult): string {
   return `${n}×${r.stepsPerRound} of ${r.stepsPerEpoch} steps, extrapolated`;
 }
 
-const trainingHeader = ['system', 'model', 's/epoch', 'samples/s', 'vs PyTorch', 'peak RSS MB', 'measured'];
+/**
+ * GEMM flops per second over the whole training phase ÷ (the 1-thread SIMD peak × the system's
+ * threads): how much of the machine's arithmetic a system turns into the model's products.
+ */
+function peakShare(r: PeerResult): number | null {
+  if (r.flopsPerSample === null || peak === null) return null;
+  const threads = Number(r.info['threads'] ?? 1) || 1;
+  return (r.flopsPerSample * r.samplesPerSecond) / ((peak.relaxed ?? peak.plain) * 1e9 * threads);
+}
+
+const trainingHeader = [
+  'system',
+  'model',
+  's/epoch',
+  'samples/s',
+  'vs PyTorch',
+  '% of peak',
+  'peak RSS MB',
+  'measured',
+];
 const trainingRows = results.map((r) => [
   r.label,
   MODEL_LABEL[r.model],
   f2(r.secondsPerEpoch),
   r.samplesPerSecond.toFixed(0),
   r.ratioToTorch === null ? '—' : `${f2(r.ratioToTorch)}×`,
+  peakShare(r) === null ? '—' : `${(100 * peakShare(r)!).toFixed(1)}%`,
   r.peakRssMb.toFixed(0),
   measuredNote(r),
 ]);
@@ -665,7 +880,8 @@ function markdown(): string {
       `the LeNet CNN is \`--model cnn\`: conv 1→6 5×5 pad 2, max-pool, conv 6→16 5×5, max-pool, 400→256→256→10; ` +
       `the tiny ViT is \`--model vit\`: 7×7 patches → 16 tokens + class token, width 64, 4 pre-norm blocks × 4 heads, MLP 128, GELU), ` +
       `real Fashion-MNIST in memory, peers alternating round by round; s/epoch is the median training-phase ` +
-      `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster).`,
+      `time (no validation); "vs PyTorch" is throughput ÷ PyTorch's throughput for the same model (higher is faster), ` +
+      `both from this run; "% of peak" is the model's GEMM flops per second ÷ (the measured 1-thread SIMD peak × the system's threads).`,
     '',
     row(trainingHeader),
     row(trainingHeader.map((_, i) => (i < 2 ? '---' : '---:'))),
@@ -742,7 +958,7 @@ function shareText(): string {
 
 const report = {
   machine,
-  options: { epochs: opts.epochs, quick: opts.quick, skip: [...opts.skip], soak: opts.soak },
+  options: { epochs: opts.epochs, quick: opts.quick, full: opts.full, skip: [...opts.skip], soak: opts.soak },
   hparams: BOOK,
   training: results.map((r) => ({
     system: r.system,
@@ -751,6 +967,8 @@ const report = {
     seconds_per_epoch: r.secondsPerEpoch,
     samples_per_second: r.samplesPerSecond,
     ratio_to_torch: r.ratioToTorch,
+    gemm_flops_per_sample: r.flopsPerSample,
+    peak_share: peakShare(r),
     peak_rss_mb: r.peakRssMb,
     ready_rss_mb: r.readyRssMb,
     steps_per_round: r.stepsPerRound,

@@ -22,10 +22,30 @@ async function ready(): Promise<ReadyReply> {
     const name = spec.system === 'lab-wasm' ? 'wasm' : spec.system === 'lab-js' ? 'js' : 'webgpu';
     const be: Backend = await useBackend(name, spec.threads, spec.sparse);
     const data = await loadFashionMNIST({ batchSize: hp.batchSize, dataDir: spec.dataDir });
+    // Counts the products' flops (one multiply-add per call, nothing timed) for the report's share of
+    // the SIMD peak; the sparse path skips zeros but is counted as the dense product it stands for.
+    let flops = 0;
+    const matmul = be.matmul.bind(be);
+    const batchMatmul = be.batchMatmul.bind(be);
+    be.matmul = (a, b, out, m, n, k, ta, tb, epi) => {
+      flops += 2 * m * n * k;
+      matmul(a, b, out, m, n, k, ta, tb, epi);
+    };
+    be.batchMatmul = (a, b, out, batch, m, n, k, ta, tb) => {
+      flops += 2 * batch * m * n * k;
+      batchMatmul(a, b, out, batch, m, n, k, ta, tb);
+    };
     const run: LabRun = buildLabRun(spec.model, hp, data);
     epoch = async (steps) => {
+      flops = 0;
       const r = await trainSteps(run, steps);
-      const reply = { event: 'epoch' as const, ...r, ...rssNow(), engine_bytes: be.memory().bytes };
+      const reply = {
+        event: 'epoch' as const,
+        ...r,
+        ...rssNow(),
+        engine_bytes: be.memory().bytes,
+        gemm_flops: flops,
+      };
       const gc = (globalThis as { gc?: () => void }).gc;
       if (spec.gcAfterEpoch !== true || gc === undefined) return reply;
       gc();

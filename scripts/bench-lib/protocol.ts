@@ -81,6 +81,8 @@ export interface EpochReply {
   readonly maxrss_kb: number;
   /** Bytes the engine holds (wasm heap), where the peer can tell. */
   readonly engine_bytes?: number;
+  /** GEMM flops of the steps (2·m·n·k per product), where the peer can count them (dropout-lab's). */
+  readonly gemm_flops?: number;
   /** V8 heap in use after a full garbage collection (peers told gcAfterEpoch, run with --expose-gc). */
   readonly heap_gc_kb?: number;
 }

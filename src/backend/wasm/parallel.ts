@@ -15,6 +15,7 @@ import {
   type CommandLayout,
   type CommandName,
 } from './commands.js';
+import { HandoffCost } from './cost-model.js';
 import type { Kernels } from './exports.js';
 import type { WasmHeap } from './heap.js';
 import {
@@ -28,8 +29,24 @@ import {
   type ThreadPool,
 } from './threads.js';
 
+/**
+ * What the helper threads were asked to do, for the benchmark's profile (`--profile`): dispatches
+ * by command and work size, and the main thread's time inside a dispatch not spent on a chunk of
+ * its own (publishing, then waiting for the helpers' chunks): the price of the split.
+ */
+export interface ThreadTrace {
+  /** Key `command work` (work: flops for products, elements otherwise) → dispatches and chunks. */
+  readonly dispatches: Map<string, { count: number; chunks: number }>;
+  /** Milliseconds of hand-off and waiting on the main thread. */
+  syncMs: number;
+}
+
 /** The control block, the workspaces and the helper pool of one backend; see the file comment. */
 export class Parallel {
+  /** Set to record every dispatch (the profile); undefined (the default) costs one check per dispatch. */
+  trace: ThreadTrace | undefined;
+  /** The measured price of a dispatch, which decides whether the next ops are split (cost-model.ts). */
+  readonly handoff = new HandoffCost();
   /** Byte offset of the control block helpers serve. */
   readonly ctl: number;
   private readonly ctlF64: Float64Array;
@@ -101,7 +118,7 @@ export class Parallel {
    * chunk): all threads take chunks until none is left, each running the command's kernel on it with
    * its own workspace (the table written by `workspaces`).
    */
-  chunks<N extends CommandName>(name: N, args: CommandArgs<N>, bounds: readonly number[]): void {
+  chunks<N extends CommandName>(name: N, args: CommandArgs<N>, bounds: readonly number[], work = 0): void {
     const pool = this.pool!;
     if (bounds.length / 4 > this.chunkCapacity) {
       throw new RangeError(`wasm backend: ${bounds.length / 4} chunks exceed ${this.chunkCapacity}`);
@@ -119,12 +136,28 @@ export class Parallel {
     );
     this.ctlF64.set(layout.floats.map((p) => named[p]!));
     i32.set(bounds, base + boundsWord(this.threads));
-    const work = i32[base + WORK_TABLE]!;
+    const ws = i32[base + WORK_TABLE]!;
+    const trace = this.trace;
+    let own = 0;
+    const t0 = performance.now();
     pool.run(bounds.length / 4, (c) => {
       const b = 4 * c;
-      const chunk = { i0: bounds[b]!, i1: bounds[b + 1]!, j0: bounds[b + 2]!, j1: bounds[b + 3]!, work };
+      const chunk = { i0: bounds[b]!, i1: bounds[b + 1]!, j0: bounds[b + 2]!, j1: bounds[b + 3]!, work: ws };
+      const c0 = performance.now();
       runChunk(this.k, row, named, chunk);
+      own += performance.now() - c0;
     });
+    // What the split cost the main thread: publishing, and waiting for chunks a helper holds.
+    const sync = performance.now() - t0 - own;
+    this.handoff.record(1000 * sync);
+    if (trace !== undefined) {
+      trace.syncMs += sync;
+      const key = `${name} ${work}`;
+      const d = trace.dispatches.get(key) ?? { count: 0, chunks: 0 };
+      d.count++;
+      d.chunks += bounds.length / 4;
+      trace.dispatches.set(key, d);
+    }
   }
 
   /**
@@ -139,6 +172,6 @@ export class Parallel {
       const to = p === parts - 1 ? size : Math.ceil((size * (p + 1)) / parts / unit) * unit;
       if (to > from) bounds.push(from, to, 0, 0);
     }
-    this.chunks(name, args, bounds);
+    this.chunks(name, args, bounds, size);
   }
 }

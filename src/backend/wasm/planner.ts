@@ -9,7 +9,7 @@ import type { Parallel } from './parallel.js';
 import { PathChooser } from './path-chooser.js';
 import { MAX_CHUNKS } from './threads.js';
 
-/** GEMMs below this many flops run on one thread: a hand-off costs a few microseconds. */
+/** GEMMs below this many flops always run on one thread (above it the cost model decides, cost-model.ts). */
 const PARALLEL_GEMM_FLOPS = 1 << 20;
 /**
  * op(A) density (share of nonzeros, estimated from every SPARSE_SAMPLE_STEP-th row) from which a
@@ -79,31 +79,46 @@ export class MatmulPlanner {
   runBatch(p: Omit<Product, 'bias' | 'relu'>, batch: number): void {
     const { pa, pb, pc, m, n, k, ta, tb } = p;
     const par = this.parallel;
-    if (!par.active || 2 * batch * m * n * k < PARALLEL_GEMM_FLOPS || batch < 2) {
+    const flops = 2 * batch * m * n * k;
+    const chunks = par.active
+      ? Math.min(batch, par.handoff.chunks('gemm', flops, par.threads, 2 * par.threads))
+      : 1;
+    if (flops < PARALLEL_GEMM_FLOPS || chunks < 2) {
       this.k.gemmBatch(pa, pb, pc, m, n, k, ta, tb, 0, batch, par.work(0, this.k.gemmWorkspace(m, n, k)));
       return;
     }
-    const chunks = Math.min(batch, 2 * par.threads);
     const bounds: number[] = [];
     for (let c = 0; c < chunks; c++) {
       bounds.push(Math.round((batch * c) / chunks), Math.round((batch * (c + 1)) / chunks), 0, 0);
     }
     par.workspaces(0, this.k.gemmWorkspace(m, n, k));
-    par.chunks('bgemm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb }, bounds);
+    par.chunks(
+      'bgemm',
+      { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb },
+      bounds,
+      2 * batch * m * n * k,
+    );
   }
 
   /** C = op(A)·op(B) (+ bias, ReLU) with the dense GEMM, cut in chunks for all threads. */
   private denseMatmul(p: Product): void {
     const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;
     const par = this.parallel;
-    if (!par.active || 2 * m * n * k < PARALLEL_GEMM_FLOPS || (n < 16 && m < 8)) {
+    const flops = 2 * m * n * k;
+    const target = par.active ? par.handoff.chunks('gemm', flops, par.threads, 2 * par.threads) : 1;
+    if (flops < PARALLEL_GEMM_FLOPS || target < 2 || (n < 16 && m < 8)) {
       const w = par.work(0, this.k.gemmWorkspace(m, n, k));
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
       return;
     }
-    const { bounds, maxRows, maxCols } = gemmChunks(m, n, par.threads);
+    const { bounds, maxRows, maxCols } = gemmChunks(m, n, target);
     par.workspaces(0, this.k.gemmWorkspace(maxRows, maxCols, k));
-    par.chunks('gemm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu }, bounds);
+    par.chunks(
+      'gemm',
+      { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu },
+      bounds,
+      2 * m * n * k,
+    );
   }
 
   /**
@@ -114,34 +129,42 @@ export class MatmulPlanner {
   private sparseMatmul(p: Product): void {
     const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;
     const par = this.parallel;
-    if (!par.active || 2 * m * n * k < PARALLEL_GEMM_FLOPS) {
+    const flops = 2 * m * n * k;
+    // At most one chunk per thread: each more chunk packs B once more (on two threads four measured
+    // slower than two); a helper that is late leaves its chunk to the others.
+    const chunks = par.active
+      ? Math.min(par.handoff.chunks('spmm', flops, par.threads, par.threads), Math.floor(m / 4))
+      : 1;
+    if (flops < PARALLEL_GEMM_FLOPS || chunks < 2) {
       const w = par.work(1, this.k.spmmWorkspace(m, n, k));
       this.k.spmm(pa, pb, pc, m, n, k, ta, tb, 0, m, w, bias, relu);
       return;
     }
-    // One chunk per thread: each more chunk packs B once more (on two threads four measured slower
-    // than two); a helper that is late leaves its chunk to the others.
-    const chunks = Math.max(1, Math.min(par.threads, Math.floor(m / 4)));
     const bounds: number[] = [];
     for (let c = 0; c < chunks; c++) {
       bounds.push(Math.round((m * c) / chunks), Math.round((m * (c + 1)) / chunks), 0, n);
     }
     par.workspaces(1, this.k.spmmWorkspace(Math.ceil(m / chunks) + 1, n, k));
-    par.chunks('spmm', { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu }, bounds);
+    par.chunks(
+      'spmm',
+      { a: pa, b: pb, c: pc, m, n, k, transA: ta, transB: tb, bias, relu },
+      bounds,
+      2 * m * n * k,
+    );
   }
 }
 
 /**
- * Cuts an m×n product into about two chunks per thread (i0, i1, j0, j1 each). 4-row tiles and 8-column
+ * Cuts an m×n product into about `target` chunks (i0, i1, j0, j1 each; the cost model's count). 4-row tiles and 8-column
  * panels stay whole, so every element is computed by the same micro-kernel wherever the cuts fall;
  * all threads take chunks until none is left. Results are identical for every thread count.
  */
 function gemmChunks(
   m: number,
   n: number,
-  threads: number,
+  chunks: number,
 ): { bounds: number[]; maxRows: number; maxCols: number } {
-  const target = Math.min(2 * threads, MAX_CHUNKS);
+  const target = Math.min(chunks, MAX_CHUNKS);
   const fit = (size: number, unit: number, want: number): number =>
     Math.max(1, Math.min(Math.floor(size / unit), want));
   let rowCuts = 1;

@@ -29,7 +29,7 @@ import type { Kernels } from './exports.js';
 import { WasmHeap } from './heap.js';
 import { MaskCache } from './mask-cache.js';
 import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from './opcodes.js';
-import { Parallel } from './parallel.js';
+import { Parallel, type ThreadTrace } from './parallel.js';
 import type { PathChooser } from './path-chooser.js';
 import { MatmulPlanner } from './planner.js';
 import type { ThreadPool } from './threads.js';
@@ -38,6 +38,16 @@ import type { ThreadPool } from './threads.js';
 const PARALLEL_ELEMENTS = 1 << 15;
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
+
+/** True when `strides` are the row-major (contiguous) strides of `shape`. */
+function isRowMajor(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i]!;
+  }
+  return true;
+}
 
 /** The WebAssembly SIMD backend; create it with createWasmBackend. */
 export class WasmBackend implements Backend {
@@ -84,6 +94,11 @@ export class WasmBackend implements Backend {
     this.parallel.attach(pool);
   }
 
+  /** @internal Records every helper-thread dispatch into `trace` (the benchmark's profile); undefined stops. */
+  traceThreads(trace: ThreadTrace | undefined): void {
+    this.parallel.trace = trace;
+  }
+
   /** @internal Byte offset of the control block helpers serve. */
   get controlBlock(): number {
     return this.parallel.ctl;
@@ -99,6 +114,20 @@ export class WasmBackend implements Backend {
     if (this.disposed) return;
     this.disposed = true;
     this.parallel.dispose();
+  }
+
+  /**
+   * Whether an elementwise op over `size` elements is cut into one range per thread: never below
+   * PARALLEL_ELEMENTS, and above it only when the measured hand-off cost (cost-model.ts) says the
+   * split pays; each element is computed the same on any thread, so this changes only the time.
+   */
+  private splits(size: number): boolean {
+    const par = this.parallel;
+    return (
+      par.active &&
+      size >= PARALLEL_ELEMENTS &&
+      par.handoff.chunks('elements', size, par.threads, par.threads) > 1
+    );
   }
 
   private ptr(id: StorageId): number {
@@ -248,7 +277,7 @@ export class WasmBackend implements Backend {
     const rows = geom.batch * geom.outH * geom.outW;
     const patch = geom.channels * geom.kernelH * geom.kernelW;
     // Rows are independent copies: any split gives the same bytes.
-    if (!this.parallel.active || rows * patch < PARALLEL_ELEMENTS) {
+    if (!this.splits(rows * patch)) {
       this.k.im2col(px, po, this.args, padValue, 0, rows);
       return;
     }
@@ -262,7 +291,7 @@ export class WasmBackend implements Backend {
     const imageSize = geom.channels * geom.height * geom.width;
     // Each image is summed whole by one thread, in the same tap order: any split gives the same sums.
     // The float64 accumulator of one image lives in the thread's GEMM workspace (never in use at once).
-    if (!this.parallel.active || geom.batch * imageSize < PARALLEL_ELEMENTS) {
+    if (!this.splits(geom.batch * imageSize)) {
       this.k.col2im(pc, po, this.args, 0, geom.batch, this.parallel.work(0, 8 * imageSize));
       return;
     }
@@ -298,7 +327,7 @@ export class WasmBackend implements Backend {
       this.k.randomNormal(po, size, k0 >>> 0, k1 >>> 0, stream.offset);
       return;
     }
-    if (!this.parallel.active || size < PARALLEL_ELEMENTS) {
+    if (!this.splits(size)) {
       this.k.randomUniform(po, 0, size, k0, k1, stream.offset);
       return;
     }
@@ -314,7 +343,7 @@ export class WasmBackend implements Backend {
     const scale = Math.fround(keep.scale);
     const key = MaskCache.key(stream, keep.bits, size);
     const cached = this.masks.get(key);
-    const parallel = this.parallel.active && size >= PARALLEL_ELEMENTS;
+    const parallel = this.splits(size);
     // Ranges start on 16-element boundaries (four Philox blocks, two mask bytes) so every range
     // takes the SIMD path.
     if (cached !== undefined) {
@@ -353,7 +382,7 @@ export class WasmBackend implements Backend {
     const pg = this.ptr(grad);
     const pv = velocity >= 0 ? this.ptr(velocity) : 0;
     const { lr, momentum, weightDecay } = params;
-    if (!this.parallel.active || size < PARALLEL_ELEMENTS) {
+    if (!this.splits(size)) {
       this.k.sgdStep(pw, pg, pv, size, lr, momentum, weightDecay);
       return;
     }
@@ -373,9 +402,11 @@ export class WasmBackend implements Backend {
   ): void {
     if (shape.some((n) => n === 0)) return;
     const c = collapseDimsMinRank1(shape, [xStrides, outStrides]);
-    if (c.shape.length === 1 && c.strides[1]![0] === 1) {
-      // A contiguous destination (materialising a view, cat along the first axis): the SIMD copy
-      // kernel, on pointers moved to the offsets.
+    if (c.shape.length <= MAX_RANK && isRowMajor(c.shape, c.strides[1]!)) {
+      // A contiguous destination (materialising a view: a permute's or a slice's copy, cat along the
+      // first axis): the SIMD strided copy kernel, on pointers moved to the offsets. Attention's
+      // head permutes went through the JS loop below while only rank 1 came here (the profile's
+      // largest ViT kernel).
       const rank = this.writeArgs(c.shape, [c.strides[0]!]);
       this.k.unary(
         UNARY_CODES.copy,

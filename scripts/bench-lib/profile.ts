@@ -1,0 +1,214 @@
+/**
+ * `npm run bench -- --profile MODEL`: where one training step's time goes, per kind of op. Every
+ * Backend method call is timed by a wrapper (installed only here, so ordinary runs pay nothing) and
+ * grouped by kernel; "JS dispatch" is the step's time minus the time inside kernels (autograd, tensor
+ * bookkeeping, the wrapper's own cost being measured and taken out), and "thread sync" is the main
+ * thread's time inside helper-thread dispatches not spent on a chunk of its own (parallel.ts's trace).
+ * The GEMMs' flops over the step's time, against the measured SIMD peak, say how far the step is
+ * from the machine's arithmetic limit.
+ *
+ * Two clocks: `wall` (performance.now) for a quiet machine, and `cpu` (process.cpuUsage: the
+ * process's CPU time, which on one thread is the main thread's) for a loaded one, where other work
+ * would otherwise land in whichever kernel was running when the core was taken away.
+ */
+import type { Backend } from '../../src/backend/backend.js';
+import type { FashionMNIST } from '../../src/data/fashionMnist.js';
+import type { ThreadTrace } from '../../src/backend/wasm/parallel.js';
+import { buildLabRun, releaseBackend, trainSteps, useBackend } from './lab.js';
+import type { HParams, ModelKind } from './protocol.js';
+
+/** The op kinds of the profile, in report order, and the Backend methods each covers. */
+export const OP_KINDS = {
+  GEMM: ['matmul', 'batchMatmul'],
+  'im2col/col2im': ['im2col', 'col2im'],
+  elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
+  reductions: ['reduce', 'argmax'],
+  softmax: ['softmaxCrossEntropy'],
+  random: ['random', 'dropout'],
+  'memory & transfer': ['alloc', 'free', 'write', 'readSync', 'read', 'memory'],
+} as const satisfies Record<string, readonly (keyof Backend)[]>;
+type OpKind = keyof typeof OP_KINDS;
+
+/** Which clock the profile reads; see the file comment. */
+export type ProfileClock = 'wall' | 'cpu';
+
+/** One row of the profile: a kind of op, or JS dispatch, or thread sync. */
+export interface ProfileRow {
+  readonly kind: string;
+  /** Seconds per step. */
+  readonly seconds: number;
+  /** Share of the step. */
+  readonly share: number;
+  /** Calls per step (kernels only). */
+  readonly calls: number;
+}
+
+/** The profile of one model on one configuration. */
+export interface StepProfile {
+  readonly model: ModelKind;
+  readonly threads: number;
+  readonly clock: ProfileClock;
+  readonly steps: number;
+  /** Seconds per training step (batch gather, step, loss read), by `clock`. */
+  readonly stepSeconds: number;
+  readonly rows: ProfileRow[];
+  /** Per Backend method: seconds and calls per step. */
+  readonly kernels: { name: string; seconds: number; calls: number }[];
+  /** GEMM flops per step (2·m·n·k per product, the batched ones times their batch). */
+  readonly gemmFlops: number;
+  /** Helper-thread dispatches per step by `command work` key (empty on one thread). */
+  readonly dispatches: { key: string; perStep: number; chunksPerDispatch: number }[];
+  /** The wrapper's own cost per timed call (µs), measured and subtracted from JS dispatch. */
+  readonly overheadMicros: number;
+}
+
+function clockOf(clock: ProfileClock): () => number {
+  if (clock === 'wall') return () => performance.now() / 1000;
+  return () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+}
+
+/** Seconds one timed call of the wrapper costs beyond the call itself, measured on a no-op. */
+function wrapperOverhead(now: () => number): number {
+  const n = 20000;
+  let sink = 0;
+  const noop = (x: number): number => x + 1;
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    const a = now();
+    sink = noop(sink);
+    sink += now() - a > 1 ? 1 : 0;
+  }
+  const withTimer = now() - t0;
+  const t1 = now();
+  for (let i = 0; i < n; i++) sink = noop(sink);
+  const bare = now() - t1;
+  return sink < 0 ? 0 : Math.max(0, (withTimer - bare) / n);
+}
+
+/**
+ * Trains `steps` steps of `kind` on the wasm backend with `threads` threads after `warm` untimed
+ * ones, with every kernel call timed by `clock`.
+ */
+export async function profileStep(
+  kind: ModelKind,
+  hp: HParams,
+  data: FashionMNIST,
+  threads: number,
+  clock: ProfileClock,
+  warm: number,
+  steps: number,
+): Promise<StepProfile> {
+  const be = await useBackend('wasm', threads);
+  const now = clockOf(clock);
+  const perMethod = new Map<string, { seconds: number; calls: number }>();
+  let gemmFlops = 0;
+  const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
+  const traced = be as Backend & { traceThreads?: (t: ThreadTrace | undefined) => void };
+  traced.traceThreads?.(trace);
+  const target = be as unknown as Record<string, unknown>;
+  const originals: [string, unknown][] = [];
+  try {
+    for (const names of Object.values(OP_KINDS)) {
+      for (const name of names) {
+        const original = target[name];
+        if (typeof original !== 'function') continue;
+        const fn = (original as (...a: unknown[]) => unknown).bind(be);
+        const slot = { seconds: 0, calls: 0 };
+        perMethod.set(name, slot);
+        originals.push([name, original]);
+        target[name] = (...args: unknown[]): unknown => {
+          if (name === 'matmul') {
+            const [, , , m, n, k] = args as number[];
+            gemmFlops += 2 * m! * n! * k!;
+          } else if (name === 'batchMatmul') {
+            const [, , , batch, m, n, k] = args as number[];
+            gemmFlops += 2 * batch! * m! * n! * k!;
+          }
+          const t0 = now();
+          try {
+            return fn(...args);
+          } finally {
+            slot.seconds += now() - t0;
+            slot.calls++;
+          }
+        };
+      }
+    }
+    const run = buildLabRun(kind, hp, data);
+    await trainSteps(run, warm);
+    for (const s of perMethod.values()) {
+      s.seconds = 0;
+      s.calls = 0;
+    }
+    gemmFlops = 0;
+    trace.dispatches.clear();
+    trace.syncMs = 0;
+    const t0 = now();
+    const r = await trainSteps(run, steps);
+    const total = now() - t0;
+    for (const p of run.model.parameters()) p.dispose();
+    const overhead = wrapperOverhead(now);
+    const n = r.steps;
+    const stepSeconds = total / n;
+    // Thread sync happens inside a kernel call (on the main thread's clock); it is moved out of the
+    // kernel's row into its own. With the cpu clock a waiting main thread still burns CPU (it spins).
+    const syncSeconds = trace.syncMs / 1000 / n;
+    const rows: ProfileRow[] = [];
+    let kernelSeconds = 0;
+    let calls = 0;
+    for (const [kindName, names] of Object.entries(OP_KINDS) as [OpKind, readonly string[]][]) {
+      let seconds = 0;
+      let c = 0;
+      for (const name of names) {
+        const s = perMethod.get(name);
+        if (s === undefined) continue;
+        seconds += s.seconds / n;
+        c += s.calls / n;
+      }
+      kernelSeconds += seconds;
+      calls += c;
+      rows.push({ kind: kindName, seconds, share: seconds / stepSeconds, calls: c });
+    }
+    // The sync time was measured with the wall clock; it is attributed to GEMM and elementwise rows
+    // only as a whole, so take it from the kernels' total (not from one row) and show it alone.
+    const sync = Math.min(syncSeconds, kernelSeconds);
+    const jsSeconds = Math.max(0, stepSeconds - kernelSeconds - calls * overhead);
+    rows.push({
+      kind: 'thread sync (inside the rows above)',
+      seconds: sync,
+      share: sync / stepSeconds,
+      calls: 0,
+    });
+    rows.push({ kind: 'JS dispatch', seconds: jsSeconds, share: jsSeconds / stepSeconds, calls: 0 });
+    rows.push({
+      kind: 'profiler overhead',
+      seconds: calls * overhead,
+      share: (calls * overhead) / stepSeconds,
+      calls: 0,
+    });
+    return {
+      model: kind,
+      threads,
+      clock,
+      steps: n,
+      stepSeconds,
+      rows,
+      kernels: [...perMethod.entries()]
+        .filter(([, s]) => s.calls > 0)
+        .map(([name, s]) => ({ name, seconds: s.seconds / n, calls: s.calls / n }))
+        .sort((a, b) => b.seconds - a.seconds),
+      gemmFlops: gemmFlops / n,
+      dispatches: [...trace.dispatches.entries()]
+        .map(([key, d]) => ({ key, perStep: d.count / n, chunksPerDispatch: d.chunks / d.count }))
+        .sort((a, b) => b.perStep - a.perStep),
+      overheadMicros: overhead * 1e6,
+    };
+  } finally {
+    traced.traceThreads?.(undefined);
+    for (const [name, original] of originals) target[name] = original;
+    releaseBackend(be);
+  }
+}
