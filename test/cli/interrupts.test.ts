@@ -126,8 +126,10 @@ test('the first Ctrl-C during a download stops it at once: exit 130, one line, n
   }
 });
 
-const SWEEP = ['sweep', '--dropout1', '0,0.1,0.2,0.3', '--seeds', '1', '--epochs', '2'];
-const SWEEP_SIZE = ['--train-limit', '2048', '--val-limit', '256', '--workers', '2'];
+// Big enough that the signal finds the pool busy on a quiet machine (2 epochs of 2,048 finished within the
+// old 2 s delay there), small enough that the rerun finishes in seconds.
+const SWEEP = ['sweep', '--dropout1', '0,0.1,0.2,0.3', '--seeds', '1', '--epochs', '3'];
+const SWEEP_SIZE = ['--train-limit', '8192', '--val-limit', '256', '--workers', '2'];
 
 test(
   'SIGTERM stops a sweep: exit 143 with the resume command, no lock, no temp file; the rerun finishes',
@@ -141,7 +143,7 @@ test(
         args,
         {},
         (stdout) => (stdout.includes('worker processes') ? 'SIGTERM' : undefined),
-        2000,
+        500,
       );
       process.stdout.write(`# exit ${r.code} ${r.afterSignal.toFixed(2)} s after SIGTERM\n`);
       assert.equal(r.signal, null, died(r));
