@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Backend, BinaryOp, RandomStream, UnaryOp } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, RandomStream, StorageId, UnaryOp } from '../../src/backend/backend.js';
 import { ReferenceBackend } from '../../src/backend/reference.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../../src/backend/wasm/index.js';
 import { collapseDimsMinRank1 } from '../../src/backend/strides.js';
 import { MAX_THREADS } from '../../src/backend/wasm/limits.js';
+import { HANDOFF_MICROS, type HandoffCost } from '../../src/backend/wasm/cost-model.js';
 import { blockSize } from '../../src/backend/wasm/allocator.js';
 import { PathChooser, PROBE_RUNS } from '../../src/backend/wasm/path-chooser.js';
 import { unsharedMemoryVariant, kernelBytes } from '../../src/backend/wasm/binary.js';
@@ -593,8 +594,52 @@ function convUnfolds(be: Backend): Float32Array[] {
   return out;
 }
 
+/**
+ * Strided unary, binary and where ops large enough (403k elements) to be split across threads
+ * (cost-model.ts): contiguous (one
+ * long row), row broadcasts (a bias row, a per-row scale), a transposed read, and rows of odd
+ * length so the cuts fall inside rows.
+ */
+function stridedElementwise(be: WasmBackend): Float32Array[] {
+  const out: Float32Array[] = [];
+  const size = 1031 * 391;
+  const x = upload(be, randomArray(size, 21));
+  const y = upload(be, randomArray(size, 22));
+  const row = upload(be, randomArray(391, 23));
+  const col = upload(be, randomArray(1031, 24));
+  const o = be.alloc(size);
+  const shape = [1031, 391];
+  const mask = be.alloc(size);
+  be.binary('gt', x, [391, 1], y, [391, 1], mask, shape);
+  const cases: [string, (o: StorageId) => void][] = [
+    ['exp', (o) => be.unary('exp', x, [391, 1], o, shape)],
+    ['tanh of a transpose', (o) => be.unary('tanh', x, [1, 391], o, [391, 1031])],
+    ['neg of a broadcast row', (o) => be.unary('neg', row, [0, 1], o, shape)],
+    ['add', (o) => be.binary('add', x, [391, 1], y, [391, 1], o, shape)],
+    ['mul by a row', (o) => be.binary('mul', x, [391, 1], row, [0, 1], o, shape)],
+    ['sub a column', (o) => be.binary('sub', x, [391, 1], col, [1, 0], o, shape)],
+    ['div a column by a transpose', (o) => be.binary('div', col, [1, 0], y, [1, 1031], o, [1031, 391])],
+    ['maximum of 3-d', (o) => be.binary('maximum', x, [391, 1, 17], row, [0, 0, 1], o, [1031, 17, 23])],
+    ['where', (o) => be.where(mask, [391, 1], y, [391, 1], row, [0, 1], o, shape)],
+  ];
+  // A loaded machine raises the measured hand-off cost until only probes split; start each case
+  // from the nominal cost so every case is split on 2+ threads (the trace checks that it was).
+  const { handoff } = (be as unknown as { parallel: { handoff: HandoffCost } }).parallel;
+  const trace = { dispatches: new Map<string, { count: number; chunks: number }>(), syncMs: 0 };
+  be.traceThreads(trace);
+  for (const [name, run] of cases) {
+    handoff.micros = HANDOFF_MICROS;
+    trace.dispatches.clear();
+    run(o);
+    if (be.threads > 1) assert.equal(trace.dispatches.size, 1, `${name} was not split`);
+    out.push(be.readSync(o, size));
+  }
+  be.traceThreads(undefined);
+  return out;
+}
+
 describe('wasm backend: thread count and helpers', () => {
-  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout, SGD, im2col and col2im results', async () => {
+  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout, SGD, strided unary/binary/where, im2col and col2im results', async () => {
     for (const variant of configs.filter((c) => c.threads === 1).map((c) => c.variant)) {
       const backends = await Promise.all(
         [1, 2, 3, 4].map((threads) => createWasmBackend({ threads, variant })),
@@ -651,6 +696,7 @@ describe('wasm backend: thread count and helpers', () => {
         const c = be.alloc(256 * 256);
         be.matmul(a, b, c, 256, 256, 784, false, false);
         r.push(be.readSync(c, 256 * 256));
+        r.push(...stridedElementwise(be));
         r.push(...convUnfolds(be));
         return r;
       });

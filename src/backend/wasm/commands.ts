@@ -41,7 +41,8 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
 /**
  * The commands, in code order (code = position + 1). GEMM and SPMM chunks are regions of C (SPMM's
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
- * COL2IM's images (each thread's float64 accumulator its workspace); the rest are element ranges.
+ * COL2IM's images (each thread's float64 accumulator its workspace); the rest are element ranges
+ * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
   gemm: command('gemm', [...PRODUCT, 'i0', 'i1', 'j0', 'j1', 'work', 'bias', 'relu']),
@@ -61,6 +62,9 @@ export const COMMANDS = {
   im2col: command('im2col', ['x', 'out', 'geometry', 'padValue', 'i0', 'i1'], ['padValue']),
   col2im: command('col2im', ['cols', 'out', 'geometry', 'i0', 'i1', 'work']),
   bgemm: command('gemmBatch', [...PRODUCT, 'i0', 'i1', 'work']),
+  unary: command('unaryRange', ['op', 'x', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
+  binary: command('binaryRange', ['op', 'a', 'b', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
+  where: command('whereRange', ['c', 'a', 'b', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
 } as const;
 
 /** A command's name. */

@@ -24,11 +24,18 @@ export const HANDOFF_MICROS = 50;
  * towards not splitting), and elements for the streaming kernels (dropout, uniform draws, SGD,
  * im2col/col2im), set so that at the nominal hand-off their break-even is the fixed threshold they
  * had before (1 << 15 elements, wasm-backend.ts): only a measured hand-off above it changes them.
+ * The strided elementwise kernels are measured per kind (min of 150 runs of 557056 elements on the
+ * loaded 2-core dev machine): `streaming` (binary, where, copy, neg/abs/sqrt: one SIMD op per 4
+ * elements, memory-bound) ran at ~4000 elements/µs in cache and ~1800 in the ViT's profile (75 ms
+ * for ~137 M elements a step), 3000 taken so only the ViT's largest (≥ 300k elements) split on two
+ * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
   spmm: 15000,
   elements: 327,
+  streaming: 3000,
+  transcendental: 190,
 } as const;
 
 /** A kind of work the model knows. */

@@ -10,8 +10,43 @@ export interface Kernels {
   heapBase(): number;
   fill(out: number, n: number, value: number): void;
   unary(op: number, x: number, out: number, rank: number, args: number): void;
+  /** unary over output elements [from, to), its odometer at `scratch` (one word per dimension). */
+  unaryRange(
+    op: number,
+    x: number,
+    out: number,
+    rank: number,
+    args: number,
+    from: number,
+    to: number,
+    scratch: number,
+  ): void;
   binary(op: number, a: number, b: number, out: number, rank: number, args: number): void;
+  /** binary over output elements [from, to), its odometer at `scratch`. */
+  binaryRange(
+    op: number,
+    a: number,
+    b: number,
+    out: number,
+    rank: number,
+    args: number,
+    from: number,
+    to: number,
+    scratch: number,
+  ): void;
   where(c: number, a: number, b: number, out: number, rank: number, args: number): void;
+  /** where over output elements [from, to), its odometer at `scratch`. */
+  whereRange(
+    c: number,
+    a: number,
+    b: number,
+    out: number,
+    rank: number,
+    args: number,
+    from: number,
+    to: number,
+    scratch: number,
+  ): void;
   reduce(op: number, x: number, out: number, outer: number, reduce: number, inner: number): void;
   argmax(x: number, out: number, rows: number, cols: number): void;
   softmaxCrossEntropy(

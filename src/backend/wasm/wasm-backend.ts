@@ -29,6 +29,8 @@ import type { Kernels } from './exports.js';
 import { WasmHeap } from './heap.js';
 import { MaskCache } from './mask-cache.js';
 import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from './opcodes.js';
+import type { CommandArgs } from './commands.js';
+import type { WorkKind } from './cost-model.js';
 import { Parallel, type ThreadTrace } from './parallel.js';
 import type { PathChooser } from './path-chooser.js';
 import { MatmulPlanner } from './planner.js';
@@ -121,13 +123,46 @@ export class WasmBackend implements Backend {
    * PARALLEL_ELEMENTS, and above it only when the measured hand-off cost (cost-model.ts) says the
    * split pays; each element is computed the same on any thread, so this changes only the time.
    */
-  private splits(size: number): boolean {
+  private splits(size: number, kind: WorkKind = 'elements'): boolean {
     const par = this.parallel;
     return (
-      par.active &&
-      size >= PARALLEL_ELEMENTS &&
-      par.handoff.chunks('elements', size, par.threads, par.threads) > 1
+      par.active && size >= PARALLEL_ELEMENTS && par.handoff.chunks(kind, size, par.threads, par.threads) > 1
     );
+  }
+
+  /**
+   * Runs strided command `name` (its shape and strides already in the argument block, `rank` dims)
+   * as one element range per thread when splits() says so for `kind` of work (cost-model.ts); returns false (nothing run) otherwise.
+   * A cut inside a row falls at a multiple of 4 from the row's start, so every element takes the
+   * same SIMD or scalar path as in a one-thread run (assembly/elementwise.ts): bit-identical results.
+   */
+  private stridedSplit<N extends 'unary' | 'binary' | 'where'>(
+    name: N,
+    args: CommandArgs<N>,
+    rank: number,
+    kind: WorkKind = 'streaming',
+  ): boolean {
+    const shape = this.heap.i32.subarray(this.args >>> 2, (this.args >>> 2) + rank);
+    const n = shape[rank - 1]!;
+    const size = shape.reduce((p, d) => p * d, 1);
+    if (!this.splits(size, kind)) return false;
+    const par = this.parallel;
+    const parts = par.threads;
+    const bounds: number[] = [];
+    let from = 0;
+    for (let p = 1; p <= parts; p++) {
+      let to = size;
+      if (p < parts) {
+        const target = Math.floor((size * p) / parts);
+        const row = Math.floor(target / n);
+        to = row * n + 4 * Math.floor((target - row * n) / 4);
+      }
+      if (to > from) bounds.push(from, to, 0, 0);
+      from = Math.max(from, to);
+    }
+    par.workspaces(0, 4 * MAX_RANK);
+    par.chunks(name, args, bounds, size);
+    return true;
   }
 
   private ptr(id: StorageId): number {
@@ -191,7 +226,11 @@ export class WasmBackend implements Backend {
     outShape: readonly number[],
   ): void {
     const rank = this.writeArgs(outShape, [xStrides]);
-    if (rank > 0) this.k.unary(UNARY_CODES[op], this.ptr(x), this.ptr(out), rank, this.args);
+    if (rank === 0) return;
+    const args = { op: UNARY_CODES[op], x: this.ptr(x), out: this.ptr(out), rank, args: this.args };
+    const kind = op === 'exp' || op === 'log' || op === 'tanh' ? 'transcendental' : 'streaming';
+    if (!this.stridedSplit('unary', args, rank, kind))
+      this.k.unary(args.op, args.x, args.out, rank, this.args);
   }
 
   binary(
@@ -204,7 +243,18 @@ export class WasmBackend implements Backend {
     outShape: readonly number[],
   ): void {
     const rank = this.writeArgs(outShape, [aStrides, bStrides]);
-    if (rank > 0) this.k.binary(BINARY_CODES[op], this.ptr(a), this.ptr(b), this.ptr(out), rank, this.args);
+    if (rank === 0) return;
+    const args = {
+      op: BINARY_CODES[op],
+      a: this.ptr(a),
+      b: this.ptr(b),
+      out: this.ptr(out),
+      rank,
+      args: this.args,
+    };
+    if (!this.stridedSplit('binary', args, rank)) {
+      this.k.binary(args.op, args.a, args.b, args.out, rank, this.args);
+    }
   }
 
   where(
@@ -218,7 +268,17 @@ export class WasmBackend implements Backend {
     outShape: readonly number[],
   ): void {
     const rank = this.writeArgs(outShape, [condStrides, aStrides, bStrides]);
-    if (rank > 0) this.k.where(this.ptr(cond), this.ptr(a), this.ptr(b), this.ptr(out), rank, this.args);
+    if (rank === 0) return;
+    const args = {
+      c: this.ptr(cond),
+      a: this.ptr(a),
+      b: this.ptr(b),
+      out: this.ptr(out),
+      rank,
+      args: this.args,
+    };
+    if (!this.stridedSplit('where', args, rank))
+      this.k.where(args.c, args.a, args.b, args.out, rank, this.args);
   }
 
   reduce(op: ReduceOp, x: StorageId, outer: number, reduce: number, inner: number, out: StorageId): void {
@@ -408,13 +468,14 @@ export class WasmBackend implements Backend {
       // head permutes went through the JS loop below while only rank 1 came here (the profile's
       // largest ViT kernel).
       const rank = this.writeArgs(c.shape, [c.strides[0]!]);
-      this.k.unary(
-        UNARY_CODES.copy,
-        this.ptr(x) + 4 * xOffset,
-        this.ptr(out) + 4 * outOffset,
+      const args = {
+        op: UNARY_CODES.copy,
+        x: this.ptr(x) + 4 * xOffset,
+        out: this.ptr(out) + 4 * outOffset,
         rank,
-        this.args,
-      );
+        args: this.args,
+      };
+      if (!this.stridedSplit('unary', args, rank)) this.k.unary(args.op, args.x, args.out, rank, this.args);
       return;
     }
     const f32 = this.heap.f32;

@@ -30,7 +30,7 @@ describe('helper-thread commands: one table', () => {
       rows.map((_, i) => i + 1),
     );
     assert.ok(!codes.includes(EXIT_CODE));
-    // The order the hand-written codes had (GEMM 1 … BGEMM 9); a new row appends code 10.
+    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops); a new row appends code 13.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -41,6 +41,9 @@ describe('helper-thread commands: one table', () => {
       im2col: 7,
       col2im: 8,
       bgemm: 9,
+      unary: 10,
+      binary: 11,
+      where: 12,
     });
   });
 

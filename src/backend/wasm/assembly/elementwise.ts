@@ -192,14 +192,56 @@ class Op {
   return load<i32>(args + ((<usize>(which * rank + d)) << 2));
 }
 
-/** Number of rows (product of all but the last dimension) and clears the odometer scratch. */
-@inline function rowsOf(args: usize, rank: i32): i32 {
-  let rows = 1;
-  for (let d = 0; d < rank - 1; d++) {
-    rows *= argAt(args, 0, rank, d);
-    store<i32>(args + ((<usize>(4 * rank + d)) << 2), 0);
+/** Number of elements (product of the shape). */
+@inline function sizeOf(args: usize, rank: i32): i32 {
+  let size = 1;
+  for (let d = 0; d < rank; d++) size *= argAt(args, 0, rank, d);
+  return size;
+}
+
+/** Sets the odometer at `scratch` (one word per outer dimension) to row `r`. */
+@inline function seekRow(args: usize, rank: i32, scratch: usize, r: i32): void {
+  for (let d = rank - 2; d >= 0; d--) {
+    const size = argAt(args, 0, rank, d);
+    store<i32>(scratch + (<usize>d << 2), r % size);
+    r /= size;
   }
-  return rows;
+}
+
+/** Element offset of the odometer's row in operand `which` (1-based stride block). */
+@inline function rowOffset(args: usize, rank: i32, scratch: usize, which: i32): i32 {
+  let o = 0;
+  for (let d = 0; d < rank - 1; d++) o += load<i32>(scratch + (<usize>d << 2)) * argAt(args, which, rank, d);
+  return o;
+}
+
+/**
+ * How far operand `which`'s offset moves when the odometer advances one row (a carry undoes the
+ * dimensions that wrap); reads the odometer only, rowNext then moves it.
+ */
+@inline function rowStep(args: usize, rank: i32, scratch: usize, which: i32): i32 {
+  let delta = 0;
+  for (let d = rank - 2; d >= 0; d--) {
+    const idx = load<i32>(scratch + (<usize>d << 2)) + 1;
+    const s = argAt(args, which, rank, d);
+    delta += s;
+    if (idx < argAt(args, 0, rank, d)) break;
+    delta -= s * idx;
+  }
+  return delta;
+}
+
+/** Moves the odometer one row on. */
+@inline function rowNext(args: usize, rank: i32, scratch: usize): void {
+  for (let d = rank - 2; d >= 0; d--) {
+    const ip = scratch + (<usize>d << 2);
+    const idx = load<i32>(ip) + 1;
+    if (idx < argAt(args, 0, rank, d)) {
+      store<i32>(ip, idx);
+      return;
+    }
+    store<i32>(ip, 0);
+  }
 }
 
 export function fill(out: usize, n: i32, value: f32): void {
@@ -209,142 +251,185 @@ export function fill(out: usize, n: i32, value: f32): void {
   for (; i < n; i++) store<f32>(out + (<usize>i << 2), value);
 }
 
-// Each exported strided kernel dispatches once on the op code to an inlined, op-specialised loop.
-function unaryRows(op: i32, x: usize, out: usize, rank: i32, args: usize): void {
+// The strided kernels run output elements [from, to) (row-major over the shape), keeping their
+// odometer at `scratch` so threads each run a range with their own. A range that starts or ends
+// inside a row starts and ends at a multiple of 4 from the row's start (the host cuts it so), so
+// every element takes the same SIMD or scalar path as in a whole-row run: results do not depend on
+// the cut. Each kernel dispatches once per row segment on the op code to an inlined loop.
+
+/** Unary op over output elements [from, to); see above. */
+export function unaryRange(
+  op: i32,
+  x: usize,
+  out: usize,
+  rank: i32,
+  args: usize,
+  from: i32,
+  to: i32,
+  scratch: usize,
+): void {
   const n = argAt(args, 0, rank, rank - 1);
   const sx = argAt(args, 1, rank, rank - 1);
-  const rows = rowsOf(args, rank);
-  let ox = 0;
-  for (let r = 0; r < rows; r++) {
-    const xp = x + (<usize>ox << 2);
-    const op_ = out + (<usize>(r * n) << 2);
+  let r = from / n;
+  let i = from - r * n;
+  seekRow(args, rank, scratch, r);
+  let ox = rowOffset(args, rank, scratch, 1);
+  let pos = from;
+  while (pos < to) {
+    const end = min(n, i + (to - pos));
+    const len = end - i;
+    const xp = x + (<usize>(ox + i * sx) << 2);
+    const op_ = out + (<usize>pos << 2);
     switch (op) {
       case U_COPY:
-        Op.unaryRow(U_COPY, xp, sx, op_, n);
+        Op.unaryRow(U_COPY, xp, sx, op_, len);
         break;
       case U_NEG:
-        Op.unaryRow(U_NEG, xp, sx, op_, n);
+        Op.unaryRow(U_NEG, xp, sx, op_, len);
         break;
       case U_EXP:
-        Op.unaryRow(U_EXP, xp, sx, op_, n);
+        Op.unaryRow(U_EXP, xp, sx, op_, len);
         break;
       case U_LOG:
-        Op.unaryRow(U_LOG, xp, sx, op_, n);
+        Op.unaryRow(U_LOG, xp, sx, op_, len);
         break;
       case U_SQRT:
-        Op.unaryRow(U_SQRT, xp, sx, op_, n);
+        Op.unaryRow(U_SQRT, xp, sx, op_, len);
         break;
       case U_ABS:
-        Op.unaryRow(U_ABS, xp, sx, op_, n);
+        Op.unaryRow(U_ABS, xp, sx, op_, len);
         break;
       case U_TANH:
-        Op.unaryRow(U_TANH, xp, sx, op_, n);
+        Op.unaryRow(U_TANH, xp, sx, op_, len);
         break;
       default:
         unreachable();
     }
-    // Odometer over the outer dimensions.
-    for (let d = rank - 2; d >= 0; d--) {
-      const ip = args + ((<usize>(4 * rank + d)) << 2);
-      const idx = load<i32>(ip) + 1;
-      const s = argAt(args, 1, rank, d);
-      ox += s;
-      if (idx < argAt(args, 0, rank, d)) {
-        store<i32>(ip, idx);
-        break;
-      }
-      ox -= s * idx;
-      store<i32>(ip, 0);
-    }
+    pos += len;
+    if (pos >= to) break;
+    ox += rowStep(args, rank, scratch, 1);
+    rowNext(args, rank, scratch);
+    i = 0;
   }
 }
 
+/** The whole unary op on this thread (odometer in the argument block's scratch words). */
 export function unary(op: i32, x: usize, out: usize, rank: i32, args: usize): void {
-  unaryRows(op, x, out, rank, args);
+  unaryRange(op, x, out, rank, args, 0, sizeOf(args, rank), args + (<usize>(4 * rank) << 2));
 }
 
-export function binary(op: i32, a: usize, b: usize, out: usize, rank: i32, args: usize): void {
+/** Binary op over output elements [from, to); see above unaryRange. */
+export function binaryRange(
+  op: i32,
+  a: usize,
+  b: usize,
+  out: usize,
+  rank: i32,
+  args: usize,
+  from: i32,
+  to: i32,
+  scratch: usize,
+): void {
   const n = argAt(args, 0, rank, rank - 1);
   const sa = argAt(args, 1, rank, rank - 1);
   const sb = argAt(args, 2, rank, rank - 1);
-  const rows = rowsOf(args, rank);
-  let oa = 0;
-  let ob = 0;
-  for (let r = 0; r < rows; r++) {
-    const ap = a + (<usize>oa << 2);
-    const bp = b + (<usize>ob << 2);
-    const o = out + (<usize>(r * n) << 2);
+  let r = from / n;
+  let i = from - r * n;
+  seekRow(args, rank, scratch, r);
+  let oa = rowOffset(args, rank, scratch, 1);
+  let ob = rowOffset(args, rank, scratch, 2);
+  let pos = from;
+  while (pos < to) {
+    const end = min(n, i + (to - pos));
+    const len = end - i;
+    const ap = a + (<usize>(oa + i * sa) << 2);
+    const bp = b + (<usize>(ob + i * sb) << 2);
+    const o = out + (<usize>pos << 2);
     switch (op) {
       case B_ADD:
-        Op.binaryRow(B_ADD, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_ADD, ap, sa, bp, sb, o, len);
         break;
       case B_SUB:
-        Op.binaryRow(B_SUB, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_SUB, ap, sa, bp, sb, o, len);
         break;
       case B_MUL:
-        Op.binaryRow(B_MUL, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_MUL, ap, sa, bp, sb, o, len);
         break;
       case B_DIV:
-        Op.binaryRow(B_DIV, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_DIV, ap, sa, bp, sb, o, len);
         break;
       case B_MAXIMUM:
-        Op.binaryRow(B_MAXIMUM, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_MAXIMUM, ap, sa, bp, sb, o, len);
         break;
       case B_MINIMUM:
-        Op.binaryRow(B_MINIMUM, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_MINIMUM, ap, sa, bp, sb, o, len);
         break;
       case B_GT:
-        Op.binaryRow(B_GT, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_GT, ap, sa, bp, sb, o, len);
         break;
       case B_GE:
-        Op.binaryRow(B_GE, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_GE, ap, sa, bp, sb, o, len);
         break;
       case B_LT:
-        Op.binaryRow(B_LT, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_LT, ap, sa, bp, sb, o, len);
         break;
       case B_EQ:
-        Op.binaryRow(B_EQ, ap, sa, bp, sb, o, n);
+        Op.binaryRow(B_EQ, ap, sa, bp, sb, o, len);
         break;
       default:
         unreachable();
     }
-    for (let d = rank - 2; d >= 0; d--) {
-      const ip = args + ((<usize>(4 * rank + d)) << 2);
-      const idx = load<i32>(ip) + 1;
-      const s1 = argAt(args, 1, rank, d);
-      const s2 = argAt(args, 2, rank, d);
-      oa += s1;
-      ob += s2;
-      if (idx < argAt(args, 0, rank, d)) {
-        store<i32>(ip, idx);
-        break;
-      }
-      oa -= s1 * idx;
-      ob -= s2 * idx;
-      store<i32>(ip, 0);
-    }
+    pos += len;
+    if (pos >= to) break;
+    oa += rowStep(args, rank, scratch, 1);
+    ob += rowStep(args, rank, scratch, 2);
+    rowNext(args, rank, scratch);
+    i = 0;
   }
 }
 
-/** out = cond != 0 ? a : b (NaN counts as true, -0 as false, as `!== 0` does in the oracle). */
-export function where(c: usize, a: usize, b: usize, out: usize, rank: i32, args: usize): void {
+/** The whole binary op on this thread. */
+export function binary(op: i32, a: usize, b: usize, out: usize, rank: i32, args: usize): void {
+  binaryRange(op, a, b, out, rank, args, 0, sizeOf(args, rank), args + (<usize>(4 * rank) << 2));
+}
+
+/**
+ * out = cond != 0 ? a : b (NaN counts as true, -0 as false, as `!== 0` does in the oracle) over
+ * output elements [from, to); see above unaryRange.
+ */
+export function whereRange(
+  c: usize,
+  a: usize,
+  b: usize,
+  out: usize,
+  rank: i32,
+  args: usize,
+  from: i32,
+  to: i32,
+  scratch: usize,
+): void {
   const n = argAt(args, 0, rank, rank - 1);
   const sc = argAt(args, 1, rank, rank - 1);
   const sa = argAt(args, 2, rank, rank - 1);
   const sb = argAt(args, 3, rank, rank - 1);
-  const rows = rowsOf(args, rank);
-  let oc = 0;
-  let oa = 0;
-  let ob = 0;
+  let r = from / n;
+  let i0 = from - r * n;
+  seekRow(args, rank, scratch, r);
+  let oc = rowOffset(args, rank, scratch, 1);
+  let oa = rowOffset(args, rank, scratch, 2);
+  let ob = rowOffset(args, rank, scratch, 3);
   const zero = f32x4.splat(0);
-  for (let r = 0; r < rows; r++) {
-    const cp = c + (<usize>oc << 2);
-    const ap = a + (<usize>oa << 2);
-    const bp = b + (<usize>ob << 2);
-    const o = out + (<usize>(r * n) << 2);
+  let pos = from;
+  while (pos < to) {
+    const end = min(n, i0 + (to - pos));
+    const len = end - i0;
+    const cp = c + (<usize>(oc + i0 * sc) << 2);
+    const ap = a + (<usize>(oa + i0 * sa) << 2);
+    const bp = b + (<usize>(ob + i0 * sb) << 2);
+    const o = out + (<usize>pos << 2);
     let i = 0;
     if (sc == 1 && sa == 1 && sb == 1) {
-      for (; i + 4 <= n; i += 4) {
+      for (; i + 4 <= len; i += 4) {
         const off = <usize>i << 2;
         const m = f32x4.ne(v128.load(cp + off), zero);
         v128.store(o + off, v128.bitselect(v128.load(ap + off), v128.load(bp + off), m));
@@ -352,36 +437,30 @@ export function where(c: usize, a: usize, b: usize, out: usize, rank: i32, args:
     } else if (sc == 1 && sa == 1 && sb == 0) {
       // where(mask, x, 0): the shape relu and dropout compositions produce.
       const bv = v128.load32_splat(bp);
-      for (; i + 4 <= n; i += 4) {
+      for (; i + 4 <= len; i += 4) {
         const off = <usize>i << 2;
         const m = f32x4.ne(v128.load(cp + off), zero);
         v128.store(o + off, v128.bitselect(v128.load(ap + off), bv, m));
       }
     }
-    for (; i < n; i++) {
+    for (; i < len; i++) {
       const cv = load<f32>(cp + (<usize>(i * sc) << 2));
       const v = cv != 0 ? load<f32>(ap + (<usize>(i * sa) << 2)) : load<f32>(bp + (<usize>(i * sb) << 2));
       store<f32>(o + (<usize>i << 2), v);
     }
-    for (let d = rank - 2; d >= 0; d--) {
-      const ip = args + ((<usize>(4 * rank + d)) << 2);
-      const idx = load<i32>(ip) + 1;
-      const s1 = argAt(args, 1, rank, d);
-      const s2 = argAt(args, 2, rank, d);
-      const s3 = argAt(args, 3, rank, d);
-      oc += s1;
-      oa += s2;
-      ob += s3;
-      if (idx < argAt(args, 0, rank, d)) {
-        store<i32>(ip, idx);
-        break;
-      }
-      oc -= s1 * idx;
-      oa -= s2 * idx;
-      ob -= s3 * idx;
-      store<i32>(ip, 0);
-    }
+    pos += len;
+    if (pos >= to) break;
+    oc += rowStep(args, rank, scratch, 1);
+    oa += rowStep(args, rank, scratch, 2);
+    ob += rowStep(args, rank, scratch, 3);
+    rowNext(args, rank, scratch);
+    i0 = 0;
   }
+}
+
+/** The whole where on this thread. */
+export function where(c: usize, a: usize, b: usize, out: usize, rank: i32, args: usize): void {
+  whereRange(c, a, b, out, rank, args, 0, sizeOf(args, rank), args + (<usize>(4 * rank) << 2));
 }
 
 /**

@@ -1,6 +1,14 @@
 // @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
 /** Entry point of the wasm kernels: everything the host calls. Memory is imported from the host. */
-export { fill, unary, binary, where, reduce, argmax, softmaxCrossEntropy, sgdStep, sgdStepRange } from './elementwise';
+export {
+  fill,
+  unary,
+  unaryRange,
+  binary,
+  binaryRange,
+  where,
+  whereRange,
+  reduce, argmax, softmaxCrossEntropy, sgdStep, sgdStepRange } from './elementwise';
 export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmBatch, gemmWorkspace, gemmKc } from './gemm';
 export { im2col, col2im } from './conv';
