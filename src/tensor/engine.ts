@@ -271,12 +271,11 @@ function promote(t: Disposable): void {
 }
 
 /**
- * Runs fn and disposes every tensor it created except those it returns (in an array or plain object
- * too) and those passed to `keep`; returned tensors move to the enclosing scope. If fn throws, every
- * tensor it created is disposed before the error propagates. fn must be synchronous.
+ * Runs fn in a fresh scope and returns what it returned with every tensor it made; if fn throws, those
+ * tensors are disposed before the error propagates. tidy, composite and noGrad's scope differ only in
+ * which of them they keep.
  */
-export function tidy<T>(fn: () => T): T {
-  if (isAsyncFunction(fn)) throw new ArgumentError(ASYNC_TIDY, { code: 'ERR_ASYNC_TIDY' });
+function runScoped<T>(fn: () => T): { result: T; scope: Set<Disposable> } {
   const scope = new Set<Disposable>();
   scopes.push(scope);
   let result: T;
@@ -288,6 +287,17 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
+  return { result, scope };
+}
+
+/**
+ * Runs fn and disposes every tensor it created except those it returns (in an array or plain object
+ * too) and those passed to `keep`; returned tensors move to the enclosing scope. If fn throws, every
+ * tensor it created is disposed before the error propagates. fn must be synchronous.
+ */
+export function tidy<T>(fn: () => T): T {
+  if (isAsyncFunction(fn)) throw new ArgumentError(ASYNC_TIDY, { code: 'ERR_ASYNC_TIDY' });
+  const { result, scope } = runScoped(fn);
   if (isThenable(result)) {
     for (const t of scope) t.dispose();
     throw new ArgumentError(ASYNC_TIDY, { code: 'ERR_ASYNC_TIDY' });
@@ -305,17 +315,7 @@ export function tidy<T>(fn: () => T): T {
  * that graph (freed when it is released). Without a tape (noGrad) only the result survives.
  */
 export function composite<T extends Disposable>(fn: () => T): T {
-  const scope = new Set<Disposable>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = runScoped(fn);
   const reachable = new Set<Disposable>();
   const stack: Disposable[] = [result];
   while (stack.length > 0) {
@@ -360,17 +360,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** noGrad's scope at the top level: like tidy, but parameters made inside survive and async fn is left alone. */
 function freeingScope<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = runScoped(fn);
   const survivors = new Set<Disposable>();
   // A Promise's tensors are still in use when fn returns: leave them to the GC fallback, as before.
   if (isThenable(result)) for (const t of scope) survivors.add(t);
