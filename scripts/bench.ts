@@ -579,6 +579,13 @@ async function printProfile(model: ModelKind): Promise<void> {
       p.kernels.map((k) => [k.name, (k.seconds * 1000).toFixed(2), k.calls.toFixed(0)]),
     ),
   );
+  console.log('\nSlowest call sites (kernel, op, shape):');
+  console.log(
+    formatTable(
+      ['call site', 'ms/step', 'calls/step'],
+      p.sites.slice(0, 15).map((s) => [s.site, (s.seconds * 1000).toFixed(2), s.calls.toFixed(1)]),
+    ),
+  );
   if (p.dispatches.length > 0) {
     const total = p.dispatches.reduce((s, d) => s + d.perStep, 0);
     console.log(

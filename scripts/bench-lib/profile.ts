@@ -60,6 +60,44 @@ export interface StepProfile {
   readonly dispatches: { key: string; perStep: number; chunksPerDispatch: number }[];
   /** The wrapper's own cost per timed call (µs), measured and subtracted from JS dispatch. */
   readonly overheadMicros: number;
+  /** Per call site (kernel, op and shape, see `callSite`): seconds and calls per step, slowest first. */
+  readonly sites: { site: string; seconds: number; calls: number }[];
+}
+
+/**
+ * A kernel call's site: the method, its op and the shape it ran on (a GEMM's m×n×k and transposes,
+ * an elementwise op's output shape, a window's geometry), so one step's many calls of one kernel
+ * split into the places a model makes them and a fused kernel's target can be read off.
+ */
+export function callSite(name: string, args: readonly unknown[]): string {
+  const nums = (from: number, count: number): number[] => args.slice(from, from + count) as number[];
+  const shape = (v: unknown): string => (Array.isArray(v) ? `[${v.join(',')}]` : '');
+  switch (name) {
+    case 'matmul': {
+      const [m, n, k] = nums(3, 3);
+      const t = `${args[6] === true ? 'ᵀ' : ''}·${args[7] === true ? 'ᵀ' : ''}`;
+      return `matmul ${m}×${n}×${k} ${t}${args[8] === undefined ? '' : ' +epilogue'}`;
+    }
+    case 'batchMatmul': {
+      const [b, m, n, k] = nums(3, 4);
+      return `batchMatmul ${b}× ${m}×${n}×${k} ${args[7] === true ? 'ᵀ' : ''}·${args[8] === true ? 'ᵀ' : ''}`;
+    }
+    case 'unary':
+    case 'binary':
+    case 'where':
+      return `${name} ${name === 'where' ? '' : String(args[0])} ${shape(args[args.length - 1])}`;
+    case 'copyStrided':
+      return `copyStrided ${shape(args[6])}`;
+    case 'reduce':
+      return `reduce ${String(args[0])} [${nums(2, 3).join(',')}]`;
+    case 'im2col':
+    case 'col2im': {
+      const g = args[2] as Record<string, number>;
+      return `${name} ${g['batch']}×${g['channels']}×${g['height']}×${g['width']} k${g['kernelH']}×${g['kernelW']} s${g['strideH']}`;
+    }
+    default:
+      return name;
+  }
 }
 
 function clockOf(clock: ProfileClock): () => number {
@@ -104,6 +142,7 @@ export async function profileStep(
   const be = await useBackend('wasm', threads);
   const now = clockOf(clock);
   const perMethod = new Map<string, { seconds: number; calls: number }>();
+  const sites = new Map<string, { seconds: number; calls: number }>();
   let gemmFlops = 0;
   const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
   const traced = be as Backend & { traceThreads?: (t: ThreadTrace | undefined) => void };
@@ -131,8 +170,14 @@ export async function profileStep(
           try {
             return fn(...args);
           } finally {
-            slot.seconds += now() - t0;
+            const dt = now() - t0;
+            slot.seconds += dt;
             slot.calls++;
+            const key = callSite(name, args);
+            const site = sites.get(key) ?? { seconds: 0, calls: 0 };
+            site.seconds += dt;
+            site.calls++;
+            sites.set(key, site);
           }
         };
       }
@@ -144,6 +189,7 @@ export async function profileStep(
       s.calls = 0;
     }
     gemmFlops = 0;
+    sites.clear();
     trace.dispatches.clear();
     trace.syncMs = 0;
     const t0 = now();
@@ -205,6 +251,9 @@ export async function profileStep(
         .map(([key, d]) => ({ key, perStep: d.count / n, chunksPerDispatch: d.chunks / d.count }))
         .sort((a, b) => b.perStep - a.perStep),
       overheadMicros: overhead * 1e6,
+      sites: [...sites.entries()]
+        .map(([site, s]) => ({ site, seconds: s.seconds / n, calls: s.calls / n }))
+        .sort((a, b) => b.seconds - a.seconds),
     };
   } finally {
     traced.traceThreads?.(undefined);
