@@ -5,6 +5,7 @@
  * of multiply-adds, so the plan changes only the time, never a result.
  */
 import type { Kernels } from './exports.js';
+import { REDUCE_CODES } from './opcodes.js';
 import type { Parallel } from './parallel.js';
 import { PathChooser } from './path-chooser.js';
 import { MAX_CHUNKS } from './threads.js';
@@ -24,6 +25,33 @@ const SPARSE_SAMPLE_STEP = 8;
 /** Sparse products need this many columns (more than one 24-column register block) and depth. */
 const SPARSE_MIN_N = 32;
 const SPARSE_MIN_K = 32;
+
+/**
+ * Split-K for a weight gradient's product Aᵀ·B with a small C and a long k (a convolution's dW =
+ * dYᵀ·cols sums over every output position of the batch: 6×25 outputs over k = 200704 in the LeNet
+ * CNN's first layer). Cutting C between threads there leaves one thread most of it and packs A once
+ * per cut; cutting k instead gives every thread whole slabs. The slabs' partial products are summed
+ * in slab order (the `reduce` kernel, in float64, rounded once), and the slab count is a function of
+ * the shape alone, so 1 thread computes exactly the same slabs and sums as N.
+ */
+const SPLIT_K_DEPTH = 4096;
+const SPLIT_K_MIN_K = 4 * SPLIT_K_DEPTH;
+const SPLIT_K_MAX_OUTPUTS = 4096;
+/** parallel.work slot of the slabs' partial products (the per-thread slots are 0 .. 2·threads − 1). */
+const SPLIT_K_SLOT = 1024;
+
+/**
+ * Slabs of k a product is cut into (1 = no split-K): only Aᵀ·B with m·n ≤ SPLIT_K_MAX_OUTPUTS and k ≥
+ * SPLIT_K_MIN_K, into the fewest equal slabs of at most SPLIT_K_DEPTH (down to a quarter of it) that
+ * divide k; a k with no such divisor is not split.
+ */
+export function splitKSlabs(m: number, n: number, k: number, ta: number, tb: number): number {
+  if (ta !== 1 || tb !== 0 || m * n > SPLIT_K_MAX_OUTPUTS || k < SPLIT_K_MIN_K) return 1;
+  for (let s = Math.ceil(k / SPLIT_K_DEPTH); s <= Math.ceil((4 * k) / SPLIT_K_DEPTH); s++) {
+    if (k % s === 0) return s;
+  }
+  return 1;
+}
 
 /** One product C = op(A)·op(B) (+ bias, ReLU): pointers, sizes and the kernels' 0/1 flags. */
 interface Product {
@@ -104,6 +132,15 @@ export class MatmulPlanner {
   private denseMatmul(p: Product): void {
     const { pa, pb, pc, m, n, k, ta, tb, bias, relu } = p;
     const par = this.parallel;
+    const slabs = bias === 0 && relu === 0 ? splitKSlabs(m, n, k, ta, tb) : 1;
+    if (slabs > 1) {
+      // Slab t of Aᵀ·B is rows [t·d, (t+1)·d) of A [k×m] and of B [k×n]: a batch of products stored
+      // one after another, as runBatch takes them; then C = Σ_t slab t, in order.
+      const partial = par.work(SPLIT_K_SLOT, slabs * m * n * 4);
+      this.runBatch({ pa, pb, pc: partial, m, n, k: k / slabs, ta, tb }, slabs);
+      this.k.reduce(REDUCE_CODES.sum, partial, pc, 1, slabs, m * n);
+      return;
+    }
     const flops = 2 * m * n * k;
     const target = par.active ? par.handoff.chunks('gemm', flops, par.threads, 2 * par.threads) : 1;
     if (flops < PARALLEL_GEMM_FLOPS || target < 2 || (n < 16 && m < 8)) {
