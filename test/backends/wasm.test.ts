@@ -357,12 +357,15 @@ for (const cfg of configs) {
     });
 
     it('batchMatmul: every item equals a lone matmul of it, bit for bit, on every transpose', () => {
-      // [batch, m, n, k]: attention's head products (17 tokens, 16 per head) and odd sizes.
+      // [batch, m, n, k]: attention's head products (17 tokens, 16 per head) and odd sizes, on both
+      // sides of gemmBatch's small-item kernel (m·n ≤ 1024).
       for (const [batch, m, n, k] of [
         [1, 3, 5, 7],
         [7, 17, 17, 16],
         [64, 17, 16, 17],
         [3, 37, 29, 53],
+        [4, 32, 32, 40],
+        [3, 5, 33, 9],
         [2, 5, 3, 0],
       ] as const) {
         for (const transA of [false, true]) {

@@ -305,10 +305,151 @@ export function gemmBatch(
   const sa = <usize>(m * k) << 2;
   const sb = <usize>(k * n) << 2;
   const sc = <usize>(m * n) << 2;
+  const small = m * n <= SMALL_OUTPUTS && k <= KC_MAX;
   for (let t = itemFrom; t < itemTo; t++) {
     const u = <usize>t;
-    gemm(a + u * sa, b + u * sb, c + u * sc, m, n, k, transA, transB, 0, m, 0, n, work, 0, false);
+    if (small) smallGemm(a + u * sa, b + u * sb, c + u * sc, m, n, k, transA, transB, work);
+    else gemm(a + u * sa, b + u * sb, c + u * sc, m, n, k, transA, transB, 0, m, 0, n, work, 0, false);
   }
+}
+
+/** Items with at most this many outputs (and k ≤ KC_MAX) take smallGemm. */
+const SMALL_OUTPUTS = 1024;
+
+/**
+ * C = op(A)·op(B) for a small item (attention's per-head 17×17×16): tiling it into 4×8 tiles pays
+ * a packed A, a packed B and an edge copy per tile for a few hundred multiply-adds each. Here op(B)
+ * is packed once into rows of 4-float vectors, zero padded to a multiple of 4 columns (`work`,
+ * k·⌈n/4⌉·4 floats, within gemmWorkspace's), and each row of C is accumulated in registers. Every
+ * element is the same chain as in kernel4x8 (0, then one madd per k step in order, one lane of one
+ * vector), so results are bit-identical to gemm()'s.
+ */
+function smallGemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize): void {
+  const np = (n + 3) & ~3;
+  const rowBytes = <usize>np << 2;
+  for (let p = 0; p < k; p++) {
+    const d = work + <usize>p * rowBytes;
+    for (let j = 0; j < n; j++) {
+      store<f32>(d + (<usize>j << 2), transB ? load<f32>(b + (<usize>(j * k + p) << 2)) : load<f32>(b + (<usize>(p * n + j) << 2)));
+    }
+    for (let j = n; j < np; j++) store<f32>(d + (<usize>j << 2), 0);
+  }
+  // op(A)[i][p] is `stepA` bytes from op(A)[i][p − 1] (the next float, or the next row of A), and
+  // op(A)[i + 1][p] is `nextA` bytes from op(A)[i][p]. A multiply-add's latency is several cycles, so
+  // each loop keeps 8 (or 4) independent accumulator chains: two rows × 16 columns, then the last
+  // columns one vector at a time for four rows.
+  const stepA: usize = transA ? <usize>m << 2 : 4;
+  const nextA: usize = transA ? 4 : <usize>k << 2;
+  const ldc = <usize>n << 2;
+  const wide = np & ~15;
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const ai = a + <usize>i * nextA;
+    const ci = c + <usize>i * ldc;
+    for (let j = 0; j < wide; j += 16) {
+      let c0 = f32x4.splat(0);
+      let c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+      let ap = ai;
+      let bp = work + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        const b0 = v128.load(bp);
+        const b1 = v128.load(bp, 16);
+        const b2 = v128.load(bp, 32);
+        const b3 = v128.load(bp, 48);
+        let av = v128.load32_splat(ap);
+        c0 = madd(av, b0, c0);
+        c1 = madd(av, b1, c1);
+        c2 = madd(av, b2, c2);
+        c3 = madd(av, b3, c3);
+        av = v128.load32_splat(ap + nextA);
+        d0 = madd(av, b0, d0);
+        d1 = madd(av, b1, d1);
+        d2 = madd(av, b2, d2);
+        d3 = madd(av, b3, d3);
+        ap += stepA;
+        bp += rowBytes;
+      }
+      storeColumns(ci, j, n, c0);
+      storeColumns(ci, j + 4, n, c1);
+      storeColumns(ci, j + 8, n, c2);
+      storeColumns(ci, j + 12, n, c3);
+      storeColumns(ci + ldc, j, n, d0);
+      storeColumns(ci + ldc, j + 4, n, d1);
+      storeColumns(ci + ldc, j + 8, n, d2);
+      storeColumns(ci + ldc, j + 12, n, d3);
+    }
+  }
+  for (; i < m; i++) {
+    const ai = a + <usize>i * nextA;
+    const ci = c + <usize>i * ldc;
+    for (let j = 0; j < wide; j += 16) {
+      let c0 = f32x4.splat(0);
+      let c1 = c0, c2 = c0, c3 = c0;
+      let ap = ai;
+      let bp = work + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        const av = v128.load32_splat(ap);
+        c0 = madd(av, v128.load(bp), c0);
+        c1 = madd(av, v128.load(bp, 16), c1);
+        c2 = madd(av, v128.load(bp, 32), c2);
+        c3 = madd(av, v128.load(bp, 48), c3);
+        ap += stepA;
+        bp += rowBytes;
+      }
+      storeColumns(ci, j, n, c0);
+      storeColumns(ci, j + 4, n, c1);
+      storeColumns(ci, j + 8, n, c2);
+      storeColumns(ci, j + 12, n, c3);
+    }
+  }
+  for (let j = wide; j < np; j += 4) {
+    const bj = work + (<usize>j << 2);
+    let r = 0;
+    for (; r + 4 <= m; r += 4) {
+      let c0 = f32x4.splat(0);
+      let c1 = c0, c2 = c0, c3 = c0;
+      let ap = a + <usize>r * nextA;
+      let bp = bj;
+      for (let p = 0; p < k; p++) {
+        const b0 = v128.load(bp);
+        c0 = madd(v128.load32_splat(ap), b0, c0);
+        c1 = madd(v128.load32_splat(ap + nextA), b0, c1);
+        c2 = madd(v128.load32_splat(ap + 2 * nextA), b0, c2);
+        c3 = madd(v128.load32_splat(ap + 3 * nextA), b0, c3);
+        ap += stepA;
+        bp += rowBytes;
+      }
+      const cr = c + <usize>r * ldc;
+      storeColumns(cr, j, n, c0);
+      storeColumns(cr + ldc, j, n, c1);
+      storeColumns(cr + 2 * ldc, j, n, c2);
+      storeColumns(cr + 3 * ldc, j, n, c3);
+    }
+    for (; r < m; r++) {
+      let c0 = f32x4.splat(0);
+      let ap = a + <usize>r * nextA;
+      let bp = bj;
+      for (let p = 0; p < k; p++) {
+        c0 = madd(v128.load32_splat(ap), v128.load(bp), c0);
+        ap += stepA;
+        bp += rowBytes;
+      }
+      storeColumns(c + <usize>r * ldc, j, n, c0);
+    }
+  }
+}
+
+/** Stores the lanes of v that fall in columns [j, min(j + 4, n)) of the row at `row`. */
+@inline function storeColumns(row: usize, j: i32, n: i32, v: v128): void {
+  const o = row + (<usize>j << 2);
+  if (j + 4 <= n) {
+    v128.store(o, v);
+    return;
+  }
+  const left = n - j;
+  if (left > 0) store<f32>(o, f32x4.extract_lane(v, 0));
+  if (left > 1) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+  if (left > 2) store<f32>(o, f32x4.extract_lane(v, 2), 8);
 }
 
 /** C = relu?(C + bias[j]) over the region; rounds the sum to f32 before the ReLU like the oracle. */
