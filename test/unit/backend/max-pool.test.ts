@@ -16,19 +16,14 @@ import { im2col, maxPool2d, windowGeometry, type WindowOptions } from '../../../
 import { getBackend, setBackend, tidy } from '../../../src/tensor/engine.js';
 import { tensor } from '../../../src/tensor/creation.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
+import { coarseArray, randomArray } from '../../helpers/testData.js';
 
-/** Deterministic pseudo-random floats in [−2, 2) (an LCG), or small integers (many ties) when `ties`. */
+/** Seeded test values: uniform in [−2, 2), or (with `ties`) small integers, so windows tie. */
 function values(n: number, seed: number, ties = false): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ties ? (s >>> 29) - 4 : (s / 2 ** 32) * 4 - 2;
-  }
-  return out;
+  return ties ? coarseArray(n, seed) : randomArray(n, seed);
 }
 
-/** The windows the tests pool over: non-overlapping, padded, overlapping (stride < kernel), uneven. */
+/** The windows the tests pool over: non-overlapping, padded, overlapping (stride < kernel), uneven, wide. */
 const WINDOWS: { name: string; shape: number[]; kernel: number | [number, number]; opts: WindowOptions }[] = [
   { name: '2×2', shape: [2, 3, 6, 8], kernel: 2, opts: {} },
   { name: '3×3 stride 2 padding 1', shape: [2, 2, 7, 6], kernel: 3, opts: { stride: 2, padding: 1 } },
@@ -43,6 +38,14 @@ const WINDOWS: { name: string; shape: number[]; kernel: number | [number, number
     shape: [2, 2, 5, 7],
     kernel: [2, 3],
     opts: { stride: [1, 2], padding: [1, 0] },
+  },
+  // wasm's four-at-a-time path (2 wide, column stride 2, no column padding) and its scalar tail.
+  { name: '2×2 on a wide plane (SIMD blocks and tail)', shape: [2, 2, 12, 20], kernel: 2, opts: {} },
+  {
+    name: '3×2 stride 2 padding [1, 0] (SIMD blocks, clipped rows)',
+    shape: [2, 2, 7, 9],
+    kernel: [3, 2],
+    opts: { stride: 2, padding: [1, 0] },
   },
 ];
 

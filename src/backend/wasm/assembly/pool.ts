@@ -6,7 +6,9 @@
  * `args`, and do the image planes (n, c) [planeFrom, planeTo): threads take disjoint plane ranges and
  * every plane is computed the same way whichever thread does it, so results do not depend on the
  * thread count. Indices are positions h·W + w within a plane, stored as float32 (an int32 tensor's
- * storage, src/tensor/dtype.ts).
+ * storage, src/tensor/dtype.ts). Windows two columns wide at column stride 2 (LeNet's MaxPool2d(2))
+ * take four outputs per SIMD step; every lane makes the scalar scan's comparisons in the same order,
+ * so both paths give the same bits (test/unit/backend/max-pool.test.ts).
  */
 
 @inline function arg(args: usize, i: i32): i32 {
@@ -38,7 +40,41 @@ export function maxPool2d(x: usize, out: usize, indices: usize, args: usize, pla
       const hs = oh * strideH - padH;
       const h0 = max(hs, 0);
       const h1 = min(hs + kernelH, height);
-      for (let ow = 0; ow < outW; ow++) {
+      let ow = 0;
+      // LeNet's windows (2 wide, stride 2, no column padding): four outputs at a time in SIMD, each
+      // lane running the scalar loop's scan and test exactly.
+      if (kernelW == 2 && strideW == 2 && padW == 0) {
+        for (; ow + 4 <= outW; ow += 4) {
+          const col = i32x4(2 * ow, 2 * ow + 2, 2 * ow + 4, 2 * ow + 6);
+          let best = f32x4.splat(0);
+          let at = i32x4.splat(0);
+          for (let h = h0; h < h1; h++) {
+            const src = plane + (<usize>(h * width + 2 * ow) << 2);
+            const a = v128.load(src);
+            const b = v128.load(src, 16);
+            const even = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+            const odd = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+            const ie = i32x4.add(i32x4.splat(h * width), col);
+            if (h == h0) {
+              // The first tap always wins against the initial −∞ (or is −∞ itself, at the same index).
+              best = even;
+              at = ie;
+            } else {
+              const take = v128.or(f32x4.gt(even, best), f32x4.ne(even, even));
+              best = v128.bitselect(even, best, take);
+              at = v128.bitselect(ie, at, take);
+            }
+            const take = v128.or(f32x4.gt(odd, best), f32x4.ne(odd, odd));
+            best = v128.bitselect(odd, best, take);
+            at = v128.bitselect(i32x4.add(ie, i32x4.splat(1)), at, take);
+          }
+          v128.store(o, best);
+          v128.store(ix, f32x4.convert_i32x4_s(at));
+          o += 16;
+          ix += 16;
+        }
+      }
+      for (; ow < outW; ow++) {
         const ws = ow * strideW - padW;
         const w0 = max(ws, 0);
         const w1 = min(ws + kernelW, width);
@@ -48,10 +84,10 @@ export function maxPool2d(x: usize, out: usize, indices: usize, args: usize, pla
           const row = plane + (<usize>(h * width) << 2);
           for (let w = w0; w < w1; w++) {
             const v = load<f32>(row + (<usize>w << 2));
-            if (v > best || v != v) {
-              best = v;
-              at = h * width + w;
-            }
+            // Branch-free (wasm select): on real data the comparison is a coin toss for the predictor.
+            const take = v > best || v != v;
+            best = select<f32>(v, best, take);
+            at = select<i32>(h * width + w, at, take);
           }
         }
         store<f32>(o, best);
