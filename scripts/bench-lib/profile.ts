@@ -21,6 +21,7 @@ import type { HParams, ModelKind } from './protocol.js';
 export const OP_KINDS = {
   GEMM: ['matmul', 'batchMatmul'],
   'im2col/col2im': ['im2col', 'col2im'],
+  pooling: ['maxPool2d', 'maxPool2dBackward'],
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
   reductions: ['reduce', 'argmax'],
   softmax: ['softmaxCrossEntropy'],

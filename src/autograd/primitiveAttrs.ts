@@ -33,6 +33,7 @@ export interface PrimitiveAttrs {
   linear: { relu: boolean };
   im2col: { geom: Im2colGeometry; padValue: number };
   col2im: { geom: Im2colGeometry };
+  maxPool2d: { geom: Im2colGeometry };
   dropout: { p: number; stream: RandomStream };
   softmaxCrossEntropy: Record<string, never>;
   // ---- the everyday math (src/tensor/math.ts) ----

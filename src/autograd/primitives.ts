@@ -4,8 +4,9 @@
  * names, so adding a primitive without its derivative is a compile error. Everything else (relu,
  * softmax, log-softmax, cross-entropy, dropout, mean) is composed from these.
  *
- * `im2col` and `col2im` (the unfold behind convolution and pooling, src/ops/conv.ts) are each other's
- * adjoint: both are linear, so each one's backward is the other applied to the gradient.
+ * `im2col` and `col2im` (the unfold behind convolution and average pooling, src/ops/conv.ts) are each
+ * other's adjoint: both are linear, so each one's backward is the other applied to the gradient.
+ * `maxPool2d` keeps each window's argmax beside its max, and its backward scatters to it.
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
@@ -564,6 +565,25 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const out = Tensor.uninitialized(g.backend, im2colShapes(geom).cols);
       g.backend.im2col(g.id, out.id, geom, 0);
       return [out];
+    },
+  },
+  maxPool2d: {
+    // The window's argmax is kept (as torch's max_pool2d_with_indices does), so backward is one
+    // scatter to the recorded positions rather than a comparison against the output.
+    forward: ([x], { geom }) => {
+      checkShape('maxPool2d input', x!, im2colShapes(geom).image);
+      const shape = [geom.batch, geom.channels, geom.outH, geom.outW];
+      const out = Tensor.uninitialized(x!.backend, shape);
+      const indices = Tensor.uninitialized(x!.backend, shape).setDType('int32');
+      x!.backend.maxPool2d(x!.id, geom, out.id, indices.id);
+      return { out, saved: [indices] };
+    },
+    // The whole gradient goes to each window's first maximum (PyTorch's rule); overlapping windows
+    // add theirs. Run without a tape, so the kernel is called directly.
+    backward: (g, { saved: [indices], attrs: { geom } }) => {
+      const dx = Tensor.uninitialized(g.backend, im2colShapes(geom).image);
+      g.backend.maxPool2dBackward(g.id, indices!.id, geom, dx.id);
+      return [dx];
     },
   },
   dropout: {

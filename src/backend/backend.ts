@@ -163,6 +163,20 @@ export interface Backend {
    * would read from (n, c, h, w), added in ascending (kh, kw) order on every backend; out is written whole.
    */
   col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void;
+  /**
+   * Max pooling over the windows of `geom` (padding counts as −∞): out [N, C, OH, OW] (NCHW) holds each
+   * window's maximum and `indices` (same shape, integers stored as float32) its position h·W + w in
+   * its image plane, torch.nn.functional.max_pool2d(return_indices=True)'s rule exactly: scanning the
+   * window's in-image taps in (kh, kw) order, a tap wins when it is greater than the best so far or
+   * NaN, so the first maximum wins ties and a NaN (the last one) is the maximum.
+   */
+  maxPool2d(x: StorageId, geom: Im2colGeometry, out: StorageId, indices: StorageId): void;
+  /**
+   * The adjoint of maxPool2d: dx [N, C, H, W] (written whole) starts at zero and every output
+   * position's dy is added to dx at its index, in float32, in ascending output position (oh, ow) per
+   * plane on every backend (PyTorch's CPU order), so overlapping windows (stride < kernel) sum alike.
+   */
+  maxPool2dBackward(dy: StorageId, indices: StorageId, geom: Im2colGeometry, dx: StorageId): void;
   /** Fills out with `size` draws from the Philox stream (uniform [0,1) or standard normal). */
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void;
   /**

@@ -374,6 +374,56 @@ export class ReferenceBackend implements Backend {
           }
   }
 
+  maxPool2d(x: StorageId, geom: Im2colGeometry, out: StorageId, indices: StorageId): void {
+    const xs = this.view(x);
+    const o = this.view(out);
+    const idx = this.view(indices);
+    const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } =
+      geom;
+    let i = 0;
+    for (let plane = 0; plane < batch * channels; plane++) {
+      const base = plane * height * width;
+      for (let oh = 0; oh < outH; oh++) {
+        // The window clipped to the image: padding is −∞, which never beats an in-image tap.
+        const h0 = Math.max(oh * strideH - padH, 0);
+        const h1 = Math.min(oh * strideH - padH + kernelH, height);
+        for (let ow = 0; ow < outW; ow++) {
+          const w0 = Math.max(ow * strideW - padW, 0);
+          const w1 = Math.min(ow * strideW - padW + kernelW, width);
+          let best = -Infinity;
+          let at = h0 * width + w0;
+          for (let h = h0; h < h1; h++)
+            for (let w = w0; w < w1; w++) {
+              const v = xs[base + h * width + w]!;
+              // PyTorch's test: strictly greater (the first maximum wins ties) or NaN.
+              if (v > best || Number.isNaN(v)) {
+                best = v;
+                at = h * width + w;
+              }
+            }
+          o[i] = best;
+          idx[i++] = at;
+        }
+      }
+    }
+  }
+
+  maxPool2dBackward(dy: StorageId, indices: StorageId, geom: Im2colGeometry, dx: StorageId): void {
+    const g = this.view(dy);
+    const idx = this.view(indices);
+    const o = this.view(dx);
+    const planeIn = geom.height * geom.width;
+    const planeOut = geom.outH * geom.outW;
+    const planes = geom.batch * geom.channels;
+    o.fill(0, 0, planes * planeIn);
+    // Ascending output position; each += rounds to the storage's precision, as the other backends do.
+    for (let plane = 0; plane < planes; plane++)
+      for (let j = 0; j < planeOut; j++) {
+        const at = plane * planeIn + idx[plane * planeOut + j]!;
+        o[at] = o[at]! + g[plane * planeOut + j]!;
+      }
+  }
+
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {
     const o = this.view(out).subarray(0, size);
     if (dist === 'uniform') fillUniform(stream.key, stream.offset, o);

@@ -1,8 +1,10 @@
 /**
  * Convolution and pooling over NCHW images, composed from the `im2col` primitive (its adjoint
  * `col2im` is its backward) and the existing GEMM: conv2d is im2col → linear (x·Wᵀ + b, the wasm
- * GEMM with the bias fused) → a permute back to channels-first; max and average pooling are im2col
- * → a max or mean over each patch. Semantics follow torch.nn.functional (no dilation, floor mode).
+ * GEMM with the bias fused) → a permute back to channels-first; average pooling is im2col → a mean
+ * over each patch. Max pooling is its own primitive (`maxPool2d`, a direct NCHW kernel that keeps
+ * each window's argmax for backward), as it was ~15 ms of a LeNet training step through im2col.
+ * Semantics follow torch.nn.functional (no dilation, floor mode).
  */
 import { apply } from '../autograd/apply.js';
 import type { Im2colGeometry } from '../backend/backend.js';
@@ -106,27 +108,26 @@ export function conv2d(
   });
 }
 
-/** Reduces each window of x with max or mean: im2col, then the reduction over the patch axis. */
-function pool(x: Tensor, g: Im2colGeometry, reduce: 'max' | 'mean'): Tensor {
+/** Averages each window of x: im2col, then the mean over the patch axis, channels-first again. */
+function meanPool(x: Tensor, g: Im2colGeometry): Tensor {
   return composite(() => {
-    const cols = im2col(x, g, reduce === 'max' ? -Infinity : 0);
-    const patches = cols.reshape([cols.shape[0]!, g.channels, g.kernelH * g.kernelW]);
-    const y = reduce === 'max' ? patches.amax(2) : patches.mean(2);
+    const cols = im2col(x, g, 0);
+    const y = cols.reshape([cols.shape[0]!, g.channels, g.kernelH * g.kernelW]).mean(2);
     return rowsToImage(y, g);
   });
 }
 
 /**
  * Max pooling (torch.nn.functional.max_pool2d; padding counts as −∞). The stride defaults to the
- * kernel size. Ties inside a window share the gradient equally (the `max` primitive's rule), where
- * PyTorch gives it all to the first maximum; the two agree whenever a window's maximum is unique.
+ * kernel size. The gradient of a window goes wholly to its first maximum in (kh, kw) order, as in
+ * PyTorch (overlapping windows add theirs), and a NaN in a window is its maximum.
  */
 export function maxPool2d(x: Tensor, kernelSize: Size2, opts: WindowOptions = {}): Tensor {
   const g = windowGeometry(x, kernelSize, opts, kernelSize, 'maxPool2d');
   if (2 * g.padH > g.kernelH || 2 * g.padW > g.kernelW) {
     throw new ArgumentError(`maxPool2d: padding must be at most half the kernel size (as in PyTorch).`);
   }
-  return pool(x, g, 'max');
+  return apply('maxPool2d', [x], { geom: g });
 }
 
 /**
@@ -134,7 +135,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: WindowOptions = {}
  * zeros in the mean). The stride defaults to the kernel size.
  */
 export function avgPool2d(x: Tensor, kernelSize: Size2, opts: WindowOptions = {}): Tensor {
-  return pool(x, windowGeometry(x, kernelSize, opts, kernelSize, 'avgPool2d'), 'mean');
+  return meanPool(x, windowGeometry(x, kernelSize, opts, kernelSize, 'avgPool2d'));
 }
 
 /**

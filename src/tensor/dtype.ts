@@ -50,6 +50,7 @@ const INT_CLOSED = new Set<Primitive>([
   'pad',
   'contiguous',
   'cat',
+  'maxPool2d',
 ]);
 
 /** The dtype of a primitive's result: int32 only for integer-closed ops on int32 values; division, exp, … give float32. */

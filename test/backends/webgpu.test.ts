@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { Backend, BinaryOp, RandomStream, UnaryOp } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, Im2colGeometry, RandomStream, UnaryOp } from '../../src/backend/backend.js';
 import { ReferenceBackend } from '../../src/backend/reference.js';
 import { DropoutLabError } from '../../src/errors.js';
 import { DropoutMLP, Generator, Tensor, getBackend, setBackend, tensor, tidy } from '../../src/index.js';
@@ -298,6 +298,51 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
     const x = coarseArray(37 * 11, 31);
     const { got, want } = await both([x], [37], (be, [xi], [o]) => be.argmax(xi!, 37, 11, o!));
     assertExact(got[0]!, want[0]!, 'argmax');
+  });
+
+  it('maxPool2d and its backward match the reference bit for bit (ties, NaN, overlap, padding)', async () => {
+    const geometries: Im2colGeometry[] = [
+      {
+        batch: 2,
+        channels: 3,
+        height: 6,
+        width: 8,
+        kernelH: 2,
+        kernelW: 2,
+        strideH: 2,
+        strideW: 2,
+        padH: 0,
+        padW: 0,
+        outH: 3,
+        outW: 4,
+      },
+      {
+        batch: 1,
+        channels: 2,
+        height: 5,
+        width: 7,
+        kernelH: 3,
+        kernelW: 3,
+        strideH: 1,
+        strideW: 2,
+        padH: 1,
+        padW: 1,
+        outH: 5,
+        outW: 4,
+      },
+    ];
+    for (const geom of geometries) {
+      const inSize = geom.batch * geom.channels * geom.height * geom.width;
+      const outSize = geom.batch * geom.channels * geom.outH * geom.outW;
+      const x = coarseArray(inSize, 41);
+      x[5] = NaN;
+      const dy = randomArray(outSize, 42);
+      const { got, want } = await both([x, dy], [outSize, outSize, inSize], (be, [xi, gi], [o, idx, dx]) => {
+        be.maxPool2d(xi!, geom, o!, idx!);
+        be.maxPool2dBackward(gi!, idx!, geom, dx!);
+      });
+      ['out', 'indices', 'dx'].forEach((what, i) => assertExact(got[i]!, want[i]!, `maxPool2d ${what}`));
+    }
   });
 
   it('uniform draws are bit-identical to the reference Philox stream; normal within 1e-5', async () => {

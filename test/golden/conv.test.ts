@@ -1,13 +1,16 @@
 /**
  * PyTorch golden values (test/fixtures/golden.json, scripts/golden.py) for the convolution engine:
  * Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GELU, forward and every gradient, on every
- * backend of test/helpers/backends.ts. Each test reports its worst error as a diagnostic.
+ * backend of test/helpers/backends.ts; and max pooling's tie, overlap and padding rules with its
+ * argmax indices (test/fixtures/golden-pool.json, scripts/golden_pool.py). Each test reports its worst
+ * error as a diagnostic.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { Backend, Im2colGeometry } from '../../src/backend/backend.js';
 import { getBackend, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
-import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d } from '../../src/ops/conv.js';
+import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, windowGeometry } from '../../src/ops/conv.js';
 import { gelu } from '../../src/ops/gelu.js';
 import { backends } from '../helpers/backends.js';
 
@@ -19,6 +22,20 @@ interface Stored {
 const golden = JSON.parse(
   readFileSync(new URL('../fixtures/golden.json', import.meta.url), 'utf8'),
 ) as Record<string, Record<string, Stored>>;
+
+/** A max-pooling golden: its window and PyTorch's tensors (x, weights, out, indices, grad_x). */
+type PoolGolden = Record<string, Stored> & {
+  readonly kernel: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+};
+
+const poolGolden = JSON.parse(
+  readFileSync(new URL('../fixtures/golden-pool.json', import.meta.url), 'utf8'),
+) as Record<string, PoolGolden | string>;
+const poolCases = Object.entries(poolGolden).filter(
+  (e): e is [string, PoolGolden] => typeof e[1] !== 'string',
+);
 
 const TOL = 1e-5;
 
@@ -50,7 +67,47 @@ const cases: Record<string, { inputs: string[]; fn: (...xs: Tensor[]) => Tensor 
   gelu: { inputs: ['x'], fn: (x) => gelu(x!) },
 };
 
+/** The Backend.maxPool2d kernel's indices for PyTorch's input x (read synchronously). */
+function kernelIndices(backend: Backend, x: Stored, geom: Im2colGeometry): Float32Array {
+  const size = geom.batch * geom.channels * geom.outH * geom.outW;
+  const ids = [backend.alloc(x.data.length), backend.alloc(size), backend.alloc(size)] as const;
+  try {
+    backend.write(ids[0], x.data);
+    backend.maxPool2d(ids[0], geom, ids[1], ids[2]);
+    return backend.readSync(ids[2], size);
+  } finally {
+    for (const id of ids) backend.free(id);
+  }
+}
+
 for (const entry of backends) {
+  describe(`max pooling goldens (ties, overlap, padding) on the ${entry.name} backend`, async () => {
+    const backend = await entry.create();
+    for (const [name, g] of poolCases) {
+      test(name, (t) => {
+        const previous = getBackend();
+        setBackend(backend);
+        try {
+          tidy(() => {
+            const x = tensor(g['x']!.data, { shape: g['x']!.shape, requiresGrad: true });
+            const opts = { stride: g.stride, padding: g.padding };
+            const y = maxPool2d(x, g.kernel, opts);
+            const errors = [`out ${compare(y, g['out']!, 'out').toExponential(1)}`];
+            y.mul(tensor(g['weights']!.data, { shape: g['weights']!.shape }))
+              .sum()
+              .backward();
+            errors.push(`grad_x ${compare(x.grad, g['grad_x']!, 'grad_x').toExponential(1)}`);
+            const geom = windowGeometry(x, g.kernel, opts, g.kernel, 'test');
+            assert.deepEqual([...kernelIndices(backend, g['x']!, geom)], g['indices']!.data, 'indices');
+            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}; indices exact`);
+          });
+        } finally {
+          setBackend(previous);
+        }
+      });
+    }
+  });
+
   describe(`convolution goldens on the ${entry.name} backend`, async () => {
     const backend = await entry.create();
     for (const [name, c] of Object.entries(cases)) {

@@ -648,13 +648,19 @@ export const opCases: readonly OpCase[] = [
   },
   {
     name: 'maxPool2d 2×2',
-    prims: ['im2col', 'max', 'permute'],
+    prims: ['maxPool2d'],
     shapes: [[2, 3, 4, 6]],
     fn: (x) => maxPool2d(x, 2),
   },
   {
+    name: 'maxPool2d 3×3 stride 1 padding 1 (overlapping windows add their gradients)',
+    prims: ['maxPool2d'],
+    shapes: [[2, 2, 4, 5]],
+    fn: (x) => maxPool2d(x, 3, { stride: 1, padding: 1 }),
+  },
+  {
     name: 'maxPool2d 3×3 stride 2 padding 1 (−∞ padding)',
-    prims: ['im2col', 'max', 'permute'],
+    prims: ['maxPool2d'],
     shapes: [[1, 2, 5, 5]],
     fn: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }),
     gen: (n, i) => smooth(n, i).map((v) => v - 2),

@@ -72,6 +72,17 @@ export interface Kernels {
   /** Geometry at `args`: 12 i32 words in Im2colGeometry's order. */
   im2col(x: number, out: number, args: number, padValue: number, rowFrom: number, rowTo: number): void;
   col2im(cols: number, out: number, args: number, imageFrom: number, imageTo: number, acc: number): void;
+  /** Max pooling of the planes [planeFrom, planeTo); geometry at `args` as for im2col (assembly/pool.ts). */
+  maxPool2d(x: number, out: number, indices: number, args: number, planeFrom: number, planeTo: number): void;
+  /** Its adjoint over the planes [planeFrom, planeTo): zeros, then dy added at the indices in order. */
+  maxPool2dBackward(
+    dy: number,
+    indices: number,
+    dx: number,
+    args: number,
+    planeFrom: number,
+    planeTo: number,
+  ): void;
   randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
   randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
   dropout(

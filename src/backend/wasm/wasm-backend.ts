@@ -359,6 +359,32 @@ export class WasmBackend implements Backend {
     this.parallel.ranges('col2im', { cols: pc, out: po, geometry: this.args }, geom.batch, 1);
   }
 
+  maxPool2d(x: StorageId, geom: Im2colGeometry, out: StorageId, indices: StorageId): void {
+    const planes = geom.batch * geom.channels;
+    if (planes * geom.outH * geom.outW === 0) return;
+    this.writeGeometry(geom);
+    const args = { x: this.ptr(x), out: this.ptr(out), indices: this.ptr(indices), geometry: this.args };
+    // Planes are independent: any split gives the same bytes. The work is the input read.
+    if (!this.splits(planes * geom.height * geom.width)) {
+      this.k.maxPool2d(args.x, args.out, args.indices, args.geometry, 0, planes);
+      return;
+    }
+    this.parallel.ranges('maxPool', args, planes, 1);
+  }
+
+  maxPool2dBackward(dy: StorageId, indices: StorageId, geom: Im2colGeometry, dx: StorageId): void {
+    const planes = geom.batch * geom.channels;
+    if (planes * geom.height * geom.width === 0) return;
+    this.writeGeometry(geom);
+    const args = { dy: this.ptr(dy), indices: this.ptr(indices), dx: this.ptr(dx), geometry: this.args };
+    // Each plane is summed whole by one thread in the same order: any split gives the same sums.
+    if (!this.splits(planes * geom.height * geom.width)) {
+      this.k.maxPool2dBackward(args.dy, args.indices, args.dx, args.geometry, 0, planes);
+      return;
+    }
+    this.parallel.ranges('maxPoolBackward', args, planes, 1);
+  }
+
   /** Writes an im2col geometry into the argument block, in the kernels' word order (assembly/conv.ts). */
   private writeGeometry(g: Im2colGeometry): void {
     this.heap.i32.set(

@@ -411,3 +411,65 @@ ${entry}
   }
   out[i] = acc;
 }`;
+
+/**
+ * Max pooling: one thread per output (plane, oh, ow) scanning its window clipped to the image in
+ * (kh, kw) order, PyTorch's test (greater, or NaN); geometry at words 0…11, outputs at 13.
+ */
+export const maxPool2dSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> indices: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let ow = i % outW; var r = i / outW;
+  let oh = r % outH; let plane = r / outH;
+  // Signed, so a window starting in the padding clips to 0.
+  let hs = i32(oh * strideH) - i32(padH);
+  let ws = i32(ow * strideW) - i32(padW);
+  let h0 = u32(max(hs, 0)); let h1 = u32(min(hs + i32(kernelH), i32(height)));
+  let w0 = u32(max(ws, 0)); let w1 = u32(min(ws + i32(kernelW), i32(width)));
+  let base = plane * height * width;
+  var best = negInf();
+  var at = h0 * width + w0;
+  for (var h = h0; h < h1; h++) {
+    for (var w = w0; w < w1; w++) {
+      let v = xs[base + h * width + w];
+      if (v > best || isNan(v)) { best = v; at = h * width + w; }
+    }
+  }
+  out[i] = best;
+  indices[i] = f32(at);
+}`;
+
+/**
+ * Max pooling's adjoint: one thread per input element (plane, h, w) adding, in float32, the dy of
+ * every window holding it whose index is (h, w), in ascending (oh, ow): the CPU backends' scatter
+ * order. Geometry at words 0…11, input elements at 13.
+ */
+export const maxPool2dBackwardSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> indices: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let w = i % width; var r = i / width;
+  let h = r % height; let plane = r / height;
+  let me = f32(h * width + w);
+  // Windows (oh, ow) with oh·sh − ph ≤ h < oh·sh − ph + kh: oh from ⌈(h + ph − kh + 1)/sh⌉ to ⌊(h + ph)/sh⌋.
+  let hp = i32(h + padH); let wp = i32(w + padW);
+  let oh0 = u32(max((hp - i32(kernelH) + i32(strideH)) / i32(strideH), 0));
+  let oh1 = min(u32(hp) / strideH + 1u, outH);
+  let ow0 = u32(max((wp - i32(kernelW) + i32(strideW)) / i32(strideW), 0));
+  let ow1 = min(u32(wp) / strideW + 1u, outW);
+  var acc = 0.0;
+  for (var oh = oh0; oh < oh1; oh++) {
+    for (var ow = ow0; ow < ow1; ow++) {
+      let j = (plane * outH + oh) * outW + ow;
+      if (indices[j] == me) { acc += dy[j]; }
+    }
+  }
+  dx[i] = acc;
+}`;

@@ -36,6 +36,8 @@ import {
   fillSource,
   im2colSource,
   matmulSource,
+  maxPool2dBackwardSource,
+  maxPool2dSource,
   reduceSource,
   reduceTreeSource,
   sgdSource,
@@ -308,6 +310,37 @@ export class WebGPUBackend implements Backend {
     if (size === 0) return;
     const p = this.geometryParams(geom, size);
     this.record('col2im', () => col2imSource, [cols], [[out, size]], p, grid(size));
+  }
+
+  maxPool2d(x: StorageId, geom: Im2colGeometry, out: StorageId, indices: StorageId): void {
+    const size = geom.batch * geom.channels * geom.outH * geom.outW;
+    if (size === 0) return;
+    const p = this.geometryParams(geom, size);
+    this.record(
+      'maxPool2d',
+      () => maxPool2dSource,
+      [x],
+      [
+        [out, size],
+        [indices, size],
+      ],
+      p,
+      grid(size),
+    );
+  }
+
+  maxPool2dBackward(dy: StorageId, indices: StorageId, geom: Im2colGeometry, dx: StorageId): void {
+    const size = geom.batch * geom.channels * geom.height * geom.width;
+    if (size === 0) return;
+    const p = this.geometryParams(geom, size);
+    this.record(
+      'maxPool2dBackward',
+      () => maxPool2dBackwardSource,
+      [dy, indices],
+      [[dx, size]],
+      p,
+      grid(size),
+    );
   }
 
   /** A parameter block holding an im2col geometry (words 0…11) and the element count (word 13). */
