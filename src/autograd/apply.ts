@@ -31,6 +31,7 @@ const READS_STRIDES = new Set<Primitive>([
   'log',
   'where',
   'compare',
+  'gelu',
 ]);
 
 /**

@@ -36,6 +36,7 @@ export interface PrimitiveAttrs {
   maxPool2d: { geom: Im2colGeometry };
   dropout: { p: number; stream: RandomStream };
   softmaxCrossEntropy: Record<string, never>;
+  gelu: Record<string, never>;
   // ---- the everyday math (src/tensor/math.ts) ----
   sqrt: Record<string, never>;
   abs: Record<string, never>;

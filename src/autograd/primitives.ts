@@ -10,14 +10,14 @@
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout` and `softmaxCrossEntropy`. Each is checked against float64 and central differences in the
- * op table (test/helpers/opTable.ts), `linear` and the cross-entropy against PyTorch too
- * (test/golden/mlp.test.ts), and `dropout` against its composition bit for bit
- * (test/unit/ops/dropout.test.ts).
+ * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy` and `gelu`. Each is checked against float64 and central differences
+ * in the op table (test/helpers/opTable.ts), `linear`, the cross-entropy and `gelu` against PyTorch too
+ * (test/golden/mlp.test.ts, conv.test.ts), and `dropout` and `gelu` against their compositions
+ * (test/unit/ops/dropout.test.ts, gelu.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
-import type { BinaryOp, Im2colGeometry, ReduceOp } from '../backend/backend.js';
+import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import {
   broadcastShapes,
@@ -74,11 +74,7 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { out: Tensor } {
 
 // The elementwise helpers read their inputs through their strides, so apply.ts hands them views
 // without an offset as they are (a transposed or expanded operand costs no copy).
-function unaryForward(
-  op: 'neg' | 'exp' | 'log' | 'copy' | 'sqrt' | 'abs' | 'tanh',
-  x: Tensor,
-  shape: Shape = x.shape,
-): { out: Tensor } {
+function unaryForward(op: UnaryOp, x: Tensor, shape: Shape = x.shape): { out: Tensor } {
   const out = Tensor.uninitialized(x.backend, shape);
   x.backend.unary(op, x.id, broadcastStrides(x.shape, shape, x.stride()), out.id, shape);
   return { out };
@@ -611,6 +607,17 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       return { out, saved: [grad] };
     },
     backward: (g, { inputs: [logits], saved: [grad] }) => [grad!.mul(g.div(logits!.shape[0]!)), null],
+  },
+  gelu: {
+    // x·Φ(x) in one kernel instead of the ~20 of its composition (ops/gelu.ts), and dy·GELU′(x) in one
+    // more; the kernel reads x through its strides, so an input view with an offset is packed first.
+    forward: ([x]) => unaryForward('gelu', x!),
+    backward: (g, { inputs: [x] }) => {
+      const xs = x!.storageOffset() === 0 ? x! : x!.packed();
+      const { out } = binaryForward('geluBackward', xs, g);
+      if (xs !== x) xs.dispose();
+      return [out];
+    },
   },
 
   // ---- the everyday math (methods in src/tensor/math.ts; PyTorch's derivatives.yaml formulas) ----

@@ -11,11 +11,18 @@
 /** Opaque handle to storage owned by a backend (an index, a pointer, a GPU buffer key). */
 export type StorageId = number;
 
-/** Elementwise unary kernels. `copy` with strides implements expand (broadcast) and transpose. */
-export type UnaryOp = 'copy' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'tanh';
+/**
+ * Elementwise unary kernels. `copy` with strides implements expand (broadcast) and transpose; `gelu`
+ * is x·Φ(x) in one pass (the arithmetic is defined in gelu-math.ts).
+ */
+export type UnaryOp = 'copy' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'tanh' | 'gelu';
 
-/** Elementwise binary kernels; comparisons write 1 or 0. */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'gt' | 'ge' | 'lt' | 'eq';
+/**
+ * Elementwise binary kernels; comparisons write 1 or 0. `geluBackward` is a = x, b = dy ↦ dy·GELU′(x)
+ * (gelu-math.ts).
+ */
+export type BinaryOp =
+  'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'gt' | 'ge' | 'lt' | 'eq' | 'geluBackward';
 
 /** Reductions over the middle axis of an [outer, reduce, inner] view. */
 export type ReduceOp = 'sum' | 'max';

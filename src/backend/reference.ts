@@ -19,11 +19,14 @@ import type {
 } from './backend.js';
 import { fillNormal, fillUniform } from '../random/philox.js';
 import { copyStridedArrays, gatherArrays, scatterAddArrays } from './indexing.js';
+import { geluGrad, geluValue, type Round } from './gelu-math.js';
 
 type FloatArray = Float32Array | Float64Array;
 type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
-const unaryFns: Record<UnaryOp, (x: number) => number> = {
+// `r` rounds to the storage precision: only the fused GELU, whose steps the composition would store
+// one by one, rounds intermediates; every other op rounds once, when its result is stored.
+const unaryFns: Record<UnaryOp, (x: number, r: Round) => number> = {
   copy: (x) => x,
   neg: (x) => -x,
   exp: Math.exp,
@@ -31,20 +34,22 @@ const unaryFns: Record<UnaryOp, (x: number) => number> = {
   sqrt: Math.sqrt,
   abs: Math.abs,
   tanh: Math.tanh,
+  gelu: geluValue,
 };
 
-const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+const binaryFns: Record<BinaryOp, (a: number, b: number, r: Round) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   // Math.max/min propagate NaN, as torch.maximum/minimum do.
-  maximum: Math.max,
-  minimum: Math.min,
+  maximum: (a, b) => Math.max(a, b),
+  minimum: (a, b) => Math.min(a, b),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
   lt: (a, b) => (a < b ? 1 : 0),
   eq: (a, b) => (a === b ? 1 : 0),
+  geluBackward: geluGrad,
 };
 
 /** Row-major contiguous element strides of a shape. */
@@ -134,8 +139,12 @@ export class ReferenceBackend implements Backend {
   private nextId = 1;
   private bytes = 0;
 
+  /** Rounds an intermediate to the storage precision (see unaryFns). */
+  private readonly round: Round;
+
   constructor(private readonly ArrayType: FloatArrayCtor = Float32Array) {
     this.name = ArrayType === Float64Array ? 'js64' : 'js';
+    this.round = ArrayType === Float64Array ? (v) => v : Math.fround;
   }
 
   /** The typed array behind a storage id (reference backend only; used by tests and data loading). */
@@ -187,7 +196,9 @@ export class ReferenceBackend implements Backend {
     out: StorageId,
     outShape: readonly number[],
   ): void {
-    const f = unaryFns[op];
+    const fr = unaryFns[op];
+    const r = this.round;
+    const f = (v: number): number => fr(v, r);
     const xs = this.view(x);
     const o = this.view(out);
     if (sameStrides(xStrides, contiguousStrides(outShape))) {
@@ -208,7 +219,9 @@ export class ReferenceBackend implements Backend {
     out: StorageId,
     outShape: readonly number[],
   ): void {
-    const f = binaryFns[op];
+    const fr = binaryFns[op];
+    const r = this.round;
+    const f = (a: number, b: number): number => fr(a, b, r);
     const as = this.view(a);
     const bs = this.view(b);
     const o = this.view(out);

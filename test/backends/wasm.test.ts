@@ -1,7 +1,8 @@
 /**
  * The wasm backend against the reference backend (the oracle), kernel by kernel, for both kernel
  * builds (plain SIMD, relaxed SIMD where the engine has it) and for 1 and 2 threads: exact where the
- * arithmetic is the same (copies, + - * /, comparisons, reductions, uniform draws, dropout, SGD),
+ * arithmetic is the same (copies, + - * /, comparisons, reductions, uniform draws, dropout, SGD, and
+ * the fused GELU and its backward, whose one exp per element rounds to the same float32),
  * within float32 rounding (1e-5 relative) for matmul, exp/log/tanh and softmax cross-entropy.
  */
 import assert from 'node:assert/strict';
@@ -127,7 +128,7 @@ function stridedCases(inputs: number): StridedCase[] {
   return cases;
 }
 
-const UNARY: readonly UnaryOp[] = ['copy', 'neg', 'exp', 'log', 'sqrt', 'abs', 'tanh'];
+const UNARY: readonly UnaryOp[] = ['copy', 'neg', 'exp', 'log', 'sqrt', 'abs', 'tanh', 'gelu'];
 const BINARY: readonly BinaryOp[] = [
   'add',
   'sub',
@@ -139,6 +140,7 @@ const BINARY: readonly BinaryOp[] = [
   'ge',
   'lt',
   'eq',
+  'geluBackward',
 ];
 const APPROX_UNARY = new Set<UnaryOp>(['exp', 'log', 'tanh']);
 
@@ -617,6 +619,8 @@ function stridedElementwise(be: WasmBackend): Float32Array[] {
   const cases: [string, (o: StorageId) => void][] = [
     ['exp', (o) => be.unary('exp', x, [391, 1], o, shape)],
     ['tanh of a transpose', (o) => be.unary('tanh', x, [1, 391], o, [391, 1031])],
+    ['gelu of a transpose', (o) => be.unary('gelu', x, [1, 391], o, [391, 1031])],
+    ['geluBackward', (o) => be.binary('geluBackward', x, [391, 1], y, [391, 1], o, shape)],
     ['neg of a broadcast row', (o) => be.unary('neg', row, [0, 1], o, shape)],
     ['add', (o) => be.binary('add', x, [391, 1], y, [391, 1], o, shape)],
     ['mul by a row', (o) => be.binary('mul', x, [391, 1], row, [0, 1], o, shape)],

@@ -1,7 +1,7 @@
 /**
  * The WebGPU backend against the reference backend (the oracle), kernel by kernel: exact for copies,
  * + − ×, comparisons, where, max, argmax, uniform draws and dropout; within float32 rounding for
- * matmul, exp/log/tanh/div, sums and softmax cross-entropy; plus the recording machinery (one submit
+ * matmul, exp/log/tanh/div, GELU and its backward, sums and softmax cross-entropy; plus the recording machinery (one submit
  * per read), the buffer pool, the error paths, and a short DropoutMLP training run against the
  * reference backend. Skipped, with the reason printed, where no WebGPU adapter is available.
  */
@@ -155,7 +155,7 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
   });
 
   it('fill and all unary ops, contiguous and strided (transpose, broadcast)', async () => {
-    const ops: UnaryOp[] = ['copy', 'neg', 'exp', 'log', 'sqrt', 'abs', 'tanh'];
+    const ops: UnaryOp[] = ['copy', 'neg', 'exp', 'log', 'sqrt', 'abs', 'tanh', 'gelu'];
     const cases: { shape: number[]; strides: number[]; n: number }[] = [
       { shape: [37, 29], strides: [1, 37], n: 37 * 29 }, // transpose
       { shape: [5, 7, 3], strides: [0, 3, 1], n: 21 }, // broadcast on the first axis
@@ -172,6 +172,8 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
         );
         const what = `${op} ${JSON.stringify(c.shape)}`;
         if (op === 'copy' || op === 'neg' || op === 'abs') assertExact(got[0]!, want[0]!, what);
+        // GELU's one exp is the GPU's, whose error grows with |x| (WGSL allows 3 + 2·|x| ulp).
+        else if (op === 'gelu') assertClose(got[0]!, want[0]!, what, 1e-5, 1e-6);
         else assertClose(got[0]!, want[0]!, what, 2e-6, op === 'tanh' || op === 'log' ? 1e-6 : 0);
       }
     }
@@ -180,7 +182,19 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
   });
 
   it('binary ops with broadcasting and strides; NaN propagation in maximum/minimum', async () => {
-    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'eq'];
+    const ops: BinaryOp[] = [
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'maximum',
+      'minimum',
+      'gt',
+      'ge',
+      'lt',
+      'eq',
+      'geluBackward',
+    ];
     const cases: { shape: number[]; a: number[]; b: number[]; na: number; nb: number }[] = [
       { shape: [64, 33], a: [33, 1], b: [33, 1], na: 64 * 33, nb: 64 * 33 },
       { shape: [64, 33], a: [33, 1], b: [0, 1], na: 64 * 33, nb: 33 },
@@ -199,6 +213,8 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
         );
         const what = `${op} ${JSON.stringify(c.shape)}`;
         if (op === 'div') assertClose(got[0]!, want[0]!, what, 3e-7);
+        // dy·GELU′(x) cancels near x ≈ −0.75, where GELU′ = 0: an absolute tolerance there.
+        else if (op === 'geluBackward') assertClose(got[0]!, want[0]!, what, 1e-5, 1);
         else assertExact(got[0]!, want[0]!, what);
       }
     }

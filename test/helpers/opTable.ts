@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js';
 import type { Primitive } from '../../src/index.js';
 import { avgPool2d, conv2d, im2col, maxPool2d, windowGeometry } from '../../src/ops/conv.js';
-import { gelu } from '../../src/ops/gelu.js';
+import { gelu, geluComposed } from '../../src/ops/gelu.js';
 import { pick, scaledDotProductAttention } from '../../src/ops/attention.js';
 import { apply } from '../../src/autograd/apply.js';
 import { linear } from '../../src/ops/linear.js';
@@ -683,10 +683,24 @@ export const opCases: readonly OpCase[] = [
     },
   },
   {
-    name: 'gelu (composite, erf form)',
-    prims: ['where', 'mul', 'div', 'exp', 'add'],
+    name: 'gelu (fused, erf form)',
+    prims: ['gelu'],
     shapes: [[3, 7]],
     fn: (x) => gelu(x),
+    gen: (n, i) => smooth(n, i, 3.5),
+  },
+  {
+    name: 'gelu of a transposed narrow (strides read, an offset packed)',
+    prims: ['gelu', 'permute', 'shrink'],
+    shapes: [[9, 3]],
+    fn: (x) => gelu(x.narrow(0, 2, 7).transpose(0, 1)),
+    gen: (n, i) => smooth(n, i, 3.5),
+  },
+  {
+    name: 'geluComposed (erf form, the reference of the fused kernels)',
+    prims: ['where', 'mul', 'div', 'exp', 'add'],
+    shapes: [[3, 7]],
+    fn: (x) => geluComposed(x),
     gen: (n, i) => smooth(n, i, 3.5),
   },
   {

@@ -15,6 +15,7 @@ export const UNARY_CODES: Readonly<Record<UnaryOp, number>> = {
   sqrt: 4,
   abs: 5,
   tanh: 6,
+  gelu: 7,
 };
 
 /** Codes of the elementwise binary kernels (assembly constants B_<NAME>). */
@@ -29,6 +30,7 @@ export const BINARY_CODES: Readonly<Record<BinaryOp, number>> = {
   ge: 7,
   lt: 8,
   eq: 9,
+  geluBackward: 10,
 };
 
 /** Codes of the reductions (assembly constants R_<NAME>). */

@@ -228,7 +228,8 @@ export class WasmBackend implements Backend {
     const rank = this.writeArgs(outShape, [xStrides]);
     if (rank === 0) return;
     const args = { op: UNARY_CODES[op], x: this.ptr(x), out: this.ptr(out), rank, args: this.args };
-    const kind = op === 'exp' || op === 'log' || op === 'tanh' ? 'transcendental' : 'streaming';
+    const kind =
+      op === 'exp' || op === 'log' || op === 'tanh' || op === 'gelu' ? 'transcendental' : 'streaming';
     if (!this.stridedSplit('unary', args, rank, kind))
       this.k.unary(args.op, args.x, args.out, rank, this.args);
   }
@@ -252,7 +253,9 @@ export class WasmBackend implements Backend {
       rank,
       args: this.args,
     };
-    if (!this.stridedSplit('binary', args, rank)) {
+    // GELU's backward takes one exp per element, like the transcendental unary ops.
+    const kind = op === 'geluBackward' ? 'transcendental' : 'streaming';
+    if (!this.stridedSplit('binary', args, rank, kind)) {
       this.k.binary(args.op, args.a, args.b, args.out, rank, this.args);
     }
   }

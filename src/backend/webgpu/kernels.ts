@@ -5,6 +5,7 @@
  * The random kernels (Philox uniform, normal, dropout) are in kernels-random.ts.
  */
 import type { BinaryOp, UnaryOp } from '../backend.js';
+import { ERF_A, ERF_P } from '../gelu-math.js';
 
 /** Workgroup size of the one-thread-per-element kernels. */
 export const WG = 256;
@@ -63,6 +64,7 @@ const unaryExpr: Record<UnaryOp, string> = {
   sqrt: 'sqrt(x)',
   abs: 'abs(x)',
   tanh: 'tanhAcc(x)',
+  gelu: 'geluF(x)',
 };
 
 const binaryExpr: Record<BinaryOp, string> = {
@@ -76,6 +78,7 @@ const binaryExpr: Record<BinaryOp, string> = {
   ge: 'select(0.0, 1.0, a >= b)',
   lt: 'select(0.0, 1.0, a < b)',
   eq: 'select(0.0, 1.0, a == b)',
+  geluBackward: 'geluGradF(a, b)',
 };
 
 /** fill: P0 size, P2 value. */
@@ -101,8 +104,42 @@ fn tanhAcc(x: f32) -> f32 {
 }
 `;
 
+/**
+ * GELU and its backward (a = x, b = dy), the steps of gelu-math.ts in float32; the GPU's exp is not
+ * the CPU's, so these agree with the reference backend within float32 rounding, not bit for bit.
+ */
+const geluWgsl = /* wgsl */ `
+struct GeluSteps { z: f32, t: f32, poly: f32, e: f32, q: f32 }
+fn geluSteps(x: f32) -> GeluSteps {
+  let z = select(-x, x, x >= 0.0) * ${Math.SQRT1_2};
+  let t = 1.0 / (z * ${ERF_P} + 1.0);
+  var poly = t * ${ERF_A[4]};
+  poly = (poly + ${ERF_A[3]}) * t;
+  poly = (poly + ${ERF_A[2]}) * t;
+  poly = (poly + ${ERF_A[1]}) * t;
+  poly = (poly + ${ERF_A[0]}) * t;
+  let e = exp(-(z * z));
+  return GeluSteps(z, t, poly, e, poly * e * 0.5);
+}
+fn geluF(x: f32) -> f32 {
+  let s = geluSteps(x);
+  return x * select(s.q, 1.0 - s.q, x >= 0.0);
+}
+fn geluGradF(x: f32, dy: f32) -> f32 {
+  let s = geluSteps(x);
+  let cdf = select(s.q, 1.0 - s.q, x >= 0.0);
+  var dp: f32 = ${5 * ERF_A[4]};
+  dp = dp * s.t + ${4 * ERF_A[3]};
+  dp = dp * s.t + ${3 * ERF_A[2]};
+  dp = dp * s.t + ${2 * ERF_A[1]};
+  dp = dp * s.t + ${ERF_A[0]};
+  let density = s.e * (${ERF_P} * (s.t * s.t) * dp + 2.0 * s.z * s.poly) * ${Math.SQRT1_2 / 2};
+  return dy * (cdf + x * density);
+}
+`;
+
 export function unarySource(op: UnaryOp): string {
-  return `${header}${linearIndex}${op === 'log' ? accurateMath : ''}${op === 'tanh' ? tanhAcc : ''}
+  return `${header}${linearIndex}${op === 'log' ? accurateMath : ''}${op === 'tanh' ? tanhAcc : ''}${op === 'gelu' ? geluWgsl : ''}
 @group(0) @binding(1) var<storage, read> xs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 ${entry}
@@ -118,7 +155,7 @@ ${entry}
 
 /** binary: like unary with a's strides at P12… and b's at P20…. */
 export function binarySource(op: BinaryOp): string {
-  return `${header}${linearIndex}
+  return `${header}${linearIndex}${op === 'geluBackward' ? geluWgsl : ''}
 @group(0) @binding(1) var<storage, read> as_: array<f32>;
 @group(0) @binding(2) var<storage, read> bs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

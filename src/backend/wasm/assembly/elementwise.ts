@@ -1,6 +1,7 @@
 // @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
 /**
- * Elementwise kernels: fill, strided unary/binary/where, reduce, argmax, sgdStep.
+ * Elementwise kernels: fill, strided unary/binary/where (GELU and its backward among the ops),
+ * reduce, argmax, sgdStep.
  *
  * Strided kernels take a small argument block written by the host (i32 words):
  *   shape[rank], strides0[rank], strides1[rank], strides2[rank], scratch[rank]
@@ -19,6 +20,7 @@ import {
   U_SQRT,
   U_ABS,
   U_TANH,
+  U_GELU,
   B_ADD,
   B_SUB,
   B_MUL,
@@ -29,12 +31,132 @@ import {
   B_GE,
   B_LT,
   B_EQ,
+  B_GELUBACKWARD,
   R_SUM,
   R_MAX,
 } from './opcodes.generated';
 
+// GELU (src/backend/gelu-math.ts is the definition; these repeat its steps in its order, in float32,
+// with exp in float64 rounded once like U_EXP, so they equal the reference backend and the
+// composition bit for bit). Constants are the float32 roundings of gelu-math.ts's float64 values.
+const ERF_P: f32 = <f32>0.3275911;
+const ERF_A1: f32 = <f32>0.254829592;
+const ERF_A2: f32 = <f32>-0.284496736;
+const ERF_A3: f32 = <f32>1.421413741;
+const ERF_A4: f32 = <f32>-1.453152027;
+const ERF_A5: f32 = <f32>1.061405429;
+// k·a_k, the coefficients of the polynomial's derivative: multiplied in float64 and then rounded, as
+// gelu-math.ts does (a cast's f32 context would make the compiler multiply in float32).
+const ERF_D2_64: f64 = 2 * -0.284496736;
+const ERF_D3_64: f64 = 3 * 1.421413741;
+const ERF_D4_64: f64 = 4 * -1.453152027;
+const ERF_D5_64: f64 = 5 * 1.061405429;
+const HALF_RSQRT2_64: f64 = Math.SQRT1_2 / 2;
+const ERF_D1: f32 = ERF_A1;
+const ERF_D2: f32 = <f32>ERF_D2_64;
+const ERF_D3: f32 = <f32>ERF_D3_64;
+const ERF_D4: f32 = <f32>ERF_D4_64;
+const ERF_D5: f32 = <f32>ERF_D5_64;
+const RSQRT2: f32 = <f32>Math.SQRT1_2;
+const HALF_RSQRT2: f32 = <f32>HALF_RSQRT2_64;
+
+/** exp of each lane in float64, rounded once (U_EXP's arithmetic; there is no SIMD exp to match Math.exp). */
+@inline function expLanes(v: v128): v128 {
+  let r = f32x4.splat(<f32>Math.exp(<f64>f32x4.extract_lane(v, 0)));
+  r = f32x4.replace_lane(r, 1, <f32>Math.exp(<f64>f32x4.extract_lane(v, 1)));
+  r = f32x4.replace_lane(r, 2, <f32>Math.exp(<f64>f32x4.extract_lane(v, 2)));
+  return f32x4.replace_lane(r, 3, <f32>Math.exp(<f64>f32x4.extract_lane(v, 3)));
+}
+
+/**
+ * GELU(x) on four lanes; the scalar form is Op.u's U_GELU. Every step but exp is an f32x4 op, exact
+ * like its scalar twin, so a lane's result does not depend on the path.
+ */
+@inline function geluV(x: v128): v128 {
+  const one = f32x4.splat(1);
+  const pos = f32x4.ge(x, f32x4.splat(0));
+  const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), f32x4.splat(RSQRT2));
+  const t = f32x4.div(one, f32x4.add(f32x4.mul(z, f32x4.splat(ERF_P)), one));
+  let poly = f32x4.mul(t, f32x4.splat(ERF_A5));
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A4)), t);
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A3)), t);
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A2)), t);
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A1)), t);
+  const e = expLanes(f32x4.neg(f32x4.mul(z, z)));
+  const q = f32x4.mul(f32x4.mul(poly, e), f32x4.splat(0.5));
+  return f32x4.mul(x, v128.bitselect(f32x4.sub(one, q), q, pos));
+}
+
+/** dy·GELU′(x) on four lanes (gelu-math.ts's geluGrad); the scalar form is Op.b's B_GELUBACKWARD. */
+@inline function geluGradV(x: v128, dy: v128): v128 {
+  const one = f32x4.splat(1);
+  const pos = f32x4.ge(x, f32x4.splat(0));
+  const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), f32x4.splat(RSQRT2));
+  const t = f32x4.div(one, f32x4.add(f32x4.mul(z, f32x4.splat(ERF_P)), one));
+  let poly = f32x4.mul(t, f32x4.splat(ERF_A5));
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A4)), t);
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A3)), t);
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A2)), t);
+  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A1)), t);
+  const e = expLanes(f32x4.neg(f32x4.mul(z, z)));
+  const q = f32x4.mul(f32x4.mul(poly, e), f32x4.splat(0.5));
+  const cdf = v128.bitselect(f32x4.sub(one, q), q, pos);
+  let dp = f32x4.splat(ERF_D5);
+  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D4));
+  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D3));
+  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D2));
+  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D1));
+  const s = f32x4.add(
+    f32x4.mul(f32x4.mul(f32x4.splat(ERF_P), f32x4.mul(t, t)), dp),
+    f32x4.mul(f32x4.mul(f32x4.splat(2), z), poly),
+  );
+  const density = f32x4.mul(f32x4.mul(e, s), f32x4.splat(HALF_RSQRT2));
+  return f32x4.mul(dy, f32x4.add(cdf, f32x4.mul(x, density)));
+}
+
+/** GELU(x), one element (gelu-math.ts's geluValue). */
+@inline function geluS(x: f32): f32 {
+  const pos = x >= 0;
+  const z = (pos ? x : -x) * RSQRT2;
+  const t = <f32>1 / (z * ERF_P + <f32>1);
+  let poly = t * ERF_A5;
+  poly = (poly + ERF_A4) * t;
+  poly = (poly + ERF_A3) * t;
+  poly = (poly + ERF_A2) * t;
+  poly = (poly + ERF_A1) * t;
+  const e = <f32>Math.exp(<f64>-(z * z));
+  const q = poly * e * <f32>0.5;
+  return x * (pos ? <f32>1 - q : q);
+}
+
+/** dy·GELU′(x), one element (gelu-math.ts's geluGrad). */
+@inline function geluGradS(x: f32, dy: f32): f32 {
+  const pos = x >= 0;
+  const z = (pos ? x : -x) * RSQRT2;
+  const t = <f32>1 / (z * ERF_P + <f32>1);
+  let poly = t * ERF_A5;
+  poly = (poly + ERF_A4) * t;
+  poly = (poly + ERF_A3) * t;
+  poly = (poly + ERF_A2) * t;
+  poly = (poly + ERF_A1) * t;
+  const e = <f32>Math.exp(<f64>-(z * z));
+  const q = poly * e * <f32>0.5;
+  const cdf = pos ? <f32>1 - q : q;
+  let dp = ERF_D5;
+  dp = dp * t + ERF_D4;
+  dp = dp * t + ERF_D3;
+  dp = dp * t + ERF_D2;
+  dp = dp * t + ERF_D1;
+  const s = ERF_P * (t * t) * dp + <f32>2 * z * poly;
+  const density = e * s * HALF_RSQRT2;
+  return dy * (cdf + x * density);
+}
+
 class Op {
-  /** Scalar unary op. exp/log/tanh run in float64 and round once, exactly like Math.* in the oracle. */
+  /**
+   * Scalar unary op. exp/log/tanh run in float64 and round once, exactly like Math.* in the oracle;
+   * gelu rounds each step as the oracle's gelu-math.ts does.
+   */
   @inline static u(op: i32, x: f32): f32 {
     switch (op) {
       case U_COPY:
@@ -51,15 +173,20 @@ class Op {
         return Mathf.abs(x);
       case U_TANH:
         return <f32>Math.tanh(<f64>x);
+      case U_GELU:
+        return geluS(x);
       default:
         unreachable();
         return 0;
     }
   }
 
-  /** True when the op has an exact f32x4 form (float64 rounding of +,-,*,/,sqrt is innocuous). */
+  /**
+   * True when the op has an exact f32x4 form (float64 rounding of +,-,*,/,sqrt is innocuous; gelu's
+   * one exp is taken lane by lane).
+   */
   @inline static uSimd(op: i32): bool {
-    return op == U_COPY || op == U_NEG || op == U_SQRT || op == U_ABS;
+    return op == U_COPY || op == U_NEG || op == U_SQRT || op == U_ABS || op == U_GELU;
   }
 
   @inline static uv(op: i32, x: v128): v128 {
@@ -72,6 +199,8 @@ class Op {
         return f32x4.sqrt(x);
       case U_ABS:
         return f32x4.abs(x);
+      case U_GELU:
+        return geluV(x);
       default:
         unreachable();
         return x;
@@ -101,6 +230,8 @@ class Op {
         return a < b ? 1 : 0;
       case B_EQ:
         return a == b ? 1 : 0;
+      case B_GELUBACKWARD:
+        return geluGradS(a, b);
       default:
         unreachable();
         return 0;
@@ -130,6 +261,8 @@ class Op {
         return v128.and(f32x4.lt(a, b), one);
       case B_EQ:
         return v128.and(f32x4.eq(a, b), one);
+      case B_GELUBACKWARD:
+        return geluGradV(a, b);
       default:
         unreachable();
         return a;
@@ -302,6 +435,9 @@ export function unaryRange(
       case U_TANH:
         Op.unaryRow(U_TANH, xp, sx, op_, len);
         break;
+      case U_GELU:
+        Op.unaryRow(U_GELU, xp, sx, op_, len);
+        break;
       default:
         unreachable();
     }
@@ -375,6 +511,9 @@ export function binaryRange(
         break;
       case B_EQ:
         Op.binaryRow(B_EQ, ap, sa, bp, sb, o, len);
+        break;
+      case B_GELUBACKWARD:
+        Op.binaryRow(B_GELUBACKWARD, ap, sa, bp, sb, o, len);
         break;
       default:
         unreachable();

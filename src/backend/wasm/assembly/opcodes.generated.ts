@@ -8,6 +8,7 @@ export const U_LOG: i32 = 3;
 export const U_SQRT: i32 = 4;
 export const U_ABS: i32 = 5;
 export const U_TANH: i32 = 6;
+export const U_GELU: i32 = 7;
 
 export const B_ADD: i32 = 0;
 export const B_SUB: i32 = 1;
@@ -19,6 +20,7 @@ export const B_GT: i32 = 6;
 export const B_GE: i32 = 7;
 export const B_LT: i32 = 8;
 export const B_EQ: i32 = 9;
+export const B_GELUBACKWARD: i32 = 10;
 
 export const R_SUM: i32 = 0;
 export const R_MAX: i32 = 1;
