@@ -7,7 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Backend, BinaryOp, RandomStream, StorageId, UnaryOp } from '../../src/backend/backend.js';
+import type {
+  Backend,
+  BinaryOp,
+  Im2colGeometry,
+  RandomStream,
+  StorageId,
+  UnaryOp,
+} from '../../src/backend/backend.js';
 import { ReferenceBackend } from '../../src/backend/reference.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../../src/backend/wasm/index.js';
 import { collapseDimsMinRank1 } from '../../src/backend/strides.js';
@@ -143,6 +150,95 @@ const BINARY: readonly BinaryOp[] = [
   'geluBackward',
 ];
 const APPROX_UNARY = new Set<UnaryOp>(['exp', 'log', 'tanh']);
+
+/** An im2col geometry from the image size, window, stride and padding ([rows, columns] each). */
+function unfoldGeometry(
+  [batch, channels, height, width]: readonly [number, number, number, number],
+  [kernelH, kernelW]: readonly [number, number],
+  [strideH, strideW]: readonly [number, number],
+  [padH, padW]: readonly [number, number],
+): Im2colGeometry {
+  const outH = Math.floor((height + 2 * padH - kernelH) / strideH) + 1;
+  const outW = Math.floor((width + 2 * padW - kernelW) / strideW) + 1;
+  return { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW };
+}
+
+/**
+ * Unfolds that take every path of the wasm kernels (assembly/conv.ts): kernel widths below 4, 4 to 8
+ * (the overlapping-copy path) and above 8; strides above 1, unequal and wider than the kernel (pixels
+ * no window reads); padding on one axis only; a kernel wider and taller than the image; windows
+ * wholly in the padding; a 1×1 kernel. Each image and column tensor is large enough (≥ 33k
+ * elements) to be split between 2 or 3 threads.
+ */
+const ODD_UNFOLDS: readonly { name: string; geom: Im2colGeometry; padValue: number }[] = [
+  {
+    name: '3×3 stride 2 pad 1, 3×17×15',
+    geom: unfoldGeometry([60, 3, 17, 15], [3, 3], [2, 2], [1, 1]),
+    padValue: 0,
+  },
+  {
+    name: '4×6 stride (1, 2) pad (2, 3)',
+    geom: unfoldGeometry([150, 2, 13, 11], [4, 6], [1, 2], [2, 3]),
+    padValue: -1,
+  },
+  {
+    name: '5×7 kernel over a 4×3 image, pad (2, 3)',
+    geom: unfoldGeometry([1500, 2, 4, 3], [5, 7], [1, 1], [2, 3]),
+    padValue: 0,
+  },
+  {
+    name: '2×2 pad 2 over 2×2 (windows in the padding)',
+    geom: unfoldGeometry([3000, 3, 2, 2], [2, 2], [1, 1], [2, 2]),
+    padValue: -Infinity,
+  },
+  {
+    name: '2×2 stride 3 (gaps)',
+    geom: unfoldGeometry([50, 4, 20, 20], [2, 2], [3, 3], [0, 0]),
+    padValue: -Infinity,
+  },
+  { name: '9×9 pad 2, 16×16', geom: unfoldGeometry([150, 1, 16, 16], [9, 9], [1, 1], [2, 2]), padValue: -1 },
+  { name: '1×1', geom: unfoldGeometry([100, 5, 9, 9], [1, 1], [1, 1], [0, 0]), padValue: 0 },
+  { name: '5×5 pad 2, 3×11×13', geom: unfoldGeometry([100, 3, 11, 13], [5, 5], [1, 1], [2, 2]), padValue: 0 },
+  { name: '4×4 stride 2 pad 1', geom: unfoldGeometry([100, 2, 15, 15], [4, 4], [2, 2], [1, 1]), padValue: 0 },
+  {
+    name: '8×8 over 10×12, pad (0, 1)',
+    geom: unfoldGeometry([400, 1, 10, 12], [8, 8], [1, 1], [0, 1]),
+    padValue: 0,
+  },
+];
+
+const oddUnfoldCache = new Map<string, { cols: Float32Array; image: Float32Array }>();
+
+/**
+ * Column gradients in [−2, 2), a quarter of them replaced by ±2^40. A float64 sum of a few float32
+ * values in [−2, 2) is exact whatever the order; with these, ±2^40 cancel and the small taps added
+ * while a 2^40 was in the sum lose their low bits, so a col2im that added an element's taps out of
+ * ascending (kh, kw) order would differ from the reference.
+ */
+function cancellingArray(n: number, seed: number): Float32Array {
+  const r = rng(seed + 1);
+  return randomArray(n, seed).map((v) => {
+    const u = r();
+    return u < 0.125 ? 2 ** 40 : u < 0.25 ? -(2 ** 40) : v;
+  });
+}
+
+/** The reference backend's im2col and col2im of an ODD_UNFOLDS case (computed once for every config). */
+function oddUnfoldReference(c: (typeof ODD_UNFOLDS)[number]): { cols: Float32Array; image: Float32Array } {
+  const cached = oddUnfoldCache.get(c.name);
+  if (cached !== undefined) return cached;
+  const { geom } = c;
+  const be = new ReferenceBackend();
+  const image = geom.batch * geom.channels * geom.height * geom.width;
+  const cols = geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW;
+  const colsOut = be.alloc(cols);
+  be.im2col(upload(be, randomArray(image, 31)), colsOut, geom, c.padValue);
+  const imageOut = be.alloc(image);
+  be.col2im(upload(be, cancellingArray(cols, 32)), imageOut, geom);
+  const result = { cols: be.readSync(colsOut, cols), image: be.readSync(imageOut, image) };
+  oddUnfoldCache.set(c.name, result);
+  return result;
+}
 
 interface Config {
   readonly variant: 'simd' | 'relaxed';
@@ -524,6 +620,37 @@ for (const cfg of configs) {
           assertExact(results[0]![0], results[1]![0], `sgd params ${JSON.stringify(params)}`);
           assertExact(results[0]![1], results[1]![1], `sgd velocity ${JSON.stringify(params)}`);
         }
+      }
+    });
+
+    it('im2col and col2im match the reference bit for bit on odd geometries, split between threads', () => {
+      // Reset the measured hand-off (a loaded machine raises it) so each large op is split on 2+
+      // threads, at cuts inside output rows; the trace checks that both kernels were split.
+      const { handoff } = (w as unknown as { parallel: { handoff: HandoffCost } }).parallel;
+      const trace = { dispatches: new Map<string, { count: number; chunks: number }>(), syncMs: 0 };
+      w.traceThreads(trace);
+      try {
+        for (const c of ODD_UNFOLDS) {
+          const { geom, padValue } = c;
+          const expected = oddUnfoldReference(c);
+          const image = geom.batch * geom.channels * geom.height * geom.width;
+          const cols = geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW;
+          const [x, g] = [upload(w, randomArray(image, 31)), upload(w, cancellingArray(cols, 32))];
+          const [colsOut, imageOut] = [w.alloc(cols), w.alloc(image)];
+          handoff.micros = HANDOFF_MICROS;
+          w.im2col(x, colsOut, geom, padValue);
+          handoff.micros = HANDOFF_MICROS;
+          w.col2im(g, imageOut, geom);
+          assertExact(w.readSync(colsOut, cols), expected.cols, `im2col ${c.name}`);
+          assertExact(w.readSync(imageOut, image), expected.image, `col2im ${c.name}`);
+          [x, g, colsOut, imageOut].forEach((id) => w.free(id));
+        }
+      } finally {
+        w.traceThreads(undefined);
+      }
+      if (cfg.threads > 1) {
+        const split = [...trace.dispatches.keys()].map((k) => k.split(' ')[0]);
+        assert.ok(split.includes('im2col') && split.includes('col2im'), `split: ${split.join(', ')}`);
       }
     });
 
