@@ -9,8 +9,9 @@
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout` and `softmaxCrossEntropy`. Each is checked against float64 and central differences in the
+ * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy` and `layerNorm` (tested against ops/normalization.ts's
+ * composition in test/unit/ops/layerNorm-fused.test.ts). Each is checked against float64 and central differences in the
  * op table (test/helpers/opTable.ts), `linear` and the cross-entropy against PyTorch too
  * (test/golden/mlp.test.ts), and `dropout` against its composition bit for bit
  * (test/unit/ops/dropout.test.ts).
@@ -591,6 +592,49 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       return { out, saved: [grad] };
     },
     backward: (g, { inputs: [logits], saved: [grad] }) => [grad!.mul(g.div(logits!.shape[0]!)), null],
+  },
+  layerNorm: {
+    // Inputs are packed by apply; weight and bias hold the cols elements of the normalised axes.
+    forward: (inputs, { axes, eps, weight, bias }) => {
+      const x = inputs[0]!;
+      const cols = sizeOf(x.shape.slice(x.ndim - axes));
+      const rows = cols === 0 ? 0 : x.size / cols;
+      const be = x.backend;
+      const w = weight ? inputs[1]!.id : -1;
+      const b = bias ? inputs[weight ? 2 : 1]!.id : -1;
+      const out = Tensor.uninitialized(be, x.shape);
+      const mean = Tensor.uninitialized(be, [rows]);
+      const rstd = Tensor.uninitialized(be, [rows]);
+      be.layerNorm(x.id, w, b, rows, cols, eps, out.id, mean.id, rstd.id);
+      return { out, saved: [mean, rstd] };
+    },
+    // dx from one fused pass; dgamma = Σ_rows g·x̂ and dbeta = Σ_rows g by the reduce kernel, whose
+    // column sums run in row order on one thread, so they do not depend on the thread count.
+    backward: (g, { inputs, needs, saved: [mean, rstd], attrs: { axes, weight, bias } }) => {
+      const x = inputs[0]!.packed();
+      const w = weight ? inputs[1]!.packed() : undefined;
+      const cols = sizeOf(x.shape.slice(x.ndim - axes));
+      const rows = cols === 0 ? 0 : x.size / cols;
+      const be = g.backend;
+      const dx = Tensor.uninitialized(be, x.shape);
+      const gxhat = w !== undefined && needs[1] ? Tensor.uninitialized(be, [rows, cols]) : undefined;
+      be.layerNormBackward(g.id, x.id, w?.id ?? -1, mean!.id, rstd!.id, rows, cols, dx.id, gxhat?.id ?? -1);
+      const grads: (Tensor | null)[] = [needs[0] ? dx : null];
+      if (w !== undefined)
+        grads.push(gxhat !== undefined ? gxhat.sum(0).reshape([...inputs[1]!.shape]) : null);
+      if (bias) {
+        const i = grads.length;
+        grads.push(
+          needs[i]
+            ? g
+                .reshape([rows, cols])
+                .sum(0)
+                .reshape([...inputs[i]!.shape])
+            : null,
+        );
+      }
+      return grads;
+    },
   },
 
   // ---- the everyday math (methods in src/tensor/math.ts; PyTorch's derivatives.yaml formulas) ----

@@ -41,7 +41,7 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
 /**
  * The commands, in code order (code = position + 1). GEMM and SPMM chunks are regions of C (SPMM's
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
- * COL2IM's images (each thread's float64 accumulator its workspace); the rest are element ranges
+ * COL2IM's images (each thread's float64 accumulator its workspace), LAYERNORM's rows; the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -65,6 +65,23 @@ export const COMMANDS = {
   unary: command('unaryRange', ['op', 'x', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
   binary: command('binaryRange', ['op', 'a', 'b', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
   where: command('whereRange', ['c', 'a', 'b', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
+  layerNorm: command(
+    'layerNorm',
+    ['x', 'gamma', 'beta', 'out', 'mean', 'rstd', 'cols', 'eps', 'i0', 'i1'],
+    ['eps'],
+  ),
+  layerNormBackward: command('layerNormBackward', [
+    'g',
+    'x',
+    'gamma',
+    'mean',
+    'rstd',
+    'dx',
+    'gxhat',
+    'cols',
+    'i0',
+    'i1',
+  ]),
 } as const;
 
 /** A command's name. */

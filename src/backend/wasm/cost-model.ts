@@ -28,7 +28,8 @@ export const HANDOFF_MICROS = 50;
  * loaded 2-core dev machine): `streaming` (binary, where, copy, neg/abs/sqrt: one SIMD op per 4
  * elements, memory-bound) ran at ~4000 elements/µs in cache and ~1800 in the ViT's profile (75 ms
  * for ~137 M elements a step), 3000 taken so only the ViT's largest (≥ 300k elements) split on two
- * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190.
+ * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190. `normalization` (the
+ * fused LayerNorm, forward or backward: float64 row sums in sequential order) TODO.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
@@ -36,6 +37,7 @@ export const WORK_PER_MICRO = {
   elements: 327,
   streaming: 3000,
   transcendental: 190,
+  normalization: 300,
 } as const;
 
 /** A kind of work the model knows. */
