@@ -3,13 +3,122 @@
  * Fused LayerNorm over rows [rowFrom, rowTo) of a contiguous [rows, cols] matrix, forward and
  * backward, in the float64 operations and order of the reference backend (src/backend/reference.ts),
  * so the two agree bit for bit: each row's sums run in ascending column order, and the per-element
- * passes (which have no order) use f64x2 lanes. Rows are independent, so a split of the rows between
- * threads changes nothing. `gamma`, `beta` and `gxhat` are 0 when absent.
+ * passes (which have no order) use f64x2 lanes. A sequential float64 sum is bound by the add's latency,
+ * so four rows are summed at once, one row per f64x2 lane (two vectors, two independent chains; a
+ * 4×4 shuffle turns four row loads into column pairs): each lane still adds its row's terms in
+ * column order. Rows are independent, so a split of the rows between threads changes nothing.
+ * `gamma`, `beta` and `gxhat` are 0 when absent.
  */
 
 /** Element c of an f32 array at `p`, widened to float64. */
 @inline function at(p: usize, c: i32): f64 {
   return <f64>load<f32>(p + (<usize>c << 2));
+}
+
+/** Lanes (row a, row b) of column c: f64x2(a[c], b[c]). */
+@inline function pair(a: usize, b: usize, c: i32): v128 {
+  return f64x2.replace_lane(f64x2.splat(at(a, c)), 1, at(b, c));
+}
+
+/** The high two f32 lanes moved low (to be promoted). */
+@inline function high(v: v128): v128 {
+  return v128.shuffle<f32>(v, v, 2, 3, 0, 1);
+}
+
+/**
+ * Mean and rstd of rows r … r+3 (pointers p0…p3), lanes (r, r+1) in m01/i01 and (r+2, r+3) in m23/i23,
+ * written to mean/rstd; then each row's output pass.
+ */
+@inline function forward4(
+  p0: usize,
+  p1: usize,
+  p2: usize,
+  p3: usize,
+  cols: i32,
+  n: f64,
+  eps: f64,
+  gamma: usize,
+  beta: usize,
+  o0: usize,
+  mean: usize,
+  rstd: usize,
+): void {
+  let s01 = f64x2.splat(0);
+  let s23 = f64x2.splat(0);
+  let c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const o = <usize>c << 2;
+    const a = v128.load(p0 + o);
+    const b = v128.load(p1 + o);
+    const d = v128.load(p2 + o);
+    const e = v128.load(p3 + o);
+    const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+    const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+    const de0 = v128.shuffle<f32>(d, e, 0, 4, 1, 5);
+    const de1 = v128.shuffle<f32>(d, e, 2, 6, 3, 7);
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(ab0));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(de0));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(high(ab0)));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(high(de0)));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(ab1));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(de1));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(high(ab1)));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(high(de1)));
+  }
+  for (; c < cols; c++) {
+    s01 = f64x2.add(s01, pair(p0, p1, c));
+    s23 = f64x2.add(s23, pair(p2, p3, c));
+  }
+  const nv = f64x2.splat(n);
+  const m01 = f64x2.div(s01, nv);
+  const m23 = f64x2.div(s23, nv);
+  let q01 = f64x2.splat(0);
+  let q23 = f64x2.splat(0);
+  c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const o = <usize>c << 2;
+    const a = v128.load(p0 + o);
+    const b = v128.load(p1 + o);
+    const d = v128.load(p2 + o);
+    const e = v128.load(p3 + o);
+    const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+    const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+    const de0 = v128.shuffle<f32>(d, e, 0, 4, 1, 5);
+    const de1 = v128.shuffle<f32>(d, e, 2, 6, 3, 7);
+    let u = f64x2.sub(f64x2.promote_low_f32x4(ab0), m01);
+    let v = f64x2.sub(f64x2.promote_low_f32x4(de0), m23);
+    q01 = f64x2.add(q01, f64x2.mul(u, u));
+    q23 = f64x2.add(q23, f64x2.mul(v, v));
+    u = f64x2.sub(f64x2.promote_low_f32x4(high(ab0)), m01);
+    v = f64x2.sub(f64x2.promote_low_f32x4(high(de0)), m23);
+    q01 = f64x2.add(q01, f64x2.mul(u, u));
+    q23 = f64x2.add(q23, f64x2.mul(v, v));
+    u = f64x2.sub(f64x2.promote_low_f32x4(ab1), m01);
+    v = f64x2.sub(f64x2.promote_low_f32x4(de1), m23);
+    q01 = f64x2.add(q01, f64x2.mul(u, u));
+    q23 = f64x2.add(q23, f64x2.mul(v, v));
+    u = f64x2.sub(f64x2.promote_low_f32x4(high(ab1)), m01);
+    v = f64x2.sub(f64x2.promote_low_f32x4(high(de1)), m23);
+    q01 = f64x2.add(q01, f64x2.mul(u, u));
+    q23 = f64x2.add(q23, f64x2.mul(v, v));
+  }
+  for (; c < cols; c++) {
+    const u = f64x2.sub(pair(p0, p1, c), m01);
+    const v = f64x2.sub(pair(p2, p3, c), m23);
+    q01 = f64x2.add(q01, f64x2.mul(u, u));
+    q23 = f64x2.add(q23, f64x2.mul(v, v));
+  }
+  const one = f64x2.splat(1);
+  const ev = f64x2.splat(eps);
+  const i01 = f64x2.div(one, f64x2.sqrt(f64x2.add(f64x2.div(q01, nv), ev)));
+  const i23 = f64x2.div(one, f64x2.sqrt(f64x2.add(f64x2.div(q23, nv), ev)));
+  const rowBytes = <usize>cols << 2;
+  normalizeRow(p0, gamma, beta, o0, cols, f64x2.extract_lane(m01, 0), f64x2.extract_lane(i01, 0));
+  normalizeRow(p1, gamma, beta, o0 + rowBytes, cols, f64x2.extract_lane(m01, 1), f64x2.extract_lane(i01, 1));
+  normalizeRow(p2, gamma, beta, o0 + 2 * rowBytes, cols, f64x2.extract_lane(m23, 0), f64x2.extract_lane(i23, 0));
+  normalizeRow(p3, gamma, beta, o0 + 3 * rowBytes, cols, f64x2.extract_lane(m23, 1), f64x2.extract_lane(i23, 1));
+  v128.store(mean, v128.shuffle<f32>(f32x4.demote_f64x2_zero(m01), f32x4.demote_f64x2_zero(m23), 0, 1, 4, 5));
+  v128.store(rstd, v128.shuffle<f32>(f32x4.demote_f64x2_zero(i01), f32x4.demote_f64x2_zero(i23), 0, 1, 4, 5));
 }
 
 /** out = (x − mean)·rstd·gamma + beta per row; mean and rstd (float32) kept per row. */
@@ -26,7 +135,14 @@ export function layerNorm(
   rowTo: i32,
 ): void {
   const n = <f64>cols;
-  for (let r = rowFrom; r < rowTo; r++) {
+  const rowBytes = <usize>cols << 2;
+  let r = rowFrom;
+  for (; r + 4 <= rowTo; r += 4) {
+    const p0 = x + <usize>r * rowBytes;
+    const o = <usize>r << 2;
+    forward4(p0, p0 + rowBytes, p0 + 2 * rowBytes, p0 + 3 * rowBytes, cols, n, eps, gamma, beta, out + <usize>r * rowBytes, mean + o, rstd + o);
+  }
+  for (; r < rowTo; r++) {
     const xr = x + (<usize>r * <usize>cols << 2);
     const orow = out + (<usize>r * <usize>cols << 2);
     let sum: f64 = 0;
