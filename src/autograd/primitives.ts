@@ -10,8 +10,8 @@
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
  * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy` and `layerNorm` (tested against ops/normalization.ts's
- * composition in test/unit/ops/layerNorm-fused.test.ts). Each is checked against float64 and central differences in the
+ * `dropout`, `softmaxCrossEntropy` and `layerNorm` (against its composition in
+ * test/unit/ops/layer-norm-fused.test.ts). Each is checked against float64 and central differences in the
  * op table (test/helpers/opTable.ts), `linear` and the cross-entropy against PyTorch too
  * (test/golden/mlp.test.ts), and `dropout` against its composition bit for bit
  * (test/unit/ops/dropout.test.ts).
@@ -619,20 +619,15 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const dx = Tensor.uninitialized(be, x.shape);
       const gxhat = w !== undefined && needs[1] ? Tensor.uninitialized(be, [rows, cols]) : undefined;
       be.layerNormBackward(g.id, x.id, w?.id ?? -1, mean!.id, rstd!.id, rows, cols, dx.id, gxhat?.id ?? -1);
+      // Σ over rows of a [rows, cols] matrix, shaped like parameter input i.
+      const rowSum = (t: Tensor, i: number): Tensor =>
+        t
+          .reshape([rows, cols])
+          .sum(0)
+          .reshape([...inputs[i]!.shape]);
       const grads: (Tensor | null)[] = [needs[0] ? dx : null];
-      if (w !== undefined)
-        grads.push(gxhat !== undefined ? gxhat.sum(0).reshape([...inputs[1]!.shape]) : null);
-      if (bias) {
-        const i = grads.length;
-        grads.push(
-          needs[i]
-            ? g
-                .reshape([rows, cols])
-                .sum(0)
-                .reshape([...inputs[i]!.shape])
-            : null,
-        );
-      }
+      if (w !== undefined) grads.push(gxhat !== undefined ? rowSum(gxhat, 1) : null);
+      if (bias) grads.push(needs[grads.length] ? rowSum(g, grads.length) : null);
       return grads;
     },
   },
