@@ -25,6 +25,7 @@ export const OP_KINDS = {
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
   reductions: ['reduce', 'argmax'],
   softmax: ['softmaxCrossEntropy'],
+  normalization: ['layerNorm', 'layerNormBackward'],
   random: ['random', 'dropout'],
   'memory & transfer': ['alloc', 'free', 'write', 'readSync', 'read', 'memory'],
 } as const satisfies Record<string, readonly (keyof Backend)[]>;

@@ -37,6 +37,8 @@ export interface PrimitiveAttrs {
   dropout: { p: number; stream: RandomStream };
   softmaxCrossEntropy: Record<string, never>;
   gelu: Record<string, never>;
+  /** Fused LayerNorm over the `axes` trailing axes; inputs [x, weight?, bias?] as the flags say. */
+  layerNorm: { axes: number; eps: number; weight: boolean; bias: boolean };
   // ---- the everyday math (src/tensor/math.ts) ----
   sqrt: Record<string, never>;
   abs: Record<string, never>;

@@ -11,10 +11,10 @@
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
  * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy` and `gelu`. Each is checked against float64 and central differences
- * in the op table (test/helpers/opTable.ts), `linear`, the cross-entropy and `gelu` against PyTorch too
- * (test/golden/mlp.test.ts, conv.test.ts), and `dropout` and `gelu` against their compositions
- * (test/unit/ops/dropout.test.ts, gelu.test.ts).
+ * `dropout`, `softmaxCrossEntropy`, `gelu` and `layerNorm`. Each is checked against float64 and central
+ * differences in the op table (test/helpers/opTable.ts), `linear`, the cross-entropy and `gelu` against
+ * PyTorch too (test/golden/mlp.test.ts, conv.test.ts), and `dropout`, `gelu` and `layerNorm` against
+ * their compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
@@ -617,6 +617,44 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const { out } = binaryForward('geluBackward', xs, g);
       if (xs !== x) xs.dispose();
       return [out];
+    },
+  },
+  layerNorm: {
+    // Inputs are packed by apply; weight and bias hold the cols elements of the normalised axes.
+    forward: (inputs, { axes, eps, weight, bias }) => {
+      const x = inputs[0]!;
+      const cols = sizeOf(x.shape.slice(x.ndim - axes));
+      const rows = cols === 0 ? 0 : x.size / cols;
+      const be = x.backend;
+      const w = weight ? inputs[1]!.id : -1;
+      const b = bias ? inputs[weight ? 2 : 1]!.id : -1;
+      const out = Tensor.uninitialized(be, x.shape);
+      const mean = Tensor.uninitialized(be, [rows]);
+      const rstd = Tensor.uninitialized(be, [rows]);
+      be.layerNorm(x.id, w, b, rows, cols, eps, out.id, mean.id, rstd.id);
+      return { out, saved: [mean, rstd] };
+    },
+    // dx from one fused pass; dgamma = Σ_rows g·x̂ and dbeta = Σ_rows g by the reduce kernel, whose
+    // column sums run in row order on one thread, so they do not depend on the thread count.
+    backward: (g, { inputs, needs, saved: [mean, rstd], attrs: { axes, weight, bias } }) => {
+      const x = inputs[0]!.packed();
+      const w = weight ? inputs[1]!.packed() : undefined;
+      const cols = sizeOf(x.shape.slice(x.ndim - axes));
+      const rows = cols === 0 ? 0 : x.size / cols;
+      const be = g.backend;
+      const dx = Tensor.uninitialized(be, x.shape);
+      const gxhat = w !== undefined && needs[1] ? Tensor.uninitialized(be, [rows, cols]) : undefined;
+      be.layerNormBackward(g.id, x.id, w?.id ?? -1, mean!.id, rstd!.id, rows, cols, dx.id, gxhat?.id ?? -1);
+      // Σ over rows of a [rows, cols] matrix, shaped like parameter input i.
+      const rowSum = (t: Tensor, i: number): Tensor =>
+        t
+          .reshape([rows, cols])
+          .sum(0)
+          .reshape([...inputs[i]!.shape]);
+      const grads: (Tensor | null)[] = [needs[0] ? dx : null];
+      if (w !== undefined) grads.push(gxhat !== undefined ? rowSum(gxhat, 1) : null);
+      if (bias) grads.push(needs[grads.length] ? rowSum(g, grads.length) : null);
+      return grads;
     },
   },
 

@@ -205,6 +205,41 @@ export interface Backend {
     losses: StorageId,
     grad: StorageId,
   ): void;
+  /**
+   * Fused LayerNorm (Ba et al. 2016, https://arxiv.org/abs/1607.06450) over each row of a contiguous
+   * [rows, cols] matrix. Per row, in float64 and ascending column order on every backend that claims
+   * bit-identity (reference, wasm): mean = Σx/cols, var = Σ(x − mean)²/cols (biased), rstd =
+   * 1/√(var + eps); out = (x − mean)·rstd·gamma + beta, rounded once (gamma and beta hold cols
+   * elements, or are -1 for none). mean and rstd (rows elements each) are kept for the backward pass.
+   */
+  layerNorm(
+    x: StorageId,
+    gamma: StorageId,
+    beta: StorageId,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+  ): void;
+  /**
+   * LayerNorm's backward pass for upstream gradient g: with x̂ = (x − mean)·rstd, ĝ = g·gamma (g when
+   * gamma is -1), a = Σĝ/cols and b = Σĝ·x̂/cols (float64, ascending column order),
+   * dx = (ĝ − a − x̂·b)·rstd. When gxhat is not -1 it receives g·x̂, whose column sums (left to
+   * `reduce`, so they do not depend on how rows are split) are dgamma.
+   */
+  layerNormBackward(
+    g: StorageId,
+    x: StorageId,
+    gamma: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+    rows: number,
+    cols: number,
+    dx: StorageId,
+    gxhat: StorageId,
+  ): void;
   // ---- views and indexing (the loops are in src/backend/indexing.ts) ----
   /**
    * Strided copy: out[outOffset + Σ iₐ·outStrides[a]] = x[xOffset + Σ iₐ·xStrides[a]] for every index i

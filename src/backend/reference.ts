@@ -477,6 +477,86 @@ export class ReferenceBackend implements Backend {
     }
   }
 
+  layerNorm(
+    x: StorageId,
+    gamma: StorageId,
+    beta: StorageId,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+  ): void {
+    const xs = this.view(x);
+    const gs = gamma >= 0 ? this.view(gamma) : undefined;
+    const bs = beta >= 0 ? this.view(beta) : undefined;
+    const o = this.view(out);
+    const ms = this.view(mean);
+    const rs = this.view(rstd);
+    // The wasm kernel (assembly/normalization.ts) does exactly these float64 operations in this order.
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += xs[base + c]!;
+      const mu = sum / cols;
+      let sq = 0;
+      for (let c = 0; c < cols; c++) {
+        const d = xs[base + c]! - mu;
+        sq += d * d;
+      }
+      const inv = 1 / Math.sqrt(sq / cols + eps);
+      for (let c = 0; c < cols; c++) {
+        let y = (xs[base + c]! - mu) * inv;
+        if (gs !== undefined) y *= gs[c]!;
+        if (bs !== undefined) y += bs[c]!;
+        o[base + c] = y;
+      }
+      ms[r] = mu;
+      rs[r] = inv;
+    }
+  }
+
+  layerNormBackward(
+    g: StorageId,
+    x: StorageId,
+    gamma: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+    rows: number,
+    cols: number,
+    dx: StorageId,
+    gxhat: StorageId,
+  ): void {
+    const gs = this.view(g);
+    const xs = this.view(x);
+    const ws = gamma >= 0 ? this.view(gamma) : undefined;
+    const ms = this.view(mean);
+    const rs = this.view(rstd);
+    const d = this.view(dx);
+    const gx = gxhat >= 0 ? this.view(gxhat) : undefined;
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      const mu = ms[r]!;
+      const inv = rs[r]!;
+      let s1 = 0;
+      let s2 = 0;
+      for (let c = 0; c < cols; c++) {
+        const gh = ws !== undefined ? gs[base + c]! * ws[c]! : gs[base + c]!;
+        s1 += gh;
+        s2 += gh * ((xs[base + c]! - mu) * inv);
+      }
+      const a = s1 / cols;
+      const b = s2 / cols;
+      for (let c = 0; c < cols; c++) {
+        const xhat = (xs[base + c]! - mu) * inv;
+        const gh = ws !== undefined ? gs[base + c]! * ws[c]! : gs[base + c]!;
+        d[base + c] = (gh - a - xhat * b) * inv;
+        if (gx !== undefined) gx[base + c] = gs[base + c]! * xhat;
+      }
+    }
+  }
+
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
     const w = this.view(param);
     const g = this.view(grad);

@@ -1,9 +1,12 @@
 /**
  * Batch and layer normalisation (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167; Ba, Kiros &
- * Hinton 2016, https://arxiv.org/abs/1607.06450), composed from primitives: no hand-written backward,
- * so the gradient through the batch mean and variance comes from the autograd table.
+ * Hinton 2016, https://arxiv.org/abs/1607.06450). BatchNorm is composed from primitives (no
+ * hand-written backward: the gradient through the batch mean and variance comes from the autograd
+ * table); LayerNorm runs as one fused primitive, checked against the same composition.
  */
+import { apply } from '../autograd/apply.js';
 import { ArgumentError } from '../errors.js';
+import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -40,7 +43,9 @@ export function normalize(
 
 /**
  * F.layer_norm: normalise over the trailing axes of shape `normalizedShape`, then y·weight + bias
- * (weight and bias of shape `normalizedShape`, optional).
+ * (weight and bias of shape `normalizedShape`, optional). The trailing axes of a packed tensor are
+ * one contiguous run per row, so this is one fused kernel forward and one backward (the `layerNorm`
+ * primitive); a weight or bias that only broadcasts to `normalizedShape` takes the composition.
  */
 export function layerNorm(
   x: Tensor,
@@ -57,6 +62,27 @@ export function layerNorm(
         'pass the sizes of the trailing axes to normalise.',
     );
   }
+  const { weight, bias } = opts;
+  const exact = (p: Tensor | null | undefined): boolean => !p || sameShape(p.shape, normalizedShape);
+  if (x.size === 0 || !exact(weight) || !exact(bias)) return layerNormComposed(x, normalizedShape, opts);
+  const inputs = [x];
+  if (weight) inputs.push(weight);
+  if (bias) inputs.push(bias);
+  return apply('layerNorm', inputs, { axes: k, eps, weight: !!weight, bias: !!bias });
+}
+
+/**
+ * layerNorm composed from primitives (mean, variance, broadcast arithmetic): the fused kernel's
+ * reference in the tests, and the path for a weight or bias that broadcasts.
+ */
+export function layerNormComposed(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {},
+): Tensor {
+  const eps = opts.eps ?? 1e-5;
+  checkEps(eps, 'layerNorm');
+  const k = normalizedShape.length;
   const axes = Array.from({ length: k }, (_, i) => x.ndim - k + i);
   let y = normalize(x, axes, eps).y;
   if (opts.weight) y = y.mul(opts.weight);

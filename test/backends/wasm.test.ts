@@ -596,6 +596,11 @@ for (const cfg of configs) {
       }
     });
 
+    it('layerNorm and layerNormBackward are bit-identical to the reference (split by rows on 2+ threads)', () => {
+      const want = layerNormOutputs(ref);
+      layerNormOutputs(w).forEach((o, i) => assertExact(o, want[i]!, `layerNorm output ${i}`));
+    });
+
     it('sgdStep is bit-identical (with and without momentum and weight decay)', () => {
       const settings = [
         { lr: 0.1, momentum: 0, weightDecay: 0 },
@@ -772,8 +777,63 @@ function stridedElementwise(be: WasmBackend): Float32Array[] {
   return out;
 }
 
+/**
+ * LayerNorm forward and backward (out, mean, rstd, dx, g·x̂) on `be` over row lengths that are and
+ * are not multiples of 4 (the SIMD pass's tail), with and without gamma and beta, and the ViT's
+ * [256·17, 64], large enough to be split by rows on 2+ threads (checked by the trace on a wasm backend).
+ */
+function layerNormOutputs(be: Backend): Float32Array[] {
+  const out: Float32Array[] = [];
+  const wasm = be instanceof ReferenceBackend ? undefined : (be as WasmBackend);
+  const trace = { dispatches: new Map<string, { count: number; chunks: number }>(), syncMs: 0 };
+  wasm?.traceThreads(trace);
+  // A loaded machine raises the measured hand-off cost until only probes split; start each call
+  // from the nominal cost so the large case is split on 2+ threads (the trace checks that it was).
+  const nominal = (): void => {
+    if (wasm !== undefined)
+      (wasm as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.micros = HANDOFF_MICROS;
+  };
+  for (const [rows, cols, affine] of [
+    [1, 1, true],
+    [5, 3, false],
+    [7, 13, true],
+    [33, 64, false],
+    [256 * 17, 64, true],
+  ] as const) {
+    const size = rows * cols;
+    // Inputs with a large mean and a small spread, where the variance's cancellation shows.
+    const x = upload(be, randomArray(size, rows + cols, 2.5, 3.5));
+    const g = upload(be, randomArray(size, rows + 2 * cols));
+    const gamma = affine ? upload(be, randomArray(cols, 3 * cols, 0.5, 1.5)) : -1;
+    const beta = affine ? upload(be, randomArray(cols, 5 * cols)) : -1;
+    const [y, mean, rstd, dx, gxhat] = [size, rows, rows, size, size].map((n) => be.alloc(n));
+    trace.dispatches.clear();
+    nominal();
+    be.layerNorm(x, gamma, beta, rows, cols, 1e-5, y!, mean!, rstd!);
+    nominal();
+    be.layerNormBackward(g, x, gamma, mean!, rstd!, rows, cols, dx!, affine ? gxhat! : -1);
+    if (wasm !== undefined && wasm.threads > 1 && size > 100000) {
+      assert.deepEqual([...trace.dispatches.keys()].map((k) => k.split(' ')[0]).sort(), [
+        'layerNorm',
+        'layerNormBackward',
+      ]);
+    }
+    out.push(
+      be.readSync(y!, size),
+      be.readSync(mean!, rows),
+      be.readSync(rstd!, rows),
+      be.readSync(dx!, size),
+    );
+    if (affine) out.push(be.readSync(gxhat!, size));
+    [x, g, y!, mean!, rstd!, dx!, gxhat!].forEach((id) => be.free(id));
+    if (affine) [gamma, beta].forEach((id) => be.free(id));
+  }
+  wasm?.traceThreads(undefined);
+  return out;
+}
+
 describe('wasm backend: thread count and helpers', () => {
-  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout, SGD, strided unary/binary/where, im2col and col2im results', async () => {
+  it('1, 2, 3 and 4 threads give bit-identical matmul, uniform, dropout, SGD, strided unary/binary/where, im2col, col2im and layerNorm results', async () => {
     for (const variant of configs.filter((c) => c.threads === 1).map((c) => c.variant)) {
       const backends = await Promise.all(
         [1, 2, 3, 4].map((threads) => createWasmBackend({ threads, variant })),
@@ -831,6 +891,7 @@ describe('wasm backend: thread count and helpers', () => {
         be.matmul(a, b, c, 256, 256, 784, false, false);
         r.push(be.readSync(c, 256 * 256));
         r.push(...stridedElementwise(be));
+        r.push(...layerNormOutputs(be));
         r.push(...convUnfolds(be));
         return r;
       });

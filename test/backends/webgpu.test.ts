@@ -404,6 +404,42 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
     }
   });
 
+  it('layerNorm forward and backward (float32 row sums; the reference sums in float64)', async () => {
+    for (const [rows, cols, affine] of [
+      [4352, 64, true],
+      [5, 13, false],
+      [1, 1, true],
+    ] as const) {
+      const size = rows * cols;
+      const x = randomArray(size, 71);
+      const g = randomArray(size, 72);
+      const gamma = randomArray(cols, 73, 0.5, 1.5);
+      const beta = randomArray(cols, 74);
+      const { got, want } = await both(
+        [x, g, gamma, beta],
+        [size, rows, rows, size, size],
+        (be, [xi, gi, wi, bi], [y, mean, rstd, dx, gxhat]) => {
+          be.layerNorm(xi!, affine ? wi! : -1, affine ? bi! : -1, rows, cols, 1e-5, y!, mean!, rstd!);
+          be.layerNormBackward(
+            gi!,
+            xi!,
+            affine ? wi! : -1,
+            mean!,
+            rstd!,
+            rows,
+            cols,
+            dx!,
+            affine ? gxhat! : -1,
+          );
+        },
+      );
+      const names = ['y', 'mean', 'rstd', 'dx', 'g·x̂'];
+      got
+        .slice(0, affine ? 5 : 4)
+        .forEach((o, i) => assertClose(o, want[i]!, `${names[i]} ${rows}×${cols}`, 1e-4, 1));
+    }
+  });
+
   it('sgdStep with and without momentum / weight decay', async () => {
     for (const params of [
       { lr: 0.1, momentum: 0, weightDecay: 0 },

@@ -23,6 +23,7 @@ import { pick, scaledDotProductAttention } from '../../src/ops/attention.js';
 import { apply } from '../../src/autograd/apply.js';
 import { linear } from '../../src/ops/linear.js';
 import { crossEntropyComposed } from '../../src/ops/loss.js';
+import { layerNorm } from '../../src/ops/normalization.js';
 
 /** One op-table case: a function of input tensors and how to make its inputs. */
 export interface OpCase {
@@ -343,6 +344,31 @@ export const opCases: readonly OpCase[] = [
     shapes: [[4, 5]],
     fn: (z) => crossEntropy(z, labels()),
     gen: (n, i) => smooth(n, i, 3),
+  },
+  // ---- fused LayerNorm (every combination of weight and bias; one and two trailing axes) ----
+  {
+    name: 'layerNorm with weight and bias',
+    prims: ['layerNorm'],
+    shapes: [[4, 6], [6], [6]],
+    fn: (x, w, b) => layerNorm(x, [6], { weight: w, bias: b }),
+  },
+  {
+    name: 'layerNorm over two axes, no affine',
+    prims: ['layerNorm'],
+    shapes: [[2, 3, 5]],
+    fn: (x) => layerNorm(x, [3, 5], { eps: 1e-3 }),
+  },
+  {
+    name: 'layerNorm weight only',
+    prims: ['layerNorm'],
+    shapes: [[3, 7], [7]],
+    fn: (x, w) => layerNorm(x, [7], { weight: w }),
+  },
+  {
+    name: 'layerNorm bias only, transposed input',
+    prims: ['layerNorm'],
+    shapes: [[5, 3], [5]],
+    fn: (x, b) => layerNorm(x.transpose(0, 1), [5], { bias: b }),
   },
   // ---- views and indexing (strided views over one storage; src/tensor/views.ts) ----
   { name: 'narrow dim 1', prims: ['shrink'], shapes: [[3, 5]], fn: (a) => a.narrow(1, 1, 3) },

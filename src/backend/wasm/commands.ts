@@ -43,6 +43,7 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
  * COL2IM's images (each thread's float64 accumulator its workspace), MAXPOOL's and MAXPOOLBACKWARD's
  * image planes (n, c); the rest are element ranges
+ * COL2IM's images (each thread's float64 accumulator its workspace), LAYERNORM's rows; the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -68,6 +69,23 @@ export const COMMANDS = {
   where: command('whereRange', ['c', 'a', 'b', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
   maxPool: command('maxPool2d', ['x', 'out', 'indices', 'geometry', 'i0', 'i1']),
   maxPoolBackward: command('maxPool2dBackward', ['dy', 'indices', 'dx', 'geometry', 'i0', 'i1']),
+  layerNorm: command(
+    'layerNorm',
+    ['x', 'gamma', 'beta', 'out', 'mean', 'rstd', 'cols', 'eps', 'i0', 'i1'],
+    ['eps'],
+  ),
+  layerNormBackward: command('layerNormBackward', [
+    'g',
+    'x',
+    'gamma',
+    'mean',
+    'rstd',
+    'dx',
+    'gxhat',
+    'cols',
+    'i0',
+    'i1',
+  ]),
 } as const;
 
 /** A command's name. */

@@ -31,7 +31,9 @@ export const HANDOFF_MICROS = 50;
  * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190. The fused GELU and its
  * backward (one float64 exp per element and ~15 f32x4 steps per 4) ran at ~105 and are counted as
  * `transcendental`: the model then underrates their work and splits them a little later than it could,
- * which costs nothing at the ViT's 557k-element activations (split on 2+ threads either way).
+ * which costs nothing at the ViT's 557k-element activations (split on 2+ threads either way). `normalization` (the
+ * fused LayerNorm on the ViT's [4352, 64], float64 row sums four rows at a time) ran at ~790 elements/µs
+ * forward and ~550 backward (min of 50 runs, loaded machine); 500 taken.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
@@ -39,6 +41,7 @@ export const WORK_PER_MICRO = {
   elements: 327,
   streaming: 3000,
   transcendental: 190,
+  normalization: 500,
 } as const;
 
 /** A kind of work the model knows. */

@@ -57,6 +57,32 @@ export interface Kernels {
     rows: number,
     cols: number,
   ): void;
+  /** LayerNorm forward over rows [rowFrom, rowTo); gamma and beta 0 when absent. */
+  layerNorm(
+    x: number,
+    gamma: number,
+    beta: number,
+    out: number,
+    mean: number,
+    rstd: number,
+    cols: number,
+    eps: number,
+    rowFrom: number,
+    rowTo: number,
+  ): void;
+  /** LayerNorm backward over rows [rowFrom, rowTo); gamma and gxhat 0 when absent. */
+  layerNormBackward(
+    g: number,
+    x: number,
+    gamma: number,
+    mean: number,
+    rstd: number,
+    dx: number,
+    gxhat: number,
+    cols: number,
+    rowFrom: number,
+    rowTo: number,
+  ): void;
   sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
   /** sgdStep over elements [start, end). */
   sgdStepRange(

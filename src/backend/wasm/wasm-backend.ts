@@ -6,7 +6,7 @@
  * codes (opcodes.ts), the matmul planner (planner.ts), the helper-thread commands (parallel.ts,
  * threads.ts), the dropout mask cache (mask-cache.ts) and creation on each host (create.ts).
  * Matches the reference backend (src/backend/reference.ts): bit for bit for copies, arithmetic,
- * reductions, random uniform, dropout and SGD; to float32 rounding for matmul, exp/log/tanh and
+ * reductions, random uniform, dropout, SGD and LayerNorm; to float32 rounding for matmul, exp/log/tanh and
  * softmax cross-entropy.
  */
 import type {
@@ -464,6 +464,60 @@ export class WasmBackend implements Backend {
       rows,
       cols,
     );
+  }
+
+  layerNorm(
+    x: StorageId,
+    gamma: StorageId,
+    beta: StorageId,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+  ): void {
+    const args = {
+      x: this.ptr(x),
+      gamma: gamma >= 0 ? this.ptr(gamma) : 0,
+      beta: beta >= 0 ? this.ptr(beta) : 0,
+      out: this.ptr(out),
+      mean: this.ptr(mean),
+      rstd: this.ptr(rstd),
+      cols,
+      eps,
+    };
+    // Each row is normalised whole by one thread: any split of the rows gives the same bytes.
+    if (this.splits(rows * cols, 'normalization')) this.parallel.ranges('layerNorm', args, rows, 1);
+    else this.k.layerNorm(args.x, args.gamma, args.beta, args.out, args.mean, args.rstd, cols, eps, 0, rows);
+  }
+
+  layerNormBackward(
+    g: StorageId,
+    x: StorageId,
+    gamma: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+    rows: number,
+    cols: number,
+    dx: StorageId,
+    gxhat: StorageId,
+  ): void {
+    const args = {
+      g: this.ptr(g),
+      x: this.ptr(x),
+      gamma: gamma >= 0 ? this.ptr(gamma) : 0,
+      mean: this.ptr(mean),
+      rstd: this.ptr(rstd),
+      dx: this.ptr(dx),
+      gxhat: gxhat >= 0 ? this.ptr(gxhat) : 0,
+      cols,
+    };
+    if (this.splits(rows * cols, 'normalization')) this.parallel.ranges('layerNormBackward', args, rows, 1);
+    else {
+      const { g: pg, x: px, gamma: pw, mean: pm, rstd: pr, dx: pd, gxhat: pgx } = args;
+      this.k.layerNormBackward(pg, px, pw, pm, pr, pd, pgx, cols, 0, rows);
+    }
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {

@@ -380,6 +380,71 @@ ${entry}
   }
 }`;
 
+/**
+ * LayerNorm forward, one thread per row (float32; WGSL has no float64): P0 rows, P1 cols, P2 eps
+ * (float), P3/P4 nonzero when gamma/beta are bound (else a placeholder is).
+ */
+export const layerNormSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rstd: array<f32>;
+${entry}
+  let rows = P(0u); let cols = P(1u);
+  if (i >= rows) { return; }
+  let base = i * cols;
+  let n = f32(cols);
+  var sum = 0.0;
+  for (var c = 0u; c < cols; c++) { sum += xs[base + c]; }
+  let mu = sum / n;
+  var sq = 0.0;
+  for (var c = 0u; c < cols; c++) { let d = xs[base + c] - mu; sq += d * d; }
+  let inv = 1.0 / sqrt(sq / n + PF(2u));
+  for (var c = 0u; c < cols; c++) {
+    var y = (xs[base + c] - mu) * inv;
+    if (P(3u) != 0u) { y *= gamma[c]; }
+    if (P(4u) != 0u) { y += beta[c]; }
+    out[base + c] = y;
+  }
+  mean[i] = mu;
+  rstd[i] = inv;
+}`;
+
+/** LayerNorm backward, one thread per row: P0 rows, P1 cols, P3 nonzero when gamma is bound; the variant writes g·x̂ too. */
+export function layerNormBackwardSource(withGxhat: boolean): string {
+  return `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> gs: array<f32>;
+@group(0) @binding(2) var<storage, read> xs: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> mean: array<f32>;
+@group(0) @binding(5) var<storage, read> rstd: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+${withGxhat ? '@group(0) @binding(7) var<storage, read_write> gxhat: array<f32>;' : ''}
+${entry}
+  let rows = P(0u); let cols = P(1u);
+  if (i >= rows) { return; }
+  let base = i * cols;
+  let mu = mean[i]; let inv = rstd[i];
+  var s1 = 0.0; var s2 = 0.0;
+  for (var c = 0u; c < cols; c++) {
+    var gh = gs[base + c];
+    if (P(3u) != 0u) { gh *= gamma[c]; }
+    s1 += gh;
+    s2 += gh * ((xs[base + c] - mu) * inv);
+  }
+  let a = s1 / f32(cols); let b = s2 / f32(cols);
+  for (var c = 0u; c < cols; c++) {
+    let xhat = (xs[base + c] - mu) * inv;
+    var gh = gs[base + c];
+    if (P(3u) != 0u) { gh *= gamma[c]; }
+    dx[base + c] = (gh - a - xhat * b) * inv;
+    ${withGxhat ? 'gxhat[base + c] = gs[base + c] * xhat;' : ''}
+  }
+}`;
+}
+
 /** SGD: P0 size, P1 lr, P2 momentum, P3 weight decay (floats); velocity variant updates v. */
 export function sgdSource(withVelocity: boolean): string {
   return `${header}${linearIndex}

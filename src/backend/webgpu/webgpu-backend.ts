@@ -35,6 +35,8 @@ import {
   col2imSource,
   fillSource,
   im2colSource,
+  layerNormBackwardSource,
+  layerNormSource,
   matmulSource,
   maxPool2dBackwardSource,
   maxPool2dSource,
@@ -404,6 +406,61 @@ export class WebGPUBackend implements Backend {
         [losses, rows],
         [grad, rows * cols],
       ],
+      p,
+      grid(rows),
+    );
+  }
+
+  layerNorm(
+    x: StorageId,
+    gamma: StorageId,
+    beta: StorageId,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+  ): void {
+    if (rows === 0) return;
+    const p = this.params.next();
+    p.u32[0] = rows;
+    p.u32[1] = cols;
+    p.f32[2] = eps;
+    p.u32[3] = gamma >= 0 ? 1 : 0;
+    p.u32[4] = beta >= 0 ? 1 : 0;
+    const outs: [StorageId, number][] = [
+      [out, rows * cols],
+      [mean, rows],
+      [rstd, rows],
+    ];
+    this.record('layerNorm', () => layerNormSource, [x, gamma, beta], outs, p, grid(rows));
+  }
+
+  layerNormBackward(
+    g: StorageId,
+    x: StorageId,
+    gamma: StorageId,
+    mean: StorageId,
+    rstd: StorageId,
+    rows: number,
+    cols: number,
+    dx: StorageId,
+    gxhat: StorageId,
+  ): void {
+    if (rows === 0) return;
+    const p = this.params.next();
+    p.u32[0] = rows;
+    p.u32[1] = cols;
+    p.u32[3] = gamma >= 0 ? 1 : 0;
+    const withGxhat = gxhat >= 0;
+    const outs: [StorageId, number][] = [[dx, rows * cols]];
+    if (withGxhat) outs.push([gxhat, rows * cols]);
+    this.record(
+      `layerNormBackward:${withGxhat}`,
+      () => layerNormBackwardSource(withGxhat),
+      [g, x, gamma, mean, rstd],
+      outs,
       p,
       grid(rows),
     );

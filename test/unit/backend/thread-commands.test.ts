@@ -31,7 +31,7 @@ describe('helper-thread commands: one table', () => {
     );
     assert.ok(!codes.includes(EXIT_CODE));
     // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops and max
-    // pooling); a new row appends code 15.
+    // pooling, then LayerNorm's two); a new row appends code 17.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -47,6 +47,8 @@ describe('helper-thread commands: one table', () => {
       where: 12,
       maxPool: 13,
       maxPoolBackward: 14,
+      layerNorm: 15,
+      layerNormBackward: 16,
     });
   });
 
