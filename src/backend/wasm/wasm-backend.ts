@@ -437,6 +437,30 @@ export class WasmBackend implements Backend {
     );
   }
 
+  softmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
+    if (rows * cols === 0) return;
+    const args = { x: this.ptr(x), out: this.ptr(out), cols };
+    // Each row is computed whole by one thread, its exponentials in that thread's workspace (the
+    // GEMM slot, never in use at the same time): any split gives the same bytes. Exp dominates.
+    if (!this.splits(rows * cols, 'transcendental')) {
+      this.k.softmax(args.x, args.out, 0, rows, cols, this.parallel.work(0, 8 * cols));
+      return;
+    }
+    this.parallel.workspaces(0, 8 * cols);
+    this.parallel.ranges('softmax', args, rows, 1);
+  }
+
+  softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void {
+    if (rows * cols === 0) return;
+    const args = { y: this.ptr(y), dy: this.ptr(dy), out: this.ptr(out), cols };
+    // Whole rows per thread, as the forward.
+    if (!this.splits(rows * cols, 'elements')) {
+      this.k.softmaxBackward(args.y, args.dy, args.out, 0, rows, cols);
+      return;
+    }
+    this.parallel.ranges('softmaxBackward', args, rows, 1);
+  }
+
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
     const pw = this.ptr(param);
     const pg = this.ptr(grad);

@@ -30,7 +30,7 @@ describe('helper-thread commands: one table', () => {
       rows.map((_, i) => i + 1),
     );
     assert.ok(!codes.includes(EXIT_CODE));
-    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops); a new row appends code 13.
+    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops and softmax); a new row appends code 15.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -44,6 +44,8 @@ describe('helper-thread commands: one table', () => {
       unary: 10,
       binary: 11,
       where: 12,
+      softmax: 13,
+      softmaxBackward: 14,
     });
   });
 
