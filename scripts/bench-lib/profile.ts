@@ -23,7 +23,7 @@ export const OP_KINDS = {
   'im2col/col2im': ['im2col', 'col2im'],
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
   reductions: ['reduce', 'argmax'],
-  softmax: ['softmaxCrossEntropy'],
+  softmax: ['softmax', 'softmaxBackward', 'softmaxCrossEntropy'],
   random: ['random', 'dropout'],
   'memory & transfer': ['alloc', 'free', 'write', 'readSync', 'read', 'memory'],
 } as const satisfies Record<string, readonly (keyof Backend)[]>;

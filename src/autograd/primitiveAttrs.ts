@@ -35,6 +35,7 @@ export interface PrimitiveAttrs {
   col2im: { geom: Im2colGeometry };
   dropout: { p: number; stream: RandomStream };
   softmaxCrossEntropy: Record<string, never>;
+  softmax: Record<string, never>;
   // ---- the everyday math (src/tensor/math.ts) ----
   sqrt: Record<string, never>;
   abs: Record<string, never>;

@@ -9,11 +9,12 @@
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Three entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout` and `softmaxCrossEntropy`. Each is checked against float64 and central differences in the
- * op table (test/helpers/opTable.ts), `linear` and the cross-entropy against PyTorch too
- * (test/golden/mlp.test.ts), and `dropout` against its composition bit for bit
- * (test/unit/ops/dropout.test.ts).
+ * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy` and `softmax` (over the last axis). Each is checked against
+ * float64 and central differences in the op table (test/helpers/opTable.ts), `linear`, the
+ * cross-entropy and softmax against PyTorch too (test/golden/mlp.test.ts, test/golden/ops.test.ts),
+ * `dropout` against its composition bit for bit (test/unit/ops/dropout.test.ts) and softmax against
+ * its composition within float32 rounding (test/unit/ops/softmax.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp } from '../backend/backend.js';
@@ -591,6 +592,24 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       return { out, saved: [grad] };
     },
     backward: (g, { inputs: [logits], saved: [grad] }) => [grad!.mul(g.div(logits!.shape[0]!)), null],
+  },
+  softmax: {
+    // Over the last axis of a non-empty input (Tensor.softmax keeps the composition otherwise), one
+    // row per line of that axis: one kernel instead of max, sub, exp, sum and div and their backwards.
+    forward: ([x]) => {
+      const cols = x!.shape[x!.ndim - 1]!;
+      const out = Tensor.uninitialized(x!.backend, x!.shape);
+      x!.backend.softmax(x!.id, x!.size / cols, cols, out.id);
+      return { out };
+    },
+    // dx = y·(dy − Σ dy·y) per row, from the output alone; the kernel is called directly, as
+    // im2col's adjoint is (the backward pass records no tape).
+    backward: (g, { out }) => {
+      const cols = out.shape[out.ndim - 1]!;
+      const dx = Tensor.uninitialized(g.backend, out.shape);
+      g.backend.softmaxBackward(out.id, g.id, out.size / cols, cols, dx.id);
+      return [dx];
+    },
   },
 
   // ---- the everyday math (methods in src/tensor/math.ts; PyTorch's derivatives.yaml formulas) ----

@@ -6,8 +6,8 @@
  * codes (opcodes.ts), the matmul planner (planner.ts), the helper-thread commands (parallel.ts,
  * threads.ts), the dropout mask cache (mask-cache.ts) and creation on each host (create.ts).
  * Matches the reference backend (src/backend/reference.ts): bit for bit for copies, arithmetic,
- * reductions, random uniform, dropout and SGD; to float32 rounding for matmul, exp/log/tanh and
- * softmax cross-entropy.
+ * reductions, random uniform, dropout, SGD and softmax (forward and backward); to float32 rounding
+ * for matmul, exp/log/tanh and softmax cross-entropy.
  */
 import type {
   Backend,
@@ -453,7 +453,8 @@ export class WasmBackend implements Backend {
   softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void {
     if (rows * cols === 0) return;
     const args = { y: this.ptr(y), dy: this.ptr(dy), out: this.ptr(out), cols };
-    // Whole rows per thread, as the forward.
+    // Whole rows per thread, as the forward. Scalar float64 work at ~800 elements/µs (measured on a
+    // loaded machine): nearer the `elements` rate than the SIMD `streaming` one.
     if (!this.splits(rows * cols, 'elements')) {
       this.k.softmaxBackward(args.y, args.dy, args.out, 0, rows, cols);
       return;
