@@ -7,9 +7,9 @@
  * which every program with tensors loads, calls installMath). They live apart from tensor.ts because they
  * are composites of the methods there and of each other: kept in tensor.ts they would bloat the storage
  * + primitive-call class, and a separate file imported by tensor.ts would be an import cycle. The ones
- * that are primitives (sqrt, abs, tanh, sigmoid, pow with a number, maximum, minimum) have their
- * forward and backward in autograd/primitives.ts; everything else is composed and differentiated
- * through its parts.
+ * that are primitives (sqrt, abs, tanh, sigmoid, pow with a number, maximum, minimum, and softmax
+ * over the last axis of a contiguous tensor, a fused kernel) have their forward and backward in
+ * autograd/primitives.ts; everything else is composed and differentiated through its parts.
  */
 import { apply } from '../autograd/apply.js';
 import { ArgumentError, formatShape } from '../errors.js';

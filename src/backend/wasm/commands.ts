@@ -41,9 +41,9 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
 /**
  * The commands, in code order (code = position + 1). GEMM and SPMM chunks are regions of C (SPMM's
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
- * COL2IM's images (each thread's float64 accumulator its workspace), SOFTMAX's and
- * SOFTMAXBACKWARD's rows (the forward's float64 row of exponentials in the workspace); the rest are
- * element ranges (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
+ * COL2IM's images (each thread's float64 accumulator its workspace), SOFTMAX's and SOFTMAXBACKWARD's
+ * whole rows (the forward's float64 row of exponentials in the workspace); the rest are element
+ * ranges (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
   gemm: command('gemm', [...PRODUCT, 'i0', 'i1', 'j0', 'j1', 'work', 'bias', 'relu']),
