@@ -116,5 +116,9 @@ for reduction in ["none", "sum", "mean"]:
             y,
         )
 
+# The last axis, as attention uses it (the fused softmax kernel's path; "softmax dim 0" above is the
+# composition's). Drawn last so that the cases above keep their inputs.
+case("softmax dim -1", lambda x: x.softmax(-1), draw(2, 3, 17, scale=3.0))
+
 OUT.write_text(json.dumps({"torch": torch.__version__, "cases": cases}, indent=None) + "\n")
 print(f"wrote {OUT} ({len(cases)} cases)")

@@ -24,7 +24,7 @@ export const OP_KINDS = {
   pooling: ['maxPool2d', 'maxPool2dBackward'],
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
   reductions: ['reduce', 'argmax'],
-  softmax: ['softmaxCrossEntropy'],
+  softmax: ['softmax', 'softmaxBackward', 'softmaxCrossEntropy'],
   normalization: ['layerNorm', 'layerNormBackward'],
   random: ['random', 'dropout'],
   'memory & transfer': ['alloc', 'free', 'write', 'readSync', 'read', 'memory'],

@@ -35,6 +35,7 @@ export interface PrimitiveAttrs {
   col2im: { geom: Im2colGeometry };
   maxPool2d: { geom: Im2colGeometry };
   dropout: { p: number; stream: RandomStream };
+  softmax: Record<string, never>;
   softmaxCrossEntropy: Record<string, never>;
   gelu: Record<string, never>;
   /** Fused LayerNorm over the `axes` trailing axes; inputs [x, weight?, bias?] as the flags say. */

@@ -11,10 +11,11 @@
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
  * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy`, `gelu` and `layerNorm`. Each is checked against float64 and central
- * differences in the op table (test/helpers/opTable.ts), `linear`, the cross-entropy and `gelu` against
- * PyTorch too (test/golden/mlp.test.ts, conv.test.ts), and `dropout`, `gelu` and `layerNorm` against
- * their compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts).
+ * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm` and `softmax` (over the last axis). Each is
+ * checked against float64 and central differences in the op table (test/helpers/opTable.ts),
+ * `linear`, the cross-entropy, `gelu` and softmax against PyTorch too (test/golden/mlp.test.ts,
+ * conv.test.ts, ops.test.ts), and `dropout`, `gelu`, `layerNorm` and `softmax` against their
+ * compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
@@ -655,6 +656,24 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       if (w !== undefined) grads.push(gxhat !== undefined ? rowSum(gxhat, 1) : null);
       if (bias) grads.push(needs[grads.length] ? rowSum(g, grads.length) : null);
       return grads;
+    },
+  },
+  softmax: {
+    // Over the last axis of a non-empty input (Tensor.softmax keeps the composition otherwise), one
+    // row per line of that axis: one kernel instead of max, sub, exp, sum and div and their backwards.
+    forward: ([x]) => {
+      const cols = x!.shape[x!.ndim - 1]!;
+      const out = Tensor.uninitialized(x!.backend, x!.shape);
+      x!.backend.softmax(x!.id, x!.size / cols, cols, out.id);
+      return { out };
+    },
+    // dx = y·(dy − Σ dy·y) per row, from the output alone; the kernel is called directly, as
+    // im2col's adjoint is (the backward pass records no tape).
+    backward: (g, { out }) => {
+      const cols = out.shape[out.ndim - 1]!;
+      const dx = Tensor.uninitialized(g.backend, out.shape);
+      g.backend.softmaxBackward(out.id, g.id, out.size / cols, cols, dx.id);
+      return [dx];
     },
   },
 

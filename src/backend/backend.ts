@@ -240,6 +240,18 @@ export interface Backend {
     dx: StorageId,
     gxhat: StorageId,
   ): void;
+  /**
+   * Fused softmax over each row of a contiguous [rows, cols] matrix (cols ≥ 1): with m the row's
+   * maximum (NaN if any element is) and e_j = exp(x_j − m), out_j = e_j / Σ_j e_j, the sum taken in
+   * ascending j. CPU backends compute e_j and the sum in float64 and round once, on the store.
+   */
+  softmax(x: StorageId, rows: number, cols: number, out: StorageId): void;
+  /**
+   * The softmax's backward per row of contiguous [rows, cols] matrices: out_j = y_j · (dy_j − s) with
+   * s = Σ_j dy_j · y_j taken in ascending j (y the softmax's output, dy the upstream gradient). CPU
+   * backends compute in float64 and round once, on the store.
+   */
+  softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void;
   // ---- views and indexing (the loops are in src/backend/indexing.ts) ----
   /**
    * Strided copy: out[outOffset + Σ iₐ·outStrides[a]] = x[xOffset + Σ iₐ·xStrides[a]] for every index i

@@ -557,6 +557,36 @@ export class ReferenceBackend implements Backend {
     }
   }
 
+  softmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
+    const xs = this.view(x);
+    const o = this.view(out);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      // The maximum as the max reduction takes it (NaN propagates); its sign at ±0 cannot matter.
+      let max = -Infinity;
+      for (let c = 0; c < cols; c++) {
+        const v = xs[base + c]!;
+        if (v > max || Number.isNaN(v)) max = v;
+      }
+      // Float64 throughout, rounded once on the store: the wasm kernel computes the same expression.
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += Math.exp(xs[base + c]! - max);
+      for (let c = 0; c < cols; c++) o[base + c] = Math.exp(xs[base + c]! - max) / sum;
+    }
+  }
+
+  softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void {
+    const ys = this.view(y);
+    const gs = this.view(dy);
+    const o = this.view(out);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += gs[base + c]! * ys[base + c]!;
+      for (let c = 0; c < cols; c++) o[base + c] = ys[base + c]! * (gs[base + c]! - s);
+    }
+  }
+
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
     const w = this.view(param);
     const g = this.view(grad);

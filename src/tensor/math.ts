@@ -7,9 +7,9 @@
  * which every program with tensors loads, calls installMath). They live apart from tensor.ts because they
  * are composites of the methods there and of each other: kept in tensor.ts they would bloat the storage
  * + primitive-call class, and a separate file imported by tensor.ts would be an import cycle. The ones
- * that are primitives (sqrt, abs, tanh, sigmoid, pow with a number, maximum, minimum) have their
- * forward and backward in autograd/primitives.ts; everything else is composed and differentiated
- * through its parts.
+ * that are primitives (sqrt, abs, tanh, sigmoid, pow with a number, maximum, minimum, and softmax
+ * over the last axis of a contiguous tensor, a fused kernel) have their forward and backward in
+ * autograd/primitives.ts; everything else is composed and differentiated through its parts.
  */
 import { apply } from '../autograd/apply.js';
 import { ArgumentError, formatShape } from '../errors.js';
@@ -194,6 +194,17 @@ function minMax(x: Tensor, which: 'max' | 'min', dimOrOther: unknown, keepDim: u
   );
 }
 
+/**
+ * softmax over `dim` composed from primitives, exp(x − m) / Σ exp(x − m) with m = max x taken without a
+ * tape (its gradient contributions cancel): the fused `softmax` primitive's reference, and the path
+ * Tensor.softmax takes for other axes and for views. @internal
+ */
+export function softmaxComposed(x: Tensor, dim = -1): Tensor {
+  const m = noGrad(() => x.amax(dim, true));
+  const e = x.sub(m).exp();
+  return e.div(e.sum(dim, true));
+}
+
 /** The everyday methods, installed on Tensor.prototype below. */
 const methods: Record<string, (this: Tensor, ...args: never[]) => unknown> = {
   sqrt(this: Tensor) {
@@ -308,9 +319,11 @@ const methods: Record<string, (this: Tensor, ...args: never[]) => unknown> = {
     });
   },
   softmax(this: Tensor, dim = -1) {
-    const m = noGrad(() => this.amax(dim, true));
-    const e = this.sub(m).exp();
-    return e.div(e.sum(dim, true));
+    // The fused kernel reads rows of contiguous storage: the last axis of a non-empty, unviewed tensor
+    // (attention's probabilities). Other axes and views keep the composition, which reads strides.
+    const last = this.ndim > 0 && (dim === -1 || dim === this.ndim - 1);
+    if (last && this.size > 0 && this.isContiguous()) return apply('softmax', [this], {});
+    return softmaxComposed(this, dim);
   },
   logSoftmax(this: Tensor, dim = -1) {
     // The shift m is taken without a tape: its gradient contributions cancel exactly.

@@ -1,8 +1,9 @@
 /**
  * The wasm backend against the reference backend (the oracle), kernel by kernel, for both kernel
  * builds (plain SIMD, relaxed SIMD where the engine has it) and for 1 and 2 threads: exact where the
- * arithmetic is the same (copies, + - * /, comparisons, reductions, uniform draws, dropout, SGD, and
- * the fused GELU and its backward, whose one exp per element rounds to the same float32),
+ * arithmetic is the same (copies, + - * /, comparisons, reductions, uniform draws, dropout, SGD,
+ * softmax and its backward, and the fused GELU and its backward, whose one exp per element rounds to
+ * the same float32),
  * within float32 rounding (1e-5 relative) for matmul, exp/log/tanh and softmax cross-entropy.
  */
 import assert from 'node:assert/strict';
@@ -601,6 +602,49 @@ for (const cfg of configs) {
       layerNormOutputs(w).forEach((o, i) => assertExact(o, want[i]!, `layerNorm output ${i}`));
     });
 
+    it('softmax and softmaxBackward are bit-identical to the reference (special values too)', () => {
+      for (const [rows, cols] of [
+        [1, 1],
+        [3, 2],
+        [5, 17],
+        [64, 4],
+        [9, 13],
+        [4, 257],
+      ] as const) {
+        const x = randomArray(rows * cols, rows + cols, -8, 8);
+        const dy = randomArray(rows * cols, rows * cols, -1, 1);
+        const [y, ye] = both([x], rows * cols, (be, [xi], out) => be.softmax(xi!, rows, cols, out));
+        assertExact(y, ye, `softmax ${rows}×${cols}`);
+        const [dx, dxe] = both([ye, dy], rows * cols, (be, [yi, gi], out) =>
+          be.softmaxBackward(yi!, gi!, rows, cols, out),
+        );
+        assertExact(dx, dxe, `softmaxBackward ${rows}×${cols}`);
+      }
+      // Rows of 5: a NaN, a +∞ (∞ − ∞ is NaN), −∞ entries (a masked score is 0), all −∞ (NaN, as the
+      // composition and PyTorch give), ties of ±0, and a row far from 0 (the shift keeps it finite).
+      const specials = Float32Array.from(
+        [
+          [1, NaN, 2, 3, 4],
+          [1, Infinity, 2, 3, 4],
+          [-Infinity, 0.5, -Infinity, 2, -1],
+          [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+          [-0, 0, -0, 0, -1],
+          [1000, 999, 998.5, -1000, 1000],
+        ].flat(),
+      );
+      const [y, ye] = both([specials], 30, (be, [xi], out) => be.softmax(xi!, 6, 5, out));
+      assertExact(y, ye, 'softmax specials');
+      assert.deepEqual(
+        Array.from(y.subarray(10, 15)).map((v) => v === 0),
+        [true, false, true, false, false],
+      );
+      assert.ok(y.subarray(0, 10).every(Number.isNaN) && y.subarray(15, 20).every(Number.isNaN));
+      const [dx, dxe] = both([ye, randomArray(30, 5)], 30, (be, [yi, gi], out) =>
+        be.softmaxBackward(yi!, gi!, 6, 5, out),
+      );
+      assertExact(dx, dxe, 'softmaxBackward specials');
+    });
+
     it('sgdStep is bit-identical (with and without momentum and weight decay)', () => {
       const settings = [
         { lr: 0.1, momentum: 0, weightDecay: 0 },
@@ -728,6 +772,44 @@ function convUnfolds(be: Backend): Float32Array[] {
     be.col2im(g, image, geom);
     out.push(be.readSync(image, imageSize));
   }
+  return out;
+}
+
+/**
+ * Softmax and its backward over rows large enough to be split across threads (cost-model.ts):
+ * attention's probabilities ([1024·17, 17], the tiny ViT's per head-batch), rows of 5 (an odd count)
+ * and rows of 1000. On a wasm backend with helpers each kernel must be split (the trace checks it).
+ */
+function softmaxRows(be: Backend): Float32Array[] {
+  const out: Float32Array[] = [];
+  const wasm = be instanceof ReferenceBackend ? undefined : (be as WasmBackend);
+  const trace = { dispatches: new Map<string, { count: number; chunks: number }>(), syncMs: 0 };
+  wasm?.traceThreads(trace);
+  const { handoff } = (be as unknown as { parallel?: { handoff: HandoffCost } }).parallel ?? {};
+  const split = (name: string, run: () => void): void => {
+    // From the nominal hand-off cost, as stridedElementwise does, so a loaded machine still splits.
+    if (handoff !== undefined) handoff.micros = HANDOFF_MICROS;
+    trace.dispatches.clear();
+    run();
+    if (wasm !== undefined && wasm.threads > 1)
+      assert.equal(trace.dispatches.size, 1, `${name} was not split`);
+  };
+  for (const [rows, cols] of [
+    [1024 * 17, 17],
+    [7001, 5],
+    [300, 1000],
+  ] as const) {
+    const size = rows * cols;
+    const x = upload(be, randomArray(size, cols, -8, 8));
+    const dy = upload(be, randomArray(size, cols + 1));
+    const y = be.alloc(size);
+    const dx = be.alloc(size);
+    split(`softmax ${rows}×${cols}`, () => be.softmax(x, rows, cols, y));
+    split(`softmaxBackward ${rows}×${cols}`, () => be.softmaxBackward(y, dy, rows, cols, dx));
+    out.push(be.readSync(y, size), be.readSync(dx, size));
+    [x, dy, y, dx].forEach((id) => be.free(id));
+  }
+  wasm?.traceThreads(undefined);
   return out;
 }
 
@@ -903,6 +985,20 @@ describe('wasm backend: thread count and helpers', () => {
       reference.forEach((e, i) =>
         assertExact(outs[1]![outs[1]!.length - reference.length + i]!, e, `im2col/col2im ${i}`),
       );
+      backends.forEach((be) => be.dispose());
+    }
+  });
+
+  it('softmax and its backward split by rows on 2 and 3 threads, bit-identical to 1 thread and the reference', async () => {
+    const backends = await Promise.all([1, 2, 3].map((threads) => createWasmBackend({ threads })));
+    try {
+      const reference = softmaxRows(new ReferenceBackend());
+      for (const be of backends) {
+        softmaxRows(be).forEach((o, i) =>
+          assertExact(o, reference[i]!, `${be.threads} threads, output ${i}`),
+        );
+      }
+    } finally {
       backends.forEach((be) => be.dispose());
     }
   });

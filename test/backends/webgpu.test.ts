@@ -1,7 +1,8 @@
 /**
  * The WebGPU backend against the reference backend (the oracle), kernel by kernel: exact for copies,
  * + − ×, comparisons, where, max, argmax, uniform draws and dropout; within float32 rounding for
- * matmul, exp/log/tanh/div, GELU and its backward, sums and softmax cross-entropy; plus the recording machinery (one submit
+ * matmul, exp/log/tanh/div, GELU and its backward, sums, softmax (forward and backward) and softmax
+ * cross-entropy; plus the recording machinery (one submit
  * per read), the buffer pool, the error paths, and a short DropoutMLP training run against the
  * reference backend. Skipped, with the reason printed, where no WebGPU adapter is available.
  */
@@ -438,6 +439,27 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
         .slice(0, affine ? 5 : 4)
         .forEach((o, i) => assertClose(o, want[i]!, `${names[i]} ${rows}×${cols}`, 1e-4, 1));
     }
+  });
+
+  it('softmax and its backward (float32 on the GPU, float64 in the reference)', async () => {
+    for (const [rows, cols] of [
+      [1024 * 17, 17],
+      [3, 1000],
+      [5, 1],
+    ] as const) {
+      const x = randomArray(rows * cols, 71, -8, 8);
+      const dy = randomArray(rows * cols, 72, -1, 1);
+      const { got, want } = await both([x, dy], [rows * cols, rows * cols], (be, [xi, gi], [y, dx]) => {
+        be.softmax(xi!, rows, cols, y!);
+        be.softmaxBackward(y!, gi!, rows, cols, dx!);
+      });
+      // GPU exp carries a few ulp of |x − m| (≤ 16 here): absolute error well under 1e-5 of a probability.
+      assertClose(got[0]!, want[0]!, `softmax ${rows}×${cols}`, 1e-5, 1);
+      assertClose(got[1]!, want[1]!, `softmaxBackward ${rows}×${cols}`, 1e-5, 1);
+    }
+    const specials = Float32Array.from([1, NaN, 2, -Infinity, 0.5, -Infinity, 7, 7, 7]);
+    const { got, want } = await both([specials], [9], (be, [xi], [y]) => be.softmax(xi!, 3, 3, y!));
+    assertClose(got[0]!, want[0]!, 'softmax specials', 1e-6, 1);
   });
 
   it('sgdStep with and without momentum / weight decay', async () => {

@@ -70,6 +70,7 @@ const ops: Record<string, (...xs: Tensor[]) => Tensor[]> = {
   'cumsum dim 0': (x) => [x!.cumsum(0)],
   'cumsum dim -1': (x) => [x!.cumsum(-1)],
   'softmax dim 0': (x) => [x!.softmax(0)],
+  'softmax dim -1': (x) => [x!.softmax(-1)],
   'log_softmax dim 1': (x) => [x!.logSoftmax(1)],
   eq: (a, b) => [a!.eq(b!)],
   ne: (a, b) => [a!.ne(b!)],

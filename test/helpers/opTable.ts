@@ -587,11 +587,21 @@ export const opCases: readonly OpCase[] = [
     fn: (a) => a.relu(),
     gen: awayFromZero,
   },
+  // Over the last axis of a contiguous tensor softmax is one fused primitive; other axes and views
+  // keep the composition.
+  { name: 'softmax (fused, last axis)', prims: ['softmax'], shapes: [[3, 5]], fn: (a) => softmax(a) },
   {
-    name: 'softmax (composite)',
-    prims: ['sub', 'exp', 'sum', 'div'],
-    shapes: [[3, 5]],
-    fn: (a) => softmax(a),
+    name: 'softmax 3-D, 17 columns (fused)',
+    prims: ['softmax'],
+    shapes: [[2, 3, 17]],
+    fn: (a) => softmax(a, 2),
+    gen: (n, i) => smooth(n, i, 4),
+  },
+  {
+    name: 'softmax of a transposed view (composite)',
+    prims: ['permute', 'sub', 'exp', 'sum', 'div'],
+    shapes: [[5, 3]],
+    fn: (a) => softmax(a.t()),
   },
   { name: 'softmax axis 0', prims: ['sub', 'exp', 'sum', 'div'], shapes: [[3, 5]], fn: (a) => softmax(a, 0) },
   {
@@ -699,7 +709,7 @@ export const opCases: readonly OpCase[] = [
   },
   {
     name: 'scaled dot-product attention on picked q/k/v thirds (composite)',
-    prims: ['bmm', 'mul', 'sum', 'exp', 'div'],
+    prims: ['bmm', 'mul', 'softmax', 'dropout'],
     shapes: [[2, 5, 3, 4]],
     fn: (qkv) => {
       const [q, k, v] = [0, 1, 2].map((i) => pick(qkv, 2, i)) as [Tensor, Tensor, Tensor];

@@ -42,8 +42,8 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * The commands, in code order (code = position + 1). GEMM and SPMM chunks are regions of C (SPMM's
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
  * COL2IM's images (each thread's float64 accumulator its workspace), MAXPOOL's and MAXPOOLBACKWARD's
- * image planes (n, c); the rest are element ranges
- * COL2IM's images (each thread's float64 accumulator its workspace), LAYERNORM's rows; the rest are element ranges
+ * image planes (n, c), LAYERNORM's rows, SOFTMAX's and SOFTMAXBACKWARD's whole rows (the forward's
+ * float64 row of exponentials in the workspace); the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -86,6 +86,8 @@ export const COMMANDS = {
     'i0',
     'i1',
   ]),
+  softmax: command('softmax', ['x', 'out', 'i0', 'i1', 'cols', 'work']),
+  softmaxBackward: command('softmaxBackward', ['y', 'dy', 'out', 'i0', 'i1', 'cols']),
 } as const;
 
 /** A command's name. */

@@ -445,6 +445,42 @@ ${entry}
 }`;
 }
 
+/**
+ * Softmax over each row, one thread per row (P0 rows, P1 cols): the row's maximum (NaN if any element
+ * is), then Σ exp(x − m) in ascending column, then exp(x − m) / Σ (exp recomputed: cheaper than a
+ * second buffer). Float32 throughout; the CPU backends' float64 agrees to float32 rounding.
+ */
+export const softmaxSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${entry}
+  let rows = P(0u); let cols = P(1u);
+  if (i >= rows) { return; }
+  let base = i * cols;
+  var mx = negInf();
+  for (var c = 0u; c < cols; c++) {
+    let v = xs[base + c];
+    if (v > mx || isNan(v)) { mx = v; }
+  }
+  var sum = 0.0;
+  for (var c = 0u; c < cols; c++) { sum += exp(xs[base + c] - mx); }
+  for (var c = 0u; c < cols; c++) { out[base + c] = exp(xs[base + c] - mx) / sum; }
+}`;
+
+/** The softmax's backward, one thread per row (P0 rows, P1 cols): out = y·(dy − Σ dy·y), Σ in ascending column. */
+export const softmaxBackwardSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> ys: array<f32>;
+@group(0) @binding(2) var<storage, read> dys: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${entry}
+  let rows = P(0u); let cols = P(1u);
+  if (i >= rows) { return; }
+  let base = i * cols;
+  var s = 0.0;
+  for (var c = 0u; c < cols; c++) { s += dys[base + c] * ys[base + c]; }
+  for (var c = 0u; c < cols; c++) { out[base + c] = ys[base + c] * (dys[base + c] - s); }
+}`;
+
 /** SGD: P0 size, P1 lr, P2 momentum, P3 weight decay (floats); velocity variant updates v. */
 export function sgdSource(withVelocity: boolean): string {
   return `${header}${linearIndex}

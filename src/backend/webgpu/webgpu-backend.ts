@@ -43,7 +43,9 @@ import {
   reduceSource,
   reduceTreeSource,
   sgdSource,
+  softmaxBackwardSource,
   softmaxCESource,
+  softmaxSource,
   unarySource,
   whereSource,
 } from './kernels.js';
@@ -464,6 +466,22 @@ export class WebGPUBackend implements Backend {
       p,
       grid(rows),
     );
+  }
+
+  softmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
+    if (rows * cols === 0) return;
+    const p = this.params.next();
+    p.u32[0] = rows;
+    p.u32[1] = cols;
+    this.record('softmax', () => softmaxSource, [x], [[out, rows * cols]], p, grid(rows));
+  }
+
+  softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void {
+    if (rows * cols === 0) return;
+    const p = this.params.next();
+    p.u32[0] = rows;
+    p.u32[1] = cols;
+    this.record('softmaxBackward', () => softmaxBackwardSource, [y, dy], [[out, rows * cols]], p, grid(rows));
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {

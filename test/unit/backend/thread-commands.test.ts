@@ -30,8 +30,8 @@ describe('helper-thread commands: one table', () => {
       rows.map((_, i) => i + 1),
     );
     assert.ok(!codes.includes(EXIT_CODE));
-    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops and max
-    // pooling, then LayerNorm's two); a new row appends code 17.
+    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops, max
+    // pooling, LayerNorm and softmax); a new row appends code 19.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -49,6 +49,8 @@ describe('helper-thread commands: one table', () => {
       maxPoolBackward: 14,
       layerNorm: 15,
       layerNormBackward: 16,
+      softmax: 17,
+      softmaxBackward: 18,
     });
   });
 

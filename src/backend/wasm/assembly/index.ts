@@ -9,6 +9,7 @@ export {
   where,
   whereRange,
   reduce, argmax, softmaxCrossEntropy, sgdStep, sgdStepRange } from './elementwise';
+export { softmax, softmaxBackward } from './softmax';
 export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmBatch, gemmWorkspace, gemmKc } from './gemm';
 export { im2col, col2im } from './conv';
