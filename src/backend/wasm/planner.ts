@@ -10,6 +10,9 @@ import type { Parallel } from './parallel.js';
 import { PathChooser } from './path-chooser.js';
 import { MAX_CHUNKS } from './threads.js';
 
+/** Rows of the GEMM's micro-kernel tile (MR in assembly/gemm.ts): row cuts fall on its multiples. */
+const TILE_ROWS = 6;
+
 /** GEMMs below this many flops always run on one thread (above it the cost model decides, cost-model.ts). */
 const PARALLEL_GEMM_FLOPS = 1 << 20;
 /**
@@ -192,7 +195,7 @@ export class MatmulPlanner {
 }
 
 /**
- * Cuts an m×n product into about `target` chunks (i0, i1, j0, j1 each; the cost model's count). 4-row tiles and 8-column
+ * Cuts an m×n product into about `target` chunks (i0, i1, j0, j1 each; the cost model's count). TILE_ROWS-row tiles and 8-column
  * panels stay whole, so every element is computed by the same micro-kernel wherever the cuts fall;
  * all threads take chunks until none is left. Results are identical for every thread count.
  */
@@ -207,9 +210,9 @@ function gemmChunks(
   let rowCuts = 1;
   let colCuts = 1;
   if (m >= 8 && n >= 16) {
-    rowCuts = fit(m, 4, Math.round(Math.sqrt(target)));
+    rowCuts = fit(m, TILE_ROWS, Math.round(Math.sqrt(target)));
     colCuts = fit(n, 8, Math.ceil(target / rowCuts));
-  } else if (m >= 8) rowCuts = fit(m, 4, target);
+  } else if (m >= 8) rowCuts = fit(m, TILE_ROWS, target);
   else colCuts = fit(n, 8, target);
   const cut = (size: number, parts: number, unit: number, p: number): number =>
     p === parts ? size : Math.ceil((size * p) / parts / unit) * unit;
@@ -217,8 +220,8 @@ function gemmChunks(
   let maxRows = 0;
   let maxCols = 0;
   for (let r = 0; r < rowCuts; r++) {
-    const i0 = cut(m, rowCuts, 4, r);
-    const i1 = cut(m, rowCuts, 4, r + 1);
+    const i0 = cut(m, rowCuts, TILE_ROWS, r);
+    const i1 = cut(m, rowCuts, TILE_ROWS, r + 1);
     for (let c = 0; c < colCuts; c++) {
       const j0 = cut(n, colCuts, 8, c);
       const j1 = cut(n, colCuts, 8, c + 1);

@@ -2,20 +2,24 @@
 /**
  * Single-precision GEMM, C[m×n] = op(A)·op(B), Goto/BLIS style: the k dimension is cut into blocks
  * of at most KC_MAX; per block, op(B) is packed into 8-column panels ([kc][8], zero padded) and op(A)
- * into 4-row panels ([kc][4]) so the 4×8 micro-kernel reads both sequentially, keeps 8 f32x4
- * accumulators in registers and does 8 multiply-adds per 6 loads. With transA, op(A) already has the
- * panel layout (4 consecutive rows per k step), so full tiles read A in place.
+ * into 6-row panels ([kc][6]) so the 6×8 micro-kernel reads both sequentially, keeps 12 f32x4
+ * accumulators in registers and does 12 multiply-adds per 8 loads (a 4×8 kernel, 8 per 6, ran ~10%
+ * slower: 8 chains barely cover the multiply-add latency). With transA, op(A) already has the panel
+ * layout (6 consecutive rows per k step), so full tiles read A in place.
  *
  * gemm() computes one rectangular region [i0, i1) × [j0, j1) of C; threads split C between them.
  * Every element is produced by the same micro-kernel with the same k blocking (a function of k alone),
  * so results do not depend on how C is split: 1 and 2 threads are bit-identical.
  */
 
-const MR = 4;
+const MR = 6;
 const NR = 8;
 const KC_MAX = 256;
-/** Rows of A packed at once; MC·KC_MAX floats (256 KiB) stay in a Zen 3 core's 512 KiB L2. */
-const MC = 256;
+/**
+ * Rows of A packed at once, a multiple of MR (so only a region's last tile can be partial);
+ * MC·KC_MAX floats (~250 KiB) stay in a Zen 3 core's 512 KiB L2.
+ */
+const MC = 252;
 
 @inline export function min(a: i32, b: i32): i32 {
   return a < b ? a : b;
@@ -31,7 +35,7 @@ export function gemmKc(k: i32): i32 {
 /** Bytes of workspace gemm() needs for a region of rows × cols. */
 export function gemmWorkspace(rows: i32, cols: i32, k: i32): i32 {
   const kc = gemmKc(k);
-  const mr = (min(rows, MC) + MR - 1) & ~(MR - 1);
+  const mr = ((min(rows, MC) + MR - 1) / MR) * MR;
   const nr = (cols + NR - 1) & ~(NR - 1);
   return (mr * kc + nr * kc + MR * NR) * 4;
 }
@@ -108,7 +112,7 @@ function packB(b: usize, n: i32, k: i32, transB: bool, pc: i32, kb: i32, j0: i32
   transpose4To(s, stride, o, NR * 4);
 }
 
-/** Packs op(A) rows [i, i + mb) × k range [pc, pc + kb) into [tile][kb][4], zero padded. */
+/** Packs op(A) rows [i, i + mb) × k range [pc, pc + kb) into [tile][kb][MR], zero padded. */
 function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32, kb: i32, dst: usize): void {
   const tiles = (mb + MR - 1) / MR;
   for (let t = 0; t < tiles; t++) {
@@ -128,7 +132,18 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32,
       const rowBytes = <usize>k << 2;
       const s0 = a + (<usize>(r0 * k + pc) << 2);
       if (mr == MR) {
-        for (; p + 4 <= kb; p += 4) transpose4To(s0 + (<usize>p << 2), rowBytes, d + (<usize>(p * MR) << 2), 16);
+        // Rows 0–3 as 4×4 transposes (each k step's group of MR floats starts with them), rows 4–5 by pairs.
+        for (; p + 4 <= kb; p += 4) {
+          const src = s0 + (<usize>p << 2);
+          const o = d + (<usize>(p * MR) << 2);
+          transpose4To(src, rowBytes, o, MR * 4);
+          const e = v128.load(src + 4 * rowBytes);
+          const f = v128.load(src + 5 * rowBytes);
+          store<u64>(o + 16, i64x2.extract_lane(v128.shuffle<f32>(e, f, 0, 4, 1, 5), 0));
+          store<u64>(o + 16 + MR * 4, i64x2.extract_lane(v128.shuffle<f32>(e, f, 0, 4, 1, 5), 1));
+          store<u64>(o + 16 + 2 * MR * 4, i64x2.extract_lane(v128.shuffle<f32>(e, f, 2, 6, 3, 7), 0));
+          store<u64>(o + 16 + 3 * MR * 4, i64x2.extract_lane(v128.shuffle<f32>(e, f, 2, 6, 3, 7), 1));
+        }
       }
       for (; p < kb; p++) {
         const o = d + (<usize>(p * MR) << 2);
@@ -147,11 +162,13 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32,
 }
 
 /**
- * The 4×8 micro-kernel: C[4×8] (+)= Apanel[kb][4] · Bpanel[kb][8]. A rows of one k step are the 4
- * floats at `ap` (next step `as` bytes on); C rows are `ldc` bytes apart.
+ * The 6×8 micro-kernel: C[6×8] (+)= Apanel[kb][6] · Bpanel[kb][8], twelve accumulators (a
+ * multiply-add's latency needs that many chains in flight to keep both FMA pipes busy). A rows of
+ * one k step are the 6 floats at `ap` (next step `as` bytes on); C rows are `ldc` bytes apart.
  */
-function kernel4x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usize, first: bool): void {
-  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+function kernel6x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usize, first: bool): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128;
+  let c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128;
   if (first) {
     c00 = f32x4.splat(0);
     c01 = c00;
@@ -161,6 +178,10 @@ function kernel4x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usiz
     c21 = c00;
     c30 = c00;
     c31 = c00;
+    c40 = c00;
+    c41 = c00;
+    c50 = c00;
+    c51 = c00;
   } else {
     c00 = v128.load(c);
     c01 = v128.load(c, 16);
@@ -170,6 +191,10 @@ function kernel4x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usiz
     c21 = v128.load(c + 2 * ldc, 16);
     c30 = v128.load(c + 3 * ldc);
     c31 = v128.load(c + 3 * ldc, 16);
+    c40 = v128.load(c + 4 * ldc);
+    c41 = v128.load(c + 4 * ldc, 16);
+    c50 = v128.load(c + 5 * ldc);
+    c51 = v128.load(c + 5 * ldc, 16);
   }
   for (let p = 0; p < kb; p++) {
     const b0 = v128.load(bp);
@@ -186,6 +211,12 @@ function kernel4x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usiz
     a = v128.load32_splat(ap, 12);
     c30 = madd(a, b0, c30);
     c31 = madd(a, b1, c31);
+    a = v128.load32_splat(ap, 16);
+    c40 = madd(a, b0, c40);
+    c41 = madd(a, b1, c41);
+    a = v128.load32_splat(ap, 20);
+    c50 = madd(a, b0, c50);
+    c51 = madd(a, b1, c51);
     bp += 32;
     ap += as;
   }
@@ -197,6 +228,10 @@ function kernel4x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usiz
   v128.store(c + 2 * ldc, c21, 16);
   v128.store(c + 3 * ldc, c30);
   v128.store(c + 3 * ldc, c31, 16);
+  v128.store(c + 4 * ldc, c40);
+  v128.store(c + 4 * ldc, c41, 16);
+  v128.store(c + 5 * ldc, c50);
+  v128.store(c + 5 * ldc, c51, 16);
 }
 
 /**
@@ -228,7 +263,7 @@ export function gemm(
     const panels = (j1 - j0 + NR - 1) / NR;
     const bpack = work;
     const apack = bpack + (<usize>(panels * NR * kc) << 2);
-    const mcr = (min(i1 - i0, MC) + MR - 1) & ~(MR - 1);
+    const mcr = ((min(i1 - i0, MC) + MR - 1) / MR) * MR;
     const tile = apack + (<usize>(mcr * kc) << 2);
     for (let pc = 0; pc < k; pc += kc) {
       const kb = min(kc, k - pc);
@@ -255,9 +290,9 @@ export function gemm(
             }
             const cp = c + (<usize>(i * n + j) << 2);
             if (mr == MR && nc == NR) {
-              kernel4x8(ap, as, bp, kb, cp, ldc, first);
+              kernel6x8(ap, as, bp, kb, cp, ldc, first);
             } else {
-              // Edge tile: run the same kernel on a zero-padded 4×8 copy, then copy back.
+              // Edge tile: run the same kernel on a zero-padded 6×8 copy, then copy back.
               if (!first) {
                 for (let r = 0; r < MR; r++) {
                   for (let jj = 0; jj < NR; jj++) {
@@ -266,7 +301,7 @@ export function gemm(
                   }
                 }
               }
-              kernel4x8(ap, as, bp, kb, tile, NR * 4, first);
+              kernel6x8(ap, as, bp, kb, tile, NR * 4, first);
               for (let r = 0; r < mr; r++) {
                 for (let jj = 0; jj < nc; jj++) {
                   store<f32>(cp + <usize>r * ldc + (<usize>jj << 2), load<f32>(tile + (<usize>(r * NR + jj) << 2)));
@@ -317,11 +352,11 @@ export function gemmBatch(
 const SMALL_OUTPUTS = 1024;
 
 /**
- * C = op(A)·op(B) for a small item (attention's per-head 17×17×16): tiling it into 4×8 tiles pays
+ * C = op(A)·op(B) for a small item (attention's per-head 17×17×16): tiling it into 6×8 tiles pays
  * a packed A, a packed B and an edge copy per tile for a few hundred multiply-adds each. Here op(B)
  * is packed once into rows of 4-float vectors, zero padded to a multiple of 4 columns (`work`,
  * k·⌈n/4⌉·4 floats, within gemmWorkspace's), and each row of C is accumulated in registers. Every
- * element is the same chain as in kernel4x8 (0, then one madd per k step in order, one lane of one
+ * element is the same chain as in kernel6x8 (0, then one madd per k step in order, one lane of one
  * vector), so results are bit-identical to gemm()'s.
  */
 function smallGemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize): void {
