@@ -10,10 +10,10 @@
  * float64 oracle). exp(−z²) is the one step that differs: in float32 it is expf32.ts's float32 exp
  * (≤ 1 ulp from the correctly rounded value), which the wasm kernels take four lanes at a time, where
  * the composition's `exp` kernel rounds float64 Math.exp once; so the fused float32 forward is within
- * an ulp or two of the composition rather than equal to it. The float64 oracle keeps Math.exp and so
- * equals its composition bit for bit. The backward is the exact derivative of that same
- * approximation, not the true normal density: the approximation's slope differs from φ by up to
- * 2.5·10⁻⁶, which a float64 central-difference check would see.
+ * a few ulps of the composition (4 at most where Φ̃ is a normal float) rather than equal to it. The
+ * float64 oracle keeps Math.exp and so equals its composition bit for bit. The backward is the exact
+ * derivative of that same approximation, not the true normal density: the approximation's slope
+ * differs from φ by up to 2.5·10⁻⁶, which a float64 central-difference check would see.
  */
 import { expF32 } from './expf32.js';
 
