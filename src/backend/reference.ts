@@ -19,14 +19,14 @@ import type {
 } from './backend.js';
 import { fillNormal, fillUniform } from '../random/philox.js';
 import { copyStridedArrays, gatherArrays, scatterAddArrays } from './indexing.js';
-import { geluGrad, geluValue, type Round } from './gelu-math.js';
+import { FLOAT32, FLOAT64, geluGrad, geluValue, type Precision } from './gelu-math.js';
 
 type FloatArray = Float32Array | Float64Array;
 type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
-// `r` rounds to the storage precision: only the fused GELU, whose steps the composition would store
-// one by one, rounds intermediates; every other op rounds once, when its result is stored.
-const unaryFns: Record<UnaryOp, (x: number, r: Round) => number> = {
+// `p` is the storage precision's arithmetic: only the fused GELU, whose steps the composition would
+// store one by one, rounds intermediates; every other op rounds once, when its result is stored.
+const unaryFns: Record<UnaryOp, (x: number, p: Precision) => number> = {
   copy: (x) => x,
   neg: (x) => -x,
   exp: Math.exp,
@@ -37,7 +37,7 @@ const unaryFns: Record<UnaryOp, (x: number, r: Round) => number> = {
   gelu: geluValue,
 };
 
-const binaryFns: Record<BinaryOp, (a: number, b: number, r: Round) => number> = {
+const binaryFns: Record<BinaryOp, (a: number, b: number, p: Precision) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
@@ -139,12 +139,12 @@ export class ReferenceBackend implements Backend {
   private nextId = 1;
   private bytes = 0;
 
-  /** Rounds an intermediate to the storage precision (see unaryFns). */
-  private readonly round: Round;
+  /** The storage precision's arithmetic for the fused GELU (see unaryFns). */
+  private readonly precision: Precision;
 
   constructor(private readonly ArrayType: FloatArrayCtor = Float32Array) {
     this.name = ArrayType === Float64Array ? 'js64' : 'js';
-    this.round = ArrayType === Float64Array ? (v) => v : Math.fround;
+    this.precision = ArrayType === Float64Array ? FLOAT64 : FLOAT32;
   }
 
   /** The typed array behind a storage id (reference backend only; used by tests and data loading). */
@@ -197,8 +197,8 @@ export class ReferenceBackend implements Backend {
     outShape: readonly number[],
   ): void {
     const fr = unaryFns[op];
-    const r = this.round;
-    const f = (v: number): number => fr(v, r);
+    const p = this.precision;
+    const f = (v: number): number => fr(v, p);
     const xs = this.view(x);
     const o = this.view(out);
     if (sameStrides(xStrides, contiguousStrides(outShape))) {
@@ -220,8 +220,8 @@ export class ReferenceBackend implements Backend {
     outShape: readonly number[],
   ): void {
     const fr = binaryFns[op];
-    const r = this.round;
-    const f = (a: number, b: number): number => fr(a, b, r);
+    const p = this.precision;
+    const f = (a: number, b: number): number => fr(a, b, p);
     const as = this.view(a);
     const bs = this.view(b);
     const o = this.view(out);

@@ -5,10 +5,12 @@
  *
  * `gelu` is the fused primitive (autograd/primitives.ts): one elementwise kernel forward and one
  * backward, where the composition `geluComposed` runs about twenty of each (it was a third of a
- * tiny-ViT training step). The kernels follow the composition's steps (backend/gelu-math.ts), so on
- * the CPU backends the fused forward equals the composition bit for bit; the fused backward is the
- * exact derivative of the same approximation, computed analytically. `geluComposed` stays as the
- * fused kernels' reference (test/unit/ops/gelu.test.ts).
+ * tiny-ViT training step). The kernels follow the composition's steps (backend/gelu-math.ts) except
+ * that in float32 they take exp(−z²) in float32 arithmetic (backend/expf32.ts, four lanes per SIMD
+ * step on wasm) where the composition's `exp` rounds float64 Math.exp: the fused float32 forward is
+ * within a few ulps of the composition (equal to it in float64); the fused backward is the exact
+ * derivative of the same approximation, computed analytically. `geluComposed` stays as the fused
+ * kernels' reference (test/unit/ops/gelu.test.ts).
  */
 import { apply } from '../autograd/apply.js';
 import { ERF_A, ERF_P } from '../backend/gelu-math.js';

@@ -28,12 +28,12 @@ export const HANDOFF_MICROS = 50;
  * loaded 2-core dev machine): `streaming` (binary, where, copy, neg/abs/sqrt: one SIMD op per 4
  * elements, memory-bound) ran at ~4000 elements/µs in cache and ~1800 in the ViT's profile (75 ms
  * for ~137 M elements a step), 3000 taken so only the ViT's largest (≥ 300k elements) split on two
- * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190. The fused GELU and its
- * backward (one float64 exp per element and ~15 f32x4 steps per 4) ran at ~105 and are counted as
- * `transcendental`: the model then underrates their work and splits them a little later than it could,
- * which costs nothing at the ViT's 557k-element activations (split on 2+ threads either way). `normalization` (the
- * fused LayerNorm on the ViT's [4352, 64], float64 row sums four rows at a time) ran at ~790 elements/µs
- * forward and ~550 backward (min of 50 runs, loaded machine); 500 taken.
+ * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190. `gelu`, the fused GELU
+ * and its backward (all f32x4, their exp included: ~45 and ~65 SIMD steps per 4 elements), ran at
+ * ~400 and ~280 (1.4 and 2.0 ms for [4352, 128]; ~105 while their exp was float64 Math.exp lane by
+ * lane), taken as 300: at the nominal hand-off they split on two threads from ~30k elements.
+ * `normalization` (the fused LayerNorm on the ViT's [4352, 64], float64 row sums four rows at a time)
+ * ran at ~790 elements/µs forward and ~550 backward (min of 50 runs, loaded machine); 500 taken.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
@@ -42,6 +42,7 @@ export const WORK_PER_MICRO = {
   streaming: 3000,
   transcendental: 190,
   normalization: 500,
+  gelu: 300,
 } as const;
 
 /** A kind of work the model knows. */

@@ -229,7 +229,7 @@ export class WasmBackend implements Backend {
     if (rank === 0) return;
     const args = { op: UNARY_CODES[op], x: this.ptr(x), out: this.ptr(out), rank, args: this.args };
     const kind =
-      op === 'exp' || op === 'log' || op === 'tanh' || op === 'gelu' ? 'transcendental' : 'streaming';
+      op === 'gelu' ? 'gelu' : op === 'exp' || op === 'log' || op === 'tanh' ? 'transcendental' : 'streaming';
     if (!this.stridedSplit('unary', args, rank, kind))
       this.k.unary(args.op, args.x, args.out, rank, this.args);
   }
@@ -253,8 +253,8 @@ export class WasmBackend implements Backend {
       rank,
       args: this.args,
     };
-    // GELU's backward takes one exp per element, like the transcendental unary ops.
-    const kind = op === 'geluBackward' ? 'transcendental' : 'streaming';
+    // GELU's backward: ~65 SIMD steps per four elements, its exp included (cost-model.ts).
+    const kind = op === 'geluBackward' ? 'gelu' : 'streaming';
     if (!this.stridedSplit('binary', args, rank, kind)) {
       this.k.binary(args.op, args.a, args.b, args.out, rank, this.args);
     }

@@ -37,8 +37,8 @@ import {
 } from './opcodes.generated';
 
 // GELU (src/backend/gelu-math.ts is the definition; these repeat its steps in its order, in float32,
-// with exp in float64 rounded once like U_EXP, so they equal the reference backend and the
-// composition bit for bit). Constants are the float32 roundings of gelu-math.ts's float64 values.
+// with exp(−z²) by expF32 below, so they equal the float32 reference backend bit for bit).
+// Constants are the float32 roundings of gelu-math.ts's float64 values.
 const ERF_P: f32 = <f32>0.3275911;
 const ERF_A1: f32 = <f32>0.254829592;
 const ERF_A2: f32 = <f32>-0.284496736;
@@ -60,57 +60,187 @@ const ERF_D5: f32 = <f32>ERF_D5_64;
 const RSQRT2: f32 = <f32>Math.SQRT1_2;
 const HALF_RSQRT2: f32 = <f32>HALF_RSQRT2_64;
 
-/** exp of each lane in float64, rounded once (U_EXP's arithmetic; there is no SIMD exp to match Math.exp). */
-@inline function expLanes(v: v128): v128 {
-  let r = f32x4.splat(<f32>Math.exp(<f64>f32x4.extract_lane(v, 0)));
-  r = f32x4.replace_lane(r, 1, <f32>Math.exp(<f64>f32x4.extract_lane(v, 1)));
-  r = f32x4.replace_lane(r, 2, <f32>Math.exp(<f64>f32x4.extract_lane(v, 2)));
-  return f32x4.replace_lane(r, 3, <f32>Math.exp(<f64>f32x4.extract_lane(v, 3)));
+// exp in float32 (src/backend/expf32.ts is the definition: Cody–Waite reduction, Cephes' polynomial,
+// 2ⁿ as two exponent-bit factors). Literals are parsed as f64 and then rounded, like Math.fround.
+const EXP_C2_64: f64 = -2.1219444e-4;
+const EXP_P0_64: f64 = 1.98756915e-4;
+const EXP_P1_64: f64 = 1.3981999507e-3;
+const EXP_P2_64: f64 = 8.3334519073e-3;
+const EXP_P3_64: f64 = 4.1665795894e-2;
+const EXP_P4_64: f64 = 1.6666665459e-1;
+const EXP_P5_64: f64 = 5.0000001201e-1;
+const EXP_MIN: f32 = -110;
+const EXP_MAX: f32 = 89;
+const EXP_MAGIC: f32 = 12582912; // 1.5·2²³
+const EXP_MAGIC_BITS: i32 = 0x4b400000;
+const EXP_LOG2E: f32 = <f32>Math.LOG2E;
+const EXP_C1: f32 = 0.693359375;
+const EXP_C2: f32 = <f32>EXP_C2_64;
+const EXP_P0: f32 = <f32>EXP_P0_64;
+const EXP_P1: f32 = <f32>EXP_P1_64;
+const EXP_P2: f32 = <f32>EXP_P2_64;
+const EXP_P3: f32 = <f32>EXP_P3_64;
+const EXP_P4: f32 = <f32>EXP_P4_64;
+const EXP_P5: f32 = <f32>EXP_P5_64;
+
+// The SIMD kernels' constants, each splatted to 16 bytes, loaded from memory in the loop rather than
+// written as v128.const: V8 rebuilds a v128.const in every iteration (two 64-bit immediates moved in,
+// ~4 instructions), a load is one. Entry K_name holds the constant `name` above.
+const GELU_K = memory.data<f32>(
+  [
+    1, 1, 1, 1,
+    0.5, 0.5, 0.5, 0.5,
+    2, 2, 2, 2,
+    RSQRT2, RSQRT2, RSQRT2, RSQRT2,
+    HALF_RSQRT2, HALF_RSQRT2, HALF_RSQRT2, HALF_RSQRT2,
+    ERF_P, ERF_P, ERF_P, ERF_P,
+    ERF_A1, ERF_A1, ERF_A1, ERF_A1,
+    ERF_A2, ERF_A2, ERF_A2, ERF_A2,
+    ERF_A3, ERF_A3, ERF_A3, ERF_A3,
+    ERF_A4, ERF_A4, ERF_A4, ERF_A4,
+    ERF_A5, ERF_A5, ERF_A5, ERF_A5,
+    ERF_D2, ERF_D2, ERF_D2, ERF_D2,
+    ERF_D3, ERF_D3, ERF_D3, ERF_D3,
+    ERF_D4, ERF_D4, ERF_D4, ERF_D4,
+    ERF_D5, ERF_D5, ERF_D5, ERF_D5,
+    EXP_MIN, EXP_MIN, EXP_MIN, EXP_MIN,
+    EXP_MAX, EXP_MAX, EXP_MAX, EXP_MAX,
+    EXP_MAGIC, EXP_MAGIC, EXP_MAGIC, EXP_MAGIC,
+    EXP_LOG2E, EXP_LOG2E, EXP_LOG2E, EXP_LOG2E,
+    EXP_C1, EXP_C1, EXP_C1, EXP_C1,
+    EXP_C2, EXP_C2, EXP_C2, EXP_C2,
+    EXP_P0, EXP_P0, EXP_P0, EXP_P0,
+    EXP_P1, EXP_P1, EXP_P1, EXP_P1,
+    EXP_P2, EXP_P2, EXP_P2, EXP_P2,
+    EXP_P3, EXP_P3, EXP_P3, EXP_P3,
+    EXP_P4, EXP_P4, EXP_P4, EXP_P4,
+    EXP_P5, EXP_P5, EXP_P5, EXP_P5,
+  ],
+  16,
+);
+const K_ONE = 0;
+const K_HALF = 1;
+const K_TWO = 2;
+const K_RSQRT2 = 3;
+const K_HALF_RSQRT2 = 4;
+const K_ERF_P = 5;
+const K_ERF_A1 = 6;
+const K_ERF_A2 = 7;
+const K_ERF_A3 = 8;
+const K_ERF_A4 = 9;
+const K_ERF_A5 = 10;
+const K_ERF_D2 = 11;
+const K_ERF_D3 = 12;
+const K_ERF_D4 = 13;
+const K_ERF_D5 = 14;
+const K_EXP_MIN = 15;
+const K_EXP_MAX = 16;
+const K_EXP_MAGIC = 17;
+const K_EXP_LOG2E = 18;
+const K_EXP_C1 = 19;
+const K_EXP_C2 = 20;
+const K_EXP_P0 = 21;
+const K_EXP_P1 = 22;
+const K_EXP_P2 = 23;
+const K_EXP_P3 = 24;
+const K_EXP_P4 = 25;
+const K_EXP_P5 = 26;
+
+/** Constant K_… of GELU_K on four lanes. */
+@inline function kv(i: i32): v128 {
+  return v128.load(GELU_K + (<usize>i << 4));
 }
 
 /**
- * GELU(x) on four lanes; the scalar form is Op.u's U_GELU. Every step but exp is an f32x4 op, exact
- * like its scalar twin, so a lane's result does not depend on the path.
+ * exp on four lanes (expf32.ts's expF32): plain f32x4 mul then add at every step, never a relaxed
+ * madd, so each lane rounds exactly as the scalar form and the reference backend do.
+ */
+@inline function expF32V(x: v128): v128 {
+  // pmax(a, b) = a < b ? b : a (one maxps; max/min's NaN rules cost several instructions): a NaN x
+  // fails both comparisons and passes through.
+  const xc = f32x4.pmin(f32x4.pmax(x, kv(K_EXP_MIN)), kv(K_EXP_MAX));
+  const magic = kv(K_EXP_MAGIC);
+  const k = f32x4.add(f32x4.mul(xc, kv(K_EXP_LOG2E)), magic);
+  const n = f32x4.sub(k, magic);
+  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, kv(K_EXP_C1))), f32x4.mul(n, kv(K_EXP_C2)));
+  let p = kv(K_EXP_P0);
+  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P1));
+  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P2));
+  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P3));
+  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P4));
+  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P5));
+  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), kv(K_ONE));
+  // n as an integer from k's low bits (k's bits minus the magic number's); 2^⌊n/2⌋ and 2^(n−⌊n/2⌋)
+  // from exponent fields, (m + 127) << 23 written as (m << 23) + bits(1.0), the same word.
+  const ni = i32x4.sub(k, kv(K_EXP_MAGIC));
+  const n1 = i32x4.shr_s(ni, 1);
+  const s1 = i32x4.add(i32x4.shl(n1, 23), kv(K_ONE));
+  const s2 = i32x4.add(i32x4.shl(i32x4.sub(ni, n1), 23), kv(K_ONE));
+  return f32x4.mul(f32x4.mul(e, s1), s2);
+}
+
+/** exp of one element, the same steps as expF32V (row tails and strided reads). */
+@inline function expF32S(x: f32): f32 {
+  const lo: f32 = x < EXP_MIN ? EXP_MIN : x;
+  const xc: f32 = EXP_MAX < lo ? EXP_MAX : lo;
+  const k = xc * EXP_LOG2E + EXP_MAGIC;
+  const n = k - EXP_MAGIC;
+  const r = xc - n * EXP_C1 - n * EXP_C2;
+  let p = EXP_P0;
+  p = p * r + EXP_P1;
+  p = p * r + EXP_P2;
+  p = p * r + EXP_P3;
+  p = p * r + EXP_P4;
+  p = p * r + EXP_P5;
+  const e = p * (r * r) + r + <f32>1;
+  const ni = reinterpret<i32>(k) - EXP_MAGIC_BITS;
+  const n1 = ni >> 1;
+  return e * reinterpret<f32>((n1 + 127) << 23) * reinterpret<f32>((ni - n1 + 127) << 23);
+}
+
+/**
+ * GELU(x) on four lanes; the scalar form is Op.u's U_GELU. Every step is an exactly rounded f32x4 op
+ * (its exp included), like its scalar twin, so a lane's result does not depend on the path.
  */
 @inline function geluV(x: v128): v128 {
-  const one = f32x4.splat(1);
+  const one = kv(K_ONE);
   const pos = f32x4.ge(x, f32x4.splat(0));
-  const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), f32x4.splat(RSQRT2));
-  const t = f32x4.div(one, f32x4.add(f32x4.mul(z, f32x4.splat(ERF_P)), one));
-  let poly = f32x4.mul(t, f32x4.splat(ERF_A5));
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A4)), t);
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A3)), t);
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A2)), t);
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A1)), t);
-  const e = expLanes(f32x4.neg(f32x4.mul(z, z)));
-  const q = f32x4.mul(f32x4.mul(poly, e), f32x4.splat(0.5));
+  const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), kv(K_RSQRT2));
+  const t = f32x4.div(one, f32x4.add(f32x4.mul(z, kv(K_ERF_P)), one));
+  let poly = f32x4.mul(t, kv(K_ERF_A5));
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A4)), t);
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A3)), t);
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A2)), t);
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A1)), t);
+  const e = expF32V(f32x4.neg(f32x4.mul(z, z)));
+  const q = f32x4.mul(f32x4.mul(poly, e), kv(K_HALF));
   return f32x4.mul(x, v128.bitselect(f32x4.sub(one, q), q, pos));
 }
 
 /** dy·GELU′(x) on four lanes (gelu-math.ts's geluGrad); the scalar form is Op.b's B_GELUBACKWARD. */
 @inline function geluGradV(x: v128, dy: v128): v128 {
-  const one = f32x4.splat(1);
+  const one = kv(K_ONE);
   const pos = f32x4.ge(x, f32x4.splat(0));
-  const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), f32x4.splat(RSQRT2));
-  const t = f32x4.div(one, f32x4.add(f32x4.mul(z, f32x4.splat(ERF_P)), one));
-  let poly = f32x4.mul(t, f32x4.splat(ERF_A5));
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A4)), t);
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A3)), t);
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A2)), t);
-  poly = f32x4.mul(f32x4.add(poly, f32x4.splat(ERF_A1)), t);
-  const e = expLanes(f32x4.neg(f32x4.mul(z, z)));
-  const q = f32x4.mul(f32x4.mul(poly, e), f32x4.splat(0.5));
+  const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), kv(K_RSQRT2));
+  const t = f32x4.div(one, f32x4.add(f32x4.mul(z, kv(K_ERF_P)), one));
+  let poly = f32x4.mul(t, kv(K_ERF_A5));
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A4)), t);
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A3)), t);
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A2)), t);
+  poly = f32x4.mul(f32x4.add(poly, kv(K_ERF_A1)), t);
+  const e = expF32V(f32x4.neg(f32x4.mul(z, z)));
+  const q = f32x4.mul(f32x4.mul(poly, e), kv(K_HALF));
   const cdf = v128.bitselect(f32x4.sub(one, q), q, pos);
-  let dp = f32x4.splat(ERF_D5);
-  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D4));
-  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D3));
-  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D2));
-  dp = f32x4.add(f32x4.mul(dp, t), f32x4.splat(ERF_D1));
+  let dp = kv(K_ERF_D5);
+  dp = f32x4.add(f32x4.mul(dp, t), kv(K_ERF_D4));
+  dp = f32x4.add(f32x4.mul(dp, t), kv(K_ERF_D3));
+  dp = f32x4.add(f32x4.mul(dp, t), kv(K_ERF_D2));
+  dp = f32x4.add(f32x4.mul(dp, t), kv(K_ERF_A1));
   const s = f32x4.add(
-    f32x4.mul(f32x4.mul(f32x4.splat(ERF_P), f32x4.mul(t, t)), dp),
-    f32x4.mul(f32x4.mul(f32x4.splat(2), z), poly),
+    f32x4.mul(f32x4.mul(kv(K_ERF_P), f32x4.mul(t, t)), dp),
+    f32x4.mul(f32x4.mul(kv(K_TWO), z), poly),
   );
-  const density = f32x4.mul(f32x4.mul(e, s), f32x4.splat(HALF_RSQRT2));
+  const density = f32x4.mul(f32x4.mul(e, s), kv(K_HALF_RSQRT2));
   return f32x4.mul(dy, f32x4.add(cdf, f32x4.mul(x, density)));
 }
 
@@ -124,7 +254,7 @@ const HALF_RSQRT2: f32 = <f32>HALF_RSQRT2_64;
   poly = (poly + ERF_A3) * t;
   poly = (poly + ERF_A2) * t;
   poly = (poly + ERF_A1) * t;
-  const e = <f32>Math.exp(<f64>-(z * z));
+  const e = expF32S(-(z * z));
   const q = poly * e * <f32>0.5;
   return x * (pos ? <f32>1 - q : q);
 }
@@ -139,7 +269,7 @@ const HALF_RSQRT2: f32 = <f32>HALF_RSQRT2_64;
   poly = (poly + ERF_A3) * t;
   poly = (poly + ERF_A2) * t;
   poly = (poly + ERF_A1) * t;
-  const e = <f32>Math.exp(<f64>-(z * z));
+  const e = expF32S(-(z * z));
   const q = poly * e * <f32>0.5;
   const cdf = pos ? <f32>1 - q : q;
   let dp = ERF_D5;
@@ -183,7 +313,7 @@ class Op {
 
   /**
    * True when the op has an exact f32x4 form (float64 rounding of +,-,*,/,sqrt is innocuous; gelu's
-   * one exp is taken lane by lane).
+   * exp is the float32 expF32, not Math.exp).
    */
   @inline static uSimd(op: i32): bool {
     return op == U_COPY || op == U_NEG || op == U_SQRT || op == U_ABS || op == U_GELU;
@@ -274,6 +404,22 @@ class Op {
     let i = 0;
     if (Op.uSimd(op)) {
       if (sx == 1) {
+        // GELU is one long dependent chain per vector (~45 ops through exp): four independent vectors
+        // per iteration keep the core busy (~1.6× faster in isolation than one). Every element still
+        // takes the same geluV, so where a row or a thread's range is cut does not matter.
+        if (op == U_GELU) {
+          for (; i + 16 <= n; i += 16) {
+            const o = <usize>i << 2;
+            const a0 = Op.uv(op, v128.load(x + o));
+            const a1 = Op.uv(op, v128.load(x + o, 16));
+            const a2 = Op.uv(op, v128.load(x + o, 32));
+            const a3 = Op.uv(op, v128.load(x + o, 48));
+            v128.store(out + o, a0);
+            v128.store(out + o, a1, 16);
+            v128.store(out + o, a2, 32);
+            v128.store(out + o, a3, 48);
+          }
+        }
         for (; i + 4 <= n; i += 4) {
           const o = <usize>i << 2;
           v128.store(out + o, Op.uv(op, v128.load(x + o)));
@@ -295,6 +441,19 @@ class Op {
   @inline static binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, n: i32): void {
     let i = 0;
     if (sa == 1 && sb == 1) {
+      // Three vectors at a time for GELU's backward (see unaryRow): ~10% faster than two; four ran
+      // slower than two, its chains holding more live values than x64's 16 SIMD registers.
+      if (op == B_GELUBACKWARD) {
+        for (; i + 12 <= n; i += 12) {
+          const o = <usize>i << 2;
+          const r0 = Op.bv(op, v128.load(a + o), v128.load(b + o));
+          const r1 = Op.bv(op, v128.load(a + o, 16), v128.load(b + o, 16));
+          const r2 = Op.bv(op, v128.load(a + o, 32), v128.load(b + o, 32));
+          v128.store(out + o, r0);
+          v128.store(out + o, r1, 16);
+          v128.store(out + o, r2, 32);
+        }
+      }
       for (; i + 4 <= n; i += 4) {
         const o = <usize>i << 2;
         v128.store(out + o, Op.bv(op, v128.load(a + o), v128.load(b + o)));
