@@ -131,6 +131,17 @@ function product(
   }
 }
 
+/** The input under tap t = (c, kh, kw) of output position (oh, ow) of image n, or 0 in the padding. */
+function tapValue(xs: FloatArray, g: Im2colGeometry, n: number, t: number, oh: number, ow: number): number {
+  const kw = t % g.kernelW;
+  const kh = Math.floor(t / g.kernelW) % g.kernelH;
+  const c = Math.floor(t / (g.kernelW * g.kernelH));
+  const h = oh * g.strideH - g.padH + kh;
+  const w = ow * g.strideW - g.padW + kw;
+  if (h < 0 || h >= g.height || w < 0 || w >= g.width) return 0;
+  return xs[((n * g.channels + c) * g.height + h) * g.width + w]!;
+}
+
 /** Plain TypeScript backend over Float32Array (or Float64Array for gradient checks); see file comment. */
 export class ReferenceBackend implements Backend {
   readonly name: string;
@@ -435,6 +446,78 @@ export class ReferenceBackend implements Backend {
         const at = plane * planeIn + idx[plane * planeOut + j]!;
         o[at] = o[at]! + g[plane * planeOut + j]!;
       }
+  }
+
+  conv2d(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    const xs = this.view(x);
+    const ws = this.view(weight);
+    const bs = bias >= 0 ? this.view(bias) : undefined;
+    const o = this.view(out);
+    const round = this.round;
+    const { batch, channels, kernelH, kernelW, outH, outW } = geom;
+    const patch = channels * kernelH * kernelW;
+    let i = 0;
+    for (let n = 0; n < batch; n++)
+      for (let oc = 0; oc < outChannels; oc++)
+        for (let oh = 0; oh < outH; oh++)
+          for (let ow = 0; ow < outW; ow++) {
+            // Taps in (c, kh, kw) order, each product and each sum rounded to the storage precision.
+            let acc = 0;
+            for (let t = 0; t < patch; t++) {
+              acc = round(acc + round(tapValue(xs, geom, n, t, oh, ow) * ws[oc * patch + t]!));
+            }
+            let v = bs === undefined ? acc : round(acc + bs[oc]!);
+            if (relu && !(v > 0)) v = 0;
+            o[i++] = v;
+          }
+  }
+
+  conv2dWeightGrad(
+    x: StorageId,
+    dy: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dweight: StorageId,
+    dbias: StorageId,
+  ): void {
+    const xs = this.view(x);
+    const g = this.view(dy);
+    const dw = this.view(dweight);
+    const db = dbias >= 0 ? this.view(dbias) : undefined;
+    const round = this.round;
+    const { batch, channels, kernelH, kernelW, outH, outW } = geom;
+    const patch = channels * kernelH * kernelW;
+    /** One image's sum of `term(oh, ow)`: four lane sums by ow mod 4, then (s0 + s1) + (s2 + s3). */
+    const imageSum = (term: (oh: number, ow: number) => number): number => {
+      const s = [0, 0, 0, 0];
+      for (let oh = 0; oh < outH; oh++)
+        for (let ow = 0; ow < outW; ow++) s[ow & 3] = round(s[ow & 3]! + round(term(oh, ow)));
+      return round(round(s[0]! + s[1]!) + round(s[2]! + s[3]!));
+    };
+    for (let oc = 0; oc < outChannels; oc++) {
+      const plane = (n: number, oh: number, ow: number): number =>
+        g[((n * outChannels + oc) * outH + oh) * outW + ow]!;
+      for (let t = 0; t < patch; t++) {
+        // Images summed in float64 (a JS number), rounded once at the store.
+        let acc = 0;
+        for (let n = 0; n < batch; n++)
+          acc += imageSum((oh, ow) => plane(n, oh, ow) * tapValue(xs, geom, n, t, oh, ow));
+        dw[oc * patch + t] = acc;
+      }
+      if (db !== undefined) {
+        let acc = 0;
+        for (let n = 0; n < batch; n++) acc += imageSum((oh, ow) => plane(n, oh, ow));
+        db[oc] = acc;
+      }
+    }
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

@@ -42,7 +42,8 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * The commands, in code order (code = position + 1). GEMM and SPMM chunks are regions of C (SPMM's
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
  * COL2IM's images (each thread's float64 accumulator its workspace), MAXPOOL's and MAXPOOLBACKWARD's
- * image planes (n, c); the rest are element ranges
+ * image planes (n, c), DIRECTCONV's and DIRECTCONVWEIGHTGRAD's images (each thread's padded image
+ * its workspace); the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -68,6 +69,17 @@ export const COMMANDS = {
   where: command('whereRange', ['c', 'a', 'b', 'out', 'rank', 'args', 'i0', 'i1', 'work']),
   maxPool: command('maxPool2d', ['x', 'out', 'indices', 'geometry', 'i0', 'i1']),
   maxPoolBackward: command('maxPool2dBackward', ['dy', 'indices', 'dx', 'geometry', 'i0', 'i1']),
+  directConv: command('directConv2d', ['x', 'w', 'bias', 'out', 'geometry', 'relu', 'i0', 'i1', 'work']),
+  directConvWeightGrad: command('directConv2dWeightGrad', [
+    'x',
+    'dy',
+    'dwPart',
+    'dbPart',
+    'geometry',
+    'i0',
+    'i1',
+    'work',
+  ]),
 } as const;
 
 /** A command's name. */

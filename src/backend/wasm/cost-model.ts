@@ -35,6 +35,7 @@ export const HANDOFF_MICROS = 50;
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
+  directConv: 15000,
   spmm: 15000,
   elements: 327,
   streaming: 3000,

@@ -510,3 +510,83 @@ ${entry}
   }
   dx[i] = acc;
 }`;
+
+/**
+ * Direct convolution: one thread per output (n, oc, oh, ow) summing the taps (c, kh, kw) ascending in
+ * float32 from 0 (0 in the padding), then + bias and ReLU (!(v > 0) → 0) by the flags at word 14 (1
+ * bias, 2 relu). Geometry at words 0…11, out channels at 12, outputs at 13.
+ */
+export const directConv2dSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> ws: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let outC = P(12u); let flags = P(14u);
+  let ow = i % outW; var r = i / outW;
+  let oh = r % outH; r = r / outH;
+  let oc = r % outC; let n = r / outC;
+  let patch = channels * kernelH * kernelW;
+  var acc = 0.0;
+  var t = 0u;
+  for (var c = 0u; c < channels; c++) {
+    for (var kh = 0u; kh < kernelH; kh++) {
+      for (var kw = 0u; kw < kernelW; kw++) {
+        // Unsigned wrap-around makes a position left of or above the image compare as outside too.
+        let h = oh * strideH + kh - padH;
+        let w = ow * strideW + kw - padW;
+        var xv = 0.0;
+        if (h < height && w < width) { xv = xs[((n * channels + c) * height + h) * width + w]; }
+        acc = acc + xv * ws[oc * patch + t];
+        t++;
+      }
+    }
+  }
+  var v = acc;
+  if ((flags & 1u) != 0u) { v = v + bias[oc]; }
+  if ((flags & 2u) != 0u && !(v > 0.0)) { v = 0.0; }
+  out[i] = v;
+}`;
+
+/**
+ * The direct convolution's weight gradient (word 14 = 0: one thread per weight (oc, c, kh, kw)) or
+ * bias gradient (word 14 = 1: one thread per out channel), in the CPU backends' order: per image four
+ * float32 lane sums by ow mod 4 over (oh, ow) ascending, combined (s0 + s1) + (s2 + s3); the images
+ * are summed in float32 (WGSL has no float64). Geometry at words 0…11, out channels at 12, outputs at 13.
+ */
+export const directConv2dWeightGradSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let outC = P(12u); let isBias = P(14u) == 1u;
+  let patch = channels * kernelH * kernelW;
+  var oc = i; var kw = 0u; var kh = 0u; var c = 0u;
+  if (!isBias) {
+    oc = i / patch; let t = i % patch;
+    kw = t % kernelW; kh = (t / kernelW) % kernelH; c = t / (kernelW * kernelH);
+  }
+  var total = 0.0;
+  for (var n = 0u; n < batch; n++) {
+    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var oh = 0u; oh < outH; oh++) {
+      for (var ow = 0u; ow < outW; ow++) {
+        var term = dy[((n * outC + oc) * outH + oh) * outW + ow];
+        if (!isBias) {
+          let h = oh * strideH + kh - padH;
+          let w = ow * strideW + kw - padW;
+          var xv = 0.0;
+          if (h < height && w < width) { xv = xs[((n * channels + c) * height + h) * width + w]; }
+          term = term * xv;
+        }
+        s[ow & 3u] = s[ow & 3u] + term;
+      }
+    }
+    total = total + ((s[0] + s[1]) + (s[2] + s[3]));
+  }
+  out[i] = total;
+}`;

@@ -30,8 +30,8 @@ describe('helper-thread commands: one table', () => {
       rows.map((_, i) => i + 1),
     );
     assert.ok(!codes.includes(EXIT_CODE));
-    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops and max
-    // pooling); a new row appends code 15.
+    // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops, max
+    // pooling and the direct convolution); a new row appends code 17.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -47,6 +47,8 @@ describe('helper-thread commands: one table', () => {
       where: 12,
       maxPool: 13,
       maxPoolBackward: 14,
+      directConv: 15,
+      directConvWeightGrad: 16,
     });
   });
 

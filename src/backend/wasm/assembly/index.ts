@@ -13,6 +13,7 @@ export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmBatch, gemmWorkspace, gemmKc } from './gemm';
 export { im2col, col2im } from './conv';
 export { maxPool2d, maxPool2dBackward } from './pool';
+export { directConv2d, directConv2dWeightGrad } from './directConv';
 export { sampleDensity, spmm, spmmWorkspace } from './sparse';
 
 /** First byte past the module's static data; the host allocator starts above it. */
