@@ -25,7 +25,8 @@ type FloatArray = Float32Array | Float64Array;
 type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 // `r` rounds to the storage precision: only the fused GELU, whose steps the composition would store
-// one by one, rounds intermediates; every other op rounds once, when its result is stored.
+// one by one, and the direct convolution, whose float32 sums the wasm SIMD lanes keep, round
+// intermediates; every other op rounds once, when its result is stored.
 const unaryFns: Record<UnaryOp, (x: number, r: Round) => number> = {
   copy: (x) => x,
   neg: (x) => -x,

@@ -32,6 +32,10 @@ export const HANDOFF_MICROS = 50;
  * backward (one float64 exp per element and ~15 f32x4 steps per 4) ran at ~105 and are counted as
  * `transcendental`: the model then underrates their work and splits them a little later than it could,
  * which costs nothing at the ViT's 557k-element activations (split on 2+ threads either way).
+ * `directConv` counts the direct convolution's flops (2 per tap per output, forward or weight
+ * gradient): LeNet's first layer (60 MFLOP each way at batch 256) ran in ~3.5 ms forward and ~3.8 ms
+ * for the weight gradient on one core of the loaded dev machine (min of 30, cpu clock), ~16 GFLOP/s;
+ * 15 is taken as for the GEMM.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,

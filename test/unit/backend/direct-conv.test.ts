@@ -35,7 +35,11 @@ interface Case {
   relu: boolean;
 }
 
-/** Padding, stride 2 (and mixed strides), C_in 1 and 2, kernels 3 and 5, widths not a multiple of 4. */
+/**
+ * Padding, stride 2 (and mixed strides), C_in 1 and 2, kernels 2, 3 and 5, widths not a multiple of 4;
+ * output rows of 4, 11, 12, 15 and 37 take each of wasm's 1-, 2-, 3- and 4-vector blocks, with and
+ * without a partial last vector.
+ */
 const CASES: Case[] = [
   {
     name: 'LeNet-like 1→6, 5×5, padding 2, ReLU',
@@ -82,6 +86,22 @@ const CASES: Case[] = [
     x: [2, 1, 6, 9],
     w: [2, 1, 3, 3],
     opts: { stride: [1, 2], padding: 1 },
+    bias: true,
+    relu: true,
+  },
+  {
+    name: '1→3, 2×2 (4 taps: the bias sum alone in the last pass), rows of 4',
+    x: [2, 1, 5, 5],
+    w: [3, 1, 2, 2],
+    opts: {},
+    bias: true,
+    relu: false,
+  },
+  {
+    name: '2→2, 3×3, rows of 15 (a 16-wide block with a partial vector)',
+    x: [1, 2, 4, 17],
+    w: [2, 2, 3, 3],
+    opts: {},
     bias: true,
     relu: true,
   },

@@ -68,9 +68,22 @@ function padImage(x: usize, work: usize, n: i32, args: usize, hp: i32, wp: i32):
 }
 
 /**
+ * Stores the four outputs from column ow of row `o`, or (the row's last, partial vector) only those
+ * before outW: the lanes past it would overwrite the next row, another thread's image at a chunk's end.
+ */
+@inline function storeOut(o: usize, ow: i32, v: v128, outW: i32, tail: usize): void {
+  if (ow + 4 <= outW) {
+    v128.store(o + (<usize>ow << 2), v);
+  } else {
+    v128.store(tail, v);
+    memory.copy(o + (<usize>ow << 2), tail, <usize>(outW - ow) << 2);
+  }
+}
+
+/**
  * out[n, oc, oh, ow] = Σ_taps x·w (+ bias[oc]) (ReLU) for the images [imageFrom, imageTo); `bias` 0
- * is none, `relu` 0 or 1. Stride-1 rows run four outputs per SIMD lane group (16 at a time where the
- * row allows), other strides one output at a time in the same order.
+ * is none, `relu` 0 or 1. Stride-1 rows run four outputs per vector, up to four vectors at a time;
+ * other strides one output at a time in the same order.
  */
 export function directConv2d(
   x: usize,
@@ -109,9 +122,10 @@ export function directConv2d(
       for (let oh = 0; oh < outH; oh++) {
         const row = work + (<usize>(oh * strideH * wp) << 2);
         if (strideW == 1) {
+          // Blocks of four vectors (16 outputs), then one of the 1–3 left, so that several independent
+          // sums hide the adds' latency (a row of 28 is 16 + 12); each lane is one output.
           let ow = 0;
-          // Four independent vectors per tap keep the adds' latency hidden; each lane is one output.
-          for (; ow + 16 <= outW; ow += 16) {
+          for (; ow + 12 < outW; ow += 16) {
             let a0 = f32x4.splat(0);
             let a1 = f32x4.splat(0);
             let a2 = f32x4.splat(0);
@@ -124,28 +138,44 @@ export function directConv2d(
               a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), wv));
               a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), wv));
             }
-            const q = o + (<usize>ow << 2);
-            v128.store(q, finish(a0, bv, hasBias, useRelu));
-            v128.store(q, finish(a1, bv, hasBias, useRelu), 16);
-            v128.store(q, finish(a2, bv, hasBias, useRelu), 32);
-            v128.store(q, finish(a3, bv, hasBias, useRelu), 48);
+            storeOut(o, ow, finish(a0, bv, hasBias, useRelu), outW, tail);
+            storeOut(o, ow + 4, finish(a1, bv, hasBias, useRelu), outW, tail);
+            storeOut(o, ow + 8, finish(a2, bv, hasBias, useRelu), outW, tail);
+            storeOut(o, ow + 12, finish(a3, bv, hasBias, useRelu), outW, tail);
           }
-          for (; ow < outW; ow += 4) {
-            let a = f32x4.splat(0);
+          if (ow + 8 < outW) {
+            let a0 = f32x4.splat(0);
+            let a1 = f32x4.splat(0);
+            let a2 = f32x4.splat(0);
             for (let t = 0; t < patch; t++) {
               const wv = f32x4.splat(load<f32>(wRow + (<usize>t << 2)));
               const p = row + (<usize>(load<i32>(offs + (<usize>t << 2)) + ow) << 2);
-              a = f32x4.add(a, f32x4.mul(v128.load(p), wv));
+              a0 = f32x4.add(a0, f32x4.mul(v128.load(p), wv));
+              a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), wv));
+              a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), wv));
             }
-            const v = finish(a, bv, hasBias, useRelu);
-            if (ow + 4 <= outW) {
-              v128.store(o + (<usize>ow << 2), v);
-            } else {
-              // The row's last outputs: lanes past outW would overwrite the next row (another thread's
-              // image at a chunk's end), so only the valid ones are stored.
-              v128.store(tail, v);
-              memory.copy(o + (<usize>ow << 2), tail, <usize>(outW - ow) << 2);
+            storeOut(o, ow, finish(a0, bv, hasBias, useRelu), outW, tail);
+            storeOut(o, ow + 4, finish(a1, bv, hasBias, useRelu), outW, tail);
+            storeOut(o, ow + 8, finish(a2, bv, hasBias, useRelu), outW, tail);
+          } else if (ow + 4 < outW) {
+            let a0 = f32x4.splat(0);
+            let a1 = f32x4.splat(0);
+            for (let t = 0; t < patch; t++) {
+              const wv = f32x4.splat(load<f32>(wRow + (<usize>t << 2)));
+              const p = row + (<usize>(load<i32>(offs + (<usize>t << 2)) + ow) << 2);
+              a0 = f32x4.add(a0, f32x4.mul(v128.load(p), wv));
+              a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), wv));
             }
+            storeOut(o, ow, finish(a0, bv, hasBias, useRelu), outW, tail);
+            storeOut(o, ow + 4, finish(a1, bv, hasBias, useRelu), outW, tail);
+          } else if (ow < outW) {
+            let a0 = f32x4.splat(0);
+            for (let t = 0; t < patch; t++) {
+              const wv = f32x4.splat(load<f32>(wRow + (<usize>t << 2)));
+              const p = row + (<usize>(load<i32>(offs + (<usize>t << 2)) + ow) << 2);
+              a0 = f32x4.add(a0, f32x4.mul(v128.load(p), wv));
+            }
+            storeOut(o, ow, finish(a0, bv, hasBias, useRelu), outW, tail);
           }
         } else {
           for (let ow = 0; ow < outW; ow++) {
@@ -256,21 +286,39 @@ export function directConv2dWeightGrad(
           store<f32>(part + (<usize>t << 2), lanes(a2), 8);
           store<f32>(part + (<usize>t << 2), lanes(a3), 12);
         }
-        for (; t < patch; t++) {
-          const o0 = load<i32>(offs + (<usize>t << 2));
+        // The last 0–3 taps and the bias sum share one pass (up to four independent sums; a missing
+        // tap repeats the first one's offset and is dropped), each sum in the same order as above.
+        const left = patch - t;
+        if (left > 0 || dbPart != 0) {
+          const o0 = left > 0 ? load<i32>(offs + (<usize>t << 2)) : 0;
+          const o1 = left > 1 ? load<i32>(offs + (<usize>t << 2), 4) : o0;
+          const o2 = left > 2 ? load<i32>(offs + (<usize>t << 2), 8) : o0;
           let a0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0);
+          let ab = f32x4.splat(0);
           for (let oh = 0; oh < outH; oh++) {
             const d = plane + (<usize>(oh * outW) << 2);
             const r = work + (<usize>(oh * strideH * wp) << 2);
             for (let ow = 0; ow < full; ow += 4) {
-              a0 = f32x4.add(a0, f32x4.mul(v128.load(d + (<usize>ow << 2)), v128.load(r + (<usize>(o0 + ow) << 2))));
+              const dv = v128.load(d + (<usize>ow << 2));
+              a0 = f32x4.add(a0, f32x4.mul(dv, v128.load(r + (<usize>(o0 + ow) << 2))));
+              a1 = f32x4.add(a1, f32x4.mul(dv, v128.load(r + (<usize>(o1 + ow) << 2))));
+              a2 = f32x4.add(a2, f32x4.mul(dv, v128.load(r + (<usize>(o2 + ow) << 2))));
+              ab = f32x4.add(ab, dv);
             }
             if (rem > 0) {
               const dv = dyTail(d + (<usize>full << 2), tail, rem);
               a0 = f32x4.add(a0, f32x4.mul(dv, v128.and(v128.load(r + (<usize>(o0 + full) << 2)), mask)));
+              a1 = f32x4.add(a1, f32x4.mul(dv, v128.and(v128.load(r + (<usize>(o1 + full) << 2)), mask)));
+              a2 = f32x4.add(a2, f32x4.mul(dv, v128.and(v128.load(r + (<usize>(o2 + full) << 2)), mask)));
+              ab = f32x4.add(ab, dv);
             }
           }
-          store<f32>(part + (<usize>t << 2), lanes(a0));
+          if (left > 0) store<f32>(part + (<usize>t << 2), lanes(a0));
+          if (left > 1) store<f32>(part + (<usize>t << 2), lanes(a1), 4);
+          if (left > 2) store<f32>(part + (<usize>t << 2), lanes(a2), 8);
+          if (dbPart != 0) store<f32>(dbPart + (<usize>(n * outChannels + oc) << 2), lanes(ab));
         }
       } else {
         for (; t < patch; t++) {
@@ -292,7 +340,7 @@ export function directConv2dWeightGrad(
           store<f32>(part + (<usize>t << 2), s0 + s1 + (s2 + s3));
         }
       }
-      if (dbPart != 0) {
+      if (strideW != 1 && dbPart != 0) {
         let a = f32x4.splat(0);
         for (let oh = 0; oh < outH; oh++) {
           const d = plane + (<usize>(oh * outW) << 2);
