@@ -12,11 +12,12 @@
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy` and `gelu`. Each is checked against float64 and central differences
- * in the op table (test/helpers/opTable.ts), `linear`, the cross-entropy and `gelu` against PyTorch too
- * (test/golden/mlp.test.ts, conv.test.ts), and `dropout` and `gelu` against their compositions
- * (test/unit/ops/dropout.test.ts, gelu.test.ts).
+ * Five entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy`, `gelu` and `conv2d`. Each is checked against float64 and central
+ * differences in the op table (test/helpers/opTable.ts), `linear`, the cross-entropy, `gelu` and
+ * `conv2d` against PyTorch too (test/golden/mlp.test.ts, conv.test.ts), and `dropout`, `gelu` and
+ * `conv2d` against their compositions (test/unit/ops/dropout.test.ts, gelu.test.ts,
+ * test/unit/backend/direct-conv.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';

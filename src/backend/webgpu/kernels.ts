@@ -528,7 +528,7 @@ ${entry}
   let ow = i % outW; var r = i / outW;
   let oh = r % outH; r = r / outH;
   let oc = r % outC; let n = r / outC;
-  let patch = channels * kernelH * kernelW;
+  let taps = channels * kernelH * kernelW;
   var acc = 0.0;
   var t = 0u;
   for (var c = 0u; c < channels; c++) {
@@ -539,7 +539,7 @@ ${entry}
         let w = ow * strideW + kw - padW;
         var xv = 0.0;
         if (h < height && w < width) { xv = xs[((n * channels + c) * height + h) * width + w]; }
-        acc = acc + xv * ws[oc * patch + t];
+        acc = acc + xv * ws[oc * taps + t];
         t++;
       }
     }
@@ -564,10 +564,10 @@ ${entry}
   if (i >= P(13u)) { return; }
   ${geometryLets}
   let outC = P(12u); let isBias = P(14u) == 1u;
-  let patch = channels * kernelH * kernelW;
+  let taps = channels * kernelH * kernelW;
   var oc = i; var kw = 0u; var kh = 0u; var c = 0u;
   if (!isBias) {
-    oc = i / patch; let t = i % patch;
+    oc = i / taps; let t = i % taps;
     kw = t % kernelW; kh = (t / kernelW) % kernelH; c = t / (kernelW * kernelH);
   }
   var total = 0.0;
