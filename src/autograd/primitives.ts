@@ -620,7 +620,10 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
         // The kernel writes both; an unneeded one is computed and dropped (it costs one extra sum).
         dw = Tensor.uninitialized(g.backend, w!.shape);
         db = b !== undefined ? Tensor.uninitialized(g.backend, [oc]) : null;
-        g.backend.conv2dWeightGrad(x!.id, gz.id, geom, oc, dw.id, db?.id ?? -1);
+        // The tape keeps x as the caller passed it (maybe a view); the kernel reads contiguous storage.
+        const xs = x!.packed();
+        g.backend.conv2dWeightGrad(xs.id, gz.id, geom, oc, dw.id, db?.id ?? -1);
+        if (xs !== x) xs.dispose();
       }
       const grads: (Tensor | null)[] = [dx, needW ? dw : null];
       if (b !== undefined) grads.push(needB ? db : null);

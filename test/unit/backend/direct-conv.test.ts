@@ -272,6 +272,34 @@ test('the first layer (input without a gradient) computes no dx and the same dwe
   }
 });
 
+test('an input that is a view (NHWC data permuted to NCHW) gives the same gradients as its copy', () => {
+  const previous = getBackend();
+  setBackend(wasm);
+  try {
+    tidy(() => {
+      const nhwc = tensor(randomArray(2 * 9 * 10 * 2, 15), { shape: [2, 9, 10, 2] });
+      const w = tensor(randomArray(3 * 2 * 3 * 3, 16), { shape: [3, 2, 3, 3], requiresGrad: true });
+      const b = tensor(randomArray(3, 17), { shape: [3], requiresGrad: true });
+      const grads = [nhwc.permute([0, 3, 1, 2]), nhwc.permute([0, 3, 1, 2]).contiguous()].map((x) => {
+        const y = conv2d(x, w, b, { padding: 1, relu: true });
+        y.mul(tensor(randomArray(y.size, 18), { shape: y.shape }))
+          .sum()
+          .backward();
+        const got = [w.grad!.dataSync(), b.grad!.dataSync()];
+        w.grad!.dispose();
+        b.grad!.dispose();
+        w.grad = null;
+        b.grad = null;
+        return got;
+      });
+      assert.equal(firstDifference(grads[0]![0]!, grads[1]![0]!), -1, 'dweight');
+      assert.equal(firstDifference(grads[0]![1]!, grads[1]![1]!), -1, 'dbias');
+    });
+  } finally {
+    setBackend(previous);
+  }
+});
+
 test('wasm and reference kernels agree bit for bit (±∞, NaN, −0 inputs; bias, ReLU, odd widths)', () => {
   for (const c of CASES) {
     const x = randomArray(size(c.x), 11);
