@@ -11,7 +11,7 @@ import type { Backend, Im2colGeometry } from '../../../src/backend/backend.js';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
 import { createBackend, disposeBackend } from '../../../src/backend/select.js';
 import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
-import type { WasmBackend } from '../../../src/backend/wasm/index.js';
+import { createWasmBackend, type WasmBackend } from '../../../src/backend/wasm/index.js';
 import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import {
   conv2d,
@@ -300,23 +300,32 @@ test('an input that is a view (NHWC data permuted to NCHW) gives the same gradie
   }
 });
 
-test('wasm and reference kernels agree bit for bit (±∞, NaN, −0 inputs; bias, ReLU, odd widths)', () => {
-  for (const c of CASES) {
-    const x = randomArray(size(c.x), 11);
-    [NaN, Infinity, -Infinity, -0, 0].forEach((v, i) => (x[7 * i + 3] = v));
-    const w = randomArray(size(c.w), 12, -0.5, 0.5);
-    const b = randomArray(c.w[0]!, 13);
-    const g = geometryOf(c);
-    const dy = randomArray(g.batch * c.w[0]! * g.outH * g.outW, 14);
-    const clean = Float32Array.from(x, (v) => (Number.isFinite(v) ? v : 0.5));
-    for (const input of [clean, x]) {
-      const a = kernels(reference, c, input, w, b, dy);
-      const z = kernels(wasm, c, input, w, b, dy);
-      for (const k of ['out', 'dw', 'db'] as const) {
-        if (k === 'db' && !c.bias) continue;
-        assert.equal(firstDifference(z[k], a[k]), -1, `${c.name}: ${k}`);
+test('wasm (both kernel builds) and reference kernels agree bit for bit (±∞, NaN, −0 inputs; bias, ReLU, odd widths)', async () => {
+  // The relaxed-SIMD build must not fuse the multiply-adds either: the order is part of the contract.
+  const simd = await createWasmBackend({ variant: 'simd' });
+  const builds: Backend[] = [wasm, simd];
+  try {
+    for (const c of CASES) {
+      const x = randomArray(size(c.x), 11);
+      [NaN, Infinity, -Infinity, -0, 0].forEach((v, i) => (x[7 * i + 3] = v));
+      const w = randomArray(size(c.w), 12, -0.5, 0.5);
+      const b = randomArray(c.w[0]!, 13);
+      const g = geometryOf(c);
+      const dy = randomArray(g.batch * c.w[0]! * g.outH * g.outW, 14);
+      const clean = Float32Array.from(x, (v) => (Number.isFinite(v) ? v : 0.5));
+      for (const input of [clean, x]) {
+        const a = kernels(reference, c, input, w, b, dy);
+        for (const be of builds) {
+          const z = kernels(be, c, input, w, b, dy);
+          for (const k of ['out', 'dw', 'db'] as const) {
+            if (k === 'db' && !c.bias) continue;
+            assert.equal(firstDifference(z[k], a[k]), -1, `${(be as WasmBackend).variant} ${c.name}: ${k}`);
+          }
+        }
       }
     }
+  } finally {
+    simd.dispose();
   }
 });
 
