@@ -596,12 +596,15 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       x!.backend.conv2d(x!.id, w!.id, b?.id ?? -1, geom, oc, relu, out.id);
       return { out };
     },
-    // One kernel gives dW and db (dy's NCHW layout read as is); dx, needed only past the first layer,
-    // is the im2col route's exactly: dy as rows [N·OH·OW, OC] · W, then col2im. Runs without a tape.
+    // One kernel gives dW and db (dy's NCHW layout read as is, ReLU's mask applied as it reads); dx,
+    // needed only past the first layer, is the im2col route's exactly: dy ⊙ (out > 0) as rows
+    // [N·OH·OW, OC] · W, then col2im. Runs without a tape.
     backward: (g, { inputs, needs, out, attrs: { geom, relu } }) => {
       const [x, w, b] = inputs;
       const oc = w!.shape[0]!;
-      const gz = relu ? g.mul(out.gt(0)) : g;
+      // The masked gradient is written out only for dx; the weight kernel masks dy itself.
+      const gz = relu && needs[0] ? g.mul(out.gt(0)) : g;
+      const reluOut = relu && !needs[0] ? out.id : -1;
       let dx: Tensor | null = null;
       if (needs[0]) {
         const rows = gz
@@ -622,7 +625,7 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
         db = b !== undefined ? Tensor.uninitialized(g.backend, [oc]) : null;
         // The tape keeps x as the caller passed it (maybe a view); the kernel reads contiguous storage.
         const xs = x!.packed();
-        g.backend.conv2dWeightGrad(xs.id, gz.id, geom, oc, dw.id, db?.id ?? -1);
+        g.backend.conv2dWeightGrad(xs.id, gz.id, geom, oc, dw.id, db?.id ?? -1, reluOut);
         if (xs !== x) xs.dispose();
       }
       const grads: (Tensor | null)[] = [dx, needW ? dw : null];

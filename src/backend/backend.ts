@@ -206,7 +206,9 @@ export interface Backend {
    * float32 sums s_j (from 0) of round(dy · x) over the positions (oh, ow) in ascending order with
    * ow ≡ j (mod 4) (the SIMD lanes), combined as (s₀ + s₁) + (s₂ + s₃) in float32; those per-image
    * values are then summed over n ascending in float64 and rounded once. dbias is the same with dy for
-   * the product. WebGPU keeps the order but sums the images in float32.
+   * the product. WebGPU keeps the order but sums the images in float32. With `reluOut` (the forward's
+   * ReLU output; -1: none) each dy is first taken times (out > 0 ? 1 : 0), exactly the composition
+   * dy ⊙ (out > 0) the ReLU's backward would compute, without writing it out.
    */
   conv2dWeightGrad(
     x: StorageId,
@@ -215,6 +217,7 @@ export interface Backend {
     outChannels: number,
     dweight: StorageId,
     dbias: StorageId,
+    reluOut: StorageId,
   ): void;
   /** Fills out with `size` draws from the Philox stream (uniform [0,1) or standard normal). */
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void;

@@ -488,9 +488,11 @@ export class ReferenceBackend implements Backend {
     outChannels: number,
     dweight: StorageId,
     dbias: StorageId,
+    reluOut: StorageId,
   ): void {
     const xs = this.view(x);
     const g = this.view(dy);
+    const masks = reluOut >= 0 ? this.view(reluOut) : undefined;
     const dw = this.view(dweight);
     const db = dbias >= 0 ? this.view(dbias) : undefined;
     const round = this.round;
@@ -504,8 +506,11 @@ export class ReferenceBackend implements Backend {
       return round(round(s[0]! + s[1]!) + round(s[2]! + s[3]!));
     };
     for (let oc = 0; oc < outChannels; oc++) {
-      const plane = (n: number, oh: number, ow: number): number =>
-        g[((n * outChannels + oc) * outH + oh) * outW + ow]!;
+      // dy, times ReLU's mask (out > 0 ? 1 : 0) when given: the composition's product exactly.
+      const plane = (n: number, oh: number, ow: number): number => {
+        const i = ((n * outChannels + oc) * outH + oh) * outW + ow;
+        return masks === undefined ? g[i]! : g[i]! * (masks[i]! > 0 ? 1 : 0);
+      };
       for (let t = 0; t < patch; t++) {
         // Images summed in float64 (a JS number), rounded once at the store.
         let acc = 0;

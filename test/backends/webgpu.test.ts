@@ -418,7 +418,7 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
         [outSize, oc * patch, oc],
         (be, [x, w, b, dy], [o, dw, db]) => {
           be.conv2d(x!, w!, bias ? b! : -1, geom, oc, relu, o!);
-          be.conv2dWeightGrad(x!, dy!, geom, oc, dw!, bias ? db! : -1);
+          be.conv2dWeightGrad(x!, dy!, geom, oc, dw!, bias ? db! : -1, relu ? o! : -1);
         },
       );
       // Same order as the reference; the GPU may contract a multiply-add and sums the images in float32.

@@ -73,6 +73,7 @@ export const COMMANDS = {
   directConvWeightGrad: command('directConv2dWeightGrad', [
     'x',
     'dy',
+    'reluOut',
     'dwPart',
     'dbPart',
     'geometry',

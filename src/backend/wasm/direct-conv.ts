@@ -13,7 +13,7 @@ export interface DirectConvLayout {
    * inside the row: (⌈OW/4⌉·4 − 1)·strideW + KW.
    */
   readonly paddedW: number;
-  /** Image, tap offsets and a 4-float tail, each rounded up to 16 bytes. */
+  /** Image, tap offsets, a 4-float tail and a dy plane (OH·OW floats), each rounded up to 16 bytes. */
   readonly workBytes: number;
 }
 
@@ -23,5 +23,7 @@ export function directConvLayout(g: Im2colGeometry): DirectConvLayout {
   const paddedW = Math.max(g.width + 2 * g.padW, (4 * Math.ceil(g.outW / 4) - 1) * g.strideW + g.kernelW);
   const up16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
   const patch = g.channels * g.kernelH * g.kernelW;
-  return { paddedH, paddedW, workBytes: up16(4 * g.channels * paddedH * paddedW) + up16(4 * patch) + 16 };
+  const workBytes =
+    up16(4 * g.channels * paddedH * paddedW) + up16(4 * patch) + 16 + up16(4 * g.outH * g.outW);
+  return { paddedH, paddedW, workBytes };
 }

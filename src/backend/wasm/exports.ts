@@ -98,10 +98,14 @@ export interface Kernels {
     imageTo: number,
     work: number,
   ): void;
-  /** Per-image weight (and bias, `dbPart` 0: none) gradient partials of the images [imageFrom, imageTo). */
+  /**
+   * Per-image weight (and bias, `dbPart` 0: none) gradient partials of the images [imageFrom, imageTo),
+   * dy masked by ReLU's output `reluOut` unless 0.
+   */
   directConv2dWeightGrad(
     x: number,
     dy: number,
+    reluOut: number,
     dwPart: number,
     dbPart: number,
     args: number,

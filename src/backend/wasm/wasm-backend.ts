@@ -437,6 +437,7 @@ export class WasmBackend implements Backend {
     outChannels: number,
     dweight: StorageId,
     dbias: StorageId,
+    reluOut: StorageId,
   ): void {
     const patch = geom.channels * geom.kernelH * geom.kernelW;
     const n = geom.batch;
@@ -450,10 +451,11 @@ export class WasmBackend implements Backend {
     const dwPart = this.parallel.work(DIRECT_DW_SLOT, 4 * n * outChannels * patch);
     const dbPart = dbias >= 0 ? this.parallel.work(DIRECT_DB_SLOT, 4 * n * outChannels) : 0;
     const layout = this.writeDirectConvArgs(geom, outChannels);
-    const args = { x: this.ptr(x), dy: this.ptr(dy), dwPart, dbPart, geometry: this.args };
+    const relu = reluOut >= 0 ? this.ptr(reluOut) : 0;
+    const args = { x: this.ptr(x), dy: this.ptr(dy), reluOut: relu, dwPart, dbPart, geometry: this.args };
     if (!this.splits(directConvFlops(geom, outChannels), 'directConv')) {
       const work = this.parallel.work(0, layout.workBytes);
-      this.k.directConv2dWeightGrad(args.x, args.dy, dwPart, dbPart, args.geometry, 0, n, work);
+      this.k.directConv2dWeightGrad(args.x, args.dy, relu, dwPart, dbPart, args.geometry, 0, n, work);
     } else {
       this.parallel.workspaces(0, layout.workBytes);
       this.parallel.ranges('directConvWeightGrad', args, n, 1);

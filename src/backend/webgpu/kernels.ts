@@ -551,19 +551,21 @@ ${entry}
 }`;
 
 /**
- * The direct convolution's weight gradient (word 14 = 0: one thread per weight (oc, c, kh, kw)) or
- * bias gradient (word 14 = 1: one thread per out channel), in the CPU backends' order: per image four
+ * The direct convolution's weight gradient (word 14 bit 1 clear: one thread per weight (oc, c, kh, kw))
+ * or bias gradient (bit 1 set: one thread per out channel), dy masked by ReLU's output (times
+ * (out > 0 ? 1 : 0)) where bit 2 is set, in the CPU backends' order: per image four
  * float32 lane sums by ow mod 4 over (oh, ow) ascending, combined (s0 + s1) + (s2 + s3); the images
  * are summed in float32 (WGSL has no float64). Geometry at words 0…11, out channels at 12, outputs at 13.
  */
 export const directConv2dWeightGradSource = `${header}${linearIndex}
 @group(0) @binding(1) var<storage, read> xs: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> reluOut: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 ${entry}
   if (i >= P(13u)) { return; }
   ${geometryLets}
-  let outC = P(12u); let isBias = P(14u) == 1u;
+  let outC = P(12u); let isBias = (P(14u) & 1u) != 0u; let masked = (P(14u) & 2u) != 0u;
   let taps = channels * kernelH * kernelW;
   var oc = i; var kw = 0u; var kh = 0u; var c = 0u;
   if (!isBias) {
@@ -575,7 +577,9 @@ ${entry}
     var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
     for (var oh = 0u; oh < outH; oh++) {
       for (var ow = 0u; ow < outW; ow++) {
-        var term = dy[((n * outC + oc) * outH + oh) * outW + ow];
+        let j = ((n * outC + oc) * outH + oh) * outW + ow;
+        var term = dy[j];
+        if (masked) { term = term * select(0.0, 1.0, reluOut[j] > 0.0); }
         if (!isBias) {
           let h = oh * strideH + kh - padH;
           let w = ow * strideW + kw - padW;

@@ -369,9 +369,11 @@ export class WebGPUBackend implements Backend {
     outChannels: number,
     dweight: StorageId,
     dbias: StorageId,
+    reluOut: StorageId,
   ): void {
     const patch = geom.channels * geom.kernelH * geom.kernelW;
-    // Weights (mode 0), then the biases (mode 1) when asked for: the same kernel, one thread per output.
+    // Weights (mode 0), then the biases (mode 1) when asked for: the same kernel, one thread per output;
+    // flag 2 masks dy by ReLU's output.
     for (const [target, size, mode] of [
       [dweight, outChannels * patch, 0],
       [dbias, outChannels, 1],
@@ -379,11 +381,11 @@ export class WebGPUBackend implements Backend {
       if (target < 0 || size === 0) continue;
       const p = this.geometryParams(geom, size);
       p.u32[12] = outChannels;
-      p.u32[14] = mode;
+      p.u32[14] = mode | (reluOut >= 0 ? 2 : 0);
       this.record(
         'conv2dWeightGrad',
         () => directConv2dWeightGradSource,
-        [x, dy],
+        [x, dy, reluOut],
         [[target, size]],
         p,
         grid(size),

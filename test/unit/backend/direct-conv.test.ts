@@ -183,7 +183,11 @@ function geometryOf(c: Case): Im2colGeometry {
   );
 }
 
-/** The raw kernels on `backend`: out, dweight and dbias (with `bias`) for dy. */
+/**
+ * The raw kernels on `backend`: out, dweight and dbias (with `bias`) for dy; with `relu` the weight
+ * kernel masks dy by the forward's output itself, and `maskedDw`/`maskedDb` are the same gradients of
+ * dy ⊙ (out > 0) written out first (the composition the mask replaces).
+ */
 function kernels(
   backend: Backend,
   c: Case,
@@ -191,7 +195,7 @@ function kernels(
   w: Float32Array,
   b: Float32Array,
   dy: Float32Array,
-): { out: Float32Array; dw: Float32Array; db: Float32Array } {
+): { out: Float32Array; dw: Float32Array; db: Float32Array; maskedDw: Float32Array; maskedDb: Float32Array } {
   const g = geometryOf(c);
   const oc = c.w[0]!;
   const outSize = g.batch * oc * g.outH * g.outW;
@@ -210,12 +214,17 @@ function kernels(
     ] as const)
       backend.fill(id, n, 7);
     backend.conv2d(px, pw, c.bias ? pb : -1, g, oc, c.relu, pout);
-    backend.conv2dWeightGrad(px, pdy, g, oc, pdw, c.bias ? pdb : -1);
-    return {
+    backend.conv2dWeightGrad(px, pdy, g, oc, pdw, c.bias ? pdb : -1, c.relu ? pout : -1);
+    const result = {
       out: backend.readSync(pout, outSize),
       dw: backend.readSync(pdw, w.length),
       db: backend.readSync(pdb, oc),
     };
+    // dy ⊙ (out > 0) as the composition computes it (a float32 product by 1 or 0: exact in JS too).
+    const masked = c.relu ? Float32Array.from(dy, (v, i) => v * (result.out[i]! > 0 ? 1 : 0)) : dy;
+    backend.write(pdy, masked);
+    backend.conv2dWeightGrad(px, pdy, g, oc, pdw, c.bias ? pdb : -1, -1);
+    return { ...result, maskedDw: backend.readSync(pdw, w.length), maskedDb: backend.readSync(pdb, oc) };
   } finally {
     for (const id of ids) backend.free(id);
   }
@@ -253,19 +262,29 @@ describe('direct conv2d against the im2col → linear → permute route (values 
   }
 });
 
-test('the first layer (input without a gradient) computes no dx and the same dweight', () => {
+test('the first layer (input without a gradient) computes no dx and the same dweight (ReLU mask in the kernel)', () => {
   const previous = getBackend();
   setBackend(wasm);
   try {
     tidy(() => {
       const x = tensor(randomArray(2 * 1 * 10 * 10, 8), { shape: [2, 1, 10, 10] });
       const w = tensor(randomArray(6 * 25, 9), { shape: [6, 1, 5, 5], requiresGrad: true });
+      const r = tensor(randomArray(2 * 6 * 10 * 10, 10), { shape: [2, 6, 10, 10] });
       const y = conv2d(x, w, null, { padding: 2, relu: true });
       assert.equal(y.node?.prim, 'conv2d');
-      y.sum().backward();
+      // Without dx, ReLU's mask is applied inside the weight kernel; with it, dy ⊙ (out > 0) is
+      // written out for both: the same dweight either way.
+      y.mul(r).sum().backward();
       assert.equal(x.grad, null);
-      assert.ok(w.grad !== null && w.grad.dataSync().some((v) => v !== 0));
+      const fused = w.grad!.dataSync();
+      assert.ok(fused.some((v) => v !== 0));
       w.grad!.dispose();
+      w.grad = null;
+      const xg = tensor(x.dataSync(), { shape: x.shape, requiresGrad: true });
+      conv2d(xg, w, null, { padding: 2, relu: true }).mul(r).sum().backward();
+      assert.equal(firstDifference(fused, w.grad!.dataSync()), -1, 'dweight with and without dx');
+      w.grad!.dispose();
+      xg.grad!.dispose();
     });
   } finally {
     setBackend(previous);
@@ -315,10 +334,13 @@ test('wasm (both kernel builds) and reference kernels agree bit for bit (±∞, 
       const clean = Float32Array.from(x, (v) => (Number.isFinite(v) ? v : 0.5));
       for (const input of [clean, x]) {
         const a = kernels(reference, c, input, w, b, dy);
+        // ReLU's mask applied inside the kernel equals the written-out composition, bit for bit.
+        assert.equal(firstDifference(a.dw, a.maskedDw), -1, `${c.name}: masked dw`);
+        if (c.bias) assert.equal(firstDifference(a.db, a.maskedDb), -1, `${c.name}: masked db`);
         for (const be of builds) {
           const z = kernels(be, c, input, w, b, dy);
-          for (const k of ['out', 'dw', 'db'] as const) {
-            if (k === 'db' && !c.bias) continue;
+          for (const k of ['out', 'dw', 'db', 'maskedDw', 'maskedDb'] as const) {
+            if ((k === 'db' || k === 'maskedDb') && !c.bias) continue;
             assert.equal(firstDifference(z[k], a[k]), -1, `${(be as WasmBackend).variant} ${c.name}: ${k}`);
           }
         }
@@ -342,7 +364,7 @@ test("the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet's first l
   const w = randomArray(size(lenet.w), 22, -0.5, 0.5);
   const b = randomArray(6, 23);
   const dy = randomArray(256 * 6 * 28 * 28, 24);
-  const runs: { out: Float32Array; dw: Float32Array; db: Float32Array }[] = [];
+  const runs: ReturnType<typeof kernels>[] = [];
   for (const threads of [1, 2, 3]) {
     const be = await createBackend('wasm', { threads });
     const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
@@ -361,7 +383,7 @@ test("the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet's first l
     }
   }
   for (const [t, r] of runs.slice(1).entries()) {
-    for (const k of ['out', 'dw', 'db'] as const) {
+    for (const k of ['out', 'dw', 'db', 'maskedDw', 'maskedDb'] as const) {
       assert.equal(firstDifference(r[k], runs[0]![k]), -1, `${t + 2} threads: ${k}`);
     }
   }

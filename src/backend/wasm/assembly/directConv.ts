@@ -6,7 +6,7 @@
  * Both take at `args` the 12 geometry words im2col reads (Im2colGeometry's order, backend.ts), then
  * outChannels (12), the padded image's height (13) and row stride (14) (direct-conv.ts computes them),
  * and do the images [imageFrom, imageTo) with `work` (the running thread's workspace) holding one
- * zero-padded image, the taps' offsets in it and a 4-float tail. Each image is done the same way
+ * zero-padded image, the taps' offsets in it, a 4-float tail and (weight gradient) a masked dy plane. Each image is done the same way
  * whichever thread takes it, so results do not depend on the thread count.
  *
  * Summation orders (Backend.conv2d / conv2dWeightGrad, the reference backend's loops): the forward sums
@@ -212,15 +212,36 @@ export function directConv2d(
 }
 
 /**
+ * to[i] = dy[i] · (out[i] > 0 ? 1 : 0) for i < size: ReLU's backward as its composition dy ⊙ (out > 0)
+ * computes it (a product, so a masked ±∞ or NaN gives NaN there too).
+ */
+function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const at = <usize>i << 2;
+    const m = v128.and(f32x4.gt(v128.load(out + at), zero), one);
+    v128.store(to + at, f32x4.mul(v128.load(dy + at), m));
+  }
+  for (; i < size; i++) {
+    const at = <usize>i << 2;
+    const m: f32 = load<f32>(out + at) > 0 ? 1 : 0;
+    store<f32>(to + at, load<f32>(dy + at) * m);
+  }
+}
+
+/**
  * Per-image partials of the weight and bias gradients for the images [imageFrom, imageTo):
  * dwPart[n, oc, t] = Σ_(oh, ow) dy[n, oc, oh, ow] · tap t's input, dbPart[n, oc] = Σ dy (dbPart 0:
- * none), each as four float32 lane sums by ow mod 4 combined (s0 + s1) + (s2 + s3). Taps go four at a
+ * none; reluOut, unless 0, the forward's ReLU output: dy is masked by it first, as maskPlane does), each as four float32 lane sums by ow mod 4 combined (s0 + s1) + (s2 + s3). Taps go four at a
  * time (four independent sums sharing each dy load); stride 1 runs on SIMD, other strides on scalars
  * in the same lane order.
  */
 export function directConv2dWeightGrad(
   x: usize,
   dy: usize,
+  reluOut: usize,
   dwPart: usize,
   dbPart: usize,
   args: usize,
@@ -241,6 +262,9 @@ export function directConv2dWeightGrad(
   const patch = channels * kernelH * kernelW;
   const offs = work + imageBytes(channels, hp, wp);
   const tail = tailAt(work, channels, hp, wp, patch);
+  // With ReLU's output, each dy plane is first copied times its mask, after the 4-float tail.
+  const masked = tail + 16;
+  const planeSize = outH * outW;
   writeOffsets(offs, channels, kernelH, kernelW, hp, wp);
   const full = outW & ~3;
   const rem = outW - full;
@@ -250,7 +274,11 @@ export function directConv2dWeightGrad(
   for (let n = imageFrom; n < imageTo; n++) {
     padImage(x, work, n, args, hp, wp);
     for (let oc = 0; oc < outChannels; oc++) {
-      const plane = dy + (<usize>((n * outChannels + oc) * outH * outW) << 2);
+      let plane = dy + (<usize>((n * outChannels + oc) * planeSize) << 2);
+      if (reluOut != 0) {
+        maskPlane(plane, reluOut + (<usize>((n * outChannels + oc) * planeSize) << 2), masked, planeSize);
+        plane = masked;
+      }
       const part = dwPart + (<usize>((n * outChannels + oc) * patch) << 2);
       let t = 0;
       if (strideW == 1) {
