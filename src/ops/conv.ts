@@ -1,8 +1,8 @@
 /**
  * Convolution and pooling over NCHW images, composed from the `im2col` primitive (its adjoint
  * `col2im` is its backward) and the existing GEMM: conv2d is im2col → linear (x·Wᵀ + b, the wasm
- * GEMM with the bias fused) → a permute back to channels-first, except for small patches
- * (C·KH·KW ≤ DIRECT_MAX_PATCH), which take the direct `conv2d` primitive; average pooling is im2col → a mean
+ * GEMM with the bias fused) → a permute back to channels-first, except for small patches (C·KH·KW ≤
+ * DIRECT_MAX_PATCH), which take the direct `conv2d` primitive; average pooling is im2col → a mean
  * over each patch. Max pooling is its own primitive (`maxPool2d`, a direct NCHW kernel that keeps
  * each window's argmax for backward), as it was ~15 ms of a LeNet training step through im2col.
  * Semantics follow torch.nn.functional (no dilation, floor mode).

@@ -4,10 +4,11 @@
  * GEMM uses fused multiply-add where the engine supports it). The machinery sits beside it, one
  * concern per file: storage in linear memory (heap.ts), the kernels' signatures (exports.ts) and op
  * codes (opcodes.ts), the matmul planner (planner.ts), the helper-thread commands (parallel.ts,
- * threads.ts), the dropout mask cache (mask-cache.ts) and creation on each host (create.ts).
+ * threads.ts), the dropout mask cache (mask-cache.ts), the direct convolution's workspace layout
+ * (direct-conv.ts) and creation on each host (create.ts).
  * Matches the reference backend (src/backend/reference.ts): bit for bit for copies, arithmetic,
- * reductions, random uniform, dropout and SGD; to float32 rounding for matmul, exp/log/tanh and
- * softmax cross-entropy.
+ * reductions, random uniform, dropout, SGD, pooling and the direct convolution; to float32 rounding
+ * for matmul, exp/log/tanh and softmax cross-entropy.
  */
 import type {
   Backend,
