@@ -6,8 +6,9 @@
  * Both take at `args` the 12 geometry words im2col reads (Im2colGeometry's order, backend.ts), then
  * outChannels (12), the padded image's height (13) and row stride (14) (direct-conv.ts computes them),
  * and do the images [imageFrom, imageTo) with `work` (the running thread's workspace) holding one
- * zero-padded image, the taps' offsets in it, a 4-float tail and (weight gradient) a masked dy plane. Each image is done the same way
- * whichever thread takes it, so results do not depend on the thread count.
+ * zero-padded image, the taps' offsets in it, a 4-float tail and (weight gradient) a masked dy plane.
+ * Each image is done the same way whichever thread takes it, so results do not depend on the thread
+ * count.
  *
  * Summation orders (Backend.conv2d / conv2dWeightGrad, the reference backend's loops): the forward sums
  * the taps (c, kh, kw) ascending in float32 from 0, a mul and an add per tap (never a fused
