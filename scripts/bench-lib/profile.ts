@@ -22,6 +22,7 @@ export const OP_KINDS = {
   GEMM: ['matmul', 'batchMatmul'],
   'im2col/col2im': ['im2col', 'col2im'],
   pooling: ['maxPool2d', 'maxPool2dBackward'],
+  'direct conv': ['conv2d', 'conv2dWeightGrad'],
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
   reductions: ['reduce', 'argmax'],
   softmax: ['softmax', 'softmaxBackward', 'softmaxCrossEntropy'],

@@ -34,6 +34,7 @@ export interface PrimitiveAttrs {
   im2col: { geom: Im2colGeometry; padValue: number };
   col2im: { geom: Im2colGeometry };
   maxPool2d: { geom: Im2colGeometry };
+  conv2d: { geom: Im2colGeometry; relu: boolean };
   dropout: { p: number; stream: RandomStream };
   softmax: Record<string, never>;
   softmaxCrossEntropy: Record<string, never>;

@@ -7,15 +7,18 @@
  * `im2col` and `col2im` (the unfold behind convolution and average pooling, src/ops/conv.ts) are each
  * other's adjoint: both are linear, so each one's backward is the other applied to the gradient.
  * `maxPool2d` keeps each window's argmax beside its max, and its backward scatters to it.
+ * `conv2d` is the direct convolution conv.ts takes for small patches (LeNet's first layer): NCHW in and
+ * out with bias and ReLU fused, its weight and bias gradients one kernel, dx the im2col route's.
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Four entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm` and `softmax` (over the last axis). Each is
- * checked against float64 and central differences in the op table (test/helpers/opTable.ts),
- * `linear`, the cross-entropy, `gelu` and softmax against PyTorch too (test/golden/mlp.test.ts,
- * conv.test.ts, ops.test.ts), and `dropout`, `gelu`, `layerNorm` and `softmax` against their
- * compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts).
+ * Seven entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm`, `softmax` (over the last axis) and `conv2d`.
+ * Each is checked against float64 and central differences in the op table (test/helpers/opTable.ts),
+ * `linear`, the cross-entropy, `gelu`, softmax and `conv2d` against PyTorch too (test/golden/mlp.test.ts,
+ * conv.test.ts, ops.test.ts), and `dropout`, `gelu`, `layerNorm`, `softmax` and `conv2d` against their
+ * compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts,
+ * test/unit/backend/direct-conv.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
@@ -581,6 +584,54 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const dx = Tensor.uninitialized(g.backend, im2colShapes(geom).image);
       g.backend.maxPool2dBackward(g.id, indices!.id, geom, dx.id);
       return [dx];
+    },
+  },
+  conv2d: {
+    forward: (inputs, { geom, relu }) => {
+      const [x, w, b] = inputs;
+      checkShape('conv2d input', x!, im2colShapes(geom).image);
+      const oc = w!.shape[0]!;
+      checkShape('conv2d weight', w!, [oc, geom.channels, geom.kernelH, geom.kernelW]);
+      if (b !== undefined) checkShape('conv2d bias', b, [oc]);
+      const out = Tensor.uninitialized(x!.backend, [geom.batch, oc, geom.outH, geom.outW]);
+      x!.backend.conv2d(x!.id, w!.id, b?.id ?? -1, geom, oc, relu, out.id);
+      return { out };
+    },
+    // One kernel gives dW and db (dy's NCHW layout read as is, ReLU's mask applied as it reads); dx,
+    // needed only past the first layer, is the im2col route's exactly: dy ⊙ (out > 0) as rows
+    // [N·OH·OW, OC] · W, then col2im. Runs without a tape.
+    backward: (g, { inputs, needs, out, attrs: { geom, relu } }) => {
+      const [x, w, b] = inputs;
+      const oc = w!.shape[0]!;
+      // The masked gradient is written out only for dx; the weight kernel masks dy itself.
+      const gz = relu && needs[0] ? g.mul(out.gt(0)) : g;
+      const reluOut = relu && !needs[0] ? out.id : -1;
+      let dx: Tensor | null = null;
+      if (needs[0]) {
+        const rows = gz
+          .reshape([geom.batch, oc, geom.outH * geom.outW])
+          .permute([0, 2, 1])
+          .reshape([geom.batch * geom.outH * geom.outW, oc]);
+        const cols = rows.matmul(w!.reshape([oc, im2colShapes(geom).cols[1]!]));
+        dx = Tensor.uninitialized(g.backend, im2colShapes(geom).image);
+        g.backend.col2im(cols.id, dx.id, geom);
+      }
+      const needW = needs[1] === true;
+      const needB = b !== undefined && needs[2] === true;
+      let dw: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (needW || needB) {
+        // The kernel writes both; an unneeded one is computed and dropped (it costs one extra sum).
+        dw = Tensor.uninitialized(g.backend, w!.shape);
+        db = b !== undefined ? Tensor.uninitialized(g.backend, [oc]) : null;
+        // The tape keeps x as the caller passed it (maybe a view); the kernel reads contiguous storage.
+        const xs = x!.packed();
+        g.backend.conv2dWeightGrad(xs.id, gz.id, geom, oc, dw.id, db?.id ?? -1, reluOut);
+        if (xs !== x) xs.dispose();
+      }
+      const grads: (Tensor | null)[] = [dx, needW ? dw : null];
+      if (b !== undefined) grads.push(needB ? db : null);
+      return grads;
     },
   },
   dropout: {

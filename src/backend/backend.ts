@@ -184,6 +184,41 @@ export interface Backend {
    * plane on every backend (PyTorch's CPU order), so overlapping windows (stride < kernel) sum alike.
    */
   maxPool2dBackward(dy: StorageId, indices: StorageId, geom: Im2colGeometry, dx: StorageId): void;
+  /**
+   * Direct convolution straight to NCHW (no im2col, no permute), for small patches: out [N, OC, OH, OW] =
+   * Σ over the taps (c, kh, kw) in ascending order of x[n, c, oh·sh − ph + kh, ow·sw − pw + kw] (0 outside
+   * the image) · weight [OC, C, KH, KW], each product rounded to float32 and added to a float32 sum that
+   * starts at 0; then + bias[oc] (`bias` -1: none), rounded, then with `relu` !(v > 0) → +0 (the GEMM
+   * epilogue's rule). Every backend follows this order; the CPU backends agree bit for bit.
+   */
+  conv2d(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void;
+  /**
+   * The weight (and bias) gradient of conv2d for dy [N, OC, OH, OW]: dweight [OC, C, KH, KW] (and dbias
+   * [OC] unless -1) written whole. Order, fixed so threads and backends agree: per image n, four
+   * float32 sums s_j (from 0) of round(dy · x) over the positions (oh, ow) in ascending order with
+   * ow ≡ j (mod 4) (the SIMD lanes), combined as (s₀ + s₁) + (s₂ + s₃) in float32; those per-image
+   * values are then summed over n ascending in float64 and rounded once. dbias is the same with dy for
+   * the product. WebGPU keeps the order but sums the images in float32. With `reluOut` (the forward's
+   * ReLU output; -1: none) each dy is first taken times (out > 0 ? 1 : 0), exactly the composition
+   * dy ⊙ (out > 0) the ReLU's backward would compute, without writing it out.
+   */
+  conv2dWeightGrad(
+    x: StorageId,
+    dy: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dweight: StorageId,
+    dbias: StorageId,
+    reluOut: StorageId,
+  ): void;
   /** Fills out with `size` draws from the Philox stream (uniform [0,1) or standard normal). */
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void;
   /**

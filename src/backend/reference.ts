@@ -25,7 +25,8 @@ type FloatArray = Float32Array | Float64Array;
 type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 // `p` is the storage precision's arithmetic: only the fused GELU, whose steps the composition would
-// store one by one, rounds intermediates; every other op rounds once, when its result is stored.
+// store one by one, and the direct convolution, whose float32 sums the wasm SIMD lanes keep, round
+// intermediates; every other op rounds once, when its result is stored.
 const unaryFns: Record<UnaryOp, (x: number, p: Precision) => number> = {
   copy: (x) => x,
   neg: (x) => -x,
@@ -131,6 +132,17 @@ function product(
   }
 }
 
+/** The input under tap t = (c, kh, kw) of output position (oh, ow) of image n, or 0 in the padding. */
+function tapValue(xs: FloatArray, g: Im2colGeometry, n: number, t: number, oh: number, ow: number): number {
+  const kw = t % g.kernelW;
+  const kh = Math.floor(t / g.kernelW) % g.kernelH;
+  const c = Math.floor(t / (g.kernelW * g.kernelH));
+  const h = oh * g.strideH - g.padH + kh;
+  const w = ow * g.strideW - g.padW + kw;
+  if (h < 0 || h >= g.height || w < 0 || w >= g.width) return 0;
+  return xs[((n * g.channels + c) * g.height + h) * g.width + w]!;
+}
+
 /** Plain TypeScript backend over Float32Array (or Float64Array for gradient checks); see file comment. */
 export class ReferenceBackend implements Backend {
   readonly name: string;
@@ -139,7 +151,7 @@ export class ReferenceBackend implements Backend {
   private nextId = 1;
   private bytes = 0;
 
-  /** The storage precision's arithmetic for the fused GELU (see unaryFns). */
+  /** The storage precision's arithmetic for the fused GELU and the direct convolution (see unaryFns). */
   private readonly precision: Precision;
 
   constructor(private readonly ArrayType: FloatArrayCtor = Float32Array) {
@@ -435,6 +447,83 @@ export class ReferenceBackend implements Backend {
         const at = plane * planeIn + idx[plane * planeOut + j]!;
         o[at] = o[at]! + g[plane * planeOut + j]!;
       }
+  }
+
+  conv2d(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    const xs = this.view(x);
+    const ws = this.view(weight);
+    const bs = bias >= 0 ? this.view(bias) : undefined;
+    const o = this.view(out);
+    const round = this.precision.round;
+    const { batch, channels, kernelH, kernelW, outH, outW } = geom;
+    const patch = channels * kernelH * kernelW;
+    let i = 0;
+    for (let n = 0; n < batch; n++)
+      for (let oc = 0; oc < outChannels; oc++)
+        for (let oh = 0; oh < outH; oh++)
+          for (let ow = 0; ow < outW; ow++) {
+            // Taps in (c, kh, kw) order, each product and each sum rounded to the storage precision.
+            let acc = 0;
+            for (let t = 0; t < patch; t++) {
+              acc = round(acc + round(tapValue(xs, geom, n, t, oh, ow) * ws[oc * patch + t]!));
+            }
+            let v = bs === undefined ? acc : round(acc + bs[oc]!);
+            if (relu && !(v > 0)) v = 0;
+            o[i++] = v;
+          }
+  }
+
+  conv2dWeightGrad(
+    x: StorageId,
+    dy: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dweight: StorageId,
+    dbias: StorageId,
+    reluOut: StorageId,
+  ): void {
+    const xs = this.view(x);
+    const g = this.view(dy);
+    const masks = reluOut >= 0 ? this.view(reluOut) : undefined;
+    const dw = this.view(dweight);
+    const db = dbias >= 0 ? this.view(dbias) : undefined;
+    const round = this.precision.round;
+    const { batch, channels, kernelH, kernelW, outH, outW } = geom;
+    const patch = channels * kernelH * kernelW;
+    /** One image's sum of `term(oh, ow)`: four lane sums by ow mod 4, then (s0 + s1) + (s2 + s3). */
+    const imageSum = (term: (oh: number, ow: number) => number): number => {
+      const s = [0, 0, 0, 0];
+      for (let oh = 0; oh < outH; oh++)
+        for (let ow = 0; ow < outW; ow++) s[ow & 3] = round(s[ow & 3]! + round(term(oh, ow)));
+      return round(round(s[0]! + s[1]!) + round(s[2]! + s[3]!));
+    };
+    for (let oc = 0; oc < outChannels; oc++) {
+      // dy, times ReLU's mask (out > 0 ? 1 : 0) when given: the composition's product exactly.
+      const plane = (n: number, oh: number, ow: number): number => {
+        const i = ((n * outChannels + oc) * outH + oh) * outW + ow;
+        return masks === undefined ? g[i]! : g[i]! * (masks[i]! > 0 ? 1 : 0);
+      };
+      for (let t = 0; t < patch; t++) {
+        // Images summed in float64 (a JS number), rounded once at the store.
+        let acc = 0;
+        for (let n = 0; n < batch; n++)
+          acc += imageSum((oh, ow) => plane(n, oh, ow) * tapValue(xs, geom, n, t, oh, ow));
+        dw[oc * patch + t] = acc;
+      }
+      if (db !== undefined) {
+        let acc = 0;
+        for (let n = 0; n < batch; n++) acc += imageSum((oh, ow) => plane(n, oh, ow));
+        db[oc] = acc;
+      }
+    }
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

@@ -1,7 +1,8 @@
 /**
  * Convolution and pooling over NCHW images, composed from the `im2col` primitive (its adjoint
  * `col2im` is its backward) and the existing GEMM: conv2d is im2col → linear (x·Wᵀ + b, the wasm
- * GEMM with the bias fused) → a permute back to channels-first; average pooling is im2col → a mean
+ * GEMM with the bias fused) → a permute back to channels-first, except for small patches (C·KH·KW ≤
+ * DIRECT_MAX_PATCH), which take the direct `conv2d` primitive; average pooling is im2col → a mean
  * over each patch. Max pooling is its own primitive (`maxPool2d`, a direct NCHW kernel that keeps
  * each window's argmax for backward), as it was ~15 ms of a LeNet training step through im2col.
  * Semantics follow torch.nn.functional (no dilation, floor mode).
@@ -63,6 +64,13 @@ export function windowGeometry(
   return { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW };
 }
 
+/**
+ * Patches of at most this many taps (C·KH·KW) take the direct `conv2d` primitive: there im2col writes
+ * KH·KW copies of the input and the GEMM's n = out channels is too narrow for its panels (LeNet's first
+ * layer, 1·5·5, spent ~26 ms of an ~88 ms step in im2col, GEMM, permute and dW on one thread).
+ */
+export const DIRECT_MAX_PATCH = 32;
+
 /** Unfolds x [N, C, H, W] into patches [N·OH·OW, C·KH·KW] (torch.nn.functional.unfold, transposed). */
 export function im2col(x: Tensor, geom: Im2colGeometry, padValue = 0): Tensor {
   return apply('im2col', [x], { geom, padValue });
@@ -80,7 +88,7 @@ function rowsToImage(y: Tensor, g: Im2colGeometry): Tensor {
 /**
  * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N, C, H, W], weight
  * [OC, C, KH, KW], bias [OC] → [N, OC, OH, OW] with OH = ⌊(H + 2·pad − KH)/stride⌋ + 1; with
- * `relu` the ReLU after it runs in the same GEMM.
+ * `relu` the ReLU after it runs in the same kernel (the GEMM's epilogue, or the direct kernel's).
  */
 export function conv2d(
   x: Tensor,
@@ -97,6 +105,10 @@ export function conv2d(
     throw new ShapeError(
       `conv2d: input ${formatShape(x.shape)} has ${g.channels} channels but the weight expects ${inChannels}.`,
     );
+  }
+  if (inChannels * kernelH * kernelW <= DIRECT_MAX_PATCH) {
+    const inputs = bias === undefined || bias === null ? [x, weight] : [x, weight, bias];
+    return apply('conv2d', inputs, { geom: g, relu: opts.relu ?? false });
   }
   return composite(() => {
     const cols = im2col(x, g);

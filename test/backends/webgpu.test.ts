@@ -362,6 +362,73 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
     }
   });
 
+  it('the direct conv2d and its weight/bias gradient match the reference within float32 tolerance', async () => {
+    // Padding with a row that ends in a partial vector; stride 2 with unequal padding; no bias.
+    const cases: { geom: Im2colGeometry; oc: number; bias: boolean; relu: boolean }[] = [
+      {
+        geom: {
+          batch: 2,
+          channels: 1,
+          height: 7,
+          width: 9,
+          kernelH: 5,
+          kernelW: 5,
+          strideH: 1,
+          strideW: 1,
+          padH: 2,
+          padW: 2,
+          outH: 7,
+          outW: 9,
+        },
+        oc: 6,
+        bias: true,
+        relu: true,
+      },
+      {
+        geom: {
+          batch: 2,
+          channels: 2,
+          height: 6,
+          width: 7,
+          kernelH: 3,
+          kernelW: 3,
+          strideH: 2,
+          strideW: 2,
+          padH: 1,
+          padW: 0,
+          outH: 3,
+          outW: 3,
+        },
+        oc: 3,
+        bias: false,
+        relu: false,
+      },
+    ];
+    for (const { geom, oc, bias, relu } of cases) {
+      const patch = geom.channels * geom.kernelH * geom.kernelW;
+      const inSize = geom.batch * geom.channels * geom.height * geom.width;
+      const outSize = geom.batch * oc * geom.outH * geom.outW;
+      const inputs = [
+        randomArray(inSize, 51),
+        randomArray(oc * patch, 52),
+        randomArray(oc, 53),
+        randomArray(outSize, 54),
+      ];
+      const { got, want } = await both(
+        inputs,
+        [outSize, oc * patch, oc],
+        (be, [x, w, b, dy], [o, dw, db]) => {
+          be.conv2d(x!, w!, bias ? b! : -1, geom, oc, relu, o!);
+          be.conv2dWeightGrad(x!, dy!, geom, oc, dw!, bias ? db! : -1, relu ? o! : -1);
+        },
+      );
+      // Same order as the reference; the GPU may contract a multiply-add and sums the images in float32.
+      assertClose(got[0]!, want[0]!, 'conv2d', 1e-5, 1);
+      assertClose(got[1]!, want[1]!, 'conv2d dweight', 1e-5, 1);
+      if (bias) assertClose(got[2]!, want[2]!, 'conv2d dbias', 1e-5, 1);
+    }
+  });
+
   it('uniform draws are bit-identical to the reference Philox stream; normal within 1e-5', async () => {
     const streams: RandomStream[] = [
       { key: [0, 0], offset: 0 },

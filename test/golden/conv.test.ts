@@ -1,6 +1,7 @@
 /**
- * PyTorch golden values (test/fixtures/golden.json, scripts/golden.py) for the convolution engine:
- * Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GELU, forward and every gradient, on every
+ * PyTorch golden values (test/fixtures/golden.json, scripts/golden.py; the small-patch convolutions
+ * that take the direct kernels also golden-conv-direct.json, scripts/golden_conv_direct.py) for the
+ * convolution engine: Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GELU, forward and every gradient, on every
  * backend of test/helpers/backends.ts; and max pooling's tie, overlap and padding rules with its
  * argmax indices (test/fixtures/golden-pool.json, scripts/golden_pool.py). Each test reports its worst
  * error as a diagnostic.
@@ -19,9 +20,13 @@ interface Stored {
   readonly data: number[];
 }
 
-const golden = JSON.parse(
-  readFileSync(new URL('../fixtures/golden.json', import.meta.url), 'utf8'),
-) as Record<string, Record<string, Stored>>;
+/** Read a golden file (the small-patch convolutions, which take the direct kernels, have their own). */
+const readGolden = (file: string): Record<string, Record<string, Stored>> =>
+  JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8')) as Record<
+    string,
+    Record<string, Stored>
+  >;
+const golden = { ...readGolden('golden.json'), ...readGolden('golden-conv-direct.json') };
 
 /** A max-pooling golden: its window and PyTorch's tensors (x, weights, out, indices, grad_x). */
 type PoolGolden = Record<string, Stored> & {
@@ -60,6 +65,14 @@ const cases: Record<string, { inputs: string[]; fn: (...xs: Tensor[]) => Tensor 
     fn: (x, w, b) => conv2d(x!, w!, b, { stride: 2, padding: 1 }),
   },
   conv2d_nobias: { inputs: ['x', 'weight'], fn: (x, w) => conv2d(x!, w!) },
+  conv2d_direct_lenet_relu: {
+    inputs: ['x', 'weight', 'bias'],
+    fn: (x, w, b) => conv2d(x!, w!, b, { padding: 2, relu: true }),
+  },
+  conv2d_direct_strided_relu: {
+    inputs: ['x', 'weight', 'bias'],
+    fn: (x, w, b) => conv2d(x!, w!, b, { stride: [1, 2], padding: [1, 0], relu: true }),
+  },
   max_pool2d: { inputs: ['x'], fn: (x) => maxPool2d(x!, 2) },
   max_pool2d_padded: { inputs: ['x'], fn: (x) => maxPool2d(x!, 3, { stride: 2, padding: 1 }) },
   avg_pool2d: { inputs: ['x'], fn: (x) => avgPool2d(x!, 3, { stride: 2, padding: 1 }) },

@@ -662,14 +662,14 @@ export const opCases: readonly OpCase[] = [
       }),
   },
   {
-    name: 'conv2d 3→4 channels, 3×3, stride 2, padding 1, bias',
-    prims: ['im2col', 'linear', 'permute'],
+    name: 'conv2d 3→4 channels, 3×3, stride 2, padding 1, bias (direct: 27 taps)',
+    prims: ['conv2d'],
     shapes: [[2, 3, 6, 5], [4, 3, 3, 3], [4]],
     fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
   },
   {
-    name: 'conv2d 2→3 channels, 2×4 window, no bias',
-    prims: ['im2col', 'linear', 'permute'],
+    name: 'conv2d 2→3 channels, 2×4 window, no bias (direct)',
+    prims: ['conv2d'],
     shapes: [
       [1, 2, 5, 6],
       [3, 2, 2, 4],
@@ -677,10 +677,22 @@ export const opCases: readonly OpCase[] = [
     fn: (x, w) => conv2d(x, w),
   },
   {
-    name: 'conv2d + fused relu',
-    prims: ['im2col', 'linear', 'permute'],
+    name: 'conv2d + fused relu (direct)',
+    prims: ['conv2d'],
     shapes: [[2, 2, 4, 4], [3, 2, 3, 3], [3]],
     fn: (x, w, b) => conv2d(x, w, b, { padding: 1, relu: true }),
+  },
+  {
+    name: 'conv2d 1→2 channels, 3×3, stride [1, 2], width 7, relu (direct, scalar columns)',
+    prims: ['conv2d'],
+    shapes: [[2, 1, 5, 7], [2, 1, 3, 3], [2]],
+    fn: (x, w, b) => conv2d(x, w, b, { stride: [1, 2], padding: 1, relu: true }),
+  },
+  {
+    name: 'conv2d 4→3 channels, 3×3, padding 1, bias (36 taps: im2col → GEMM)',
+    prims: ['im2col', 'linear', 'permute'],
+    shapes: [[2, 4, 4, 5], [3, 4, 3, 3], [3]],
+    fn: (x, w, b) => conv2d(x, w, b, { padding: 1 }),
   },
   {
     name: 'maxPool2d 2×2',

@@ -43,7 +43,8 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * are whole rows); BGEMM's are ranges of items, each one whole product; IM2COL's are column rows,
  * COL2IM's images (each thread's float64 accumulator its workspace), MAXPOOL's and MAXPOOLBACKWARD's
  * image planes (n, c), LAYERNORM's rows, SOFTMAX's and SOFTMAXBACKWARD's whole rows (the forward's
- * float64 row of exponentials in the workspace); the rest are element ranges
+ * float64 row of exponentials in the workspace), DIRECTCONV's and DIRECTCONVWEIGHTGRAD's images (each
+ * thread's padded image its workspace); the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -88,6 +89,18 @@ export const COMMANDS = {
   ]),
   softmax: command('softmax', ['x', 'out', 'i0', 'i1', 'cols', 'work']),
   softmaxBackward: command('softmaxBackward', ['y', 'dy', 'out', 'i0', 'i1', 'cols']),
+  directConv: command('directConv2d', ['x', 'w', 'bias', 'out', 'geometry', 'relu', 'i0', 'i1', 'work']),
+  directConvWeightGrad: command('directConv2dWeightGrad', [
+    'x',
+    'dy',
+    'reluOut',
+    'dwPart',
+    'dbPart',
+    'geometry',
+    'i0',
+    'i1',
+    'work',
+  ]),
 } as const;
 
 /** A command's name. */

@@ -34,9 +34,14 @@ export const HANDOFF_MICROS = 50;
  * lane), taken as 300: at the nominal hand-off they split on two threads from ~30k elements.
  * `normalization` (the fused LayerNorm on the ViT's [4352, 64], float64 row sums four rows at a time)
  * ran at ~790 elements/µs forward and ~550 backward (min of 50 runs, loaded machine); 500 taken.
+ * `directConv` counts the direct convolution's flops (2 per tap per output, forward or weight
+ * gradient): LeNet's first layer (60 MFLOP each way at batch 256) ran in ~3.5 ms forward and ~3.8 ms
+ * for the weight gradient on one core of the loaded dev machine (min of 30, cpu clock), ~16 GFLOP/s;
+ * 15 is taken as for the GEMM.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
+  directConv: 15000,
   spmm: 15000,
   elements: 327,
   streaming: 3000,

@@ -113,6 +113,36 @@ export interface Kernels {
     planeFrom: number,
     planeTo: number,
   ): void;
+  /**
+   * Direct convolution of the images [imageFrom, imageTo) (assembly/directConv.ts): geometry at `args`
+   * as for im2col, then out channels, padded height and row stride; `bias` 0 for none, `relu` 0/1.
+   */
+  directConv2d(
+    x: number,
+    w: number,
+    bias: number,
+    out: number,
+    args: number,
+    relu: number,
+    imageFrom: number,
+    imageTo: number,
+    work: number,
+  ): void;
+  /**
+   * Per-image weight (and bias, `dbPart` 0: none) gradient partials of the images [imageFrom, imageTo),
+   * dy masked by ReLU's output `reluOut` unless 0.
+   */
+  directConv2dWeightGrad(
+    x: number,
+    dy: number,
+    reluOut: number,
+    dwPart: number,
+    dbPart: number,
+    args: number,
+    imageFrom: number,
+    imageTo: number,
+    work: number,
+  ): void;
   randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
   randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
   dropout(

@@ -4,9 +4,11 @@
  * GEMM uses fused multiply-add where the engine supports it). The machinery sits beside it, one
  * concern per file: storage in linear memory (heap.ts), the kernels' signatures (exports.ts) and op
  * codes (opcodes.ts), the matmul planner (planner.ts), the helper-thread commands (parallel.ts,
- * threads.ts), the dropout mask cache (mask-cache.ts) and creation on each host (create.ts).
+ * threads.ts), the dropout mask cache (mask-cache.ts), the direct convolution's workspace layout
+ * (direct-conv.ts) and creation on each host (create.ts).
  * Matches the reference backend (src/backend/reference.ts): bit for bit for copies, arithmetic,
- * reductions, random uniform, dropout, SGD, LayerNorm and softmax (forward and backward); to float32
+ * reductions, random uniform, dropout, SGD, pooling, the direct convolution, LayerNorm and softmax
+ * (forward and backward); to float32
  * rounding for matmul, exp/log/tanh and softmax cross-entropy.
  */
 import type {
@@ -27,6 +29,7 @@ import { collapseDimsMinRank1 } from '../strides.js';
 import type { KernelVariant } from './binary.js';
 import type { Kernels } from './exports.js';
 import { WasmHeap } from './heap.js';
+import { directConvLayout, type DirectConvLayout } from './direct-conv.js';
 import { MaskCache } from './mask-cache.js';
 import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from './opcodes.js';
 import type { CommandArgs } from './commands.js';
@@ -38,6 +41,18 @@ import type { ThreadPool } from './threads.js';
 
 /** Dropout / uniform draws / SGD steps below this many elements run on one thread. */
 const PARALLEL_ELEMENTS = 1 << 15;
+/**
+ * parallel.work slots of the direct convolution's per-image weight and bias gradient partials (the
+ * per-thread slots are 0 .. 2·threads − 1, the matmul planner's split-K partials 1024).
+ */
+const DIRECT_DW_SLOT = 1025;
+const DIRECT_DB_SLOT = 1026;
+
+/** Flops of a direct convolution (or its weight gradient): 2 per tap per output. */
+function directConvFlops(g: Im2colGeometry, outChannels: number): number {
+  return 2 * g.batch * outChannels * g.outH * g.outW * g.channels * g.kernelH * g.kernelW;
+}
+
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
 
@@ -386,6 +401,77 @@ export class WasmBackend implements Backend {
       return;
     }
     this.parallel.ranges('maxPoolBackward', args, planes, 1);
+  }
+
+  conv2d(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    if (geom.batch * outChannels * geom.outH * geom.outW === 0) return;
+    const layout = this.writeDirectConvArgs(geom, outChannels);
+    const args = {
+      x: this.ptr(x),
+      w: this.ptr(weight),
+      bias: bias >= 0 ? this.ptr(bias) : 0,
+      out: this.ptr(out),
+      geometry: this.args,
+      relu: relu ? 1 : 0,
+    };
+    // Images are independent and each is computed the same on any thread: any split gives the same bytes.
+    if (!this.splits(directConvFlops(geom, outChannels), 'directConv')) {
+      const work = this.parallel.work(0, layout.workBytes);
+      this.k.directConv2d(args.x, args.w, args.bias, args.out, args.geometry, args.relu, 0, geom.batch, work);
+      return;
+    }
+    this.parallel.workspaces(0, layout.workBytes);
+    this.parallel.ranges('directConv', args, geom.batch, 1);
+  }
+
+  conv2dWeightGrad(
+    x: StorageId,
+    dy: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dweight: StorageId,
+    dbias: StorageId,
+    reluOut: StorageId,
+  ): void {
+    const patch = geom.channels * geom.kernelH * geom.kernelW;
+    const n = geom.batch;
+    if (n * geom.outH * geom.outW === 0) {
+      this.k.fill(this.ptr(dweight), outChannels * patch, 0);
+      if (dbias >= 0) this.k.fill(this.ptr(dbias), outChannels, 0);
+      return;
+    }
+    // Each image's partial gradient is computed whole by one thread into its own rows, then the main
+    // thread sums the rows in image order (float64, rounded once): the same bits for any thread count.
+    const dwPart = this.parallel.work(DIRECT_DW_SLOT, 4 * n * outChannels * patch);
+    const dbPart = dbias >= 0 ? this.parallel.work(DIRECT_DB_SLOT, 4 * n * outChannels) : 0;
+    const layout = this.writeDirectConvArgs(geom, outChannels);
+    const relu = reluOut >= 0 ? this.ptr(reluOut) : 0;
+    const args = { x: this.ptr(x), dy: this.ptr(dy), reluOut: relu, dwPart, dbPart, geometry: this.args };
+    if (!this.splits(directConvFlops(geom, outChannels), 'directConv')) {
+      const work = this.parallel.work(0, layout.workBytes);
+      this.k.directConv2dWeightGrad(args.x, args.dy, relu, dwPart, dbPart, args.geometry, 0, n, work);
+    } else {
+      this.parallel.workspaces(0, layout.workBytes);
+      this.parallel.ranges('directConvWeightGrad', args, n, 1);
+    }
+    this.k.reduce(REDUCE_CODES.sum, dwPart, this.ptr(dweight), 1, n, outChannels * patch);
+    if (dbias >= 0) this.k.reduce(REDUCE_CODES.sum, dbPart, this.ptr(dbias), 1, n, outChannels);
+  }
+
+  /** The direct convolution's argument words (directConv.ts): the geometry, out channels, padded height and row stride. */
+  private writeDirectConvArgs(g: Im2colGeometry, outChannels: number): DirectConvLayout {
+    const layout = directConvLayout(g);
+    this.writeGeometry(g);
+    this.heap.i32.set([outChannels, layout.paddedH, layout.paddedW], (this.args >>> 2) + 12);
+    return layout;
   }
 
   /** Writes an im2col geometry into the argument block, in the kernels' word order (assembly/conv.ts). */

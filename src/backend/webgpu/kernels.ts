@@ -611,3 +611,87 @@ ${entry}
   }
   dx[i] = acc;
 }`;
+
+/**
+ * Direct convolution: one thread per output (n, oc, oh, ow) summing the taps (c, kh, kw) ascending in
+ * float32 from 0 (0 in the padding), then + bias and ReLU (!(v > 0) → 0) by the flags at word 14 (1
+ * bias, 2 relu). Geometry at words 0…11, out channels at 12, outputs at 13.
+ */
+export const directConv2dSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> ws: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let outC = P(12u); let flags = P(14u);
+  let ow = i % outW; var r = i / outW;
+  let oh = r % outH; r = r / outH;
+  let oc = r % outC; let n = r / outC;
+  let taps = channels * kernelH * kernelW;
+  var acc = 0.0;
+  var t = 0u;
+  for (var c = 0u; c < channels; c++) {
+    for (var kh = 0u; kh < kernelH; kh++) {
+      for (var kw = 0u; kw < kernelW; kw++) {
+        // Unsigned wrap-around makes a position left of or above the image compare as outside too.
+        let h = oh * strideH + kh - padH;
+        let w = ow * strideW + kw - padW;
+        var xv = 0.0;
+        if (h < height && w < width) { xv = xs[((n * channels + c) * height + h) * width + w]; }
+        acc = acc + xv * ws[oc * taps + t];
+        t++;
+      }
+    }
+  }
+  var v = acc;
+  if ((flags & 1u) != 0u) { v = v + bias[oc]; }
+  if ((flags & 2u) != 0u && !(v > 0.0)) { v = 0.0; }
+  out[i] = v;
+}`;
+
+/**
+ * The direct convolution's weight gradient (word 14 bit 1 clear: one thread per weight (oc, c, kh, kw))
+ * or bias gradient (bit 1 set: one thread per out channel), dy masked by ReLU's output (times
+ * (out > 0 ? 1 : 0)) where bit 2 is set, in the CPU backends' order: per image four
+ * float32 lane sums by ow mod 4 over (oh, ow) ascending, combined (s0 + s1) + (s2 + s3); the images
+ * are summed in float32 (WGSL has no float64). Geometry at words 0…11, out channels at 12, outputs at 13.
+ */
+export const directConv2dWeightGradSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> reluOut: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${entry}
+  if (i >= P(13u)) { return; }
+  ${geometryLets}
+  let outC = P(12u); let isBias = (P(14u) & 1u) != 0u; let masked = (P(14u) & 2u) != 0u;
+  let taps = channels * kernelH * kernelW;
+  var oc = i; var kw = 0u; var kh = 0u; var c = 0u;
+  if (!isBias) {
+    oc = i / taps; let t = i % taps;
+    kw = t % kernelW; kh = (t / kernelW) % kernelH; c = t / (kernelW * kernelH);
+  }
+  var total = 0.0;
+  for (var n = 0u; n < batch; n++) {
+    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var oh = 0u; oh < outH; oh++) {
+      for (var ow = 0u; ow < outW; ow++) {
+        let j = ((n * outC + oc) * outH + oh) * outW + ow;
+        var term = dy[j];
+        if (masked) { term = term * select(0.0, 1.0, reluOut[j] > 0.0); }
+        if (!isBias) {
+          let h = oh * strideH + kh - padH;
+          let w = ow * strideW + kw - padW;
+          var xv = 0.0;
+          if (h < height && w < width) { xv = xs[((n * channels + c) * height + h) * width + w]; }
+          term = term * xv;
+        }
+        s[ow & 3u] = s[ow & 3u] + term;
+      }
+    }
+    total = total + ((s[0] + s[1]) + (s[2] + s[3]));
+  }
+  out[i] = total;
+}`;

@@ -33,6 +33,8 @@ import {
   argmaxSource,
   binarySource,
   col2imSource,
+  directConv2dSource,
+  directConv2dWeightGradSource,
   fillSource,
   im2colSource,
   layerNormBackwardSource,
@@ -345,6 +347,54 @@ export class WebGPUBackend implements Backend {
       p,
       grid(size),
     );
+  }
+
+  conv2d(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    const size = geom.batch * outChannels * geom.outH * geom.outW;
+    if (size === 0) return;
+    const p = this.geometryParams(geom, size);
+    p.u32[12] = outChannels;
+    p.u32[14] = (bias >= 0 ? 1 : 0) | (relu ? 2 : 0);
+    this.record('conv2d', () => directConv2dSource, [x, weight, bias], [[out, size]], p, grid(size));
+  }
+
+  conv2dWeightGrad(
+    x: StorageId,
+    dy: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dweight: StorageId,
+    dbias: StorageId,
+    reluOut: StorageId,
+  ): void {
+    const patch = geom.channels * geom.kernelH * geom.kernelW;
+    // Weights (mode 0), then the biases (mode 1) when asked for: the same kernel, one thread per output;
+    // flag 2 masks dy by ReLU's output.
+    for (const [target, size, mode] of [
+      [dweight, outChannels * patch, 0],
+      [dbias, outChannels, 1],
+    ] as const) {
+      if (target < 0 || size === 0) continue;
+      const p = this.geometryParams(geom, size);
+      p.u32[12] = outChannels;
+      p.u32[14] = mode | (reluOut >= 0 ? 2 : 0);
+      this.record(
+        'conv2dWeightGrad',
+        () => directConv2dWeightGradSource,
+        [x, dy, reluOut],
+        [[target, size]],
+        p,
+        grid(size),
+      );
+    }
   }
 
   /** A parameter block holding an im2col geometry (words 0…11) and the element count (word 13). */

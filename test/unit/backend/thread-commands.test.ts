@@ -31,7 +31,7 @@ describe('helper-thread commands: one table', () => {
     );
     assert.ok(!codes.includes(EXIT_CODE));
     // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops, max
-    // pooling, LayerNorm and softmax); a new row appends code 19.
+    // pooling, LayerNorm, softmax and the direct convolution); a new row appends code 21.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -51,6 +51,8 @@ describe('helper-thread commands: one table', () => {
       layerNormBackward: 16,
       softmax: 17,
       softmaxBackward: 18,
+      directConv: 19,
+      directConvWeightGrad: 20,
     });
   });
 

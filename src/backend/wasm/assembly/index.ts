@@ -13,6 +13,7 @@ export { softmax, softmaxBackward } from './softmax';
 export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmBatch, gemmWorkspace, gemmKc } from './gemm';
 export { im2col, col2im } from './conv';
+export { directConv2d, directConv2dWeightGrad } from './directConv';
 export { maxPool2d, maxPool2dBackward } from './pool';
 export { layerNorm, layerNormBackward } from './normalization';
 export { sampleDensity, spmm, spmmWorkspace } from './sparse';
