@@ -86,7 +86,7 @@ export const COMMANDS = {
     'i0',
     'i1',
   ]),
-  softmax: command('softmax', ['x', 'out', 'i0', 'i1', 'cols', 'work']),
+  softmax: command('softmax', ['x', 'out', 'i0', 'i1', 'cols']),
   softmaxBackward: command('softmaxBackward', ['y', 'dy', 'out', 'i0', 'i1', 'cols']),
 } as const;
 
