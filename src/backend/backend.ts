@@ -278,7 +278,9 @@ export interface Backend {
   /**
    * Fused softmax over each row of a contiguous [rows, cols] matrix (cols ≥ 1): with m the row's
    * maximum (NaN if any element is) and e_j = exp(x_j − m), out_j = e_j / Σ_j e_j, the sum taken in
-   * ascending j. CPU backends compute e_j and the sum in float64 and round once, on the store.
+   * ascending j. CPU backends on float32 storage take e_j as the float32 exp of expf32.ts applied to
+   * x_j − m rounded to float32 (within 1 ulp of the rounded exp), the sum and quotient in float64,
+   * rounding the quotient once on the store; the float64 oracle uses Math.exp.
    */
   softmax(x: StorageId, rows: number, cols: number, out: StorageId): void;
   /**

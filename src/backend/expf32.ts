@@ -1,7 +1,7 @@
 /**
- * exp in float32 arithmetic, for GELU's exp(−z²) (gelu-math.ts): the wasm kernels take it four lanes
- * per SIMD step (assembly/elementwise.ts's expF32V/expF32S), where float64 Math.exp costs a scalar
- * call per element (~8 ns, most of a GELU). This file is the definition; the wasm code repeats its
+ * exp in float32 arithmetic, for GELU's exp(−z²) (gelu-math.ts) and the softmax's exp(x − m)
+ * (reference.ts): the wasm kernels take it four lanes per SIMD step (wasm/assembly/expf32.ts's
+ * expF32V/expF32S), where float64 Math.exp costs a scalar call per element (~8 ns, most of a GELU). This file is the definition; the wasm code repeats its
  * steps in its order, each a float32 add, subtract or multiply (never a fused multiply-add, which
  * rounds once where this rounds twice), so all three agree bit for bit.
  *

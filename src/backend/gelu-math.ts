@@ -25,7 +25,7 @@ export const ERF_A = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.06
 /** Rounds a float64 intermediate to the storage precision (Math.fround, or the identity for float64). */
 export type Round = (v: number) => number;
 
-/** A storage precision's arithmetic for GELU: how each step rounds, and which exp it takes. */
+/** A storage precision's arithmetic for GELU (and the softmax's exp): how each step rounds, which exp it takes. */
 export interface Precision {
   readonly round: Round;
   readonly exp: (x: number) => number;

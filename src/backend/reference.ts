@@ -151,7 +151,7 @@ export class ReferenceBackend implements Backend {
   private nextId = 1;
   private bytes = 0;
 
-  /** The storage precision's arithmetic for the fused GELU and the direct convolution (see unaryFns). */
+  /** The storage precision's arithmetic for the fused GELU, the softmax's exp and the direct convolution (see unaryFns). */
   private readonly precision: Precision;
 
   constructor(private readonly ArrayType: FloatArrayCtor = Float32Array) {
@@ -657,10 +657,13 @@ export class ReferenceBackend implements Backend {
         const v = xs[base + c]!;
         if (v > max || Number.isNaN(v)) max = v;
       }
-      // Float64 throughout, rounded once on the store: the wasm kernel computes the same expression.
+      // e = exp(x − max) in the storage precision (float32: x − max rounded, then expF32, as the wasm
+      // kernel's SIMD exp; float64: Math.exp), summed in float64 in ascending column order, and
+      // e / sum rounded once on the store. e is computed twice (the same call gives the same value).
+      const p = this.precision;
       let sum = 0;
-      for (let c = 0; c < cols; c++) sum += Math.exp(xs[base + c]! - max);
-      for (let c = 0; c < cols; c++) o[base + c] = Math.exp(xs[base + c]! - max) / sum;
+      for (let c = 0; c < cols; c++) sum += p.exp(p.round(xs[base + c]! - max));
+      for (let c = 0; c < cols; c++) o[base + c] = p.exp(p.round(xs[base + c]! - max)) / sum;
     }
   }
 

@@ -87,7 +87,7 @@ export const COMMANDS = {
     'i0',
     'i1',
   ]),
-  softmax: command('softmax', ['x', 'out', 'i0', 'i1', 'cols', 'work']),
+  softmax: command('softmax', ['x', 'out', 'i0', 'i1', 'cols']),
   softmaxBackward: command('softmaxBackward', ['y', 'dy', 'out', 'i0', 'i1', 'cols']),
   directConv: command('directConv2d', ['x', 'w', 'bias', 'out', 'geometry', 'relu', 'i0', 'i1', 'work']),
   directConvWeightGrad: command('directConv2dWeightGrad', [

@@ -28,7 +28,9 @@ export const HANDOFF_MICROS = 50;
  * loaded 2-core dev machine): `streaming` (binary, where, copy, neg/abs/sqrt: one SIMD op per 4
  * elements, memory-bound) ran at ~4000 elements/µs in cache and ~1800 in the ViT's profile (75 ms
  * for ~137 M elements a step), 3000 taken so only the ViT's largest (≥ 300k elements) split on two
- * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190. `gelu`, the fused GELU
+ * threads; `transcendental` (exp, log, tanh: scalar, in float64) ran at ~190, and the fused softmax
+ * forward (float32 SIMD exp, float64 row sums; [17408, 17], min of 200 runs) at ~200 (~95 while its
+ * exp was float64 Math.exp), so it takes that rate too. `gelu`, the fused GELU
  * and its backward (all f32x4, their exp included: ~45 and ~65 SIMD steps per 4 elements), ran at
  * ~400 and ~280 (1.4 and 2.0 ms for [4352, 128]; ~105 while their exp was float64 Math.exp lane by
  * lane), taken as 300: at the nominal hand-off they split on two threads from ~30k elements.

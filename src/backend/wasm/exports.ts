@@ -83,8 +83,8 @@ export interface Kernels {
     rowFrom: number,
     rowTo: number,
   ): void;
-  /** Softmax of rows [rowFrom, rowTo) of a [rows, cols] matrix; `work` holds 8·cols bytes. */
-  softmax(x: number, out: number, rowFrom: number, rowTo: number, cols: number, work: number): void;
+  /** Softmax of rows [rowFrom, rowTo) of a [rows, cols] matrix. */
+  softmax(x: number, out: number, rowFrom: number, rowTo: number, cols: number): void;
   /** The softmax's backward for rows [rowFrom, rowTo): out = y·(dy − Σ dy·y) per row. */
   softmaxBackward(y: number, dy: number, out: number, rowFrom: number, rowTo: number, cols: number): void;
   sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;

@@ -35,9 +35,11 @@ import {
   R_SUM,
   R_MAX,
 } from './opcodes.generated';
+import { expF32S, expF32V, oneV } from './expf32';
 
 // GELU (src/backend/gelu-math.ts is the definition; these repeat its steps in its order, in float32,
-// with exp(−z²) by expF32 below, so they equal the float32 reference backend bit for bit).
+// with exp(−z²) by ./expf32's expF32V/expF32S, so they equal the float32 reference backend bit for
+// bit).
 // Constants are the float32 roundings of gelu-math.ts's float64 values.
 const ERF_P: f32 = <f32>0.3275911;
 const ERF_A1: f32 = <f32>0.254829592;
@@ -60,35 +62,12 @@ const ERF_D5: f32 = <f32>ERF_D5_64;
 const RSQRT2: f32 = <f32>Math.SQRT1_2;
 const HALF_RSQRT2: f32 = <f32>HALF_RSQRT2_64;
 
-// exp in float32 (src/backend/expf32.ts is the definition: Cody–Waite reduction, Cephes' polynomial,
-// 2ⁿ as two exponent-bit factors). Literals are parsed as f64 and then rounded, like Math.fround.
-const EXP_C2_64: f64 = -2.1219444e-4;
-const EXP_P0_64: f64 = 1.98756915e-4;
-const EXP_P1_64: f64 = 1.3981999507e-3;
-const EXP_P2_64: f64 = 8.3334519073e-3;
-const EXP_P3_64: f64 = 4.1665795894e-2;
-const EXP_P4_64: f64 = 1.6666665459e-1;
-const EXP_P5_64: f64 = 5.0000001201e-1;
-const EXP_MIN: f32 = -110;
-const EXP_MAX: f32 = 89;
-const EXP_MAGIC: f32 = 12582912; // 1.5·2²³
-const EXP_MAGIC_BITS: i32 = 0x4b400000;
-const EXP_LOG2E: f32 = <f32>Math.LOG2E;
-const EXP_C1: f32 = 0.693359375;
-const EXP_C2: f32 = <f32>EXP_C2_64;
-const EXP_P0: f32 = <f32>EXP_P0_64;
-const EXP_P1: f32 = <f32>EXP_P1_64;
-const EXP_P2: f32 = <f32>EXP_P2_64;
-const EXP_P3: f32 = <f32>EXP_P3_64;
-const EXP_P4: f32 = <f32>EXP_P4_64;
-const EXP_P5: f32 = <f32>EXP_P5_64;
-
 // The SIMD kernels' constants, each splatted to 16 bytes, loaded from memory in the loop rather than
 // written as v128.const: V8 rebuilds a v128.const in every iteration (two 64-bit immediates moved in,
-// ~4 instructions), a load is one. Entry K_name holds the constant `name` above.
+// ~4 instructions), a load is one. Entry K_name holds the constant `name` above (1 is ./expf32's
+// oneV(), the same load as its exp's, so the compiler can share it).
 const GELU_K = memory.data<f32>(
   [
-    1, 1, 1, 1,
     0.5, 0.5, 0.5, 0.5,
     2, 2, 2, 2,
     RSQRT2, RSQRT2, RSQRT2, RSQRT2,
@@ -103,48 +82,23 @@ const GELU_K = memory.data<f32>(
     ERF_D3, ERF_D3, ERF_D3, ERF_D3,
     ERF_D4, ERF_D4, ERF_D4, ERF_D4,
     ERF_D5, ERF_D5, ERF_D5, ERF_D5,
-    EXP_MIN, EXP_MIN, EXP_MIN, EXP_MIN,
-    EXP_MAX, EXP_MAX, EXP_MAX, EXP_MAX,
-    EXP_MAGIC, EXP_MAGIC, EXP_MAGIC, EXP_MAGIC,
-    EXP_LOG2E, EXP_LOG2E, EXP_LOG2E, EXP_LOG2E,
-    EXP_C1, EXP_C1, EXP_C1, EXP_C1,
-    EXP_C2, EXP_C2, EXP_C2, EXP_C2,
-    EXP_P0, EXP_P0, EXP_P0, EXP_P0,
-    EXP_P1, EXP_P1, EXP_P1, EXP_P1,
-    EXP_P2, EXP_P2, EXP_P2, EXP_P2,
-    EXP_P3, EXP_P3, EXP_P3, EXP_P3,
-    EXP_P4, EXP_P4, EXP_P4, EXP_P4,
-    EXP_P5, EXP_P5, EXP_P5, EXP_P5,
   ],
   16,
 );
-const K_ONE = 0;
-const K_HALF = 1;
-const K_TWO = 2;
-const K_RSQRT2 = 3;
-const K_HALF_RSQRT2 = 4;
-const K_ERF_P = 5;
-const K_ERF_A1 = 6;
-const K_ERF_A2 = 7;
-const K_ERF_A3 = 8;
-const K_ERF_A4 = 9;
-const K_ERF_A5 = 10;
-const K_ERF_D2 = 11;
-const K_ERF_D3 = 12;
-const K_ERF_D4 = 13;
-const K_ERF_D5 = 14;
-const K_EXP_MIN = 15;
-const K_EXP_MAX = 16;
-const K_EXP_MAGIC = 17;
-const K_EXP_LOG2E = 18;
-const K_EXP_C1 = 19;
-const K_EXP_C2 = 20;
-const K_EXP_P0 = 21;
-const K_EXP_P1 = 22;
-const K_EXP_P2 = 23;
-const K_EXP_P3 = 24;
-const K_EXP_P4 = 25;
-const K_EXP_P5 = 26;
+const K_HALF = 0;
+const K_TWO = 1;
+const K_RSQRT2 = 2;
+const K_HALF_RSQRT2 = 3;
+const K_ERF_P = 4;
+const K_ERF_A1 = 5;
+const K_ERF_A2 = 6;
+const K_ERF_A3 = 7;
+const K_ERF_A4 = 8;
+const K_ERF_A5 = 9;
+const K_ERF_D2 = 10;
+const K_ERF_D3 = 11;
+const K_ERF_D4 = 12;
+const K_ERF_D5 = 13;
 
 /** Constant K_… of GELU_K on four lanes. */
 @inline function kv(i: i32): v128 {
@@ -152,58 +106,11 @@ const K_EXP_P5 = 26;
 }
 
 /**
- * exp on four lanes (expf32.ts's expF32): plain f32x4 mul then add at every step, never a relaxed
- * madd, so each lane rounds exactly as the scalar form and the reference backend do.
- */
-@inline function expF32V(x: v128): v128 {
-  // pmax(a, b) = a < b ? b : a (one maxps; max/min's NaN rules cost several instructions): a NaN x
-  // fails both comparisons and passes through.
-  const xc = f32x4.pmin(f32x4.pmax(x, kv(K_EXP_MIN)), kv(K_EXP_MAX));
-  const magic = kv(K_EXP_MAGIC);
-  const k = f32x4.add(f32x4.mul(xc, kv(K_EXP_LOG2E)), magic);
-  const n = f32x4.sub(k, magic);
-  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, kv(K_EXP_C1))), f32x4.mul(n, kv(K_EXP_C2)));
-  let p = kv(K_EXP_P0);
-  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P1));
-  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P2));
-  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P3));
-  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P4));
-  p = f32x4.add(f32x4.mul(p, r), kv(K_EXP_P5));
-  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), kv(K_ONE));
-  // n as an integer from k's low bits (k's bits minus the magic number's); 2^⌊n/2⌋ and 2^(n−⌊n/2⌋)
-  // from exponent fields, (m + 127) << 23 written as (m << 23) + bits(1.0), the same word.
-  const ni = i32x4.sub(k, kv(K_EXP_MAGIC));
-  const n1 = i32x4.shr_s(ni, 1);
-  const s1 = i32x4.add(i32x4.shl(n1, 23), kv(K_ONE));
-  const s2 = i32x4.add(i32x4.shl(i32x4.sub(ni, n1), 23), kv(K_ONE));
-  return f32x4.mul(f32x4.mul(e, s1), s2);
-}
-
-/** exp of one element, the same steps as expF32V (row tails and strided reads). */
-@inline function expF32S(x: f32): f32 {
-  const lo: f32 = x < EXP_MIN ? EXP_MIN : x;
-  const xc: f32 = EXP_MAX < lo ? EXP_MAX : lo;
-  const k = xc * EXP_LOG2E + EXP_MAGIC;
-  const n = k - EXP_MAGIC;
-  const r = xc - n * EXP_C1 - n * EXP_C2;
-  let p = EXP_P0;
-  p = p * r + EXP_P1;
-  p = p * r + EXP_P2;
-  p = p * r + EXP_P3;
-  p = p * r + EXP_P4;
-  p = p * r + EXP_P5;
-  const e = p * (r * r) + r + <f32>1;
-  const ni = reinterpret<i32>(k) - EXP_MAGIC_BITS;
-  const n1 = ni >> 1;
-  return e * reinterpret<f32>((n1 + 127) << 23) * reinterpret<f32>((ni - n1 + 127) << 23);
-}
-
-/**
  * GELU(x) on four lanes; the scalar form is Op.u's U_GELU. Every step is an exactly rounded f32x4 op
  * (its exp included), like its scalar twin, so a lane's result does not depend on the path.
  */
 @inline function geluV(x: v128): v128 {
-  const one = kv(K_ONE);
+  const one = oneV();
   const pos = f32x4.ge(x, f32x4.splat(0));
   const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), kv(K_RSQRT2));
   const t = f32x4.div(one, f32x4.add(f32x4.mul(z, kv(K_ERF_P)), one));
@@ -219,7 +126,7 @@ const K_EXP_P5 = 26;
 
 /** dy·GELU′(x) on four lanes (gelu-math.ts's geluGrad); the scalar form is Op.b's B_GELUBACKWARD. */
 @inline function geluGradV(x: v128, dy: v128): v128 {
-  const one = kv(K_ONE);
+  const one = oneV();
   const pos = f32x4.ge(x, f32x4.splat(0));
   const z = f32x4.mul(v128.bitselect(x, f32x4.neg(x), pos), kv(K_RSQRT2));
   const t = f32x4.div(one, f32x4.add(f32x4.mul(z, kv(K_ERF_P)), one));

@@ -2,12 +2,12 @@
 /**
  * Fused softmax over the rows of a contiguous [rows, cols] matrix, forward and backward, for rows
  * [rowFrom, rowTo) (a helper thread's range; whole rows, so any split computes every row the same).
- * Both compute in float64 and round once on the store, in the reference backend's order (sums in
- * ascending column), so they agree with it bit for bit: the one operation not fixed by IEEE 754 is
- * exp (AssemblyScript's here, the JavaScript engine's there), and a last-bit difference in a float64
- * exp would change a float32 result only across a rounding boundary (none in the tests' millions of
- * elements, test/backends/wasm.test.ts).
+ * Both follow the float32 reference backend's steps (src/backend/reference.ts) in its order, so they
+ * agree with it bit for bit: the forward's exp is the float32 expF32 (./expf32, four lanes at a
+ * time) of x − m rounded to float32, its row sum and quotient in float64 (the quotient rounded once,
+ * on the store); the backward is float64 throughout and rounds once, on the store.
  */
+import { expF32S, expF32V } from './expf32';
 
 /**
  * The largest of `n` floats at `p`, NaN if any is: four lanes at a time, then the lanes and the tail,
@@ -40,29 +40,45 @@
 }
 
 /**
- * out_j = e_j / Σ e_j with e_j = exp(x_j − m), m the row's maximum (NaN if any element is). `work`
- * holds 8·cols bytes: the row's e_j in float64, so each exp is computed once (the oracle computes it
- * twice; the same call gives the same value).
+ * out_j = e_j / Σ e_j with e_j = expF32(x_j − m) in float32, m the row's maximum (NaN if any element
+ * is). The e_j go to `out` first (each computed once), then are divided in place; the sum is float64
+ * in ascending column order (each e_j exact in float64), as the reference backend takes it.
  */
-export function softmax(x: usize, out: usize, rowFrom: i32, rowTo: i32, cols: i32, work: usize): void {
+export function softmax(x: usize, out: usize, rowFrom: i32, rowTo: i32, cols: i32): void {
   for (let r = rowFrom; r < rowTo; r++) {
     const xr = x + (<usize>(r * cols) << 2);
     const or = out + (<usize>(r * cols) << 2);
-    const mf = <f64>rowMax(xr, cols);
+    const m = rowMax(xr, cols);
+    const mv = f32x4.splat(m);
     let sum: f64 = 0;
-    for (let c = 0; c < cols; c++) {
-      const e = Math.exp(<f64>load<f32>(xr + (<usize>c << 2)) - mf);
-      store<f64>(work + (<usize>c << 3), e);
-      sum += e;
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const o = <usize>c << 2;
+      const e = expF32V(f32x4.sub(v128.load(xr + o), mv));
+      v128.store(or + o, e);
+      sum += <f64>f32x4.extract_lane(e, 0);
+      sum += <f64>f32x4.extract_lane(e, 1);
+      sum += <f64>f32x4.extract_lane(e, 2);
+      sum += <f64>f32x4.extract_lane(e, 3);
+    }
+    for (; c < cols; c++) {
+      const o = <usize>c << 2;
+      const e = expF32S(load<f32>(xr + o) - m);
+      store<f32>(or + o, e);
+      sum += <f64>e;
     }
     // Two columns at a time: f64x2 division is the scalar division lane by lane (IEEE, exact rounding).
     const s = f64x2.splat(sum);
-    let c = 0;
+    c = 0;
     for (; c + 2 <= cols; c += 2) {
-      const q = f32x4.demote_f64x2_zero(f64x2.div(v128.load(work + (<usize>c << 3)), s));
-      v128.store64_lane(or + (<usize>c << 2), q, 0);
+      const o = <usize>c << 2;
+      const q = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(or + o)), s);
+      v128.store64_lane(or + o, f32x4.demote_f64x2_zero(q), 0);
     }
-    for (; c < cols; c++) store<f32>(or + (<usize>c << 2), <f32>(load<f64>(work + (<usize>c << 3)) / sum));
+    for (; c < cols; c++) {
+      const o = <usize>c << 2;
+      store<f32>(or + o, <f32>(<f64>load<f32>(or + o) / sum));
+    }
   }
 }
 
