@@ -58,11 +58,15 @@ export interface ThreadPool {
 
 /**
  * How long (ms) a helper polls after its last command before sleeping in Atomics.wait. A training
- * step issues a parallel kernel every few hundred microseconds; a sleeping helper takes tens of
- * microseconds (more on a busy machine) to wake, so polling through the gaps keeps the cores on the
- * GEMMs. Chunks are taken dynamically, so a helper that is late only takes fewer of them.
+ * step issues a parallel kernel every few hundred microseconds, with gaps of JS work and unsplit
+ * kernels between them; a sleeping helper takes tens to hundreds of microseconds to wake (an idle
+ * virtual CPU more), and by then the main thread has taken most of the chunks. Chunks are taken
+ * dynamically, so a late helper only takes fewer of them. Measured on the 2-core dev VM, wasm ×2,
+ * alternating rounds (median ms/step, 0.3 ms poll → 3 ms): LeNet CNN 41.2 → 35.8 and 41.6 → 39.6,
+ * dropout MLP 6.7 → 6.2, tiny ViT 165 → 152 in one run and 135 → 146 in another (1 thread: 47.6,
+ * 8.2 and 176); a 20 ms poll gained no more (CNN 35.5, ViT 130). The VM's ±30% drift is in these.
  */
-export const HELPER_SPIN = 0.3;
+export const HELPER_SPIN = 3;
 
 /** How long the main thread polls for DONE (~50 µs) before sleeping; the chunks usually end together. */
 const MAIN_SPIN = 10000;
