@@ -32,7 +32,7 @@ import { WasmHeap } from './heap.js';
 import { directConvLayout, type DirectConvLayout } from './direct-conv.js';
 import { MaskCache } from './mask-cache.js';
 import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from './opcodes.js';
-import type { CommandArgs } from './commands.js';
+import { COMMANDS, runChunk, type CommandArgs, type CommandName } from './commands.js';
 import type { WorkKind } from './cost-model.js';
 import { Parallel, type ThreadTrace } from './parallel.js';
 import type { PathChooser } from './path-chooser.js';
@@ -143,6 +143,30 @@ export class WasmBackend implements Backend {
     return (
       par.active && size >= PARALLEL_ELEMENTS && par.handoff.chunks(kind, size, par.threads, par.threads) > 1
     );
+  }
+
+  /**
+   * Runs command `name` over [0, size) (rows, images or planes) as one range per thread when splits()
+   * says `work` units of `kind` pay for the hand-off, else here in one call, through the same kernel;
+   * each thread gets `workBytes` of workspace. For the kernels whose every item is computed whole by
+   * one thread, so that any split gives the same bytes.
+   */
+  private overRanges<N extends CommandName>(
+    name: N,
+    args: CommandArgs<N>,
+    size: number,
+    work: number,
+    kind: WorkKind = 'elements',
+    workBytes = 0,
+  ): void {
+    if (this.splits(work, kind)) {
+      if (workBytes > 0) this.parallel.workspaces(0, workBytes);
+      this.parallel.ranges(name, args, size, 1);
+      return;
+    }
+    const ws = workBytes > 0 ? this.parallel.work(0, workBytes) : 0;
+    const named = args as Readonly<Record<string, number>>;
+    runChunk(this.k, COMMANDS[name], named, { i0: 0, i1: size, j0: 0, j1: 0, work: ws });
   }
 
   /**
@@ -355,11 +379,7 @@ export class WasmBackend implements Backend {
     const rows = geom.batch * geom.outH * geom.outW;
     const patch = geom.channels * geom.kernelH * geom.kernelW;
     // Rows are independent copies: any split gives the same bytes.
-    if (!this.splits(rows * patch)) {
-      this.k.im2col(px, po, this.args, padValue, 0, rows);
-      return;
-    }
-    this.parallel.ranges('im2col', { x: px, out: po, geometry: this.args, padValue }, rows, 1);
+    this.overRanges('im2col', { x: px, out: po, geometry: this.args, padValue }, rows, rows * patch);
   }
 
   col2im(cols: StorageId, out: StorageId, geom: Im2colGeometry): void {
@@ -369,12 +389,8 @@ export class WasmBackend implements Backend {
     const imageSize = geom.channels * geom.height * geom.width;
     // Each image is summed whole by one thread, in the same tap order: any split gives the same sums.
     // The float64 accumulator of one image lives in the thread's GEMM workspace (never in use at once).
-    if (!this.splits(geom.batch * imageSize)) {
-      this.k.col2im(pc, po, this.args, 0, geom.batch, this.parallel.work(0, 8 * imageSize));
-      return;
-    }
-    this.parallel.workspaces(0, 8 * imageSize);
-    this.parallel.ranges('col2im', { cols: pc, out: po, geometry: this.args }, geom.batch, 1);
+    const args = { cols: pc, out: po, geometry: this.args };
+    this.overRanges('col2im', args, geom.batch, geom.batch * imageSize, 'elements', 8 * imageSize);
   }
 
   maxPool2d(x: StorageId, geom: Im2colGeometry, out: StorageId, indices: StorageId): void {
@@ -383,11 +399,7 @@ export class WasmBackend implements Backend {
     this.writeGeometry(geom);
     const args = { x: this.ptr(x), out: this.ptr(out), indices: this.ptr(indices), geometry: this.args };
     // Planes are independent: any split gives the same bytes. The work is the input read.
-    if (!this.splits(planes * geom.height * geom.width)) {
-      this.k.maxPool2d(args.x, args.out, args.indices, args.geometry, 0, planes);
-      return;
-    }
-    this.parallel.ranges('maxPool', args, planes, 1);
+    this.overRanges('maxPool', args, planes, planes * geom.height * geom.width);
   }
 
   maxPool2dBackward(dy: StorageId, indices: StorageId, geom: Im2colGeometry, dx: StorageId): void {
@@ -396,11 +408,7 @@ export class WasmBackend implements Backend {
     this.writeGeometry(geom);
     const args = { dy: this.ptr(dy), indices: this.ptr(indices), dx: this.ptr(dx), geometry: this.args };
     // Each plane is summed whole by one thread in the same order: any split gives the same sums.
-    if (!this.splits(planes * geom.height * geom.width)) {
-      this.k.maxPool2dBackward(args.dy, args.indices, args.dx, args.geometry, 0, planes);
-      return;
-    }
-    this.parallel.ranges('maxPoolBackward', args, planes, 1);
+    this.overRanges('maxPoolBackward', args, planes, planes * geom.height * geom.width);
   }
 
   conv2d(
@@ -423,13 +431,8 @@ export class WasmBackend implements Backend {
       relu: relu ? 1 : 0,
     };
     // Images are independent and each is computed the same on any thread: any split gives the same bytes.
-    if (!this.splits(directConvFlops(geom, outChannels), 'directConv')) {
-      const work = this.parallel.work(0, layout.workBytes);
-      this.k.directConv2d(args.x, args.w, args.bias, args.out, args.geometry, args.relu, 0, geom.batch, work);
-      return;
-    }
-    this.parallel.workspaces(0, layout.workBytes);
-    this.parallel.ranges('directConv', args, geom.batch, 1);
+    const flops = directConvFlops(geom, outChannels);
+    this.overRanges('directConv', args, geom.batch, flops, 'directConv', layout.workBytes);
   }
 
   conv2dWeightGrad(
@@ -455,13 +458,8 @@ export class WasmBackend implements Backend {
     const layout = this.writeDirectConvArgs(geom, outChannels);
     const relu = reluOut >= 0 ? this.ptr(reluOut) : 0;
     const args = { x: this.ptr(x), dy: this.ptr(dy), reluOut: relu, dwPart, dbPart, geometry: this.args };
-    if (!this.splits(directConvFlops(geom, outChannels), 'directConv')) {
-      const work = this.parallel.work(0, layout.workBytes);
-      this.k.directConv2dWeightGrad(args.x, args.dy, relu, dwPart, dbPart, args.geometry, 0, n, work);
-    } else {
-      this.parallel.workspaces(0, layout.workBytes);
-      this.parallel.ranges('directConvWeightGrad', args, n, 1);
-    }
+    const flops = directConvFlops(geom, outChannels);
+    this.overRanges('directConvWeightGrad', args, n, flops, 'directConv', layout.workBytes);
     this.k.reduce(REDUCE_CODES.sum, dwPart, this.ptr(dweight), 1, n, outChannels * patch);
     if (dbias >= 0) this.k.reduce(REDUCE_CODES.sum, dbPart, this.ptr(dbias), 1, n, outChannels);
   }
@@ -574,8 +572,7 @@ export class WasmBackend implements Backend {
       eps,
     };
     // Each row is normalised whole by one thread: any split of the rows gives the same bytes.
-    if (this.splits(rows * cols, 'normalization')) this.parallel.ranges('layerNorm', args, rows, 1);
-    else this.k.layerNorm(args.x, args.gamma, args.beta, args.out, args.mean, args.rstd, cols, eps, 0, rows);
+    this.overRanges('layerNorm', args, rows, rows * cols, 'normalization');
   }
 
   layerNormBackward(
@@ -599,11 +596,7 @@ export class WasmBackend implements Backend {
       gxhat: gxhat >= 0 ? this.ptr(gxhat) : 0,
       cols,
     };
-    if (this.splits(rows * cols, 'normalization')) this.parallel.ranges('layerNormBackward', args, rows, 1);
-    else {
-      const { g: pg, x: px, gamma: pw, mean: pm, rstd: pr, dx: pd, gxhat: pgx } = args;
-      this.k.layerNormBackward(pg, px, pw, pm, pr, pd, pgx, cols, 0, rows);
-    }
+    this.overRanges('layerNormBackward', args, rows, rows * cols, 'normalization');
   }
 
   softmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
@@ -612,11 +605,7 @@ export class WasmBackend implements Backend {
     // Each row is computed whole by one thread (its exponentials staged in `out`): any split gives
     // the same bytes. The float32 SIMD exp dominates: ~200 elements/µs on attention's 17-column rows
     // (cost-model.ts), about the `transcendental` rate.
-    if (!this.splits(rows * cols, 'transcendental')) {
-      this.k.softmax(args.x, args.out, 0, rows, cols);
-      return;
-    }
-    this.parallel.ranges('softmax', args, rows, 1);
+    this.overRanges('softmax', args, rows, rows * cols, 'transcendental');
   }
 
   softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void {
@@ -624,11 +613,7 @@ export class WasmBackend implements Backend {
     const args = { y: this.ptr(y), dy: this.ptr(dy), out: this.ptr(out), cols };
     // Whole rows per thread, as the forward. Scalar float64 work at ~800 elements/µs (measured on a
     // loaded machine): nearer the `elements` rate than the SIMD `streaming` one.
-    if (!this.splits(rows * cols, 'elements')) {
-      this.k.softmaxBackward(args.y, args.dy, args.out, 0, rows, cols);
-      return;
-    }
-    this.parallel.ranges('softmaxBackward', args, rows, 1);
+    this.overRanges('softmaxBackward', args, rows, rows * cols);
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {
