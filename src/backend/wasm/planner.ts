@@ -198,6 +198,9 @@ export class MatmulPlanner {
  * Cuts an m×n product into about `target` chunks (i0, i1, j0, j1 each; the cost model's count). TILE_ROWS-row tiles and 8-column
  * panels stay whole, so every element is computed by the same micro-kernel wherever the cuts fall;
  * all threads take chunks until none is left. Results are identical for every thread count.
+ * Each chunk packs its own rows of op(A) and columns of op(B), so of the cuts that give `target`
+ * chunks the one packing least (m per column cut plus n per row cut) is taken: a tall, narrow product
+ * (the ViT's 4352×64 activations, LeNet's 25600×16) is cut by rows only instead of packing its A twice.
  */
 function gemmChunks(
   m: number,
@@ -210,8 +213,17 @@ function gemmChunks(
   let rowCuts = 1;
   let colCuts = 1;
   if (m >= 8 && n >= 16) {
-    rowCuts = fit(m, TILE_ROWS, Math.round(Math.sqrt(target)));
-    colCuts = fit(n, 8, Math.ceil(target / rowCuts));
+    let best = Infinity;
+    for (let r = 1; r <= target; r++) {
+      const rows = fit(m, TILE_ROWS, r);
+      const cols = fit(n, 8, Math.ceil(target / r));
+      const packed = m * cols + n * rows;
+      if (rows * cols >= Math.min(target, 2) && packed < best) {
+        best = packed;
+        rowCuts = rows;
+        colCuts = cols;
+      }
+    }
   } else if (m >= 8) rowCuts = fit(m, TILE_ROWS, target);
   else colCuts = fit(n, 8, target);
   const cut = (size: number, parts: number, unit: number, p: number): number =>

@@ -20,6 +20,8 @@ const KC_MAX = 256;
  * MC·KC_MAX floats (~250 KiB) stay in a Zen 3 core's 512 KiB L2.
  */
 const MC = 252;
+/** A row-major B is read in place by regions of at most this many 6-row tiles. */
+const INPLACE_TILES = 4;
 
 @inline export function min(a: i32, b: i32): i32 {
   return a < b ? a : b;
@@ -40,13 +42,17 @@ export function gemmWorkspace(rows: i32, cols: i32, k: i32): i32 {
   return (mr * kc + nr * kc + MR * NR) * 4;
 }
 
-/** Packs op(B)[pc .. pc+kb) × [j0, j1) into [panel][kb][8] with zero padding. */
-function packB(b: usize, n: i32, k: i32, transB: bool, pc: i32, kb: i32, j0: i32, j1: i32, dst: usize): void {
+/**
+ * Packs op(B)[pc .. pc+kb) × [j0, j1) into [panel][kb][8] with zero padding; with `partialOnly`
+ * only a partial last panel (full ones are then read in place).
+ */
+function packB(b: usize, n: i32, k: i32, transB: bool, pc: i32, kb: i32, j0: i32, j1: i32, dst: usize, partialOnly: bool): void {
   const cols = j1 - j0;
   const panels = (cols + NR - 1) / NR;
   for (let jp = 0; jp < panels; jp++) {
     const j = j0 + jp * NR;
     const nc = min(NR, j1 - j);
+    if (partialOnly && nc == NR) continue;
     const d = dst + (<usize>(jp * kb * NR) << 2);
     if (!transB) {
       // Row p of op(B) is row pc + p of B: 8 contiguous floats per k step.
@@ -112,16 +118,18 @@ function packB(b: usize, n: i32, k: i32, transB: bool, pc: i32, kb: i32, j0: i32
   transpose4To(s, stride, o, NR * 4);
 }
 
-/** Packs op(A) rows [i, i + mb) × k range [pc, pc + kb) into [tile][kb][MR], zero padded. */
-function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32, kb: i32, dst: usize): void {
+/**
+ * Packs op(A) rows [i, i + mb) × k range [pc, pc + kb) into [tile][kb][MR], zero padded; with
+ * `partialOnly` only a partial last tile (full ones are then read in place).
+ */
+function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32, kb: i32, dst: usize, partialOnly: bool): void {
   const tiles = (mb + MR - 1) / MR;
   for (let t = 0; t < tiles; t++) {
     const r0 = i + t * MR;
     const mr = min(MR, mb - t * MR);
     const d = dst + (<usize>(t * kb * MR) << 2);
+    if (partialOnly && mr == MR) continue;
     if (transA) {
-      // Only partial tiles are packed; full ones are read in place.
-      if (mr == MR) continue;
       for (let p = 0; p < kb; p++) {
         const src = a + (<usize>((pc + p) * m + r0) << 2);
         const o = d + (<usize>(p * MR) << 2);
@@ -164,9 +172,10 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i: i32, mb: i32, pc: i32,
 /**
  * The 6×8 micro-kernel: C[6×8] (+)= Apanel[kb][6] · Bpanel[kb][8], twelve accumulators (a
  * multiply-add's latency needs that many chains in flight to keep both FMA pipes busy). A rows of
- * one k step are the 6 floats at `ap` (next step `as` bytes on); C rows are `ldc` bytes apart.
+ * one k step are the 6 floats at `ap` (next step `as` bytes on), B's the 8 at `bp` (next step `bs`
+ * bytes on); C rows are `ldc` bytes apart.
  */
-function kernel6x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usize, first: bool): void {
+function kernel6x8(ap: usize, as: usize, bp: usize, bs: usize, kb: i32, c: usize, ldc: usize, first: bool): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128;
   let c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128;
   if (first) {
@@ -217,7 +226,7 @@ function kernel6x8(ap: usize, as: usize, bp: usize, kb: i32, c: usize, ldc: usiz
     a = v128.load32_splat(ap, 20);
     c50 = madd(a, b0, c50);
     c51 = madd(a, b1, c51);
-    bp += 32;
+    bp += bs;
     ap += as;
   }
   v128.store(c, c00);
@@ -265,32 +274,40 @@ export function gemm(
     const apack = bpack + (<usize>(panels * NR * kc) << 2);
     const mcr = ((min(i1 - i0, MC) + MR - 1) / MR) * MR;
     const tile = apack + (<usize>(mcr * kc) << 2);
+    // Packing makes panels contiguous for reuse by many tiles; full tiles of op(A) with transA have
+    // the panel layout already and are read in place, and so are full panels of a row-major B when
+    // the region has at most INPLACE_TILES row tiles (a weight gradient's few rows: LeNet conv2's dW,
+    // 16×150 over k = 25600, spent more time packing B than multiplying). Partial ones are packed.
+    const rowTiles = (min(i1 - i0, MC) + MR - 1) / MR;
+    const bInPlace = !transB && rowTiles <= INPLACE_TILES;
     for (let pc = 0; pc < k; pc += kc) {
       const kb = min(kc, k - pc);
       const first = pc == 0;
-      packB(b, n, k, transB, pc, kb, j0, j1, bpack);
+      packB(b, n, k, transB, pc, kb, j0, j1, bpack, bInPlace);
       for (let ic = i0; ic < i1; ic += MC) {
         const mb = min(MC, i1 - ic);
-        packA(a, m, k, transA, ic, mb, pc, kb, apack);
+        packA(a, m, k, transA, ic, mb, pc, kb, apack, transA);
         for (let jp = 0; jp < panels; jp++) {
           const j = j0 + jp * NR;
           const nc = min(NR, j1 - j);
-          const bp = bpack + (<usize>(jp * kb * NR) << 2);
+          let bp = bpack + (<usize>(jp * kb * NR) << 2);
+          let bs: usize = NR * 4;
+          if (bInPlace && nc == NR) {
+            bp = b + (<usize>(pc * n + j) << 2);
+            bs = <usize>n << 2;
+          }
           for (let ir = 0; ir < mb; ir += MR) {
             const i = ic + ir;
             const mr = min(MR, i1 - i);
-            let ap: usize;
-            let as: usize;
+            let ap = apack + (<usize>(ir * kb) << 2);
+            let as: usize = MR * 4;
             if (transA && mr == MR) {
               ap = a + (<usize>(pc * m + i) << 2);
               as = <usize>m << 2;
-            } else {
-              ap = apack + (<usize>(ir * kb) << 2);
-              as = MR * 4;
             }
             const cp = c + (<usize>(i * n + j) << 2);
             if (mr == MR && nc == NR) {
-              kernel6x8(ap, as, bp, kb, cp, ldc, first);
+              kernel6x8(ap, as, bp, bs, kb, cp, ldc, first);
             } else {
               // Edge tile: run the same kernel on a zero-padded 6×8 copy, then copy back.
               if (!first) {
@@ -301,7 +318,7 @@ export function gemm(
                   }
                 }
               }
-              kernel6x8(ap, as, bp, kb, tile, NR * 4, first);
+              kernel6x8(ap, as, bp, bs, kb, tile, NR * 4, first);
               for (let r = 0; r < mr; r++) {
                 for (let jj = 0; jj < nc; jj++) {
                   store<f32>(cp + <usize>r * ldc + (<usize>jj << 2), load<f32>(tile + (<usize>(r * NR + jj) << 2)));
