@@ -569,7 +569,7 @@ async function printProfile(model: ModelKind): Promise<void> {
     ),
   );
   console.log(
-    `\nGEMM work: ${(p.gemmFlops / 1e6).toFixed(1)} MFLOP/step = ${achieved.toFixed(2)} GFLOP/s over the whole step, ` +
+    `\nGEMM work (products, the unfolded convolution's included): ${(p.gemmFlops / 1e6).toFixed(1)} MFLOP/step = ${achieved.toFixed(2)} GFLOP/s over the whole step, ` +
       `${(100 * peakShare).toFixed(1)}% of the measured SIMD peak (${peakGflops.toFixed(1)} GFLOP/s ` +
       `${simd.relaxed === null ? 'mul+add' : 'relaxed madd'} per thread × ${p.threads}). ` +
       `Wrapper cost ${p.overheadMicros.toFixed(2)} µs per call, taken out of JS dispatch.\n`,

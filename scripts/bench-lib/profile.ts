@@ -21,6 +21,7 @@ import type { HParams, ModelKind } from './protocol.js';
 export const OP_KINDS = {
   GEMM: ['matmul', 'batchMatmul'],
   'im2col/col2im': ['im2col', 'col2im'],
+  'unfolded conv': ['conv2dUnfolded', 'conv2dUnfoldedBackward'],
   pooling: ['maxPool2d', 'maxPool2dBackward'],
   'direct conv': ['conv2d', 'conv2dWeightGrad'],
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
@@ -94,8 +95,10 @@ export function callSite(name: string, args: readonly unknown[]): string {
     case 'reduce':
       return `reduce ${String(args[0])} [${nums(2, 3).join(',')}]`;
     case 'im2col':
-    case 'col2im': {
-      const g = args[2] as Record<string, number>;
+    case 'col2im':
+    case 'conv2dUnfolded':
+    case 'conv2dUnfoldedBackward': {
+      const g = args[name.startsWith('conv') ? 3 : 2] as Record<string, number>;
       return `${name} ${g['batch']}×${g['channels']}×${g['height']}×${g['width']} k${g['kernelH']}×${g['kernelW']} s${g['strideH']}`;
     }
     default:
@@ -168,6 +171,15 @@ export async function profileStep(
           } else if (name === 'batchMatmul') {
             const [, , , batch, m, n, k] = args as number[];
             gemmFlops += 2 * batch! * m! * n! * k!;
+          } else if (name === 'conv2dUnfolded' || name === 'conv2dUnfoldedBackward') {
+            // The unfolded convolution's products (forward, or dx and dW as asked): 2·N·OH·OW·OC·C·KH·KW each.
+            const g = args[3] as Record<string, number>;
+            const oc = args[4] as number;
+            const products = name === 'conv2dUnfolded' ? 1 : (args[5]! as number) >= 0 ? 1 : 0;
+            const dw = name === 'conv2dUnfoldedBackward' && (args[6] as number) >= 0 ? 1 : 0;
+            const flops =
+              2 * g['batch']! * g['outH']! * g['outW']! * oc * g['channels']! * g['kernelH']! * g['kernelW']!;
+            gemmFlops += (products + dw) * flops;
           }
           const t0 = now();
           try {

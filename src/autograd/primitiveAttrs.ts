@@ -35,6 +35,7 @@ export interface PrimitiveAttrs {
   col2im: { geom: Im2colGeometry };
   maxPool2d: { geom: Im2colGeometry };
   conv2d: { geom: Im2colGeometry; relu: boolean };
+  conv2dUnfolded: { geom: Im2colGeometry; relu: boolean };
   dropout: { p: number; stream: RandomStream };
   softmax: Record<string, never>;
   softmaxCrossEntropy: Record<string, never>;

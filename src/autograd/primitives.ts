@@ -9,16 +9,19 @@
  * `maxPool2d` keeps each window's argmax beside its max, and its backward scatters to it.
  * `conv2d` is the direct convolution conv.ts takes for small patches (LeNet's first layer): NCHW in and
  * out with bias and ReLU fused, its weight and bias gradients one kernel, dx the im2col route's.
+ * `conv2dUnfolded` is the im2col route itself as one op (im2col → GEMM with bias and ReLU → NCHW; dx
+ * through col2im, dW against the patches), so the wasm backend can run it a block of images at a time.
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Seven entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm`, `softmax` (over the last axis) and `conv2d`.
+ * Eight entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm`, `softmax` (over the last axis), `conv2d` and
+ * `conv2dUnfolded`.
  * Each is checked against float64 and central differences in the op table (test/helpers/opTable.ts),
  * `linear`, the cross-entropy, `gelu`, softmax and `conv2d` against PyTorch too (test/golden/mlp.test.ts,
  * conv.test.ts, ops.test.ts), and `dropout`, `gelu`, `layerNorm`, `softmax` and `conv2d` against their
  * compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts,
- * test/unit/backend/direct-conv.test.ts).
+ * test/unit/backend/direct-conv.test.ts, conv-unfolded.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
 import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
@@ -631,6 +634,39 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       }
       const grads: (Tensor | null)[] = [dx, needW ? dw : null];
       if (b !== undefined) grads.push(needB ? db : null);
+      return grads;
+    },
+  },
+  conv2dUnfolded: {
+    forward: (inputs, { geom, relu }) => {
+      const [x, w, b] = inputs;
+      checkShape('conv2d input', x!, im2colShapes(geom).image);
+      const oc = w!.shape[0]!;
+      checkShape('conv2d weight', w!, [oc, geom.channels, geom.kernelH, geom.kernelW]);
+      if (b !== undefined) checkShape('conv2d bias', b, [oc]);
+      const out = Tensor.uninitialized(x!.backend, [geom.batch, oc, geom.outH, geom.outW]);
+      x!.backend.conv2dUnfolded(x!.id, w!.id, b?.id ?? -1, geom, oc, relu, out.id);
+      return { out };
+    },
+    // dx = col2im(rows(gz)·W) and dW = rows(gz)ᵀ·im2col(x) in one backend call (the wasm backend
+    // unfolds x again a block at a time instead of keeping the patches); db sums gz over N, OH, OW.
+    // Runs without a tape.
+    backward: (g, { inputs, needs, out, attrs: { geom, relu } }) => {
+      const [x, w, b] = inputs;
+      const oc = w!.shape[0]!;
+      const gz = relu ? g.mul(out.gt(0)) : g;
+      const dx = needs[0] ? Tensor.uninitialized(g.backend, im2colShapes(geom).image) : null;
+      const dw = needs[1] ? Tensor.uninitialized(g.backend, w!.shape) : null;
+      if (dx !== null || dw !== null) {
+        // The tape keeps x as the caller passed it (maybe a view); the kernels read contiguous storage.
+        const xs = x!.packed();
+        const gs = gz.packed();
+        g.backend.conv2dUnfoldedBackward(xs.id, gs.id, w!.id, geom, oc, dx?.id ?? -1, dw?.id ?? -1);
+        if (xs !== x) xs.dispose();
+        if (gs !== gz) gs.dispose();
+      }
+      const grads: (Tensor | null)[] = [dx, dw];
+      if (b !== undefined) grads.push(needs[2] ? gz.sum([0, 2, 3]) : null);
       return grads;
     },
   },

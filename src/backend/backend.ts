@@ -219,6 +219,38 @@ export interface Backend {
     dbias: StorageId,
     reluOut: StorageId,
   ): void;
+  /**
+   * Convolution as unfold + GEMM, for patches too large for conv2d's direct kernel: out [N, OC, OH,
+   * OW] = relu?(im2col(x)·Wᵀ + bias) (weight [OC, C, KH, KW] read as [OC, C·KH·KW]; `bias` -1: none)
+   * permuted to NCHW, each element the backend's matmul of that product with its bias epilogue
+   * (conv-unfolded.ts composes exactly that; the wasm backend does it a block of images at a time, in
+   * cache, with the same bits).
+   */
+  conv2dUnfolded(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void;
+  /**
+   * conv2dUnfolded's input and weight gradients for dy [N, OC, OH, OW] (already times ReLU's mask):
+   * dx = col2im(rows(dy)·W) and dweight = rows(dy)ᵀ·im2col(x), rows(dy) being dy as [N·OH·OW, OC];
+   * either output -1 to skip it. dweight sums over the images in groups fixed by the shape (wasm:
+   * each group's images in order, the groups' partials in order, in float64), so every thread count
+   * gives the same bits.
+   */
+  conv2dUnfoldedBackward(
+    x: StorageId,
+    dy: StorageId,
+    weight: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dx: StorageId,
+    dweight: StorageId,
+  ): void;
   /** Fills out with `size` draws from the Philox stream (uniform [0,1) or standard normal). */
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void;
   /**

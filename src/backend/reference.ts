@@ -19,6 +19,7 @@ import type {
 } from './backend.js';
 import { fillNormal, fillUniform } from '../random/philox.js';
 import { copyStridedArrays, gatherArrays, scatterAddArrays } from './indexing.js';
+import { conv2dUnfoldedBackwardComposed, conv2dUnfoldedComposed } from './conv-unfolded.js';
 import { FLOAT32, FLOAT64, geluGrad, geluValue, type Precision } from './gelu-math.js';
 
 type FloatArray = Float32Array | Float64Array;
@@ -524,6 +525,30 @@ export class ReferenceBackend implements Backend {
         db[oc] = acc;
       }
     }
+  }
+
+  conv2dUnfolded(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    conv2dUnfoldedComposed(this, x, weight, bias, geom, outChannels, relu, out);
+  }
+
+  conv2dUnfoldedBackward(
+    x: StorageId,
+    dy: StorageId,
+    weight: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dx: StorageId,
+    dweight: StorageId,
+  ): void {
+    conv2dUnfoldedBackwardComposed(this, x, dy, weight, geom, outChannels, dx, dweight);
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

@@ -1,9 +1,10 @@
 /**
- * Convolution and pooling over NCHW images, composed from the `im2col` primitive (its adjoint
- * `col2im` is its backward) and the existing GEMM: conv2d is im2col → linear (x·Wᵀ + b, the wasm
- * GEMM with the bias fused) → a permute back to channels-first, except for small patches (C·KH·KW ≤
- * DIRECT_MAX_PATCH), which take the direct `conv2d` primitive; average pooling is im2col → a mean
- * over each patch. Max pooling is its own primitive (`maxPool2d`, a direct NCHW kernel that keeps
+ * Convolution and pooling over NCHW images, built on the `im2col` primitive (its adjoint `col2im` is
+ * its backward) and the GEMM: conv2d is im2col → linear (x·Wᵀ + b, the GEMM with the bias fused) →
+ * a permute back to channels-first, run as one primitive (`conv2dUnfolded`, so the wasm backend can
+ * do it a block of images at a time, in cache; `conv2dComposed` is that composition), except for small
+ * patches (C·KH·KW ≤ DIRECT_MAX_PATCH), which take the direct `conv2d` primitive; average pooling
+ * is im2col → a mean over each patch. Max pooling is its own primitive (`maxPool2d`, a direct NCHW kernel that keeps
  * each window's argmax for backward), as it was ~15 ms of a LeNet training step through im2col.
  * Semantics follow torch.nn.functional (no dilation, floor mode).
  */
@@ -99,17 +100,31 @@ export function conv2d(
   if (weight.ndim !== 4) {
     throw new ShapeError(`conv2d: weight must be [out, in, kH, kW], got ${formatShape(weight.shape)}.`);
   }
-  const [outChannels, inChannels, kernelH, kernelW] = weight.shape as [number, number, number, number];
+  const [, inChannels, kernelH, kernelW] = weight.shape as [number, number, number, number];
   const g = windowGeometry(x, [kernelH, kernelW], opts, 1, 'conv2d');
   if (g.channels !== inChannels) {
     throw new ShapeError(
       `conv2d: input ${formatShape(x.shape)} has ${g.channels} channels but the weight expects ${inChannels}.`,
     );
   }
-  if (inChannels * kernelH * kernelW <= DIRECT_MAX_PATCH) {
-    const inputs = bias === undefined || bias === null ? [x, weight] : [x, weight, bias];
-    return apply('conv2d', inputs, { geom: g, relu: opts.relu ?? false });
-  }
+  const inputs = bias === undefined || bias === null ? [x, weight] : [x, weight, bias];
+  const relu = opts.relu ?? false;
+  if (inChannels * kernelH * kernelW <= DIRECT_MAX_PATCH) return apply('conv2d', inputs, { geom: g, relu });
+  return apply('conv2dUnfolded', inputs, { geom: g, relu });
+}
+
+/**
+ * conv2d's im2col route as a composition of primitives (im2col → linear with the bias and ReLU
+ * fused → permute to NCHW), whatever the patch size: what `conv2dUnfolded` computes, kept to test it.
+ */
+export function conv2dComposed(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: WindowOptions & { relu?: boolean | undefined } = {},
+): Tensor {
+  const [outChannels, inChannels, kernelH, kernelW] = weight.shape as [number, number, number, number];
+  const g = windowGeometry(x, [kernelH, kernelW], opts, 1, 'conv2d');
   return composite(() => {
     const cols = im2col(x, g);
     // ReLU commutes with the permute back to channels-first, so it fuses into the GEMM's epilogue.

@@ -17,7 +17,7 @@ import {
   tensor,
 } from '../../src/index.js';
 import type { Primitive } from '../../src/index.js';
-import { avgPool2d, conv2d, im2col, maxPool2d, windowGeometry } from '../../src/ops/conv.js';
+import { avgPool2d, conv2d, conv2dComposed, im2col, maxPool2d, windowGeometry } from '../../src/ops/conv.js';
 import { gelu, geluComposed } from '../../src/ops/gelu.js';
 import { pick, scaledDotProductAttention } from '../../src/ops/attention.js';
 import { apply } from '../../src/autograd/apply.js';
@@ -689,10 +689,25 @@ export const opCases: readonly OpCase[] = [
     fn: (x, w, b) => conv2d(x, w, b, { stride: [1, 2], padding: 1, relu: true }),
   },
   {
-    name: 'conv2d 4→3 channels, 3×3, padding 1, bias (36 taps: im2col → GEMM)',
-    prims: ['im2col', 'linear', 'permute'],
+    name: 'conv2d 4→3 channels, 3×3, padding 1, bias (36 taps: unfolded, im2col → GEMM)',
+    prims: ['conv2dUnfolded'],
     shapes: [[2, 4, 4, 5], [3, 4, 3, 3], [3]],
     fn: (x, w, b) => conv2d(x, w, b, { padding: 1 }),
+  },
+  {
+    name: 'conv2d 3→5 channels, 3×4 window, stride 2, relu, no bias (unfolded)',
+    prims: ['conv2dUnfolded'],
+    shapes: [
+      [3, 3, 7, 6],
+      [5, 3, 3, 4],
+    ],
+    fn: (x, w) => conv2d(x, w, null, { stride: 2, padding: [1, 0], relu: true }),
+  },
+  {
+    name: 'conv2d unfolded vs its composition (im2col → linear → permute)',
+    prims: ['im2col', 'linear', 'permute'],
+    shapes: [[2, 4, 4, 5], [3, 4, 3, 3], [3]],
+    fn: (x, w, b) => conv2dComposed(x, w, b, { padding: 1, relu: true }),
   },
   {
     name: 'maxPool2d 2×2',

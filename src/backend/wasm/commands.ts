@@ -44,7 +44,8 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * COL2IM's images (each thread's float64 accumulator its workspace), MAXPOOL's and MAXPOOLBACKWARD's
  * image planes (n, c), LAYERNORM's rows, SOFTMAX's and SOFTMAXBACKWARD's whole rows (the forward's
  * float64 row of exponentials in the workspace), DIRECTCONV's and DIRECTCONVWEIGHTGRAD's images (each
- * thread's padded image its workspace); the rest are element ranges
+ * thread's padded image its workspace), CONVUNFOLDED's and CONVUNFOLDEDDX's images and CONVUNFOLDEDDW's
+ * image groups (each thread's patch rows, GEMM packing and col2im image its workspace); the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -97,6 +98,32 @@ export const COMMANDS = {
     'dwPart',
     'dbPart',
     'geometry',
+    'i0',
+    'i1',
+    'work',
+  ]),
+  convUnfolded: command('convUnfolded', [
+    'x',
+    'w',
+    'bias',
+    'out',
+    'geometry',
+    'oc',
+    'block',
+    'relu',
+    'i0',
+    'i1',
+    'work',
+  ]),
+  convUnfoldedDx: command('convUnfoldedDx', ['dy', 'w', 'dx', 'geometry', 'oc', 'block', 'i0', 'i1', 'work']),
+  convUnfoldedDw: command('convUnfoldedDw', [
+    'x',
+    'dy',
+    'dwPart',
+    'geometry',
+    'oc',
+    'block',
+    'groupImages',
     'i0',
     'i1',
     'work',

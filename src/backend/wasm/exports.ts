@@ -143,6 +143,47 @@ export interface Kernels {
     imageTo: number,
     work: number,
   ): void;
+  /** Workspace bytes of the unfolded convolution's kernels for blocks of `block` images (assembly/convUnfolded.ts). */
+  convUnfoldedWorkspace(args: number, oc: number, block: number): number;
+  /** relu?(unfold(x)·Wᵀ + bias) stored NCHW, for the images [imageFrom, imageTo), `block` at a time. */
+  convUnfolded(
+    x: number,
+    w: number,
+    bias: number,
+    out: number,
+    args: number,
+    oc: number,
+    block: number,
+    relu: number,
+    imageFrom: number,
+    imageTo: number,
+    work: number,
+  ): void;
+  /** col2im(rows(dy)·W) for the images [imageFrom, imageTo). */
+  convUnfoldedDx(
+    dy: number,
+    w: number,
+    dx: number,
+    args: number,
+    oc: number,
+    block: number,
+    imageFrom: number,
+    imageTo: number,
+    work: number,
+  ): void;
+  /** The weight gradient's partial of each image group in [groupFrom, groupTo), `groupImages` images each. */
+  convUnfoldedDw(
+    x: number,
+    dy: number,
+    dwPart: number,
+    args: number,
+    oc: number,
+    block: number,
+    groupImages: number,
+    groupFrom: number,
+    groupTo: number,
+    work: number,
+  ): void;
   randomUniform(out: number, start: number, end: number, k0: number, k1: number, offset: number): void;
   randomNormal(out: number, n: number, k0: number, k1: number, offset: number): void;
   dropout(

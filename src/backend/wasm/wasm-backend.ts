@@ -47,9 +47,23 @@ const PARALLEL_ELEMENTS = 1 << 15;
  */
 const DIRECT_DW_SLOT = 1025;
 const DIRECT_DB_SLOT = 1026;
+/** parallel.work slot of the unfolded convolution's per-group weight gradient partials. */
+const UNFOLDED_DW_SLOT = 1027;
+/**
+ * Patch rows the unfolded convolution unfolds and multiplies at once (whole images, at least one):
+ * LeNet's conv2 takes 2 images, 200 rows of 150 taps, so its rows, products and packing stay in a
+ * core's L2 instead of going out to memory over the batch.
+ */
+const UNFOLDED_BLOCK_ROWS = 256;
+/**
+ * Image groups of the unfolded convolution's weight gradient (fewer for a smaller batch): each is
+ * summed by one thread, then the partials in order, so the grouping, a function of the batch alone,
+ * fixes the bits.
+ */
+const UNFOLDED_DW_GROUPS = 8;
 
-/** Flops of a direct convolution (or its weight gradient): 2 per tap per output. */
-function directConvFlops(g: Im2colGeometry, outChannels: number): number {
+/** Flops of a convolution's forward pass (or of one of its gradients): 2 per tap per output. */
+function convFlops(g: Im2colGeometry, outChannels: number): number {
   return 2 * g.batch * outChannels * g.outH * g.outW * g.channels * g.kernelH * g.kernelW;
 }
 
@@ -431,7 +445,7 @@ export class WasmBackend implements Backend {
       relu: relu ? 1 : 0,
     };
     // Images are independent and each is computed the same on any thread: any split gives the same bytes.
-    const flops = directConvFlops(geom, outChannels);
+    const flops = convFlops(geom, outChannels);
     this.overRanges('directConv', args, geom.batch, flops, 'directConv', layout.workBytes);
   }
 
@@ -458,10 +472,89 @@ export class WasmBackend implements Backend {
     const layout = this.writeDirectConvArgs(geom, outChannels);
     const relu = reluOut >= 0 ? this.ptr(reluOut) : 0;
     const args = { x: this.ptr(x), dy: this.ptr(dy), reluOut: relu, dwPart, dbPart, geometry: this.args };
-    const flops = directConvFlops(geom, outChannels);
+    const flops = convFlops(geom, outChannels);
     this.overRanges('directConvWeightGrad', args, n, flops, 'directConv', layout.workBytes);
     this.k.reduce(REDUCE_CODES.sum, dwPart, this.ptr(dweight), 1, n, outChannels * patch);
     if (dbias >= 0) this.k.reduce(REDUCE_CODES.sum, dbPart, this.ptr(dbias), 1, n, outChannels);
+  }
+
+  conv2dUnfolded(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    if (geom.batch * outChannels * geom.outH * geom.outW === 0) return;
+    const { block, workBytes } = this.unfoldedLayout(geom, outChannels);
+    const args = {
+      x: this.ptr(x),
+      w: this.ptr(weight),
+      bias: bias >= 0 ? this.ptr(bias) : 0,
+      out: this.ptr(out),
+      geometry: this.args,
+      oc: outChannels,
+      block,
+      relu: relu ? 1 : 0,
+    };
+    // Images are independent and each element is the same GEMM chain on any thread: any split gives the same bytes.
+    this.overRanges('convUnfolded', args, geom.batch, convFlops(geom, outChannels), 'gemm', workBytes);
+  }
+
+  conv2dUnfoldedBackward(
+    x: StorageId,
+    dy: StorageId,
+    weight: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dx: StorageId,
+    dweight: StorageId,
+  ): void {
+    const patch = geom.channels * geom.kernelH * geom.kernelW;
+    const n = geom.batch;
+    if (n * geom.outH * geom.outW === 0) {
+      if (dx >= 0) this.k.fill(this.ptr(dx), n * geom.channels * geom.height * geom.width, 0);
+      if (dweight >= 0) this.k.fill(this.ptr(dweight), outChannels * patch, 0);
+      return;
+    }
+    const { block, workBytes } = this.unfoldedLayout(geom, outChannels);
+    const flops = convFlops(geom, outChannels);
+    if (dx >= 0) {
+      const args = {
+        dy: this.ptr(dy),
+        w: this.ptr(weight),
+        dx: this.ptr(dx),
+        geometry: this.args,
+        oc: outChannels,
+        block,
+      };
+      this.overRanges('convUnfoldedDx', args, n, flops, 'gemm', workBytes);
+    }
+    if (dweight >= 0) {
+      const groupImages = Math.ceil(n / UNFOLDED_DW_GROUPS);
+      const groups = Math.ceil(n / groupImages);
+      const dwPart = this.parallel.work(UNFOLDED_DW_SLOT, 4 * groups * outChannels * patch);
+      const args = {
+        x: this.ptr(x),
+        dy: this.ptr(dy),
+        dwPart,
+        geometry: this.args,
+        oc: outChannels,
+        block,
+        groupImages,
+      };
+      this.overRanges('convUnfoldedDw', args, groups, flops, 'gemm', workBytes);
+      this.k.reduce(REDUCE_CODES.sum, dwPart, this.ptr(dweight), 1, groups, outChannels * patch);
+    }
+  }
+
+  /** Writes the geometry; the unfolded convolution's images per block and per-thread workspace bytes. */
+  private unfoldedLayout(g: Im2colGeometry, outChannels: number): { block: number; workBytes: number } {
+    this.writeGeometry(g);
+    const block = Math.max(1, Math.floor(UNFOLDED_BLOCK_ROWS / (g.outH * g.outW)));
+    return { block, workBytes: this.k.convUnfoldedWorkspace(this.args, outChannels, block) };
   }
 
   /** The direct convolution's argument words (directConv.ts): the geometry, out channels, padded height and row stride. */

@@ -26,6 +26,7 @@ import { DropoutLabError } from '../../errors.js';
 import { dropoutKeep } from '../../random/dropoutKeep.js';
 import type { RandomDist, RandomStream } from '../../random/stream.js';
 import { collapseDims } from '../strides.js';
+import { conv2dUnfoldedBackwardComposed, conv2dUnfoldedComposed } from '../conv-unfolded.js';
 import { MAX_RANK } from './kernels.js';
 import { Dispatcher, grid, groups, MAX_GROUPS } from './dispatch.js';
 import { KernelCache } from './kernel-cache.js';
@@ -419,6 +420,30 @@ export class WebGPUBackend implements Backend {
     );
     p.u32[13] = size;
     return p;
+  }
+
+  conv2dUnfolded(
+    x: StorageId,
+    weight: StorageId,
+    bias: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    relu: boolean,
+    out: StorageId,
+  ): void {
+    conv2dUnfoldedComposed(this, x, weight, bias, geom, outChannels, relu, out);
+  }
+
+  conv2dUnfoldedBackward(
+    x: StorageId,
+    dy: StorageId,
+    weight: StorageId,
+    geom: Im2colGeometry,
+    outChannels: number,
+    dx: StorageId,
+    dweight: StorageId,
+  ): void {
+    conv2dUnfoldedBackwardComposed(this, x, dy, weight, geom, outChannels, dx, dweight);
   }
 
   random(dist: RandomDist, stream: RandomStream, out: StorageId, size: number): void {

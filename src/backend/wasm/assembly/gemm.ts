@@ -265,6 +265,32 @@ export function gemm(
   bias: usize,
   relu: bool,
 ): void {
+  gemmInto(a, b, c, m, n, k, transA, transB, i0, i1, j0, j1, work, bias, relu, false);
+}
+
+/**
+ * gemm(), or with `accumulate` C (+)= op(A)·op(B): each element's chain goes on from C's value, so
+ * products over consecutive slices of k, accumulated in order, give the bits of one product over all
+ * of them (the convolution's weight gradient, image block by image block: convUnfolded.ts).
+ */
+export function gemmInto(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  transA: bool,
+  transB: bool,
+  i0: i32,
+  i1: i32,
+  j0: i32,
+  j1: i32,
+  work: usize,
+  bias: usize,
+  relu: bool,
+  accumulate: bool,
+): void {
   if (i0 >= i1 || j0 >= j1) return;
   const ldc = <usize>n << 2;
   if (k > 0) {
@@ -282,7 +308,7 @@ export function gemm(
     const bInPlace = !transB && rowTiles <= INPLACE_TILES;
     for (let pc = 0; pc < k; pc += kc) {
       const kb = min(kc, k - pc);
-      const first = pc == 0;
+      const first = pc == 0 && !accumulate;
       packB(b, n, k, transB, pc, kb, j0, j1, bpack, bInPlace);
       for (let ic = i0; ic < i1; ic += MC) {
         const mb = min(MC, i1 - ic);
@@ -329,7 +355,7 @@ export function gemm(
         }
       }
     }
-  } else {
+  } else if (!accumulate) {
     for (let i = i0; i < i1; i++) {
       for (let j = j0; j < j1; j++) store<f32>(c + <usize>i * ldc + (<usize>j << 2), 0);
     }

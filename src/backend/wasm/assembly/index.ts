@@ -14,6 +14,7 @@ export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmBatch, gemmWorkspace, gemmKc } from './gemm';
 export { im2col, col2im } from './conv';
 export { directConv2d, directConv2dWeightGrad } from './directConv';
+export { convUnfolded, convUnfoldedDx, convUnfoldedDw, convUnfoldedWorkspace } from './convUnfolded';
 export { maxPool2d, maxPool2dBackward } from './pool';
 export { layerNorm, layerNormBackward } from './normalization';
 export { sampleDensity, spmm, spmmWorkspace } from './sparse';

@@ -1,0 +1,188 @@
+// @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
+/**
+ * Convolution as unfold + GEMM, a block of images at a time (the conv2dUnfolded primitive: patches
+ * too large for the direct kernel, LeNet's second layer). The whole-batch route unfolded every image
+ * into patch rows (15 MB for LeNet's conv2 at batch 256), read them back from memory for the product
+ * and permuted the product to NCHW, and its backward wrote the patch gradients out whole for col2im.
+ * Here `block` images at a time are unfolded into the thread's workspace and multiplied while they
+ * are in cache; the product is stored NCHW, and dy's NCHW planes are read into rows there.
+ *
+ * Every element is the same chain of multiply-adds as in the whole-batch product, since a chain
+ * depends on k's blocking alone (gemm.ts): the forward and dx equal the route's bit for bit, for any
+ * split of the images between threads. The weight gradient sums over every image: each of a fixed
+ * number of image groups (a function of the shape, convUnfoldedGroups) accumulates its images in
+ * order into its own partial (gemmInto), and the host sums the partials in group order.
+ */
+import { gemmInto, gemmWorkspace, min } from './gemm';
+import { col2im, im2col } from './conv';
+
+@inline function arg(args: usize, i: i32): i32 {
+  return load<i32>(args + (<usize>i << 2));
+}
+
+@inline function max(a: i32, b: i32): i32 {
+  return a > b ? a : b;
+}
+
+@inline function up16(bytes: i32): i32 {
+  return (bytes + 15) & ~15;
+}
+
+/** Bytes of a block's patch rows (block·OH·OW × C·KH·KW floats). */
+@inline function colsBytes(args: usize, block: i32): i32 {
+  return up16(block * arg(args, 10) * arg(args, 11) * arg(args, 1) * arg(args, 4) * arg(args, 5) * 4);
+}
+
+/** Bytes of a block's product or gradient rows: block·OH·OW × max(OC, C·KH·KW) floats. */
+@inline function rowsBytes(args: usize, oc: i32, block: i32): i32 {
+  const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
+  return up16(block * arg(args, 10) * arg(args, 11) * max(oc, patch) * 4);
+}
+
+/** Bytes of the GEMM's packing for any of the three products of a block (each side at most `most`). */
+@inline function gemmBytes(args: usize, oc: i32, block: i32): i32 {
+  const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
+  const most = max(max(block * arg(args, 10) * arg(args, 11), patch), oc);
+  return up16(gemmWorkspace(most, most, most));
+}
+
+/**
+ * Workspace bytes one thread needs for blocks of `block` images (geometry at `args` as for im2col,
+ * `oc` out channels), in this order: patch rows, two blocks of rows (the product, or dy's rows and the
+ * patch gradients), the GEMM's packing, col2im's float64 image.
+ */
+export function convUnfoldedWorkspace(args: usize, oc: i32, block: i32): i32 {
+  const image = arg(args, 1) * arg(args, 2) * arg(args, 3);
+  return colsBytes(args, block) + 2 * rowsBytes(args, oc, block) + gemmBytes(args, oc, block) + image * 8;
+}
+
+/** Where the GEMM's packing starts in the workspace (see convUnfoldedWorkspace). */
+@inline function gemmAt(work: usize, args: usize, oc: i32, block: i32): usize {
+  return work + <usize>(colsBytes(args, block) + 2 * rowsBytes(args, oc, block));
+}
+
+/** dy's planes [n0, n0 + nb) × OC × P (NCHW) as rows [(n, p)][o] at `rows`. */
+function dyRows(dy: usize, rows: usize, n0: i32, nb: i32, oc: i32, positions: i32): void {
+  const ldr = <usize>oc << 2;
+  for (let i = 0; i < nb; i++) {
+    for (let o = 0; o < oc; o++) {
+      const src = dy + (<usize>(((n0 + i) * oc + o) * positions) << 2);
+      let dst = rows + (<usize>(i * positions * oc + o) << 2);
+      for (let p = 0; p < positions; p++) {
+        store<f32>(dst, load<f32>(src + (<usize>p << 2)));
+        dst += ldr;
+      }
+    }
+  }
+}
+
+/**
+ * out [N, OC, OH, OW] for the images [imageFrom, imageTo) = relu?(unfold(x)·Wᵀ + bias), W [OC, patch]
+ * (`bias` 0: none; `relu` 0/1), `block` images per product.
+ */
+export function convUnfolded(
+  x: usize,
+  w: usize,
+  bias: usize,
+  out: usize,
+  args: usize,
+  oc: i32,
+  block: i32,
+  relu: i32,
+  imageFrom: i32,
+  imageTo: i32,
+  work: usize,
+): void {
+  const positions = arg(args, 10) * arg(args, 11);
+  const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
+  const cols = work;
+  const prod = cols + <usize>colsBytes(args, block);
+  const gw = gemmAt(work, args, oc, block);
+  const rowBytes = <usize>patch << 2;
+  for (let n0 = imageFrom; n0 < imageTo; n0 += block) {
+    const nb = min(block, imageTo - n0);
+    const rows = nb * positions;
+    const r0 = n0 * positions;
+    // im2col writes row r at out + r·rowBytes: offset so the block's first row lands at `cols`.
+    im2col(x, cols - <usize>r0 * rowBytes, args, 0, r0, r0 + rows);
+    gemmInto(cols, w, prod, rows, oc, patch, false, true, 0, rows, 0, oc, gw, bias, relu != 0, false);
+    const ldp = <usize>oc << 2;
+    for (let i = 0; i < nb; i++) {
+      for (let o = 0; o < oc; o++) {
+        let src = prod + (<usize>(i * positions * oc + o) << 2);
+        const dst = out + (<usize>(((n0 + i) * oc + o) * positions) << 2);
+        for (let p = 0; p < positions; p++) {
+          store<f32>(dst + (<usize>p << 2), load<f32>(src));
+          src += ldp;
+        }
+      }
+    }
+  }
+}
+
+/** dx [N, C, H, W] for the images [imageFrom, imageTo) = col2im(rows(dy)·W), dy [N, OC, OH, OW]. */
+export function convUnfoldedDx(
+  dy: usize,
+  w: usize,
+  dx: usize,
+  args: usize,
+  oc: i32,
+  block: i32,
+  imageFrom: i32,
+  imageTo: i32,
+  work: usize,
+): void {
+  const positions = arg(args, 10) * arg(args, 11);
+  const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
+  const rowsY = work + <usize>colsBytes(args, block);
+  const dcols = rowsY + <usize>rowsBytes(args, oc, block);
+  const gw = gemmAt(work, args, oc, block);
+  const acc = gw + <usize>gemmBytes(args, oc, block);
+  const rowBytes = <usize>patch << 2;
+  for (let n0 = imageFrom; n0 < imageTo; n0 += block) {
+    const nb = min(block, imageTo - n0);
+    const rows = nb * positions;
+    dyRows(dy, rowsY, n0, nb, oc, positions);
+    gemmInto(rowsY, w, dcols, rows, patch, oc, false, false, 0, rows, 0, patch, gw, 0, false, false);
+    // col2im reads image n's rows at cols + n·P·rowBytes: offset so image n0's land at `dcols`.
+    col2im(dcols - <usize>(n0 * positions) * rowBytes, dx, args, n0, n0 + nb, acc);
+  }
+}
+
+/**
+ * The weight gradient's partials of the image groups [groupFrom, groupTo): group g (images
+ * [g·groupImages, (g+1)·groupImages) ∩ [0, N)) writes Σ rows(dy)ᵀ·unfold(x) over its images, in
+ * order, to dwPart + g·OC·patch floats.
+ */
+export function convUnfoldedDw(
+  x: usize,
+  dy: usize,
+  dwPart: usize,
+  args: usize,
+  oc: i32,
+  block: i32,
+  groupImages: i32,
+  groupFrom: i32,
+  groupTo: i32,
+  work: usize,
+): void {
+  const batch = arg(args, 0);
+  const positions = arg(args, 10) * arg(args, 11);
+  const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
+  const cols = work;
+  const rowsY = cols + <usize>colsBytes(args, block);
+  const gw = gemmAt(work, args, oc, block);
+  const rowBytes = <usize>patch << 2;
+  for (let g = groupFrom; g < groupTo; g++) {
+    const part = dwPart + (<usize>(g * oc * patch) << 2);
+    const end = min(batch, (g + 1) * groupImages);
+    for (let n0 = g * groupImages; n0 < end; n0 += block) {
+      const nb = min(block, end - n0);
+      const rows = nb * positions;
+      const r0 = n0 * positions;
+      im2col(x, cols - <usize>r0 * rowBytes, args, 0, r0, r0 + rows);
+      dyRows(dy, rowsY, n0, nb, oc, positions);
+      gemmInto(rowsY, cols, part, oc, patch, rows, true, false, 0, oc, 0, patch, gw, 0, false, n0 > g * groupImages);
+    }
+  }
+}
