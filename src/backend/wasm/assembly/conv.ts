@@ -18,12 +18,12 @@
 }
 
 /** The first o ≥ 0 with o·stride ≥ d: the first output position whose tap lands inside (d = pad − k). */
-@inline function firstInside(d: i32, stride: i32): i32 {
+@inline export function firstInside(d: i32, stride: i32): i32 {
   return d <= 0 ? 0 : (d + stride - 1) / stride;
 }
 
 /** How many o ≥ 0 have o·stride < e (e = size + pad − k), at most `outN`: the end of the inside range. */
-@inline function endInside(e: i32, stride: i32, outN: i32): i32 {
+@inline export function endInside(e: i32, stride: i32, outN: i32): i32 {
   return e <= 0 ? 0 : min(outN, (e + stride - 1) / stride);
 }
 
@@ -162,7 +162,7 @@ export function im2col(x: usize, out: usize, args: usize, padValue: f32, rowFrom
  * acc[0…n) += t[0…n) (a float64 accumulator run, float32 column entries) in float64x2 lanes. Each
  * element gets one float64 addition of its promoted tap, exactly as a scalar loop adds it.
  */
-@inline function addRun(acc: usize, t: usize, n: i32): void {
+@inline export function addRun(acc: usize, t: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const v = v128.load(t + (<usize>i << 2));
@@ -246,17 +246,20 @@ export function col2im(cols: usize, out: usize, args: usize, imageFrom: i32, ima
         }
       }
     }
-    // Round each sum once to float32, four at a time (demote rounds as the scalar conversion does).
-    const o = out + (<usize>(n * imageSize) << 2);
-    let i = 0;
-    for (; i + 4 <= imageSize; i += 4) {
-      const a = acc + (<usize>i << 3);
-      const lo = f32x4.demote_f64x2_zero(v128.load(a));
-      const hi = f32x4.demote_f64x2_zero(v128.load(a, 16));
-      v128.store(o + (<usize>i << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
-    }
-    for (; i < imageSize; i++) {
-      store<f32>(o + (<usize>i << 2), <f32>load<f64>(acc + (<usize>i << 3)));
-    }
+    storeRounded(acc, out + (<usize>(n * imageSize) << 2), imageSize);
+  }
+}
+
+/** o[0…size) = acc[0…size) rounded once to float32, four at a time (demote rounds as the scalar conversion does). */
+@inline export function storeRounded(acc: usize, o: usize, size: i32): void {
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const a = acc + (<usize>i << 3);
+    const lo = f32x4.demote_f64x2_zero(v128.load(a));
+    const hi = f32x4.demote_f64x2_zero(v128.load(a, 16));
+    v128.store(o + (<usize>i << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+  }
+  for (; i < size; i++) {
+    store<f32>(o + (<usize>i << 2), <f32>load<f64>(acc + (<usize>i << 3)));
   }
 }

@@ -14,7 +14,7 @@
  * order into its own partial (gemmInto), and the host sums the partials in group order.
  */
 import { gemmInto, gemmWorkspace, min } from './gemm';
-import { col2im, im2col } from './conv';
+import { addRun, endInside, firstInside, im2col, storeRounded } from './conv';
 
 @inline function arg(args: usize, i: i32): i32 {
   return load<i32>(args + (<usize>i << 2));
@@ -120,7 +120,60 @@ export function convUnfolded(
   }
 }
 
-/** dx [N, C, H, W] for the images [imageFrom, imageTo) = col2im(rows(dy)·W), dy [N, OC, OH, OW]. */
+/**
+ * Image n's patch gradients stored tap-major (colsT [C·KH·KW][OH·OW]) summed into dx[n], the adjoint of
+ * im2col with col2im's sums: each element's taps in ascending (kh, kw) order in float64, rounded once.
+ * Taps t = (c, kh, kw) go in ascending order, each adding its output rows to the rows of the image it
+ * reads; at stride 1 a row is one contiguous run (addRun's float64x2 lanes), not col2im's runs of KW.
+ */
+function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): void {
+  const channels = arg(args, 1);
+  const height = arg(args, 2);
+  const width = arg(args, 3);
+  const kernelH = arg(args, 4);
+  const kernelW = arg(args, 5);
+  const strideH = arg(args, 6);
+  const strideW = arg(args, 7);
+  const padH = arg(args, 8);
+  const padW = arg(args, 9);
+  const outH = arg(args, 10);
+  const outW = arg(args, 11);
+  const imageSize = channels * height * width;
+  memory.fill(acc, 0, <usize>imageSize << 3);
+  let src = colsT;
+  for (let c = 0; c < channels; c++) {
+    for (let kh = 0; kh < kernelH; kh++) {
+      const ohLo = firstInside(padH - kh, strideH);
+      const ohHi = endInside(height + padH - kh, strideH, outH);
+      for (let kw = 0; kw < kernelW; kw++) {
+        const owLo = firstInside(padW - kw, strideW);
+        const owHi = endInside(width + padW - kw, strideW, outW);
+        for (let oh = ohLo; oh < ohHi; oh++) {
+          const h = oh * strideH - padH + kh;
+          const s = src + (<usize>(oh * outW) << 2);
+          const row = acc + (<usize>((c * height + h) * width) << 3);
+          if (strideW == 1) {
+            addRun(row + (<usize>(owLo - padW + kw) << 3), s + (<usize>owLo << 2), owHi - owLo);
+          } else {
+            for (let ow = owLo; ow < owHi; ow++) {
+              const a = row + (<usize>(ow * strideW - padW + kw) << 3);
+              store<f64>(a, load<f64>(a) + <f64>load<f32>(s + (<usize>ow << 2)));
+            }
+          }
+        }
+        src += <usize>(outH * outW) << 2;
+      }
+    }
+  }
+  storeRounded(acc, dx + (<usize>(n * imageSize) << 2), imageSize);
+}
+
+/**
+ * dx [N, C, H, W] for the images [imageFrom, imageTo) = col2im(rows(dy)·W), dy [N, OC, OH, OW]: per
+ * image, the patch gradients tap-major, Wᵀ·dy[n] (W read in place as op(A), dy's planes as B: each
+ * element the same chain over the out channels as rows(dy)·W, the factors of each product swapped),
+ * then col2imTaps.
+ */
 export function convUnfoldedDx(
   dy: usize,
   w: usize,
@@ -134,18 +187,13 @@ export function convUnfoldedDx(
 ): void {
   const positions = arg(args, 10) * arg(args, 11);
   const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
-  const rowsY = work + <usize>colsBytes(args, block);
-  const dcols = rowsY + <usize>rowsBytes(args, oc, block);
+  const colsT = work + <usize>colsBytes(args, block);
   const gw = gemmAt(work, args, oc, block);
   const acc = gw + <usize>gemmBytes(args, oc, block);
-  const rowBytes = <usize>patch << 2;
-  for (let n0 = imageFrom; n0 < imageTo; n0 += block) {
-    const nb = min(block, imageTo - n0);
-    const rows = nb * positions;
-    dyRows(dy, rowsY, n0, nb, oc, positions);
-    gemmInto(rowsY, w, dcols, rows, patch, oc, false, false, 0, rows, 0, patch, gw, 0, false, false);
-    // col2im reads image n's rows at cols + n·P·rowBytes: offset so image n0's land at `dcols`.
-    col2im(dcols - <usize>(n0 * positions) * rowBytes, dx, args, n0, n0 + nb, acc);
+  for (let n = imageFrom; n < imageTo; n++) {
+    const dyn = dy + (<usize>(n * oc * positions) << 2);
+    gemmInto(w, dyn, colsT, patch, positions, oc, true, false, 0, patch, 0, positions, gw, 0, false, false);
+    col2imTaps(colsT, dx, args, n, acc);
   }
 }
 
