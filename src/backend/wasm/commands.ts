@@ -44,7 +44,8 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * COL2IM's images (each thread's float64 accumulator its workspace), MAXPOOL's and MAXPOOLBACKWARD's
  * image planes (n, c), LAYERNORM's rows, SOFTMAX's and SOFTMAXBACKWARD's whole rows (the forward's
  * float64 row of exponentials in the workspace), DIRECTCONV's and DIRECTCONVWEIGHTGRAD's images (each
- * thread's padded image its workspace); the rest are element ranges
+ * thread's padded image its workspace), ATTENTION's and ATTENTIONBACKWARD's (n, h) blocks (each
+ * thread's staged kᵀ or vᵀ and score rows its workspace); the rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -101,6 +102,16 @@ export const COMMANDS = {
     'i1',
     'work',
   ]),
+  attention: command(
+    'attention',
+    ['q', 'k', 'v', 'out', 'probs', 'shape', 'scale', 'i0', 'i1', 'work'],
+    ['scale'],
+  ),
+  attentionBackward: command(
+    'attentionBackward',
+    ['dOut', 'q', 'k', 'v', 'probs', 'dq', 'dk', 'dv', 'shape', 'scale', 'i0', 'i1', 'work'],
+    ['scale'],
+  ),
 } as const;
 
 /** A command's name. */

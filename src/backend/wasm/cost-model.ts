@@ -50,6 +50,7 @@ export const WORK_PER_MICRO = {
   transcendental: 190,
   normalization: 500,
   gelu: 300,
+  attention: 3000,
 } as const;
 
 /** A kind of work the model knows. */

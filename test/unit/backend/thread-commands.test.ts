@@ -31,7 +31,7 @@ describe('helper-thread commands: one table', () => {
     );
     assert.ok(!codes.includes(EXIT_CODE));
     // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops, max
-    // pooling, LayerNorm, softmax and the direct convolution); a new row appends code 21.
+    // pooling, LayerNorm, softmax, the direct convolution and attention); a new row appends code 23.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -53,6 +53,8 @@ describe('helper-thread commands: one table', () => {
       softmaxBackward: 18,
       directConv: 19,
       directConvWeightGrad: 20,
+      attention: 21,
+      attentionBackward: 22,
     });
   });
 
