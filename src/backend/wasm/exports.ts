@@ -89,7 +89,7 @@ export interface Kernels {
   softmaxBackward(y: number, dy: number, out: number, rowFrom: number, rowTo: number, cols: number): void;
   /**
    * Fused attention for (n, h) blocks [blockFrom, blockTo) (assembly/attention.ts); shape holds T, S,
-   * H, D, Dv; the workspace D·S + S floats.
+   * H, D, Dv; the workspace (D + T)·S₄ floats (S₄: S rounded up to a multiple of 4).
    */
   attention(
     q: number,
@@ -103,7 +103,7 @@ export interface Kernels {
     blockTo: number,
     work: number,
   ): void;
-  /** attention's backward for blocks [blockFrom, blockTo); the workspace Dv·S + T·S + S floats. */
+  /** attention's backward for blocks [blockFrom, blockTo); the workspace (Dv + T)·S₄ + T·S floats. */
   attentionBackward(
     dOut: number,
     q: number,

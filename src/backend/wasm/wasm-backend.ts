@@ -633,7 +633,7 @@ export class WasmBackend implements Backend {
   ): void {
     const blocks = shape.batch * shape.heads;
     if (blocks * shape.queries === 0) return;
-    const { keys: S, dim: D } = shape;
+    const { queries: T, keys: S, dim: D } = shape;
     const args = {
       q: this.ptr(q),
       k: this.ptr(k),
@@ -644,8 +644,9 @@ export class WasmBackend implements Backend {
       scale,
     };
     // Each (n, h) block is computed whole by one thread (its kᵀ and score row in the thread's
-    // workspace): any split of the blocks gives the same bytes.
-    this.overRanges('attention', args, blocks, attentionFlops(shape), 'attention', 4 * (D * S + S));
+    // workspace, keys padded to a multiple of 4): any split of the blocks gives the same bytes.
+    const S4 = (S + 3) & ~3;
+    this.overRanges('attention', args, blocks, attentionFlops(shape), 'attention', 4 * (D + T) * S4);
   }
 
   attentionBackward(
@@ -675,9 +676,11 @@ export class WasmBackend implements Backend {
       shape: this.writeAttentionShape(shape),
       scale,
     };
-    // Whole blocks per thread, as the forward; about twice its products.
-    const work = 2 * attentionFlops(shape);
-    this.overRanges('attentionBackward', args, blocks, work, 'attention', 4 * (DV * S + T * S + S));
+    // Whole blocks per thread, as the forward. Twice its products but no exp: it ran in about 0.7 of
+    // the forward's time (cost-model.ts), so it is counted as the forward's flops.
+    const work = attentionFlops(shape);
+    const S4 = (S + 3) & ~3;
+    this.overRanges('attentionBackward', args, blocks, work, 'attention', 4 * ((DV + T) * S4 + T * S));
   }
 
   /** Writes an attention's sizes into the argument block in the kernels' word order (assembly/attention.ts); returns its address. */
