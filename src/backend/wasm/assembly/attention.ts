@@ -60,13 +60,18 @@ import { expF32V } from './expf32';
     let c1 = f32x4.splat(0);
     let c2 = f32x4.splat(0);
     let c3 = f32x4.splat(0);
+    // Pointers stepped rather than indices multiplied: the integer ops share ports with the float ones.
+    let ap = a;
+    let b = bT + at(j);
+    const step = at(m);
     for (let i = 0; i < n; i++) {
-      const ai = v128.load32_splat(a + at(i));
-      const b = bT + at(i * m + j);
+      const ai = v128.load32_splat(ap);
       c0 = f32x4.add(c0, f32x4.mul(ai, v128.load(b)));
       c1 = f32x4.add(c1, f32x4.mul(ai, v128.load(b, 16)));
       c2 = f32x4.add(c2, f32x4.mul(ai, v128.load(b, 32)));
       c3 = f32x4.add(c3, f32x4.mul(ai, v128.load(b, 48)));
+      ap += 4;
+      b += step;
     }
     const o = out + at(j);
     v128.store(o, c0);
@@ -76,8 +81,12 @@ import { expF32V } from './expf32';
   }
   for (; j < m; j += 4) {
     let c0 = f32x4.splat(0);
+    let ap = a;
+    let b = bT + at(j);
     for (let i = 0; i < n; i++) {
-      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a + at(i)), v128.load(bT + at(i * m + j))));
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ap), v128.load(b)));
+      ap += 4;
+      b += at(m);
     }
     v128.store(out + at(j), c0);
   }
@@ -106,10 +115,14 @@ import { expF32V } from './expf32';
       let d1 = f32x4.splat(0);
       let d2 = f32x4.splat(0);
       let d3 = f32x4.splat(0);
+      let p0 = a0;
+      let b = bT + at(j);
+      const step = at(m);
+      const next = a1 - a0;
       for (let i = 0; i < n; i++) {
-        const x0 = v128.load32_splat(a0 + at(i));
-        const x1 = v128.load32_splat(a1 + at(i));
-        const b = bT + at(i * m + j);
+        const x0 = v128.load32_splat(p0);
+        const x1 = v128.load32_splat(p0 + next);
+        p0 += 4;
         const b0 = v128.load(b);
         const b1 = v128.load(b, 16);
         const b2 = v128.load(b, 32);
@@ -122,6 +135,7 @@ import { expF32V } from './expf32';
         d1 = f32x4.add(d1, f32x4.mul(x1, b1));
         d2 = f32x4.add(d2, f32x4.mul(x1, b2));
         d3 = f32x4.add(d3, f32x4.mul(x1, b3));
+        b += step;
       }
       v128.store(o0 + at(j), c0);
       v128.store(o0 + at(j), c1, 16);
@@ -135,10 +149,15 @@ import { expF32V } from './expf32';
     for (; j < m; j += 4) {
       let c0 = f32x4.splat(0);
       let d0 = f32x4.splat(0);
+      let p0 = a0;
+      let b = bT + at(j);
+      const next = a1 - a0;
       for (let i = 0; i < n; i++) {
-        const b0 = v128.load(bT + at(i * m + j));
-        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a0 + at(i)), b0));
-        d0 = f32x4.add(d0, f32x4.mul(v128.load32_splat(a1 + at(i)), b0));
+        const b0 = v128.load(b);
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(p0), b0));
+        d0 = f32x4.add(d0, f32x4.mul(v128.load32_splat(p0 + next), b0));
+        p0 += 4;
+        b += at(m);
       }
       v128.store(o0 + at(j), c0);
       v128.store(o1 + at(j), d0);
@@ -160,13 +179,18 @@ import { expF32V } from './expf32';
     let c1 = f32x4.splat(0);
     let c2 = f32x4.splat(0);
     let c3 = f32x4.splat(0);
+    let wp = w;
+    let r = b + at(e);
+    const wNext = at(wStep);
+    const rNext = at(bStride);
     for (let i = 0; i < n; i++) {
-      const wi = v128.load32_splat(w + at(i * wStep));
-      const r = b + at(i * bStride + e);
+      const wi = v128.load32_splat(wp);
       c0 = f32x4.add(c0, f32x4.mul(wi, v128.load(r)));
       c1 = f32x4.add(c1, f32x4.mul(wi, v128.load(r, 16)));
       c2 = f32x4.add(c2, f32x4.mul(wi, v128.load(r, 32)));
       c3 = f32x4.add(c3, f32x4.mul(wi, v128.load(r, 48)));
+      wp += wNext;
+      r += rNext;
     }
     const o = out + at(e);
     v128.store(o, c0);
@@ -176,8 +200,12 @@ import { expF32V } from './expf32';
   }
   for (; e + 4 <= width; e += 4) {
     let c0 = f32x4.splat(0);
+    let wp = w;
+    let r = b + at(e);
     for (let i = 0; i < n; i++) {
-      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(w + at(i * wStep)), v128.load(b + at(i * bStride + e))));
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(wp), v128.load(r)));
+      wp += at(wStep);
+      r += at(bStride);
     }
     v128.store(out + at(e), c0);
   }
