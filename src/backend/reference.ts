@@ -699,7 +699,13 @@ export class ReferenceBackend implements Backend {
     out: StorageId,
     probs: StorageId,
   ): void {
-    const [qs, ks, vs, o, ps] = [q, k, v, out, probs].map((id) => this.view(id)) as FloatArray[];
+    const [qs, ks, vs, o, ps] = [q, k, v, out, probs].map((id) => this.view(id)) as [
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+    ];
     const { batch, heads: H, queries: T, keys: S, dim: D, valueDim: DV } = shape;
     const p = this.precision;
     const r = p.round;
@@ -716,16 +722,16 @@ export class ReferenceBackend implements Backend {
           for (let s = 0; s < S; s++) {
             const ki = ((n * S + s) * H + h) * D;
             let acc = 0;
-            for (let d = 0; d < D; d++) acc = r(acc + r(qs![qi + d]! * ks![ki + d]!));
+            for (let d = 0; d < D; d++) acc = r(acc + r(qs[qi + d]! * ks[ki + d]!));
             row[s] = r(acc * sc);
           }
-          softmaxRow(row, 0, ps!, pb + t * S, S, p);
+          softmaxRow(row, 0, ps, pb + t * S, S, p);
           const oi = ((n * T + t) * H + h) * DV;
           for (let e = 0; e < DV; e++) {
             let acc = 0;
             for (let s = 0; s < S; s++)
-              acc = r(acc + r(ps![pb + t * S + s]! * vs![((n * S + s) * H + h) * DV + e]!));
-            o![oi + e] = acc;
+              acc = r(acc + r(ps[pb + t * S + s]! * vs[((n * S + s) * H + h) * DV + e]!));
+            o[oi + e] = acc;
           }
         }
       }
