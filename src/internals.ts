@@ -4,6 +4,7 @@
  * (and `dropout-lab/node`).
  */
 export type {
+  AttentionShape,
   Backend,
   BinaryOp,
   MatmulEpilogue,

@@ -27,6 +27,7 @@ export const OP_KINDS = {
   elementwise: ['fill', 'unary', 'binary', 'where', 'copyStrided', 'gather', 'scatterAdd', 'sgdStep'],
   reductions: ['reduce', 'argmax'],
   softmax: ['softmax', 'softmaxBackward', 'softmaxCrossEntropy'],
+  attention: ['attention', 'attentionBackward'],
   normalization: ['layerNorm', 'layerNormBackward'],
   random: ['random', 'dropout'],
   'memory & transfer': ['alloc', 'free', 'write', 'readSync', 'read', 'memory'],

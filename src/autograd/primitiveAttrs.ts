@@ -42,6 +42,8 @@ export interface PrimitiveAttrs {
   gelu: Record<string, never>;
   /** Fused LayerNorm over the `axes` trailing axes; inputs [x, weight?, bias?] as the flags say. */
   layerNorm: { axes: number; eps: number; weight: boolean; bias: boolean };
+  /** Fused scaled-dot-product attention; inputs [q, k, v] as [N, L, H, D] (Backend.attention). */
+  attention: { scale: number };
   // ---- the everyday math (src/tensor/math.ts) ----
   sqrt: Record<string, never>;
   abs: Record<string, never>;

@@ -14,17 +14,18 @@
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Eight entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
- * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm`, `softmax` (over the last axis), `conv2d` and
- * `conv2dUnfolded`.
+ * Nine entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm`, `softmax` (over the last axis), `conv2d`,
+ * `conv2dUnfolded` and `attention` (softmax(scale·q·kᵀ)·v per head, src/ops/attention.ts).
  * Each is checked against float64 and central differences in the op table (test/helpers/opTable.ts),
- * `linear`, the cross-entropy, `gelu`, softmax and `conv2d` against PyTorch too (test/golden/mlp.test.ts,
- * conv.test.ts, ops.test.ts), and `dropout`, `gelu`, `layerNorm`, `softmax` and `conv2d` against their
- * compositions (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts,
- * test/unit/backend/direct-conv.test.ts, conv-unfolded.test.ts).
+ * `linear`, the cross-entropy, `gelu`, softmax, `conv2d` and `attention` against PyTorch too
+ * (test/golden/mlp.test.ts, conv.test.ts, ops.test.ts, attention.test.ts), and `dropout`, `gelu`,
+ * `layerNorm`, `softmax`, `conv2d`, `conv2dUnfolded` and `attention` against their compositions
+ * (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts,
+ * attention.test.ts, test/unit/backend/direct-conv.test.ts, conv-unfolded.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
-import type { BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
+import type { AttentionShape, BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import {
   broadcastShapes,
@@ -181,6 +182,24 @@ function checkBmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [numb
     );
   }
   return [a.shape[0]!, m, n, k];
+}
+
+/** The sizes of a fused attention from q [N, T, H, D], k [N, S, H, D] and v [N, S, H, Dv], checked. */
+function attentionShape(q: Tensor, k: Tensor, v: Tensor): AttentionShape {
+  const [batch, queries, heads, dim] = q.shape as [number, number, number, number];
+  const keys = k.shape[1]!;
+  const valueDim = v.shape[3]!;
+  if (
+    q.ndim !== 4 ||
+    !sameShape(k.shape, [batch, keys, heads, dim]) ||
+    !sameShape(v.shape, [batch, keys, heads, valueDim])
+  ) {
+    throw new ShapeError(
+      `attention expects q [N, T, H, D], k [N, S, H, D] and v [N, S, H, Dv]; got ` +
+        `${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}.`,
+    );
+  }
+  return { batch, heads, queries, keys, dim, valueDim };
 }
 
 /** pad as a recorded op (the adjoint of shrink; the backward of a backward stays differentiable). */
@@ -764,6 +783,33 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
     },
   },
 
+  attention: {
+    // softmax(scale·q·kᵀ)·v per (n, h) block in one kernel, read and written in the [N, L, H, D]
+    // layouts (no head permutes, no per-head GEMM items); the probabilities [N, H, T, S] are kept for
+    // backward. Inputs are packed by apply.
+    forward: ([q, k, v], { scale }) => {
+      const shape = attentionShape(q!, k!, v!);
+      const { batch, heads, queries, keys, valueDim } = shape;
+      const be = q!.backend;
+      const out = Tensor.uninitialized(be, [batch, queries, heads, valueDim]);
+      const probs = Tensor.uninitialized(be, [batch, heads, queries, keys]);
+      be.attention(q!.id, k!.id, v!.id, shape, scale, out.id, probs.id);
+      return { out, saved: [probs] };
+    },
+    // dv = Pᵀ·dO, dS = P∘(dO·vᵀ − rowsum), dq = scale·dS·k, dk = scale·dSᵀ·q: one kernel writes all
+    // three (an unneeded one is dropped). The tape keeps the inputs as passed (maybe views): packed
+    // here. Runs without a tape, so the kernel is called directly.
+    backward: (g, { inputs, needs, saved: [probs], attrs: { scale } }) => {
+      const [q, k, v] = inputs.map((t) => t.packed()) as [Tensor, Tensor, Tensor];
+      const shape = attentionShape(q, k, v);
+      const be = g.backend;
+      const dq = Tensor.uninitialized(be, q.shape);
+      const dk = Tensor.uninitialized(be, k.shape);
+      const dv = Tensor.uninitialized(be, v.shape);
+      be.attentionBackward(g.id, q.id, k.id, v.id, probs!.id, shape, scale, dq.id, dk.id, dv.id);
+      return [dq, dk, dv].map((d, i) => (needs[i] ? d : null));
+    },
+  },
   // ---- the everyday math (methods in src/tensor/math.ts; PyTorch's derivatives.yaml formulas) ----
   sqrt: {
     forward: ([x]) => unaryForward('sqrt', x!),

@@ -73,6 +73,21 @@ export interface Im2colGeometry {
   readonly outW: number;
 }
 
+/**
+ * The sizes of a fused attention (Backend.attention): batch N, heads H, query length T, key length S,
+ * query/key dimension D and value dimension Dv per head. q is [N, T, H, D], k [N, S, H, D], v
+ * [N, S, H, Dv] and the output [N, T, H, Dv], each contiguous (a linear layer's output reshaped, no
+ * permute); the probabilities are [N, H, T, S]. Block (n, h) is the attention of head h of example n.
+ */
+export interface AttentionShape {
+  readonly batch: number;
+  readonly heads: number;
+  readonly queries: number;
+  readonly keys: number;
+  readonly dim: number;
+  readonly valueDim: number;
+}
+
 /** The narrow interface every backend implements; see the file comment. */
 export interface Backend {
   /** Short name used by `createBackend` and in error messages. */
@@ -321,6 +336,41 @@ export interface Backend {
    * backends compute in float64 and round once, on the store.
    */
   softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void;
+  /**
+   * Fused scaled-dot-product attention (Vaswani et al. 2017, https://arxiv.org/abs/1706.03762, eq. 1),
+   * block by block (see AttentionShape): scores_ts = round(Σ_d round(q_td·k_sd) · round(scale)), the sum
+   * a float32 one from 0 in ascending d; probs = the fused softmax of each score row (Backend.softmax's
+   * steps exactly); out_te = Σ_s round(probs_ts · v_se), a float32 sum from 0 in ascending s. Every
+   * backend follows this order; the CPU backends agree bit for bit (the float64 oracle rounds nothing).
+   */
+  attention(
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    out: StorageId,
+    probs: StorageId,
+  ): void;
+  /**
+   * attention's backward for upstream gradient dOut [N, T, H, Dv], from the forward's probs: per block,
+   * dP_ts = Σ_e dOut_te·v_se (float32, ascending e), r_t = Σ_s dP_ts·probs_ts (float64, ascending s),
+   * dS_ts = round(probs_ts·(dP_ts − r_t)·scale) (float64, rounded once); then dq_td = Σ_s dS_ts·k_sd,
+   * dk_sd = Σ_t dS_ts·q_td and dv_se = Σ_t probs_ts·dOut_te (float32 sums from 0, ascending s or t).
+   * dq, dk and dv are written whole in q's, k's and v's layouts.
+   */
+  attentionBackward(
+    dOut: StorageId,
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    probs: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    dq: StorageId,
+    dk: StorageId,
+    dv: StorageId,
+  ): void;
   // ---- views and indexing (the loops are in src/backend/indexing.ts) ----
   /**
    * Strided copy: out[outOffset + Σ iₐ·outStrides[a]] = x[xOffset + Σ iₐ·xStrides[a]] for every index i

@@ -5,6 +5,7 @@
  * gradient checks use.
  */
 import type {
+  AttentionShape,
   Backend,
   BinaryOp,
   Im2colGeometry,
@@ -142,6 +143,31 @@ function tapValue(xs: FloatArray, g: Im2colGeometry, n: number, t: number, oh: n
   const w = ow * g.strideW - g.padW + kw;
   if (h < 0 || h >= g.height || w < 0 || w >= g.width) return 0;
   return xs[((n * g.channels + c) * g.height + h) * g.width + w]!;
+}
+
+/**
+ * One row of the fused softmax (Backend.softmax), x[xi …] → o[oi …], in the storage precision `p`: the
+ * maximum as the max reduction takes it (NaN propagates; its sign at ±0 cannot matter); e = exp(x − max)
+ * (float32: x − max rounded, then expF32, as the wasm kernel's SIMD exp; float64: Math.exp), summed in
+ * float64 in ascending column order; e / sum rounded once on the store. e is computed twice (the same
+ * call gives the same value). Shared by softmax and attention, so both take the same steps.
+ */
+function softmaxRow(
+  x: ArrayLike<number>,
+  xi: number,
+  o: FloatArray,
+  oi: number,
+  cols: number,
+  p: Precision,
+): void {
+  let max = -Infinity;
+  for (let c = 0; c < cols; c++) {
+    const v = x[xi + c]!;
+    if (v > max || Number.isNaN(v)) max = v;
+  }
+  let sum = 0;
+  for (let c = 0; c < cols; c++) sum += p.exp(p.round(x[xi + c]! - max));
+  for (let c = 0; c < cols; c++) o[oi + c] = p.exp(p.round(x[xi + c]! - max)) / sum;
 }
 
 /** Plain TypeScript backend over Float32Array (or Float64Array for gradient checks); see file comment. */
@@ -674,22 +700,7 @@ export class ReferenceBackend implements Backend {
   softmax(x: StorageId, rows: number, cols: number, out: StorageId): void {
     const xs = this.view(x);
     const o = this.view(out);
-    for (let r = 0; r < rows; r++) {
-      const base = r * cols;
-      // The maximum as the max reduction takes it (NaN propagates); its sign at ±0 cannot matter.
-      let max = -Infinity;
-      for (let c = 0; c < cols; c++) {
-        const v = xs[base + c]!;
-        if (v > max || Number.isNaN(v)) max = v;
-      }
-      // e = exp(x − max) in the storage precision (float32: x − max rounded, then expF32, as the wasm
-      // kernel's SIMD exp; float64: Math.exp), summed in float64 in ascending column order, and
-      // e / sum rounded once on the store. e is computed twice (the same call gives the same value).
-      const p = this.precision;
-      let sum = 0;
-      for (let c = 0; c < cols; c++) sum += p.exp(p.round(xs[base + c]! - max));
-      for (let c = 0; c < cols; c++) o[base + c] = p.exp(p.round(xs[base + c]! - max)) / sum;
-    }
+    for (let r = 0; r < rows; r++) softmaxRow(xs, r * cols, o, r * cols, cols, this.precision);
   }
 
   softmaxBackward(y: StorageId, dy: StorageId, rows: number, cols: number, out: StorageId): void {
@@ -702,6 +713,129 @@ export class ReferenceBackend implements Backend {
       for (let c = 0; c < cols; c++) s += gs[base + c]! * ys[base + c]!;
       for (let c = 0; c < cols; c++) o[base + c] = ys[base + c]! * (gs[base + c]! - s);
     }
+  }
+
+  attention(
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    out: StorageId,
+    probs: StorageId,
+  ): void {
+    const [qs, ks, vs, o, ps] = [q, k, v, out, probs].map((id) => this.view(id)) as [
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+    ];
+    const { batch, heads: H, queries: T, keys: S, dim: D, valueDim: DV } = shape;
+    const p = this.precision;
+    const r = p.round;
+    const sc = r(scale);
+    // The score row before its softmax, each entry already rounded to the storage precision.
+    const row = new Float64Array(S);
+    for (let n = 0; n < batch; n++)
+      for (let h = 0; h < H; h++) {
+        const pb = (n * H + h) * T * S;
+        for (let t = 0; t < T; t++) {
+          const qi = ((n * T + t) * H + h) * D;
+          // Each sum is one float32 accumulator from 0 in ascending index: the order of wasm's SIMD
+          // lanes, each lane one score (or one output element).
+          for (let s = 0; s < S; s++) {
+            const ki = ((n * S + s) * H + h) * D;
+            let acc = 0;
+            for (let d = 0; d < D; d++) acc = r(acc + r(qs[qi + d]! * ks[ki + d]!));
+            row[s] = r(acc * sc);
+          }
+          softmaxRow(row, 0, ps, pb + t * S, S, p);
+          const oi = ((n * T + t) * H + h) * DV;
+          for (let e = 0; e < DV; e++) {
+            let acc = 0;
+            for (let s = 0; s < S; s++)
+              acc = r(acc + r(ps[pb + t * S + s]! * vs[((n * S + s) * H + h) * DV + e]!));
+            o[oi + e] = acc;
+          }
+        }
+      }
+  }
+
+  attentionBackward(
+    dOut: StorageId,
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    probs: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    dq: StorageId,
+    dk: StorageId,
+    dv: StorageId,
+  ): void {
+    const views = [dOut, q, k, v, probs, dq, dk, dv].map((id) => this.view(id)) as FloatArray[];
+    const [gs, qs, ks, vs, ps, dqs, dks, dvs] = views as [
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+    ];
+    const { batch, heads: H, queries: T, keys: S, dim: D, valueDim: DV } = shape;
+    const r = this.precision.round;
+    const qAt = (n: number, t: number, h: number): number => ((n * T + t) * H + h) * D;
+    const kAt = (n: number, s: number, h: number): number => ((n * S + s) * H + h) * D;
+    const vAt = (n: number, s: number, h: number): number => ((n * S + s) * H + h) * DV;
+    const gAt = (n: number, t: number, h: number): number => ((n * T + t) * H + h) * DV;
+    // dS of one block [T, S], scale included, each entry rounded to the storage precision.
+    const dS = new Float64Array(T * S);
+    const dP = new Float64Array(S);
+    for (let n = 0; n < batch; n++)
+      for (let h = 0; h < H; h++) {
+        const pb = (n * H + h) * T * S;
+        for (let t = 0; t < T; t++) {
+          const gi = gAt(n, t, h);
+          for (let s = 0; s < S; s++) {
+            const vi = vAt(n, s, h);
+            let acc = 0;
+            for (let e = 0; e < DV; e++) acc = r(acc + r(gs[gi + e]! * vs[vi + e]!));
+            dP[s] = acc;
+          }
+          // The softmax's backward in float64 (products of float32 values exact), rounded once.
+          let rowSum = 0;
+          for (let s = 0; s < S; s++) rowSum += dP[s]! * ps[pb + t * S + s]!;
+          for (let s = 0; s < S; s++) {
+            const y = ps[pb + t * S + s]!;
+            dS[t * S + s] = r(y * (dP[s]! - rowSum) * scale);
+          }
+        }
+        for (let t = 0; t < T; t++) {
+          const qi = qAt(n, t, h);
+          for (let d = 0; d < D; d++) {
+            let acc = 0;
+            for (let s = 0; s < S; s++) acc = r(acc + r(dS[t * S + s]! * ks[kAt(n, s, h) + d]!));
+            dqs[qi + d] = acc;
+          }
+        }
+        for (let s = 0; s < S; s++) {
+          const ki = kAt(n, s, h);
+          for (let d = 0; d < D; d++) {
+            let acc = 0;
+            for (let t = 0; t < T; t++) acc = r(acc + r(dS[t * S + s]! * qs[qAt(n, t, h) + d]!));
+            dks[ki + d] = acc;
+          }
+          const vi = vAt(n, s, h);
+          for (let e = 0; e < DV; e++) {
+            let acc = 0;
+            for (let t = 0; t < T; t++) acc = r(acc + r(ps[pb + t * S + s]! * gs[gAt(n, t, h) + e]!));
+            dvs[vi + e] = acc;
+          }
+        }
+      }
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {

@@ -5,10 +5,13 @@
  * E → E); numHeads heads of E / numHeads dimensions each attend with scaled dot products, dropout
  * acts on the attention probabilities while training, and the weights returned are the probabilities
  * (after dropout) averaged over heads. Inputs are [T, N, E] by default, [N, T, E] with batchFirst.
+ * Without the weights (needWeights false: `forward`, the ViT's call) and with no dropout applied to the
+ * probabilities (dropout 0, or eval mode), the heads attend in one fused kernel each way
+ * (ops/attention.ts's `attention`) on the projections as they lie; otherwise by the composition.
  */
 import { checkOptions } from '../tensor/options.js';
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
-import { scaledDotProductAttention } from '../ops/attention.js';
+import { attention, attentionComposed } from '../ops/attention.js';
 import { applyDropout, checkDropoutP } from '../ops/dropout.js';
 import { linear } from '../ops/linear.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
@@ -165,34 +168,40 @@ export class MultiheadAttention extends Module {
         `MultiheadAttention: query, key and value must share the batch size and key/value the sequence length; got ${formatShape(query.shape)}, ${formatShape(key.shape)}, ${formatShape(value.shape)}.`,
       );
     }
-    // [N, L, E] → per head [N·H, L, D].
-    const heads = (x: Tensor, L: number): Tensor =>
-      x
-        .reshape([N, L, H, D])
-        .permute([0, 2, 1, 3])
-        .reshape([N * H, L, D]);
     // Each input with its third of the packed weight and bias (PyTorch's _in_projection). Picking
     // the thirds of the 3E×E weight costs 3E² multiplies; one packed GEMM for self-attention would
     // instead need its [N·T, 3E] output cut in three, a pass over 3× the activations each way.
     const w = this.inProjWeight.reshape([3, E * E]);
     const b = this.inProjBias?.reshape([3, E]);
+    // Projected to [N, L, H, D]: the linear output [N·L, E] as it lies, heads split by a view.
     const project = (x: Tensor, L: number, i: number): Tensor =>
-      heads(linear(x.reshape([N * L, E]), w.select(0, i).reshape([E, E]), b ? b.select(0, i) : null), L);
+      linear(x.reshape([N * L, E]), w.select(0, i).reshape([E, E]), b ? b.select(0, i) : null).reshape([
+        N,
+        L,
+        H,
+        D,
+      ]);
     const q = project(q0, T, 0);
     const k = project(k0, S, 1);
     const v = project(v0, S, 2);
-    const p = this.dropout;
-    const attention = scaledDotProductAttention(q, k, v, {
-      dropProbabilities: p > 0 && this.training ? (probs) => this.dropAttention(probs) : undefined,
-    });
-    const merged = attention.output
-      .reshape([N, H, T, D])
-      .permute([0, 2, 1, 3])
-      .reshape([N * T, E]);
+    const dropping = this.dropout > 0 && this.training;
+    let merged: Tensor;
+    let weights: Tensor | null = null;
+    if (opts.needWeights === false && !dropping) {
+      // The fused kernel: no head permutes, no probabilities handed out.
+      merged = attention(q, k, v, 1 / Math.sqrt(D)).reshape([N * T, E]);
+    } else {
+      // Dropout on the probabilities, or the probabilities asked for: the composition.
+      const composed = attentionComposed(q, k, v, 1 / Math.sqrt(D), {
+        dropProbabilities: dropping ? (probs) => this.dropAttention(probs) : undefined,
+      });
+      merged = composed.output.reshape([N * T, E]);
+      weights = composed.weights;
+    }
     const out = this.outProj.forward(merged).reshape([N, T, E]);
     const output = this.batchFirst ? out : out.permute([1, 0, 2]);
-    if (opts.needWeights === false) return { output, weights: null };
-    const perHead = attention.weights.reshape([N, H, T, S]);
+    if (opts.needWeights === false || weights === null) return { output, weights: null };
+    const perHead = weights.reshape([N, H, T, S]);
     return { output, weights: opts.averageAttnWeights === false ? perHead : perHead.mean(1) };
   }
 

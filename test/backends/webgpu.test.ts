@@ -1,8 +1,8 @@
 /**
  * The WebGPU backend against the reference backend (the oracle), kernel by kernel: exact for copies,
  * + − ×, comparisons, where, max, argmax, uniform draws and dropout; within float32 rounding for
- * matmul, exp/log/tanh/div, GELU and its backward, sums, softmax (forward and backward) and softmax
- * cross-entropy; plus the recording machinery (one submit
+ * matmul, exp/log/tanh/div, GELU and its backward, sums, softmax (forward and backward), softmax
+ * cross-entropy and attention (forward and backward); plus the recording machinery (one submit
  * per read), the buffer pool, the error paths, and a short DropoutMLP training run against the
  * reference backend. Skipped, with the reason printed, where no WebGPU adapter is available.
  */
@@ -527,6 +527,28 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
     const specials = Float32Array.from([1, NaN, 2, -Infinity, 0.5, -Infinity, 7, 7, 7]);
     const { got, want } = await both([specials], [9], (be, [xi], [y]) => be.softmax(xi!, 3, 3, y!));
     assertClose(got[0]!, want[0]!, 'softmax specials', 1e-6, 1);
+  });
+
+  it('attention and its backward (one thread per (n, h) block; float32 sums in the CPU order)', async () => {
+    // [N, T, S, H, D, Dv]: the ViT's block (1024 blocks), T ≠ S with odd H, D off the SIMD lanes.
+    for (const [N, T, S, H, D, DV] of [
+      [256, 17, 17, 4, 16, 16],
+      [2, 3, 6, 3, 5, 7],
+    ] as const) {
+      const shape = { batch: N, queries: T, keys: S, heads: H, dim: D, valueDim: DV };
+      const inputs = [N * T * H * D, N * S * H * D, N * S * H * DV, N * T * H * DV].map((n, i) =>
+        randomArray(n, 81 + i),
+      );
+      const sizes = [N * T * H * DV, N * H * T * S, N * T * H * D, N * S * H * D, N * S * H * DV];
+      const scale = 1 / Math.sqrt(D);
+      const { got, want } = await both(inputs, sizes, (be, [q, k, v, g], [out, probs, dq, dk, dv]) => {
+        be.attention(q!, k!, v!, shape, scale, out!, probs!);
+        be.attentionBackward(g!, q!, k!, v!, probs!, shape, scale, dq!, dk!, dv!);
+      });
+      ['out', 'probs', 'dq', 'dk', 'dv'].forEach((name, i) =>
+        assertClose(got[i]!, want[i]!, `attention ${name} ${N}×${T}×${S}×${H}×${D}×${DV}`, 1e-4, 1),
+      );
+    }
   });
 
   it('sgdStep with and without momentum / weight decay', async () => {

@@ -2,14 +2,18 @@
  * PyTorch golden values (test/fixtures/golden-attention.json, scripts/golden_attention.py) for
  * nn.MultiheadAttention: self-attention in PyTorch's [T, N, E] layout, attention over separate key and
  * value sequences (batch first, no biases) and self-attention with dropout 0.25 on the attention
- * probabilities under a fixed mask applied identically on both sides. Forward (output and
- * head-averaged weights) and every gradient, on every backend of test/helpers/backends.ts; the parameters are
- * loaded by PyTorch's state-dict names, so the layout is checked too.
+ * probabilities under a fixed mask applied identically on both sides, and cross-attention without the
+ * weights (need_weights=False: the fused kernel's path). Forward (output and head-averaged weights)
+ * and every gradient, on every backend of test/helpers/backends.ts; the parameters are loaded by
+ * PyTorch's state-dict names, so the layout is checked too. Also the fused attention primitive
+ * (ops/attention.ts's `attention`) against PyTorch's composition: a ViT block, T ≠ S with 3 heads of
+ * 5, and Dv ≠ D with a given scale (values and the gradients of q, k and v).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { getBackend, nn, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { attention } from '../../src/ops/attention.js';
 import { backends } from '../helpers/backends.js';
 
 interface Stored {
@@ -23,11 +27,24 @@ interface Config {
   readonly bias: boolean;
   readonly batchFirst: boolean;
   readonly dropout: number;
+  /** False: the case asked PyTorch for no weights (no `weights` or `gw` stored). */
+  readonly needWeights?: boolean;
 }
 
-const golden = JSON.parse(
+type Case = Record<string, Stored> & { config: Config };
+/** A fused-attention case: q, k, v, g, out and the gradients, with the scale used. */
+type FusedCase = Record<string, Stored> & { config: { scale: number } };
+
+const fixture = JSON.parse(
   readFileSync(new URL('../fixtures/golden-attention.json', import.meta.url), 'utf8'),
-) as Record<string, Record<string, Stored> & { config: Config }>;
+) as Record<string, unknown>;
+const golden = Object.fromEntries(Object.entries(fixture).filter(([k]) => k.startsWith('mha_'))) as Record<
+  string,
+  Case
+>;
+const fusedGolden = Object.fromEntries(
+  Object.entries(fixture).filter(([k]) => k.startsWith('fused_')),
+) as Record<string, FusedCase>;
 
 const TOL = 1e-5;
 const PARAMS = ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'];
@@ -58,7 +75,7 @@ class FixedMaskAttention extends nn.MultiheadAttention {
 for (const entry of backends) {
   describe(`attention goldens on the ${entry.name} backend`, async () => {
     const backend = await entry.create();
-    for (const [name, g] of Object.entries(golden).filter(([k]) => k !== 'torch')) {
+    for (const [name, g] of Object.entries(golden)) {
       test(name, (t) => {
         const previous = getBackend();
         setBackend(backend);
@@ -80,17 +97,58 @@ for (const entry of backends) {
             if (g['key'] !== undefined) inputs.push(['key', leaf('key')], ['value', leaf('value')]);
             const key = inputs[1]?.[1] ?? query;
             const value = inputs[2]?.[1] ?? query;
-            const { output, weights } = mha.attend(query, key, value);
-            const errors = [
-              `out ${compare(output, g['out']!, 'out').toExponential(1)}`,
-              `weights ${compare(weights, g['weights']!, 'weights').toExponential(1)}`,
-            ];
+            const needWeights = g.config.needWeights !== false;
+            const { output, weights } = mha.attend(query, key, value, { needWeights });
+            const errors = [`out ${compare(output, g['out']!, 'out').toExponential(1)}`];
             const weigh = (y: Tensor, k: string): Tensor =>
               y.mul(tensor(g[k]!.data, { shape: g[k]!.shape })).sum();
-            weigh(output, 'g').add(weigh(weights, 'gw')).backward();
+            if (needWeights) {
+              errors.push(`weights ${compare(weights, g['weights']!, 'weights').toExponential(1)}`);
+              weigh(output, 'g').add(weigh(weights!, 'gw')).backward();
+            } else {
+              assert.equal(weights, null);
+              weigh(output, 'g').backward();
+            }
             const named = new Map(mha.namedParameters());
             for (const [k, x] of [...params.map((p) => [p, named.get(p)!] as const), ...inputs]) {
               errors.push(`grad_${k} ${compare(x.grad, g[`grad_${k}`]!, `grad_${k}`).toExponential(1)}`);
+            }
+            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
+          });
+        } finally {
+          setBackend(previous);
+        }
+      });
+    }
+  });
+}
+
+for (const entry of backends) {
+  describe(`fused attention goldens on the ${entry.name} backend`, async () => {
+    const backend = await entry.create();
+    assert.ok(Object.keys(fusedGolden).length >= 3);
+    for (const [name, g] of Object.entries(fusedGolden)) {
+      test(name, (t) => {
+        const previous = getBackend();
+        setBackend(backend);
+        try {
+          tidy(() => {
+            const leaf = (k: string): Tensor =>
+              tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true });
+            const [q, k, v] = [leaf('q'), leaf('k'), leaf('v')];
+            const out = attention(q, k, v, g.config.scale);
+            assert.equal(out.node?.prim, 'attention');
+            const errors = [`out ${compare(out, g['out']!, 'out').toExponential(1)}`];
+            out
+              .mul(tensor(g['g']!.data, { shape: g['g']!.shape }))
+              .sum()
+              .backward();
+            for (const [n, x] of [
+              ['q', q],
+              ['k', k],
+              ['v', v],
+            ] as const) {
+              errors.push(`grad_${n} ${compare(x.grad, g[`grad_${n}`]!, `grad_${n}`).toExponential(1)}`);
             }
             t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
           });

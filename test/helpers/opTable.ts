@@ -19,7 +19,7 @@ import {
 import type { Primitive } from '../../src/index.js';
 import { avgPool2d, conv2d, conv2dComposed, im2col, maxPool2d, windowGeometry } from '../../src/ops/conv.js';
 import { gelu, geluComposed } from '../../src/ops/gelu.js';
-import { pick, scaledDotProductAttention } from '../../src/ops/attention.js';
+import { attention, attentionComposed, pick, scaledDotProductAttention } from '../../src/ops/attention.js';
 import { apply } from '../../src/autograd/apply.js';
 import { linear } from '../../src/ops/linear.js';
 import { crossEntropyComposed } from '../../src/ops/loss.js';
@@ -744,6 +744,38 @@ export const opCases: readonly OpCase[] = [
         dropout(probs, 0.3, { training: true, generator: fixedStream() });
       return scaledDotProductAttention(q, k, v, { dropProbabilities: dropped }).output;
     },
+  },
+  // Multi-head attention in the [N, L, H, D] layout: one fused primitive; the composition is its reference.
+  {
+    name: 'attention (fused), T ≠ S, odd H, D off the SIMD lanes, Dv ≠ D',
+    prims: ['attention'],
+    shapes: [
+      [2, 3, 3, 5],
+      [2, 4, 3, 5],
+      [2, 4, 3, 2],
+    ],
+    fn: (q, k, v) => attention(q, k, v),
+  },
+  {
+    name: 'attention (fused), scale 0.7, sharp scores',
+    prims: ['attention'],
+    shapes: [
+      [1, 5, 2, 4],
+      [1, 5, 2, 4],
+      [1, 5, 2, 4],
+    ],
+    fn: (q, k, v) => attention(q, k, v, 0.7),
+    gen: (n, i) => smooth(n, i, 2.5),
+  },
+  {
+    name: 'attentionComposed (the reference of the fused kernel)',
+    prims: ['permute', 'mul', 'bmm', 'softmax'],
+    shapes: [
+      [2, 3, 3, 5],
+      [2, 4, 3, 5],
+      [2, 4, 3, 2],
+    ],
+    fn: (q, k, v) => attentionComposed(q, k, v).output,
   },
   {
     name: 'gelu (fused, erf form)',

@@ -45,7 +45,9 @@ const PRODUCT = ['a', 'b', 'c', 'm', 'n', 'k', 'transA', 'transB'] as const;
  * image planes (n, c), LAYERNORM's rows, SOFTMAX's and SOFTMAXBACKWARD's whole rows (the forward's
  * float64 row of exponentials in the workspace), DIRECTCONV's and DIRECTCONVWEIGHTGRAD's images (each
  * thread's padded image its workspace), CONVUNFOLDED's and CONVUNFOLDEDDX's images and CONVUNFOLDEDDW's
- * image groups (each thread's patch rows, GEMM packing and col2im image its workspace); the rest are element ranges
+ * image groups (each thread's patch rows, GEMM packing and col2im image its workspace), ATTENTION's and
+ * ATTENTIONBACKWARD's (n, h) blocks (each thread's staged kᵀ or vᵀ and score rows its workspace); the
+ * rest are element ranges
  * (UNARY, BINARY and WHERE keep their strided odometer in the running thread's workspace).
  */
 export const COMMANDS = {
@@ -128,6 +130,16 @@ export const COMMANDS = {
     'i1',
     'work',
   ]),
+  attention: command(
+    'attention',
+    ['q', 'k', 'v', 'out', 'probs', 'shape', 'scale', 'i0', 'i1', 'work'],
+    ['scale'],
+  ),
+  attentionBackward: command(
+    'attentionBackward',
+    ['dOut', 'q', 'k', 'v', 'probs', 'dq', 'dk', 'dv', 'shape', 'scale', 'i0', 'i1', 'work'],
+    ['scale'],
+  ),
 } as const;
 
 /** A command's name. */

@@ -39,7 +39,10 @@ export const HANDOFF_MICROS = 50;
  * `directConv` counts the direct convolution's flops (2 per tap per output, forward or weight
  * gradient): LeNet's first layer (60 MFLOP each way at batch 256) ran in ~3.5 ms forward and ~3.8 ms
  * for the weight gradient on one core of the loaded dev machine (min of 30, cpu clock), ~16 GFLOP/s;
- * 15 is taken as for the GEMM.
+ * 15 is taken as for the GEMM. `attention` counts the fused attention's forward flops (2 per
+ * multiply-add of its two products; its backward is counted as its forward's): the tiny ViT's
+ * [256, 17, 4, 16] (18.9 MFLOP, 17408 softmax rows) ran in ~4.3 ms forward and ~3.0 ms backward on one
+ * core of the loaded dev machine (min of 60, cpu clock), ~4.4 GFLOP/s with its exps; 4 is taken.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
@@ -50,6 +53,7 @@ export const WORK_PER_MICRO = {
   transcendental: 190,
   normalization: 500,
   gelu: 300,
+  attention: 4000,
 } as const;
 
 /** A kind of work the model knows. */

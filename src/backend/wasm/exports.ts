@@ -87,6 +87,38 @@ export interface Kernels {
   softmax(x: number, out: number, rowFrom: number, rowTo: number, cols: number): void;
   /** The softmax's backward for rows [rowFrom, rowTo): out = y·(dy − Σ dy·y) per row. */
   softmaxBackward(y: number, dy: number, out: number, rowFrom: number, rowTo: number, cols: number): void;
+  /**
+   * Fused attention for (n, h) blocks [blockFrom, blockTo) (assembly/attention.ts); shape holds T, S,
+   * H, D, Dv; the workspace (D + T)·S₄ floats (S₄: S rounded up to a multiple of 4).
+   */
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    probs: number,
+    shape: number,
+    scale: number,
+    blockFrom: number,
+    blockTo: number,
+    work: number,
+  ): void;
+  /** attention's backward for blocks [blockFrom, blockTo); the workspace (Dv + T)·S₄ + T·S floats. */
+  attentionBackward(
+    dOut: number,
+    q: number,
+    k: number,
+    v: number,
+    probs: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    shape: number,
+    scale: number,
+    blockFrom: number,
+    blockTo: number,
+    work: number,
+  ): void;
   sgdStep(w: number, g: number, v: number, n: number, lr: number, momentum: number, wd: number): void;
   /** sgdStep over elements [start, end). */
   sgdStepRange(

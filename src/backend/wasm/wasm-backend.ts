@@ -7,11 +7,12 @@
  * threads.ts), the dropout mask cache (mask-cache.ts), the direct convolution's workspace layout
  * (direct-conv.ts) and creation on each host (create.ts).
  * Matches the reference backend (src/backend/reference.ts): bit for bit for copies, arithmetic,
- * reductions, random uniform, dropout, SGD, pooling, the direct convolution, LayerNorm and softmax
- * (forward and backward); to float32
+ * reductions, random uniform, dropout, SGD, pooling, the direct convolution, LayerNorm, softmax and
+ * attention (forward and backward); to float32
  * rounding for matmul, exp/log/tanh and softmax cross-entropy.
  */
 import type {
+  AttentionShape,
   Backend,
   BinaryOp,
   Im2colGeometry,
@@ -65,6 +66,11 @@ const UNFOLDED_DW_GROUPS = 8;
 /** Flops of a convolution's forward pass (or of one of its gradients): 2 per tap per output. */
 function convFlops(g: Im2colGeometry, outChannels: number): number {
   return 2 * g.batch * outChannels * g.outH * g.outW * g.channels * g.kernelH * g.kernelW;
+}
+
+/** Flops of a fused attention's forward: the scores and the product with v, 2 per multiply-add. */
+function attentionFlops(s: AttentionShape): number {
+  return 2 * s.batch * s.heads * s.queries * s.keys * (s.dim + s.valueDim);
 }
 
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
@@ -707,6 +713,73 @@ export class WasmBackend implements Backend {
     // Whole rows per thread, as the forward. Scalar float64 work at ~800 elements/µs (measured on a
     // loaded machine): nearer the `elements` rate than the SIMD `streaming` one.
     this.overRanges('softmaxBackward', args, rows, rows * cols);
+  }
+
+  attention(
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    out: StorageId,
+    probs: StorageId,
+  ): void {
+    const blocks = shape.batch * shape.heads;
+    if (blocks * shape.queries === 0) return;
+    const { queries: T, keys: S, dim: D } = shape;
+    const args = {
+      q: this.ptr(q),
+      k: this.ptr(k),
+      v: this.ptr(v),
+      out: this.ptr(out),
+      probs: this.ptr(probs),
+      shape: this.writeAttentionShape(shape),
+      scale,
+    };
+    // Each (n, h) block is computed whole by one thread (its kᵀ and score row in the thread's
+    // workspace, keys padded to a multiple of 4): any split of the blocks gives the same bytes.
+    const S4 = (S + 3) & ~3;
+    this.overRanges('attention', args, blocks, attentionFlops(shape), 'attention', 4 * (D + T) * S4);
+  }
+
+  attentionBackward(
+    dOut: StorageId,
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    probs: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    dq: StorageId,
+    dk: StorageId,
+    dv: StorageId,
+  ): void {
+    const blocks = shape.batch * shape.heads;
+    const { queries: T, keys: S, valueDim: DV } = shape;
+    if (blocks === 0) return;
+    const args = {
+      dOut: this.ptr(dOut),
+      q: this.ptr(q),
+      k: this.ptr(k),
+      v: this.ptr(v),
+      probs: this.ptr(probs),
+      dq: this.ptr(dq),
+      dk: this.ptr(dk),
+      dv: this.ptr(dv),
+      shape: this.writeAttentionShape(shape),
+      scale,
+    };
+    // Whole blocks per thread, as the forward. Twice its products but no exp: it ran in about 0.7 of
+    // the forward's time (cost-model.ts), so it is counted as the forward's flops.
+    const work = attentionFlops(shape);
+    const S4 = (S + 3) & ~3;
+    this.overRanges('attentionBackward', args, blocks, work, 'attention', 4 * ((DV + T) * S4 + T * S));
+  }
+
+  /** Writes an attention's sizes into the argument block in the kernels' word order (assembly/attention.ts); returns its address. */
+  private writeAttentionShape(s: AttentionShape): number {
+    this.heap.i32.set([s.queries, s.keys, s.heads, s.dim, s.valueDim], this.args >>> 2);
+    return this.args;
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {

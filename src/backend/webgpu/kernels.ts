@@ -481,6 +481,93 @@ ${entry}
   for (var c = 0u; c < cols; c++) { out[base + c] = ys[base + c] * (dys[base + c] - s); }
 }`;
 
+/** The fused attention's sizes and index helpers (P0 blocks N·H, P1 T, P2 S, P3 H, P4 D, P5 Dv, P6 scale). */
+const attentionLets = /* wgsl */ `
+  if (i >= P(0u)) { return; }
+  let T = P(1u); let S = P(2u); let H = P(3u); let D = P(4u); let DV = P(5u); let scale = PF(6u);
+  let n = i / H; let h = i % H;
+  let pb = i * T * S;
+  // Element (t or s, d) of block (n, h) in the [N, L, H, D] layouts.
+  let qb = (n * T * H + h) * D; let kb = (n * S * H + h) * D;
+  let vb = (n * S * H + h) * DV; let gb = (n * T * H + h) * DV;
+  let qStride = H * D; let vStride = H * DV;`;
+
+/**
+ * Fused attention, one thread per (n, h) block (Backend.attention): per query row the scores (staged in
+ * probs), their softmax in place (maximum, then Σ exp in ascending key, then the quotient), then
+ * out = probs·v. Float32 throughout; the CPU backends' order of sums, to float32 rounding.
+ */
+export const attentionSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
+${entry}${attentionLets}
+  for (var t = 0u; t < T; t++) {
+    let row = pb + t * S;
+    var mx = negInf();
+    for (var s = 0u; s < S; s++) {
+      var acc = 0.0;
+      for (var d = 0u; d < D; d++) { acc += q[qb + t * qStride + d] * k[kb + s * qStride + d]; }
+      let score = acc * scale;
+      probs[row + s] = score;
+      if (score > mx || isNan(score)) { mx = score; }
+    }
+    var sum = 0.0;
+    for (var s = 0u; s < S; s++) { let e = exp(probs[row + s] - mx); probs[row + s] = e; sum += e; }
+    for (var s = 0u; s < S; s++) { probs[row + s] = probs[row + s] / sum; }
+    for (var e = 0u; e < DV; e++) {
+      var acc = 0.0;
+      for (var s = 0u; s < S; s++) { acc += probs[row + s] * v[vb + s * vStride + e]; }
+      out[gb + t * vStride + e] = acc;
+    }
+  }
+}`;
+
+/**
+ * attention's backward, one thread per (n, h) block (Backend.attentionBackward): dk and dv start at 0;
+ * per query row r = Σ_s dP_s·probs_s, then dS = probs·(dP − r)·scale (dP recomputed: no scratch
+ * buffer), accumulated into dq's row and into dk and dv (the block's own rows, so no other thread
+ * writes them). Float32 throughout.
+ */
+export const attentionBackwardSource = `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read> probs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dv: array<f32>;
+${entry}${attentionLets}
+  for (var s = 0u; s < S; s++) {
+    for (var d = 0u; d < D; d++) { dk[kb + s * qStride + d] = 0.0; }
+    for (var e = 0u; e < DV; e++) { dv[vb + s * vStride + e] = 0.0; }
+  }
+  for (var t = 0u; t < T; t++) {
+    let row = pb + t * S;
+    var r = 0.0;
+    for (var s = 0u; s < S; s++) {
+      var dp = 0.0;
+      for (var e = 0u; e < DV; e++) { dp += g[gb + t * vStride + e] * v[vb + s * vStride + e]; }
+      r += dp * probs[row + s];
+    }
+    for (var d = 0u; d < D; d++) { dq[qb + t * qStride + d] = 0.0; }
+    for (var s = 0u; s < S; s++) {
+      var dp = 0.0;
+      for (var e = 0u; e < DV; e++) { dp += g[gb + t * vStride + e] * v[vb + s * vStride + e]; }
+      let y = probs[row + s];
+      let ds = y * (dp - r) * scale;
+      for (var d = 0u; d < D; d++) {
+        dq[qb + t * qStride + d] += ds * k[kb + s * qStride + d];
+        dk[kb + s * qStride + d] += ds * q[qb + t * qStride + d];
+      }
+      for (var e = 0u; e < DV; e++) { dv[vb + s * vStride + e] += y * g[gb + t * vStride + e]; }
+    }
+  }
+}`;
+
 /** SGD: P0 size, P1 lr, P2 momentum, P3 weight decay (floats); velocity variant updates v. */
 export function sgdSource(withVelocity: boolean): string {
   return `${header}${linearIndex}

@@ -12,6 +12,7 @@
  * Philox4x32-10 stream bit for bit (src/random/philox.ts).
  */
 import type {
+  AttentionShape,
   Backend,
   BinaryOp,
   Im2colGeometry,
@@ -46,6 +47,8 @@ import {
   reduceSource,
   reduceTreeSource,
   sgdSource,
+  attentionBackwardSource,
+  attentionSource,
   softmaxBackwardSource,
   softmaxCESource,
   softmaxSource,
@@ -557,6 +560,64 @@ export class WebGPUBackend implements Backend {
     p.u32[0] = rows;
     p.u32[1] = cols;
     this.record('softmaxBackward', () => softmaxBackwardSource, [y, dy], [[out, rows * cols]], p, grid(rows));
+  }
+
+  attention(
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    out: StorageId,
+    probs: StorageId,
+  ): void {
+    const blocks = shape.batch * shape.heads;
+    if (blocks * shape.queries === 0) return;
+    const p = this.attentionParams(shape, scale);
+    const outs: [StorageId, number][] = [
+      [out, blocks * shape.queries * shape.valueDim],
+      [probs, blocks * shape.queries * shape.keys],
+    ];
+    this.record('attention', () => attentionSource, [q, k, v], outs, p, grid(blocks));
+  }
+
+  attentionBackward(
+    dOut: StorageId,
+    q: StorageId,
+    k: StorageId,
+    v: StorageId,
+    probs: StorageId,
+    shape: AttentionShape,
+    scale: number,
+    dq: StorageId,
+    dk: StorageId,
+    dv: StorageId,
+  ): void {
+    const blocks = shape.batch * shape.heads;
+    if (blocks === 0) return;
+    const p = this.attentionParams(shape, scale);
+    const { queries: T, keys: S, dim: D, valueDim: DV } = shape;
+    const outs: [StorageId, number][] = [
+      [dq, blocks * T * D],
+      [dk, blocks * S * D],
+      [dv, blocks * S * DV],
+    ];
+    this.record(
+      'attentionBackward',
+      () => attentionBackwardSource,
+      [dOut, q, k, v, probs],
+      outs,
+      p,
+      grid(blocks),
+    );
+  }
+
+  /** The attention kernels' parameter block (kernels.ts's attentionLets). */
+  private attentionParams(s: AttentionShape, scale: number): ParamBlock {
+    const p = this.params.next();
+    p.u32.set([s.batch * s.heads, s.queries, s.keys, s.heads, s.dim, s.valueDim]);
+    p.f32[6] = scale;
+    return p;
   }
 
   sgdStep(param: StorageId, grad: StorageId, velocity: StorageId, size: number, params: SgdParams): void {

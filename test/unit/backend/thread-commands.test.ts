@@ -31,7 +31,7 @@ describe('helper-thread commands: one table', () => {
     );
     assert.ok(!codes.includes(EXIT_CODE));
     // The order the hand-written codes had (GEMM 1 … BGEMM 9, then the strided elementwise ops, max
-    // pooling, LayerNorm, softmax, the direct and the unfolded convolution); a new row appends code 24.
+    // pooling, LayerNorm, softmax, the direct and the unfolded convolution, attention); a new row appends code 26.
     assert.deepEqual(COMMAND_CODES, {
       gemm: 1,
       dropout: 2,
@@ -56,6 +56,8 @@ describe('helper-thread commands: one table', () => {
       convUnfolded: 21,
       convUnfoldedDx: 22,
       convUnfoldedDw: 23,
+      attention: 24,
+      attentionBackward: 25,
     });
   });
 

@@ -1,8 +1,8 @@
 /**
  * The tiny ViT trained a few steps on the wasm backend ends with the same parameters, bit for bit,
- * on 1, 2 and 3 threads: at batch 256 its matmuls, attention products, attention's softmax (forward
- * and backward), the large strided elementwise ops (the fused GELU and its backward, the residual adds)
- * and the fused LayerNorms (by rows) are split across the helper threads, and each element must still
+ * on 1, 2 and 3 threads: at batch 256 its matmuls, the fused attention (forward and backward, by (n, h)
+ * blocks), the large strided elementwise ops (the fused GELU and its backward, the residual adds) and
+ * the fused LayerNorms (by rows) are split across the helper threads, and each element must still
  * be computed by the same code whichever thread runs it. (The model's large `where`s were GELU's
  * composition; a split where is checked in test/backends/wasm.test.ts.)
  */
@@ -63,13 +63,12 @@ test('the ViT trained on 1, 2 and 3 wasm threads ends with bit-identical paramet
   for (const [i, r] of more.entries()) {
     for (const c of [
       'gemm',
-      'bgemm',
       'binary',
       'unary',
       'layerNorm',
       'layerNormBackward',
-      'softmax',
-      'softmaxBackward',
+      'attention',
+      'attentionBackward',
     ]) {
       assert.ok(r.commands.has(c), `${i + 2} threads: ${c} never split (${[...r.commands].join(', ')})`);
     }

@@ -69,7 +69,8 @@ test('sequence-first and batch-first layouts give the same attention; weights ar
   close(sf.weights, bf.weights);
   const skipped = model(0, true).attend(x, x, x, { needWeights: false });
   assert.equal(skipped.weights, null);
-  assert.deepEqual(skipped.output.dataSync(), bf.output.dataSync());
+  // Without the weights the heads take the fused kernel: the composition's output to float32 rounding.
+  close(skipped.output, bf.output);
   // Rows of averaged probabilities sum to 1.
   const rows = bf.weights.sum(-1).dataSync();
   assert.ok(rows.every((v) => Math.abs(v - 1) < 1e-6));

@@ -10,6 +10,7 @@ export {
   whereRange,
   reduce, argmax, softmaxCrossEntropy, sgdStep, sgdStepRange } from './elementwise';
 export { softmax, softmaxBackward } from './softmax';
+export { attention, attentionBackward } from './attention';
 export { randomUniform, randomNormal, dropout, dropoutMasked } from './random';
 export { gemm, gemmBatch, gemmWorkspace, gemmKc } from './gemm';
 export { im2col, col2im } from './conv';

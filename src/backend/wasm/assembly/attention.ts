@@ -1,0 +1,371 @@
+// @ts-nocheck -- AssemblyScript, compiled by scripts/build-wasm.mjs, not by tsc.
+/**
+ * Fused scaled-dot-product attention, forward and backward, for blocks [blockFrom, blockTo) of
+ * (n, h) pairs (a helper thread's range; whole blocks, so any split computes every block the same).
+ * q [N, T, H, D], k [N, S, H, D], v [N, S, H, Dv] and the output [N, T, H, Dv] are read and written in
+ * place (a linear layer's output reshaped: no head permute); the probabilities are [N, H, T, S]. The
+ * sizes sit at `shape` as five words: T, S, H, D, Dv.
+ *
+ * Every sum is one float32 accumulator from 0 over its index in ascending order, each product rounded
+ * (plain f32x4 mul then add, never a fused multiply-add, in both builds): four outputs per SIMD step,
+ * one per lane, so a lane and the scalar tail add the same terms in the same order as the reference
+ * backend's loops (src/backend/reference.ts), bit for bit. Score rows put the keys on the lanes, read
+ * from the block's kᵀ (or vᵀ) staged in the thread's workspace; the other products put D or Dv on the
+ * lanes, read from the rows as they lie. A lane's sum is the same whichever lane or block computes it,
+ * so the keys' padding lanes and the blocks of sixteen or four change nothing. The softmax of each
+ * score row takes softmax.ts's steps (softmaxPadded), and the softmax's backward is float64 as
+ * softmaxBackward's, rounded once.
+ */
+import { expF32V } from './expf32';
+
+/** Word `i` of the shape block. */
+@inline function word(shape: usize, i: i32): i32 {
+  return load<i32>(shape + (<usize>i << 2));
+}
+
+/** Byte offset of element `i` of a float32 array. */
+@inline function at(i: i32): usize {
+  return <usize>i << 2;
+}
+
+/** `n` rounded up to a multiple of 4: the staged matrices' row length, so every key has a lane. */
+@inline function pad4(n: i32): i32 {
+  return (n + 3) & ~3;
+}
+
+/**
+ * Stages the [rows, cols] matrix at `src` (row stride `stride` floats) transposed into `dst` [cols,
+ * pad4(rows)], the padding columns zero (never stored anywhere; zero so they cost no subnormal).
+ */
+@inline function transpose(src: usize, stride: i32, rows: i32, cols: i32, dst: usize): void {
+  const n = pad4(rows);
+  for (let r = 0; r < rows; r++) {
+    const row = src + at(r * stride);
+    for (let c = 0; c < cols; c++) store<f32>(dst + at(c * n + r), load<f32>(row + at(c)));
+  }
+  for (let c = 0; c < cols; c++) for (let r = rows; r < n; r++) store<f32>(dst + at(c * n + r), 0);
+}
+
+/**
+ * out_j = Σ_i a_i · bT[i, j] for j < pad4(cols) (i < n ascending, a float32 sum from 0 per lane): the
+ * keys on the lanes, bT [n, pad4(cols)] staged in the workspace, out a workspace row of pad4(cols).
+ * Sixteen outputs at a time (four independent sums, so the adds' latency overlaps), then four. Used
+ * for the scores (a = q_t, bT = kᵀ) and dP (a = dOut_t, bT = vᵀ).
+ */
+@inline function rowTimesStaged(a: usize, bT: usize, n: i32, cols: i32, out: usize): void {
+  const m = pad4(cols);
+  let j = 0;
+  for (; j + 16 <= m; j += 16) {
+    let c0 = f32x4.splat(0);
+    let c1 = f32x4.splat(0);
+    let c2 = f32x4.splat(0);
+    let c3 = f32x4.splat(0);
+    // Pointers stepped rather than indices multiplied: the integer ops share ports with the float ones.
+    let ap = a;
+    let b = bT + at(j);
+    const step = at(m);
+    for (let i = 0; i < n; i++) {
+      const ai = v128.load32_splat(ap);
+      c0 = f32x4.add(c0, f32x4.mul(ai, v128.load(b)));
+      c1 = f32x4.add(c1, f32x4.mul(ai, v128.load(b, 16)));
+      c2 = f32x4.add(c2, f32x4.mul(ai, v128.load(b, 32)));
+      c3 = f32x4.add(c3, f32x4.mul(ai, v128.load(b, 48)));
+      ap += 4;
+      b += step;
+    }
+    const o = out + at(j);
+    v128.store(o, c0);
+    v128.store(o, c1, 16);
+    v128.store(o, c2, 32);
+    v128.store(o, c3, 48);
+  }
+  for (; j < m; j += 4) {
+    let c0 = f32x4.splat(0);
+    let ap = a;
+    let b = bT + at(j);
+    for (let i = 0; i < n; i++) {
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ap), v128.load(b)));
+      ap += 4;
+      b += at(m);
+    }
+    v128.store(out + at(j), c0);
+  }
+}
+
+/**
+ * rowTimesStaged for `rows` rows of a (row stride `aStride` floats) into the rows of `out` [rows,
+ * pad4(cols)], two rows at a time: each loaded vector of bT serves both rows, and the narrow last
+ * block (four outputs, one chain of adds per row) runs two chains at once. An odd last row goes alone.
+ */
+@inline function rowsTimesStaged(a: usize, aStride: i32, rows: i32, bT: usize, n: i32, cols: i32, out: usize): void {
+  const m = pad4(cols);
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const a0 = a + at(r * aStride);
+    const a1 = a0 + at(aStride);
+    const o0 = out + at(r * m);
+    const o1 = o0 + at(m);
+    let j = 0;
+    for (; j + 16 <= m; j += 16) {
+      let c0 = f32x4.splat(0);
+      let c1 = f32x4.splat(0);
+      let c2 = f32x4.splat(0);
+      let c3 = f32x4.splat(0);
+      let d0 = f32x4.splat(0);
+      let d1 = f32x4.splat(0);
+      let d2 = f32x4.splat(0);
+      let d3 = f32x4.splat(0);
+      let p0 = a0;
+      let b = bT + at(j);
+      const step = at(m);
+      const next = a1 - a0;
+      for (let i = 0; i < n; i++) {
+        const x0 = v128.load32_splat(p0);
+        const x1 = v128.load32_splat(p0 + next);
+        p0 += 4;
+        const b0 = v128.load(b);
+        const b1 = v128.load(b, 16);
+        const b2 = v128.load(b, 32);
+        const b3 = v128.load(b, 48);
+        c0 = f32x4.add(c0, f32x4.mul(x0, b0));
+        c1 = f32x4.add(c1, f32x4.mul(x0, b1));
+        c2 = f32x4.add(c2, f32x4.mul(x0, b2));
+        c3 = f32x4.add(c3, f32x4.mul(x0, b3));
+        d0 = f32x4.add(d0, f32x4.mul(x1, b0));
+        d1 = f32x4.add(d1, f32x4.mul(x1, b1));
+        d2 = f32x4.add(d2, f32x4.mul(x1, b2));
+        d3 = f32x4.add(d3, f32x4.mul(x1, b3));
+        b += step;
+      }
+      v128.store(o0 + at(j), c0);
+      v128.store(o0 + at(j), c1, 16);
+      v128.store(o0 + at(j), c2, 32);
+      v128.store(o0 + at(j), c3, 48);
+      v128.store(o1 + at(j), d0);
+      v128.store(o1 + at(j), d1, 16);
+      v128.store(o1 + at(j), d2, 32);
+      v128.store(o1 + at(j), d3, 48);
+    }
+    for (; j < m; j += 4) {
+      let c0 = f32x4.splat(0);
+      let d0 = f32x4.splat(0);
+      let p0 = a0;
+      let b = bT + at(j);
+      const next = a1 - a0;
+      for (let i = 0; i < n; i++) {
+        const b0 = v128.load(b);
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(p0), b0));
+        d0 = f32x4.add(d0, f32x4.mul(v128.load32_splat(p0 + next), b0));
+        p0 += 4;
+        b += at(m);
+      }
+      v128.store(o0 + at(j), c0);
+      v128.store(o1 + at(j), d0);
+    }
+  }
+  if (r < rows) rowTimesStaged(a + at(r * aStride), bT, n, cols, out + at(r * m));
+}
+
+/**
+ * out_e = Σ_i w[i·wStep] · b[i·bStride + e] for e < width (i < n ascending, a float32 sum from 0): the
+ * row's lanes, rows of b read in place, sixteen outputs at a time, then four, then one by one (the
+ * output is a row of a tensor: nothing past `width` may be written). Used for O = P·v, dq = dS·k,
+ * dk = dSᵀ·q and dv = Pᵀ·dOut.
+ */
+@inline function weightedRows(w: usize, wStep: i32, b: usize, bStride: i32, n: i32, width: i32, out: usize): void {
+  let e = 0;
+  for (; e + 16 <= width; e += 16) {
+    let c0 = f32x4.splat(0);
+    let c1 = f32x4.splat(0);
+    let c2 = f32x4.splat(0);
+    let c3 = f32x4.splat(0);
+    let wp = w;
+    let r = b + at(e);
+    const wNext = at(wStep);
+    const rNext = at(bStride);
+    for (let i = 0; i < n; i++) {
+      const wi = v128.load32_splat(wp);
+      c0 = f32x4.add(c0, f32x4.mul(wi, v128.load(r)));
+      c1 = f32x4.add(c1, f32x4.mul(wi, v128.load(r, 16)));
+      c2 = f32x4.add(c2, f32x4.mul(wi, v128.load(r, 32)));
+      c3 = f32x4.add(c3, f32x4.mul(wi, v128.load(r, 48)));
+      wp += wNext;
+      r += rNext;
+    }
+    const o = out + at(e);
+    v128.store(o, c0);
+    v128.store(o, c1, 16);
+    v128.store(o, c2, 32);
+    v128.store(o, c3, 48);
+  }
+  for (; e + 4 <= width; e += 4) {
+    let c0 = f32x4.splat(0);
+    let wp = w;
+    let r = b + at(e);
+    for (let i = 0; i < n; i++) {
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(wp), v128.load(r)));
+      wp += at(wStep);
+      r += at(bStride);
+    }
+    v128.store(out + at(e), c0);
+  }
+  for (; e < width; e++) {
+    let acc: f32 = 0;
+    for (let i = 0; i < n; i++) acc += load<f32>(w + at(i * wStep)) * load<f32>(b + at(i * bStride + e));
+    store<f32>(out + at(e), acc);
+  }
+}
+
+/**
+ * softmax.ts's softmax of the score row at `row` (S entries in a workspace row of pad4(S)) into `out`
+ * (S entries), bit for bit, with every step on four lanes: the padding lanes are set to −∞ first, so
+ * the four-lane maximum is the S entries' (a NaN among them wins as there; which of ±0 wins a tie cannot
+ * matter); the exps are expF32V's on every lane (equal to expF32S lane by lane) written back into the
+ * row; the float64 sum adds the S entries in ascending order (a padding lane's exp is never summed);
+ * the quotients, two lanes of float64 at a time, are stored for the S entries only.
+ */
+@inline function softmaxPadded(row: usize, S: i32, out: usize): void {
+  const n = pad4(S);
+  for (let c = S; c < n; c++) store<f32>(row + at(c), -Infinity);
+  let acc = v128.load(row);
+  for (let c = 4; c < n; c += 4) {
+    const v = v128.load(row + at(c));
+    acc = v128.bitselect(v, acc, v128.or(f32x4.gt(v, acc), f32x4.ne(v, v)));
+  }
+  let m = f32x4.extract_lane(acc, 0);
+  const l1 = f32x4.extract_lane(acc, 1);
+  const l2 = f32x4.extract_lane(acc, 2);
+  const l3 = f32x4.extract_lane(acc, 3);
+  m = select<f32>(l1, m, l1 > m || l1 != l1);
+  m = select<f32>(l2, m, l2 > m || l2 != l2);
+  m = select<f32>(l3, m, l3 > m || l3 != l3);
+  const mv = f32x4.splat(m);
+  for (let c = 0; c < n; c += 4) v128.store(row + at(c), expF32V(f32x4.sub(v128.load(row + at(c)), mv)));
+  let sum: f64 = 0;
+  for (let c = 0; c < S; c++) sum += <f64>load<f32>(row + at(c));
+  const sv = f64x2.splat(sum);
+  let c = 0;
+  for (; c + 2 <= S; c += 2) {
+    const q = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(row + at(c))), sv);
+    v128.store64_lane(out + at(c), f32x4.demote_f64x2_zero(q), 0);
+  }
+  for (; c < S; c++) store<f32>(out + at(c), <f32>(<f64>load<f32>(row + at(c)) / sum));
+}
+
+/**
+ * The forward pass for blocks [blockFrom, blockTo): scores = round(q·kᵀ) · round(scale) per row into the
+ * workspace, the softmax of each row into probs, then out = probs·v. Workspace: kᵀ [D, S₄] and the
+ * scores [T, S₄] (S₄ = pad4(S)).
+ */
+export function attention(
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  probs: usize,
+  shape: usize,
+  scale: f64,
+  blockFrom: i32,
+  blockTo: i32,
+  work: usize,
+): void {
+  const T = word(shape, 0);
+  const S = word(shape, 1);
+  const H = word(shape, 2);
+  const D = word(shape, 3);
+  const DV = word(shape, 4);
+  const sc = f32x4.splat(<f32>scale);
+  const S4 = pad4(S);
+  const kT = work;
+  const scores = work + at(D * S4);
+  for (let b = blockFrom; b < blockTo; b++) {
+    const n = b / H;
+    const h = b % H;
+    const qb = q + at((n * T * H + h) * D);
+    const kb = k + at((n * S * H + h) * D);
+    const vb = v + at((n * S * H + h) * DV);
+    const ob = out + at((n * T * H + h) * DV);
+    const pb = probs + at(b * T * S);
+    transpose(kb, H * D, S, D, kT);
+    // In phases over the block's rows, so that one row's latency-bound steps (the softmax's float64
+    // sum) sit beside the next row's independent work.
+    rowsTimesStaged(qb, H * D, T, kT, D, S, scores);
+    for (let t = 0; t < T; t++) {
+      const row = scores + at(t * S4);
+      // The scale on the finished sums, as the reference rounds it (the padding lanes too: unread).
+      for (let s = 0; s < S; s += 4) v128.store(row + at(s), f32x4.mul(v128.load(row + at(s)), sc));
+      softmaxPadded(row, S, pb + at(t * S));
+    }
+    for (let t = 0; t < T; t++) weightedRows(pb + at(t * S), 1, vb, H * DV, S, DV, ob + at(t * H * DV));
+  }
+}
+
+/**
+ * The backward pass for blocks [blockFrom, blockTo): dP = dOut·vᵀ row by row, dS = probs·(dP − Σ dP·probs)
+ * · scale in float64 (rounded once), then dq = dS·k, dk = dSᵀ·q and dv = probsᵀ·dOut. Workspace: vᵀ
+ * [Dv, S₄], dS [T, S] and dP [T, S₄].
+ */
+export function attentionBackward(
+  dOut: usize,
+  q: usize,
+  k: usize,
+  v: usize,
+  probs: usize,
+  dq: usize,
+  dk: usize,
+  dv: usize,
+  shape: usize,
+  scale: f64,
+  blockFrom: i32,
+  blockTo: i32,
+  work: usize,
+): void {
+  const T = word(shape, 0);
+  const S = word(shape, 1);
+  const H = word(shape, 2);
+  const D = word(shape, 3);
+  const DV = word(shape, 4);
+  const S4 = pad4(S);
+  const vT = work;
+  const dS = work + at(DV * S4);
+  const dPs = dS + at(T * S);
+  for (let b = blockFrom; b < blockTo; b++) {
+    const n = b / H;
+    const h = b % H;
+    const qOff = at((n * T * H + h) * D);
+    const kOff = at((n * S * H + h) * D);
+    const vOff = at((n * S * H + h) * DV);
+    const gOff = at((n * T * H + h) * DV);
+    const pb = probs + at(b * T * S);
+    transpose(v + vOff, H * DV, S, DV, vT);
+    rowsTimesStaged(dOut + gOff, H * DV, T, vT, DV, S, dPs);
+    for (let t = 0; t < T; t++) {
+      const dP = dPs + at(t * S4);
+      const pt = pb + at(t * S);
+      let r: f64 = 0;
+      for (let s = 0; s < S; s++) r += <f64>load<f32>(dP + at(s)) * <f64>load<f32>(pt + at(s));
+      // dS = y·(dP − r)·scale in float64, two lanes at a time (f64x2 arithmetic is the scalar's, lane by lane).
+      const st = dS + at(t * S);
+      const rv = f64x2.splat(r);
+      const scv = f64x2.splat(scale);
+      let s = 0;
+      for (; s + 2 <= S; s += 2) {
+        const y = f64x2.promote_low_f32x4(v128.load64_zero(pt + at(s)));
+        const dp = f64x2.promote_low_f32x4(v128.load64_zero(dP + at(s)));
+        const v = f64x2.mul(f64x2.mul(y, f64x2.sub(dp, rv)), scv);
+        v128.store64_lane(st + at(s), f32x4.demote_f64x2_zero(v), 0);
+      }
+      for (; s < S; s++) {
+        const y = <f64>load<f32>(pt + at(s));
+        store<f32>(st + at(s), <f32>(y * (<f64>load<f32>(dP + at(s)) - r) * scale));
+      }
+    }
+    for (let t = 0; t < T; t++) {
+      weightedRows(dS + at(t * S), 1, k + kOff, H * D, S, D, dq + qOff + at(t * H * D));
+    }
+    for (let s = 0; s < S; s++) {
+      weightedRows(dS + at(s), S, q + qOff, H * D, T, D, dk + kOff + at(s * H * D));
+      weightedRows(pb + at(s), S, dOut + gOff, H * DV, T, DV, dv + vOff + at(s * H * DV));
+    }
+  }
+}
