@@ -69,6 +69,11 @@ const PYTHON = '/usr/bin/python3';
 /** Steps per round of the CNN and the ViT for every peer, unless --full (their epochs take minutes). */
 const CNN_STEPS = 20;
 const VIT_STEPS = 10;
+/**
+ * --profile's default warm-up: a tiny-batch ViT step's JavaScript settles after ~50–60 steps of V8
+ * tiering up (5 warm-up steps left ~13 ms/step of it in the JS dispatch row).
+ */
+const PROFILE_WARMUP = 50;
 
 const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --epochs N      measured epochs (rounds) per peer, median reported (default 3; 2 with --quick)
@@ -90,7 +95,9 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
   --threads N     threads of the profiled wasm backend (default 1)
   --clock C       the profile's clock: wall (default) or cpu (process CPU time; use it on a loaded
                   machine, with --threads 1)
-  --steps N       profiled steps (default 20 after 5 warm-up steps)
+  --steps N       profiled steps (default 20)
+  --warmup N      untimed steps before them (default ${PROFILE_WARMUP}: V8 optimises the engine's JavaScript only
+                  after many calls, and fewer steps leave its warm-up in the JS dispatch row)
   --json          print one JSON document instead of the text report (progress goes to stderr)`;
 
 interface Options {
@@ -106,6 +113,8 @@ interface Options {
   readonly threads: number;
   readonly clock: ProfileClock;
   readonly steps: number;
+  /** --profile's untimed warm-up steps. */
+  readonly warmup: number;
 }
 
 /** --profile's model names (the CLI's `--model` spellings) → the bench's model kinds. */
@@ -129,6 +138,7 @@ function parseOptions(argv: readonly string[]): Options {
   let threads = 1;
   let clock: ProfileClock = 'wall';
   let steps = 20;
+  let warmup = PROFILE_WARMUP;
   const positive = (flag: string, v: string): number => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} must be a positive integer`);
@@ -167,6 +177,7 @@ function parseOptions(argv: readonly string[]): Options {
       profile = kind;
     } else if (a === '--threads') threads = positive(a, value());
     else if (a === '--steps') steps = positive(a, value());
+    else if (a === '--warmup') warmup = positive(a, value());
     else if (a === '--clock') {
       const c = value();
       if (c !== 'wall' && c !== 'cpu') throw new Error(`--clock must be wall or cpu, not '${c}'`);
@@ -190,6 +201,7 @@ function parseOptions(argv: readonly string[]): Options {
     threads,
     clock,
     steps,
+    warmup,
   };
 }
 
@@ -526,7 +538,15 @@ async function printProfile(model: ModelKind): Promise<void> {
   log(`[profile] ${MODEL_LABEL[model]}, wasm ×${opts.threads}, ${opts.clock} clock, ${opts.steps} steps`);
   if (opts.clock === 'cpu' && opts.threads > 1)
     log('warning: the cpu clock counts every thread of the process (helpers spin while they wait)');
-  const p: StepProfile = await profileStep(model, BOOK, data, opts.threads, opts.clock, 5, opts.steps);
+  const p: StepProfile = await profileStep(
+    model,
+    BOOK,
+    data,
+    opts.threads,
+    opts.clock,
+    opts.warmup,
+    opts.steps,
+  );
   setBackend(new ReferenceBackend());
   log('[profile] measuring the SIMD peak on 1 thread');
   const cpuMs = (): number => {
@@ -551,7 +571,7 @@ async function printProfile(model: ModelKind): Promise<void> {
   const load = os.loadavg()[0]!;
   console.log(
     `Step profile: ${MODEL_LABEL[model]}, batch ${BOOK.batchSize}, wasm ×${p.threads}, ${p.clock} clock` +
-      `${p.clock === 'cpu' ? ' (process CPU time)' : ''}, ${p.steps} steps after 5 warm-up; ` +
+      `${p.clock === 'cpu' ? ' (process CPU time)' : ''}, ${p.steps} steps after ${p.warmSteps} warm-up; ` +
       `load average ${load.toFixed(2)}${load > 0.5 ? ' (loaded machine: prefer --clock cpu)' : ''}\n`,
   );
   console.log(
@@ -569,10 +589,10 @@ async function printProfile(model: ModelKind): Promise<void> {
     ),
   );
   console.log(
-    `\nGEMM work (products, the unfolded convolution's included): ${(p.gemmFlops / 1e6).toFixed(1)} MFLOP/step = ${achieved.toFixed(2)} GFLOP/s over the whole step, ` +
+    `\nGEMM work (every product: matmuls, the unfolded convolution's and attention's): ${(p.gemmFlops / 1e6).toFixed(1)} MFLOP/step = ${achieved.toFixed(2)} GFLOP/s over the whole step, ` +
       `${(100 * peakShare).toFixed(1)}% of the measured SIMD peak (${peakGflops.toFixed(1)} GFLOP/s ` +
       `${simd.relaxed === null ? 'mul+add' : 'relaxed madd'} per thread × ${p.threads}). ` +
-      `Wrapper cost ${p.overheadMicros.toFixed(2)} µs per call, taken out of JS dispatch.\n`,
+      `The timing wrapper added ${p.overheadMicros.toFixed(2)} µs per call; the step's time is from rounds without it.\n`,
   );
   console.log(
     formatTable(

@@ -2,7 +2,7 @@
  * `npm run bench -- --profile MODEL`: where one training step's time goes, per kind of op. Every
  * Backend method call is timed by a wrapper (installed only here, so ordinary runs pay nothing) and
  * grouped by kernel; "JS dispatch" is the step's time minus the time inside kernels (autograd, tensor
- * bookkeeping, the wrapper's own cost being measured and taken out), and "thread sync" is the main
+ * bookkeeping), and "thread sync" is the main
  * thread's time inside helper-thread dispatches not spent on a chunk of its own (parallel.ts's trace).
  * The GEMMs' flops over the step's time, against the measured SIMD peak, say how far the step is
  * from the machine's arithmetic limit.
@@ -10,6 +10,15 @@
  * Two clocks: `wall` (performance.now) for a quiet machine, and `cpu` (process.cpuUsage: the
  * process's CPU time, which on one thread is the main thread's) for a loaded one, where other work
  * would otherwise land in whichever kernel was running when the core was taken away.
+ *
+ * Two things once made the JS row several times the JavaScript a step runs (a tiny-batch ViT step,
+ * nearly all JavaScript, took ~5 ms unwrapped and ~18 ms wrapped):
+ * - the wrapper's own cost (its call-site keys, maps, spread calls, the garbage they make) is larger
+ *   than a no-op calibration says, so the step's time is taken from rounds run without the wrapper,
+ *   and the kernels' from rounds run with it (less the clock reads' share of each call, measured on a
+ *   no-op); "profiler overhead" is the difference of the two rounds' steps, outside the step;
+ * - V8 optimises the engine's hot functions only after many calls (that step's JavaScript ran ~3×
+ *   slower over steps 5–25 than after 60), so the rounds follow a warm-up of `warm` steps.
  */
 import type { Backend } from '../../src/backend/backend.js';
 import type { FashionMNIST } from '../../src/data/fashionMnist.js';
@@ -54,6 +63,8 @@ export interface StepProfile {
   readonly threads: number;
   readonly clock: ProfileClock;
   readonly steps: number;
+  /** Untimed steps run first (the JIT's warm-up; see the file comment). */
+  readonly warmSteps: number;
   /** Seconds per training step (batch gather, step, loss read), by `clock`. */
   readonly stepSeconds: number;
   readonly rows: ProfileRow[];
@@ -63,7 +74,7 @@ export interface StepProfile {
   readonly gemmFlops: number;
   /** Helper-thread dispatches per step by `command work` key (empty on one thread). */
   readonly dispatches: { key: string; perStep: number; chunksPerDispatch: number }[];
-  /** The wrapper's own cost per timed call (µs), measured and subtracted from JS dispatch. */
+  /** What the wrapper added to a step, per timed call (µs); not part of `stepSeconds` (rounds without it). */
   readonly overheadMicros: number;
   /** Per call site (kernel, op and shape, see `callSite`): seconds and calls per step, slowest first. */
   readonly sites: { site: string; seconds: number; calls: number }[];
@@ -115,22 +126,77 @@ function clockOf(clock: ProfileClock): () => number {
   };
 }
 
-/** Seconds one timed call of the wrapper costs beyond the call itself, measured on a no-op. */
-function wrapperOverhead(now: () => number): number {
+/** What the wrapper tallies: per Backend method, per call site, and GEMM flops. */
+interface Tally {
+  readonly perMethod: Map<string, { seconds: number; calls: number }>;
+  readonly sites: Map<string, { seconds: number; calls: number }>;
+  gemmFlops: number;
+}
+
+function newTally(): Tally {
+  return { perMethod: new Map(), sites: new Map(), gemmFlops: 0 };
+}
+
+/** `fn` (Backend method `name`) timed by `now`: the call's time goes to its method's and its call site's slot. */
+function timed(
+  name: string,
+  fn: (...a: unknown[]) => unknown,
+  now: () => number,
+  tally: Tally,
+): (...args: unknown[]) => unknown {
+  const slot = { seconds: 0, calls: 0 };
+  tally.perMethod.set(name, slot);
+  return (...args: unknown[]): unknown => {
+    if (name === 'matmul') {
+      const [, , , m, n, k] = args as number[];
+      tally.gemmFlops += 2 * m! * n! * k!;
+    } else if (name === 'batchMatmul') {
+      const [, , , batch, m, n, k] = args as number[];
+      tally.gemmFlops += 2 * batch! * m! * n! * k!;
+    } else if (name === 'conv2dUnfolded' || name === 'conv2dUnfoldedBackward') {
+      // The unfolded convolution's products (forward, or dx and dW as asked): 2·N·OH·OW·OC·C·KH·KW each.
+      const g = args[3] as Record<string, number>;
+      const oc = args[4] as number;
+      const products = name === 'conv2dUnfolded' ? 1 : (args[5] as number) >= 0 ? 1 : 0;
+      const dw = name === 'conv2dUnfoldedBackward' && (args[6] as number) >= 0 ? 1 : 0;
+      const flops =
+        2 * g['batch']! * g['outH']! * g['outW']! * oc * g['channels']! * g['kernelH']! * g['kernelW']!;
+      tally.gemmFlops += (products + dw) * flops;
+    } else if (name === 'attention' || name === 'attentionBackward') {
+      // Its per-block products: q·kᵀ and P·v forward; dP, dq, dk and dv backward.
+      const a = args[name === 'attention' ? 3 : 5] as Record<string, number>;
+      const pairs = 2 * a['batch']! * a['heads']! * a['queries']! * a['keys']!;
+      const width = a['dim']! + a['valueDim']!;
+      tally.gemmFlops += (name === 'attention' ? 1 : 2) * pairs * width;
+    }
+    const t0 = now();
+    try {
+      return fn(...args);
+    } finally {
+      const dt = now() - t0;
+      slot.seconds += dt;
+      slot.calls++;
+      const key = callSite(name, args);
+      const site = tally.sites.get(key) ?? { seconds: 0, calls: 0 };
+      site.seconds += dt;
+      site.calls++;
+      tally.sites.set(key, site);
+    }
+  };
+}
+
+/**
+ * Seconds a timed call charges to its kernel when the kernel takes none (the clock reads' shares inside
+ * the interval: ~2 µs for the cpu clock), measured by wrapping a no-op; taken out of the kernel rows.
+ */
+function intervalFloor(now: () => number): number {
   const n = 20000;
+  const tally = newTally();
+  const noop = (x: unknown): unknown => x;
+  const wrapped = timed('noop', noop, now, tally);
   let sink = 0;
-  const noop = (x: number): number => x + 1;
-  const t0 = now();
-  for (let i = 0; i < n; i++) {
-    const a = now();
-    sink = noop(sink);
-    sink += now() - a > 1 ? 1 : 0;
-  }
-  const withTimer = now() - t0;
-  const t1 = now();
-  for (let i = 0; i < n; i++) sink = noop(sink);
-  const bare = now() - t1;
-  return sink < 0 ? 0 : Math.max(0, (withTimer - bare) / n);
+  for (let i = 0; i < n; i++) sink += wrapped(i) === i ? 1 : 0;
+  return sink < 0 ? 0 : tally.perMethod.get('noop')!.seconds / n;
 }
 
 /**
@@ -148,73 +214,51 @@ export async function profileStep(
 ): Promise<StepProfile> {
   const be = await useBackend('wasm', threads);
   const now = clockOf(clock);
-  const perMethod = new Map<string, { seconds: number; calls: number }>();
-  const sites = new Map<string, { seconds: number; calls: number }>();
-  let gemmFlops = 0;
+  const tally = newTally();
   const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
   const traced = be as Backend & { traceThreads?: (t: ThreadTrace | undefined) => void };
-  traced.traceThreads?.(trace);
   const target = be as unknown as Record<string, unknown>;
   const originals: [string, unknown][] = [];
+  const unwrap = (): void => {
+    for (const [name, original] of originals) target[name] = original;
+    originals.length = 0;
+  };
   try {
+    const run = buildLabRun(kind, hp, data);
+    await trainSteps(run, warm);
+    // The step's time, without the wrapper (see the file comment).
+    const t0 = now();
+    const r = await trainSteps(run, steps);
+    const stepSeconds = (now() - t0) / r.steps;
+    // The kernels' time, with it: two untimed steps let the wrapped call sites settle first.
     for (const names of Object.values(OP_KINDS)) {
       for (const name of names) {
         const original = target[name];
         if (typeof original !== 'function') continue;
         const fn = (original as (...a: unknown[]) => unknown).bind(be);
-        const slot = { seconds: 0, calls: 0 };
-        perMethod.set(name, slot);
         originals.push([name, original]);
-        target[name] = (...args: unknown[]): unknown => {
-          if (name === 'matmul') {
-            const [, , , m, n, k] = args as number[];
-            gemmFlops += 2 * m! * n! * k!;
-          } else if (name === 'batchMatmul') {
-            const [, , , batch, m, n, k] = args as number[];
-            gemmFlops += 2 * batch! * m! * n! * k!;
-          } else if (name === 'conv2dUnfolded' || name === 'conv2dUnfoldedBackward') {
-            // The unfolded convolution's products (forward, or dx and dW as asked): 2·N·OH·OW·OC·C·KH·KW each.
-            const g = args[3] as Record<string, number>;
-            const oc = args[4] as number;
-            const products = name === 'conv2dUnfolded' ? 1 : (args[5]! as number) >= 0 ? 1 : 0;
-            const dw = name === 'conv2dUnfoldedBackward' && (args[6] as number) >= 0 ? 1 : 0;
-            const flops =
-              2 * g['batch']! * g['outH']! * g['outW']! * oc * g['channels']! * g['kernelH']! * g['kernelW']!;
-            gemmFlops += (products + dw) * flops;
-          }
-          const t0 = now();
-          try {
-            return fn(...args);
-          } finally {
-            const dt = now() - t0;
-            slot.seconds += dt;
-            slot.calls++;
-            const key = callSite(name, args);
-            const site = sites.get(key) ?? { seconds: 0, calls: 0 };
-            site.seconds += dt;
-            site.calls++;
-            sites.set(key, site);
-          }
-        };
+        target[name] = timed(name, fn, now, tally);
       }
     }
-    const run = buildLabRun(kind, hp, data);
-    await trainSteps(run, warm);
-    for (const s of perMethod.values()) {
+    await trainSteps(run, 2);
+    for (const s of tally.perMethod.values()) {
       s.seconds = 0;
       s.calls = 0;
     }
-    gemmFlops = 0;
-    sites.clear();
-    trace.dispatches.clear();
-    trace.syncMs = 0;
-    const t0 = now();
-    const r = await trainSteps(run, steps);
-    const total = now() - t0;
+    tally.gemmFlops = 0;
+    tally.sites.clear();
+    traced.traceThreads?.(trace);
+    const t1 = now();
+    const wrapped = await trainSteps(run, r.steps);
+    const n = wrapped.steps;
+    const wrappedSeconds = (now() - t1) / n;
+    traced.traceThreads?.(undefined);
+    unwrap();
     for (const p of run.model.parameters()) p.dispose();
-    const overhead = wrapperOverhead(now);
-    const n = r.steps;
-    const stepSeconds = total / n;
+    const floor = intervalFloor(now);
+    // A method's time less the clock's share of each of its calls.
+    const kernelTime = (s: { seconds: number; calls: number }): number =>
+      Math.max(0, s.seconds - s.calls * floor) / n;
     // Thread sync happens inside a kernel call (on the main thread's clock); it is moved out of the
     // kernel's row into its own. With the cpu clock a waiting main thread still burns CPU (it spins).
     const syncSeconds = trace.syncMs / 1000 / n;
@@ -225,9 +269,9 @@ export async function profileStep(
       let seconds = 0;
       let c = 0;
       for (const name of names) {
-        const s = perMethod.get(name);
+        const s = tally.perMethod.get(name);
         if (s === undefined) continue;
-        seconds += s.seconds / n;
+        seconds += kernelTime(s);
         c += s.calls / n;
       }
       kernelSeconds += seconds;
@@ -237,7 +281,8 @@ export async function profileStep(
     // The sync time was measured with the wall clock; it is attributed to GEMM and elementwise rows
     // only as a whole, so take it from the kernels' total (not from one row) and show it alone.
     const sync = Math.min(syncSeconds, kernelSeconds);
-    const jsSeconds = Math.max(0, stepSeconds - kernelSeconds - calls * overhead);
+    const profilerSeconds = Math.max(0, wrappedSeconds - stepSeconds);
+    const jsSeconds = Math.max(0, stepSeconds - kernelSeconds);
     rows.push({
       kind: 'thread sync (inside the rows above)',
       seconds: sync,
@@ -247,8 +292,8 @@ export async function profileStep(
     rows.push({ kind: 'JS dispatch', seconds: jsSeconds, share: jsSeconds / stepSeconds, calls: 0 });
     rows.push({
       kind: 'profiler overhead',
-      seconds: calls * overhead,
-      share: (calls * overhead) / stepSeconds,
+      seconds: profilerSeconds,
+      share: profilerSeconds / stepSeconds,
       calls: 0,
     });
     return {
@@ -256,24 +301,25 @@ export async function profileStep(
       threads,
       clock,
       steps: n,
+      warmSteps: warm,
       stepSeconds,
       rows,
-      kernels: [...perMethod.entries()]
+      kernels: [...tally.perMethod.entries()]
         .filter(([, s]) => s.calls > 0)
-        .map(([name, s]) => ({ name, seconds: s.seconds / n, calls: s.calls / n }))
+        .map(([name, s]) => ({ name, seconds: kernelTime(s), calls: s.calls / n }))
         .sort((a, b) => b.seconds - a.seconds),
-      gemmFlops: gemmFlops / n,
+      gemmFlops: tally.gemmFlops / n,
       dispatches: [...trace.dispatches.entries()]
         .map(([key, d]) => ({ key, perStep: d.count / n, chunksPerDispatch: d.chunks / d.count }))
         .sort((a, b) => b.perStep - a.perStep),
-      overheadMicros: overhead * 1e6,
-      sites: [...sites.entries()]
-        .map(([site, s]) => ({ site, seconds: s.seconds / n, calls: s.calls / n }))
+      overheadMicros: calls > 0 ? (profilerSeconds / calls) * 1e6 : 0,
+      sites: [...tally.sites.entries()]
+        .map(([site, s]) => ({ site, seconds: kernelTime(s), calls: s.calls / n }))
         .sort((a, b) => b.seconds - a.seconds),
     };
   } finally {
     traced.traceThreads?.(undefined);
-    for (const [name, original] of originals) target[name] = original;
+    unwrap();
     releaseBackend(be);
   }
 }

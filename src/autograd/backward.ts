@@ -18,19 +18,28 @@ function ones(root: Tensor): Tensor {
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
-  // Iterative DFS: deep networks must not overflow the call stack.
-  const stack: [Tensor, boolean][] = [[root, false]];
+  // Iterative DFS: deep networks must not overflow the call stack. Two parallel stacks rather than a
+  // [tensor, expanded] pair per entry: no array per visited tensor.
+  const stack: Tensor[] = [root];
+  const expandedAt: boolean[] = [false];
   while (stack.length > 0) {
-    const [t, expanded] = stack.pop()!;
-    if (expanded) {
+    const t = stack.pop()!;
+    if (expandedAt.pop()!) {
       order.push(t);
       continue;
     }
     if (seen.has(t)) continue;
     seen.add(t);
-    stack.push([t, true]);
-    for (const input of t.node?.inputs ?? [])
-      if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+    stack.push(t);
+    expandedAt.push(true);
+    const inputs = t.node?.inputs;
+    if (inputs === undefined) continue;
+    for (const input of inputs) {
+      if (input.requiresGrad && !seen.has(input)) {
+        stack.push(input);
+        expandedAt.push(false);
+      }
+    }
   }
   return order;
 }
@@ -87,18 +96,20 @@ export function runBackward(root: Tensor, gradient?: Tensor, opts: BackwardOptio
           }
           continue;
         }
-        const inputGrads = backwardOf(t.node, g, t);
-        t.node.inputs.forEach((input, i) => {
+        const node = t.node;
+        const inputGrads = backwardOf(node, g, t);
+        for (let i = 0; i < node.inputs.length; i++) {
+          const input = node.inputs[i]!;
           const gi = inputGrads[i];
-          if (gi === null || gi === undefined || !input.requiresGrad) return;
+          if (gi === null || gi === undefined || !input.requiresGrad) continue;
           if (!sameShape(gi.shape, input.shape)) {
             throw new ShapeError(
-              `internal: ${t.node!.prim} backward produced ${formatShape(gi.shape)} for an input of ${formatShape(input.shape)}.`,
+              `internal: ${node.prim} backward produced ${formatShape(gi.shape)} for an input of ${formatShape(input.shape)}.`,
             );
           }
           const existing = grads.get(input);
           grads.set(input, existing === undefined ? gi : existing.add(gi));
-        });
+        }
       }
     }),
   );

@@ -81,15 +81,29 @@ export function normalizeAxes(axes: number | readonly number[] | undefined, rank
 /** Resolves a reshape target (one -1 allowed) against a size, or throws a ShapeError naming both shapes. */
 export function resolveReshape(from: Shape, to: readonly number[]): number[] {
   const size = sizeOf(from);
-  const unknown = to.filter((d) => d === -1).length;
-  if (unknown > 1 || to.some((d) => !Number.isInteger(d) || d < -1)) {
+  // One pass over the target (every view op reshapes; the filter/map chain showed in a step's profile).
+  let unknownAt = -1;
+  let valid = true;
+  let known = 1;
+  for (let i = 0; i < to.length; i++) {
+    const d = to[i]!;
+    if (d === -1) {
+      valid &&= unknownAt === -1;
+      unknownAt = i;
+    } else {
+      valid &&= Number.isInteger(d) && d >= 0;
+      known *= d;
+    }
+  }
+  if (!valid) {
     throw new ShapeError(
       `reshape: invalid target shape ${formatShape(to)}; use non-negative integers and at most one -1.`,
     );
   }
-  const known = to.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-  const out = to.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
-  if (sizeOf(out) !== size || !out.every(Number.isInteger)) {
+  const inferred = unknownAt === -1 ? 1 : known === 0 ? 0 : size / known;
+  const out = [...to];
+  if (unknownAt !== -1) out[unknownAt] = inferred;
+  if (known * inferred !== size || !Number.isInteger(inferred)) {
     throw new ShapeError(
       `reshape: cannot view ${formatShape(from)} (${size} elements) as ${formatShape(to)}; the element counts must match.`,
     );

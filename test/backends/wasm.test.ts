@@ -1273,7 +1273,8 @@ describe('wasm backend internals', () => {
 
 describe('wasm backend: copyStrided', () => {
   // Every contiguous destination takes the SIMD strided-copy kernel (not only rank 1 after merging):
-  // attention's head permutes, slices with offsets, broadcasts; strided destinations keep the loop.
+  // attention's head permutes, slices with offsets, broadcasts; a strided destination one call per
+  // contiguous run when the runs are long, the loop otherwise.
   const cases: {
     what: string;
     x: number;
@@ -1320,13 +1321,40 @@ describe('wasm backend: copyStrided', () => {
       shape: [2, 3, 4, 5, 6],
     },
     {
-      what: 'strided destination (cat along a later axis)',
+      what: 'strided destination with short runs (the loop)',
       x: 40,
       xOffset: 0,
       xStrides: [8, 1],
       outStrides: [16, 1],
       outOffset: 4,
       shape: [5, 8],
+    },
+    {
+      what: "strided destination with long runs (the ViT's class-token cat: one kernel call per run)",
+      x: 3 * 16 * 64,
+      xOffset: 0,
+      xStrides: [1024, 64, 1],
+      outStrides: [1088, 64, 1],
+      outOffset: 64,
+      shape: [3, 16, 64],
+    },
+    {
+      what: 'strided destination and a transposed source, two outer axes, runs of 2 axes',
+      x: 2 * 3 * 5 * 40 + 5,
+      xOffset: 5,
+      xStrides: [600, 1, 3, 15],
+      outStrides: [1200, 400, 40, 1],
+      outOffset: 7,
+      shape: [2, 3, 5, 40],
+    },
+    {
+      what: 'pad: a strided destination whose last axis is not contiguous (the loop)',
+      x: 60,
+      xOffset: 0,
+      xStrides: [20, 1],
+      outStrides: [44, 2],
+      outOffset: 1,
+      shape: [3, 20],
     },
   ];
   it('matches the reference backend bit for bit', async () => {

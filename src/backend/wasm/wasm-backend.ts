@@ -76,15 +76,29 @@ function attentionFlops(s: AttentionShape): number {
 /** Largest rank a strided kernel accepts after contiguous dimensions are merged. */
 const MAX_RANK = 32;
 
-/** True when `strides` are the row-major (contiguous) strides of `shape`. */
-function isRowMajor(shape: readonly number[], strides: readonly number[]): boolean {
+/**
+ * The first axis from which `strides` are the row-major strides of the trailing axes of `shape`
+ * (0: the whole layout is contiguous; shape.length: not even the last axis is).
+ */
+function rowMajorFrom(shape: readonly number[], strides: readonly number[]): number {
   let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== expected) return false;
-    expected *= shape[i]!;
+  let from = shape.length;
+  while (from > 0 && (shape[from - 1] === 1 || strides[from - 1] === expected)) {
+    from--;
+    expected *= shape[from]!;
   }
-  return true;
+  return from;
 }
+
+/** Elements of axes [from, to) of `shape`. */
+function sizeOfAxes(shape: readonly number[], from: number, to: number): number {
+  let n = 1;
+  for (let a = from; a < to; a++) n *= shape[a]!;
+  return n;
+}
+
+/** Shortest destination run copyStrided hands the kernel one call at a time (shorter ones: the JS loop). */
+const MIN_KERNEL_RUN = 32;
 
 /** The WebAssembly SIMD backend; create it with createWasmBackend. */
 export class WasmBackend implements Backend {
@@ -807,25 +821,47 @@ export class WasmBackend implements Backend {
   ): void {
     if (shape.some((n) => n === 0)) return;
     const c = collapseDimsMinRank1(shape, [xStrides, outStrides]);
-    if (c.shape.length <= MAX_RANK && isRowMajor(c.shape, c.strides[1]!)) {
-      // A contiguous destination (materialising a view: a permute's or a slice's copy, cat along the
-      // first axis): the SIMD strided copy kernel, on pointers moved to the offsets. Attention's
-      // head permutes went through the JS loop below while only rank 1 came here (the profile's
-      // largest ViT kernel).
-      const rank = this.writeArgs(c.shape, [c.strides[0]!]);
-      const args = {
-        op: UNARY_CODES.copy,
-        x: this.ptr(x) + 4 * xOffset,
-        out: this.ptr(out) + 4 * outOffset,
-        rank,
-        args: this.args,
-      };
-      if (!this.stridedSplit('unary', args, rank)) this.k.unary(args.op, args.x, args.out, rank, this.args);
+    const [cx, co] = [c.strides[0]!, c.strides[1]!];
+    // Axes from `split` on are row-major runs of the destination: the SIMD strided copy kernel writes
+    // each run, on pointers moved to its offsets. A contiguous destination (materialising a view: a
+    // permute's or a slice's copy, cat along the first axis) is one run, split across threads like
+    // any strided kernel; attention's head permutes went through the JS loop below while only rank 1
+    // came here (the profile's largest ViT kernel). A strided destination (cat along a later axis,
+    // pad) is one kernel call per run, over the outer axes here: the ViT's class-token cat took
+    // ~2% of its step in the JS loop. Only short runs, where a call costs more than the loop, stay in it.
+    const split = rowMajorFrom(c.shape, co);
+    const run = sizeOfAxes(c.shape, split, c.shape.length);
+    if (c.shape.length - split <= MAX_RANK && (split === 0 || run >= MIN_KERNEL_RUN)) {
+      const rank = this.writeArgs(c.shape.slice(split), [cx.slice(split)]);
+      const xp = this.ptr(x) + 4 * xOffset;
+      const op = this.ptr(out) + 4 * outOffset;
+      if (split === 0) {
+        const args = { op: UNARY_CODES.copy, x: xp, out: op, rank, args: this.args };
+        if (!this.stridedSplit('unary', args, rank)) this.k.unary(args.op, args.x, args.out, rank, this.args);
+        return;
+      }
+      // The outer axes' odometer: one kernel call per destination run.
+      const idx = new Array<number>(split).fill(0);
+      const runs = sizeOfAxes(c.shape, 0, split);
+      let xo = 0;
+      let oo = 0;
+      for (let r = 0; r < runs; r++) {
+        this.k.unary(UNARY_CODES.copy, xp + 4 * xo, op + 4 * oo, rank, this.args);
+        for (let d = split - 1; d >= 0; d--) {
+          idx[d]!++;
+          xo += cx[d]!;
+          oo += co[d]!;
+          if (idx[d]! < c.shape[d]!) break;
+          xo -= cx[d]! * c.shape[d]!;
+          oo -= co[d]! * c.shape[d]!;
+          idx[d] = 0;
+        }
+      }
       return;
     }
     const f32 = this.heap.f32;
     const [xs, os] = [this.ptr(x) >>> 2, this.ptr(out) >>> 2];
-    copyStridedArrays(f32, xs + xOffset, c.strides[0]!, f32, os + outOffset, c.strides[1]!, c.shape);
+    copyStridedArrays(f32, xs + xOffset, cx, f32, os + outOffset, co, c.shape);
   }
 
   gather(
