@@ -86,7 +86,16 @@ export class MatmulPlanner {
   /** Runs the product on the path and cuts this plan picks. */
   run(p: Product): void {
     const { m, n, k, ta } = p;
-    if (this.sparse !== false && n >= SPARSE_MIN_N && k >= SPARSE_MIN_K && m >= SPARSE_SAMPLE_STEP) {
+    // A split-K product sums its slabs in another order than the sparse path's one chain over k, so
+    // it never takes that path: the measured choice would otherwise change its bits from run to run.
+    const splitK = p.bias === 0 && p.relu === 0 && splitKSlabs(m, n, k, ta, p.tb) > 1;
+    if (
+      this.sparse !== false &&
+      !splitK &&
+      n >= SPARSE_MIN_N &&
+      k >= SPARSE_MIN_K &&
+      m >= SPARSE_SAMPLE_STEP
+    ) {
       const density =
         ta === 1
           ? this.k.sampleDensity(p.pa, k, m, SPARSE_SAMPLE_STEP)

@@ -78,3 +78,23 @@ test('a split-K product is bit-identical on 1, 2 and 3 threads and matches the r
     );
   }
 });
+
+test('a split-K product never takes the sparse path: sparse auto, on and off give the same bits', async () => {
+  // LeNet conv2's dW shape with a mostly-zero A (a ReLU's gradient): the sparse path would sum k in one
+  // chain, the split-K slabs in slab order, and the measured choice between them varies between runs.
+  const [m, n, k] = [16, 150, 25600];
+  assert.equal(splitKSlabs(m, n, k, 1, 0), 8);
+  const a = Float32Array.from({ length: k * m }, (_, i) => (i % 10 < 7 ? 0 : ((i * 7919) % 101) / 101 - 0.5));
+  const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 104729) % 103) / 103 - 0.5);
+  const results: Float32Array[] = [];
+  for (const sparse of ['auto', true, false] as const) {
+    const be = await createBackend('wasm', { threads: 1, sparse });
+    try {
+      // Several calls, so 'auto' measures both paths and keeps one.
+      for (let i = 0; i < 6; i++) results.push(product(be, a, b, m, n, k));
+    } finally {
+      disposeBackend(be);
+    }
+  }
+  for (const [i, r] of results.entries()) assert.deepEqual(r, results[0], `call ${i}`);
+});
