@@ -578,12 +578,16 @@ async function printProfile(model: ModelKind): Promise<void> {
     formatTable(
       ['op kind', 'ms/step', 'share', 'calls/step'],
       [
-        ...p.rows.map((r) => [
-          r.kind,
-          (r.seconds * 1000).toFixed(2),
-          `${(100 * r.share).toFixed(1)}%`,
-          r.calls === 0 ? '' : r.calls.toFixed(0),
-        ]),
+        ...p.rows.map((r) =>
+          Number.isNaN(r.seconds)
+            ? [r.kind, '< noise', '', '']
+            : [
+                r.kind,
+                (r.seconds * 1000).toFixed(2),
+                `${(100 * r.share).toFixed(1)}%`,
+                r.calls === 0 ? '' : r.calls.toFixed(0),
+              ],
+        ),
         ['step', (p.stepSeconds * 1000).toFixed(2), '100%', ''],
       ],
     ),

@@ -282,7 +282,9 @@ export async function profileStep(
     // only as a whole, so take it from the kernels' total (not from one row) and show it alone.
     const sync = Math.min(syncSeconds, kernelSeconds);
     const profilerSeconds = Math.max(0, wrappedSeconds - stepSeconds);
-    const jsSeconds = Math.max(0, stepSeconds - kernelSeconds);
+    // Kernels timed in the wrapped rounds can add up to more than the unwrapped step (the wrapper's
+    // calls evict some cache); then the JavaScript left is below what the two rounds can tell apart: NaN.
+    const jsSeconds = stepSeconds > kernelSeconds ? stepSeconds - kernelSeconds : NaN;
     rows.push({
       kind: 'thread sync (inside the rows above)',
       seconds: sync,
