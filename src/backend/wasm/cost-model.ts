@@ -56,6 +56,14 @@ export const WORK_PER_MICRO = {
   attention: 4000,
 } as const;
 
+/**
+ * Chunks a split GEMM is cut into per thread, at most (the cost model may take fewer). All threads take
+ * chunks until none is left, so the last chunk's wait is what a split loses; on the 2-core VM four a
+ * thread against two took the ViT's GEMM row (×2, `bench --profile vit`, six alternating pairs) from
+ * ~98 to ~85 ms a step on average, the CNN's and the dropout MLP's no slower.
+ */
+export const GEMM_CHUNKS_PER_THREAD = 4;
+
 /** A kind of work the model knows. */
 export type WorkKind = keyof typeof WORK_PER_MICRO;
 

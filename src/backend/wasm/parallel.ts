@@ -15,7 +15,7 @@ import {
   type CommandLayout,
   type CommandName,
 } from './commands.js';
-import { HandoffCost } from './cost-model.js';
+import { GEMM_CHUNKS_PER_THREAD, HandoffCost } from './cost-model.js';
 import type { Kernels } from './exports.js';
 import type { WasmHeap } from './heap.js';
 import {
@@ -62,8 +62,8 @@ export class Parallel {
     memory: WebAssembly.Memory,
     private readonly maxThreads: number,
   ) {
-    // A GEMM cuts about 2 chunks per thread (at most 2T + √(2T) + 1), the other commands at most T.
-    this.chunkCapacity = Math.min(MAX_CHUNKS, 3 * maxThreads + 8);
+    // A GEMM cuts at most 1.5 × GEMM_CHUNKS_PER_THREAD chunks per thread (planner.ts), the other commands at most T.
+    this.chunkCapacity = Math.min(MAX_CHUNKS, 1.5 * GEMM_CHUNKS_PER_THREAD * maxThreads + 8);
     this.ctl = heap.allocBytes(controlBytes(maxThreads, this.chunkCapacity));
     // The control block sits below any later growth, so a view made now stays valid.
     this.ctlF64 = new Float64Array(memory.buffer, this.ctl + FLOAT_OFFSET, FLOAT_SLOTS);

@@ -4,6 +4,7 @@
  * work into chunks for the threads. Both paths and every cut compute each element with the same chain
  * of multiply-adds, so the plan changes only the time, never a result.
  */
+import { GEMM_CHUNKS_PER_THREAD } from './cost-model.js';
 import type { Kernels } from './exports.js';
 import { REDUCE_CODES } from './opcodes.js';
 import type { Parallel } from './parallel.js';
@@ -154,7 +155,9 @@ export class MatmulPlanner {
       return;
     }
     const flops = 2 * m * n * k;
-    const target = par.active ? par.handoff.chunks('gemm', flops, par.threads, 2 * par.threads) : 1;
+    const target = par.active
+      ? par.handoff.chunks('gemm', flops, par.threads, GEMM_CHUNKS_PER_THREAD * par.threads)
+      : 1;
     if (flops < PARALLEL_GEMM_FLOPS || target < 2 || (n < 16 && m < 8)) {
       const w = par.work(0, this.k.gemmWorkspace(m, n, k));
       this.k.gemm(pa, pb, pc, m, n, k, ta, tb, 0, m, 0, n, w, bias, relu);
@@ -227,7 +230,8 @@ function gemmChunks(
       const rows = fit(m, TILE_ROWS, r);
       const cols = fit(n, 8, Math.ceil(target / r));
       const packed = m * cols + n * rows;
-      if (rows * cols >= Math.min(target, 2) && packed < best) {
+      // At most 1.5 × target chunks (parallel.ts lays out room for that many).
+      if (rows * cols >= Math.min(target, 2) && rows * cols <= 1.5 * target && packed < best) {
         best = packed;
         rowCuts = rows;
         colCuts = cols;
