@@ -89,8 +89,8 @@ const USAGE = `usage: node --import tsx scripts/bench.ts [options]
                   ends each epoch, so V8's lazy heap growth does not hide or mimic a leak)
   --data-dir DIR  Fashion-MNIST directory (default: dropout-lab's lookup, /usr/share/datasets/fashion-mnist)
   --profile M     only the step profile of model M (mlp, dropout-mlp, cnn, vit): seconds and share of a
-                  training step per op kind (GEMM, im2col/col2im, direct conv, pooling, elementwise, reductions,
-                  softmax, random, thread sync, JS dispatch), the GEMMs' share of the measured SIMD
+                  training step per op kind (GEMM, im2col/col2im, unfolded conv, direct conv, pooling, elementwise,
+                  reductions, softmax, attention, normalization, random, thread sync, JS dispatch), the products' share of the measured SIMD
                   peak and the slowest call sites (kernel, op and shape)
   --threads N     threads of the profiled wasm backend (default 1)
   --clock C       the profile's clock: wall (default) or cpu (process CPU time; use it on a loaded

@@ -5,6 +5,7 @@
  */
 import { loadFashionMNIST, loadFashionMnistRaw } from '../../src/node.js';
 import { BatchSource } from './batches.js';
+import { PRODUCT_METHODS, productFlops } from './flops.js';
 import { buildLabRun, trainSteps, useBackend, type LabRun } from './lab.js';
 import { rssNow, serve, type EpochReply, type NodePeerSpec, type ReadyReply } from './protocol.js';
 import type { Backend } from '../../src/backend/backend.js';
@@ -22,19 +23,16 @@ async function ready(): Promise<ReadyReply> {
     const name = spec.system === 'lab-wasm' ? 'wasm' : spec.system === 'lab-js' ? 'js' : 'webgpu';
     const be: Backend = await useBackend(name, spec.threads, spec.sparse);
     const data = await loadFashionMNIST({ batchSize: hp.batchSize, dataDir: spec.dataDir });
-    // Counts the products' flops (one multiply-add per call, nothing timed) for the report's share of
-    // the SIMD peak; the sparse path skips zeros but is counted as the dense product it stands for.
+    // Counts the products' flops (nothing timed) for the report's share of the SIMD peak (flops.ts).
     let flops = 0;
-    const matmul = be.matmul.bind(be);
-    const batchMatmul = be.batchMatmul.bind(be);
-    be.matmul = (a, b, out, m, n, k, ta, tb, epi) => {
-      flops += 2 * m * n * k;
-      matmul(a, b, out, m, n, k, ta, tb, epi);
-    };
-    be.batchMatmul = (a, b, out, batch, m, n, k, ta, tb) => {
-      flops += 2 * batch * m * n * k;
-      batchMatmul(a, b, out, batch, m, n, k, ta, tb);
-    };
+    const target = be as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const name of PRODUCT_METHODS) {
+      const original = target[name]!.bind(be);
+      target[name] = (...args: unknown[]): unknown => {
+        flops += productFlops(name, args);
+        return original(...args);
+      };
+    }
     const run: LabRun = buildLabRun(spec.model, hp, data);
     epoch = async (steps) => {
       flops = 0;

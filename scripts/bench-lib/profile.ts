@@ -23,6 +23,7 @@
 import type { Backend } from '../../src/backend/backend.js';
 import type { FashionMNIST } from '../../src/data/fashionMnist.js';
 import type { ThreadTrace } from '../../src/backend/wasm/parallel.js';
+import { productFlops } from './flops.js';
 import { buildLabRun, releaseBackend, trainSteps, useBackend } from './lab.js';
 import type { HParams, ModelKind } from './protocol.js';
 
@@ -147,28 +148,7 @@ function timed(
   const slot = { seconds: 0, calls: 0 };
   tally.perMethod.set(name, slot);
   return (...args: unknown[]): unknown => {
-    if (name === 'matmul') {
-      const [, , , m, n, k] = args as number[];
-      tally.gemmFlops += 2 * m! * n! * k!;
-    } else if (name === 'batchMatmul') {
-      const [, , , batch, m, n, k] = args as number[];
-      tally.gemmFlops += 2 * batch! * m! * n! * k!;
-    } else if (name === 'conv2dUnfolded' || name === 'conv2dUnfoldedBackward') {
-      // The unfolded convolution's products (forward, or dx and dW as asked): 2·N·OH·OW·OC·C·KH·KW each.
-      const g = args[3] as Record<string, number>;
-      const oc = args[4] as number;
-      const products = name === 'conv2dUnfolded' ? 1 : (args[5] as number) >= 0 ? 1 : 0;
-      const dw = name === 'conv2dUnfoldedBackward' && (args[6] as number) >= 0 ? 1 : 0;
-      const flops =
-        2 * g['batch']! * g['outH']! * g['outW']! * oc * g['channels']! * g['kernelH']! * g['kernelW']!;
-      tally.gemmFlops += (products + dw) * flops;
-    } else if (name === 'attention' || name === 'attentionBackward') {
-      // Its per-block products: q·kᵀ and P·v forward; dP, dq, dk and dv backward.
-      const a = args[name === 'attention' ? 3 : 5] as Record<string, number>;
-      const pairs = 2 * a['batch']! * a['heads']! * a['queries']! * a['keys']!;
-      const width = a['dim']! + a['valueDim']!;
-      tally.gemmFlops += (name === 'attention' ? 1 : 2) * pairs * width;
-    }
+    tally.gemmFlops += productFlops(name, args);
     const t0 = now();
     try {
       return fn(...args);
