@@ -25,7 +25,14 @@
  * attention.test.ts, test/unit/backend/direct-conv.test.ts, conv-unfolded.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
  */
-import type { AttentionShape, BinaryOp, Im2colGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
+import type {
+  AttentionShape,
+  BinaryOp,
+  Im2colGeometry,
+  ReduceOp,
+  StorageId,
+  UnaryOp,
+} from '../backend/backend.js';
 import { ArgumentError, ShapeError, formatShape } from '../errors.js';
 import {
   broadcastShapes,
@@ -133,6 +140,23 @@ function unbroadcast(g: Tensor, shape: Shape): Tensor {
   const axes: number[] = [];
   for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   return g.sum(axes, true).reshape([...shape]);
+}
+
+/**
+ * A convolution primitive's inputs [x, weight, bias?] checked against its geometry, and its output
+ * [N, OC, OH, OW] allocated: what conv2d and conv2dUnfolded share before their kernels (bias -1: none).
+ */
+function convForward(
+  inputs: readonly Tensor[],
+  geom: Im2colGeometry,
+): { x: Tensor; w: Tensor; bias: StorageId; oc: number; out: Tensor } {
+  const [x, w, b] = inputs as [Tensor, Tensor, Tensor | undefined];
+  checkShape('conv2d input', x, im2colShapes(geom).image);
+  const oc = w.shape[0]!;
+  checkShape('conv2d weight', w, [oc, geom.channels, geom.kernelH, geom.kernelW]);
+  if (b !== undefined) checkShape('conv2d bias', b, [oc]);
+  const out = Tensor.uninitialized(x.backend, [geom.batch, oc, geom.outH, geom.outW]);
+  return { x, w, bias: b?.id ?? -1, oc, out };
 }
 
 /** The shapes an im2col geometry relates: the image [N, C, H, W] and its columns [N·OH·OW, C·KH·KW]. */
@@ -610,13 +634,8 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
   },
   conv2d: {
     forward: (inputs, { geom, relu }) => {
-      const [x, w, b] = inputs;
-      checkShape('conv2d input', x!, im2colShapes(geom).image);
-      const oc = w!.shape[0]!;
-      checkShape('conv2d weight', w!, [oc, geom.channels, geom.kernelH, geom.kernelW]);
-      if (b !== undefined) checkShape('conv2d bias', b, [oc]);
-      const out = Tensor.uninitialized(x!.backend, [geom.batch, oc, geom.outH, geom.outW]);
-      x!.backend.conv2d(x!.id, w!.id, b?.id ?? -1, geom, oc, relu, out.id);
+      const { x, w, bias, oc, out } = convForward(inputs, geom);
+      x.backend.conv2d(x.id, w.id, bias, geom, oc, relu, out.id);
       return { out };
     },
     // One kernel gives dW and db (dy's NCHW layout read as is, ReLU's mask applied as it reads); dx,
@@ -658,13 +677,8 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
   },
   conv2dUnfolded: {
     forward: (inputs, { geom, relu }) => {
-      const [x, w, b] = inputs;
-      checkShape('conv2d input', x!, im2colShapes(geom).image);
-      const oc = w!.shape[0]!;
-      checkShape('conv2d weight', w!, [oc, geom.channels, geom.kernelH, geom.kernelW]);
-      if (b !== undefined) checkShape('conv2d bias', b, [oc]);
-      const out = Tensor.uninitialized(x!.backend, [geom.batch, oc, geom.outH, geom.outW]);
-      x!.backend.conv2dUnfolded(x!.id, w!.id, b?.id ?? -1, geom, oc, relu, out.id);
+      const { x, w, bias, oc, out } = convForward(inputs, geom);
+      x.backend.conv2dUnfolded(x.id, w.id, bias, geom, oc, relu, out.id);
       return { out };
     },
     // dx = col2im(rows(gz)·W) and dW = rows(gz)ᵀ·im2col(x) in one backend call (the wasm backend

@@ -9,26 +9,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend } from '../../../src/backend/backend.js';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
 import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
 import { createWasmBackend } from '../../../src/backend/wasm/index.js';
 import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
-import { conv2d, conv2dComposed, type WindowOptions } from '../../../src/ops/conv.js';
-import { getBackend, setBackend, tidy } from '../../../src/tensor/engine.js';
-import { tensor } from '../../../src/tensor/creation.js';
-import { randomArray } from '../../helpers/testData.js';
+import { conv2d, conv2dComposed } from '../../../src/ops/conv.js';
+import { assertClose, runConv, type ConvCase } from '../../helpers/convRun.js';
 
-interface Case {
-  name: string;
-  x: number[];
-  w: number[];
-  opts: WindowOptions;
-  bias: boolean;
-  relu: boolean;
-}
-
-const CASES: Case[] = [
+const CASES: ConvCase[] = [
   {
     // 100 positions: 2 images a block; 11 images: a partial block and groups of 2 (the last of 1).
     name: "LeNet's conv2 6→16, 5×5, ReLU, batch 11",
@@ -57,45 +45,6 @@ const CASES: Case[] = [
   },
 ];
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-interface Result {
-  out: Float32Array;
-  grads: Float32Array[];
-}
-
-/** Forward values and the gradients (x, weight, bias) of Σ r ⊙ conv(x) on `backend`. */
-function run(backend: Backend, c: Case, conv: typeof conv2d): Result {
-  const previous = getBackend();
-  setBackend(backend);
-  try {
-    return tidy(() => {
-      const leaves = [
-        tensor(randomArray(size(c.x), 1), { shape: c.x, requiresGrad: true }),
-        tensor(randomArray(size(c.w), 2, -0.5, 0.5), { shape: c.w, requiresGrad: true }),
-        ...(c.bias ? [tensor(randomArray(c.w[0]!, 3), { shape: [c.w[0]!], requiresGrad: true })] : []),
-      ];
-      const y = conv(leaves[0]!, leaves[1]!, leaves[2] ?? null, { ...c.opts, relu: c.relu });
-      y.mul(tensor(randomArray(y.size, 4), { shape: y.shape }))
-        .sum()
-        .backward();
-      const result = { out: y.dataSync(), grads: leaves.map((l) => l.grad!.dataSync()) };
-      for (const l of leaves) l.grad!.dispose();
-      return result;
-    });
-  } finally {
-    setBackend(previous);
-  }
-}
-
-/** |a − e| ≤ tol·(1 + |e|) everywhere. */
-function assertClose(a: Float32Array, e: Float32Array, tol: number, what: string): void {
-  assert.equal(a.length, e.length, `${what}: length`);
-  e.forEach((v, i) => {
-    assert.ok(Math.abs(a[i]! - v) <= tol * (1 + Math.abs(v)), `${what}[${i}]: ${a[i]} vs ${v}`);
-  });
-}
-
 /** Same bits (as 32-bit words), with the first differing index in the message. */
 function assertBits(a: Float32Array, e: Float32Array, what: string): void {
   assert.equal(a.length, e.length, `${what}: length`);
@@ -119,18 +68,18 @@ describe('conv2d unfolded (a block of images at a time) against the im2col route
         return trace;
       });
       try {
-        const blocked = run(wasm[0]!, c, conv2d);
-        const composed = run(wasm[0]!, c, conv2dComposed);
+        const blocked = runConv(wasm[0]!, c, conv2d);
+        const composed = runConv(wasm[0]!, c, conv2dComposed);
         assertBits(blocked.out, composed.out, 'forward');
         assertBits(blocked.grads[0]!, composed.grads[0]!, 'dx');
         blocked.grads
           .slice(1)
           .forEach((g, i) => assertClose(g, composed.grads[i + 1]!, 2e-5, `grad ${i + 1}`));
-        const reference = run(new ReferenceBackend(), c, conv2d);
+        const reference = runConv(new ReferenceBackend(), c, conv2d);
         assertClose(blocked.out, reference.out, 2e-5, 'forward vs reference');
         blocked.grads.forEach((g, i) => assertClose(g, reference.grads[i]!, 2e-5, `grad ${i} vs reference`));
         for (const be of wasm.slice(1)) {
-          const other = run(be, c, conv2d);
+          const other = runConv(be, c, conv2d);
           assertBits(other.out, blocked.out, `forward, ${be.threads} threads`);
           other.grads.forEach((g, i) => assertBits(g, blocked.grads[i]!, `grad ${i}, ${be.threads} threads`));
         }

@@ -24,23 +24,15 @@ import { linear } from '../../../src/ops/linear.js';
 import { getBackend, setBackend, tidy } from '../../../src/tensor/engine.js';
 import { tensor } from '../../../src/tensor/creation.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
+import { assertClose, runConv, sizeOf, type ConvCase } from '../../helpers/convRun.js';
 import { randomArray } from '../../helpers/testData.js';
-
-interface Case {
-  name: string;
-  x: number[];
-  w: number[];
-  opts: WindowOptions;
-  bias: boolean;
-  relu: boolean;
-}
 
 /**
  * Padding, stride 2 (and mixed strides), C_in 1 and 2, kernels 2, 3 and 5, widths not a multiple of 4;
  * output rows of 4, 11, 12, 15 and 37 take each of wasm's 1-, 2-, 3- and 4-vector blocks, with and
  * without a partial last vector.
  */
-const CASES: Case[] = [
+const CASES: ConvCase[] = [
   {
     name: 'LeNet-like 1→6, 5×5, padding 2, ReLU',
     x: [2, 1, 12, 12],
@@ -115,8 +107,6 @@ const CASES: Case[] = [
   },
 ];
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
 /** conv2d as the im2col route computes it: im2col → linear (bias, ReLU fused) → NCHW. */
 function viaIm2col(x: Tensor, w: Tensor, b: Tensor | null, opts: WindowOptions & { relu: boolean }): Tensor {
   const [oc, c, kh, kw] = w.shape as [number, number, number, number];
@@ -128,53 +118,16 @@ function viaIm2col(x: Tensor, w: Tensor, b: Tensor | null, opts: WindowOptions &
     .reshape([g.batch, oc, g.outH, g.outW]);
 }
 
-interface Result {
-  out: Float32Array;
-  grads: Float32Array[];
-}
-
-/** Forward values and the gradients (x, weight, bias) of Σ r ⊙ conv(x) on `backend`. */
-function run(backend: Backend, c: Case, conv: typeof viaIm2col): Result {
-  const previous = getBackend();
-  setBackend(backend);
-  try {
-    return tidy(() => {
-      const leaves = [
-        tensor(randomArray(size(c.x), 1), { shape: c.x, requiresGrad: true }),
-        tensor(randomArray(size(c.w), 2, -0.5, 0.5), { shape: c.w, requiresGrad: true }),
-        ...(c.bias ? [tensor(randomArray(c.w[0]!, 3), { shape: [c.w[0]!], requiresGrad: true })] : []),
-      ];
-      const y = conv(leaves[0]!, leaves[1]!, leaves[2] ?? null, { ...c.opts, relu: c.relu });
-      y.mul(tensor(randomArray(y.size, 4), { shape: y.shape }))
-        .sum()
-        .backward();
-      const result = { out: y.dataSync(), grads: leaves.map((l) => l.grad!.dataSync()) };
-      for (const l of leaves) l.grad!.dispose();
-      return result;
-    });
-  } finally {
-    setBackend(previous);
-  }
-}
-
-/** |a − e| ≤ tol·(1 + |e|) everywhere. */
-function assertClose(a: Float32Array, e: Float32Array, tol: number, what: string): void {
-  assert.equal(a.length, e.length, `${what}: length`);
-  e.forEach((v, i) => {
-    assert.ok(Math.abs(a[i]! - v) <= tol * (1 + Math.abs(v)), `${what}[${i}]: ${a[i]} vs ${v}`);
-  });
-}
-
 /** The first index where two arrays differ as bits (Object.is, so NaN = NaN and −0 ≠ 0), or −1. */
 function firstDifference(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   return a.findIndex((v, i) => !Object.is(v, b[i]));
 }
 
-function geometryOf(c: Case): Im2colGeometry {
+function geometryOf(c: ConvCase): Im2colGeometry {
   return tidy(() =>
     windowGeometry(
-      tensor(new Float32Array(size(c.x)), { shape: c.x }),
+      tensor(new Float32Array(sizeOf(c.x)), { shape: c.x }),
       [c.w[2]!, c.w[3]!],
       c.opts,
       1,
@@ -190,7 +143,7 @@ function geometryOf(c: Case): Im2colGeometry {
  */
 function kernels(
   backend: Backend,
-  c: Case,
+  c: ConvCase,
   x: Float32Array,
   w: Float32Array,
   b: Float32Array,
@@ -247,8 +200,8 @@ describe('direct conv2d against the im2col → linear → permute route (values 
   for (const backend of [reference, wasm]) {
     for (const c of CASES) {
       test(`${backend.name}: ${c.name}`, () => {
-        const got = run(backend, c, (x, w, b, o) => conv2d(x, w, b, o));
-        const want = run(backend, c, viaIm2col);
+        const got = runConv(backend, c, (x, w, b, o) => conv2d(x, w, b, o));
+        const want = runConv(backend, c, viaIm2col);
         // Both sum the same products in float32; only the order (and the GEMM's) differs.
         assertClose(got.out, want.out, 1e-5, 'values');
         assertClose(got.grads[1]!, want.grads[1]!, 1e-4, 'dweight');
@@ -325,9 +278,9 @@ test('wasm (both kernel builds) and reference kernels agree bit for bit (±∞, 
   const builds: Backend[] = [wasm, simd];
   try {
     for (const c of CASES) {
-      const x = randomArray(size(c.x), 11);
+      const x = randomArray(sizeOf(c.x), 11);
       [NaN, Infinity, -Infinity, -0, 0].forEach((v, i) => (x[7 * i + 3] = v));
-      const w = randomArray(size(c.w), 12, -0.5, 0.5);
+      const w = randomArray(sizeOf(c.w), 12, -0.5, 0.5);
       const b = randomArray(c.w[0]!, 13);
       const g = geometryOf(c);
       const dy = randomArray(g.batch * c.w[0]! * g.outH * g.outW, 14);
@@ -352,7 +305,7 @@ test('wasm (both kernel builds) and reference kernels agree bit for bit (±∞, 
 });
 
 test("the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet's first layer, split by images)", async () => {
-  const lenet: Case = {
+  const lenet: ConvCase = {
     name: 'LeNet conv1',
     x: [256, 1, 28, 28],
     w: [6, 1, 5, 5],
@@ -360,8 +313,8 @@ test("the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet's first l
     bias: true,
     relu: true,
   };
-  const x = randomArray(size(lenet.x), 21);
-  const w = randomArray(size(lenet.w), 22, -0.5, 0.5);
+  const x = randomArray(sizeOf(lenet.x), 21);
+  const w = randomArray(sizeOf(lenet.w), 22, -0.5, 0.5);
   const b = randomArray(6, 23);
   const dy = randomArray(256 * 6 * 28 * 28, 24);
   const runs: ReturnType<typeof kernels>[] = [];
