@@ -325,7 +325,10 @@ const CAPS = opts.quick
 
 /** How a peer runs `model`: its mode after --full, and the fixed steps the CNN and ViT get by default. */
 function planOf(def: SystemDef, model: ModelKind): { mode: 'full' | 'capped'; fixed: number | null } {
-  const mode = def.mode === 'slow' ? (opts.full ? 'full' : 'capped') : def.mode;
+  // PyTorch CPU is every ratio's denominator: on the CNN and the ViT it gets the same fixed steps as
+  // dropout-lab's peers (its ~1 s rounds were 3–5 ViT steps, and its epoch moved by up to 45% between runs).
+  const reference = def.id === 'torch' && !opts.quick && (model === 'cnn' || model === 'vit');
+  const mode = def.mode === 'slow' ? (opts.full || reference ? 'full' : 'capped') : def.mode;
   if (opts.full || opts.quick || (model !== 'cnn' && model !== 'vit')) return { mode, fixed: null };
   return { mode, fixed: model === 'cnn' ? CNN_STEPS : VIT_STEPS };
 }
