@@ -44,6 +44,8 @@ export interface PrimitiveAttrs {
   layerNorm: { axes: number; eps: number; weight: boolean; bias: boolean };
   /** Fused scaled-dot-product attention; inputs [q, k, v] as [N, L, H, D] (Backend.attention). */
   attention: { scale: number };
+  /** The same attention with q, k and v read from one packed input qkv [N, L, 3, H, D] (self-attention). */
+  attentionPacked: { scale: number };
   // ---- the everyday math (src/tensor/math.ts) ----
   sqrt: Record<string, never>;
   abs: Record<string, never>;

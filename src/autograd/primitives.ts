@@ -14,13 +14,14 @@
  *
  * `bmm` is matmul over a leading batch axis (attention's per-head products, src/nn/attention.ts).
  *
- * Nine entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
+ * Ten entries are fused fast paths of compositions: `linear` (x·Wᵀ + b, optionally ReLU),
  * `dropout`, `softmaxCrossEntropy`, `gelu`, `layerNorm`, `softmax` (over the last axis), `conv2d`,
- * `conv2dUnfolded` and `attention` (softmax(scale·q·kᵀ)·v per head, src/ops/attention.ts).
+ * `conv2dUnfolded`, `attention` (softmax(scale·q·kᵀ)·v per head, src/ops/attention.ts) and
+ * `attentionPacked` (the same with q, k and v read from one packed tensor qkv).
  * Each is checked against float64 and central differences in the op table (test/helpers/opTable.ts),
  * `linear`, the cross-entropy, `gelu`, softmax, `conv2d` and `attention` against PyTorch too
  * (test/golden/mlp.test.ts, conv.test.ts, ops.test.ts, attention.test.ts), and `dropout`, `gelu`,
- * `layerNorm`, `softmax`, `conv2d`, `conv2dUnfolded` and `attention` against their compositions
+ * `layerNorm`, `softmax`, `conv2d`, `conv2dUnfolded`, `attention` and `attentionPacked` against their compositions
  * (test/unit/ops/dropout.test.ts, gelu.test.ts, layer-norm-fused.test.ts, softmax.test.ts,
  * attention.test.ts, test/unit/backend/direct-conv.test.ts, conv-unfolded.test.ts).
  * apply.ts runs the forwards and records the tape; backward.ts runs the backwards.
@@ -224,6 +225,15 @@ function attentionShape(q: Tensor, k: Tensor, v: Tensor): AttentionShape {
     );
   }
   return { batch, heads, queries, keys, dim, valueDim };
+}
+
+/** The sizes of a packed fused attention from qkv [N, L, 3, H, D], checked (T = S = L, Dv = D). */
+function packedAttentionShape(qkv: Tensor): AttentionShape {
+  const [batch, length, three, heads, dim] = qkv.shape as [number, number, number, number, number];
+  if (qkv.ndim !== 5 || three !== 3) {
+    throw new ShapeError(`attentionPacked expects qkv [N, L, 3, H, D]; got ${formatShape(qkv.shape)}.`);
+  }
+  return { batch, heads, queries: length, keys: length, dim, valueDim: dim, packed: true };
 }
 
 /** pad as a recorded op (the adjoint of shrink; the backward of a backward stays differentiable). */
@@ -822,6 +832,29 @@ export const rules: { readonly [P in Primitive]: Rule<P> } = {
       const dv = Tensor.uninitialized(be, v.shape);
       be.attentionBackward(g.id, q.id, k.id, v.id, probs!.id, shape, scale, dq.id, dk.id, dv.id);
       return [dq, dk, dv].map((d, i) => (needs[i] ? d : null));
+    },
+  },
+  attentionPacked: {
+    // attention with q, k and v read in place from one qkv [N, L, 3, H, D] (self-attention's one
+    // packed projection [N·L, 3E] reshaped): the same kernel, given the packed layout.
+    forward: ([qkv], { scale }) => {
+      const shape = packedAttentionShape(qkv!);
+      const { batch, heads, queries, keys, valueDim } = shape;
+      const be = qkv!.backend;
+      const out = Tensor.uninitialized(be, [batch, queries, heads, valueDim]);
+      const probs = Tensor.uninitialized(be, [batch, heads, queries, keys]);
+      be.attention(qkv!.id, qkv!.id, qkv!.id, shape, scale, out.id, probs.id);
+      return { out, saved: [probs] };
+    },
+    // attention's backward, writing dq, dk and dv into one dqkv in qkv's layout: the gradient of the
+    // packed projection's output as it lies, with no concatenation of three parts.
+    backward: (g, { inputs: [input], saved: [probs], attrs: { scale } }) => {
+      const qkv = input!.packed();
+      const shape = packedAttentionShape(qkv);
+      const be = g.backend;
+      const dqkv = Tensor.uninitialized(be, qkv.shape);
+      be.attentionBackward(g.id, qkv.id, qkv.id, qkv.id, probs!.id, shape, scale, dqkv.id, dqkv.id, dqkv.id);
+      return [dqkv];
     },
   },
   // ---- the everyday math (methods in src/tensor/math.ts; PyTorch's derivatives.yaml formulas) ----

@@ -78,6 +78,9 @@ export interface Im2colGeometry {
  * query/key dimension D and value dimension Dv per head. q is [N, T, H, D], k [N, S, H, D], v
  * [N, S, H, Dv] and the output [N, T, H, Dv], each contiguous (a linear layer's output reshaped, no
  * permute); the probabilities are [N, H, T, S]. Block (n, h) is the attention of head h of example n.
+ * With `packed`, q, k and v are one tensor qkv [N, L, 3, H, D] instead (self-attention's one packed
+ * projection: T = S = L, Dv = D), passed as q, k and v alike, and the backward's dq, dk and dv one
+ * tensor dqkv of that layout (attentionLayout says where each lies).
  */
 export interface AttentionShape {
   readonly batch: number;
@@ -86,6 +89,32 @@ export interface AttentionShape {
   readonly keys: number;
   readonly dim: number;
   readonly valueDim: number;
+  readonly packed?: boolean | undefined;
+}
+
+/**
+ * Where q, k and v (and dq, dk, dv) of an attention lie, in elements: element (n, l, h, d) of x is at
+ * x.offset + (n·L + l)·x.stride + h·dim + d. Separate tensors: offset 0, token stride H·D (H·Dv for v);
+ * packed: one token of qkv is 3·H·D long, q at 0, k at H·D and v at 2·H·D within it.
+ */
+export interface AttentionLayout {
+  readonly q: { readonly offset: number; readonly stride: number };
+  readonly k: { readonly offset: number; readonly stride: number };
+  readonly v: { readonly offset: number; readonly stride: number };
+}
+
+/** The layout of an attention's q, k and v (and their gradients) for `shape`; see AttentionLayout. */
+export function attentionLayout(shape: AttentionShape): AttentionLayout {
+  const { heads: H, dim: D, valueDim: DV } = shape;
+  if (shape.packed === true) {
+    const stride = 3 * H * D;
+    return { q: { offset: 0, stride }, k: { offset: H * D, stride }, v: { offset: 2 * H * D, stride } };
+  }
+  return {
+    q: { offset: 0, stride: H * D },
+    k: { offset: 0, stride: H * D },
+    v: { offset: 0, stride: H * DV },
+  };
 }
 
 /** The narrow interface every backend implements; see the file comment. */
@@ -357,7 +386,8 @@ export interface Backend {
    * dP_ts = Σ_e dOut_te·v_se (float32, ascending e), r_t = Σ_s dP_ts·probs_ts (float64, ascending s),
    * dS_ts = round(probs_ts·(dP_ts − r_t)·scale) (float64, rounded once); then dq_td = Σ_s dS_ts·k_sd,
    * dk_sd = Σ_t dS_ts·q_td and dv_se = Σ_t probs_ts·dOut_te (float32 sums from 0, ascending s or t).
-   * dq, dk and dv are written whole in q's, k's and v's layouts.
+   * dq, dk and dv are written whole in q's, k's and v's layouts (packed: dqkv whole, one storage
+   * passed three times).
    */
   attentionBackward(
     dOut: StorageId,

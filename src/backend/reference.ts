@@ -4,19 +4,20 @@
  * in matmul, which costs nothing in clarity). Constructed with Float64Array it is the float64 path the
  * gradient checks use.
  */
-import type {
-  AttentionShape,
-  Backend,
-  BinaryOp,
-  Im2colGeometry,
-  MatmulEpilogue,
-  MemoryInfo,
-  RandomDist,
-  RandomStream,
-  ReduceOp,
-  SgdParams,
-  StorageId,
-  UnaryOp,
+import {
+  attentionLayout,
+  type AttentionShape,
+  type Backend,
+  type BinaryOp,
+  type Im2colGeometry,
+  type MatmulEpilogue,
+  type MemoryInfo,
+  type RandomDist,
+  type RandomStream,
+  type ReduceOp,
+  type SgdParams,
+  type StorageId,
+  type UnaryOp,
 } from './backend.js';
 import { fillNormal, fillUniform } from '../random/philox.js';
 import { copyStridedArrays, gatherArrays, scatterAddArrays } from './indexing.js';
@@ -732,6 +733,7 @@ export class ReferenceBackend implements Backend {
       FloatArray,
     ];
     const { batch, heads: H, queries: T, keys: S, dim: D, valueDim: DV } = shape;
+    const L = attentionLayout(shape);
     const p = this.precision;
     const r = p.round;
     const sc = r(scale);
@@ -741,11 +743,11 @@ export class ReferenceBackend implements Backend {
       for (let h = 0; h < H; h++) {
         const pb = (n * H + h) * T * S;
         for (let t = 0; t < T; t++) {
-          const qi = ((n * T + t) * H + h) * D;
+          const qi = L.q.offset + (n * T + t) * L.q.stride + h * D;
           // Each sum is one float32 accumulator from 0 in ascending index: the order of wasm's SIMD
           // lanes, each lane one score (or one output element).
           for (let s = 0; s < S; s++) {
-            const ki = ((n * S + s) * H + h) * D;
+            const ki = L.k.offset + (n * S + s) * L.k.stride + h * D;
             let acc = 0;
             for (let d = 0; d < D; d++) acc = r(acc + r(qs[qi + d]! * ks[ki + d]!));
             row[s] = r(acc * sc);
@@ -755,7 +757,7 @@ export class ReferenceBackend implements Backend {
           for (let e = 0; e < DV; e++) {
             let acc = 0;
             for (let s = 0; s < S; s++)
-              acc = r(acc + r(ps[pb + t * S + s]! * vs[((n * S + s) * H + h) * DV + e]!));
+              acc = r(acc + r(ps[pb + t * S + s]! * vs[L.v.offset + (n * S + s) * L.v.stride + h * DV + e]!));
             o[oi + e] = acc;
           }
         }
@@ -787,9 +789,11 @@ export class ReferenceBackend implements Backend {
     ];
     const { batch, heads: H, queries: T, keys: S, dim: D, valueDim: DV } = shape;
     const r = this.precision.round;
-    const qAt = (n: number, t: number, h: number): number => ((n * T + t) * H + h) * D;
-    const kAt = (n: number, s: number, h: number): number => ((n * S + s) * H + h) * D;
-    const vAt = (n: number, s: number, h: number): number => ((n * S + s) * H + h) * DV;
+    // q, k and v (and dq, dk, dv) where the layout puts them: three tensors, or one packed qkv.
+    const L = attentionLayout(shape);
+    const qAt = (n: number, t: number, h: number): number => L.q.offset + (n * T + t) * L.q.stride + h * D;
+    const kAt = (n: number, s: number, h: number): number => L.k.offset + (n * S + s) * L.k.stride + h * D;
+    const vAt = (n: number, s: number, h: number): number => L.v.offset + (n * S + s) * L.v.stride + h * DV;
     const gAt = (n: number, t: number, h: number): number => ((n * T + t) * H + h) * DV;
     // dS of one block [T, S], scale included, each entry rounded to the storage precision.
     const dS = new Float64Array(T * S);

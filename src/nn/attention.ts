@@ -7,11 +7,13 @@
  * (after dropout) averaged over heads. Inputs are [T, N, E] by default, [N, T, E] with batchFirst.
  * Without the weights (needWeights false: `forward`, the ViT's call) and with no dropout applied to the
  * probabilities (dropout 0, or eval mode), the heads attend in one fused kernel each way
- * (ops/attention.ts's `attention`) on the projections as they lie; otherwise by the composition.
+ * (ops/attention.ts's `attention`) on the projections as they lie; otherwise by the composition. Self-
+ * attention on that path (query, key and value the same tensor) projects with one GEMM on the whole
+ * packed weight and attends on its output in place (`attentionPacked`).
  */
 import { checkOptions } from '../tensor/options.js';
 import { ArgumentError, ShapeError, formatShape, formatValue } from '../errors.js';
-import { attention, attentionComposed } from '../ops/attention.js';
+import { attention, attentionComposed, attentionPacked } from '../ops/attention.js';
 import { applyDropout, checkDropoutP } from '../ops/dropout.js';
 import { linear } from '../ops/linear.js';
 import { defaultGenerator, type Generator } from '../random/generator.js';
@@ -168,35 +170,43 @@ export class MultiheadAttention extends Module {
         `MultiheadAttention: query, key and value must share the batch size and key/value the sequence length; got ${formatShape(query.shape)}, ${formatShape(key.shape)}, ${formatShape(value.shape)}.`,
       );
     }
-    // Each input with its third of the packed weight and bias (PyTorch's _in_projection). Picking
-    // the thirds of the 3E×E weight costs 3E² multiplies; one packed GEMM for self-attention would
-    // instead need its [N·T, 3E] output cut in three, a pass over 3× the activations each way.
-    const w = this.inProjWeight.reshape([3, E * E]);
-    const b = this.inProjBias?.reshape([3, E]);
-    // Projected to [N, L, H, D]: the linear output [N·L, E] as it lies, heads split by a view.
-    const project = (x: Tensor, L: number, i: number): Tensor =>
-      linear(x.reshape([N * L, E]), w.select(0, i).reshape([E, E]), b ? b.select(0, i) : null).reshape([
-        N,
-        L,
-        H,
-        D,
-      ]);
-    const q = project(q0, T, 0);
-    const k = project(k0, S, 1);
-    const v = project(v0, S, 2);
     const dropping = this.dropout > 0 && this.training;
+    const fused = opts.needWeights === false && !dropping;
     let merged: Tensor;
     let weights: Tensor | null = null;
-    if (opts.needWeights === false && !dropping) {
-      // The fused kernel: no head permutes, no probabilities handed out.
-      merged = attention(q, k, v, 1 / Math.sqrt(D)).reshape([N * T, E]);
+    if (fused && query === key && key === value) {
+      // Self-attention: one GEMM with the whole packed weight (PyTorch's _in_projection_packed) gives
+      // [N·T, 3E] = [N, T, 3, H, D] as it lies, and the fused kernel reads q, k and v from it in place;
+      // backward, one dX and one dW product instead of three each, and no weight thirds copied.
+      const qkv = linear(q0.reshape([N * T, E]), this.inProjWeight, this.inProjBias).reshape([N, T, 3, H, D]);
+      merged = attentionPacked(qkv, 1 / Math.sqrt(D)).reshape([N * T, E]);
     } else {
-      // Dropout on the probabilities, or the probabilities asked for: the composition.
-      const composed = attentionComposed(q, k, v, 1 / Math.sqrt(D), {
-        dropProbabilities: dropping ? (probs) => this.dropAttention(probs) : undefined,
-      });
-      merged = composed.output.reshape([N * T, E]);
-      weights = composed.weights;
+      // Each input with its third of the packed weight and bias (PyTorch's _in_projection): query, key
+      // and value differ, or the probabilities are needed (the composition's head permutes copy anyway).
+      const w = this.inProjWeight.reshape([3, E * E]);
+      const b = this.inProjBias?.reshape([3, E]);
+      // Projected to [N, L, H, D]: the linear output [N·L, E] as it lies, heads split by a view.
+      const project = (x: Tensor, L: number, i: number): Tensor =>
+        linear(x.reshape([N * L, E]), w.select(0, i).reshape([E, E]), b ? b.select(0, i) : null).reshape([
+          N,
+          L,
+          H,
+          D,
+        ]);
+      const q = project(q0, T, 0);
+      const k = project(k0, S, 1);
+      const v = project(v0, S, 2);
+      if (fused) {
+        // The fused kernel: no head permutes, no probabilities handed out.
+        merged = attention(q, k, v, 1 / Math.sqrt(D)).reshape([N * T, E]);
+      } else {
+        // Dropout on the probabilities, or the probabilities asked for: the composition.
+        const composed = attentionComposed(q, k, v, 1 / Math.sqrt(D), {
+          dropProbabilities: dropping ? (probs) => this.dropAttention(probs) : undefined,
+        });
+        merged = composed.output.reshape([N * T, E]);
+        weights = composed.weights;
+      }
     }
     const out = this.outProj.forward(merged).reshape([N, T, E]);
     const output = this.batchFirst ? out : out.permute([1, 0, 2]);

@@ -4,7 +4,8 @@
  *
  * `attention` is the fused primitive (autograd/primitives.ts) for many heads at once, in the layout a
  * linear projection gives ([N, L, H, D]: no head permutes): one kernel per direction, each (example,
- * head) block computed whole, where the composition `attentionComposed` permutes the heads out and back
+ * head) block computed whole; `attentionPacked` is the same kernel reading q, k and v from self-attention's
+ * one packed projection [N, L, 3, H, D]. The composition `attentionComposed` permutes the heads out and back
  * (copies) around two batched products of tiny matrices and a softmax. `attentionComposed` stays as its
  * reference (test/unit/ops/attention.test.ts), and for the callers that need the probabilities.
  *
@@ -61,6 +62,18 @@ function checkHeads(q: Tensor, k: Tensor, v: Tensor, what: string): void {
 export function attention(q: Tensor, k: Tensor, v: Tensor, scale = 1 / Math.sqrt(q.shape[3] ?? 1)): Tensor {
   checkHeads(q, k, v, 'attention');
   return apply('attention', [q, k, v], { scale });
+}
+
+/**
+ * Self-attention `attention(q, k, v, scale)` with q, k and v the three parts of one packed tensor qkv
+ * [N, L, 3, H, D] (self-attention's one projection [N·L, 3E] reshaped, PyTorch's q, k, v row order):
+ * the output [N, L, H, D], one fused kernel each way, the backward writing the gradient of qkv whole.
+ */
+export function attentionPacked(qkv: Tensor, scale = 1 / Math.sqrt(qkv.shape[4] ?? 1)): Tensor {
+  if (qkv.ndim !== 5 || qkv.shape[2] !== 3) {
+    throw new ShapeError(`attentionPacked expects qkv [N, L, 3, H, D]; got ${formatShape(qkv.shape)}.`);
+  }
+  return apply('attentionPacked', [qkv], { scale });
 }
 
 /**

@@ -89,7 +89,7 @@ export interface Kernels {
   softmaxBackward(y: number, dy: number, out: number, rowFrom: number, rowTo: number, cols: number): void;
   /**
    * Fused attention for (n, h) blocks [blockFrom, blockTo) (assembly/attention.ts); shape holds T, S,
-   * H, D, Dv; the workspace (D + T)·S₄ floats (S₄: S rounded up to a multiple of 4).
+   * H, D, Dv and q's, k's and v's token strides; the workspace (D + T)·S₄ floats (S₄: S rounded up to a multiple of 4).
    */
   attention(
     q: number,

@@ -11,17 +11,18 @@
  * attention (forward and backward); to float32
  * rounding for matmul, exp/log/tanh and softmax cross-entropy.
  */
-import type {
-  AttentionShape,
-  Backend,
-  BinaryOp,
-  Im2colGeometry,
-  MatmulEpilogue,
-  MemoryInfo,
-  ReduceOp,
-  SgdParams,
-  StorageId,
-  UnaryOp,
+import {
+  attentionLayout,
+  type AttentionShape,
+  type Backend,
+  type BinaryOp,
+  type Im2colGeometry,
+  type MatmulEpilogue,
+  type MemoryInfo,
+  type ReduceOp,
+  type SgdParams,
+  type StorageId,
+  type UnaryOp,
 } from '../backend.js';
 import { dropoutKeep } from '../../random/dropoutKeep.js';
 import type { RandomDist, RandomStream } from '../../random/stream.js';
@@ -741,10 +742,11 @@ export class WasmBackend implements Backend {
     const blocks = shape.batch * shape.heads;
     if (blocks * shape.queries === 0) return;
     const { queries: T, keys: S, dim: D } = shape;
+    const L = attentionLayout(shape);
     const args = {
-      q: this.ptr(q),
-      k: this.ptr(k),
-      v: this.ptr(v),
+      q: this.ptr(q) + 4 * L.q.offset,
+      k: this.ptr(k) + 4 * L.k.offset,
+      v: this.ptr(v) + 4 * L.v.offset,
       out: this.ptr(out),
       probs: this.ptr(probs),
       shape: this.writeAttentionShape(shape),
@@ -771,15 +773,17 @@ export class WasmBackend implements Backend {
     const blocks = shape.batch * shape.heads;
     const { queries: T, keys: S, valueDim: DV } = shape;
     if (blocks === 0) return;
+    // Packed, q, k and v are one storage (dq, dk, dv another): the kernel gets pointers to each part.
+    const L = attentionLayout(shape);
     const args = {
       dOut: this.ptr(dOut),
-      q: this.ptr(q),
-      k: this.ptr(k),
-      v: this.ptr(v),
+      q: this.ptr(q) + 4 * L.q.offset,
+      k: this.ptr(k) + 4 * L.k.offset,
+      v: this.ptr(v) + 4 * L.v.offset,
       probs: this.ptr(probs),
-      dq: this.ptr(dq),
-      dk: this.ptr(dk),
-      dv: this.ptr(dv),
+      dq: this.ptr(dq) + 4 * L.q.offset,
+      dk: this.ptr(dk) + 4 * L.k.offset,
+      dv: this.ptr(dv) + 4 * L.v.offset,
       shape: this.writeAttentionShape(shape),
       scale,
     };
@@ -790,9 +794,14 @@ export class WasmBackend implements Backend {
     this.overRanges('attentionBackward', args, blocks, work, 'attention', 4 * ((DV + T) * S4 + T * S));
   }
 
-  /** Writes an attention's sizes into the argument block in the kernels' word order (assembly/attention.ts); returns its address. */
+  /**
+   * Writes an attention's sizes and the token strides of q, k and v into the argument block in the
+   * kernels' word order (assembly/attention.ts); returns its address.
+   */
   private writeAttentionShape(s: AttentionShape): number {
-    this.heap.i32.set([s.queries, s.keys, s.heads, s.dim, s.valueDim], this.args >>> 2);
+    const L = attentionLayout(s);
+    const words = [s.queries, s.keys, s.heads, s.dim, s.valueDim, L.q.stride, L.k.stride, L.v.stride];
+    this.heap.i32.set(words, this.args >>> 2);
     return this.args;
   }
 

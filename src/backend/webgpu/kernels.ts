@@ -481,35 +481,74 @@ ${entry}
   for (var c = 0u; c < cols; c++) { out[base + c] = ys[base + c] * (dys[base + c] - s); }
 }`;
 
-/** The fused attention's sizes and index helpers (P0 blocks N·H, P1 T, P2 S, P3 H, P4 D, P5 Dv, P6 scale). */
-const attentionLets = /* wgsl */ `
+/**
+ * The fused attention's sizes and index helpers (P0 blocks N·H, P1 T, P2 S, P3 H, P4 D, P5 Dv, P6
+ * scale): element (t or s, d) of block (n, h) at xb + l·xStride + d, q, k and v each in [N, L, H, D]
+ * or, packed, all in one qkv [N, L, 3, H, D] (Backend's attentionLayout, the CPU backends' too).
+ */
+function attentionLets(packed: boolean): string {
+  const strides = packed
+    ? 'let qStride = 3u * H * D; let kStride = qStride; let vStride = qStride;'
+    : 'let qStride = H * D; let kStride = H * D; let vStride = H * DV;';
+  const offsets = packed
+    ? 'let kOffset = H * D; let vOffset = 2u * H * D;'
+    : 'let kOffset = 0u; let vOffset = 0u;';
+  return /* wgsl */ `
   if (i >= P(0u)) { return; }
   let T = P(1u); let S = P(2u); let H = P(3u); let D = P(4u); let DV = P(5u); let scale = PF(6u);
   let n = i / H; let h = i % H;
   let pb = i * T * S;
-  // Element (t or s, d) of block (n, h) in the [N, L, H, D] layouts.
-  let qb = (n * T * H + h) * D; let kb = (n * S * H + h) * D;
-  let vb = (n * S * H + h) * DV; let gb = (n * T * H + h) * DV;
-  let qStride = H * D; let vStride = H * DV;`;
+  ${strides}
+  ${offsets}
+  let qb = n * T * qStride + h * D; let kb = kOffset + n * S * kStride + h * D;
+  let vb = vOffset + n * S * vStride + h * DV;
+  // dOut and the output are [N, T, H, Dv] either way.
+  let gb = (n * T * H + h) * DV; let gStride = H * DV;`;
+}
+
+/**
+ * The arrays q, k and v (and dq, dk, dv) are read from (written to): three bindings each, or, packed,
+ * one (qkv, dqkv): WebGPU refuses a writable binding that overlaps another, so dqkv cannot be bound
+ * three times.
+ */
+function attentionArrays(packed: boolean): {
+  q: string;
+  k: string;
+  v: string;
+  dq: string;
+  dk: string;
+  dv: string;
+} {
+  return packed
+    ? { q: 'qkv', k: 'qkv', v: 'qkv', dq: 'dqkv', dk: 'dqkv', dv: 'dqkv' }
+    : { q: 'q', k: 'k', v: 'v', dq: 'dq', dk: 'dk', dv: 'dv' };
+}
 
 /**
  * Fused attention, one thread per (n, h) block (Backend.attention): per query row the scores (staged in
  * probs), their softmax in place (maximum, then Σ exp in ascending key, then the quotient), then
- * out = probs·v. Float32 throughout; the CPU backends' order of sums, to float32 rounding.
+ * out = probs·v. Float32 throughout; the CPU backends' order of sums, to float32 rounding. Bindings:
+ * q, k, v (packed: qkv), out, probs.
  */
-export const attentionSource = `${header}${linearIndex}
-@group(0) @binding(1) var<storage, read> q: array<f32>;
+export function attentionSource(packed: boolean): string {
+  const { q, k, v } = attentionArrays(packed);
+  const inputs = packed
+    ? '@group(0) @binding(1) var<storage, read> qkv: array<f32>;'
+    : `@group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
-${entry}${attentionLets}
+@group(0) @binding(3) var<storage, read> v: array<f32>;`;
+  const o = packed ? 2 : 4;
+  return `${header}${linearIndex}
+${inputs}
+@group(0) @binding(${o}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${o + 1}) var<storage, read_write> probs: array<f32>;
+${entry}${attentionLets(packed)}
   for (var t = 0u; t < T; t++) {
     let row = pb + t * S;
     var mx = negInf();
     for (var s = 0u; s < S; s++) {
       var acc = 0.0;
-      for (var d = 0u; d < D; d++) { acc += q[qb + t * qStride + d] * k[kb + s * qStride + d]; }
+      for (var d = 0u; d < D; d++) { acc += ${q}[qb + t * qStride + d] * ${k}[kb + s * kStride + d]; }
       let score = acc * scale;
       probs[row + s] = score;
       if (score > mx || isNan(score)) { mx = score; }
@@ -519,54 +558,65 @@ ${entry}${attentionLets}
     for (var s = 0u; s < S; s++) { probs[row + s] = probs[row + s] / sum; }
     for (var e = 0u; e < DV; e++) {
       var acc = 0.0;
-      for (var s = 0u; s < S; s++) { acc += probs[row + s] * v[vb + s * vStride + e]; }
-      out[gb + t * vStride + e] = acc;
+      for (var s = 0u; s < S; s++) { acc += probs[row + s] * ${v}[vb + s * vStride + e]; }
+      out[gb + t * gStride + e] = acc;
     }
   }
 }`;
+}
 
 /**
  * attention's backward, one thread per (n, h) block (Backend.attentionBackward): dk and dv start at 0;
  * per query row r = Σ_s dP_s·probs_s, then dS = probs·(dP − r)·scale (dP recomputed: no scratch
  * buffer), accumulated into dq's row and into dk and dv (the block's own rows, so no other thread
- * writes them). Float32 throughout.
+ * writes them). Float32 throughout. Bindings: g, q, k, v (packed: qkv), probs, dq, dk, dv (packed: dqkv).
  */
-export const attentionBackwardSource = `${header}${linearIndex}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
+export function attentionBackwardSource(packed: boolean): string {
+  const { q, k, v, dq, dk, dv } = attentionArrays(packed);
+  const inputs = packed
+    ? '@group(0) @binding(2) var<storage, read> qkv: array<f32>;'
+    : `@group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> v: array<f32>;
-@group(0) @binding(5) var<storage, read> probs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dv: array<f32>;
-${entry}${attentionLets}
+@group(0) @binding(4) var<storage, read> v: array<f32>;`;
+  const p = packed ? 3 : 5;
+  const outputs = packed
+    ? `@group(0) @binding(${p + 1}) var<storage, read_write> dqkv: array<f32>;`
+    : `@group(0) @binding(${p + 1}) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(${p + 2}) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(${p + 3}) var<storage, read_write> dv: array<f32>;`;
+  return `${header}${linearIndex}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+${inputs}
+@group(0) @binding(${p}) var<storage, read> probs: array<f32>;
+${outputs}
+${entry}${attentionLets(packed)}
   for (var s = 0u; s < S; s++) {
-    for (var d = 0u; d < D; d++) { dk[kb + s * qStride + d] = 0.0; }
-    for (var e = 0u; e < DV; e++) { dv[vb + s * vStride + e] = 0.0; }
+    for (var d = 0u; d < D; d++) { ${dk}[kb + s * kStride + d] = 0.0; }
+    for (var e = 0u; e < DV; e++) { ${dv}[vb + s * vStride + e] = 0.0; }
   }
   for (var t = 0u; t < T; t++) {
     let row = pb + t * S;
     var r = 0.0;
     for (var s = 0u; s < S; s++) {
       var dp = 0.0;
-      for (var e = 0u; e < DV; e++) { dp += g[gb + t * vStride + e] * v[vb + s * vStride + e]; }
+      for (var e = 0u; e < DV; e++) { dp += g[gb + t * gStride + e] * ${v}[vb + s * vStride + e]; }
       r += dp * probs[row + s];
     }
-    for (var d = 0u; d < D; d++) { dq[qb + t * qStride + d] = 0.0; }
+    for (var d = 0u; d < D; d++) { ${dq}[qb + t * qStride + d] = 0.0; }
     for (var s = 0u; s < S; s++) {
       var dp = 0.0;
-      for (var e = 0u; e < DV; e++) { dp += g[gb + t * vStride + e] * v[vb + s * vStride + e]; }
+      for (var e = 0u; e < DV; e++) { dp += g[gb + t * gStride + e] * ${v}[vb + s * vStride + e]; }
       let y = probs[row + s];
       let ds = y * (dp - r) * scale;
       for (var d = 0u; d < D; d++) {
-        dq[qb + t * qStride + d] += ds * k[kb + s * qStride + d];
-        dk[kb + s * qStride + d] += ds * q[qb + t * qStride + d];
+        ${dq}[qb + t * qStride + d] += ds * ${k}[kb + s * kStride + d];
+        ${dk}[kb + s * kStride + d] += ds * ${q}[qb + t * qStride + d];
       }
-      for (var e = 0u; e < DV; e++) { dv[vb + s * vStride + e] += y * g[gb + t * vStride + e]; }
+      for (var e = 0u; e < DV; e++) { ${dv}[vb + s * vStride + e] += y * g[gb + t * gStride + e]; }
     }
   }
 }`;
+}
 
 /** SGD: P0 size, P1 lr, P2 momentum, P3 weight decay (floats); velocity variant updates v. */
 export function sgdSource(withVelocity: boolean): string {

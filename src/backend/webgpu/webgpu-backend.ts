@@ -578,7 +578,10 @@ export class WebGPUBackend implements Backend {
       [out, blocks * shape.queries * shape.valueDim],
       [probs, blocks * shape.queries * shape.keys],
     ];
-    this.record('attention', () => attentionSource, [q, k, v], outs, p, grid(blocks));
+    // Packed, q, k and v are one storage, bound once (the kernel reads each part at its offset).
+    const packed = shape.packed === true;
+    const inputs = packed ? [q] : [q, k, v];
+    this.record(`attention:${packed}`, () => attentionSource(packed), inputs, outs, p, grid(blocks));
   }
 
   attentionBackward(
@@ -597,15 +600,21 @@ export class WebGPUBackend implements Backend {
     if (blocks === 0) return;
     const p = this.attentionParams(shape, scale);
     const { queries: T, keys: S, dim: D, valueDim: DV } = shape;
-    const outs: [StorageId, number][] = [
-      [dq, blocks * T * D],
-      [dk, blocks * S * D],
-      [dv, blocks * S * DV],
-    ];
+    // Packed, dq, dk and dv are one storage dqkv, bound once (WebGPU refuses overlapping writable
+    // bindings) and written whole; q, k and v likewise one storage qkv.
+    const packed = shape.packed === true;
+    const outs: [StorageId, number][] = packed
+      ? [[dq, blocks * T * 3 * D]]
+      : [
+          [dq, blocks * T * D],
+          [dk, blocks * S * D],
+          [dv, blocks * S * DV],
+        ];
+    const inputs = packed ? [dOut, q, probs] : [dOut, q, k, v, probs];
     this.record(
-      'attentionBackward',
-      () => attentionBackwardSource,
-      [dOut, q, k, v, probs],
+      `attentionBackward:${packed}`,
+      () => attentionBackwardSource(packed),
+      inputs,
       outs,
       p,
       grid(blocks),

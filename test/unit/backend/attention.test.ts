@@ -3,7 +3,9 @@
  * against the reference backend bit for bit over shapes with T ≠ S, D and Dv not multiples of 4 (the
  * SIMD lanes' scalar tails), odd head counts and special values; the wasm kernels split by (n, h)
  * blocks across 1, 2 and 3 threads bit for bit on the tiny ViT's size; and the float32 reference
- * against the float64 one. The primitive against its composition and PyTorch is
+ * against the float64 one; and the packed layout (q, k and v in one qkv [N, L, 3, H, D], dq, dk and dv
+ * in one dqkv) against the separate inputs bit for bit, on every CPU kernel and thread count. The
+ * primitive against its composition and PyTorch is
  * test/unit/ops/attention.test.ts's and test/golden/attention.test.ts's.
  */
 import { test } from 'node:test';
@@ -82,6 +84,64 @@ function kernels(be: Backend, s: AttentionShape, x: Inputs, scale: number): Outp
     for (const id of [q, k, v, g, ...Object.values(ids)]) be.free(id);
   }
 }
+
+/**
+ * The kernels with q, k and v packed into one qkv [N, L, 3, H, D] (T = S, Dv = D): qkv interleaved
+ * from x's q, k and v, dqkv (starting dirty: written whole) split back into dq, dk and dv, so the
+ * result compares with `kernels` on the same inputs.
+ */
+function packedKernels(be: Backend, s: AttentionShape, x: Inputs, scale: number): Outputs {
+  const { batch: N, queries: L, keys: S, heads: H, dim: D, valueDim: DV } = s;
+  assert.ok(L === S && D === DV, 'packed: T = S and Dv = D');
+  const HD = H * D;
+  const tokens = N * L;
+  const qkvData = new Float32Array(tokens * 3 * HD);
+  [x.q, x.k, x.v].forEach((part, j) => {
+    for (let t = 0; t < tokens; t++) qkvData.set(part.subarray(t * HD, (t + 1) * HD), (3 * t + j) * HD);
+  });
+  const packed: AttentionShape = { ...s, packed: true };
+  const qkv = be.alloc(qkvData.length);
+  be.write(qkv, qkvData);
+  const g = be.alloc(x.g.length);
+  be.write(g, x.g);
+  const sizes = { out: tokens * HD, probs: N * H * L * L, dqkv: qkvData.length };
+  const ids = Object.fromEntries(
+    Object.entries(sizes).map(([n, size]) => {
+      const id = be.alloc(size);
+      be.fill(id, size, 7);
+      return [n, id];
+    }),
+  ) as Record<keyof typeof sizes, number>;
+  try {
+    be.attention(qkv, qkv, qkv, packed, scale, ids.out, ids.probs);
+    be.attentionBackward(g, qkv, qkv, qkv, ids.probs, packed, scale, ids.dqkv, ids.dqkv, ids.dqkv);
+    const dqkv = be.readSync(ids.dqkv, sizes.dqkv);
+    const [dq, dk, dv] = [0, 1, 2].map((j) => {
+      const part = new Float32Array(tokens * HD);
+      for (let t = 0; t < tokens; t++)
+        part.set(dqkv.subarray((3 * t + j) * HD, (3 * t + j + 1) * HD), t * HD);
+      return part;
+    }) as [Float32Array, Float32Array, Float32Array];
+    return {
+      out: be.readSync(ids.out, sizes.out),
+      probs: be.readSync(ids.probs, sizes.probs),
+      dq,
+      dk,
+      dv,
+    };
+  } finally {
+    for (const id of [qkv, g, ...Object.values(ids)]) be.free(id);
+  }
+}
+
+/** [N, L, H, D] for the packed layout: one element; odd H; D off the lanes; the ViT's block. */
+const PACKED_SHAPES: readonly (readonly [number, number, number, number])[] = [
+  [1, 1, 1, 1],
+  [2, 5, 2, 4],
+  [2, 6, 3, 5],
+  [1, 9, 1, 7],
+  [3, 17, 4, 16],
+];
 
 /** The first index where two arrays differ as bits (Object.is, so NaN = NaN and −0 ≠ 0), or −1. */
 function firstDifference(a: Float32Array, b: Float32Array): number {
@@ -185,5 +245,48 @@ test("the wasm kernels give the same bits on 1, 2 and 3 threads (the ViT's atten
   const want = kernels(reference, s, x, 0.25);
   for (const [t, r] of runs.entries()) {
     for (const n of NAMES) assert.equal(firstDifference(r[n], want[n]), -1, `${t + 1} threads: ${n}`);
+  }
+});
+
+test("packed qkv [N, L, 3, H, D]: every CPU kernel gives the separate-input kernels' bits (reference, both wasm builds, 1–3 threads)", async () => {
+  const builds = [await createWasmBackend(), await createWasmBackend({ variant: 'simd' })];
+  const check = (be: Backend, name: string, dims: readonly number[], sc: number): void => {
+    const [N, L, H, D] = dims as [number, number, number, number];
+    const s = shapeOf([N, L, L, H, D, D]);
+    const x = inputsFor(s, 5 * D + L);
+    // The separate-input reference kernel is the oracle for the packed ones on every backend.
+    const want = kernels(reference, s, x, sc);
+    const got = packedKernels(be, s, x, sc);
+    for (const n of NAMES) {
+      const i = firstDifference(got[n], want[n]);
+      assert.equal(i, -1, `${name} ${dims.join('×')} scale ${sc}: ${n}[${i}] ${got[n][i]} vs ${want[n][i]}`);
+    }
+  };
+  try {
+    for (const dims of PACKED_SHAPES) {
+      for (const sc of [1 / Math.sqrt(dims[3]!), 4]) {
+        check(reference, 'reference', dims, sc);
+        for (const be of builds) check(be, be.variant, dims, sc);
+      }
+    }
+  } finally {
+    builds.forEach((be) => be.dispose());
+  }
+  // The ViT's attention split by (n, h) blocks over 1, 2 and 3 threads.
+  for (const threads of [1, 2, 3]) {
+    const be = await createBackend('wasm', { threads });
+    const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
+    (be as WasmBackend).traceThreads(trace);
+    (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+    try {
+      check(be, `${threads} threads`, [256, 17, 4, 16], 0.25);
+      const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]));
+      if (threads > 1) {
+        for (const c of ['attention', 'attentionBackward'])
+          assert.ok(commands.has(c), `${threads} threads: packed ${c} never split`);
+      }
+    } finally {
+      disposeBackend(be);
+    }
   }
 });

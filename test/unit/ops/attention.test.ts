@@ -5,7 +5,9 @@
  * reference (where the two agree to float64 rounding); with T ≠ S, D not a multiple of 4, odd head
  * counts, Dv ≠ D, inputs that are views, and an input without a gradient. Also which path
  * nn.MultiheadAttention and scaledDotProductAttention take (fused without the weights and without
- * dropout applied, composed otherwise) and that both paths agree there.
+ * dropout applied, composed otherwise; self-attention's fused path on the one packed projection) and that
+ * the paths agree there. `attentionPacked` (q, k and v read from one qkv [N, L, 3, H, D]) against `attention`
+ * on qkv's three parts, bit for bit, and against the composition.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,12 @@ import {
   tidy,
   type Tensor,
 } from '../../../src/index.js';
-import { attention, attentionComposed, scaledDotProductAttention } from '../../../src/ops/attention.js';
+import {
+  attention,
+  attentionComposed,
+  attentionPacked,
+  scaledDotProductAttention,
+} from '../../../src/ops/attention.js';
 import { backends } from '../../helpers/backends.js';
 import { randomArray } from '../../helpers/testData.js';
 
@@ -141,6 +148,80 @@ test('inputs that are views (heads-first tensors permuted) give the values and g
   a.grads.forEach((g, i) => assert.deepEqual(g, b.grads[i]));
 });
 
+/** [N, L, H, D] and a scale (undefined: the default 1/√D) for the packed layout (T = S, Dv = D). */
+const PACKED_SHAPES: readonly { dims: readonly number[]; scale?: number }[] = [
+  { dims: [1, 1, 1, 1] },
+  { dims: [2, 5, 2, 4] },
+  { dims: [2, 3, 3, 5] },
+  { dims: [3, 17, 4, 16] },
+  { dims: [1, 6, 1, 3], scale: 0.9 },
+];
+
+/** out = f(qkv) for a random qkv [N, L, 3, H, D] and the gradient of Σ r ⊙ out with respect to qkv. */
+function runPacked(f: (qkv: Tensor) => Tensor, dims: readonly number[], seed: number): Result {
+  const [N, L, H, D] = dims as [number, number, number, number];
+  return tidy(() => {
+    const qkv = tensor(randomArray(N * L * 3 * H * D, seed), { shape: [N, L, 3, H, D], requiresGrad: true });
+    const out = f(qkv);
+    assert.deepEqual(out.shape, [N, L, H, D]);
+    out
+      .mul(tensor(randomArray(out.size, seed + 1), { shape: out.shape }))
+      .sum()
+      .backward();
+    return { out: out.dataSync(), grads: [qkv.grad!.dataSync()] };
+  });
+}
+
+describe('attentionPacked equals attention on the three parts of qkv, bit for bit (values and the gradient of qkv)', () => {
+  const float64 = { name: 'js64', create: async () => new ReferenceBackend(Float64Array) as Backend };
+  for (const entry of [...backends, float64]) {
+    test(entry.name, async () => {
+      const backend = await entry.create();
+      on(backend, () => {
+        for (const { dims, scale } of PACKED_SHAPES) {
+          // The same kernel on the same numbers: packed reads them in place, the separate inputs are
+          // the parts' copies (select views, packed by apply), and their gradients pad back into qkv.
+          const got = runPacked((qkv) => attentionPacked(qkv, scale), dims, 61);
+          const want = runPacked(
+            (qkv) => attention(qkv.select(2, 0), qkv.select(2, 1), qkv.select(2, 2), scale),
+            dims,
+            61,
+          );
+          const what = `${dims.join('×')}${scale === undefined ? '' : ` scale ${scale}`}`;
+          assert.deepEqual(got.out, want.out, `${what} out`);
+          assert.deepEqual(got.grads[0], want.grads[0], `${what} grad qkv`);
+          // And the composition, to float32 rounding.
+          const composedOut = runPacked(
+            (qkv) => attentionComposed(qkv.select(2, 0), qkv.select(2, 1), qkv.select(2, 2), scale).output,
+            dims,
+            61,
+          );
+          const tol = entry.name === 'js64' ? 1e-12 : 1e-5;
+          assertClose(got.out, composedOut.out, tol, `${what} out vs composition`);
+          assertClose(got.grads[0]!, composedOut.grads[0]!, tol, `${what} grad qkv vs composition`);
+        }
+      });
+    });
+  }
+});
+
+test("attentionPacked: the primitive is recorded; a view as qkv gives its copy's values and gradient; bad shapes refused", () => {
+  tidy(() => {
+    const qkv = tensor(randomArray(2 * 3 * 3 * 2 * 4, 71), { shape: [2, 3, 3, 2, 4], requiresGrad: true });
+    assert.equal(attentionPacked(qkv).node?.prim, 'attentionPacked');
+    assert.throws(() => attentionPacked(qkv.reshape([2, 3, 6, 4])), /\[N, L, 3, H, D\]/);
+    assert.throws(() => attentionPacked(qkv.reshape([2, 9, 1, 2, 4])), ShapeError);
+  });
+  // qkv laid out [N, 3, H, L, D] and viewed back as [N, L, 3, H, D]: a strided input.
+  const dims = [2, 5, 3, 4];
+  const viaView = (qkv: Tensor): Tensor =>
+    attentionPacked(qkv.permute([0, 2, 3, 1, 4]).contiguous().permute([0, 3, 1, 2, 4]));
+  const a = runPacked(viaView, dims, 81);
+  const b = runPacked((qkv) => attentionPacked(qkv), dims, 81);
+  assert.deepEqual(a.out, b.out);
+  assert.deepEqual(a.grads[0], b.grads[0]);
+});
+
 test('attention refuses mismatched shapes with a ShapeError', () => {
   const t = (...shape: number[]): Tensor =>
     tensor(new Float32Array(shape.reduce((p, d) => p * d, 1)), { shape });
@@ -151,10 +232,15 @@ test('attention refuses mismatched shapes with a ShapeError', () => {
 
 /** Counts the calls of the backend's fused attention kernel while `f` runs. */
 function fusedCalls(backend: Backend, f: () => void): number {
-  let calls = 0;
+  return fusedLayouts(backend, f).length;
+}
+
+/** Whether each call of the backend's fused attention kernel while `f` runs read one packed qkv. */
+function fusedLayouts(backend: Backend, f: () => void): boolean[] {
+  const packed: boolean[] = [];
   const original = backend.attention;
   backend.attention = (...args) => {
-    calls++;
+    packed.push(args[3].packed === true);
     return original.apply(backend, args);
   };
   try {
@@ -162,7 +248,7 @@ function fusedCalls(backend: Backend, f: () => void): number {
   } finally {
     backend.attention = original;
   }
-  return calls;
+  return packed;
 }
 
 test('MultiheadAttention: fused without the weights and with no dropout applied, composed otherwise; the two agree', () => {
@@ -187,10 +273,10 @@ test('MultiheadAttention: fused without the weights and with no dropout applied,
       };
       mha.eval();
       let fusedOut: Tensor | undefined;
-      assert.equal(
-        fusedCalls(backend, () => (fusedOut = mha.forward(x))),
-        1,
-        'eval, no weights: fused',
+      assert.deepEqual(
+        fusedLayouts(backend, () => (fusedOut = mha.forward(x))),
+        [true],
+        'eval, no weights: fused, on the one packed projection',
       );
       let composedOut: Tensor | undefined;
       assert.equal(
@@ -202,12 +288,23 @@ test('MultiheadAttention: fused without the weights and with no dropout applied,
       const gf = gradsOf(fusedOut!);
       const gc = gradsOf(composedOut!);
       gf.forEach((g, i) => assertClose(g, gc[i]!, 1e-5, `gradient ${i}`));
-      // Cross-attention (T ≠ S) with needWeights false: fused.
-      assert.equal(
-        fusedCalls(backend, () => mha.attend(x, y, y, { needWeights: false })),
-        1,
+      // Cross-attention (T ≠ S) with needWeights false: fused, on three projections.
+      assert.deepEqual(
+        fusedLayouts(backend, () => mha.attend(x, y, y, { needWeights: false })),
+        [false],
         'cross-attention: fused',
       );
+      // The same tensor as query, key and value but passed as different objects: separate projections
+      // (the path is chosen by identity), the same output to float32 rounding.
+      let separate: Tensor | undefined;
+      assert.deepEqual(
+        fusedLayouts(backend, () => {
+          separate = mha.attend(x, x.reshape(x.shape), x.reshape(x.shape), { needWeights: false }).output;
+        }),
+        [false],
+        'self-attention through three tensor objects: separate projections',
+      );
+      assertClose(fusedOut!.dataSync(), separate!.dataSync(), 1e-5, 'packed vs separate projections');
       // Training with dropout on the probabilities: composed; without dropout: fused.
       mha.train();
       assert.equal(
@@ -216,10 +313,10 @@ test('MultiheadAttention: fused without the weights and with no dropout applied,
         'training with dropout: composed',
       );
       const plain = new nn.MultiheadAttention(12, 3, { batchFirst: true });
-      assert.equal(
-        fusedCalls(backend, () => plain.forward(x)),
-        1,
-        'training without dropout: fused',
+      assert.deepEqual(
+        fusedLayouts(backend, () => plain.forward(x)),
+        [true],
+        'training without dropout: fused, packed',
       );
     });
   });

@@ -4,7 +4,10 @@
  * (n, h) pairs (a helper thread's range; whole blocks, so any split computes every block the same).
  * q [N, T, H, D], k [N, S, H, D], v [N, S, H, Dv] and the output [N, T, H, Dv] are read and written in
  * place (a linear layer's output reshaped: no head permute); the probabilities are [N, H, T, S]. The
- * sizes sit at `shape` as five words: T, S, H, D, Dv.
+ * sizes sit at `shape` as eight words: T, S, H, D, Dv and the token strides of q, k and v in floats
+ * (H·D, H·D, H·Dv for three tensors; 3·H·D each for one packed qkv [N, L, 3, H, D], whose k and v
+ * pointers then point H·D and 2·H·D floats in: Backend's attentionLayout). dq, dk and dv take q's,
+ * k's and v's strides; dOut and the output are always [N, T, H, Dv].
  *
  * Every sum is one float32 accumulator from 0 over its index in ascending order, each product rounded
  * (plain f32x4 mul then add, never a fused multiply-add, in both builds): four outputs per SIMD step,
@@ -274,6 +277,9 @@ export function attention(
   const H = word(shape, 2);
   const D = word(shape, 3);
   const DV = word(shape, 4);
+  const qS = word(shape, 5);
+  const kS = word(shape, 6);
+  const vS = word(shape, 7);
   const sc = f32x4.splat(<f32>scale);
   const S4 = pad4(S);
   const kT = work;
@@ -281,22 +287,22 @@ export function attention(
   for (let b = blockFrom; b < blockTo; b++) {
     const n = b / H;
     const h = b % H;
-    const qb = q + at((n * T * H + h) * D);
-    const kb = k + at((n * S * H + h) * D);
-    const vb = v + at((n * S * H + h) * DV);
+    const qb = q + at(n * T * qS + h * D);
+    const kb = k + at(n * S * kS + h * D);
+    const vb = v + at(n * S * vS + h * DV);
     const ob = out + at((n * T * H + h) * DV);
     const pb = probs + at(b * T * S);
-    transpose(kb, H * D, S, D, kT);
+    transpose(kb, kS, S, D, kT);
     // In phases over the block's rows, so that one row's latency-bound steps (the softmax's float64
     // sum) sit beside the next row's independent work.
-    rowsTimesStaged(qb, H * D, T, kT, D, S, scores);
+    rowsTimesStaged(qb, qS, T, kT, D, S, scores);
     for (let t = 0; t < T; t++) {
       const row = scores + at(t * S4);
       // The scale on the finished sums, as the reference rounds it (the padding lanes too: unread).
       for (let s = 0; s < S; s += 4) v128.store(row + at(s), f32x4.mul(v128.load(row + at(s)), sc));
       softmaxPadded(row, S, pb + at(t * S));
     }
-    for (let t = 0; t < T; t++) weightedRows(pb + at(t * S), 1, vb, H * DV, S, DV, ob + at(t * H * DV));
+    for (let t = 0; t < T; t++) weightedRows(pb + at(t * S), 1, vb, vS, S, DV, ob + at(t * H * DV));
   }
 }
 
@@ -325,6 +331,9 @@ export function attentionBackward(
   const H = word(shape, 2);
   const D = word(shape, 3);
   const DV = word(shape, 4);
+  const qS = word(shape, 5);
+  const kS = word(shape, 6);
+  const vS = word(shape, 7);
   const S4 = pad4(S);
   const vT = work;
   const dS = work + at(DV * S4);
@@ -332,12 +341,12 @@ export function attentionBackward(
   for (let b = blockFrom; b < blockTo; b++) {
     const n = b / H;
     const h = b % H;
-    const qOff = at((n * T * H + h) * D);
-    const kOff = at((n * S * H + h) * D);
-    const vOff = at((n * S * H + h) * DV);
+    const qOff = at(n * T * qS + h * D);
+    const kOff = at(n * S * kS + h * D);
+    const vOff = at(n * S * vS + h * DV);
     const gOff = at((n * T * H + h) * DV);
     const pb = probs + at(b * T * S);
-    transpose(v + vOff, H * DV, S, DV, vT);
+    transpose(v + vOff, vS, S, DV, vT);
     rowsTimesStaged(dOut + gOff, H * DV, T, vT, DV, S, dPs);
     for (let t = 0; t < T; t++) {
       const dP = dPs + at(t * S4);
@@ -361,11 +370,11 @@ export function attentionBackward(
       }
     }
     for (let t = 0; t < T; t++) {
-      weightedRows(dS + at(t * S), 1, k + kOff, H * D, S, D, dq + qOff + at(t * H * D));
+      weightedRows(dS + at(t * S), 1, k + kOff, kS, S, D, dq + qOff + at(t * qS));
     }
     for (let s = 0; s < S; s++) {
-      weightedRows(dS + at(s), S, q + qOff, H * D, T, D, dk + kOff + at(s * H * D));
-      weightedRows(pb + at(s), S, dOut + gOff, H * DV, T, DV, dv + vOff + at(s * H * DV));
+      weightedRows(dS + at(s), S, q + qOff, qS, T, D, dk + kOff + at(s * kS));
+      weightedRows(pb + at(s), S, dOut + gOff, H * DV, T, DV, dv + vOff + at(s * vS));
     }
   }
 }
