@@ -15,8 +15,9 @@ The fused attention (src/ops/attention.ts's `attention`, q [N, T, H, D], k [N, S
 in the layout a linear layer gives) is composed here, as PyTorch 1.13 has no
 F.scaled_dot_product_attention: heads permuted out, softmax(scale·q·kᵀ)·v, permuted back; values and
 the gradients of Σ g ⊙ out. One more MultiheadAttention case asks for no weights (need_weights=False),
-the path that takes the fused kernel. These cases are appended after the first three, so the first
-three keep their draws.
+the path that takes the fused kernel, and two self-attention cases without the weights, the path that
+projects once with the whole packed weight (attentionPacked). These cases are appended after the first
+three (and the later ones after those), so the earlier cases keep their draws.
 """
 import json
 import math
@@ -122,6 +123,13 @@ golden["fused_cross"] = fused_case(2, 3, 6, 3, 5, 5)
 golden["fused_dv"] = fused_case(2, 4, 7, 1, 3, 6, scale=0.8)
 # Cross-attention without the weights (the fused path), batch first, with biases, 3 heads of 4.
 golden["mha_fused"] = mha_case(12, 3, 2, 4, 6, bias=True, batch_first=True, self_attention=False, need_weights=False)
+# Self-attention without the weights: the one packed projection and the packed fused kernel
+# (attentionPacked); PyTorch's default [T, N, E] layout with biases (4 heads of 4), and batch first
+# without biases (3 heads of 4).
+golden["mha_self_fused"] = mha_case(16, 4, 3, 7, 7, bias=True, batch_first=False, self_attention=True, need_weights=False)
+golden["mha_self_fused_nobias"] = mha_case(
+    12, 3, 2, 5, 5, bias=False, batch_first=True, self_attention=True, need_weights=False
+)
 
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps(golden, indent=1) + "\n")

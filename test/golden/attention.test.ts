@@ -3,17 +3,19 @@
  * nn.MultiheadAttention: self-attention in PyTorch's [T, N, E] layout, attention over separate key and
  * value sequences (batch first, no biases) and self-attention with dropout 0.25 on the attention
  * probabilities under a fixed mask applied identically on both sides, and cross-attention without the
- * weights (need_weights=False: the fused kernel's path). Forward (output and head-averaged weights)
+ * weights (need_weights=False: the fused kernel's path), and self-attention without the weights in
+ * both layouts, with and without biases (the one packed projection and `attentionPacked`). Forward (output and head-averaged weights)
  * and every gradient, on every backend of test/helpers/backends.ts; the parameters are loaded by
  * PyTorch's state-dict names, so the layout is checked too. Also the fused attention primitive
  * (ops/attention.ts's `attention`) against PyTorch's composition: a ViT block, T ≠ S with 3 heads of
- * 5, and Dv ≠ D with a given scale (values and the gradients of q, k and v).
+ * 5, and Dv ≠ D with a given scale (values and the gradients of q, k and v), and `attentionPacked` on
+ * the ViT block's q, k and v stacked into one qkv.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { getBackend, nn, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
-import { attention } from '../../src/ops/attention.js';
+import { getBackend, nn, setBackend, stack, tensor, tidy, type Tensor } from '../../src/index.js';
+import { attention, attentionPacked } from '../../src/ops/attention.js';
 import { backends } from '../helpers/backends.js';
 
 interface Stored {
@@ -63,6 +65,20 @@ function compare(actual: Tensor | null, expected: Stored, what: string): number 
   return worst;
 }
 
+/** The primitives recorded on y's tape. */
+function prims(y: Tensor): Set<string> {
+  const seen = new Set<Tensor>();
+  const found = new Set<string>();
+  const walk = (t: Tensor): void => {
+    if (seen.has(t) || t.node === undefined || t.node === null) return;
+    seen.add(t);
+    found.add(t.node.prim);
+    t.node.inputs.forEach(walk);
+  };
+  walk(y);
+  return found;
+}
+
 /** The script's fixed mask: element i kept unless (5·i + 2) mod 8 < 2, survivors × 1/(1 − p). */
 class FixedMaskAttention extends nn.MultiheadAttention {
   protected override dropAttention(probs: Tensor): Tensor {
@@ -99,6 +115,9 @@ for (const entry of backends) {
             const value = inputs[2]?.[1] ?? query;
             const needWeights = g.config.needWeights !== false;
             const { output, weights } = mha.attend(query, key, value, { needWeights });
+            // Self-attention without the weights takes the one packed projection; the rest do not.
+            const packedPath = !needWeights && key === query && g.config.dropout === 0;
+            assert.equal(prims(output).has('attentionPacked'), packedPath, 'the packed path');
             const errors = [`out ${compare(output, g['out']!, 'out').toExponential(1)}`];
             const weigh = (y: Tensor, k: string): Tensor =>
               y.mul(tensor(g[k]!.data, { shape: g[k]!.shape })).sum();
@@ -138,6 +157,48 @@ for (const entry of backends) {
             const [q, k, v] = [leaf('q'), leaf('k'), leaf('v')];
             const out = attention(q, k, v, g.config.scale);
             assert.equal(out.node?.prim, 'attention');
+            const errors = [`out ${compare(out, g['out']!, 'out').toExponential(1)}`];
+            out
+              .mul(tensor(g['g']!.data, { shape: g['g']!.shape }))
+              .sum()
+              .backward();
+            for (const [n, x] of [
+              ['q', q],
+              ['k', k],
+              ['v', v],
+            ] as const) {
+              errors.push(`grad_${n} ${compare(x.grad, g[`grad_${n}`]!, `grad_${n}`).toExponential(1)}`);
+            }
+            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
+          });
+        } finally {
+          setBackend(previous);
+        }
+      });
+    }
+  });
+}
+
+for (const entry of backends) {
+  describe(`packed fused attention goldens on the ${entry.name} backend`, async () => {
+    const backend = await entry.create();
+    // The self-attention cases (T = S, Dv = D): q, k and v stacked into qkv [N, L, 3, H, D].
+    const cases = Object.entries(fusedGolden).filter(
+      ([, g]) =>
+        g['q']!.shape.join() === g['k']!.shape.join() && g['k']!.shape.join() === g['v']!.shape.join(),
+    );
+    assert.ok(cases.length >= 1);
+    for (const [name, g] of cases) {
+      test(name, (t) => {
+        const previous = getBackend();
+        setBackend(backend);
+        try {
+          tidy(() => {
+            const leaf = (k: string): Tensor =>
+              tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true });
+            const [q, k, v] = [leaf('q'), leaf('k'), leaf('v')];
+            const out = attentionPacked(stack([q, k, v], 2), g.config.scale);
+            assert.equal(out.node?.prim, 'attentionPacked');
             const errors = [`out ${compare(out, g['out']!, 'out').toExponential(1)}`];
             out
               .mul(tensor(g['g']!.data, { shape: g['g']!.shape }))

@@ -19,7 +19,13 @@ import {
 import type { Primitive } from '../../src/index.js';
 import { avgPool2d, conv2d, conv2dComposed, im2col, maxPool2d, windowGeometry } from '../../src/ops/conv.js';
 import { gelu, geluComposed } from '../../src/ops/gelu.js';
-import { attention, attentionComposed, pick, scaledDotProductAttention } from '../../src/ops/attention.js';
+import {
+  attention,
+  attentionComposed,
+  attentionPacked,
+  pick,
+  scaledDotProductAttention,
+} from '../../src/ops/attention.js';
 import { apply } from '../../src/autograd/apply.js';
 import { linear } from '../../src/ops/linear.js';
 import { crossEntropyComposed } from '../../src/ops/loss.js';
@@ -765,6 +771,20 @@ export const opCases: readonly OpCase[] = [
       [1, 5, 2, 4],
     ],
     fn: (q, k, v) => attention(q, k, v, 0.7),
+    gen: (n, i) => smooth(n, i, 2.5),
+  },
+  // Self-attention's q, k and v read from one packed qkv [N, L, 3, H, D]: the same kernel, another layout.
+  {
+    name: 'attentionPacked (fused, one qkv), odd H, D off the SIMD lanes',
+    prims: ['attentionPacked'],
+    shapes: [[2, 4, 3, 3, 5]],
+    fn: (qkv) => attentionPacked(qkv),
+  },
+  {
+    name: 'attentionPacked, scale 0.7, sharp scores, on a permuted view',
+    prims: ['attentionPacked', 'permute'],
+    shapes: [[1, 3, 2, 6, 4]],
+    fn: (x) => attentionPacked(x.permute([0, 3, 1, 2, 4]), 0.7),
     gen: (n, i) => smooth(n, i, 2.5),
   },
   {
