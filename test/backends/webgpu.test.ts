@@ -551,6 +551,27 @@ describe('webgpu backend vs reference', { skip: skipReason }, () => {
     }
   });
 
+  it('attention on one packed qkv [N, L, 3, H, D] and its backward into one dqkv (bound once each)', async () => {
+    // [N, L, H, D]: the ViT's block and a small odd one; the reference's packed kernels are checked
+    // bit for bit against its separate ones (test/unit/backend/attention.test.ts).
+    for (const [N, L, H, D] of [
+      [64, 17, 4, 16],
+      [2, 5, 3, 5],
+    ] as const) {
+      const shape = { batch: N, queries: L, keys: L, heads: H, dim: D, valueDim: D, packed: true };
+      const inputs = [N * L * 3 * H * D, N * L * H * D].map((n, i) => randomArray(n, 91 + i));
+      const sizes = [N * L * H * D, N * H * L * L, N * L * 3 * H * D];
+      const scale = 1 / Math.sqrt(D);
+      const { got, want } = await both(inputs, sizes, (be, [qkv, g], [out, probs, dqkv]) => {
+        be.attention(qkv!, qkv!, qkv!, shape, scale, out!, probs!);
+        be.attentionBackward(g!, qkv!, qkv!, qkv!, probs!, shape, scale, dqkv!, dqkv!, dqkv!);
+      });
+      ['out', 'probs', 'dqkv'].forEach((name, i) =>
+        assertClose(got[i]!, want[i]!, `packed attention ${name} ${N}×${L}×${H}×${D}`, 1e-4, 1),
+      );
+    }
+  });
+
   it('sgdStep with and without momentum / weight decay', async () => {
     for (const params of [
       { lr: 0.1, momentum: 0, weightDecay: 0 },
