@@ -354,24 +354,31 @@ function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
   let c3 = f32x4.splat(0);
   let d = plane;
   let r = work;
+  const fullBytes = <usize>full << 2;
   for (let oh = 0; oh < outH; oh++) {
-    for (let ow = 0; ow < full; ow += 4) {
-      const dv = v128.load(d + (<usize>ow << 2));
-      const ev = K > 1 ? v128.load(d + planeNext + (<usize>ow << 2)) : dv;
-      const x0 = v128.load(r + (<usize>(o0 + ow) << 2));
+    // Each sum's row pointer, then one byte index along the row for all of them.
+    const r0 = r + (<usize>o0 << 2);
+    const r1 = r + (<usize>o1 << 2);
+    const r2 = r + (<usize>o2 << 2);
+    const r3 = r + (<usize>o3 << 2);
+    const e = d + planeNext;
+    for (let q: usize = 0; q < fullBytes; q += 16) {
+      const dv = v128.load(d + q);
+      const ev = K > 1 ? v128.load(e + q) : dv;
+      const x0 = v128.load(r0 + q);
       a0 = f32x4.add(a0, f32x4.mul(dv, x0));
       if (K > 1) c0 = f32x4.add(c0, f32x4.mul(ev, x0));
-      const x1 = v128.load(r + (<usize>(o1 + ow) << 2));
+      const x1 = v128.load(r1 + q);
       a1 = f32x4.add(a1, f32x4.mul(dv, x1));
       if (K > 1) c1 = f32x4.add(c1, f32x4.mul(ev, x1));
-      const x2 = v128.load(r + (<usize>(o2 + ow) << 2));
+      const x2 = v128.load(r2 + q);
       a2 = f32x4.add(a2, f32x4.mul(dv, x2));
       if (K > 1) c2 = f32x4.add(c2, f32x4.mul(ev, x2));
       if (last) {
         a3 = f32x4.add(a3, dv);
         if (K > 1) c3 = f32x4.add(c3, ev);
       } else {
-        const x3 = v128.load(r + (<usize>(o3 + ow) << 2));
+        const x3 = v128.load(r3 + q);
         a3 = f32x4.add(a3, f32x4.mul(dv, x3));
         if (K > 1) c3 = f32x4.add(c3, f32x4.mul(ev, x3));
       }
