@@ -317,14 +317,16 @@ function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
 /**
  * One pass of the stride-1 weight gradient over the dy planes of K out channels (K 1 or 2; the second
  * plane `planeNext` bytes after the first): four sums per channel, each a vector of lane sums by
- * ow mod 4 over (oh, ow) ascending, the taps at offsets o0–o3 (`last`: o0–o2 and, fourth, the bias
- * sum Σ dy). Every dy load feeds four sums and every x load K. Stores the taps' sums from `part`
- * (the second channel's `partNext` bytes on) for the `taps` (0–4) that are real, and with `last`
- * and `db` ≠ 0 the bias sums at db (the second channel's 4 bytes on).
+ * ow mod 4 over (oh, ow) ascending, of the taps t0–t3 (`last`: t0–t2 and, fourth, the bias sum Σ dy;
+ * `contig`: four taps of one tap row, whose consecutive offsets are read off one row pointer). Every
+ * dy load feeds four sums and every x load K. Stores the sums of the `taps` (0–4) that are real at
+ * part[t] (the second channel's `partNext` bytes on), and with `last` and `db` ≠ 0 the bias sums at db
+ * (the second channel's 4 bytes on).
  */
 @inline function weightPass(
   K: i32,
   last: bool,
+  contig: bool,
   plane: usize,
   planeNext: usize,
   work: usize,
@@ -335,15 +337,20 @@ function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
   rem: i32,
   mask: v128,
   tail: usize,
-  o0: i32,
-  o1: i32,
-  o2: i32,
-  o3: i32,
+  offs: usize,
+  t0: i32,
+  t1: i32,
+  t2: i32,
+  t3: i32,
   taps: i32,
   part: usize,
   partNext: usize,
   db: usize,
 ): void {
+  const o0 = load<i32>(offs + (<usize>t0 << 2));
+  const o1 = load<i32>(offs + (<usize>t1 << 2));
+  const o2 = load<i32>(offs + (<usize>t2 << 2));
+  const o3 = load<i32>(offs + (<usize>t3 << 2));
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -368,17 +375,17 @@ function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
       const x0 = v128.load(r0 + q);
       a0 = f32x4.add(a0, f32x4.mul(dv, x0));
       if (K > 1) c0 = f32x4.add(c0, f32x4.mul(ev, x0));
-      const x1 = v128.load(r1 + q);
+      const x1 = contig ? v128.load(r0 + q, 4) : v128.load(r1 + q);
       a1 = f32x4.add(a1, f32x4.mul(dv, x1));
       if (K > 1) c1 = f32x4.add(c1, f32x4.mul(ev, x1));
-      const x2 = v128.load(r2 + q);
+      const x2 = contig ? v128.load(r0 + q, 8) : v128.load(r2 + q);
       a2 = f32x4.add(a2, f32x4.mul(dv, x2));
       if (K > 1) c2 = f32x4.add(c2, f32x4.mul(ev, x2));
       if (last) {
         a3 = f32x4.add(a3, dv);
         if (K > 1) c3 = f32x4.add(c3, ev);
       } else {
-        const x3 = v128.load(r3 + q);
+        const x3 = contig ? v128.load(r0 + q, 12) : v128.load(r3 + q);
         a3 = f32x4.add(a3, f32x4.mul(dv, x3));
         if (K > 1) c3 = f32x4.add(c3, f32x4.mul(ev, x3));
       }
@@ -407,28 +414,35 @@ function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
     d += <usize>outW << 2;
     r += rowStep;
   }
-  if (taps > 0) store<f32>(part, lanes(a0));
-  if (taps > 1) store<f32>(part, lanes(a1), 4);
-  if (taps > 2) store<f32>(part, lanes(a2), 8);
-  if (taps > 3) store<f32>(part, lanes(a3), 12);
+  if (taps > 0) store<f32>(part + (<usize>t0 << 2), lanes(a0));
+  if (taps > 1) store<f32>(part + (<usize>t1 << 2), lanes(a1));
+  if (taps > 2) store<f32>(part + (<usize>t2 << 2), lanes(a2));
+  if (taps > 3) store<f32>(part + (<usize>t3 << 2), lanes(a3));
   if (last && db != 0) store<f32>(db, lanes(a3));
   if (K > 1) {
     const q = part + partNext;
-    if (taps > 0) store<f32>(q, lanes(c0));
-    if (taps > 1) store<f32>(q, lanes(c1), 4);
-    if (taps > 2) store<f32>(q, lanes(c2), 8);
-    if (taps > 3) store<f32>(q, lanes(c3), 12);
+    if (taps > 0) store<f32>(q + (<usize>t0 << 2), lanes(c0));
+    if (taps > 1) store<f32>(q + (<usize>t1 << 2), lanes(c1));
+    if (taps > 2) store<f32>(q + (<usize>t2 << 2), lanes(c2));
+    if (taps > 3) store<f32>(q + (<usize>t3 << 2), lanes(c3));
     if (last && db != 0) store<f32>(db, lanes(c3), 4);
   }
 }
 
+/** The j-th tap left after the tap rows' runs of four: row j / restW, kw contigW + j mod restW. */
+@inline function restTap(j: i32, kernelW: i32, contigW: i32, restW: i32): i32 {
+  return (j / restW) * kernelW + contigW + (j % restW);
+}
+
 /**
  * The stride-1 weight gradient of K (1 or 2) out channels' dy planes, the second `planeNext` bytes
- * after the first: taps four at a time, then the last 0–3 taps and the bias sum in one pass (a
- * missing tap repeats the first one's offset and is dropped).
+ * after the first: each tap row's runs of four taps (one row pointer for the four: fewer address adds
+ * and registers), then the taps left (the last kernelW mod 4 of each row) four at a time, and the last
+ * 0–3 of those with the bias sum in one pass.
  */
 @inline function weightStrideOne(
   K: i32,
+  kernelW: i32,
   plane: usize,
   planeNext: usize,
   work: usize,
@@ -445,26 +459,33 @@ function maskPlane(dy: usize, out: usize, to: usize, size: i32): void {
   db: usize,
 ): void {
   const partNext = <usize>patch << 2;
-  let t = 0;
-  for (; t + 4 <= patch; t += 4) {
-    const at = offs + (<usize>t << 2);
-    const o0 = load<i32>(at);
-    const o1 = load<i32>(at, 4);
-    const o2 = load<i32>(at, 8);
-    const o3 = load<i32>(at, 12);
-    const p = part + (<usize>t << 2);
-    weightPass(K, false, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, o0, o1, o2, o3,
-      4, p, partNext, 0);
+  // Each tap row's first kernelW & ~3 taps four at a time (consecutive offsets: one row pointer),
+  // then the rest (the last kernelW mod 4 of each row) four at a time in tap order.
+  const contigW = kernelW & ~3;
+  for (let t = 0; t < patch; t += kernelW) {
+    for (let kw = 0; kw < contigW; kw += 4) {
+      weightPass(K, false, true, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, offs,
+        t + kw, t + kw + 1, t + kw + 2, t + kw + 3, 4, part, partNext, 0);
+    }
   }
-  const left = patch - t;
+  const restW = kernelW - contigW;
+  const rest = restW > 0 ? (patch / kernelW) * restW : 0;
+  let j = 0;
+  for (; j + 4 <= rest; j += 4) {
+    weightPass(K, false, false, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, offs,
+      restTap(j, kernelW, contigW, restW), restTap(j + 1, kernelW, contigW, restW),
+      restTap(j + 2, kernelW, contigW, restW), restTap(j + 3, kernelW, contigW, restW), 4, part, partNext,
+      0);
+  }
+  // The last 0–3 taps and the bias sum share one pass (a missing tap repeats the first one and is
+  // dropped; without taps, tap 0's offset is read and dropped).
+  const left = rest - j;
   if (left > 0 || db != 0) {
-    const at = offs + (<usize>t << 2);
-    const o0 = left > 0 ? load<i32>(at) : 0;
-    const o1 = left > 1 ? load<i32>(at, 4) : o0;
-    const o2 = left > 2 ? load<i32>(at, 8) : o0;
-    const p = part + (<usize>t << 2);
-    weightPass(K, true, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, o0, o1, o2, o0,
-      left, p, partNext, db);
+    const t0 = left > 0 ? restTap(j, kernelW, contigW, restW) : 0;
+    const t1 = left > 1 ? restTap(j + 1, kernelW, contigW, restW) : t0;
+    const t2 = left > 2 ? restTap(j + 2, kernelW, contigW, restW) : t0;
+    weightPass(K, true, false, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, offs,
+      t0, t1, t2, t0, left, part, partNext, db);
   }
 }
 
@@ -529,8 +550,8 @@ export function directConv2dWeightGrad(
         }
         const part = dwPart + (<usize>((n * outChannels + oc) * patch) << 2);
         const db = dbPart != 0 ? dbPart + (<usize>(n * outChannels + oc) << 2) : 0;
-        weightStrideOne(2, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, offs, patch,
-          part, db);
+        weightStrideOne(2, kernelW, plane, planeNext, work, rowStep, outH, outW, full, rem, mask, tail, offs,
+          patch, part, db);
       }
       if (oc < outChannels) {
         const first = <usize>((n * outChannels + oc) * planeSize) << 2;
@@ -541,7 +562,8 @@ export function directConv2dWeightGrad(
         }
         const part = dwPart + (<usize>((n * outChannels + oc) * patch) << 2);
         const db = dbPart != 0 ? dbPart + (<usize>(n * outChannels + oc) << 2) : 0;
-        weightStrideOne(1, plane, 0, work, rowStep, outH, outW, full, rem, mask, tail, offs, patch, part, db);
+        weightStrideOne(1, kernelW, plane, 0, work, rowStep, outH, outW, full, rem, mask, tail, offs, patch,
+          part, db);
       }
       continue;
     }
