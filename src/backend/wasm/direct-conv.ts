@@ -13,7 +13,10 @@ export interface DirectConvLayout {
    * inside the row: (⌈OW/4⌉·4 − 1)·strideW + KW.
    */
   readonly paddedW: number;
-  /** Image, tap offsets, a 4-float tail and a dy plane (OH·OW floats), each rounded up to 16 bytes. */
+  /**
+   * Image, tap offsets, a 4-float tail and two dy planes (OH·OW floats each: the weight gradient masks
+   * two out channels' at a time), each rounded up to 16 bytes.
+   */
   readonly workBytes: number;
 }
 
@@ -24,6 +27,6 @@ export function directConvLayout(g: Im2colGeometry): DirectConvLayout {
   const up16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
   const patch = g.channels * g.kernelH * g.kernelW;
   const workBytes =
-    up16(4 * g.channels * paddedH * paddedW) + up16(4 * patch) + 16 + up16(4 * g.outH * g.outW);
+    up16(4 * g.channels * paddedH * paddedW) + up16(4 * patch) + 16 + 2 * up16(4 * g.outH * g.outW);
   return { paddedH, paddedW, workBytes };
 }

@@ -28,9 +28,9 @@ import { assertClose, runConv, sizeOf, type ConvCase } from '../../helpers/convR
 import { randomArray } from '../../helpers/testData.js';
 
 /**
- * Padding, stride 2 (and mixed strides), C_in 1 and 2, kernels 2, 3 and 5, widths not a multiple of 4;
- * output rows of 4, 11, 12, 15 and 37 take each of wasm's 1-, 2-, 3- and 4-vector blocks, with and
- * without a partial last vector.
+ * Padding, stride 2 (and mixed strides), C_in 1 and 2, kernels 2, 3, 5 and 3×9 (two runs of four taps
+ * a tap row in the weight gradient), widths not a multiple of 4; output rows of 4, 11, 12, 15 and 37
+ * take each of wasm's 1-, 2-, 3- and 4-vector blocks, with and without a partial last vector.
  */
 const CASES: ConvCase[] = [
   {
@@ -94,6 +94,14 @@ const CASES: ConvCase[] = [
     x: [1, 2, 4, 17],
     w: [2, 2, 3, 3],
     opts: {},
+    bias: true,
+    relu: true,
+  },
+  {
+    name: '1→3, 3×9, padding [1, 2], rows of 10 (two runs of four taps a tap row, then one)',
+    x: [2, 1, 6, 14],
+    w: [3, 1, 3, 9],
+    opts: { padding: [1, 2] },
     bias: true,
     relu: true,
   },
