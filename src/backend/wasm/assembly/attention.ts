@@ -16,8 +16,9 @@
  * from the block's kᵀ (or vᵀ) staged in the thread's workspace; the other products put D or Dv on the
  * lanes, read from the rows as they lie. A lane's sum is the same whichever lane or block computes it,
  * so the keys' padding lanes and the blocks of sixteen or four change nothing. The softmax of each
- * score row takes softmax.ts's steps (softmaxPadded), and the softmax's backward is float64 as
- * softmaxBackward's, rounded once.
+ * score row takes softmax.ts's steps (softmaxPadded; four rows at a time in softmaxRows4, each row's
+ * float64 sum one f64x2 lane adding its terms in ascending order), and the softmax's backward is
+ * float64 as softmaxBackward's, rounded once.
  */
 import { expF32V } from './expf32';
 
@@ -53,9 +54,10 @@ import { expF32V } from './expf32';
  * out_j = Σ_i a_i · bT[i, j] for j < pad4(cols) (i < n ascending, a float32 sum from 0 per lane): the
  * keys on the lanes, bT [n, pad4(cols)] staged in the workspace, out a workspace row of pad4(cols).
  * Sixteen outputs at a time (four independent sums, so the adds' latency overlaps), then four. Used
- * for the scores (a = q_t, bT = kᵀ) and dP (a = dOut_t, bT = vᵀ).
+ * for the scores (a = q_t, bT = kᵀ) and dP (a = dOut_t, bT = vᵀ). With `scaled`, each finished sum is
+ * multiplied by `sc` as it is stored (the reference's round(sum) · round(scale)).
  */
-@inline function rowTimesStaged(a: usize, bT: usize, n: i32, cols: i32, out: usize): void {
+@inline function rowTimesStaged(a: usize, bT: usize, n: i32, cols: i32, out: usize, scaled: bool, sc: v128): void {
   const m = pad4(cols);
   let j = 0;
   for (; j + 16 <= m; j += 16) {
@@ -76,6 +78,12 @@ import { expF32V } from './expf32';
       ap += 4;
       b += step;
     }
+    if (scaled) {
+      c0 = f32x4.mul(c0, sc);
+      c1 = f32x4.mul(c1, sc);
+      c2 = f32x4.mul(c2, sc);
+      c3 = f32x4.mul(c3, sc);
+    }
     const o = out + at(j);
     v128.store(o, c0);
     v128.store(o, c1, 16);
@@ -91,6 +99,7 @@ import { expF32V } from './expf32';
       ap += 4;
       b += at(m);
     }
+    if (scaled) c0 = f32x4.mul(c0, sc);
     v128.store(out + at(j), c0);
   }
 }
@@ -100,7 +109,17 @@ import { expF32V } from './expf32';
  * pad4(cols)], two rows at a time: each loaded vector of bT serves both rows, and the narrow last
  * block (four outputs, one chain of adds per row) runs two chains at once. An odd last row goes alone.
  */
-@inline function rowsTimesStaged(a: usize, aStride: i32, rows: i32, bT: usize, n: i32, cols: i32, out: usize): void {
+@inline function rowsTimesStaged(
+  a: usize,
+  aStride: i32,
+  rows: i32,
+  bT: usize,
+  n: i32,
+  cols: i32,
+  out: usize,
+  scaled: bool,
+  sc: v128,
+): void {
   const m = pad4(cols);
   let r = 0;
   for (; r + 2 <= rows; r += 2) {
@@ -140,6 +159,16 @@ import { expF32V } from './expf32';
         d3 = f32x4.add(d3, f32x4.mul(x1, b3));
         b += step;
       }
+      if (scaled) {
+        c0 = f32x4.mul(c0, sc);
+        c1 = f32x4.mul(c1, sc);
+        c2 = f32x4.mul(c2, sc);
+        c3 = f32x4.mul(c3, sc);
+        d0 = f32x4.mul(d0, sc);
+        d1 = f32x4.mul(d1, sc);
+        d2 = f32x4.mul(d2, sc);
+        d3 = f32x4.mul(d3, sc);
+      }
       v128.store(o0 + at(j), c0);
       v128.store(o0 + at(j), c1, 16);
       v128.store(o0 + at(j), c2, 32);
@@ -162,11 +191,15 @@ import { expF32V } from './expf32';
         p0 += 4;
         b += at(m);
       }
+      if (scaled) {
+        c0 = f32x4.mul(c0, sc);
+        d0 = f32x4.mul(d0, sc);
+      }
       v128.store(o0 + at(j), c0);
       v128.store(o1 + at(j), d0);
     }
   }
-  if (r < rows) rowTimesStaged(a + at(r * aStride), bT, n, cols, out + at(r * m));
+  if (r < rows) rowTimesStaged(a + at(r * aStride), bT, n, cols, out + at(r * m), scaled, sc);
 }
 
 /**
@@ -255,9 +288,170 @@ import { expF32V } from './expf32';
   for (; c < S; c++) store<f32>(out + at(c), <f32>(<f64>load<f32>(row + at(c)) / sum));
 }
 
+/** b where b > a or b is NaN, else a, lane by lane: a running maximum that keeps a NaN it has met. */
+@inline function keepMax(a: v128, b: v128): v128 {
+  return v128.bitselect(b, a, v128.or(f32x4.gt(b, a), f32x4.ne(b, b)));
+}
+
+/** (a₀, b₀, a₁, b₁). */
+@inline function zipLo(a: v128, b: v128): v128 {
+  return f32x4.shuffle(a, b, 0, 4, 1, 5);
+}
+
+/** (a₂, b₂, a₃, b₃). */
+@inline function zipHi(a: v128, b: v128): v128 {
+  return f32x4.shuffle(a, b, 2, 6, 3, 7);
+}
+
+/** (a₀, a₁, b₀, b₁). */
+@inline function lowHalves(a: v128, b: v128): v128 {
+  return i64x2.shuffle(a, b, 0, 2);
+}
+
+/** (a₂, a₃, b₂, b₃). */
+@inline function highHalves(a: v128, b: v128): v128 {
+  return i64x2.shuffle(a, b, 1, 3);
+}
+
+/** Lanes 2 and 3 of `a` as float64 (promote_low takes lanes 0 and 1). */
+@inline function promoteHigh(a: v128): v128 {
+  return f64x2.promote_low_f32x4(i64x2.shuffle(a, a, 1, 1));
+}
+
+/** Two float64 quotients pairs' lanes rounded to float32, (a₀, a₁, b₀, b₁). */
+@inline function demotePair(a: v128, b: v128): v128 {
+  return i64x2.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 2);
+}
+
+/**
+ * softmaxPadded for the four score rows at `row` (row stride S4) into the four rows at `out` (row
+ * stride S), each row's arithmetic unchanged, the rows interleaved so that their latency-bound chains
+ * overlap: the four rows' maxima come out of one lane reduction; each row's float64 sum is a lane of
+ * f64x2 (rows 0, 1 in one, 2, 3 in the other), adding its terms in ascending order; and the last S mod 4
+ * columns, transposed so that the four rows sit on the lanes, take one exp and two divisions per column
+ * instead of a mostly-padding vector per row (no padding lane is ever read as a score).
+ */
+@inline function softmaxRows4(row: usize, S4: i32, S: i32, out: usize): void {
+  const full = S & ~3;
+  const rem = S & 3;
+  const row1 = row + at(S4);
+  const row2 = row1 + at(S4);
+  const row3 = row2 + at(S4);
+  const out1 = out + at(S);
+  const out2 = out1 + at(S);
+  const out3 = out2 + at(S);
+  // The tail columns: column j's lane r is row r's entry full + j (lanes of columns ≥ rem unread).
+  let col0 = f32x4.splat(0);
+  let col1 = f32x4.splat(0);
+  let col2 = f32x4.splat(0);
+  if (rem > 0) {
+    const t0 = v128.load(row + at(full));
+    const t1 = v128.load(row1 + at(full));
+    const t2 = v128.load(row2 + at(full));
+    const t3 = v128.load(row3 + at(full));
+    const u0 = zipLo(t0, t1);
+    const u2 = zipLo(t2, t3);
+    col0 = lowHalves(u0, u2);
+    col1 = highHalves(u0, u2);
+    col2 = lowHalves(zipHi(t0, t1), zipHi(t2, t3));
+  }
+  // The maxima, lane r row r's. Which of ±0 wins a tie and which NaN wins cannot matter (softmaxPadded).
+  let m = col0;
+  if (full > 0) {
+    let a0 = v128.load(row);
+    let a1 = v128.load(row1);
+    let a2 = v128.load(row2);
+    let a3 = v128.load(row3);
+    for (let c = 4; c < full; c += 4) {
+      a0 = keepMax(a0, v128.load(row + at(c)));
+      a1 = keepMax(a1, v128.load(row1 + at(c)));
+      a2 = keepMax(a2, v128.load(row2 + at(c)));
+      a3 = keepMax(a3, v128.load(row3 + at(c)));
+    }
+    const x = keepMax(zipLo(a0, a1), zipHi(a0, a1));
+    const y = keepMax(zipLo(a2, a3), zipHi(a2, a3));
+    const mf = keepMax(lowHalves(x, y), highHalves(x, y));
+    m = rem > 0 ? keepMax(mf, col0) : mf;
+  }
+  if (rem > 1) m = keepMax(m, col1);
+  if (rem > 2) m = keepMax(m, col2);
+  const m0 = f32x4.shuffle(m, m, 0, 0, 0, 0);
+  const m1 = f32x4.shuffle(m, m, 1, 1, 1, 1);
+  const m2 = f32x4.shuffle(m, m, 2, 2, 2, 2);
+  const m3 = f32x4.shuffle(m, m, 3, 3, 3, 3);
+  // The exps written back into the rows, and the sums: lane r of s01 / s23 is row r's (r = 0, 1 / 2, 3).
+  let s01 = f64x2.splat(0);
+  let s23 = f64x2.splat(0);
+  for (let c = 0; c < full; c += 4) {
+    const e0 = expF32V(f32x4.sub(v128.load(row + at(c)), m0));
+    const e1 = expF32V(f32x4.sub(v128.load(row1 + at(c)), m1));
+    const e2 = expF32V(f32x4.sub(v128.load(row2 + at(c)), m2));
+    const e3 = expF32V(f32x4.sub(v128.load(row3 + at(c)), m3));
+    v128.store(row + at(c), e0);
+    v128.store(row1 + at(c), e1);
+    v128.store(row2 + at(c), e2);
+    v128.store(row3 + at(c), e3);
+    const u01 = zipLo(e0, e1);
+    const w01 = zipHi(e0, e1);
+    const u23 = zipLo(e2, e3);
+    const w23 = zipHi(e2, e3);
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(u01));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(u23));
+    s01 = f64x2.add(s01, promoteHigh(u01));
+    s23 = f64x2.add(s23, promoteHigh(u23));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(w01));
+    s23 = f64x2.add(s23, f64x2.promote_low_f32x4(w23));
+    s01 = f64x2.add(s01, promoteHigh(w01));
+    s23 = f64x2.add(s23, promoteHigh(w23));
+  }
+  let e0 = col0;
+  let e1 = col1;
+  let e2 = col2;
+  if (rem > 0) {
+    e0 = expF32V(f32x4.sub(col0, m));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e0));
+    s23 = f64x2.add(s23, promoteHigh(e0));
+  }
+  if (rem > 1) {
+    e1 = expF32V(f32x4.sub(col1, m));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e1));
+    s23 = f64x2.add(s23, promoteHigh(e1));
+  }
+  if (rem > 2) {
+    e2 = expF32V(f32x4.sub(col2, m));
+    s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e2));
+    s23 = f64x2.add(s23, promoteHigh(e2));
+  }
+  // The quotients, float64 and rounded once, four columns of a row per store.
+  const d0 = f64x2.shuffle(s01, s01, 0, 0);
+  const d1 = f64x2.shuffle(s01, s01, 1, 1);
+  const d2 = f64x2.shuffle(s23, s23, 0, 0);
+  const d3 = f64x2.shuffle(s23, s23, 1, 1);
+  for (let c = 0; c < full; c += 4) {
+    const x0 = v128.load(row + at(c));
+    const x1 = v128.load(row1 + at(c));
+    const x2 = v128.load(row2 + at(c));
+    const x3 = v128.load(row3 + at(c));
+    v128.store(out + at(c), demotePair(f64x2.div(f64x2.promote_low_f32x4(x0), d0), f64x2.div(promoteHigh(x0), d0)));
+    v128.store(out1 + at(c), demotePair(f64x2.div(f64x2.promote_low_f32x4(x1), d1), f64x2.div(promoteHigh(x1), d1)));
+    v128.store(out2 + at(c), demotePair(f64x2.div(f64x2.promote_low_f32x4(x2), d2), f64x2.div(promoteHigh(x2), d2)));
+    v128.store(out3 + at(c), demotePair(f64x2.div(f64x2.promote_low_f32x4(x3), d3), f64x2.div(promoteHigh(x3), d3)));
+  }
+  for (let j = 0; j < rem; j++) {
+    const e = j == 0 ? e0 : j == 1 ? e1 : e2;
+    const q = demotePair(f64x2.div(f64x2.promote_low_f32x4(e), s01), f64x2.div(promoteHigh(e), s23));
+    const o = at(full + j);
+    v128.store32_lane(out + o, q, 0);
+    v128.store32_lane(out1 + o, q, 1);
+    v128.store32_lane(out2 + o, q, 2);
+    v128.store32_lane(out3 + o, q, 3);
+  }
+}
+
 /**
  * The forward pass for blocks [blockFrom, blockTo): scores = round(q·kᵀ) · round(scale) per row into the
- * workspace, the softmax of each row into probs, then out = probs·v. Workspace: kᵀ [D, S₄] and the
+ * workspace (the scale multiplied as the sums are stored), the softmax of the rows into probs (four at
+ * a time, the last T mod 4 one by one), then out = probs·v. Workspace: kᵀ [D, S₄] and the
  * scores [T, S₄] (S₄ = pad4(S)).
  */
 export function attention(
@@ -295,13 +489,11 @@ export function attention(
     transpose(kb, kS, S, D, kT);
     // In phases over the block's rows, so that one row's latency-bound steps (the softmax's float64
     // sum) sit beside the next row's independent work.
-    rowsTimesStaged(qb, qS, T, kT, D, S, scores);
-    for (let t = 0; t < T; t++) {
-      const row = scores + at(t * S4);
-      // The scale on the finished sums, as the reference rounds it (the padding lanes too: unread).
-      for (let s = 0; s < S; s += 4) v128.store(row + at(s), f32x4.mul(v128.load(row + at(s)), sc));
-      softmaxPadded(row, S, pb + at(t * S));
-    }
+    // The scale on the finished sums as they are stored, as the reference rounds it.
+    rowsTimesStaged(qb, qS, T, kT, D, S, scores, true, sc);
+    let t = 0;
+    if (S > 0) for (; t + 4 <= T; t += 4) softmaxRows4(scores + at(t * S4), S4, S, pb + at(t * S));
+    for (; t < T; t++) softmaxPadded(scores + at(t * S4), S, pb + at(t * S));
     for (let t = 0; t < T; t++) weightedRows(pb + at(t * S), 1, vb, vS, S, DV, ob + at(t * H * DV));
   }
 }
@@ -347,7 +539,7 @@ export function attentionBackward(
     const gOff = at((n * T * H + h) * DV);
     const pb = probs + at(b * T * S);
     transpose(v + vOff, vS, S, DV, vT);
-    rowsTimesStaged(dOut + gOff, H * DV, T, vT, DV, S, dPs);
+    rowsTimesStaged(dOut + gOff, H * DV, T, vT, DV, S, dPs, false, f32x4.splat(1));
     for (let t = 0; t < T; t++) {
       const dP = dPs + at(t * S4);
       const pt = pb + at(t * S);
