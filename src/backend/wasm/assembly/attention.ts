@@ -253,6 +253,95 @@ import { expF32V } from './expf32';
 }
 
 /**
+ * weightedRows for two output rows over the same rows of b, weights `w0` and `w1` (each `wStep` apart):
+ * each loaded vector of b serves both, and the two rows' chains of adds (latency-bound in one row: a
+ * block of sixteen is four chains over n terms) run side by side. Each output's sum is the one
+ * weightedRows adds, term by term.
+ */
+@inline function weightedRows2(
+  w0: usize,
+  w1: usize,
+  wStep: i32,
+  b: usize,
+  bStride: i32,
+  n: i32,
+  width: i32,
+  out0: usize,
+  out1: usize,
+): void {
+  const wNext = at(wStep);
+  const rNext = at(bStride);
+  const other = w1 - w0;
+  let e = 0;
+  for (; e + 16 <= width; e += 16) {
+    let c0 = f32x4.splat(0);
+    let c1 = f32x4.splat(0);
+    let c2 = f32x4.splat(0);
+    let c3 = f32x4.splat(0);
+    let d0 = f32x4.splat(0);
+    let d1 = f32x4.splat(0);
+    let d2 = f32x4.splat(0);
+    let d3 = f32x4.splat(0);
+    let wp = w0;
+    let r = b + at(e);
+    for (let i = 0; i < n; i++) {
+      const x0 = v128.load32_splat(wp);
+      const x1 = v128.load32_splat(wp + other);
+      const b0 = v128.load(r);
+      const b1 = v128.load(r, 16);
+      const b2 = v128.load(r, 32);
+      const b3 = v128.load(r, 48);
+      c0 = f32x4.add(c0, f32x4.mul(x0, b0));
+      c1 = f32x4.add(c1, f32x4.mul(x0, b1));
+      c2 = f32x4.add(c2, f32x4.mul(x0, b2));
+      c3 = f32x4.add(c3, f32x4.mul(x0, b3));
+      d0 = f32x4.add(d0, f32x4.mul(x1, b0));
+      d1 = f32x4.add(d1, f32x4.mul(x1, b1));
+      d2 = f32x4.add(d2, f32x4.mul(x1, b2));
+      d3 = f32x4.add(d3, f32x4.mul(x1, b3));
+      wp += wNext;
+      r += rNext;
+    }
+    const o0 = out0 + at(e);
+    const o1 = out1 + at(e);
+    v128.store(o0, c0);
+    v128.store(o0, c1, 16);
+    v128.store(o0, c2, 32);
+    v128.store(o0, c3, 48);
+    v128.store(o1, d0);
+    v128.store(o1, d1, 16);
+    v128.store(o1, d2, 32);
+    v128.store(o1, d3, 48);
+  }
+  for (; e + 4 <= width; e += 4) {
+    let c0 = f32x4.splat(0);
+    let d0 = f32x4.splat(0);
+    let wp = w0;
+    let r = b + at(e);
+    for (let i = 0; i < n; i++) {
+      const b0 = v128.load(r);
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(wp), b0));
+      d0 = f32x4.add(d0, f32x4.mul(v128.load32_splat(wp + other), b0));
+      wp += wNext;
+      r += rNext;
+    }
+    v128.store(out0 + at(e), c0);
+    v128.store(out1 + at(e), d0);
+  }
+  for (; e < width; e++) {
+    let acc0: f32 = 0;
+    let acc1: f32 = 0;
+    for (let i = 0; i < n; i++) {
+      const x = load<f32>(b + at(i * bStride + e));
+      acc0 += load<f32>(w0 + at(i * wStep)) * x;
+      acc1 += load<f32>(w1 + at(i * wStep)) * x;
+    }
+    store<f32>(out0 + at(e), acc0);
+    store<f32>(out1 + at(e), acc1);
+  }
+}
+
+/**
  * softmax.ts's softmax of the score row at `row` (S entries in a workspace row of pad4(S)) into `out`
  * (S entries), bit for bit, with every step on four lanes: the padding lanes are set to −∞ first, so
  * the four-lane maximum is the S entries' (a NaN among them wins as there; which of ±0 wins a tie cannot
@@ -494,7 +583,13 @@ export function attention(
     let t = 0;
     if (S > 0) for (; t + 4 <= T; t += 4) softmaxRows4(scores + at(t * S4), S4, S, pb + at(t * S));
     for (; t < T; t++) softmaxPadded(scores + at(t * S4), S, pb + at(t * S));
-    for (let t = 0; t < T; t++) weightedRows(pb + at(t * S), 1, vb, vS, S, DV, ob + at(t * H * DV));
+    t = 0;
+    for (; t + 2 <= T; t += 2) {
+      const p0 = pb + at(t * S);
+      const o0 = ob + at(t * H * DV);
+      weightedRows2(p0, p0 + at(S), 1, vb, vS, S, DV, o0, o0 + at(H * DV));
+    }
+    if (t < T) weightedRows(pb + at(t * S), 1, vb, vS, S, DV, ob + at(t * H * DV));
   }
 }
 
@@ -561,10 +656,22 @@ export function attentionBackward(
         store<f32>(st + at(s), <f32>(y * (<f64>load<f32>(dP + at(s)) - r) * scale));
       }
     }
-    for (let t = 0; t < T; t++) {
-      weightedRows(dS + at(t * S), 1, k + kOff, kS, S, D, dq + qOff + at(t * qS));
+    // Two output rows at a time (weightedRows2), an odd last one alone.
+    let t = 0;
+    for (; t + 2 <= T; t += 2) {
+      const w = dS + at(t * S);
+      const o = dq + qOff + at(t * qS);
+      weightedRows2(w, w + at(S), 1, k + kOff, kS, S, D, o, o + at(qS));
     }
-    for (let s = 0; s < S; s++) {
+    if (t < T) weightedRows(dS + at(t * S), 1, k + kOff, kS, S, D, dq + qOff + at(t * qS));
+    let s = 0;
+    for (; s + 2 <= S; s += 2) {
+      const ok = dk + kOff + at(s * kS);
+      weightedRows2(dS + at(s), dS + at(s + 1), S, q + qOff, qS, T, D, ok, ok + at(kS));
+      const ov = dv + vOff + at(s * vS);
+      weightedRows2(pb + at(s), pb + at(s + 1), S, dOut + gOff, H * DV, T, DV, ov, ov + at(vS));
+    }
+    if (s < S) {
       weightedRows(dS + at(s), S, q + qOff, qS, T, D, dk + kOff + at(s * kS));
       weightedRows(pb + at(s), S, dOut + gOff, H * DV, T, DV, dv + vOff + at(s * vS));
     }
