@@ -538,6 +538,88 @@ import { expF32V } from './expf32';
 }
 
 /**
+ * dS = y·(dP − r)·scale for one row (float64, rounded once on the store), r = Σ dP·y given: two lanes
+ * of float64 at a time (f64x2 arithmetic is the scalar's, lane by lane), then the odd last one.
+ */
+@inline function dScoresRow(dP: usize, y: usize, S: i32, r: f64, scale: f64, out: usize): void {
+  const rv = f64x2.splat(r);
+  const scv = f64x2.splat(scale);
+  let s = 0;
+  for (; s + 2 <= S; s += 2) {
+    const yv = f64x2.promote_low_f32x4(v128.load64_zero(y + at(s)));
+    const dp = f64x2.promote_low_f32x4(v128.load64_zero(dP + at(s)));
+    v128.store64_lane(out + at(s), f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(yv, f64x2.sub(dp, rv)), scv)), 0);
+  }
+  for (; s < S; s++) {
+    const yc = <f64>load<f32>(y + at(s));
+    store<f32>(out + at(s), <f32>(yc * (<f64>load<f32>(dP + at(s)) - r) * scale));
+  }
+}
+
+/**
+ * Entries `s` of two rows (`a`, and `a + next`) as the two lanes of a float64 vector: a column of a
+ * pair of rows, for sums whose lanes are rows.
+ */
+@inline function pairAt(a: usize, next: usize, s: i32): v128 {
+  const p = a + at(s);
+  return f64x2.promote_low_f32x4(v128.load32_lane(p + next, v128.load32_zero(p), 1));
+}
+
+/**
+ * The softmax's backward for four rows: dP at `dP` (row stride S4), the probabilities y at `y` and dS
+ * at `out` (row stride S). Each row's r = Σ dP·y (float64, each product exact, ascending order) is a
+ * lane of f64x2 (rows 0, 1 in one, 2, 3 in the other), so the four latency-bound sums run as two
+ * chains side by side; then dScoresRow per row.
+ */
+@inline function dScoresRows4(dP: usize, S4: i32, y: usize, S: i32, scale: f64, out: usize): void {
+  const full = S & ~3;
+  const g1 = dP + at(S4);
+  const g2 = g1 + at(S4);
+  const g3 = g2 + at(S4);
+  const y1 = y + at(S);
+  const y2 = y1 + at(S);
+  const y3 = y2 + at(S);
+  let r01 = f64x2.splat(0);
+  let r23 = f64x2.splat(0);
+  for (let c = 0; c < full; c += 4) {
+    const a0 = v128.load(dP + at(c));
+    const a1 = v128.load(g1 + at(c));
+    const a2 = v128.load(g2 + at(c));
+    const a3 = v128.load(g3 + at(c));
+    const b0 = v128.load(y + at(c));
+    const b1 = v128.load(y1 + at(c));
+    const b2 = v128.load(y2 + at(c));
+    const b3 = v128.load(y3 + at(c));
+    const ga = zipLo(a0, a1);
+    const ya = zipLo(b0, b1);
+    const gb = zipLo(a2, a3);
+    const yb = zipLo(b2, b3);
+    const gc = zipHi(a0, a1);
+    const yc = zipHi(b0, b1);
+    const gd = zipHi(a2, a3);
+    const yd = zipHi(b2, b3);
+    r01 = f64x2.add(r01, f64x2.mul(f64x2.promote_low_f32x4(ga), f64x2.promote_low_f32x4(ya)));
+    r23 = f64x2.add(r23, f64x2.mul(f64x2.promote_low_f32x4(gb), f64x2.promote_low_f32x4(yb)));
+    r01 = f64x2.add(r01, f64x2.mul(promoteHigh(ga), promoteHigh(ya)));
+    r23 = f64x2.add(r23, f64x2.mul(promoteHigh(gb), promoteHigh(yb)));
+    r01 = f64x2.add(r01, f64x2.mul(f64x2.promote_low_f32x4(gc), f64x2.promote_low_f32x4(yc)));
+    r23 = f64x2.add(r23, f64x2.mul(f64x2.promote_low_f32x4(gd), f64x2.promote_low_f32x4(yd)));
+    r01 = f64x2.add(r01, f64x2.mul(promoteHigh(gc), promoteHigh(yc)));
+    r23 = f64x2.add(r23, f64x2.mul(promoteHigh(gd), promoteHigh(yd)));
+  }
+  const gNext = at(S4);
+  const yNext = at(S);
+  for (let c = full; c < S; c++) {
+    r01 = f64x2.add(r01, f64x2.mul(pairAt(dP, gNext, c), pairAt(y, yNext, c)));
+    r23 = f64x2.add(r23, f64x2.mul(pairAt(g2, gNext, c), pairAt(y2, yNext, c)));
+  }
+  dScoresRow(dP, y, S, f64x2.extract_lane(r01, 0), scale, out);
+  dScoresRow(g1, y1, S, f64x2.extract_lane(r01, 1), scale, out + at(S));
+  dScoresRow(g2, y2, S, f64x2.extract_lane(r23, 0), scale, out + at(2 * S));
+  dScoresRow(g3, y3, S, f64x2.extract_lane(r23, 1), scale, out + at(3 * S));
+}
+
+/**
  * The forward pass for blocks [blockFrom, blockTo): scores = round(q·kᵀ) · round(scale) per row into the
  * workspace (the scale multiplied as the sums are stored), the softmax of the rows into probs (four at
  * a time, the last T mod 4 one by one), then out = probs·v. Workspace: kᵀ [D, S₄] and the
@@ -595,8 +677,9 @@ export function attention(
 
 /**
  * The backward pass for blocks [blockFrom, blockTo): dP = dOut·vᵀ row by row, dS = probs·(dP − Σ dP·probs)
- * · scale in float64 (rounded once), then dq = dS·k, dk = dSᵀ·q and dv = probsᵀ·dOut. Workspace: vᵀ
- * [Dv, S₄], dS [T, S] and dP [T, S₄].
+ * · scale in float64 (rounded once; four rows at a time in dScoresRows4, the last T mod 4 one by one),
+ * then dq = dS·k, dk = dSᵀ·q and dv = probsᵀ·dOut, two output rows at a time. Workspace: vᵀ [Dv, S₄],
+ * dS [T, S] and dP [T, S₄].
  */
 export function attentionBackward(
   dOut: usize,
@@ -635,29 +718,17 @@ export function attentionBackward(
     const pb = probs + at(b * T * S);
     transpose(v + vOff, vS, S, DV, vT);
     rowsTimesStaged(dOut + gOff, H * DV, T, vT, DV, S, dPs, false, f32x4.splat(1));
-    for (let t = 0; t < T; t++) {
+    let t = 0;
+    for (; t + 4 <= T; t += 4) dScoresRows4(dPs + at(t * S4), S4, pb + at(t * S), S, scale, dS + at(t * S));
+    for (; t < T; t++) {
       const dP = dPs + at(t * S4);
       const pt = pb + at(t * S);
       let r: f64 = 0;
       for (let s = 0; s < S; s++) r += <f64>load<f32>(dP + at(s)) * <f64>load<f32>(pt + at(s));
-      // dS = y·(dP − r)·scale in float64, two lanes at a time (f64x2 arithmetic is the scalar's, lane by lane).
-      const st = dS + at(t * S);
-      const rv = f64x2.splat(r);
-      const scv = f64x2.splat(scale);
-      let s = 0;
-      for (; s + 2 <= S; s += 2) {
-        const y = f64x2.promote_low_f32x4(v128.load64_zero(pt + at(s)));
-        const dp = f64x2.promote_low_f32x4(v128.load64_zero(dP + at(s)));
-        const v = f64x2.mul(f64x2.mul(y, f64x2.sub(dp, rv)), scv);
-        v128.store64_lane(st + at(s), f32x4.demote_f64x2_zero(v), 0);
-      }
-      for (; s < S; s++) {
-        const y = <f64>load<f32>(pt + at(s));
-        store<f32>(st + at(s), <f32>(y * (<f64>load<f32>(dP + at(s)) - r) * scale));
-      }
+      dScoresRow(dP, pt, S, r, scale, dS + at(t * S));
     }
     // Two output rows at a time (weightedRows2), an odd last one alone.
-    let t = 0;
+    t = 0;
     for (; t + 2 <= T; t += 2) {
       const w = dS + at(t * S);
       const o = dq + qOff + at(t * qS);
