@@ -37,17 +37,93 @@ import { expF32V } from './expf32';
   return (n + 3) & ~3;
 }
 
+/** b where b > a or b is NaN, else a, lane by lane: a running maximum that keeps a NaN it has met. */
+@inline function keepMax(a: v128, b: v128): v128 {
+  return v128.bitselect(b, a, v128.or(f32x4.gt(b, a), f32x4.ne(b, b)));
+}
+
+/** (a₀, b₀, a₁, b₁). */
+@inline function zipLo(a: v128, b: v128): v128 {
+  return f32x4.shuffle(a, b, 0, 4, 1, 5);
+}
+
+/** (a₂, b₂, a₃, b₃). */
+@inline function zipHi(a: v128, b: v128): v128 {
+  return f32x4.shuffle(a, b, 2, 6, 3, 7);
+}
+
+/** (a₀, a₁, b₀, b₁). */
+@inline function lowHalves(a: v128, b: v128): v128 {
+  return i64x2.shuffle(a, b, 0, 2);
+}
+
+/** (a₂, a₃, b₂, b₃). */
+@inline function highHalves(a: v128, b: v128): v128 {
+  return i64x2.shuffle(a, b, 1, 3);
+}
+
+/** Lanes 2 and 3 of `a` as float64 (promote_low takes lanes 0 and 1). */
+@inline function promoteHigh(a: v128): v128 {
+  return f64x2.promote_low_f32x4(i64x2.shuffle(a, a, 1, 1));
+}
+
+/** Two float64 quotients pairs' lanes rounded to float32, (a₀, a₁, b₀, b₁). */
+@inline function demotePair(a: v128, b: v128): v128 {
+  return i64x2.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 2);
+}
+
 /**
  * Stages the [rows, cols] matrix at `src` (row stride `stride` floats) transposed into `dst` [cols,
- * pad4(rows)], the padding columns zero (never stored anywhere; zero so they cost no subnormal).
+ * pad4(rows)], the padding columns zero (never stored anywhere; zero so they cost no subnormal). Four
+ * rows at a time: four columns of them by a 4×4 transpose in registers (an element at a time cost as
+ * much as the scores' products), a last odd column or three gathered lane by lane; the last rows
+ * (rows mod 4) are gathered lane by lane with the padding lanes zero.
  */
 @inline function transpose(src: usize, stride: i32, rows: i32, cols: i32, dst: usize): void {
   const n = pad4(rows);
-  for (let r = 0; r < rows; r++) {
-    const row = src + at(r * stride);
-    for (let c = 0; c < cols; c++) store<f32>(dst + at(c * n + r), load<f32>(row + at(c)));
+  const c4 = cols & ~3;
+  const next = at(stride);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const p0 = src + at(r * stride);
+    const p1 = p0 + next;
+    const p2 = p1 + next;
+    const p3 = p2 + next;
+    const d = dst + at(r);
+    let c = 0;
+    for (; c < c4; c += 4) {
+      const a0 = v128.load(p0 + at(c));
+      const a1 = v128.load(p1 + at(c));
+      const a2 = v128.load(p2 + at(c));
+      const a3 = v128.load(p3 + at(c));
+      const u0 = zipLo(a0, a1);
+      const u1 = zipHi(a0, a1);
+      const u2 = zipLo(a2, a3);
+      const u3 = zipHi(a2, a3);
+      const o = d + at(c * n);
+      v128.store(o, lowHalves(u0, u2));
+      v128.store(o + at(n), highHalves(u0, u2));
+      v128.store(o + at(2 * n), lowHalves(u1, u3));
+      v128.store(o + at(3 * n), highHalves(u1, u3));
+    }
+    for (; c < cols; c++) {
+      let v = v128.load32_zero(p0 + at(c));
+      v = v128.load32_lane(p1 + at(c), v, 1);
+      v = v128.load32_lane(p2 + at(c), v, 2);
+      v = v128.load32_lane(p3 + at(c), v, 3);
+      v128.store(d + at(c * n), v);
+    }
   }
-  for (let c = 0; c < cols; c++) for (let r = rows; r < n; r++) store<f32>(dst + at(c * n + r), 0);
+  if (r < rows) {
+    const live = rows - r;
+    const p0 = src + at(r * stride);
+    for (let c = 0; c < cols; c++) {
+      let v = v128.load32_zero(p0 + at(c));
+      if (live > 1) v = v128.load32_lane(p0 + next + at(c), v, 1);
+      if (live > 2) v = v128.load32_lane(p0 + 2 * next + at(c), v, 2);
+      v128.store(dst + at(c * n + r), v);
+    }
+  }
 }
 
 /**
@@ -375,41 +451,6 @@ import { expF32V } from './expf32';
     v128.store64_lane(out + at(c), f32x4.demote_f64x2_zero(q), 0);
   }
   for (; c < S; c++) store<f32>(out + at(c), <f32>(<f64>load<f32>(row + at(c)) / sum));
-}
-
-/** b where b > a or b is NaN, else a, lane by lane: a running maximum that keeps a NaN it has met. */
-@inline function keepMax(a: v128, b: v128): v128 {
-  return v128.bitselect(b, a, v128.or(f32x4.gt(b, a), f32x4.ne(b, b)));
-}
-
-/** (a₀, b₀, a₁, b₁). */
-@inline function zipLo(a: v128, b: v128): v128 {
-  return f32x4.shuffle(a, b, 0, 4, 1, 5);
-}
-
-/** (a₂, b₂, a₃, b₃). */
-@inline function zipHi(a: v128, b: v128): v128 {
-  return f32x4.shuffle(a, b, 2, 6, 3, 7);
-}
-
-/** (a₀, a₁, b₀, b₁). */
-@inline function lowHalves(a: v128, b: v128): v128 {
-  return i64x2.shuffle(a, b, 0, 2);
-}
-
-/** (a₂, a₃, b₂, b₃). */
-@inline function highHalves(a: v128, b: v128): v128 {
-  return i64x2.shuffle(a, b, 1, 3);
-}
-
-/** Lanes 2 and 3 of `a` as float64 (promote_low takes lanes 0 and 1). */
-@inline function promoteHigh(a: v128): v128 {
-  return f64x2.promote_low_f32x4(i64x2.shuffle(a, a, 1, 1));
-}
-
-/** Two float64 quotients pairs' lanes rounded to float32, (a₀, a₁, b₀, b₁). */
-@inline function demotePair(a: v128, b: v128): v128 {
-  return i64x2.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 2);
 }
 
 /**
