@@ -15,10 +15,12 @@
  * backend's loops (src/backend/reference.ts), bit for bit. Score rows put the keys on the lanes, read
  * from the block's kᵀ (or vᵀ) staged in the thread's workspace; the other products put D or Dv on the
  * lanes, read from the rows as they lie. A lane's sum is the same whichever lane or block computes it,
- * so the keys' padding lanes and the blocks of sixteen or four change nothing. The softmax of each
- * score row takes softmax.ts's steps (softmaxPadded; four rows at a time in softmaxRows4, each row's
- * float64 sum one f64x2 lane adding its terms in ascending order), and the softmax's backward is
- * float64 as softmaxBackward's, rounded once.
+ * so the keys' padding lanes, the blocks of sixteen or four and the rows computed two at a time change
+ * nothing. The softmax of each score row takes softmax.ts's steps (softmaxPadded; four rows at a time
+ * in softmaxRows4), and the softmax's backward is float64 as softmaxBackward's, rounded once. Each
+ * float64 row sum (the softmax's Σ exp, the backward's Σ dP·probs) is one accumulator from 0 adding its
+ * row's terms in ascending order, as the reference does: four rows at a time, a row per f64x2 lane
+ * (f64x2 arithmetic is the scalar's, lane by lane), so that the rows' latency-bound chains overlap.
  */
 import { expF32V } from './expf32';
 
