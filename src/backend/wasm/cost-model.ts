@@ -41,8 +41,9 @@ export const HANDOFF_MICROS = 50;
  * for the weight gradient on one core of the loaded dev machine (min of 30, cpu clock), ~16 GFLOP/s;
  * 15 is taken as for the GEMM. `attention` counts the fused attention's forward flops (2 per
  * multiply-add of its two products; its backward is counted as its forward's): the tiny ViT's
- * [256, 17, 4, 16] (18.9 MFLOP, 17408 softmax rows) ran in ~4.3 ms forward and ~3.0 ms backward on one
- * core of the loaded dev machine (min of 60, cpu clock), ~4.4 GFLOP/s with its exps; 4 is taken.
+ * [256, 17, 4, 16] (18.9 MFLOP, 17408 softmax rows) ran in ~1.9 ms forward and ~2.1 ms backward on one
+ * core of the loaded dev machine (min of 60, cpu clock; ~3.8 and ~2.7 ms before the four-row softmax,
+ * paired product rows and vectorized kᵀ/vᵀ staging), ~9–10 GFLOP/s with its exps; 9 is taken.
  */
 export const WORK_PER_MICRO = {
   gemm: 15000,
@@ -53,7 +54,7 @@ export const WORK_PER_MICRO = {
   transcendental: 190,
   normalization: 500,
   gelu: 300,
-  attention: 4000,
+  attention: 9000,
 } as const;
 
 /**

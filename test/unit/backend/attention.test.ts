@@ -18,7 +18,7 @@ import { createWasmBackend, type WasmBackend } from '../../../src/backend/wasm/i
 import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import { randomArray } from '../../helpers/testData.js';
 
-/** [N, T, S, H, D, Dv]: one element; the ViT's block; T ≠ S; odd H; D, Dv off the lanes. */
+/** [N, T, S, H, D, Dv]: one element; the ViT's block; T ≠ S; odd H; D, Dv off the lanes; every S mod 4. */
 const SHAPES: readonly (readonly [number, number, number, number, number, number])[] = [
   [1, 1, 1, 1, 1, 1],
   [2, 5, 5, 2, 4, 4],
@@ -27,6 +27,10 @@ const SHAPES: readonly (readonly [number, number, number, number, number, number
   [1, 7, 2, 1, 3, 6],
   [2, 4, 9, 1, 8, 7],
   [1, 2, 13, 3, 20, 3],
+  // S mod 4 = 3 and 0 with four or more query rows (the forward's four-row softmax: its tail columns).
+  [1, 6, 3, 1, 2, 2],
+  [2, 4, 7, 3, 5, 4],
+  [1, 9, 8, 2, 4, 5],
 ];
 
 function shapeOf([batch, queries, keys, heads, dim, valueDim]: readonly number[]): AttentionShape {
