@@ -13,7 +13,7 @@
  * number of image groups (a function of the shape, convUnfoldedGroups) accumulates its images in
  * order into its own partial (gemmInto), and the host sums the partials in group order.
  */
-import { gemmInto, gemmWorkspace, min } from './gemm';
+import { gemmInto, gemmWorkspace, min, transpose4To } from './gemm';
 import { addRun, endInside, firstInside, im2col, storeRounded } from './conv';
 
 @inline function arg(args: usize, i: i32): i32 {
@@ -61,17 +61,24 @@ export function convUnfoldedWorkspace(args: usize, oc: i32, block: i32): i32 {
   return work + <usize>(colsBytes(args, block) + 2 * rowsBytes(args, oc, block));
 }
 
-/** dy's planes [n0, n0 + nb) × OC × P (NCHW) as rows [(n, p)][o] at `rows`. */
+/** dy's planes [n0, n0 + nb) × OC × P (NCHW) as rows [(n, p)][o] at `rows` (4×4 blocks transposed in registers). */
 function dyRows(dy: usize, rows: usize, n0: i32, nb: i32, oc: i32, positions: i32): void {
   const ldr = <usize>oc << 2;
+  const plane = <usize>positions << 2;
+  const oc4 = oc & ~3;
+  const p4 = positions & ~3;
   for (let i = 0; i < nb; i++) {
+    const image = dy + (<usize>((n0 + i) * oc * positions) << 2);
+    const dst = rows + (<usize>(i * positions * oc) << 2);
+    for (let o = 0; o < oc4; o += 4) {
+      const src = image + <usize>o * plane;
+      for (let p = 0; p < p4; p += 4) transpose4To(src + (<usize>p << 2), plane, dst + <usize>p * ldr + (<usize>o << 2), ldr);
+    }
+    for (let o = oc4; o < oc; o++) {
+      for (let p = 0; p < p4; p++) store<f32>(dst + <usize>p * ldr + (<usize>o << 2), load<f32>(image + <usize>o * plane + (<usize>p << 2)));
+    }
     for (let o = 0; o < oc; o++) {
-      const src = dy + (<usize>(((n0 + i) * oc + o) * positions) << 2);
-      let dst = rows + (<usize>(i * positions * oc + o) << 2);
-      for (let p = 0; p < positions; p++) {
-        store<f32>(dst, load<f32>(src + (<usize>p << 2)));
-        dst += ldr;
-      }
+      for (let p = p4; p < positions; p++) store<f32>(dst + <usize>p * ldr + (<usize>o << 2), load<f32>(image + <usize>o * plane + (<usize>p << 2)));
     }
   }
 }
@@ -106,16 +113,32 @@ export function convUnfolded(
     // im2col writes row r at out + r·rowBytes: offset so the block's first row lands at `cols`.
     im2col(x, cols - <usize>r0 * rowBytes, args, 0, r0, r0 + rows);
     gemmInto(cols, w, prod, rows, oc, patch, false, true, 0, rows, 0, oc, gw, bias, relu != 0, false);
-    const ldp = <usize>oc << 2;
-    for (let i = 0; i < nb; i++) {
-      for (let o = 0; o < oc; o++) {
-        let src = prod + (<usize>(i * positions * oc + o) << 2);
-        const dst = out + (<usize>(((n0 + i) * oc + o) * positions) << 2);
-        for (let p = 0; p < positions; p++) {
-          store<f32>(dst + (<usize>p << 2), load<f32>(src));
-          src += ldp;
-        }
-      }
+    rowsToPlanes(prod, out, n0, nb, oc, positions);
+  }
+}
+
+/**
+ * The product's rows [(n, p)][o] of the images [n0, n0 + nb) stored as out's NCHW planes [n][o][p]:
+ * 4×4 blocks transposed in registers, a scalar copy for the edges when OC or OH·OW is not a multiple of 4.
+ */
+function rowsToPlanes(prod: usize, out: usize, n0: i32, nb: i32, oc: i32, positions: i32): void {
+  const ldp = <usize>oc << 2;
+  const plane = <usize>positions << 2;
+  const oc4 = oc & ~3;
+  const p4 = positions & ~3;
+  for (let i = 0; i < nb; i++) {
+    const rows = prod + (<usize>(i * positions * oc) << 2);
+    const image = out + (<usize>((n0 + i) * oc * positions) << 2);
+    for (let p = 0; p < p4; p += 4) {
+      const src = rows + <usize>p * ldp;
+      const dst = image + (<usize>p << 2);
+      for (let o = 0; o < oc4; o += 4) transpose4To(src + (<usize>o << 2), ldp, dst + <usize>o * plane, plane);
+    }
+    for (let o = oc4; o < oc; o++) {
+      for (let p = 0; p < p4; p++) store<f32>(image + <usize>o * plane + (<usize>p << 2), load<f32>(rows + <usize>p * ldp + (<usize>o << 2)));
+    }
+    for (let o = 0; o < oc; o++) {
+      for (let p = p4; p < positions; p++) store<f32>(image + <usize>o * plane + (<usize>p << 2), load<f32>(rows + <usize>p * ldp + (<usize>o << 2)));
     }
   }
 }
