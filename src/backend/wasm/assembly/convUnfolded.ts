@@ -221,9 +221,12 @@ export function convUnfoldedDx(
 }
 
 /**
- * The weight gradient's partials of the image groups [groupFrom, groupTo): group g (images
- * [g·groupImages, (g+1)·groupImages) ∩ [0, N)) writes Σ rows(dy)ᵀ·unfold(x) over its images, in
- * order, to dwPart + g·OC·patch floats.
+ * The weight gradient's partials of the image groups [groupFrom, groupTo), transposed: group g (images
+ * [g·groupImages, (g+1)·groupImages) ∩ [0, N)) writes Σ unfold(x)ᵀ·rows(dy) over its images, in
+ * order, to dwPart + g·patch·OC floats ([patch][OC]; the host transposes their sum). Each element is
+ * the chain of rows(dy)ᵀ·unfold(x)'s, the factors of each product swapped; this way round the product
+ * is patch × OC (LeNet's 150 × 16: 25 × 2 whole 6×8 tiles) rather than OC × patch (16 × 150: 3 × 19
+ * tiles, 21 of them partial, each copied in and out of a padded tile at every block).
  */
 export function convUnfoldedDw(
   x: usize,
@@ -253,7 +256,7 @@ export function convUnfoldedDw(
       const r0 = n0 * positions;
       im2col(x, cols - <usize>r0 * rowBytes, args, 0, r0, r0 + rows);
       dyRows(dy, rowsY, n0, nb, oc, positions);
-      gemmInto(rowsY, cols, part, oc, patch, rows, true, false, 0, oc, 0, patch, gw, 0, false, n0 > g * groupImages);
+      gemmInto(cols, rowsY, part, patch, oc, rows, true, false, 0, patch, 0, oc, gw, 0, false, n0 > g * groupImages);
     }
   }
 }
