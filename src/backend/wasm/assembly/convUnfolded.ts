@@ -144,12 +144,13 @@ function rowsToPlanes(prod: usize, out: usize, n0: i32, nb: i32, oc: i32, positi
 }
 
 /**
- * Image n's patch gradients stored tap-major (colsT [C·KH·KW][OH·OW]) summed into dx[n], the adjoint of
+ * Image n's patch gradients stored tap-major (colsT [C·KH·KW][OH·OW], tap rows `ld` floats apart: a
+ * block's images side by side) summed into dx[n], the adjoint of
  * im2col with col2im's sums: each element's taps in ascending (kh, kw) order in float64, rounded once.
  * Taps t = (c, kh, kw) go in ascending order, each adding its output rows to the rows of the image it
  * reads; at stride 1 a row is one contiguous run (addRun's float64x2 lanes), not col2im's runs of KW.
  */
-function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): void {
+function col2imTaps(colsT: usize, ld: i32, dx: usize, args: usize, n: i32, acc: usize): void {
   const channels = arg(args, 1);
   const height = arg(args, 2);
   const width = arg(args, 3);
@@ -184,7 +185,7 @@ function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): v
             }
           }
         }
-        src += <usize>(outH * outW) << 2;
+        src += <usize>ld << 2;
       }
     }
   }
@@ -193,9 +194,11 @@ function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): v
 
 /**
  * dx [N, C, H, W] for the images [imageFrom, imageTo) = col2im(rows(dy)·W), dy [N, OC, OH, OW]: per
- * image, the patch gradients tap-major, Wᵀ·dy[n] (W read in place as op(A), dy's planes as B: each
- * element the same chain over the out channels as rows(dy)·W, the factors of each product swapped),
- * then col2imTaps.
+ * block of images, the patch gradients tap-major, Wᵀ·dyB (W read in place as op(A); dyB [OC][(n, p)]
+ * the block's dy planes side by side, so a product's columns are whole 8-wide panels but for the
+ * block's last (LeNet's 100 positions an image left a partial panel per image); each element the same
+ * chain over the out channels as rows(dy)·W, the factors of each product swapped), then col2imTaps
+ * image by image.
  */
 export function convUnfoldedDx(
   dy: usize,
@@ -211,12 +214,25 @@ export function convUnfoldedDx(
   const positions = arg(args, 10) * arg(args, 11);
   const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
   const colsT = work + <usize>colsBytes(args, block);
+  const dyB = colsT + <usize>rowsBytes(args, oc, block);
   const gw = gemmAt(work, args, oc, block);
   const acc = gw + <usize>gemmBytes(args, oc, block);
-  for (let n = imageFrom; n < imageTo; n++) {
-    const dyn = dy + (<usize>(n * oc * positions) << 2);
-    gemmInto(w, dyn, colsT, patch, positions, oc, true, false, 0, patch, 0, positions, gw, 0, false, false);
-    col2imTaps(colsT, dx, args, n, acc);
+  const plane = <usize>positions << 2;
+  for (let n0 = imageFrom; n0 < imageTo; n0 += block) {
+    const nb = min(block, imageTo - n0);
+    const cols = nb * positions;
+    let b = dy + (<usize>(n0 * oc * positions) << 2);
+    if (nb > 1) {
+      for (let i = 0; i < nb; i++) {
+        for (let o = 0; o < oc; o++) {
+          const src = dy + (<usize>((n0 + i) * oc + o) * plane);
+          memory.copy(dyB + (<usize>(o * cols + i * positions) << 2), src, plane);
+        }
+      }
+      b = dyB;
+    }
+    gemmInto(w, b, colsT, patch, cols, oc, true, false, 0, patch, 0, cols, gw, 0, false, false);
+    for (let i = 0; i < nb; i++) col2imTaps(colsT + (<usize>(i * positions) << 2), cols, dx, args, n0 + i, acc);
   }
 }
 
