@@ -203,7 +203,7 @@ export interface Kernels {
     imageTo: number,
     work: number,
   ): void;
-  /** The weight gradient's partial of each image group in [groupFrom, groupTo), `groupImages` images each. */
+  /** The weight gradient's partial of each image group in [groupFrom, groupTo), `groupImages` images each, transposed ([patch][OC]). */
   convUnfoldedDw(
     x: number,
     dy: number,

@@ -556,7 +556,8 @@ export class WasmBackend implements Backend {
     if (dweight >= 0) {
       const groupImages = Math.ceil(n / UNFOLDED_DW_GROUPS);
       const groups = Math.ceil(n / groupImages);
-      const dwPart = this.parallel.work(UNFOLDED_DW_SLOT, 4 * groups * outChannels * patch);
+      // The groups' partials [patch][OC] (transposed, see convUnfoldedDw), then their sum.
+      const dwPart = this.parallel.work(UNFOLDED_DW_SLOT, 4 * (groups + 1) * outChannels * patch);
       const args = {
         x: this.ptr(x),
         dy: this.ptr(dy),
@@ -567,7 +568,13 @@ export class WasmBackend implements Backend {
         groupImages,
       };
       this.overRanges('convUnfoldedDw', args, groups, flops, 'gemm', workBytes);
-      this.k.reduce(REDUCE_CODES.sum, dwPart, this.ptr(dweight), 1, groups, outChannels * patch);
+      const sum = dwPart + 4 * groups * outChannels * patch;
+      this.k.reduce(REDUCE_CODES.sum, dwPart, sum, 1, groups, outChannels * patch);
+      const f32 = this.heap.f32;
+      const [from, to] = [sum >>> 2, this.ptr(dweight) >>> 2];
+      for (let t = 0; t < patch; t++) {
+        for (let o = 0; o < outChannels; o++) f32[to + o * patch + t] = f32[from + t * outChannels + o]!;
+      }
     }
   }
 

@@ -13,7 +13,7 @@
  * number of image groups (a function of the shape, convUnfoldedGroups) accumulates its images in
  * order into its own partial (gemmInto), and the host sums the partials in group order.
  */
-import { gemmInto, gemmWorkspace, min } from './gemm';
+import { gemmInto, gemmWorkspace, min, transpose4To } from './gemm';
 import { addRun, endInside, firstInside, im2col, storeRounded } from './conv';
 
 @inline function arg(args: usize, i: i32): i32 {
@@ -61,17 +61,24 @@ export function convUnfoldedWorkspace(args: usize, oc: i32, block: i32): i32 {
   return work + <usize>(colsBytes(args, block) + 2 * rowsBytes(args, oc, block));
 }
 
-/** dy's planes [n0, n0 + nb) × OC × P (NCHW) as rows [(n, p)][o] at `rows`. */
+/** dy's planes [n0, n0 + nb) × OC × P (NCHW) as rows [(n, p)][o] at `rows` (4×4 blocks transposed in registers). */
 function dyRows(dy: usize, rows: usize, n0: i32, nb: i32, oc: i32, positions: i32): void {
   const ldr = <usize>oc << 2;
+  const plane = <usize>positions << 2;
+  const oc4 = oc & ~3;
+  const p4 = positions & ~3;
   for (let i = 0; i < nb; i++) {
+    const image = dy + (<usize>((n0 + i) * oc * positions) << 2);
+    const dst = rows + (<usize>(i * positions * oc) << 2);
+    for (let o = 0; o < oc4; o += 4) {
+      const src = image + <usize>o * plane;
+      for (let p = 0; p < p4; p += 4) transpose4To(src + (<usize>p << 2), plane, dst + <usize>p * ldr + (<usize>o << 2), ldr);
+    }
+    for (let o = oc4; o < oc; o++) {
+      for (let p = 0; p < p4; p++) store<f32>(dst + <usize>p * ldr + (<usize>o << 2), load<f32>(image + <usize>o * plane + (<usize>p << 2)));
+    }
     for (let o = 0; o < oc; o++) {
-      const src = dy + (<usize>(((n0 + i) * oc + o) * positions) << 2);
-      let dst = rows + (<usize>(i * positions * oc + o) << 2);
-      for (let p = 0; p < positions; p++) {
-        store<f32>(dst, load<f32>(src + (<usize>p << 2)));
-        dst += ldr;
-      }
+      for (let p = p4; p < positions; p++) store<f32>(dst + <usize>p * ldr + (<usize>o << 2), load<f32>(image + <usize>o * plane + (<usize>p << 2)));
     }
   }
 }
@@ -106,27 +113,44 @@ export function convUnfolded(
     // im2col writes row r at out + r·rowBytes: offset so the block's first row lands at `cols`.
     im2col(x, cols - <usize>r0 * rowBytes, args, 0, r0, r0 + rows);
     gemmInto(cols, w, prod, rows, oc, patch, false, true, 0, rows, 0, oc, gw, bias, relu != 0, false);
-    const ldp = <usize>oc << 2;
-    for (let i = 0; i < nb; i++) {
-      for (let o = 0; o < oc; o++) {
-        let src = prod + (<usize>(i * positions * oc + o) << 2);
-        const dst = out + (<usize>(((n0 + i) * oc + o) * positions) << 2);
-        for (let p = 0; p < positions; p++) {
-          store<f32>(dst + (<usize>p << 2), load<f32>(src));
-          src += ldp;
-        }
-      }
+    rowsToPlanes(prod, out, n0, nb, oc, positions);
+  }
+}
+
+/**
+ * The product's rows [(n, p)][o] of the images [n0, n0 + nb) stored as out's NCHW planes [n][o][p]:
+ * 4×4 blocks transposed in registers, a scalar copy for the edges when OC or OH·OW is not a multiple of 4.
+ */
+function rowsToPlanes(prod: usize, out: usize, n0: i32, nb: i32, oc: i32, positions: i32): void {
+  const ldp = <usize>oc << 2;
+  const plane = <usize>positions << 2;
+  const oc4 = oc & ~3;
+  const p4 = positions & ~3;
+  for (let i = 0; i < nb; i++) {
+    const rows = prod + (<usize>(i * positions * oc) << 2);
+    const image = out + (<usize>((n0 + i) * oc * positions) << 2);
+    for (let p = 0; p < p4; p += 4) {
+      const src = rows + <usize>p * ldp;
+      const dst = image + (<usize>p << 2);
+      for (let o = 0; o < oc4; o += 4) transpose4To(src + (<usize>o << 2), ldp, dst + <usize>o * plane, plane);
+    }
+    for (let o = oc4; o < oc; o++) {
+      for (let p = 0; p < p4; p++) store<f32>(image + <usize>o * plane + (<usize>p << 2), load<f32>(rows + <usize>p * ldp + (<usize>o << 2)));
+    }
+    for (let o = 0; o < oc; o++) {
+      for (let p = p4; p < positions; p++) store<f32>(image + <usize>o * plane + (<usize>p << 2), load<f32>(rows + <usize>p * ldp + (<usize>o << 2)));
     }
   }
 }
 
 /**
- * Image n's patch gradients stored tap-major (colsT [C·KH·KW][OH·OW]) summed into dx[n], the adjoint of
+ * Image n's patch gradients stored tap-major (colsT [C·KH·KW][OH·OW], tap rows `ld` floats apart: a
+ * block's images side by side) summed into dx[n], the adjoint of
  * im2col with col2im's sums: each element's taps in ascending (kh, kw) order in float64, rounded once.
  * Taps t = (c, kh, kw) go in ascending order, each adding its output rows to the rows of the image it
  * reads; at stride 1 a row is one contiguous run (addRun's float64x2 lanes), not col2im's runs of KW.
  */
-function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): void {
+function col2imTaps(colsT: usize, ld: i32, dx: usize, args: usize, n: i32, acc: usize): void {
   const channels = arg(args, 1);
   const height = arg(args, 2);
   const width = arg(args, 3);
@@ -161,7 +185,7 @@ function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): v
             }
           }
         }
-        src += <usize>(outH * outW) << 2;
+        src += <usize>ld << 2;
       }
     }
   }
@@ -170,9 +194,11 @@ function col2imTaps(colsT: usize, dx: usize, args: usize, n: i32, acc: usize): v
 
 /**
  * dx [N, C, H, W] for the images [imageFrom, imageTo) = col2im(rows(dy)·W), dy [N, OC, OH, OW]: per
- * image, the patch gradients tap-major, Wᵀ·dy[n] (W read in place as op(A), dy's planes as B: each
- * element the same chain over the out channels as rows(dy)·W, the factors of each product swapped),
- * then col2imTaps.
+ * block of images, the patch gradients tap-major, Wᵀ·dyB (W read in place as op(A); dyB [OC][(n, p)]
+ * the block's dy planes side by side, so a product's columns are whole 8-wide panels but for the
+ * block's last (LeNet's 100 positions an image left a partial panel per image); each element the same
+ * chain over the out channels as rows(dy)·W, the factors of each product swapped), then col2imTaps
+ * image by image.
  */
 export function convUnfoldedDx(
   dy: usize,
@@ -188,19 +214,35 @@ export function convUnfoldedDx(
   const positions = arg(args, 10) * arg(args, 11);
   const patch = arg(args, 1) * arg(args, 4) * arg(args, 5);
   const colsT = work + <usize>colsBytes(args, block);
+  const dyB = colsT + <usize>rowsBytes(args, oc, block);
   const gw = gemmAt(work, args, oc, block);
   const acc = gw + <usize>gemmBytes(args, oc, block);
-  for (let n = imageFrom; n < imageTo; n++) {
-    const dyn = dy + (<usize>(n * oc * positions) << 2);
-    gemmInto(w, dyn, colsT, patch, positions, oc, true, false, 0, patch, 0, positions, gw, 0, false, false);
-    col2imTaps(colsT, dx, args, n, acc);
+  const plane = <usize>positions << 2;
+  for (let n0 = imageFrom; n0 < imageTo; n0 += block) {
+    const nb = min(block, imageTo - n0);
+    const cols = nb * positions;
+    let b = dy + (<usize>(n0 * oc * positions) << 2);
+    if (nb > 1) {
+      for (let i = 0; i < nb; i++) {
+        for (let o = 0; o < oc; o++) {
+          const src = dy + (<usize>((n0 + i) * oc + o) * plane);
+          memory.copy(dyB + (<usize>(o * cols + i * positions) << 2), src, plane);
+        }
+      }
+      b = dyB;
+    }
+    gemmInto(w, b, colsT, patch, cols, oc, true, false, 0, patch, 0, cols, gw, 0, false, false);
+    for (let i = 0; i < nb; i++) col2imTaps(colsT + (<usize>(i * positions) << 2), cols, dx, args, n0 + i, acc);
   }
 }
 
 /**
- * The weight gradient's partials of the image groups [groupFrom, groupTo): group g (images
- * [g·groupImages, (g+1)·groupImages) ∩ [0, N)) writes Σ rows(dy)ᵀ·unfold(x) over its images, in
- * order, to dwPart + g·OC·patch floats.
+ * The weight gradient's partials of the image groups [groupFrom, groupTo), transposed: group g (images
+ * [g·groupImages, (g+1)·groupImages) ∩ [0, N)) writes Σ unfold(x)ᵀ·rows(dy) over its images, in
+ * order, to dwPart + g·patch·OC floats ([patch][OC]; the host transposes their sum). Each element is
+ * the chain of rows(dy)ᵀ·unfold(x)'s, the factors of each product swapped; this way round the product
+ * is patch × OC (LeNet's 150 × 16: 25 × 2 whole 6×8 tiles) rather than OC × patch (16 × 150: 3 × 19
+ * tiles, 21 of them partial, each copied in and out of a padded tile at every block).
  */
 export function convUnfoldedDw(
   x: usize,
@@ -230,7 +272,7 @@ export function convUnfoldedDw(
       const r0 = n0 * positions;
       im2col(x, cols - <usize>r0 * rowBytes, args, 0, r0, r0 + rows);
       dyRows(dy, rowsY, n0, nb, oc, positions);
-      gemmInto(rowsY, cols, part, oc, patch, rows, true, false, 0, oc, 0, patch, gw, 0, false, n0 > g * groupImages);
+      gemmInto(cols, rowsY, part, patch, oc, rows, true, false, 0, patch, 0, oc, gw, 0, false, n0 > g * groupImages);
     }
   }
 }
