@@ -142,39 +142,52 @@ for (const entry of backends) {
   });
 }
 
+/**
+ * One fused-kernel golden on `backend`: `run` builds the output from leaves q, k and v (whose gradients
+ * are checked), which must come from primitive `prim`, against PyTorch's values and gradients.
+ */
+function checkFused(
+  t: { diagnostic: (m: string) => void },
+  backend: Parameters<typeof setBackend>[0],
+  g: FusedCase,
+  prim: string,
+  run: (q: Tensor, k: Tensor, v: Tensor) => Tensor,
+): void {
+  const previous = getBackend();
+  setBackend(backend);
+  try {
+    tidy(() => {
+      const leaf = (k: string): Tensor => tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true });
+      const [q, k, v] = [leaf('q'), leaf('k'), leaf('v')];
+      const out = run(q, k, v);
+      assert.equal(out.node?.prim, prim);
+      const errors = [`out ${compare(out, g['out']!, 'out').toExponential(1)}`];
+      out
+        .mul(tensor(g['g']!.data, { shape: g['g']!.shape }))
+        .sum()
+        .backward();
+      for (const [n, x] of [
+        ['q', q],
+        ['k', k],
+        ['v', v],
+      ] as const) {
+        errors.push(`grad_${n} ${compare(x.grad, g[`grad_${n}`]!, `grad_${n}`).toExponential(1)}`);
+      }
+      t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
+    });
+  } finally {
+    setBackend(previous);
+  }
+}
+
 for (const entry of backends) {
   describe(`fused attention goldens on the ${entry.name} backend`, async () => {
     const backend = await entry.create();
     assert.ok(Object.keys(fusedGolden).length >= 3);
     for (const [name, g] of Object.entries(fusedGolden)) {
-      test(name, (t) => {
-        const previous = getBackend();
-        setBackend(backend);
-        try {
-          tidy(() => {
-            const leaf = (k: string): Tensor =>
-              tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true });
-            const [q, k, v] = [leaf('q'), leaf('k'), leaf('v')];
-            const out = attention(q, k, v, g.config.scale);
-            assert.equal(out.node?.prim, 'attention');
-            const errors = [`out ${compare(out, g['out']!, 'out').toExponential(1)}`];
-            out
-              .mul(tensor(g['g']!.data, { shape: g['g']!.shape }))
-              .sum()
-              .backward();
-            for (const [n, x] of [
-              ['q', q],
-              ['k', k],
-              ['v', v],
-            ] as const) {
-              errors.push(`grad_${n} ${compare(x.grad, g[`grad_${n}`]!, `grad_${n}`).toExponential(1)}`);
-            }
-            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
-          });
-        } finally {
-          setBackend(previous);
-        }
-      });
+      test(name, (t) =>
+        checkFused(t, backend, g, 'attention', (q, k, v) => attention(q, k, v, g.config.scale)),
+      );
     }
   });
 }
@@ -189,34 +202,11 @@ for (const entry of backends) {
     );
     assert.ok(cases.length >= 1);
     for (const [name, g] of cases) {
-      test(name, (t) => {
-        const previous = getBackend();
-        setBackend(backend);
-        try {
-          tidy(() => {
-            const leaf = (k: string): Tensor =>
-              tensor(g[k]!.data, { shape: g[k]!.shape, requiresGrad: true });
-            const [q, k, v] = [leaf('q'), leaf('k'), leaf('v')];
-            const out = attentionPacked(stack([q, k, v], 2), g.config.scale);
-            assert.equal(out.node?.prim, 'attentionPacked');
-            const errors = [`out ${compare(out, g['out']!, 'out').toExponential(1)}`];
-            out
-              .mul(tensor(g['g']!.data, { shape: g['g']!.shape }))
-              .sum()
-              .backward();
-            for (const [n, x] of [
-              ['q', q],
-              ['k', k],
-              ['v', v],
-            ] as const) {
-              errors.push(`grad_${n} ${compare(x.grad, g[`grad_${n}`]!, `grad_${n}`).toExponential(1)}`);
-            }
-            t.diagnostic(`max error vs PyTorch: ${errors.join(', ')}`);
-          });
-        } finally {
-          setBackend(previous);
-        }
-      });
+      test(name, (t) =>
+        checkFused(t, backend, g, 'attentionPacked', (q, k, v) =>
+          attentionPacked(stack([q, k, v], 2), g.config.scale),
+        ),
+      );
     }
   });
 }

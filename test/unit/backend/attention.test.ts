@@ -13,10 +13,9 @@ import assert from 'node:assert/strict';
 import type { AttentionShape, Backend } from '../../../src/backend/backend.js';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
 import { createBackend, disposeBackend } from '../../../src/backend/select.js';
-import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
 import { createWasmBackend, type WasmBackend } from '../../../src/backend/wasm/index.js';
-import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import { randomArray } from '../../helpers/testData.js';
+import { traceThreads, commandsOf } from '../../helpers/threadTrace.js';
 
 /** [N, T, S, H, D, Dv]: one element; the ViT's block; T ≠ S; odd H; D, Dv off the lanes; every S mod 4. */
 const SHAPES: readonly (readonly [number, number, number, number, number, number])[] = [
@@ -231,13 +230,10 @@ test("the wasm kernels give the same bits on 1, 2 and 3 threads (the ViT's atten
   const runs: Outputs[] = [];
   for (const threads of [1, 2, 3]) {
     const be = await createBackend('wasm', { threads });
-    const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-    (be as WasmBackend).traceThreads(trace);
-    // Keep the hand-off cost nominal: a loaded machine would otherwise stop the splits tested here.
-    (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+    const trace = traceThreads(be as WasmBackend);
     try {
       runs.push(kernels(be, s, x, 0.25));
-      const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]));
+      const commands = commandsOf(trace);
       if (threads > 1) {
         for (const c of ['attention', 'attentionBackward'])
           assert.ok(commands.has(c), `${threads} threads: ${c} never split`);
@@ -279,12 +275,10 @@ test("packed qkv [N, L, 3, H, D]: every CPU kernel gives the separate-input kern
   // The ViT's attention split by (n, h) blocks over 1, 2 and 3 threads.
   for (const threads of [1, 2, 3]) {
     const be = await createBackend('wasm', { threads });
-    const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-    (be as WasmBackend).traceThreads(trace);
-    (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+    const trace = traceThreads(be as WasmBackend);
     try {
       check(be, `${threads} threads`, [256, 17, 4, 16], 0.25);
-      const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]));
+      const commands = commandsOf(trace);
       if (threads > 1) {
         for (const c of ['attention', 'attentionBackward'])
           assert.ok(commands.has(c), `${threads} threads: packed ${c} never split`);

@@ -10,11 +10,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
-import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
 import { createWasmBackend } from '../../../src/backend/wasm/index.js';
-import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import { conv2d, conv2dComposed } from '../../../src/ops/conv.js';
 import { assertClose, runConv, type ConvCase } from '../../helpers/convRun.js';
+import { traceThreads, commandsOf } from '../../helpers/threadTrace.js';
 
 const CASES: ConvCase[] = [
   {
@@ -60,13 +59,7 @@ describe('conv2d unfolded (a block of images at a time) against the im2col route
   for (const c of CASES) {
     test(`${c.name}: wasm blocked = composition (forward and dx bit for bit), = reference, threads`, async () => {
       const wasm = await Promise.all([1, 2, 3].map((threads) => createWasmBackend({ threads })));
-      const traces = wasm.map((be) => {
-        const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-        be.traceThreads(trace);
-        // Keep the hand-off cost nominal: a loaded machine would otherwise stop the splits tested here.
-        (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
-        return trace;
-      });
+      const traces = wasm.map(traceThreads);
       try {
         const blocked = runConv(wasm[0]!, c, conv2d);
         const composed = runConv(wasm[0]!, c, conv2dComposed);
@@ -85,7 +78,7 @@ describe('conv2d unfolded (a block of images at a time) against the im2col route
         }
         if (c.name.startsWith('LeNet')) {
           for (const trace of traces.slice(1)) {
-            const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]));
+            const commands = commandsOf(trace);
             for (const name of ['convUnfolded', 'convUnfoldedDx', 'convUnfoldedDw'])
               assert.ok(commands.has(name), `${name} never split between threads`);
           }

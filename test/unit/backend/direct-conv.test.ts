@@ -10,9 +10,7 @@ import assert from 'node:assert/strict';
 import type { Backend, Im2colGeometry } from '../../../src/backend/backend.js';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
 import { createBackend, disposeBackend } from '../../../src/backend/select.js';
-import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
 import { createWasmBackend, type WasmBackend } from '../../../src/backend/wasm/index.js';
-import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import {
   conv2d,
   DIRECT_MAX_PATCH,
@@ -26,6 +24,7 @@ import { tensor } from '../../../src/tensor/creation.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { assertClose, runConv, sizeOf, type ConvCase } from '../../helpers/convRun.js';
 import { randomArray } from '../../helpers/testData.js';
+import { traceThreads, commandsOf } from '../../helpers/threadTrace.js';
 
 /**
  * Padding, stride 2 (and mixed strides), C_in 1 and 2, kernels 2, 3, 5 and 3×9 (two runs of four taps
@@ -328,13 +327,10 @@ test("the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet's first l
   const runs: ReturnType<typeof kernels>[] = [];
   for (const threads of [1, 2, 3]) {
     const be = await createBackend('wasm', { threads });
-    const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-    (be as WasmBackend).traceThreads(trace);
-    // Keep the hand-off cost nominal: a loaded machine would otherwise stop the splits tested here.
-    (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+    const trace = traceThreads(be as WasmBackend);
     try {
       runs.push(kernels(be, lenet, x, w, b, dy));
-      const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]));
+      const commands = commandsOf(trace);
       if (threads > 1) {
         for (const c of ['directConv', 'directConvWeightGrad'])
           assert.ok(commands.has(c), `${threads} threads: ${c} never split`);

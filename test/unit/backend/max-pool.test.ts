@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import type { Backend, Im2colGeometry } from '../../../src/backend/backend.js';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
 import { createBackend, disposeBackend } from '../../../src/backend/select.js';
-import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
 import type { WasmBackend } from '../../../src/backend/wasm/index.js';
-import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import { im2col, maxPool2d, windowGeometry, type WindowOptions } from '../../../src/ops/conv.js';
 import { getBackend, setBackend, tidy } from '../../../src/tensor/engine.js';
 import { tensor } from '../../../src/tensor/creation.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { coarseArray, randomArray } from '../../helpers/testData.js';
+import { traceThreads, commandsOf } from '../../helpers/threadTrace.js';
 
 /** Seeded test values: uniform in [−2, 2), or (with `ties`) small integers, so windows tie. */
 function values(n: number, seed: number, ties = false): Float32Array {
@@ -213,10 +212,7 @@ test('the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet-sized bat
   const runs: { out: Float32Array; indices: Float32Array; dx: Float32Array }[][] = [];
   for (const threads of [1, 2, 3]) {
     const be = await createBackend('wasm', { threads });
-    const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-    (be as WasmBackend).traceThreads(trace);
-    // Keep the hand-off cost nominal: a loaded machine would otherwise stop the splits tested here.
-    (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+    const trace = traceThreads(be as WasmBackend);
     try {
       runs.push(
         cases.map((c, i) => {
@@ -229,7 +225,7 @@ test('the wasm kernels give the same bits on 1, 2 and 3 threads (LeNet-sized bat
           return kernels(be, x, values(g.batch * g.channels * g.outH * g.outW, 12 + i), g);
         }),
       );
-      const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]));
+      const commands = commandsOf(trace);
       if (threads > 1) {
         for (const c of ['maxPool', 'maxPoolBackward'])
           assert.ok(commands.has(c), `${threads} threads: ${c} never split`);

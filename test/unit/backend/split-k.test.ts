@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import type { Backend } from '../../../src/backend/backend.js';
 import { ReferenceBackend } from '../../../src/backend/reference.js';
 import { createBackend, disposeBackend } from '../../../src/backend/select.js';
-import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
-import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import type { WasmBackend } from '../../../src/backend/wasm/index.js';
 import { splitKSlabs } from '../../../src/backend/wasm/planner.js';
+import { traceThreads } from '../../helpers/threadTrace.js';
 
 test('splitKSlabs cuts only long-k Aᵀ·B with a small output, into equal slabs that divide k', () => {
   assert.equal(splitKSlabs(6, 25, 200704, 1, 0), 49); // LeNet conv1's dW: 49 slabs of 4096
@@ -54,9 +53,7 @@ test('a split-K product is bit-identical on 1, 2 and 3 threads and matches the r
   const results: Float32Array[] = [];
   for (const threads of [1, 2, 3]) {
     const be = await createBackend('wasm', { threads });
-    const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-    (be as WasmBackend).traceThreads(trace);
-    (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+    const trace = traceThreads(be as WasmBackend);
     try {
       results.push(product(be, a, b, m, n, k));
       if (threads > 1)

@@ -10,8 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBackend, disposeBackend } from '../../../src/backend/select.js';
 import type { Backend } from '../../../src/backend/backend.js';
-import type { HandoffCost } from '../../../src/backend/wasm/cost-model.js';
-import type { ThreadTrace } from '../../../src/backend/wasm/parallel.js';
 import type { WasmBackend } from '../../../src/backend/wasm/index.js';
 import { FashionMNIST } from '../../../src/data/fashionMnist.js';
 import { VisionTransformer } from '../../../src/models/vit.js';
@@ -20,6 +18,7 @@ import { manualSeed } from '../../../src/random/generator.js';
 import { getBackend, setBackend } from '../../../src/tensor/engine.js';
 import { trainStep } from '../../../src/train/trainer.js';
 import { synthetic } from '../../helpers/syntheticFashion.js';
+import { traceThreads, commandsOf } from '../../helpers/threadTrace.js';
 
 const STEPS = 2;
 const raw = synthetic(STEPS * 256, 16, 3);
@@ -28,11 +27,7 @@ const raw = synthetic(STEPS * 256, 16, 3);
 async function train(threads: number): Promise<{ params: Float32Array[]; commands: Set<string> }> {
   const previous = getBackend();
   const be: Backend = await createBackend('wasm', { threads });
-  const trace: ThreadTrace = { dispatches: new Map(), syncMs: 0 };
-  (be as WasmBackend).traceThreads(trace);
-  // Keep the hand-off cost at its nominal value: a loaded machine would otherwise stop the splits
-  // this test is about (the static model splits the same ops on every run).
-  (be as unknown as { parallel: { handoff: HandoffCost } }).parallel.handoff.record = () => {};
+  const trace = traceThreads(be as WasmBackend);
   setBackend(be);
   try {
     manualSeed(7);
@@ -48,7 +43,7 @@ async function train(threads: number): Promise<{ params: Float32Array[]; command
       batch.y.dispose();
       if (++steps === STEPS) break;
     }
-    const commands = new Set([...trace.dispatches.keys()].map((k) => k.split(' ')[0]!));
+    const commands = commandsOf(trace);
     return { params: model.parameters().map((p) => p.dataSync()), commands };
   } finally {
     setBackend(previous);
